@@ -1,0 +1,1 @@
+"""doorstep: a local same-day / two-day delivery network."""
