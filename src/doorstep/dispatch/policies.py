@@ -1,0 +1,189 @@
+"""Dispatch policies: given one epoch's open requests, which go now and on which routes.
+
+Every policy satisfies :class:`DispatchPolicy`, so the benchmark runner and the day planner call
+them the same way, once per epoch, on an :class:`EpochProblem` built from their own data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from doorstep.dispatch.problem import BoolArray, EpochProblem
+from doorstep.dispatch.routing import JobRoutes, RoutingJobs, route_jobs
+from doorstep.dispatch.scenarios import DemandModel, scenario_jobs
+
+RequestRoutes = list[list[int]]
+"""Routes as lists of request ids, depot implicit."""
+
+
+class DispatchPolicy(Protocol):
+    """Decide and route one epoch within `time_limit` seconds of wall time; same seed, same plan.
+
+    The returned routes must contain every must-dispatch request; any other open request left out
+    stays open for the next epoch.
+    """
+
+    name: str
+
+    def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes: ...
+
+
+def jobs_for_rows(problem: EpochProblem, rows: Sequence[int]) -> RoutingJobs:
+    """The routing jobs for the given problem rows (job i+1 = rows[i]); all releasable now."""
+    selected = np.array([0, *rows], dtype=np.int64)
+    return RoutingJobs(
+        locations=problem.locations[selected],
+        time_windows=problem.time_windows[selected],
+        service_times=problem.service_times[selected],
+        demands=problem.demands[selected],
+        release_times=np.zeros(selected.shape[0], dtype=np.int64),
+        capacity=problem.capacity,
+        durations=problem.durations,
+    )
+
+
+def route_rows(
+    problem: EpochProblem,
+    rows: Sequence[int],
+    *,
+    time_limit: float,
+    seed: int,
+    initial_rows: Sequence[Sequence[int]] | None = None,
+) -> RequestRoutes:
+    """Route the given problem rows and answer in request ids."""
+    if not rows:
+        return []
+    job_of_row = {row: job for job, row in enumerate(rows, start=1)}
+    initial = (
+        [[job_of_row[r] for r in route if r in job_of_row] for route in initial_rows]
+        if initial_rows
+        else None
+    )
+    routes = route_jobs(
+        jobs_for_rows(problem, rows),
+        time_limit=time_limit,
+        seed=seed,
+        initial=[r for r in initial if r] if initial else None,
+    )
+    return [[int(problem.request_ids[rows[job - 1]]) for job in route] for route in routes]
+
+
+@dataclass(frozen=True)
+class GreedyPolicy:
+    """Dispatch every open request now (the benchmark's greedy baseline)."""
+
+    name: str = "greedy"
+
+    def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes:
+        rows = list(range(1, problem.num_requests + 1))
+        return route_rows(problem, rows, time_limit=time_limit, seed=seed)
+
+
+@dataclass(frozen=True)
+class LazyPolicy:
+    """Dispatch only what cannot wait (the benchmark's lazy baseline)."""
+
+    name: str = "lazy"
+
+    def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes:
+        rows = [int(r) for r in np.flatnonzero(problem.must_dispatch)]
+        return route_rows(problem, rows, time_limit=time_limit, seed=seed)
+
+
+@dataclass(frozen=True)
+class ScenarioSettings:
+    """Knobs of the scenario policy; defaults measured on the ORTEC instances (docs/dispatch.md)."""
+
+    iterations: int = 3  # rounds of sample → solve → fix the clear-cut decisions
+    scenarios_per_iteration: int = 4
+    epochs_ahead: int = 3  # how far into the future scenarios sample
+    dispatch_threshold: float = 0.75  # share of scenarios sending a request now to fix "go"
+    postpone_threshold: float = 0.25  # share at or below which it is fixed "wait"
+    scenario_time_share: float = 0.6  # of the epoch's time; the rest routes what goes
+
+
+@dataclass(frozen=True)
+class _Consensus:
+    dispatch: BoolArray  # per problem row
+    postpone: BoolArray
+    last_routes: list[list[int]]  # rows of current requests, from the last scenario
+
+
+@dataclass(frozen=True)
+class ScenarioPolicy:
+    """Postpone what the sampled futures agree is better combined with requests still to come.
+
+    Each round samples futures from the demand model, routes current and future requests
+    together (a future request's route cannot leave before it arrives), and counts per request
+    how often it rides on a route with no future request — one that would leave now. Requests
+    sent now in most scenarios are fixed to go, those almost never sent now are fixed to wait,
+    and the next round solves with those decisions in place. Must-dispatch requests always go.
+    What goes is then routed on its own, warm-started from the scenario routes.
+    """
+
+    demand: DemandModel
+    settings: ScenarioSettings = field(default_factory=ScenarioSettings)
+    name: str = "scenario"
+
+    def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes:
+        started = time.monotonic()
+        n = problem.num_requests
+        optional = ~problem.must_dispatch
+        optional[0] = False
+        if n == 0 or problem.is_last_epoch or not optional.any():
+            return GreedyPolicy().decide(problem, time_limit=time_limit, seed=seed)
+
+        consensus = self._consensus(problem, time_limit * self.settings.scenario_time_share, seed)
+        go = consensus.dispatch | problem.must_dispatch
+        go[0] = False
+        rows = [int(r) for r in np.flatnonzero(go)]
+        remaining = max(time_limit - (time.monotonic() - started), 0.1)
+        return route_rows(
+            problem, rows, time_limit=remaining, seed=seed, initial_rows=consensus.last_routes
+        )
+
+    def _consensus(self, problem: EpochProblem, budget: float, seed: int) -> _Consensus:
+        settings = self.settings
+        rows = problem.num_requests + 1
+        dispatch = problem.must_dispatch.copy()
+        postpone = np.zeros(rows, dtype=np.bool_)
+        rng = np.random.default_rng([seed, problem.epoch])
+        solves = settings.iterations * settings.scenarios_per_iteration
+        per_solve = budget / solves
+        last_routes: list[list[int]] = []
+        for iteration in range(settings.iterations):
+            sent_now = np.zeros(rows, dtype=np.int64)
+            for scenario in range(settings.scenarios_per_iteration):
+                sampled = self.demand.sample(rng, problem, settings.epochs_ahead)
+                jobs = scenario_jobs(problem, sampled, postpone)
+                routes = route_jobs(
+                    jobs,
+                    time_limit=per_solve,
+                    seed=seed + 1000 * iteration + scenario,
+                )
+                sent_now += _sent_now(routes, rows)
+                last_routes = [[j for j in route if j < rows] for route in routes]
+            share = sent_now / settings.scenarios_per_iteration
+            undecided = ~(dispatch | postpone)
+            undecided[0] = False
+            dispatch |= undecided & (share >= settings.dispatch_threshold)
+            postpone |= undecided & (share <= settings.postpone_threshold)
+            if iteration == settings.iterations - 1:
+                # Whatever is still undecided goes with the majority of the last round.
+                dispatch |= undecided & ~dispatch & ~postpone & (share >= 0.5)
+        dispatch[0] = False
+        return _Consensus(dispatch, postpone, last_routes)
+
+
+def _sent_now(routes: JobRoutes, current_rows: int) -> np.ndarray:
+    """1 for every current request whose route holds no sampled (future) request."""
+    counts = np.zeros(current_rows, dtype=np.int64)
+    for route in routes:
+        if all(job < current_rows for job in route):
+            counts[route] = 1
+    return counts
