@@ -1,0 +1,47 @@
+"""The contract every engine fulfils.
+
+An engine turns a :class:`Problem` into an :class:`EnginePlan`: for each used vehicle type
+the ordered (job id, step) visits, plus the ids it left out.  Times, loads and costs are
+derived from the plan by :mod:`doorstep.optimize.schedule`, the same way for every engine,
+so engines only need to decide *who goes where in which order*.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from doorstep.optimize.problem import Feature, Problem, Step
+from doorstep.optimize.solution import Solution
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedRoute:
+    vehicle_type: int  # index into problem.vehicle_types
+    visits: tuple[tuple[str, Step], ...]
+
+
+@dataclass(frozen=True)
+class EnginePlan:
+    routes: tuple[PlannedRoute, ...]
+    stats: dict[str, float] = field(default_factory=dict)
+
+
+class Engine(Protocol):
+    """A routing engine.  ``supported`` lists the features it can honour exactly."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def supported(self) -> frozenset[Feature]: ...
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int,
+        initial: Solution | None = None,
+        max_iterations: int | None = None,
+    ) -> EnginePlan: ...

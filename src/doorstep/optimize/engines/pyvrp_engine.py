@@ -1,0 +1,373 @@
+"""PyVRP 0.14 engine: the default for planning.
+
+Mapping (see docs/optimize.md):
+- every client visit and shipment step gets a PyVRP location of its own (matrices are
+  re-indexed with NumPy), so a vehicle feature can forbid a visit without touching others
+  at the same address: each distinct feature set is a profile whose arcs into forbidden
+  visits are prohibitively long;
+- a job with several time windows becomes one client per window in a mutually exclusive
+  client group (exactly one is served if the job is required, at most one if optional);
+- every start/end location is a depot with the location's opening hours; an open end is a
+  depot reached at no distance and no time from anywhere;
+- costs are exact integers in the units of :mod:`doorstep.optimize.costs`, divided by their
+  greatest common divisor to keep PyVRP's numbers small;
+- required jobs are required clients; if the best solution found is infeasible the
+  problem is solved again with every required job optional at a prize larger than any
+  route could cost, so whatever cannot fit is left out instead of breaking the plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pyvrp
+from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+
+from doorstep.optimize.costs import (
+    UNITS_PER_CENT,
+    distance_coefficient,
+    duration_coefficient,
+)
+from doorstep.optimize.engines.base import EnginePlan, PlannedRoute
+from doorstep.optimize.problem import HORIZON, Feature, JobKind, Problem, Step
+from doorstep.optimize.solution import Solution
+
+#: Length of an arc into a visit the vehicle type may not make.
+FORBIDDEN_ARC = 10**9
+
+
+@dataclass
+class _Mapping:
+    """What each PyVRP client, shipment and vehicle type stands for."""
+
+    client_job: list[str] = field(default_factory=list)
+    client_windows: list[tuple[int, int]] = field(default_factory=list)
+    shipment_ids: list[str] = field(default_factory=list)
+    vehicle_type_index: list[int] = field(default_factory=list)
+
+
+class PyVRPEngine:
+    name = "pyvrp"
+    supported = frozenset(Feature) - {Feature.SHIPMENT_MULTIPLE_TIME_WINDOWS}
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int,
+        initial: Solution | None = None,
+        max_iterations: int | None = None,
+    ) -> EnginePlan:
+        data, mapping = to_problem_data(problem, soften_required=False)
+        start = _initial_solution(data, mapping, problem, initial)
+        result = pyvrp.solve(
+            data,
+            _stop(time_limit, max_iterations),
+            seed=seed,
+            collect_stats=False,
+            initial_solution=start,
+        )
+        stats = {"iterations": float(result.num_iterations), "softened": 0.0}
+        if not result.is_feasible():
+            # Not everything fits together: let the solver leave out what it must.
+            data, mapping = to_problem_data(problem, soften_required=True)
+            result = pyvrp.solve(
+                data,
+                _stop(time_limit, max_iterations),
+                seed=seed,
+                collect_stats=False,
+            )
+            stats = {"iterations": float(result.num_iterations), "softened": 1.0}
+        return EnginePlan(routes=_routes(result.best, mapping), stats=stats)
+
+
+def _stop(time_limit: float, max_iterations: int | None) -> StoppingCriterion:
+    if max_iterations is None:
+        return MaxRuntime(time_limit)
+    return MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit)])
+
+
+def _scale(problem: Problem, soft_prize: int) -> int:
+    """Greatest common divisor of every cost coefficient, to keep PyVRP's numbers small."""
+    values = [soft_prize]
+    for vt in problem.vehicle_types:
+        values += [
+            distance_coefficient(vt),
+            duration_coefficient(vt),
+            vt.fixed_cost * UNITS_PER_CENT,
+        ]
+    for task in problem.tasks():
+        if task.prize is not None:
+            values.append(task.prize * UNITS_PER_CENT)
+    return math.gcd(*values) or 1
+
+
+def _soft_prize(problem: Problem) -> int:
+    """A prize (cost units) larger than what serving any one job could ever cost."""
+    worst = 0
+    for vt in problem.vehicle_types:
+        worst = max(
+            worst,
+            vt.fixed_cost * UNITS_PER_CENT
+            + distance_coefficient(vt) * 4 * int(problem.distances.max(initial=0))
+            + duration_coefficient(vt) * 4 * int(problem.durations.max(initial=0)),
+        )
+    return 2 * worst + UNITS_PER_CENT
+
+
+def to_problem_data(
+    problem: Problem, *, soften_required: bool
+) -> tuple[pyvrp.ProblemData, _Mapping]:
+    mapping = _Mapping()
+    soft_prize = _soft_prize(problem)
+    scale = _scale(problem, soft_prize)
+    dims = len(problem.dimensions)
+
+    # PyVRP location k stands for our location origin[k].
+    origin: list[int] = []
+    depot_of: dict[int | None, int] = {}
+    depots: list[pyvrp.Depot] = []
+    for loc in dict.fromkeys(
+        [vt.start for vt in problem.vehicle_types]
+        + [vt.end for vt in problem.vehicle_types if vt.end is not None]
+    ):
+        opening = problem.locations[loc].opening
+        depot_of[loc] = len(depots)
+        depots.append(
+            pyvrp.Depot(
+                location=len(origin),
+                tw_early=opening.start if opening else 0,
+                tw_late=opening.end if opening else HORIZON,
+                name=problem.locations[loc].name,
+            )
+        )
+        origin.append(loc)
+    sink: int | None = None
+    if any(vt.end is None for vt in problem.vehicle_types):
+        sink = len(origin)
+        depot_of[None] = len(depots)
+        depots.append(pyvrp.Depot(location=sink, name="open end"))
+        origin.append(-1)
+
+    visit_features: list[frozenset[str]] = [frozenset()] * len(origin)
+    clients: list[pyvrp.Client] = []
+    groups: list[pyvrp.ClientGroup] = []
+
+    def prize_of(prize: int | None) -> tuple[int, bool]:
+        if prize is None:
+            return (soft_prize // scale, False) if soften_required else (0, True)
+        return prize * UNITS_PER_CENT // scale, False
+
+    for job in problem.jobs:
+        prize, required = prize_of(job.prize)
+        windows = job.stop.windows()
+        group: int | None = None
+        if len(windows) > 1:
+            group = len(groups)
+            groups.append(pyvrp.ClientGroup(required=required))
+        zero = [0] * dims
+        for tw in windows:
+            if group is not None:
+                groups[group].add_client(len(clients))
+            clients.append(
+                pyvrp.Client(
+                    location=len(origin),
+                    delivery=list(job.demand) if job.kind is JobKind.DELIVERY else zero,
+                    pickup=list(job.demand) if job.kind is JobKind.PICKUP else zero,
+                    service_duration=job.stop.service,
+                    tw_early=tw.start,
+                    tw_late=tw.end,
+                    prize=prize,
+                    required=required and group is None,
+                    group=group,
+                    name=job.id,
+                )
+            )
+            mapping.client_job.append(job.id)
+            mapping.client_windows.append((tw.start, tw.end))
+            origin.append(job.stop.location)
+            visit_features.append(job.required_features)
+
+    shipments: list[pyvrp.Shipment] = []
+    for shipment in problem.shipments:
+        prize, required = prize_of(shipment.prize)
+        (ptw,) = shipment.pickup.windows()
+        (dtw,) = shipment.delivery.windows()
+        shipments.append(
+            pyvrp.Shipment(
+                pickup_location=len(origin),
+                delivery_location=len(origin) + 1,
+                pickup_tw_early=ptw.start,
+                pickup_tw_late=ptw.end,
+                pickup_service_duration=shipment.pickup.service,
+                delivery_tw_early=dtw.start,
+                delivery_tw_late=dtw.end,
+                delivery_service_duration=shipment.delivery.service,
+                amount=list(shipment.amount),
+                prize=prize,
+                required=required,
+                name=shipment.id,
+            )
+        )
+        mapping.shipment_ids.append(shipment.id)
+        origin += [shipment.pickup.location, shipment.delivery.location]
+        visit_features += [shipment.required_features] * 2
+
+    distances, durations = _reindex(problem, origin, sink)
+    profiles = list(dict.fromkeys(vt.features for vt in problem.vehicle_types))
+    if not any(visit_features):
+        profiles = [frozenset()]
+    # PyVRP's stubs type matrices loosely; they are int64 arrays here.
+    distance_matrices: list[Any] = []
+    duration_matrices: list[Any] = []
+    for features in profiles:
+        forbidden = np.array([not needed <= features for needed in visit_features])
+        dist, dur = distances.copy(), durations.copy()
+        dist[:, forbidden] = FORBIDDEN_ARC
+        dur[:, forbidden] = FORBIDDEN_ARC
+        np.fill_diagonal(dist, 0)
+        np.fill_diagonal(dur, 0)
+        distance_matrices.append(dist)
+        duration_matrices.append(dur)
+
+    vehicle_types: list[pyvrp.VehicleType] = []
+    for index, vt in enumerate(problem.vehicle_types):
+        profile = profiles.index(vt.features) if len(profiles) > 1 else 0
+        vehicle_types.append(
+            pyvrp.VehicleType(
+                num_available=vt.count,
+                capacity=list(vt.capacity),
+                start_depot=depot_of[vt.start],
+                end_depot=depot_of[vt.end],
+                fixed_cost=vt.fixed_cost * UNITS_PER_CENT // scale,
+                tw_early=vt.shift.start,
+                tw_late=vt.shift.end,
+                shift_duration=vt.max_duration if vt.max_duration is not None else HORIZON,
+                max_distance=vt.max_distance if vt.max_distance is not None else HORIZON * 1000,
+                unit_distance_cost=distance_coefficient(vt) // scale,
+                unit_duration_cost=duration_coefficient(vt) // scale,
+                profile=profile,
+                name=vt.id,
+            )
+        )
+        mapping.vehicle_type_index.append(index)
+
+    data = pyvrp.ProblemData(
+        locations=[pyvrp.Location(0, 0) for _ in origin],
+        clients=clients,
+        depots=depots,
+        vehicle_types=vehicle_types,
+        distance_matrices=distance_matrices,
+        duration_matrices=duration_matrices,
+        groups=groups,
+        shipments=shipments,
+    )
+    return data, mapping
+
+
+def _reindex(
+    problem: Problem, origin: Sequence[int], sink: int | None
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Matrices over PyVRP locations; the open-end sink is free to reach, never left."""
+    index = np.array(origin, dtype=np.int64)
+    real = np.where(index < 0, 0, index)
+    distances = problem.distances[np.ix_(real, real)].astype(np.int64)
+    durations = problem.durations[np.ix_(real, real)].astype(np.int64)
+    if sink is not None:
+        for matrix in (distances, durations):
+            matrix[:, sink] = 0
+            matrix[sink, :] = FORBIDDEN_ARC
+            matrix[sink, sink] = 0
+    return distances, durations
+
+
+def _routes(solution: pyvrp.Solution, mapping: _Mapping) -> tuple[PlannedRoute, ...]:
+    routes: list[PlannedRoute] = []
+    for route in solution.routes():
+        visits: list[tuple[str, Step]] = []
+        for activity in route.schedule():
+            if activity.is_client():
+                visits.append((mapping.client_job[activity.idx], Step.JOB))
+            elif activity.is_pickup():
+                visits.append((mapping.shipment_ids[activity.idx], Step.PICKUP))
+            elif activity.is_delivery():
+                visits.append((mapping.shipment_ids[activity.idx], Step.DELIVERY))
+        routes.append(PlannedRoute(mapping.vehicle_type_index[route.vehicle_type()], tuple(visits)))
+    return tuple(routes)
+
+
+def _initial_solution(
+    data: pyvrp.ProblemData, mapping: _Mapping, problem: Problem, initial: Solution | None
+) -> pyvrp.Solution | None:
+    """Translate a previous plan into a PyVRP warm start, skipping jobs no longer present."""
+    if initial is None:
+        return None
+    clients_of: dict[str, list[int]] = {}
+    for idx, job_id in enumerate(mapping.client_job):
+        clients_of.setdefault(job_id, []).append(idx)
+    shipment_of = {sid: idx for idx, sid in enumerate(mapping.shipment_ids)}
+    type_of = {vt.id: idx for idx, vt in enumerate(problem.vehicle_types)}
+    used = [0] * len(problem.vehicle_types)
+    seen: set[tuple[str, Step]] = set()
+    routes: list[pyvrp.Route] = []
+    for route in initial.routes:
+        vt = type_of.get(route.vehicle_type)
+        if vt is None or used[vt] >= problem.vehicle_types[vt].count:
+            continue
+        activities: list[pyvrp.Activity] = []
+        for visit in route.visits:
+            key = (visit.job_id, visit.step)
+            if key in seen:
+                continue
+            if visit.step is Step.JOB and visit.job_id in clients_of:
+                candidates = clients_of[visit.job_id]
+                chosen = next(
+                    (c for c in candidates if _window_holds(mapping, c, visit.service_start)),
+                    candidates[0],
+                )
+                activities.append(pyvrp.Activity(pyvrp.ActivityType.CLIENT, chosen))
+            elif visit.step is not Step.JOB and visit.job_id in shipment_of:
+                kind = (
+                    pyvrp.ActivityType.PICKUP
+                    if visit.step is Step.PICKUP
+                    else pyvrp.ActivityType.DELIVERY
+                )
+                activities.append(pyvrp.Activity(kind, shipment_of[visit.job_id]))
+            else:
+                continue
+            seen.add(key)
+        if activities:
+            routes.append(pyvrp.Route(data, activities, vt))
+            used[vt] += 1
+    # A shipment must be planned with both of its steps or not at all.
+    return pyvrp.Solution(data, _drop_half_shipments(data, routes))
+
+
+def _window_holds(mapping: _Mapping, client: int, t: int) -> bool:
+    early, late = mapping.client_windows[client]
+    return early <= t <= late
+
+
+def _drop_half_shipments(data: pyvrp.ProblemData, routes: list[pyvrp.Route]) -> list[pyvrp.Route]:
+    steps: dict[int, int] = {}
+    for route in routes:
+        for act in route.schedule():
+            if act.is_pickup() or act.is_delivery():
+                steps[act.idx] = steps.get(act.idx, 0) + 1
+    complete = {idx for idx, n in steps.items() if n == 2}
+    cleaned: list[pyvrp.Route] = []
+    for route in routes:
+        acts = [
+            pyvrp.Activity(a.type, a.idx)
+            for a in route.schedule()
+            if not a.is_depot() and (a.is_client() or a.idx in complete)
+        ]
+        if acts:
+            cleaned.append(pyvrp.Route(data, acts, route.vehicle_type()))
+    return cleaned

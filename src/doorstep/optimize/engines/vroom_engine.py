@@ -1,0 +1,148 @@
+"""VROOM engine (``pyvroom``): fast re-planning and a cross-check.
+
+Mapping: one VROOM vehicle per available vehicle; vehicle features become VROOM skills;
+several time windows per job or shipment step are native; an open end is a vehicle without
+an end; costs map to VROOM's ``fixed`` / ``per_hour`` / ``per_km`` (VROOM charges the hourly
+rate on driving time only, our objective on the whole route duration; the checker always
+recomputes our objective).
+
+What VROOM cannot do the same way, so :func:`doorstep.optimize.solve` never routes such
+problems here: prizes for optional jobs (VROOM serves every job it can), a maximum route
+duration (VROOM limits driving time only) and warm starts.  VROOM has no random seed; its
+search is deterministic when no timeout cuts it short.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import vroom
+
+from doorstep.optimize.engines.base import EnginePlan, PlannedRoute
+from doorstep.optimize.problem import HORIZON, Feature, JobKind, Problem, Step, Stop
+from doorstep.optimize.solution import Solution
+
+_PROFILE = "car"
+
+
+def _windows(stop: Stop) -> list[Any]:
+    return [vroom.TimeWindow(w.start, w.end) for w in stop.time_windows]
+
+
+class VroomEngine:
+    name = "vroom"
+    supported = frozenset(Feature) - {
+        Feature.OPTIONAL_JOBS,
+        Feature.MAX_DURATION,
+        Feature.WARM_START,
+    }
+
+    def __init__(self, exploration_level: int = 5, threads: int = 1) -> None:
+        self.exploration_level = exploration_level
+        self.threads = threads
+
+    def solve(
+        self,
+        problem: Problem,
+        *,
+        time_limit: float,
+        seed: int,
+        initial: Solution | None = None,
+        max_iterations: int | None = None,
+    ) -> EnginePlan:
+        del seed, initial  # deterministic search; no warm start (see module docstring)
+        inp = vroom.Input()
+        inp.set_durations_matrix(_PROFILE, problem.durations.astype(np.uint32))
+        inp.set_distances_matrix(_PROFILE, problem.distances.astype(np.uint32))
+        skill_of = {
+            name: i
+            for i, name in enumerate(
+                sorted(
+                    {f for vt in problem.vehicle_types for f in vt.features}
+                    | {f for t in problem.tasks() for f in t.required_features}
+                )
+            )
+        }
+        owner: list[int] = []  # VROOM vehicle id -> vehicle type index
+        for index, vt in enumerate(problem.vehicle_types):
+            start_open = problem.locations[vt.start].opening
+            end_open = problem.locations[vt.end].opening if vt.end is not None else None
+            window = vroom.TimeWindow(
+                max(vt.shift.start, start_open.start if start_open else 0),
+                min(vt.shift.end, end_open.end if end_open else HORIZON),
+            )
+            for _ in range(vt.count):
+                inp.add_vehicle(
+                    vroom.Vehicle(
+                        len(owner),
+                        start=vt.start,
+                        end=vt.end,
+                        profile=_PROFILE,
+                        capacity=list(vt.capacity),
+                        skills={skill_of[f] for f in vt.features},
+                        time_window=window,
+                        costs=vroom.VehicleCosts(
+                            fixed=vt.fixed_cost, per_hour=vt.cost_per_hour, per_km=vt.cost_per_km
+                        ),
+                        max_distance=vt.max_distance
+                        if vt.max_distance is not None
+                        else 4_294_967_295,
+                    )
+                )
+                owner.append(index)
+
+        zero = [0] * len(problem.dimensions)
+        for i, job in enumerate(problem.jobs):
+            inp.add_job(
+                vroom.Job(
+                    i,
+                    location=job.stop.location,
+                    default_service=job.stop.service,
+                    delivery=vroom.Amount(
+                        list(job.demand) if job.kind is JobKind.DELIVERY else zero
+                    ),
+                    pickup=vroom.Amount(list(job.demand) if job.kind is JobKind.PICKUP else zero),
+                    skills={skill_of[f] for f in job.required_features},
+                    time_windows=_windows(job.stop),
+                )
+            )
+        for k, shipment in enumerate(problem.shipments):
+            inp.add_job(
+                vroom.Shipment(
+                    vroom.ShipmentStep(
+                        k,
+                        location=shipment.pickup.location,
+                        default_service=shipment.pickup.service,
+                        time_windows=_windows(shipment.pickup),
+                    ),
+                    vroom.ShipmentStep(
+                        k,
+                        location=shipment.delivery.location,
+                        default_service=shipment.delivery.service,
+                        time_windows=_windows(shipment.delivery),
+                    ),
+                    amount=vroom.Amount(list(shipment.amount)),
+                    skills={skill_of[f] for f in shipment.required_features},
+                )
+            )
+
+        timeout = None if max_iterations is not None else timedelta(seconds=time_limit)
+        result = inp.solve(
+            exploration_level=self.exploration_level, nb_threads=self.threads, timeout=timeout
+        )
+        answer: dict[str, Any] = result.to_dict()
+        routes: list[PlannedRoute] = []
+        for route in sorted(answer.get("routes", []), key=lambda r: int(r["vehicle"])):
+            visits: list[tuple[str, Step]] = []
+            for step in route["steps"]:
+                kind = step["type"]
+                if kind == "job":
+                    visits.append((problem.jobs[int(step["id"])].id, Step.JOB))
+                elif kind == "pickup":
+                    visits.append((problem.shipments[int(step["id"])].id, Step.PICKUP))
+                elif kind == "delivery":
+                    visits.append((problem.shipments[int(step["id"])].id, Step.DELIVERY))
+            routes.append(PlannedRoute(owner[int(route["vehicle"])], tuple(visits)))
+        return EnginePlan(routes=tuple(routes), stats={})
