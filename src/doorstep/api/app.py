@@ -1,0 +1,75 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import FastAPI, Request, Response
+from sqlalchemy import Engine
+
+from doorstep import __version__
+from doorstep.api import health
+from doorstep.api.errors import install_error_handlers
+from doorstep.db import create_db_engine, session_factory
+from doorstep.logs import configure_logging
+from doorstep.network import api as network_api
+from doorstep.settings import Settings, get_settings
+
+log = structlog.get_logger("doorstep.http")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the app. Pass ``engine`` to share one (tests); otherwise one is made from settings."""
+    settings = settings or get_settings()
+    configure_logging(level=settings.log_level, json=settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if engine is None:
+            app.state.engine.dispose()
+
+    app = FastAPI(
+        title="doorstep",
+        version=__version__,
+        summary="Local same-day and two-day delivery network",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine or create_db_engine(
+        settings.resolved_database_url, echo=settings.database_echo
+    )
+    app.state.session_factory = session_factory(app.state.engine)
+
+    install_error_handlers(app)
+    app.middleware("http")(_request_context)
+    app.include_router(health.router)
+    app.include_router(network_api.router)
+    return app
+
+
+async def _request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    # Honour an id from the caller (a proxy, a merchant's retry) so logs line up end to end.
+    request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    request.state.request_id = request_id
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    started = time.perf_counter()
+    response = await call_next(request)
+    response.headers[REQUEST_ID_HEADER] = request_id
+    log.info(
+        "request",
+        method=request.method,
+        path=request.url.path,
+        status=response.status_code,
+        duration_ms=round((time.perf_counter() - started) * 1000, 1),
+    )
+    return response

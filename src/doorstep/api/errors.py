@@ -1,0 +1,69 @@
+"""One error envelope for every failure: ``{"error": code, "detail": ..., "request_id": ...}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from doorstep.errors import DomainError
+
+log = structlog.get_logger(__name__)
+
+
+class ErrorBody(BaseModel):
+    """What every error response looks like (shown in OpenAPI)."""
+
+    error: str
+    detail: Any
+    request_id: str | None = None
+
+
+def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` for an endpoint, listing the domain errors it can raise."""
+    responses: dict[int | str, dict[str, Any]] = {}
+    for error in errors:
+        entry = responses.setdefault(error.status, {"model": ErrorBody, "description": ""})
+        codes = [c for c in entry["description"].split(", ") if c]
+        entry["description"] = ", ".join([*codes, error.code])
+    return responses
+
+
+def _envelope(request: Request, status: int, body: dict[str, Any]) -> JSONResponse:
+    body["request_id"] = getattr(request.state, "request_id", None)
+    return JSONResponse(status_code=status, content=body)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        return _envelope(request, exc.status, exc.to_body())
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {
+                "field": ".".join(str(part) for part in error["loc"]),
+                "message": error["msg"],
+                "type": error["type"],
+            }
+            for error in exc.errors()
+        ]
+        return _envelope(request, 422, {"error": "validation_error", "detail": problems})
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _envelope(request, exc.status_code, {"error": code, "detail": exc.detail})
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error", path=request.url.path)
+        return _envelope(
+            request, 500, {"error": "internal_error", "detail": "an unexpected error occurred"}
+        )

@@ -1,0 +1,150 @@
+"""The ``doorstep`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from doorstep.db import create_db_engine, session_factory, unit_of_work
+from doorstep.errors import DomainError
+from doorstep.migrate import current_revision, head_revision, upgrade
+from doorstep.settings import get_settings
+
+app = typer.Typer(
+    help="doorstep: run a local same-day / two-day delivery network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
+network_app = typer.Typer(help="Stations, stores, partner stores, service areas.",
+                          no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(network_app, name="network")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database to the newest schema."""
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        before = current_revision(engine)
+        upgrade(engine)
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    where = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        console.print(f"[green]Database already at {after}[/] ({where})")
+    else:
+        console.print(f"[green]Database upgraded {before or 'empty'} → {after}[/] ({where})")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Show the schema revision of the database and of the code."""
+    engine = create_db_engine(get_settings().resolved_database_url)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    console.print(f"database: {revision or 'empty'}   code: {head_revision()}")
+    if revision != head_revision():
+        raise typer.Exit(1)
+
+
+@network_app.command("import")
+def network_import(
+    files: Annotated[list[Path], typer.Argument(help="CSV or GeoJSON network files")],
+) -> None:
+    """Import network files. A file with any bad row is reported and nothing of it is written."""
+    from doorstep.network.service import import_network_file
+
+    engine = create_db_engine(get_settings().resolved_database_url)
+    factory = session_factory(engine)
+    failed = False
+    try:
+        for path in files:
+            try:
+                with unit_of_work(factory) as session:
+                    summary = import_network_file(session, path)
+            except DomainError as exc:
+                failed = True
+                errors.print(f"[red]{path}[/]: {exc.detail}", highlight=False)
+                continue
+            console.print(
+                f"[green]{path}[/]: {summary.created} created, {summary.updated} updated, "
+                f"{summary.unchanged} unchanged"
+            )
+    finally:
+        engine.dispose()
+    if failed:
+        raise typer.Exit(1)
+
+
+@network_app.command("show")
+def network_show() -> None:
+    """Summarise the network in the database."""
+    from doorstep.network import repository
+
+    engine = create_db_engine(get_settings().resolved_database_url)
+    try:
+        with unit_of_work(session_factory(engine)) as session:
+            nodes = repository.list_nodes(session)
+            areas = repository.list_service_areas(session)
+            table = Table(title=f"Network: {len(nodes)} nodes, {len(areas)} service areas")
+            for column in ("kind", "code", "name", "lat", "lng", "details"):
+                table.add_column(column)
+            for node in nodes:
+                details = []
+                if node.parent is not None:
+                    details.append(f"in {node.parent.code}")
+                if node.partner_store is not None:
+                    store = node.partner_store
+                    details.append(f"radius {store.service_radius_m / 1609.344:.1f} mi")
+                    details.append(f"{len(store.opening_hours)} days/week")
+                if node.daily_capacity is not None:
+                    details.append(f"capacity {node.daily_capacity}/day")
+                table.add_row(node.kind, node.code, node.name, f"{node.lat:.5f}",
+                              f"{node.lng:.5f}", ", ".join(details))
+            for area in areas:
+                station = area.station.code if area.station else "—"
+                table.add_row("service_area", area.code, area.name, "", "", f"served by {station}")
+    finally:
+        engine.dispose()
+    console.print(table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on")] = 8000,
+    workers: Annotated[int, typer.Option(help="Worker processes")] = 1,
+) -> None:
+    """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
+    import uvicorn
+
+    settings = get_settings()
+    engine = create_db_engine(settings.resolved_database_url)
+    try:
+        revision, expected = current_revision(engine), head_revision()
+    finally:
+        engine.dispose()
+    if revision != expected:
+        errors.print(f"[red]The database is at {revision or 'empty'}, the code expects "
+                     f"{expected}: run 'doorstep db upgrade' first.[/]")
+        raise typer.Exit(1)
+    console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    uvicorn.run("doorstep.api.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="warning")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,74 @@
+"""SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
+
+from doorstep.models.base import Base, utcnow
+from doorstep.models.catalog import InventoryLevel, Product
+from doorstep.models.drivers import (
+    Block,
+    BlockStatus,
+    Driver,
+    DriverStatus,
+    Offer,
+    OfferStatus,
+    Vehicle,
+)
+from doorstep.models.events import OutboxEvent, WebhookEndpoint
+from doorstep.models.merchants import ApiKey, ApiKeyKind, Merchant
+from doorstep.models.network import (
+    DEFAULT_PARTNER_RADIUS_M,
+    Node,
+    NodeKind,
+    PartnerStore,
+    PartnerStoreClosedDay,
+    ServiceArea,
+)
+from doorstep.models.orders import (
+    Channel,
+    DeliverySpeed,
+    Order,
+    OrderLine,
+    OrderStatus,
+    Package,
+    PackageEvent,
+)
+from doorstep.models.partners import ManifestItem, ManifestStatus, PartnerManifest
+from doorstep.models.routes import Route, Stop, StopKind, StopPackage, StopStatus
+
+__all__ = [
+    "DEFAULT_PARTNER_RADIUS_M",
+    "ApiKey",
+    "ApiKeyKind",
+    "Base",
+    "Block",
+    "BlockStatus",
+    "Channel",
+    "DeliverySpeed",
+    "Driver",
+    "DriverStatus",
+    "InventoryLevel",
+    "ManifestItem",
+    "ManifestStatus",
+    "Merchant",
+    "Node",
+    "NodeKind",
+    "Offer",
+    "OfferStatus",
+    "Order",
+    "OrderLine",
+    "OrderStatus",
+    "OutboxEvent",
+    "Package",
+    "PackageEvent",
+    "PartnerManifest",
+    "PartnerStore",
+    "PartnerStoreClosedDay",
+    "Product",
+    "Route",
+    "ServiceArea",
+    "Stop",
+    "StopKind",
+    "StopPackage",
+    "StopStatus",
+    "Vehicle",
+    "WebhookEndpoint",
+    "utcnow",
+]

@@ -1,0 +1,1 @@
+"""The network: stations, warehouses, malls and stores, partner stores, service areas."""

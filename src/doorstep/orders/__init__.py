@@ -1,0 +1,1 @@
+"""Orders and the packages they are split into."""

@@ -1,0 +1,100 @@
+"""Persisting package transitions: the state change, its history row and its outbox event.
+
+`transition_package` is the only code that writes ``Package.state``. It checks the move with the
+state machine, then changes the state, appends a `PackageEvent` and an `OutboxEvent` in the
+caller's transaction, so all three commit together or not at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from doorstep.models import Order, OutboxEvent, Package, PackageEvent, utcnow
+from doorstep.orders.lifecycle import INITIAL_STATE, PackageState, ensure_transition
+
+
+def record_package_created(
+    session: Session, package: Package, order: Order, *, actor: str, at: datetime | None = None
+) -> PackageEvent:
+    """Write the first history row of a new package (state ``created``)."""
+    package.state = INITIAL_STATE
+    session.add(package)
+    session.flush()
+    return _append(session, package, order, None, INITIAL_STATE, actor, None, {}, at)
+
+
+def transition_package(
+    session: Session,
+    package: Package,
+    target: PackageState,
+    *,
+    actor: str,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> PackageEvent:
+    """Move ``package`` to ``target`` or raise `IllegalTransition` having changed nothing.
+
+    A concurrent transition of the same package makes the flush fail (version check on the
+    package row, unique sequence on its events) instead of losing one of the two.
+    """
+    current = package.state
+    ensure_transition(current, target)
+    order = session.get_one(Order, package.order_id)
+    package.state = target
+    event = _append(session, package, order, current, target, actor, reason, data or {}, at)
+    return event
+
+
+def _append(
+    session: Session,
+    package: Package,
+    order: Order,
+    from_state: PackageState | None,
+    to_state: PackageState,
+    actor: str,
+    reason: str | None,
+    data: dict[str, Any],
+    at: datetime | None,
+) -> PackageEvent:
+    occurred_at = at or utcnow()
+    last_sequence = session.scalar(
+        select(func.max(PackageEvent.sequence)).where(PackageEvent.package_id == package.id)
+    )
+    event = PackageEvent(
+        package_id=package.id,
+        sequence=(last_sequence or 0) + 1,
+        from_state=from_state,
+        to_state=to_state,
+        occurred_at=occurred_at,
+        actor=actor,
+        reason=reason,
+        data=data,
+    )
+    session.add(event)
+    session.add(
+        OutboxEvent(
+            event_type=f"package.{to_state.value}",
+            aggregate_type="package",
+            aggregate_id=package.id,
+            merchant_id=order.merchant_id,
+            payload={
+                "package": {
+                    "tracking_code": package.tracking_code,
+                    "order_id": order.public_id,
+                    "state": to_state.value,
+                    "previous_state": from_state.value if from_state else None,
+                },
+                "reason": reason,
+                "data": data,
+                "occurred_at": occurred_at.isoformat(),
+            },
+            created_at=occurred_at,
+        )
+    )
+    session.flush()
+    return event

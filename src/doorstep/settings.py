@@ -1,0 +1,73 @@
+"""One validated settings object for the whole process.
+
+Every value comes from the environment with the ``DOORSTEP_`` prefix (or a ``.env`` file).
+Nothing here opens a connection: engines and clients are created by the code that needs them.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that ship in the code so a newcomer can start at once; refused outside development.
+DEVELOPMENT_OPERATOR_TOKEN = "dev-operator-token"
+DEVELOPMENT_SECRET_KEY = "dev-secret-key-not-for-production"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DOORSTEP_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    environment: Environment = Environment.DEVELOPMENT
+    data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and reports go.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir. "
+        "Use postgresql+psycopg://user@host/db for PostgreSQL.",
+    )
+    database_echo: bool = False
+    operator_token: str = DEVELOPMENT_OPERATOR_TOKEN
+    secret_key: str = DEVELOPMENT_SECRET_KEY
+    log_json: bool = Field(default=False, description="Log one JSON object per line.")
+    log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        # A deployment that forgot to set a secret must not start with a public one.
+        if self.environment is Environment.PRODUCTION:
+            defaults = {
+                "DOORSTEP_OPERATOR_TOKEN": self.operator_token == DEVELOPMENT_OPERATOR_TOKEN,
+                "DOORSTEP_SECRET_KEY": self.secret_key == DEVELOPMENT_SECRET_KEY,
+            }
+            missing = sorted(name for name, is_default in defaults.items() if is_default)
+            if missing:
+                raise ValueError(
+                    f"{', '.join(missing)} must be set outside development "
+                    "(the built-in development values are public)"
+                )
+            if len(self.secret_key) < 32:
+                raise ValueError("DOORSTEP_SECRET_KEY must be at least 32 characters")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'doorstep.sqlite3').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()
