@@ -13,8 +13,8 @@ from typing import Protocol
 
 import numpy as np
 
-from doorstep.dispatch.problem import BoolArray, EpochProblem
-from doorstep.dispatch.routing import JobRoutes, RoutingJobs, route_jobs
+from doorstep.dispatch.problem import BoolArray, EpochProblem, IntArray
+from doorstep.dispatch.routing import RoutingJobs, RoutingPlan, route_jobs
 from doorstep.dispatch.scenarios import DemandModel, scenario_jobs
 
 RequestRoutes = list[list[int]]
@@ -37,6 +37,7 @@ def jobs_for_rows(problem: EpochProblem, rows: Sequence[int]) -> RoutingJobs:
     """The routing jobs for the given problem rows (job i+1 = rows[i]); all releasable now."""
     selected = np.array([0, *rows], dtype=np.int64)
     return RoutingJobs(
+        keys=problem.request_ids[selected],
         locations=problem.locations[selected],
         time_windows=problem.time_windows[selected],
         service_times=problem.service_times[selected],
@@ -53,24 +54,23 @@ def route_rows(
     *,
     time_limit: float,
     seed: int,
-    initial_rows: Sequence[Sequence[int]] | None = None,
+    initial: RoutingPlan | None = None,
 ) -> RequestRoutes:
-    """Route the given problem rows and answer in request ids."""
+    """Route the given problem rows now and answer in request ids.
+
+    Every plan passes the optimization core's checker before it is returned. `initial` is any
+    earlier plan whose jobs carry request ids (for example a scenario's), used as a warm start.
+    """
     if not rows:
         return []
-    job_of_row = {row: job for job, row in enumerate(rows, start=1)}
-    initial = (
-        [[job_of_row[r] for r in route if r in job_of_row] for route in initial_rows]
-        if initial_rows
-        else None
-    )
-    routes = route_jobs(
+    plan = route_jobs(
         jobs_for_rows(problem, rows),
         time_limit=time_limit,
         seed=seed,
-        initial=[r for r in initial if r] if initial else None,
+        initial=initial,
+        verify=True,
     )
-    return [[int(problem.request_ids[rows[job - 1]]) for job in route] for route in routes]
+    return [[int(problem.request_ids[rows[job - 1]]) for job in route] for route in plan.routes]
 
 
 @dataclass(frozen=True)
@@ -111,7 +111,7 @@ class ScenarioSettings:
 class _Consensus:
     dispatch: BoolArray  # per problem row
     postpone: BoolArray
-    last_routes: list[list[int]]  # rows of current requests, from the last scenario
+    last_plan: RoutingPlan | None  # the last scenario's plan, to warm-start the final routing
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,7 @@ class ScenarioPolicy:
         rows = [int(r) for r in np.flatnonzero(go)]
         remaining = max(time_limit - (time.monotonic() - started), 0.1)
         return route_rows(
-            problem, rows, time_limit=remaining, seed=seed, initial_rows=consensus.last_routes
+            problem, rows, time_limit=remaining, seed=seed, initial=consensus.last_plan
         )
 
     def _consensus(self, problem: EpochProblem, budget: float, seed: int) -> _Consensus:
@@ -155,19 +155,18 @@ class ScenarioPolicy:
         rng = np.random.default_rng([seed, problem.epoch])
         solves = settings.iterations * settings.scenarios_per_iteration
         per_solve = budget / solves
-        last_routes: list[list[int]] = []
+        last_plan: RoutingPlan | None = None
         for iteration in range(settings.iterations):
             sent_now = np.zeros(rows, dtype=np.int64)
             for scenario in range(settings.scenarios_per_iteration):
                 sampled = self.demand.sample(rng, problem, settings.epochs_ahead)
                 jobs = scenario_jobs(problem, sampled, postpone)
-                routes = route_jobs(
+                last_plan = route_jobs(
                     jobs,
                     time_limit=per_solve,
                     seed=seed + 1000 * iteration + scenario,
                 )
-                sent_now += _sent_now(routes, rows)
-                last_routes = [[j for j in route if j < rows] for route in routes]
+                sent_now += _sent_now(last_plan.routes, postpone)
             share = sent_now / settings.scenarios_per_iteration
             undecided = ~(dispatch | postpone)
             undecided[0] = False
@@ -177,13 +176,18 @@ class ScenarioPolicy:
                 # Whatever is still undecided goes with the majority of the last round.
                 dispatch |= undecided & ~dispatch & ~postpone & (share >= 0.5)
         dispatch[0] = False
-        return _Consensus(dispatch, postpone, last_routes)
+        return _Consensus(dispatch, postpone, last_plan)
 
 
-def _sent_now(routes: JobRoutes, current_rows: int) -> np.ndarray:
-    """1 for every current request whose route holds no sampled (future) request."""
-    counts = np.zeros(current_rows, dtype=np.int64)
+def _sent_now(routes: list[list[int]], postponed: BoolArray) -> IntArray:
+    """1 for every current request on a route that can leave now.
+
+    Jobs 0..len(postponed)-1 are the current requests (problem rows); later jobs are sampled
+    future requests. A route leaves now only if it holds neither a future nor a postponed request.
+    """
+    current = postponed.shape[0]
+    counts = np.zeros(current, dtype=np.int64)
     for route in routes:
-        if all(job < current_rows for job in route):
+        if all(job < current and not postponed[job] for job in route):
             counts[route] = 1
     return counts

@@ -108,6 +108,7 @@ def scenario_jobs(
     current_release = np.where(postponed, problem.epoch_length, 0).astype(np.int64)
     current_release[0] = 0
     return RoutingJobs(
+        keys=np.concatenate([problem.request_ids, -np.arange(1, sampled.count + 1)]),
         locations=np.concatenate([problem.locations, sampled.locations]),
         time_windows=np.concatenate([problem.time_windows, sampled.time_windows]),
         service_times=np.concatenate([problem.service_times, sampled.service_times]),
