@@ -1,0 +1,182 @@
+"""Run benchmark instances and compare them with the best-known solutions of their folder."""
+
+from __future__ import annotations
+
+import csv
+import os
+import statistics
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from doorstep.optimize.checker import check
+from doorstep.optimize.instances import (
+    BenchmarkInstance,
+    Convention,
+    is_instance_file,
+    read_instance,
+    write_solution,
+)
+from doorstep.optimize.solve import solve
+
+ENV_BENCHMARKS = "DOORSTEP_BENCHMARKS_DIR"
+
+
+def benchmarks_dir() -> Path:
+    """Shared benchmark data: ``$DOORSTEP_BENCHMARKS_DIR`` or ``../shared/benchmarks``
+    next to the repository."""
+    if value := os.environ.get(ENV_BENCHMARKS):
+        return Path(value)
+    repo = Path(__file__).resolve().parents[3]
+    return repo.parent / "shared" / "benchmarks"
+
+
+@dataclass(frozen=True)
+class BestKnown:
+    vehicles: int | None
+    distance: float
+
+
+@dataclass(frozen=True)
+class InstanceResult:
+    instance: str
+    engine: str
+    convention: str
+    vehicles: int
+    distance: float  # as the literature counts it
+    objective: int  # our objective, integer matrix units / cents
+    feasible: bool  # by our checker
+    complete: bool  # every required job served
+    unassigned: int
+    runtime_s: float
+    time_limit: float
+    seed: int
+    bks_vehicles: int | None
+    bks_distance: float | None
+    gap_pct: float | None  # distance gap to best-known (Li & Lim: only with equal vehicles)
+
+
+def find_instances(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if is_instance_file(p))
+
+
+def _read_cost(path: Path) -> BestKnown | None:
+    routes, cost = 0, None
+    for line in path.read_text().splitlines():
+        if line.lower().startswith("route"):
+            routes += 1
+        elif line.lower().startswith("cost"):
+            cost = float(line.split()[1])
+    return None if cost is None else BestKnown(routes or None, cost)
+
+
+def _instance_stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".gz", ".txt", ".vrp"):
+        name = name.removesuffix(suffix)
+    return name
+
+
+def best_known(path: Path) -> BestKnown | None:
+    """The best-known solution stored next to an instance: a ``.sol`` file with the same
+    name, else a ``bks.csv`` row in its folder or the folder above."""
+    sol = path.with_name(_instance_stem(path) + ".sol")
+    if sol.is_file():
+        return _read_cost(sol)
+    stem = _instance_stem(path).lower()
+    for table in (path.parent / "bks.csv", path.parent.parent / "bks.csv"):
+        if not table.is_file():
+            continue
+        with table.open() as handle:
+            for row in csv.DictReader(handle):
+                if row.get("instance", "").lower() == stem:
+                    distance = row.get("distance_dimacs") or row.get("distance")
+                    routes = row.get("routes")
+                    if distance:
+                        return BestKnown(int(routes) if routes else None, float(distance))
+    return None
+
+
+def gap(
+    instance: BenchmarkInstance, vehicles: int, distance: float, bks: BestKnown | None
+) -> float | None:
+    if bks is None:
+        return None
+    if instance.convention is Convention.VEHICLES_THEN_DISTANCE and vehicles != bks.vehicles:
+        return None
+    return 100.0 * (distance - bks.distance) / bks.distance
+
+
+def run_instance(
+    path: str,
+    engine: str,
+    time_limit: float,
+    seed: int = 1,
+    solution_out: str | None = None,
+) -> InstanceResult:
+    """Solve one instance file and check the result (a top-level function, so worker
+    processes can run it)."""
+    instance = read_instance(path)
+    solution = solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
+    report = check(instance.problem, solution)
+    if solution_out:
+        write_solution(solution_out, instance, solution)
+    distance = instance.distance(solution)
+    bks = best_known(Path(path))
+    return InstanceResult(
+        instance=instance.name,
+        engine=solution.engine,
+        convention=str(instance.convention),
+        vehicles=solution.num_vehicles,
+        distance=round(distance, 4),
+        objective=solution.objective,
+        feasible=report.feasible,
+        complete=report.complete,
+        unassigned=len(solution.unassigned),
+        runtime_s=round(solution.runtime_s, 2),
+        time_limit=time_limit,
+        seed=seed,
+        bks_vehicles=bks.vehicles if bks else None,
+        bks_distance=bks.distance if bks else None,
+        gap_pct=gap(instance, solution.num_vehicles, distance, bks),
+    )
+
+
+def write_csv(path: Path, results: Iterable[InstanceResult]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=[f.name for f in fields(InstanceResult)])
+        writer.writeheader()
+        for result in results:
+            writer.writerow(asdict(result))
+
+
+@dataclass(frozen=True)
+class EngineSummary:
+    engine: str
+    instances: int
+    feasible: int
+    complete: int
+    mean_vehicles: float
+    mean_distance: float
+    mean_gap_pct: float | None
+    gap_count: int  # instances that have a gap (Li & Lim: equal vehicles)
+    vehicles_equal_bks: int
+    mean_runtime_s: float
+
+
+def summarise(results: Sequence[InstanceResult], engine: str) -> EngineSummary:
+    mine = [r for r in results if r.engine == engine]
+    gaps = [r.gap_pct for r in mine if r.gap_pct is not None]
+    return EngineSummary(
+        engine=engine,
+        instances=len(mine),
+        feasible=sum(r.feasible for r in mine),
+        complete=sum(r.complete for r in mine),
+        mean_vehicles=statistics.fmean(r.vehicles for r in mine) if mine else 0.0,
+        mean_distance=statistics.fmean(r.distance for r in mine) if mine else 0.0,
+        mean_gap_pct=statistics.fmean(gaps) if gaps else None,
+        gap_count=len(gaps),
+        vehicles_equal_bks=sum(r.vehicles == r.bks_vehicles for r in mine),
+        mean_runtime_s=statistics.fmean(r.runtime_s for r in mine) if mine else 0.0,
+    )
