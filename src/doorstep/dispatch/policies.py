@@ -28,7 +28,8 @@ class DispatchPolicy(Protocol):
     stays open for the next epoch.
     """
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes: ...
 

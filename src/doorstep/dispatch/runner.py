@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass
 
 from doorstep.dispatch.environment import EpochOutcome, OrtecDynamicEnvironment
 from doorstep.dispatch.ortec_instance import OrtecInstance
-from doorstep.dispatch.policies import DispatchPolicy
+from doorstep.dispatch.policies import DispatchPolicy, GreedyPolicy, LazyPolicy, ScenarioPolicy
+from doorstep.dispatch.scenarios import OrtecDemandModel
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,22 @@ def run_policy(
         total_cost=env.total_cost,
         epochs=tuple(rows),
     )
+
+
+POLICY_NAMES = ("scenario", "greedy", "lazy")
+"""Policies the benchmark can run by name; the first is ours and the default."""
+
+
+class UnknownPolicyError(ValueError):
+    """A policy name that is not one of :data:`POLICY_NAMES`."""
+
+
+def benchmark_policy(name: str, instance: OrtecInstance) -> DispatchPolicy:
+    """The named policy, set up for the ORTEC benchmark (future demand drawn from `instance`)."""
+    if name == "greedy":
+        return GreedyPolicy()
+    if name == "lazy":
+        return LazyPolicy()
+    if name == "scenario":
+        return ScenarioPolicy(OrtecDemandModel(instance))
+    raise UnknownPolicyError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
