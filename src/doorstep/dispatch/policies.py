@@ -101,11 +101,17 @@ class ScenarioSettings:
     """Knobs of the scenario policy; defaults measured on the ORTEC instances (docs/dispatch.md)."""
 
     iterations: int = 3  # rounds of sample → solve → fix the clear-cut decisions
-    scenarios_per_iteration: int = 4
+    target_solve_seconds: float = 1.0  # per scenario; sets how many scenarios fit in the budget
+    min_scenarios: int = 3  # per round, even when that leaves less time per scenario
+    max_scenarios: int = 10  # per round
     epochs_ahead: int = 3  # how far into the future scenarios sample
     dispatch_threshold: float = 0.75  # share of scenarios sending a request now to fix "go"
     postpone_threshold: float = 0.25  # share at or below which it is fixed "wait"
     scenario_time_share: float = 0.6  # of the epoch's time; the rest routes what goes
+
+    def scenarios_per_iteration(self, budget: float) -> int:
+        fitting = int(budget / (self.iterations * self.target_solve_seconds))
+        return max(self.min_scenarios, min(self.max_scenarios, fitting))
 
 
 @dataclass(frozen=True)
@@ -150,32 +156,39 @@ class ScenarioPolicy:
 
     def _consensus(self, problem: EpochProblem, budget: float, seed: int) -> _Consensus:
         settings = self.settings
+        deadline = time.monotonic() + budget
         rows = problem.num_requests + 1
         dispatch = problem.must_dispatch.copy()
         postpone = np.zeros(rows, dtype=np.bool_)
         rng = np.random.default_rng([seed, problem.epoch])
-        solves = settings.iterations * settings.scenarios_per_iteration
-        per_solve = budget / solves
+        per_round = settings.scenarios_per_iteration(budget)
+        solves_left = settings.iterations * per_round
+        overhead = 0.0  # building and checking a scenario costs time beyond the search itself
         last_plan: RoutingPlan | None = None
         for iteration in range(settings.iterations):
             sent_now = np.zeros(rows, dtype=np.int64)
-            for scenario in range(settings.scenarios_per_iteration):
+            for scenario in range(per_round):
                 sampled = self.demand.sample(rng, problem, settings.epochs_ahead)
                 jobs = scenario_jobs(problem, sampled, postpone)
+                share = (deadline - time.monotonic()) / solves_left
+                search_time = max(share - overhead, 0.01)
+                started = time.monotonic()
                 last_plan = route_jobs(
                     jobs,
-                    time_limit=per_solve,
+                    time_limit=search_time,
                     seed=seed + 1000 * iteration + scenario,
                 )
+                overhead = max(time.monotonic() - started - search_time, 0.0)
+                solves_left -= 1
                 sent_now += _sent_now(last_plan.routes, postpone)
-            share = sent_now / settings.scenarios_per_iteration
+            share_now = sent_now / per_round
             undecided = ~(dispatch | postpone)
             undecided[0] = False
-            dispatch |= undecided & (share >= settings.dispatch_threshold)
-            postpone |= undecided & (share <= settings.postpone_threshold)
+            dispatch |= undecided & (share_now >= settings.dispatch_threshold)
+            postpone |= undecided & (share_now <= settings.postpone_threshold)
             if iteration == settings.iterations - 1:
                 # Whatever is still undecided goes with the majority of the last round.
-                dispatch |= undecided & ~dispatch & ~postpone & (share >= 0.5)
+                dispatch |= undecided & ~dispatch & ~postpone & (share_now >= 0.5)
         dispatch[0] = False
         return _Consensus(dispatch, postpone, last_plan)
 

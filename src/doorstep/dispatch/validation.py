@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from doorstep.dispatch.problem import EpochProblem, Route
 
 
-class InvalidDispatch(ValueError):  # noqa: N818 - named for the fault, like the domain errors
+class InvalidDispatch(ValueError):
     """Routes that break the epoch's rules; `code` is stable and the text says where."""
 
     code = "invalid_dispatch"
