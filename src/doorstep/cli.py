@@ -20,13 +20,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 db_app = typer.Typer(help="The database schema.", no_args_is_help=True)
-network_app = typer.Typer(help="Stations, stores, partner stores, service areas.",
-                          no_args_is_help=True)
+network_app = typer.Typer(
+    help="Stations, stores, partner stores, service areas.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(network_app, name="network")
 
-console = Console()
-errors = Console(stderr=True)
+# soft_wrap: a long line (a path, an error) stays one line, so it can be grepped and copied.
+console = Console(soft_wrap=True)
+errors = Console(stderr=True, soft_wrap=True)
 
 
 @db_app.command("upgrade")
@@ -100,8 +102,11 @@ def network_show() -> None:
             nodes = repository.list_nodes(session)
             areas = repository.list_service_areas(session)
             table = Table(title=f"Network: {len(nodes)} nodes, {len(areas)} service areas")
-            for column in ("kind", "code", "name", "lat", "lng", "details"):
-                table.add_column(column)
+            table.add_column("kind", no_wrap=True)
+            table.add_column("code", no_wrap=True)
+            table.add_column("name")
+            table.add_column("lat, lng", no_wrap=True)
+            table.add_column("details")
             for node in nodes:
                 details = []
                 if node.parent is not None:
@@ -112,11 +117,16 @@ def network_show() -> None:
                     details.append(f"{len(store.opening_hours)} days/week")
                 if node.daily_capacity is not None:
                     details.append(f"capacity {node.daily_capacity}/day")
-                table.add_row(node.kind, node.code, node.name, f"{node.lat:.5f}",
-                              f"{node.lng:.5f}", ", ".join(details))
+                table.add_row(
+                    node.kind,
+                    node.code,
+                    node.name,
+                    f"{node.lat:.4f}, {node.lng:.4f}",
+                    ", ".join(details),
+                )
             for area in areas:
                 station = area.station.code if area.station else "—"
-                table.add_row("service_area", area.code, area.name, "", "", f"served by {station}")
+                table.add_row("service_area", area.code, area.name, "", f"served by {station}")
     finally:
         engine.dispose()
     console.print(table)
@@ -138,12 +148,20 @@ def serve(
     finally:
         engine.dispose()
     if revision != expected:
-        errors.print(f"[red]The database is at {revision or 'empty'}, the code expects "
-                     f"{expected}: run 'doorstep db upgrade' first.[/]")
+        errors.print(
+            f"[red]The database is at {revision or 'empty'}, the code expects "
+            f"{expected}: run 'doorstep db upgrade' first.[/]"
+        )
         raise typer.Exit(1)
     console.print(f"Serving on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
-    uvicorn.run("doorstep.api.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="warning")
+    uvicorn.run(
+        "doorstep.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
 
 
 if __name__ == "__main__":

@@ -48,8 +48,17 @@ def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock up front, so a read-then-write transaction cannot
-        # fail half way with "database is locked" after another writer committed.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # fail half way with "database is locked" after another writer committed. Pure
+        # readers opt out with execution_options(sqlite_begin="DEFERRED"): in WAL mode they
+        # read a snapshot without waiting for writers.
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(
+            f"BEGIN {READ_ONLY_BEGIN if mode == READ_ONLY_BEGIN else 'IMMEDIATE'}"
+        )
+
+
+READ_ONLY_BEGIN = "DEFERRED"
+"""Pass as ``execution_options(sqlite_begin=READ_ONLY_BEGIN)`` on connections that only read."""
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

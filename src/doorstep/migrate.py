@@ -10,6 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from doorstep.db import READ_ONLY_BEGIN
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
@@ -29,7 +31,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    with engine.connect().execution_options(sqlite_begin=READ_ONLY_BEGIN) as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

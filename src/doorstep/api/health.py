@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from doorstep.db import READ_ONLY_BEGIN
 from doorstep.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -20,22 +21,29 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     engine = request.app.state.engine
     try:
-        with engine.connect() as connection:
+        with engine.connect().execution_options(sqlite_begin=READ_ONLY_BEGIN) as connection:
             connection.execute(text("SELECT 1"))
         revision = current_revision(engine)
     except Exception as exc:  # any failure to reach the database means "not ready"
         return JSONResponse(
             status_code=503,
-            content={"status": "unavailable", "error": "database_unreachable",
-                     "detail": str(exc).splitlines()[0]},
+            content={
+                "status": "unavailable",
+                "error": "database_unreachable",
+                "detail": str(exc).splitlines()[0],
+            },
         )
     expected = head_revision()
     if revision != expected:
         return JSONResponse(
             status_code=503,
-            content={"status": "unavailable", "error": "schema_out_of_date",
-                     "detail": f"database at {revision}, code expects {expected}; "
-                     "run 'doorstep db upgrade'"},
+            content={
+                "status": "unavailable",
+                "error": "schema_out_of_date",
+                "detail": f"database at {revision}, code expects {expected}; "
+                "run 'doorstep db upgrade'",
+            },
         )
-    return JSONResponse({"status": "ready", "database": engine.dialect.name,
-                         "schema_revision": revision})
+    return JSONResponse(
+        {"status": "ready", "database": engine.dialect.name, "schema_revision": revision}
+    )

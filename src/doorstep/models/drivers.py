@@ -60,9 +60,7 @@ class Vehicle(Timestamped, Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    driver_id: Mapped[int] = mapped_column(
-        ForeignKey("drivers.id", ondelete="CASCADE"), index=True
-    )
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="CASCADE"), index=True)
     description: Mapped[str] = mapped_column(String(200))  # "2019 Honda Fit"
     plate: Mapped[str | None] = mapped_column(String(20))
     # Usable cargo volume with the seats as the driver will have them.
@@ -104,7 +102,7 @@ class Block(Timestamped, Base):
     # Optimistic lock: of many drivers accepting at once, exactly one UPDATE succeeds.
     version: Mapped[int] = mapped_column(default=1)
 
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it once
 
 
 class Offer(Base):
@@ -113,9 +111,7 @@ class Offer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     block_id: Mapped[int] = mapped_column(ForeignKey("blocks.id", ondelete="CASCADE"))
-    driver_id: Mapped[int] = mapped_column(
-        ForeignKey("drivers.id", ondelete="CASCADE"), index=True
-    )
+    driver_id: Mapped[int] = mapped_column(ForeignKey("drivers.id", ondelete="CASCADE"), index=True)
     status: Mapped[OfferStatus] = mapped_column(
         enum_column(OfferStatus, "offer_status"), default=OfferStatus.OFFERED
     )

@@ -31,9 +31,7 @@ class PartnerManifest(Timestamped, Base):
         enum_column(ManifestStatus, "manifest_status"), default=ManifestStatus.PLANNED
     )
 
-    items: Mapped[list[ManifestItem]] = relationship(
-        lazy="raise", cascade="all, delete-orphan"
-    )
+    items: Mapped[list[ManifestItem]] = relationship(lazy="raise", cascade="all, delete-orphan")
 
 
 class ManifestItem(Base):

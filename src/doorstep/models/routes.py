@@ -47,7 +47,9 @@ class Route(Timestamped, Base):
     cost_cents: Mapped[int] = mapped_column(default=0)
 
     stops: Mapped[list[Stop]] = relationship(
-        back_populates="route", lazy="raise", order_by="Stop.sequence",
+        back_populates="route",
+        lazy="raise",
+        order_by="Stop.sequence",
         cascade="all, delete-orphan",
     )
 

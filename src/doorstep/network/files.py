@@ -144,8 +144,7 @@ def _read_geojson(path: Path) -> tuple[list[LocatedRecord], list[FileProblem]]:
         return [], [FileProblem(name, 1, "features", "expected a list of features")]
     # Line of each feature's opening, for error messages (json keeps no positions).
     feature_lines = [
-        text.count("\n", 0, m.start()) + 1
-        for m in re.finditer(r'"type"\s*:\s*"Feature"', text)
+        text.count("\n", 0, m.start()) + 1 for m in re.finditer(r'"type"\s*:\s*"Feature"', text)
     ]
     located: list[LocatedRecord] = []
     problems: list[FileProblem] = []
@@ -178,8 +177,11 @@ def _read_geojson(path: Path) -> tuple[list[LocatedRecord], list[FileProblem]]:
         else:
             problems.append(
                 FileProblem(
-                    name, line, "geometry",
-                    f"'{geometry.get('type')}': expected Point, Polygon or MultiPolygon", where,
+                    name,
+                    line,
+                    "geometry",
+                    f"'{geometry.get('type')}': expected Point, Polygon or MultiPolygon",
+                    where,
                 )
             )
     return located, problems
@@ -245,8 +247,11 @@ def _duplicate_codes(path: Path, located: list[LocatedRecord]) -> list[FileProbl
             first = seen[key]
             problems.append(
                 FileProblem(
-                    str(path), item.line, "code",
-                    f"'{item.record.code}' already used at line {first.line}", item.where,
+                    str(path),
+                    item.line,
+                    "code",
+                    f"'{item.record.code}' already used at line {first.line}",
+                    item.where,
                 )
             )
         else:

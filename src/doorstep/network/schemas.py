@@ -108,8 +108,12 @@ class NodeRecord(BaseModel):
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> NodeRecord:
-        partner_only = ("service_radius_m", "service_radius_mi", "pay_per_package_cents",
-                        "opening_hours")
+        partner_only = (
+            "service_radius_m",
+            "service_radius_mi",
+            "pay_per_package_cents",
+            "opening_hours",
+        )
         if self.kind is NodeKind.PARTNER_STORE:
             if self.opening_hours is None:
                 raise ValueError("opening_hours: a partner store needs its weekly hours")

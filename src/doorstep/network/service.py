@@ -45,9 +45,7 @@ def import_network_file(session: Session, path: Path) -> ImportSummary:
     for item in sorted(nodes, key=lambda i: i.record.kind is NodeKind.MALL_STORE):
         assert isinstance(item.record, NodeRecord)
         _count(summary, _upsert_node(session, item.record, existing))
-    areas_by_code = {
-        area.code: area for area in session.scalars(select(ServiceArea))
-    }
+    areas_by_code = {area.code: area for area in session.scalars(select(ServiceArea))}
     for item in areas:
         assert isinstance(item.record, ServiceAreaRecord)
         _count(summary, _upsert_area(session, item.record, existing, areas_by_code))
@@ -62,28 +60,51 @@ def _check_references(
     existing: dict[str, Node],
 ) -> None:
     kinds = {code: node.kind for code, node in existing.items()}
-    kinds.update({item.record.code: item.record.kind for item in nodes
-                  if isinstance(item.record, NodeRecord)})
+    kinds.update(
+        {
+            item.record.code: item.record.kind
+            for item in nodes
+            if isinstance(item.record, NodeRecord)
+        }
+    )
     problems = []
     for item in nodes:
         record = item.record
         assert isinstance(record, NodeRecord)
         if record.parent is not None and kinds.get(record.parent) is not NodeKind.MALL:
-            problems.append(FileProblem(str(path), item.line, "parent",
-                                        f"'{record.parent}' is not a mall in this file or the "
-                                        "network", item.where))
+            problems.append(
+                FileProblem(
+                    str(path),
+                    item.line,
+                    "parent",
+                    f"'{record.parent}' is not a mall in this file or the network",
+                    item.where,
+                )
+            )
         current = existing.get(record.code)
         if current is not None and current.kind is not record.kind:
-            problems.append(FileProblem(str(path), item.line, "kind",
-                                        f"'{record.code}' is already a {current.kind}; "
-                                        "a node cannot change its kind", item.where))
+            problems.append(
+                FileProblem(
+                    str(path),
+                    item.line,
+                    "kind",
+                    f"'{record.code}' is already a {current.kind}; a node cannot change its kind",
+                    item.where,
+                )
+            )
     for item in areas:
         record = item.record
         assert isinstance(record, ServiceAreaRecord)
         if record.station is not None and kinds.get(record.station) is not NodeKind.STATION:
-            problems.append(FileProblem(str(path), item.line, "station",
-                                        f"'{record.station}' is not a station in this file or "
-                                        "the network", item.where))
+            problems.append(
+                FileProblem(
+                    str(path),
+                    item.line,
+                    "station",
+                    f"'{record.station}' is not a station in this file or the network",
+                    item.where,
+                )
+            )
     if problems:
         raise NetworkFileInvalid(problems)
 
@@ -96,17 +117,20 @@ def _upsert_node(session: Session, record: NodeRecord, existing: dict[str, Node]
         session.add(node)
         existing[record.code] = node
     parent = existing[record.parent] if record.parent else None
-    changed = _assign(node, {
-        "name": record.name,
-        "address": record.address,
-        "lat": record.lat,
-        "lng": record.lng,
-        "timezone": record.timezone,
-        "parent": parent,
-        "same_day_cutoff": record.same_day_cutoff,
-        "daily_capacity": record.daily_capacity,
-        "active": True,
-    })
+    changed = _assign(
+        node,
+        {
+            "name": record.name,
+            "address": record.address,
+            "lat": record.lat,
+            "lng": record.lng,
+            "timezone": record.timezone,
+            "parent": parent,
+            "same_day_cutoff": record.same_day_cutoff,
+            "daily_capacity": record.daily_capacity,
+            "active": True,
+        },
+    )
     if record.kind is NodeKind.PARTNER_STORE:
         changed |= _upsert_partner(session, node, record, created)
     session.flush()
@@ -119,11 +143,14 @@ def _upsert_partner(session: Session, node: Node, record: NodeRecord, created: b
         partner = PartnerStore(node=node)
         partner.closed_days = []
         session.add(partner)
-    changed = _assign(partner, {
-        "service_radius_m": record.radius_m,
-        "pay_per_package_cents": record.pay_per_package_cents or 0,
-        "opening_hours": record.opening_hours or {},
-    })
+    changed = _assign(
+        partner,
+        {
+            "service_radius_m": record.radius_m,
+            "pay_per_package_cents": record.pay_per_package_cents or 0,
+            "opening_hours": record.opening_hours or {},
+        },
+    )
     wanted = sorted(set(record.closed_days))
     if [closed.day for closed in partner.closed_days] != wanted:
         partner.closed_days = [PartnerStoreClosedDay(day=day) for day in wanted]
@@ -144,12 +171,18 @@ def _upsert_area(
         session.add(area)
         areas[record.code] = area
     min_lng, min_lat, max_lng, max_lat = shape(record.geometry).bounds
-    changed = _assign(area, {
-        "name": record.name,
-        "station_id": nodes[record.station].id if record.station else None,
-        "geometry": record.geometry,
-        "min_lat": min_lat, "min_lng": min_lng, "max_lat": max_lat, "max_lng": max_lng,
-    })
+    changed = _assign(
+        area,
+        {
+            "name": record.name,
+            "station_id": nodes[record.station].id if record.station else None,
+            "geometry": record.geometry,
+            "min_lat": min_lat,
+            "min_lng": min_lng,
+            "max_lat": max_lat,
+            "max_lng": max_lng,
+        },
+    )
     return "created" if created else ("updated" if changed else "unchanged")
 
 

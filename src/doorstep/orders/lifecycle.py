@@ -51,13 +51,9 @@ TRANSITIONS: dict[PackageState, frozenset[PackageState]] = {
     S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.DELIVERY_ATTEMPTED, S.LOST}),
     # After a failed attempt: another try the same day, back to the station, or (partner
     # stores) kept at the counter for the customer.
-    S.DELIVERY_ATTEMPTED: frozenset(
-        {S.OUT_FOR_DELIVERY, S.RETURNED, S.AT_PARTNER_STORE, S.LOST}
-    ),
+    S.DELIVERY_ATTEMPTED: frozenset({S.OUT_FOR_DELIVERY, S.RETURNED, S.AT_PARTNER_STORE, S.LOST}),
     # Parcels not collected within 14 days go back (returned).
-    S.AT_PARTNER_STORE: frozenset(
-        {S.OUT_FOR_DELIVERY, S.PICKED_UP_AT_COUNTER, S.RETURNED, S.LOST}
-    ),
+    S.AT_PARTNER_STORE: frozenset({S.OUT_FOR_DELIVERY, S.PICKED_UP_AT_COUNTER, S.RETURNED, S.LOST}),
     S.HANDED_TO_CARRIER: frozenset({S.DELIVERED, S.RETURNED, S.LOST}),
     # A returned package is either planned again or sent back to the merchant.
     S.RETURNED: frozenset({S.READY_FOR_PICKUP, S.RETURNED_TO_MERCHANT, S.LOST}),

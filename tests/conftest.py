@@ -1,0 +1,119 @@
+"""Test database set-up: one migrated database per run, one rolled-back transaction per test.
+
+The database comes from ``DOORSTEP_TEST_DATABASE_URL``: unset means a fresh SQLite file; a
+PostgreSQL URL names a server on which a throw-away database is created for this run and dropped
+after it. With ``CI=true`` an unreachable PostgreSQL fails the run instead of skipping it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.api.app import create_app
+from doorstep.db import create_db_engine
+from doorstep.migrate import upgrade
+from doorstep.settings import Environment, Settings
+
+TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO_ROOT / "examples"
+
+
+def _postgres_database(url: str) -> Iterator[str]:
+    admin_url = make_url(url)
+    name = f"doorstep_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:
+        admin.dispose()
+        message = f"PostgreSQL at {admin_url.render_as_string()} is unreachable: {exc}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.exit(message, returncode=3)
+        pytest.skip(message)
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get(TEST_DATABASE_ENV)
+    if configured and make_url(configured).get_backend_name() == "postgresql":
+        yield from _postgres_database(configured)
+    else:
+        yield configured or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    # Commits inside the code under test only release a SAVEPOINT; the outer rollback undoes all.
+    return sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+
+
+@pytest.fixture
+def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    with session_factory() as session:
+        yield session
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        environment=Environment.TEST,
+        database_url=database_url,
+        operator_token="test-operator-token",
+    )
+
+
+@pytest.fixture
+def client(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    app = create_app(settings, engine=engine)
+    app.state.session_factory = session_factory
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def operator_headers(settings: Settings) -> dict[str, str]:
+    return {"Authorization": f"Bearer {settings.operator_token}"}
+
+
+@pytest.fixture
+def is_postgres(engine: Engine) -> bool:
+    return engine.dialect.name == "postgresql"

@@ -1,0 +1,47 @@
+"""`doorstep network import` end to end against its own database file."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from doorstep.cli import app
+from doorstep.settings import get_settings
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    database = tmp_path / "cli.sqlite3"
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{database}")
+    get_settings.cache_clear()
+    yield database
+    get_settings.cache_clear()
+
+
+def test_upgrade_import_twice_and_show(own_database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    example = str(EXAMPLES / "chandler-az" / "network.geojson")
+    first = runner.invoke(app, ["network", "import", example])
+    assert first.exit_code == 0, first.output
+    assert "18 created, 0 updated, 0 unchanged" in first.output
+    second = runner.invoke(app, ["network", "import", example])
+    assert "0 created, 0 updated, 18 unchanged" in second.output
+    shown = runner.invoke(app, ["network", "show"])
+    assert "Network: 15 nodes, 3 service areas" in shown.output
+    assert "PS-QC-FLORIST" in shown.output
+
+
+def test_a_bad_file_exits_non_zero_and_says_where(own_database: Path, tmp_path: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    bad = tmp_path / "bad.csv"
+    bad.write_text("kind,code,name,lat,lng\nstation,S1,Station,91,-111\n")
+    result = runner.invoke(app, ["network", "import", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:2: lat:" in result.output
+    assert "nothing was imported" in result.output
