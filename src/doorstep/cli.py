@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from doorstep import bench_cli, dispatch_cli
 from doorstep.db import create_db_engine, session_factory, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.migrate import current_revision, head_revision, upgrade
@@ -25,6 +26,13 @@ network_app = typer.Typer(
 )
 app.add_typer(db_app, name="db")
 app.add_typer(network_app, name="network")
+# `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.
+bench_cli.app.command("dynamic")(dispatch_cli.dynamic)
+app.add_typer(
+    bench_cli.app,
+    name="bench",
+    help="Benchmarks: the route optimizer on public instances, dynamic dispatch on ORTEC.",
+)
 
 # soft_wrap: a long line (a path, an error) stays one line, so it can be grepped and copied.
 console = Console(soft_wrap=True)
