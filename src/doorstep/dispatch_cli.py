@@ -124,7 +124,7 @@ def dynamic(
                 raise typer.BadParameter(str(exc)) from exc
 
     if as_json:
-        if len(results) == 1:
+        if configs is None:
             payload: dict[str, object] = results[0].to_json()
         else:
             payload = {

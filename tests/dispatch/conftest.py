@@ -1,21 +1,17 @@
-"""Fixtures for the dispatch tests: benchmark paths and small instances read once per session."""
+"""Fixtures for the dispatch tests: the ORTEC test instance, and a small slice of it.
+
+Benchmark data is read in place (`../shared/benchmarks`, or `DOORSTEP_BENCHMARKS_DIR`).
+"""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from doorstep.dispatch.benchmark_files import benchmarks_dir
 from doorstep.dispatch.ortec_instance import OrtecInstance, read_ortec_instance
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def benchmarks_dir() -> Path:
-    configured = os.environ.get("DOORSTEP_BENCHMARKS_DIR")
-    return Path(configured) if configured else REPO_ROOT.parent / "shared" / "benchmarks"
-
 
 TEST_INSTANCE = "ORTEC-VRPTW-ASYM-0bdff870-d1-n458-k35.txt"
 
@@ -36,3 +32,21 @@ def test_instance_path(ortec_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def test_instance(test_instance_path: Path) -> OrtecInstance:
     return read_ortec_instance(test_instance_path)
+
+
+def slice_instance(instance: OrtecInstance, customers: int) -> OrtecInstance:
+    """The depot and the first `customers` customers: same rules, much smaller problems."""
+    keep = np.arange(customers + 1)
+    return OrtecInstance(
+        name=f"{instance.name}-first{customers}",
+        capacity=instance.capacity,
+        durations=instance.durations[np.ix_(keep, keep)].copy(),
+        time_windows=instance.time_windows[keep].copy(),
+        service_times=instance.service_times[keep].copy(),
+        demands=instance.demands[keep].copy(),
+    )
+
+
+@pytest.fixture(scope="session")
+def small_instance(test_instance: OrtecInstance) -> OrtecInstance:
+    return slice_instance(test_instance, 60)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doorstep.dispatch.environment import OrtecDynamicEnvironment
 from doorstep.dispatch.ortec_instance import OrtecInstance
@@ -18,44 +21,72 @@ from doorstep.dispatch.validation import (
 )
 
 
-@pytest.fixture
-def first_epoch(test_instance: OrtecInstance) -> EpochProblem:
-    return OrtecDynamicEnvironment(test_instance, seed=757).observe()
+def _tiny_problem(**overrides: object) -> EpochProblem:
+    """Depot + requests 7 and 9, 100 s apart; request 9 must go."""
+    fields: dict[str, object] = {
+        "epoch": 2,
+        "is_last_epoch": False,
+        "plan_start": 10_800,
+        "epoch_length": 3600,
+        "capacity": 10,
+        "request_ids": np.array([0, 7, 9]),
+        "locations": np.array([0, 1, 2]),
+        "time_windows": np.array([[0, 1000], [0, 500], [0, 500]]),
+        "service_times": np.array([0, 10, 10]),
+        "demands": np.array([0, 4, 5]),
+        "must_dispatch": np.array([False, False, True]),
+        "durations": np.array([[0, 100, 200], [100, 0, 100], [200, 100, 0]]),
+    }
+    fields.update(overrides)
+    return EpochProblem(**fields)  # type: ignore[arg-type]
 
 
-def test_single_stop_routes_cost_out_and_back(first_epoch: EpochProblem) -> None:
-    rid = first_epoch.open_ids()[0]
-    location = int(first_epoch.locations[1])
-    expected = int(first_epoch.durations[0, location] + first_epoch.durations[location, 0])
-    routes = [[r] for r in first_epoch.must_dispatch_ids()]
-    if [rid] not in routes:
-        routes.append([rid])
-    costs = validate_dispatch(first_epoch, routes)
-    assert costs >= expected
+def test_cost_is_driving_time_only() -> None:
+    # 0→7 (100) + 7→9 (100) + 9→0 (200); service and waiting do not count.
+    assert validate_dispatch(_tiny_problem(), [[7, 9]]) == 400
+    assert validate_dispatch(_tiny_problem(), [[9]]) == 400
+    assert validate_dispatch(_tiny_problem(), [[9], [7]]) == 600
+    assert validate_dispatch(_tiny_problem(), [[9], []]) == 400
 
 
-def test_unknown_and_duplicate_requests_are_named(first_epoch: EpochProblem) -> None:
-    must = [[r] for r in first_epoch.must_dispatch_ids()]
-    with pytest.raises(UnknownRequest, match="request 99999"):
-        validate_dispatch(first_epoch, [*must, [99999]])
-    with pytest.raises(UnknownRequest):
-        validate_dispatch(first_epoch, [*must, [0]])
-    with pytest.raises(DuplicateRequest):
-        validate_dispatch(first_epoch, [*must, must[0]])
+def test_unknown_duplicate_and_depot_ids_are_named() -> None:
+    with pytest.raises(UnknownRequest, match="route 1 holds request 8"):
+        validate_dispatch(_tiny_problem(), [[9], [8]])
+    with pytest.raises(UnknownRequest, match="request 0"):
+        validate_dispatch(_tiny_problem(), [[0, 9]])
+    with pytest.raises(DuplicateRequest, match="request 9"):
+        validate_dispatch(_tiny_problem(), [[9], [9]])
 
 
-def test_missing_must_dispatch_is_refused(first_epoch: EpochProblem) -> None:
-    with pytest.raises(MustDispatchMissing, match="epoch 0"):
-        validate_dispatch(first_epoch, [])
+def test_missing_must_dispatch_is_refused() -> None:
+    with pytest.raises(MustDispatchMissing, match=r"epoch 2.*\[9\]"):
+        validate_dispatch(_tiny_problem(), [[7]])
 
 
-def test_capacity_and_time_limits_are_enforced(first_epoch: EpochProblem) -> None:
-    everything = first_epoch.open_ids()
-    with pytest.raises((CapacityExceeded, TimeWindowMissed, DepotClosed)):
-        validate_dispatch(first_epoch, [everything])
-    # Sorting by latest window first forces a missed window somewhere on a long route.
-    rows = sorted(range(1, 12), key=lambda r: -int(first_epoch.time_windows[r, 1]))
-    late_first = [int(first_epoch.request_ids[r]) for r in rows]
-    rest = [[r] for r in first_epoch.must_dispatch_ids() if r not in late_first]
-    with pytest.raises((TimeWindowMissed, DepotClosed, CapacityExceeded)):
-        validate_dispatch(first_epoch, [late_first, *rest])
+def test_capacity_is_enforced() -> None:
+    with pytest.raises(CapacityExceeded, match="route 0 carries 9, capacity is 8"):
+        validate_dispatch(_tiny_problem(capacity=8), [[7, 9]])
+
+
+def test_late_arrival_is_named() -> None:
+    windows = np.array([[0, 1000], [0, 500], [0, 150]])
+    with pytest.raises(TimeWindowMissed, match="request 9 at 210"):
+        validate_dispatch(_tiny_problem(time_windows=windows), [[7, 9]])
+
+
+def test_waiting_is_allowed_but_depot_closing_is_not() -> None:
+    windows = np.array([[0, 1000], [0, 500], [700, 900]])
+    assert validate_dispatch(_tiny_problem(time_windows=windows), [[7, 9]]) == 400
+    closing = np.array([[0, 850], [0, 500], [700, 900]])
+    with pytest.raises(DepotClosed, match="returns to the depot at 910"):
+        validate_dispatch(_tiny_problem(time_windows=closing), [[7, 9]])
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**31))
+def test_every_generated_request_fits_on_its_own_route(
+    test_instance: OrtecInstance, seed: int
+) -> None:
+    # The feasibility filter's promise: whatever is revealed can still be served alone, now.
+    problem = OrtecDynamicEnvironment(test_instance, seed).observe()
+    validate_dispatch(problem, [[rid] for rid in problem.open_ids()])

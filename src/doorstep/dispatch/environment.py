@@ -66,6 +66,8 @@ class OrtecDynamicEnvironment:
 
     instance: OrtecInstance
     seed: int
+    # The benchmark draws 100; fewer makes small, fast simulations (tests, what-if runs).
+    draws_per_epoch: int = DRAWS_PER_EPOCH
     epochs: range = field(init=False)
     outcomes: list[EpochOutcome] = field(init=False, default_factory=list)
     _rng: np.random.Generator = field(init=False, repr=False)
@@ -76,6 +78,8 @@ class OrtecDynamicEnvironment:
     _new_count: int = field(init=False, default=0, repr=False)
 
     def __post_init__(self) -> None:
+        if self.draws_per_epoch < 1:
+            raise ValueError(f"draws_per_epoch must be at least 1, got {self.draws_per_epoch}")
         self.epochs = epoch_range(self.instance)
         self._rng = np.random.default_rng(self.seed)  # created once per run, as in the rules
         depot = self.instance
@@ -142,10 +146,11 @@ class OrtecDynamicEnvironment:
         n = instance.num_customers
         # Four draws, in this order, each over customers 1..N: location, time-window donor,
         # demand donor, service-time donor. Changing the order changes every later request.
-        location = self._rng.integers(n, size=DRAWS_PER_EPOCH) + 1
-        window_donor = self._rng.integers(n, size=DRAWS_PER_EPOCH) + 1
-        demand_donor = self._rng.integers(n, size=DRAWS_PER_EPOCH) + 1
-        service_donor = self._rng.integers(n, size=DRAWS_PER_EPOCH) + 1
+        k = self.draws_per_epoch
+        location = self._rng.integers(n, size=k) + 1
+        window_donor = self._rng.integers(n, size=k) + 1
+        demand_donor = self._rng.integers(n, size=k) + 1
+        service_donor = self._rng.integers(n, size=k) + 1
 
         windows = instance.time_windows[window_donor]
         service = instance.service_times[service_donor]

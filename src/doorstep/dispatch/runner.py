@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from doorstep.dispatch.environment import EpochOutcome, OrtecDynamicEnvironment
+from doorstep.dispatch.environment import DRAWS_PER_EPOCH, EpochOutcome, OrtecDynamicEnvironment
 from doorstep.dispatch.ortec_instance import OrtecInstance
 from doorstep.dispatch.policies import DispatchPolicy, GreedyPolicy, LazyPolicy, ScenarioPolicy
 from doorstep.dispatch.scenarios import OrtecDemandModel
@@ -48,13 +48,14 @@ def run_policy(
     seed: int,
     epoch_time_limit: float,
     on_epoch: EpochCallback | None = None,
+    draws_per_epoch: int = DRAWS_PER_EPOCH,
 ) -> RunResult:
     """Play every epoch of `instance` with `seed`, asking `policy` for each epoch's routes.
 
     The environment checks every dispatch against the rules (must-dispatch included), so a result
     here is a valid one. The solver seed is the instance seed, so a rerun repeats the run.
     """
-    env = OrtecDynamicEnvironment(instance, seed)
+    env = OrtecDynamicEnvironment(instance, seed, draws_per_epoch)
     rows: list[EpochRow] = []
     while not env.done:
         problem = env.observe()
