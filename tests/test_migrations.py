@@ -9,7 +9,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from doorstep.db import create_db_engine
-from doorstep.migrate import current_revision, head_revision, upgrade
+from doorstep.migrate import current_revision, downgrade, head_revision, upgrade
 from doorstep.models import Base
 
 
@@ -26,12 +26,18 @@ def test_database_is_at_head(engine: Engine) -> None:
     assert set(Base.metadata.tables) <= tables
 
 
-def test_upgrade_from_empty_and_again_is_a_no_op(tmp_path: Path) -> None:
+def test_upgrade_from_empty_down_to_empty_and_up_again(tmp_path: Path) -> None:
     engine = create_db_engine(f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
     try:
         assert current_revision(engine) is None
         upgrade(engine)
         assert current_revision(engine) == head_revision()
+        upgrade(engine)
+        assert current_revision(engine) == head_revision()
+        # Every migration also knows how to undo itself.
+        downgrade(engine, "base")
+        assert current_revision(engine) is None
+        assert inspect(engine).get_table_names() == ["alembic_version"]
         upgrade(engine)
         assert current_revision(engine) == head_revision()
     finally:

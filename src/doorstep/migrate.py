@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
@@ -24,11 +25,20 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database behind ``engine`` to ``revision`` (default: the newest)."""
+    """Bring the database behind ``engine`` up to ``revision`` (default: the newest)."""
+    _run(command.upgrade, engine, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the database behind ``engine`` down to ``revision`` (``"base"``: empty)."""
+    _run(command.downgrade, engine, revision)
+
+
+def _run(step: Callable[[Config, str], None], engine: Engine, revision: str) -> None:
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -2,6 +2,7 @@
 
 from doorstep.models.base import Base, utcnow
 from doorstep.models.catalog import InventoryLevel, Product
+from doorstep.models.checkout import DeliveryPreview
 from doorstep.models.drivers import (
     Block,
     BlockStatus,
@@ -12,7 +13,7 @@ from doorstep.models.drivers import (
     Vehicle,
 )
 from doorstep.models.events import OutboxEvent, WebhookEndpoint
-from doorstep.models.merchants import ApiKey, ApiKeyKind, Merchant
+from doorstep.models.merchants import ApiKey, ApiKeyKind, Merchant, MerchantUser
 from doorstep.models.network import (
     DEFAULT_PARTNER_RADIUS_M,
     Node,
@@ -32,6 +33,7 @@ from doorstep.models.orders import (
 )
 from doorstep.models.partners import ManifestItem, ManifestStatus, PartnerManifest
 from doorstep.models.routes import Route, Stop, StopKind, StopPackage, StopStatus
+from doorstep.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 __all__ = [
     "DEFAULT_PARTNER_RADIUS_M",
@@ -41,13 +43,16 @@ __all__ = [
     "Block",
     "BlockStatus",
     "Channel",
+    "DeliveryPreview",
     "DeliverySpeed",
+    "DeliveryStatus",
     "Driver",
     "DriverStatus",
     "InventoryLevel",
     "ManifestItem",
     "ManifestStatus",
     "Merchant",
+    "MerchantUser",
     "Node",
     "NodeKind",
     "Offer",
@@ -69,6 +74,8 @@ __all__ = [
     "StopPackage",
     "StopStatus",
     "Vehicle",
+    "WebhookAttempt",
+    "WebhookDelivery",
     "WebhookEndpoint",
     "utcnow",
 ]

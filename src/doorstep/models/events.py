@@ -30,6 +30,8 @@ class OutboxEvent(Base):
     merchant_id: Mapped[int | None] = mapped_column(
         ForeignKey("merchants.id", ondelete="RESTRICT"), index=True
     )
+    # Events with the same key must reach a receiver in id order ("order:42").
+    ordering_key: Mapped[str | None] = mapped_column(String(100))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

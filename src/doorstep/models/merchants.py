@@ -54,3 +54,18 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None]
 
     merchant: Mapped[Merchant] = relationship(back_populates="api_keys", lazy="raise")
+
+
+class MerchantUser(Base):
+    """A person who signs in to the merchant console."""
+
+    __tablename__ = "merchant_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    merchant_id: Mapped[int] = mapped_column(
+        ForeignKey("merchants.id", ondelete="CASCADE"), index=True
+    )
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    # argon2 (pwdlib); never the password itself.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column()

@@ -82,6 +82,8 @@ def _append(
             aggregate_type="package",
             aggregate_id=package.id,
             merchant_id=order.merchant_id,
+            # A receiver sees an order's events in the order they happened.
+            ordering_key=f"order:{order.id}",
             payload={
                 "package": {
                     "tracking_code": package.tracking_code,

@@ -19,7 +19,6 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-
     op.create_table(
         "merchants",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -993,7 +992,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-
     with op.batch_alter_table("stop_packages", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stop_packages_package_id"))
 
