@@ -19,6 +19,7 @@ Mapping (see docs/optimize.md):
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
 
 from doorstep.optimize.costs import (
@@ -66,23 +68,28 @@ class PyVRPEngine:
     ) -> EnginePlan:
         data, mapping = to_problem_data(problem, soften_required=False)
         start = _initial_solution(data, mapping, problem, initial)
-        result = pyvrp.solve(
-            data,
-            _stop(time_limit, max_iterations),
-            seed=seed,
-            collect_stats=False,
-            initial_solution=start,
-        )
-        stats = {"iterations": float(result.num_iterations), "softened": 0.0}
-        if not result.is_feasible():
-            # Not everything fits together: let the solver leave out what it must.
-            data, mapping = to_problem_data(problem, soften_required=True)
+        with warnings.catch_warnings():
+            # Infeasible problems are expected and handled below; PyVRP's hint is noise.
+            warnings.simplefilter("ignore", PenaltyBoundWarning)
             result = pyvrp.solve(
                 data,
                 _stop(time_limit, max_iterations),
                 seed=seed,
                 collect_stats=False,
+                initial_solution=start,
             )
+        stats = {"iterations": float(result.num_iterations), "softened": 0.0}
+        if not result.is_feasible():
+            # Not everything fits together: let the solver leave out what it must.
+            data, mapping = to_problem_data(problem, soften_required=True)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", PenaltyBoundWarning)
+                result = pyvrp.solve(
+                    data,
+                    _stop(time_limit, max_iterations),
+                    seed=seed,
+                    collect_stats=False,
+                )
             stats = {"iterations": float(result.num_iterations), "softened": 1.0}
         return EnginePlan(routes=_routes(result.best, mapping), stats=stats)
 
@@ -236,6 +243,13 @@ def to_problem_data(
         distance_matrices.append(dist)
         duration_matrices.append(dur)
 
+    # With no routing cost at all PyVRP's penalties scale to nothing and infeasible plans
+    # look free; a unit distance cost breaks the tie towards shorter routes instead.
+    costless = all(
+        distance_coefficient(vt) == duration_coefficient(vt) == vt.fixed_cost == 0
+        for vt in problem.vehicle_types
+    )
+    free_tiebreak = 1 if costless else 0
     vehicle_types: list[pyvrp.VehicleType] = []
     for index, vt in enumerate(problem.vehicle_types):
         profile = profiles.index(vt.features) if len(profiles) > 1 else 0
@@ -250,7 +264,7 @@ def to_problem_data(
                 tw_late=vt.shift.end,
                 shift_duration=vt.max_duration if vt.max_duration is not None else HORIZON,
                 max_distance=vt.max_distance if vt.max_distance is not None else HORIZON * 1000,
-                unit_distance_cost=distance_coefficient(vt) // scale,
+                unit_distance_cost=distance_coefficient(vt) // scale or free_tiebreak,
                 unit_duration_cost=duration_coefficient(vt) // scale,
                 profile=profile,
                 name=vt.id,
@@ -290,6 +304,10 @@ def _reindex(
 def _routes(solution: pyvrp.Solution, mapping: _Mapping) -> tuple[PlannedRoute, ...]:
     routes: list[PlannedRoute] = []
     for route in solution.routes():
+        if not route.is_feasible():
+            # Only reachable when no feasible plan was found at all: what such a route
+            # carries is reported unassigned rather than planned in breach of a constraint.
+            continue
         visits: list[tuple[str, Step]] = []
         for activity in route.schedule():
             if activity.is_client():

@@ -66,7 +66,9 @@ def read_lilim(path: str | Path) -> BenchmarkInstance:
         if demand <= 0:
             continue
         if not 0 < delivery < n or int(data[delivery, 7]) != i:
-            raise InstanceFormatError(where, lines[i][0], f"pickup {i} names delivery {delivery}")
+            raise InstanceFormatError(
+                where, lines[i + 1][0], f"pickup {i} names delivery {delivery}"
+            )
         d = delivery
         b.add_shipment(
             f"{i}-{d}",

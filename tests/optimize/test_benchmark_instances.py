@@ -1,0 +1,49 @@
+"""Small named benchmark instances solved to their best-known value by each engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from doorstep.optimize import solve
+from doorstep.optimize.instances import read_instance
+from doorstep.optimize.suite import best_known
+
+from .conftest import assert_valid
+
+CASES = [
+    # instance, engine, seconds, tolerance on distance (%)
+    ("solomon/C101.vrp", "pyvrp", 2.0, 0.01),
+    ("solomon/C101.vrp", "vroom", 2.0, 0.01),
+    ("solomon/R101.vrp", "pyvrp", 3.0, 0.5),
+    ("solomon/R101.vrp", "vroom", 3.0, 1.0),
+    ("li_lim/pdp_100/lc101.txt", "pyvrp", 3.0, 0.01),
+    ("li_lim/pdp_100/lc101.txt", "vroom", 3.0, 0.01),
+]
+
+
+@pytest.mark.parametrize(("name", "engine", "seconds", "tolerance"), CASES)
+def test_reaches_best_known(
+    benchmarks: Path, name: str, engine: str, seconds: float, tolerance: float
+) -> None:
+    path = benchmarks / name
+    instance = read_instance(path)
+    bks = best_known(path)
+    assert bks is not None
+    solution = solve(instance.problem, engine=engine, time_limit=seconds, seed=1)
+    assert_valid(instance.problem, solution)
+    assert not solution.unassigned
+    if bks.vehicles is not None and instance.convention == "vehicles_then_distance":
+        assert solution.num_vehicles == bks.vehicles
+    assert instance.distance(solution) <= bks.distance * (1 + tolerance / 100) + 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["pyvrp", "vroom"])
+def test_ortec_instance_is_solved_feasibly(benchmarks: Path, engine: str) -> None:
+    path = benchmarks / "ortec/qualification/ORTEC-VRPTW-ASYM-c170c387-d1-n238-k17.txt.gz"
+    instance = read_instance(path)
+    solution = solve(instance.problem, engine=engine, time_limit=5, seed=1)
+    assert_valid(instance.problem, solution)
+    assert not solution.unassigned

@@ -1,0 +1,156 @@
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import pytest
+
+from doorstep.optimize import InstanceFormatError, check
+from doorstep.optimize.instances import (
+    Convention,
+    format_solution,
+    read_instance,
+    read_solution,
+)
+from doorstep.optimize.suite import best_known
+
+SOLUTIONS = [
+    ("solomon/C101.vrp", "solomon/C101.sol", 10, 827.3),
+    ("solomon/RC201.vrp", "solomon/RC201.sol", None, None),
+    ("gehring_homberger/GH200/C1_2_1.vrp", "gehring_homberger/GH200/C1_2_1.sol", 20, 2698.6),
+    ("li_lim/pdp_100/lc101.txt", "li_lim/bks_solutions/lc101.10_828.9369.txt", 10, 828.9369),
+    ("li_lim/pdp_100/lr201.txt", None, None, None),
+]
+
+
+@pytest.mark.parametrize(("instance", "solution", "vehicles", "cost"), SOLUTIONS)
+def test_best_known_solutions_pass_our_checker(
+    benchmarks: Path, instance: str, solution: str | None, vehicles: int | None, cost: float | None
+) -> None:
+    inst = read_instance(benchmarks / instance)
+    sol_path = benchmarks / (solution or instance)
+    if solution is None:
+        sol_path = next((benchmarks / "li_lim/bks_solutions").glob(f"{inst.name}.*"))
+    sol = read_solution(sol_path, inst)
+    report = check(inst.problem, sol)
+    assert report.feasible, report.violations
+    assert report.complete
+    if vehicles is not None and cost is not None:
+        assert sol.num_vehicles == vehicles
+        assert inst.distance(sol) == pytest.approx(cost, abs=0.01)
+
+
+def test_conventions_and_scales(benchmarks: Path) -> None:
+    solomon = read_instance(benchmarks / "solomon/C101.vrp")
+    assert (solomon.convention, solomon.scale) == (Convention.DIMACS, 10)
+    assert len(solomon.problem.jobs) == 100
+    assert solomon.problem.distances[0, 1] == 186  # 18.68 truncated to 18.6, in tenths
+    lilim = read_instance(benchmarks / "li_lim/pdp_100/lc101.txt")
+    assert lilim.convention is Convention.VEHICLES_THEN_DISTANCE
+    assert len(lilim.problem.shipments) == 53
+    ortec = read_instance(
+        benchmarks / "ortec/qualification/ORTEC-VRPTW-ASYM-c170c387-d1-n238-k17.txt.gz"
+    )
+    assert ortec.convention is Convention.DURATION
+    assert len(ortec.problem.jobs) == 238
+    assert ortec.problem.distances[0, 1] == 2833
+    assert ortec.problem.distances[1, 0] == 3199  # asymmetric
+
+
+def test_best_known_lookup(benchmarks: Path) -> None:
+    c101 = best_known(benchmarks / "solomon/C101.vrp")
+    assert c101 is not None and c101.distance == 827.3
+    lc103 = best_known(benchmarks / "li_lim/pdp_100/lc103.txt")
+    assert lc103 is not None and (lc103.vehicles, lc103.distance) == (9, 1035.3499)
+
+
+def test_solution_file_round_trip(benchmarks: Path) -> None:
+    inst = read_instance(benchmarks / "solomon/C101.vrp")
+    sol = read_solution(benchmarks / "solomon/C101.sol", inst)
+    text = format_solution(inst, sol)
+    assert text.splitlines()[0] == "Route #1: 5 3 7 8 10 11 9 6 4 2 1 75"
+    assert text.splitlines()[-1] == "Cost 827.3"
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+VRP_OK = """NAME : tiny
+TYPE : CVRPTW
+DIMENSION : 3
+VEHICLES : 2
+CAPACITY : 10
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+2 3 4
+3 6 8
+DEMAND_SECTION
+1 0
+2 1
+3 2
+TIME_WINDOW_SECTION
+1 0 100
+2 0 100
+3 0 100
+DEPOT_SECTION
+1
+-1
+"""
+
+
+def test_a_tiny_vrplib_file_reads(tmp_path: Path) -> None:
+    inst = read_instance(_write(tmp_path, "tiny.vrp", VRP_OK))
+    assert inst.problem.distances[0, 2] == 100
+
+
+@pytest.mark.parametrize(
+    ("broken", "line", "message"),
+    [
+        (VRP_OK.replace("2 3 4", "2 3 x"), 9, "not a number"),
+        (VRP_OK.replace("3 6 8", "3 6"), 10, "expected 3 values"),
+        (VRP_OK.replace("CAPACITY : 10", "CAPACITY 10"), 5, "KEY : value"),
+        (VRP_OK.replace("3 2\n", ""), 13, "expected 3 rows"),
+    ],
+)
+def test_malformed_vrplib_reports_the_line(
+    tmp_path: Path, broken: str, line: int, message: str
+) -> None:
+    with pytest.raises(InstanceFormatError, match=message) as info:
+        read_instance(_write(tmp_path, "bad.vrp", broken))
+    assert info.value.line == line
+    assert f"bad.vrp:{line}" in str(info.value)
+
+
+LILIM_OK = """2\t10\t1
+0\t0\t0\t0\t0\t100\t0\t0\t0
+1\t1\t0\t5\t0\t100\t1\t0\t2
+2\t2\t0\t-5\t0\t100\t1\t1\t0
+"""
+
+
+def test_li_lim_reader_and_its_errors(tmp_path: Path) -> None:
+    inst = read_instance(_write(tmp_path, "ok.txt", LILIM_OK))
+    assert [s.id for s in inst.problem.shipments] == ["1-2"]
+    with pytest.raises(InstanceFormatError) as info:
+        read_instance(_write(tmp_path, "short.txt", LILIM_OK.replace("1\t1\t0\t5", "1\t1\t5")))
+    assert info.value.line == 3
+    with pytest.raises(InstanceFormatError) as info:
+        read_instance(_write(tmp_path, "pair.txt", LILIM_OK.replace("1\t0\t2\n", "1\t0\t1\n")))
+    assert info.value.line == 3
+    with pytest.raises(InstanceFormatError):
+        read_instance(tmp_path / "missing.txt")
+
+
+def test_gzipped_matrix_with_wrong_size(tmp_path: Path) -> None:
+    text = VRP_OK.replace("EDGE_WEIGHT_TYPE : EUC_2D", "EDGE_WEIGHT_TYPE : EXPLICIT").replace(
+        "NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n", "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n"
+    )
+    path = tmp_path / "m.txt.gz"
+    path.write_bytes(gzip.compress(text.encode()))
+    with pytest.raises(InstanceFormatError, match="expected 9 values") as info:
+        read_instance(path)
+    assert info.value.line == 9
