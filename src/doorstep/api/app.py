@@ -16,6 +16,7 @@ from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
 from doorstep.db import create_db_engine, session_factory
 from doorstep.logs import configure_logging
+from doorstep.merchants import api as merchants_api
 from doorstep.network import api as network_api
 from doorstep.settings import Settings, get_settings
 
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.middleware("http")(_request_context)
     app.include_router(health.router)
     app.include_router(network_api.router)
+    app.include_router(merchants_api.router)
     return app
 
 

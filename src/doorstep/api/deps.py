@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,12 +13,19 @@ from sqlalchemy.orm import Session
 
 from doorstep.db import unit_of_work
 from doorstep.errors import DomainError
+from doorstep.merchants.service import authenticate
+from doorstep.models import ApiKeyKind
 from doorstep.settings import Settings
 
 
 class NotAuthenticated(DomainError):
     status = 401
     code = "not_authenticated"
+
+
+class KeyNotAllowed(DomainError):
+    status = 403
+    code = "key_not_allowed"
 
 
 def get_settings_dep(request: Request) -> Settings:
@@ -47,3 +55,57 @@ def require_operator(
         raise NotAuthenticated("missing 'Authorization: Bearer <operator token>' header")
     if not secrets.compare_digest(credentials.credentials, settings.operator_token):
         raise NotAuthenticated("the operator token is not valid")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The merchant behind the API key of this request."""
+
+    merchant_id: int
+    key_id: int
+    key_prefix: str
+    kind: ApiKeyKind
+    scopes: tuple[str, ...]
+
+    def allows(self, scope: str) -> bool:
+        return "*" in self.scopes or scope in self.scopes
+
+
+_api_key_bearer = HTTPBearer(auto_error=False, description="A merchant's API key")
+
+
+def _merchant_caller(
+    request: Request,
+    session: DbSession,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key_bearer)],
+) -> Caller:
+    if credentials is None:
+        raise NotAuthenticated("missing 'Authorization: Bearer <API key>' header")
+    api_key = authenticate(session, credentials.credentials)
+    caller = Caller(
+        merchant_id=api_key.merchant_id,
+        key_id=api_key.id,
+        key_prefix=api_key.prefix,
+        kind=api_key.kind,
+        scopes=tuple(api_key.scopes),
+    )
+    request.state.caller = caller
+    return caller
+
+
+def requires(scope: str) -> Callable[[Caller], Caller]:
+    """A dependency: the caller's key must carry ``scope`` (secret keys carry every scope)."""
+
+    def check(caller: Annotated[Caller, Depends(_merchant_caller)]) -> Caller:
+        if not caller.allows(scope):
+            raise KeyNotAllowed(
+                f"a {caller.kind} key cannot do this; use the secret key on your server",
+                required_scope=scope,
+            )
+        return caller
+
+    return check
+
+
+# Secret keys only: everything that reads or changes a merchant's data.
+SecretKeyCaller = Annotated[Caller, Depends(requires("*"))]

@@ -1,0 +1,1 @@
+"""Merchant accounts, their API keys and console users."""
