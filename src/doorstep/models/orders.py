@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -68,6 +68,8 @@ class Order(Timestamped, Base):
     # A retried create with the same key returns this order; the fingerprint tells a retry
     # (same body) from a client bug (same key, different body).
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    # The delivery preview whose option was ordered, if any.
+    preview_public_id: Mapped[str | None] = mapped_column(String(40))
     request_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
     lines: Mapped[list[OrderLine]] = relationship(
@@ -105,6 +107,8 @@ class Package(Timestamped, Base):
             name="dimensions_positive",
         ),
         Index("ix_packages_state_origin", "state", "origin_node_id"),
+        # Committed volume of a station or partner store on a day: the promise's capacity check.
+        Index("ix_packages_serving_day", "serving_node_id", "service_date"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -118,6 +122,10 @@ class Package(Timestamped, Base):
         enum_column(PackageState, "package_state"), default=INITIAL_STATE
     )
     channel: Mapped[Channel | None] = mapped_column(enum_column(Channel, "channel"))
+    # The station or partner store expected to deliver it, and on which local date: what the
+    # promise counted against that node's daily capacity. Planning may change both.
+    serving_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
+    service_date: Mapped[date | None]
     length_mm: Mapped[int]
     width_mm: Mapped[int]
     height_mm: Mapped[int]

@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 01:35:13.820408
+Create Date: 2026-11-24 01:38:14.685585
 """
 
 from collections.abc import Sequence
@@ -138,13 +138,41 @@ def upgrade() -> None:
             batch_op.f("ix_webhook_attempts_delivery_id"), ["delivery_id"], unique=False
         )
 
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("preview_public_id", sa.String(length=40), nullable=True))
+
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ordering_key", sa.String(length=100), nullable=True))
 
+    with op.batch_alter_table("packages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("serving_node_id", sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column("service_date", sa.Date(), nullable=True))
+        batch_op.create_index(
+            "ix_packages_serving_day", ["serving_node_id", "service_date"], unique=False
+        )
+        batch_op.create_foreign_key(
+            batch_op.f("fk_packages_serving_node_id_nodes"),
+            "nodes",
+            ["serving_node_id"],
+            ["id"],
+            ondelete="RESTRICT",
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("packages", schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f("fk_packages_serving_node_id_nodes"), type_="foreignkey"
+        )
+        batch_op.drop_index("ix_packages_serving_day")
+        batch_op.drop_column("service_date")
+        batch_op.drop_column("serving_node_id")
+
     with op.batch_alter_table("outbox_events", schema=None) as batch_op:
         batch_op.drop_column("ordering_key")
+
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("preview_public_id")
 
     with op.batch_alter_table("webhook_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_webhook_attempts_delivery_id"))
