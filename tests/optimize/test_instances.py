@@ -59,9 +59,11 @@ def test_conventions_and_scales(benchmarks: Path) -> None:
 
 def test_best_known_lookup(benchmarks: Path) -> None:
     c101 = best_known(benchmarks / "solomon/C101.vrp")
-    assert c101 is not None and c101.distance == 827.3
+    assert c101 is not None
+    assert c101.distance == 827.3
     lc103 = best_known(benchmarks / "li_lim/pdp_100/lc103.txt")
-    assert lc103 is not None and (lc103.vehicles, lc103.distance) == (9, 1035.3499)
+    assert lc103 is not None
+    assert (lc103.vehicles, lc103.distance) == (9, 1035.3499)
 
 
 def test_solution_file_round_trip(benchmarks: Path) -> None:

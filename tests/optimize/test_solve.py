@@ -135,11 +135,9 @@ def test_warm_start_from_an_earlier_plan() -> None:
     problem = b.build()
     morning = solve(problem, time_limit=0.5, seed=1)
     # A job is cancelled and another added: the earlier plan still seeds the search.
-    later = replace(
-        problem,
-        jobs=tuple(j for j in problem.jobs if j.id != "j3")
-        + (replace(problem.jobs[2], id="new", kind=JobKind.PICKUP),),
-    )
+    kept = tuple(j for j in problem.jobs if j.id != "j3")
+    added = replace(problem.jobs[2], id="new", kind=JobKind.PICKUP)
+    later = replace(problem, jobs=(*kept, added))
     replanned = solve(later, time_limit=0.5, seed=1, initial=morning)
     assert replanned.engine == "pyvrp"
     assert_valid(later, replanned)
