@@ -1,0 +1,1 @@
+"""Signed webhooks: merchants register endpoints, a worker delivers every outbox event to them."""

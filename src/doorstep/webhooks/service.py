@@ -1,0 +1,472 @@
+"""Webhook endpoints, the delivery queue built from the outbox, and the delivery log.
+
+The queue is the ``webhook_deliveries`` table: `fan_out` turns new outbox events into one row
+per (endpoint, event); `claim_due` picks the rows to attempt now; `record_attempt` writes each
+attempt's outcome. Every function works in the caller's transaction and only flushes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import and_, exists, func, select, text
+from sqlalchemy.orm import Session, aliased
+
+from doorstep.errors import DomainError, InvalidInput, NotFound
+from doorstep.models import (
+    DeliveryStatus,
+    OutboxEvent,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    utcnow,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.settings import Environment
+from doorstep.webhooks.signing import new_secret
+
+ALL_EVENTS = "*"
+EVENT_TYPES: frozenset[str] = frozenset(
+    {f"package.{state.value}" for state in PackageState} | {"order.created", "order.cancelled"}
+)
+_TEXT_LIMIT = 500  # the log's text columns are VARCHAR(500)
+
+
+class WebhookEndpointNotFound(NotFound):
+    code = "webhook_endpoint_not_found"
+
+
+class WebhookDeliveryNotFound(NotFound):
+    code = "webhook_delivery_not_found"
+
+
+class InvalidWebhookUrl(InvalidInput):
+    code = "invalid_webhook_url"
+
+
+class UnknownEventType(InvalidInput):
+    code = "unknown_event_type"
+
+
+class DeliveryPending(DomainError):
+    status = 409
+    code = "delivery_pending"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When to try again after a failed attempt, and when to give up.
+
+    ``delays[n]`` follows failed attempt n+1; after ``len(delays) + 1`` attempts the delivery
+    is ``failed``. Jitter spreads retries so a receiver coming back up is not hit by all of
+    them in the same second.
+    """
+
+    delays: tuple[timedelta, ...] = (
+        timedelta(seconds=5),
+        timedelta(seconds=30),
+        timedelta(minutes=2),
+        timedelta(minutes=10),
+        timedelta(hours=1),
+        timedelta(hours=3),
+        timedelta(hours=6),
+        timedelta(hours=12),
+    )
+    jitter: float = 0.1
+    # How long a claimed delivery is reserved for its attempt; longer than the HTTP timeout,
+    # so it only runs out when the worker died between claiming and recording.
+    lease: timedelta = timedelta(minutes=2)
+    rng: random.Random = field(default_factory=random.Random, compare=False)
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.delays) + 1
+
+    def delay_after(self, attempts: int) -> timedelta:
+        base = self.delays[min(attempts, len(self.delays)) - 1]
+        return base * self.rng.uniform(1 - self.jitter, 1 + self.jitter)
+
+
+DEFAULT_POLICY = RetryPolicy()
+
+
+# ---- endpoints -------------------------------------------------------------------------------
+
+
+def validate_url(url: str, environment: Environment) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    allowed = ("https",) if environment is Environment.PRODUCTION else ("http", "https")
+    if parts.scheme not in allowed or not parts.hostname:
+        raise InvalidWebhookUrl(
+            f"'{url}' is not an absolute {' or '.join(allowed)} URL", field="url"
+        )
+    if parts.username or parts.password:
+        raise InvalidWebhookUrl("put no credentials in the URL; verify signatures", field="url")
+    return url
+
+
+def validate_event_types(event_types: Sequence[str]) -> list[str]:
+    if ALL_EVENTS in event_types:
+        return [ALL_EVENTS]
+    unknown = sorted(set(event_types) - EVENT_TYPES)
+    if unknown:
+        raise UnknownEventType(
+            f"unknown event types: {', '.join(unknown)}",
+            field="event_types",
+            known=sorted(EVENT_TYPES),
+        )
+    return sorted(set(event_types))
+
+
+def create_endpoint(
+    session: Session,
+    merchant_id: int,
+    url: str,
+    event_types: Sequence[str],
+    *,
+    environment: Environment,
+) -> WebhookEndpoint:
+    """A new endpoint with a fresh secret; it hears events written from now on, not the past."""
+    endpoint = WebhookEndpoint(
+        merchant_id=merchant_id,
+        url=validate_url(url, environment),
+        event_types=validate_event_types(event_types),
+        signing_secret=new_secret(),
+        active=True,
+        last_event_id=session.scalar(select(func.max(OutboxEvent.id))) or 0,
+    )
+    session.add(endpoint)
+    session.flush()
+    return endpoint
+
+
+def list_endpoints(session: Session, merchant_id: int) -> Sequence[WebhookEndpoint]:
+    return session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.merchant_id == merchant_id)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+
+
+def get_endpoint(session: Session, merchant_id: int, endpoint_id: int) -> WebhookEndpoint:
+    endpoint = session.get(WebhookEndpoint, endpoint_id)
+    # Another merchant's endpoint is "not found": its existence is not ours to reveal.
+    if endpoint is None or endpoint.merchant_id != merchant_id:
+        raise WebhookEndpointNotFound(f"no webhook endpoint {endpoint_id}", endpoint_id=endpoint_id)
+    return endpoint
+
+
+def update_endpoint(
+    session: Session,
+    merchant_id: int,
+    endpoint_id: int,
+    *,
+    environment: Environment,
+    url: str | None = None,
+    event_types: Sequence[str] | None = None,
+    active: bool | None = None,
+) -> WebhookEndpoint:
+    """Change what is given. Pausing keeps the endpoint's place in the stream, so resuming
+    delivers the events written while it was paused."""
+    endpoint = get_endpoint(session, merchant_id, endpoint_id)
+    if url is not None:
+        endpoint.url = validate_url(url, environment)
+    if event_types is not None:
+        endpoint.event_types = validate_event_types(event_types)
+    if active is not None:
+        endpoint.active = active
+    session.flush()
+    return endpoint
+
+
+def delete_endpoint(session: Session, merchant_id: int, endpoint_id: int) -> None:
+    """Remove the endpoint with its queue and log (the tables cascade)."""
+    endpoint = get_endpoint(session, merchant_id, endpoint_id)
+    session.delete(endpoint)
+    session.flush()
+
+
+# ---- the queue -------------------------------------------------------------------------------
+
+
+def fan_out(session: Session, *, batch: int = 1000) -> int:
+    """Queue a delivery per new matching outbox event for every active endpoint.
+
+    Returns how many deliveries were queued. Each endpoint's ``last_event_id`` moves past the
+    events it has seen, in the same transaction as the rows it queued, so an event is queued
+    once per endpoint, never twice and never not at all.
+    """
+    _wait_for_outbox_writers(session)
+    newest = session.scalar(select(func.max(OutboxEvent.id))) or 0
+    endpoints = session.scalars(
+        select(WebhookEndpoint)
+        .where(WebhookEndpoint.active, WebhookEndpoint.last_event_id < newest)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    queued = 0
+    for endpoint in endpoints:
+        query = (
+            select(OutboxEvent.id, OutboxEvent.ordering_key)
+            .where(
+                OutboxEvent.id > endpoint.last_event_id,
+                OutboxEvent.id <= newest,
+                OutboxEvent.merchant_id == endpoint.merchant_id,
+            )
+            .order_by(OutboxEvent.id)
+            .limit(batch)
+        )
+        if ALL_EVENTS not in endpoint.event_types:
+            query = query.where(OutboxEvent.event_type.in_(endpoint.event_types))
+        events = session.execute(query).all()
+        now = utcnow()
+        for event_id, ordering_key in events:
+            session.add(
+                WebhookDelivery(
+                    endpoint_id=endpoint.id,
+                    event_id=event_id,
+                    ordering_key=ordering_key,
+                    status=DeliveryStatus.PENDING,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+            )
+        # A full batch stops at its last event; the rest waits for the next pass.
+        endpoint.last_event_id = events[-1].id if len(events) == batch else newest
+        queued += len(events)
+    session.flush()
+    return queued
+
+
+def _wait_for_outbox_writers(session: Session) -> None:
+    # PostgreSQL hands out ids before commit, so event 9 can become visible after event 10:
+    # moving a cursor past 10 would skip 9 for good. SHARE mode waits for every transaction
+    # that has written to the outbox and holds new writers back until we commit (a few ms),
+    # so every id below the newest one we read is already visible. SQLite needs nothing:
+    # writers are serialised (BEGIN IMMEDIATE) and commit in id order.
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("LOCK TABLE outbox_events IN SHARE MODE"))
+
+
+@dataclass(frozen=True)
+class DueDelivery:
+    """Everything one attempt needs, read in the claiming transaction."""
+
+    delivery_id: int
+    endpoint_id: int
+    url: str
+    signing_secret: str
+    event_id: int
+    event_type: str
+    occurred_at: datetime
+    payload: dict[str, Any]
+    attempt: int  # 1 for the first attempt
+
+
+def claim_due(
+    session: Session,
+    *,
+    now: datetime,
+    limit: int,
+    exclude: Sequence[int] = (),
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> list[DueDelivery]:
+    """Reserve up to ``limit`` deliveries that are due, oldest first, for one attempt each.
+
+    A delivery waits while an earlier event with the same ordering key is still pending for
+    its endpoint, so a receiver sees an order's events in order even across retries; other
+    keys go on. Claiming moves ``next_attempt_at`` a lease ahead: if the worker dies before
+    recording the outcome, the delivery comes due again (at-least-once, never lost).
+    """
+    earlier = aliased(WebhookDelivery)
+    blocked = exists().where(
+        and_(
+            earlier.endpoint_id == WebhookDelivery.endpoint_id,
+            earlier.ordering_key == WebhookDelivery.ordering_key,
+            earlier.event_id < WebhookDelivery.event_id,
+            earlier.status == DeliveryStatus.PENDING,
+        )
+    )
+    query = (
+        select(WebhookDelivery, WebhookEndpoint, OutboxEvent)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(
+            WebhookDelivery.status == DeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+            WebhookEndpoint.active,
+            ~blocked,
+        )
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(limit)
+        # Two workers never claim the same row; on SQLite the write lock serialises them.
+        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    )
+    if exclude:
+        query = query.where(WebhookDelivery.id.not_in(exclude))
+    claimed: list[DueDelivery] = []
+    for delivery, endpoint, event in session.execute(query).tuples():
+        delivery.next_attempt_at = now + policy.lease
+        claimed.append(
+            DueDelivery(
+                delivery_id=delivery.id,
+                endpoint_id=endpoint.id,
+                url=endpoint.url,
+                signing_secret=endpoint.signing_secret,
+                event_id=event.id,
+                event_type=event.event_type,
+                occurred_at=event.created_at,
+                payload=event.payload,
+                attempt=delivery.attempts + 1,
+            )
+        )
+    session.flush()
+    return claimed
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one HTTP attempt gave: a status code, or an error when no response came back."""
+
+    delivery_id: int
+    attempted_at: datetime
+    duration_ms: int
+    status_code: int | None = None
+    error: str | None = None
+    response_excerpt: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def record_attempt(
+    session: Session,
+    outcome: AttemptOutcome,
+    *,
+    now: datetime,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> WebhookDelivery | None:
+    """Log the attempt and move the delivery on: succeeded, retried later, or failed.
+
+    Returns None when the delivery is gone (its endpoint was deleted meanwhile).
+    """
+    delivery = session.get(WebhookDelivery, outcome.delivery_id)
+    if delivery is None:
+        return None
+    session.add(
+        WebhookAttempt(
+            delivery_id=delivery.id,
+            attempted_at=outcome.attempted_at,
+            status_code=outcome.status_code,
+            duration_ms=outcome.duration_ms,
+            error=_clip(outcome.error),
+            response_excerpt=_clip(outcome.response_excerpt),
+        )
+    )
+    delivery.attempts += 1
+    delivery.last_attempt_at = outcome.attempted_at
+    delivery.last_status_code = outcome.status_code
+    delivery.last_error = _clip(outcome.error)
+    if outcome.succeeded:
+        delivery.status = DeliveryStatus.SUCCEEDED
+    elif delivery.attempts >= policy.max_attempts:
+        delivery.status = DeliveryStatus.FAILED
+    else:
+        delivery.next_attempt_at = now + policy.delay_after(delivery.attempts)
+    session.flush()
+    return delivery
+
+
+def _clip(value: str | None) -> str | None:
+    return None if value is None else value[:_TEXT_LIMIT]
+
+
+# ---- the log and redelivery ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    delivery: WebhookDelivery
+    event_type: str
+    attempts: list[WebhookAttempt]
+
+
+def list_deliveries(
+    session: Session,
+    merchant_id: int,
+    endpoint_id: int,
+    *,
+    limit: int = 50,
+    before: int | None = None,
+) -> list[DeliveryRecord]:
+    """An endpoint's deliveries, newest first, each with its attempts (newest first)."""
+    get_endpoint(session, merchant_id, endpoint_id)
+    query = (
+        select(WebhookDelivery, OutboxEvent.event_type)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.endpoint_id == endpoint_id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(limit)
+    )
+    if before is not None:
+        query = query.where(WebhookDelivery.id < before)
+    rows = session.execute(query).tuples().all()
+    by_delivery: dict[int, list[WebhookAttempt]] = {delivery.id: [] for delivery, _ in rows}
+    if by_delivery:
+        for attempt in session.scalars(
+            select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(by_delivery))
+            .order_by(WebhookAttempt.id.desc())
+        ):
+            by_delivery[attempt.delivery_id].append(attempt)
+    return [DeliveryRecord(d, event_type, by_delivery[d.id]) for d, event_type in rows]
+
+
+def get_delivery(session: Session, merchant_id: int, delivery_id: int) -> DeliveryRecord:
+    row = (
+        session.execute(
+            select(WebhookDelivery, WebhookEndpoint.merchant_id, OutboxEvent.event_type)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+            .where(WebhookDelivery.id == delivery_id)
+        )
+        .tuples()
+        .first()
+    )
+    if row is None or row[1] != merchant_id:
+        raise WebhookDeliveryNotFound(f"no webhook delivery {delivery_id}", delivery_id=delivery_id)
+    delivery, _, event_type = row
+    attempts = session.scalars(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id == delivery.id)
+        .order_by(WebhookAttempt.id.desc())
+    ).all()
+    return DeliveryRecord(delivery, event_type, list(attempts))
+
+
+def redeliver(
+    session: Session, merchant_id: int, delivery_id: int, *, now: datetime | None = None
+) -> DeliveryRecord:
+    """Queue a finished delivery (failed or succeeded) again, with a fresh retry schedule.
+
+    The event keeps its ``webhook-id``, so a receiver that already has it can tell.
+    """
+    record = get_delivery(session, merchant_id, delivery_id)
+    delivery = record.delivery
+    if delivery.status is DeliveryStatus.PENDING:
+        raise DeliveryPending(
+            "this delivery is still queued; it is attempted again on its own",
+            delivery_id=delivery_id,
+            next_attempt_at=delivery.next_attempt_at.isoformat(),
+        )
+    delivery.status = DeliveryStatus.PENDING
+    delivery.attempts = 0
+    delivery.next_attempt_at = now or utcnow()
+    session.flush()
+    return record

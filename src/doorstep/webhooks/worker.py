@@ -1,0 +1,216 @@
+"""The delivery loop: queue new outbox events, then POST due deliveries concurrently.
+
+Database work happens on the event loop's thread, one short transaction at a time (claiming,
+then recording each attempt as soon as it ends); only the HTTP requests run concurrently. So a
+slow receiver holds one of ``concurrency`` slots and nothing else, and every attempt's outcome
+is committed on its own the moment it is known.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import httpx
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.db import unit_of_work
+from doorstep.models import DeliveryStatus, utcnow
+from doorstep.webhooks import service
+from doorstep.webhooks.service import AttemptOutcome, DueDelivery, RetryPolicy
+from doorstep.webhooks.signing import event_body, message_id, sign
+
+log = structlog.get_logger(__name__)
+
+HTTP_TIMEOUT = httpx.Timeout(10.0)
+USER_AGENT = "doorstep-webhooks/1"
+
+
+def http_client() -> httpx.AsyncClient:
+    """The client the worker uses: 10 s timeouts, redirects not followed (a 3xx is a failure)."""
+    return httpx.AsyncClient(
+        timeout=HTTP_TIMEOUT, follow_redirects=False, headers={"user-agent": USER_AGENT}
+    )
+
+
+async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
+    """One signed POST. Never raises for the receiver's faults: they are the outcome."""
+    started_at = utcnow()
+    # Signed with the real clock: receivers refuse timestamps more than minutes off theirs.
+    message = sign(
+        due.signing_secret,
+        message_id(due.event_id),
+        event_body(due.event_type, due.occurred_at, due.payload),
+        started_at,
+    )
+    started = time.perf_counter()
+    try:
+        response = await client.post(due.url, content=message.body, headers=message.headers)
+    except httpx.HTTPError as exc:
+        return AttemptOutcome(
+            delivery_id=due.delivery_id,
+            attempted_at=started_at,
+            duration_ms=_elapsed_ms(started),
+            error=f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__,
+        )
+    return AttemptOutcome(
+        delivery_id=due.delivery_id,
+        attempted_at=started_at,
+        duration_ms=_elapsed_ms(started),
+        status_code=response.status_code,
+        error=None if response.is_success else f"HTTP {response.status_code}",
+        response_excerpt=response.text[:500] or None,
+    )
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.perf_counter() - started) * 1000)
+
+
+@dataclass
+class PassReport:
+    """What one pass did; ``finished`` holds seconds from the pass's start per delivery."""
+
+    queued: int = 0
+    succeeded: int = 0
+    retrying: int = 0
+    failed: int = 0
+    finished: dict[int, float] = field(default_factory=dict)
+
+    @property
+    def attempted(self) -> int:
+        return self.succeeded + self.retrying + self.failed
+
+
+class DeliveryWorker:
+    """Delivers the webhook queue. ``sessions`` opens the worker's own transactions.
+
+    ``now`` may be passed to the pass methods to drive the schedule (tests); attempts are
+    still signed and logged with the real time.
+    """
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: httpx.AsyncClient,
+        *,
+        concurrency: int = 10,
+        policy: RetryPolicy = service.DEFAULT_POLICY,
+        clock: Callable[[], datetime] = utcnow,
+        on_attempt: Callable[[DueDelivery, AttemptOutcome, DeliveryStatus | None], None]
+        | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        self.sessions = sessions
+        self.client = client
+        self.concurrency = concurrency
+        self.policy = policy
+        self.clock = clock
+        self.on_attempt = on_attempt
+        self._in_flight: dict[int, asyncio.Task[None]] = {}
+
+    async def run_once(self, now: datetime | None = None) -> PassReport:
+        """Queue new events, attempt every delivery due at ``now``, wait for all of them."""
+        report = PassReport(queued=self.fan_out())
+        started = time.perf_counter()
+        while True:
+            tasks = self.start_due(report, now=now, started=started)
+            if not tasks and not self._in_flight:
+                return report
+            # Wait for one to finish: its slot (and its ordering key) may free the next one.
+            await asyncio.wait(list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
+
+    async def run_forever(
+        self,
+        stop: asyncio.Event,
+        *,
+        interval: float = 1.0,
+        on_pass: Callable[[PassReport], None] | None = None,
+    ) -> None:
+        """Poll every ``interval`` seconds until ``stop`` is set, then let attempts finish."""
+        while not stop.is_set():
+            report = PassReport()
+            try:
+                report.queued = self.fan_out()
+                self.start_due(report, now=None, started=time.perf_counter())
+            except Exception:
+                # A database hiccup must not end the worker; the next pass tries again.
+                log.exception("webhook_pass_failed")
+            if on_pass is not None and report.queued:
+                on_pass(report)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+        if self._in_flight:
+            await asyncio.wait(list(self._in_flight.values()))
+
+    def fan_out(self) -> int:
+        with unit_of_work(self.sessions) as session:
+            return service.fan_out(session)
+
+    def start_due(
+        self, report: PassReport, *, now: datetime | None, started: float
+    ) -> list[asyncio.Task[None]]:
+        """Claim as many due deliveries as there are free slots and start their attempts."""
+        free = self.concurrency - len(self._in_flight)
+        if free <= 0:
+            return []
+        with unit_of_work(self.sessions) as session:
+            claimed = service.claim_due(
+                session,
+                now=now or self.clock(),
+                limit=free,
+                exclude=list(self._in_flight),
+                policy=self.policy,
+            )
+        tasks = []
+        for due in claimed:
+            task = asyncio.create_task(self._attempt(due, report, now, started))
+            self._in_flight[due.delivery_id] = task
+            task.add_done_callback(functools.partial(self._forget, due.delivery_id))
+            tasks.append(task)
+        return tasks
+
+    def _forget(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
+        self._in_flight.pop(delivery_id, None)
+
+    async def _attempt(
+        self, due: DueDelivery, report: PassReport, now: datetime | None, started: float
+    ) -> None:
+        outcome = await send(self.client, due)
+        try:
+            # Its own transaction: once recorded, the outcome survives whatever happens next.
+            with unit_of_work(self.sessions) as session:
+                delivery = service.record_attempt(
+                    session, outcome, now=now or self.clock(), policy=self.policy
+                )
+                status = delivery.status if delivery is not None else None
+        except Exception:
+            # Not recorded: the claim's lease runs out and the event is sent again.
+            log.exception("webhook_record_failed", delivery_id=due.delivery_id)
+            return
+        report.finished[due.delivery_id] = time.perf_counter() - started
+        if status is DeliveryStatus.SUCCEEDED:
+            report.succeeded += 1
+        elif status is DeliveryStatus.FAILED:
+            report.failed += 1
+        elif status is DeliveryStatus.PENDING:
+            report.retrying += 1
+        log.info(
+            "webhook_attempt",
+            delivery_id=due.delivery_id,
+            event_id=due.event_id,
+            attempt=due.attempt,
+            status_code=outcome.status_code,
+            error=outcome.error,
+            duration_ms=outcome.duration_ms,
+            result=status,
+        )
+        if self.on_attempt is not None:
+            self.on_attempt(due, outcome, status)
