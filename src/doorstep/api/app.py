@@ -14,10 +14,13 @@ from sqlalchemy import Engine
 from doorstep import __version__
 from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
+from doorstep.catalog import api as catalog_api
 from doorstep.db import create_db_engine, session_factory
 from doorstep.logs import configure_logging
 from doorstep.merchants import api as merchants_api
+from doorstep.models import utcnow
 from doorstep.network import api as network_api
+from doorstep.promise import api as promise_api
 from doorstep.settings import Settings, get_settings
 
 log = structlog.get_logger("doorstep.http")
@@ -47,12 +50,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         settings.resolved_database_url, echo=settings.database_echo
     )
     app.state.session_factory = session_factory(app.state.engine)
+    app.state.clock = utcnow
 
     install_error_handlers(app)
     app.middleware("http")(_request_context)
     app.include_router(health.router)
     app.include_router(network_api.router)
     app.include_router(merchants_api.router)
+    app.include_router(catalog_api.router)
+    app.include_router(promise_api.router)
     return app
 
 

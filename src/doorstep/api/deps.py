@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -31,6 +32,15 @@ class KeyNotAllowed(DomainError):
 def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
+
+
+def _now(request: Request) -> datetime:
+    # The app's clock, so tests (and the simulator) can run the API at a chosen time.
+    now: datetime = request.app.state.clock()
+    return now
+
+
+Now = Annotated[datetime, Depends(_now)]
 
 
 def _session(request: Request) -> Iterator[Session]:

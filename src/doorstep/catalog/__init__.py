@@ -1,0 +1,1 @@
+"""What merchants sell and how much of it sits at each node."""

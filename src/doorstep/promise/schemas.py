@@ -1,0 +1,83 @@
+"""Shapes of the delivery-preview API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from doorstep.catalog.schemas import Sku
+from doorstep.models import Channel, DeliverySpeed
+
+MAX_BASKET_LINES = 100
+
+
+class BasketItem(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    sku: Sku
+    quantity: Annotated[int, Field(gt=0, le=1000)]
+
+
+class Destination(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    lat: Annotated[float, Field(ge=-90, le=90)]
+    lng: Annotated[float, Field(ge=-180, le=180)]
+    address: Annotated[str, Field(max_length=400)] | None = None
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
+
+
+class PreviewIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: Annotated[list[BasketItem], Field(min_length=1, max_length=MAX_BASKET_LINES)]
+    destination: Destination
+
+    @field_validator("items")
+    @classmethod
+    def _one_line_per_sku(cls, items: list[BasketItem]) -> list[BasketItem]:
+        seen: set[str] = set()
+        for item in items:
+            if item.sku in seen:
+                raise ValueError(f"SKU '{item.sku}' appears twice; send one line per SKU")
+            seen.add(item.sku)
+        return items
+
+
+class FulfilmentOut(BaseModel):
+    node: str = Field(description="Code of the node the items leave from")
+    node_name: str
+    channel: Channel
+    delivered_by: str | None = Field(
+        description="Code of the station or partner store that delivers (none for a carrier)"
+    )
+    skus: list[str]
+
+
+class OptionOut(BaseModel):
+    id: str = Field(description="Pass as option_id when creating the order")
+    speed: DeliverySpeed
+    label: str = Field(description='For people: "Today by 9 pm", "Tomorrow", "In 2 days"')
+    promised_by: datetime
+    fee_cents: int
+    channel: Channel = Field(description="How most of the basket travels")
+    fulfilment: list[FulfilmentOut]
+
+
+class UnavailableOut(BaseModel):
+    speed: DeliverySpeed
+    reason: str = Field(
+        description="out_of_stock, past_cutoff, outside_service_area, no_capacity, too_far"
+    )
+    detail: str
+
+
+class PreviewOut(BaseModel):
+    id: str
+    expires_at: datetime
+    destination: Destination
+    items: list[BasketItem]
+    options: list[OptionOut]
+    unavailable: list[UnavailableOut]

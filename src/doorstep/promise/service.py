@@ -1,0 +1,328 @@
+"""Loading what the promise rules need from the database, and keeping the preview."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from shapely.geometry import Point, shape
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload
+
+from doorstep.errors import DomainError, InvalidInput
+from doorstep.geo import haversine_m
+from doorstep.models import (
+    DeliveryPreview,
+    InventoryLevel,
+    Node,
+    Package,
+    PartnerStore,
+    Product,
+    ServiceArea,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.promise import rules
+from doorstep.promise.schemas import (
+    BasketItem,
+    Destination,
+    FulfilmentOut,
+    OptionOut,
+    PreviewIn,
+    PreviewOut,
+    UnavailableOut,
+)
+
+PREVIEW_TTL = timedelta(minutes=10)
+# The largest box a gig driver's car takes: a compact car's boot with the seats up.
+MAX_PACKAGE_VOLUME_CM3 = 350_000
+MAX_PACKAGE_WEIGHT_G = 30_000
+
+
+class UnknownSku(InvalidInput):
+    code = "unknown_sku"
+
+
+class BasketTooLarge(InvalidInput):
+    code = "basket_too_large"
+
+
+class PreviewNotFound(DomainError):
+    status = 404
+    code = "preview_not_found"
+
+
+class PreviewExpired(DomainError):
+    status = 410
+    code = "preview_expired"
+
+
+def create_preview(
+    session: Session,
+    merchant_id: int,
+    request: PreviewIn,
+    *,
+    now: datetime,
+    policy: rules.PromisePolicy | None = None,
+) -> PreviewOut:
+    """Assess the basket for the destination and keep the answer for ``PREVIEW_TTL``."""
+    assessment, products = assess_basket(
+        session, merchant_id, request.items, request.destination, now=now, policy=policy
+    )
+    options = [_option_out(option, products) for option in assessment.options]
+    unavailable = [
+        UnavailableOut(speed=u.speed, reason=u.reason, detail=u.detail)
+        for u in assessment.unavailable
+    ]
+    preview = DeliveryPreview(
+        public_id=f"dp_{secrets.token_urlsafe(16)}",
+        merchant_id=merchant_id,
+        created_at=now,
+        expires_at=now + PREVIEW_TTL,
+        items=[item.model_dump() for item in request.items],
+        destination=request.destination.model_dump(),
+        options=[_stored_option(option) for option in assessment.options],
+        unavailable=[u.model_dump(mode="json") for u in unavailable],
+    )
+    session.add(preview)
+    session.flush()
+    return PreviewOut(
+        id=preview.public_id,
+        expires_at=preview.expires_at,
+        destination=request.destination,
+        items=request.items,
+        options=options,
+        unavailable=unavailable,
+    )
+
+
+def load_preview(
+    session: Session, merchant_id: int, public_id: str, *, now: datetime
+) -> DeliveryPreview:
+    preview = session.scalar(
+        select(DeliveryPreview).where(
+            DeliveryPreview.public_id == public_id, DeliveryPreview.merchant_id == merchant_id
+        )
+    )
+    if preview is None:
+        raise PreviewNotFound(f"no delivery preview '{public_id}'", field="preview_id")
+    if preview.expires_at <= now:
+        raise PreviewExpired(
+            f"the delivery preview expired at {preview.expires_at.isoformat()}; ask for a new one",
+            field="preview_id",
+        )
+    return preview
+
+
+def assess_basket(
+    session: Session,
+    merchant_id: int,
+    items: Sequence[BasketItem],
+    destination: Destination,
+    *,
+    now: datetime,
+    policy: rules.PromisePolicy | None = None,
+) -> tuple[rules.Assessment, dict[str, Product]]:
+    products = _products(session, merchant_id, items)
+    _check_size(items, products)
+    lines = _lines(session, items, products)
+    station = _covering_station(session, destination)
+    partners = _covering_partners(session, destination)
+    used = _used_capacity(session, station, partners, now)
+    assessment = rules.assess(
+        now=now,
+        destination=(destination.lat, destination.lng),
+        lines=lines,
+        station=station,
+        partners=partners,
+        used_capacity=used,
+        policy=policy or rules.PromisePolicy(),
+    )
+    return assessment, products
+
+
+def _products(
+    session: Session, merchant_id: int, items: Sequence[BasketItem]
+) -> dict[str, Product]:
+    found = {
+        p.sku: p
+        for p in session.scalars(
+            select(Product).where(
+                Product.merchant_id == merchant_id,
+                Product.sku.in_([item.sku for item in items]),
+                Product.active.is_(True),
+            )
+        )
+    }
+    for index, item in enumerate(items):
+        if item.sku not in found:
+            raise UnknownSku(f"no product with SKU '{item.sku}'", field=f"items[{index}].sku")
+    return found
+
+
+def _check_size(items: Sequence[BasketItem], products: dict[str, Product]) -> None:
+    for index, item in enumerate(items):
+        product = products[item.sku]
+        volume = product.length_mm * product.width_mm * product.height_mm // 1000
+        if volume * item.quantity > MAX_PACKAGE_VOLUME_CM3 or (
+            product.weight_g * item.quantity > MAX_PACKAGE_WEIGHT_G
+        ):
+            raise BasketTooLarge(
+                f"{item.quantity} × '{item.sku}' ({volume * item.quantity / 1000:.0f} l, "
+                f"{product.weight_g * item.quantity / 1000:.1f} kg) is more than a car takes "
+                f"({MAX_PACKAGE_VOLUME_CM3 // 1000} l, {MAX_PACKAGE_WEIGHT_G // 1000} kg)",
+                field=f"items[{index}].quantity",
+            )
+
+
+def _place(node: Node) -> rules.Place:
+    return rules.Place(
+        id=node.id,
+        code=node.code,
+        name=node.name,
+        kind=node.kind,
+        lat=node.lat,
+        lng=node.lng,
+        tz=ZoneInfo(node.timezone),
+        same_day_cutoff=node.same_day_cutoff,
+        daily_capacity=node.daily_capacity,
+    )
+
+
+def _lines(
+    session: Session, items: Sequence[BasketItem], products: dict[str, Product]
+) -> list[rules.Line]:
+    wanted = {products[item.sku].id: item.quantity for item in items}
+    candidates: dict[int, list[rules.Place]] = defaultdict(list)
+    rows = session.execute(
+        select(InventoryLevel.product_id, InventoryLevel.on_hand - InventoryLevel.reserved, Node)
+        .join(Node, Node.id == InventoryLevel.node_id)
+        .where(InventoryLevel.product_id.in_(list(wanted)), Node.active.is_(True))
+    )
+    for product_id, available, node in rows:
+        if available >= wanted[product_id]:
+            candidates[product_id].append(_place(node))
+    lines = []
+    for item in items:
+        product = products[item.sku]
+        lines.append(
+            rules.Line(
+                sku=item.sku,
+                quantity=item.quantity,
+                unit_volume_cm3=product.length_mm * product.width_mm * product.height_mm // 1000,
+                unit_weight_g=product.weight_g,
+                candidates=tuple(candidates[product.id]),
+            )
+        )
+    return lines
+
+
+def _covering_station(session: Session, destination: Destination) -> rules.Place | None:
+    point = Point(destination.lng, destination.lat)
+    areas = session.scalars(
+        select(ServiceArea)
+        .where(
+            ServiceArea.min_lat <= destination.lat,
+            ServiceArea.max_lat >= destination.lat,
+            ServiceArea.min_lng <= destination.lng,
+            ServiceArea.max_lng >= destination.lng,
+            ServiceArea.station_id.is_not(None),
+        )
+        .options(selectinload(ServiceArea.station))
+        .order_by(ServiceArea.code)
+    )
+    for area in areas:
+        if area.station is not None and area.station.active and shape(area.geometry).covers(point):
+            return _place(area.station)
+    return None
+
+
+def _covering_partners(session: Session, destination: Destination) -> list[rules.PartnerCoverage]:
+    stores = session.scalars(
+        select(PartnerStore)
+        .join(Node, Node.id == PartnerStore.node_id)
+        .where(Node.active.is_(True))
+        .options(selectinload(PartnerStore.node), selectinload(PartnerStore.closed_days))
+    )
+    covering = []
+    for store in stores:
+        distance = haversine_m(store.node.lat, store.node.lng, destination.lat, destination.lng)
+        if distance <= store.service_radius_m:
+            covering.append(
+                rules.PartnerCoverage(
+                    place=_place(store.node),
+                    distance_m=distance,
+                    opening_hours=store.opening_hours,
+                    closed_days=frozenset(c.day for c in store.closed_days),
+                )
+            )
+    return covering
+
+
+def _used_capacity(
+    session: Session,
+    station: rules.Place | None,
+    partners: Sequence[rules.PartnerCoverage],
+    now: datetime,
+) -> dict[tuple[int, date], int]:
+    node_ids = [p.place.id for p in partners] + ([station.id] if station else [])
+    if not node_ids:
+        return {}
+    first_day = (now - timedelta(days=1)).date()
+    rows = session.execute(
+        select(Package.serving_node_id, Package.service_date, func.count())
+        .where(
+            Package.serving_node_id.in_(node_ids),
+            Package.service_date >= first_day,
+            Package.service_date <= first_day + timedelta(days=4),
+            Package.state != PackageState.CANCELLED,
+        )
+        .group_by(Package.serving_node_id, Package.service_date)
+    )
+    return {(node_id, day): count for node_id, day, count in rows if node_id and day}
+
+
+def _option_out(option: rules.Option, products: dict[str, Product]) -> OptionOut:
+    tz = option.legs[0].serving.tz if option.legs[0].serving else option.legs[0].place.tz
+    return OptionOut(
+        id=option.speed.value,
+        speed=option.speed,
+        label=rules.label(option.speed, option.promised_by, tz),
+        promised_by=option.promised_by,
+        fee_cents=option.fee_cents,
+        channel=option.channel,
+        fulfilment=[
+            FulfilmentOut(
+                node=leg.place.code,
+                node_name=leg.place.name,
+                channel=leg.channel,
+                delivered_by=leg.serving.code if leg.serving else None,
+                skus=list(leg.skus),
+            )
+            for leg in option.legs
+        ],
+    )
+
+
+def _stored_option(option: rules.Option) -> dict[str, Any]:
+    """What an order needs later to keep exactly this promise."""
+    return {
+        "id": option.speed.value,
+        "speed": option.speed.value,
+        "promised_by": option.promised_by.isoformat(),
+        "fee_cents": option.fee_cents,
+        "legs": [
+            {
+                "node_id": leg.place.id,
+                "channel": leg.channel.value,
+                "serving_node_id": leg.serving.id if leg.serving else None,
+                "service_date": leg.service_date.isoformat(),
+                "promised_by": leg.promised_by.isoformat(),
+                "skus": list(leg.skus),
+            }
+            for leg in option.legs
+        ],
+    }
