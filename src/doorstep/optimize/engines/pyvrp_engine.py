@@ -19,6 +19,7 @@ Mapping (see docs/optimize.md):
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,7 +29,13 @@ import numpy as np
 import numpy.typing as npt
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria, StoppingCriterion
+from pyvrp.stop import (
+    FirstFeasible,
+    MaxIterations,
+    MaxRuntime,
+    MultipleCriteria,
+    StoppingCriterion,
+)
 
 from doorstep.optimize.costs import (
     UNITS_PER_CENT,
@@ -68,30 +75,94 @@ class PyVRPEngine:
     ) -> EnginePlan:
         data, mapping = to_problem_data(problem, soften_required=False)
         start = _initial_solution(data, mapping, problem, initial)
-        with warnings.catch_warnings():
-            # Infeasible problems are expected and handled below; PyVRP's hint is noise.
-            warnings.simplefilter("ignore", PenaltyBoundWarning)
-            result = pyvrp.solve(
-                data,
-                _stop(time_limit, max_iterations),
-                seed=seed,
-                collect_stats=False,
-                initial_solution=start,
-            )
+        if start is None and _fleet_first(problem):
+            result = _solve_fleet_first(data, time_limit, seed, max_iterations)
+        else:
+            result = _run(data, _stop(time_limit, max_iterations), seed, start)
         stats = {"iterations": float(result.num_iterations), "softened": 0.0}
         if not result.is_feasible():
             # Not everything fits together: let the solver leave out what it must.
             data, mapping = to_problem_data(problem, soften_required=True)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", PenaltyBoundWarning)
-                result = pyvrp.solve(
-                    data,
-                    _stop(time_limit, max_iterations),
-                    seed=seed,
-                    collect_stats=False,
-                )
+            result = _run(data, _stop(time_limit, max_iterations), seed, None)
             stats = {"iterations": float(result.num_iterations), "softened": 1.0}
         return EnginePlan(routes=_routes(result.best, mapping), stats=stats)
+
+
+def _run(
+    data: pyvrp.ProblemData,
+    stop: StoppingCriterion,
+    seed: int,
+    initial: pyvrp.Solution | None,
+) -> pyvrp.Result:
+    with warnings.catch_warnings():
+        # Infeasible problems are expected and handled by the caller; PyVRP's hint is noise.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        return pyvrp.solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
+
+
+def _fleet_first(problem: Problem) -> bool:
+    """Worth trying to save whole vehicles: one vehicle type with a fixed cost, every job
+    required (e.g. Li & Lim, where vehicles count first)."""
+    return (
+        len(problem.vehicle_types) == 1
+        and problem.vehicle_types[0].fixed_cost > 0
+        and all(task.required for task in problem.tasks())
+    )
+
+
+def _solve_fleet_first(
+    data: pyvrp.ProblemData, time_limit: float, seed: int, max_iterations: int | None
+) -> pyvrp.Result:
+    """Search, then repeatedly try to serve everything with one vehicle fewer, then polish.
+
+    A large fixed cost alone rarely removes a route: emptying one means passing through
+    many worse plans.  Capping the fleet below the current route count forces the search
+    to look for such plans directly (as in PyVRP's ``minimise_fleet``).
+    """
+    started = time.perf_counter()
+    iterations = max_iterations or 0
+
+    def budget(share_of_time: float, share_of_iterations: float) -> StoppingCriterion:
+        left = max(0.01, time_limit - (time.perf_counter() - started))
+        seconds = MaxRuntime(min(left, share_of_time * time_limit))
+        if not iterations:
+            return seconds
+        return MultipleCriteria([MaxIterations(int(share_of_iterations * iterations)), seconds])
+
+    first = _run(data, budget(0.15, 0.15), seed, None)
+    if not first.is_feasible():
+        return _run(data, budget(0.6, 0.6), seed, first.best)
+    best, current = first.best, data
+    fleet = data.vehicle_type(0)
+    while best.num_routes() > 1 and time.perf_counter() - started < 0.85 * time_limit:
+        smaller = data.replace(vehicle_types=[fleet.replace(num_available=best.num_routes() - 1)])
+        attempt = _run(
+            smaller,
+            MultipleCriteria([FirstFeasible(), budget(0.6, 0.2)]),
+            seed,
+            _without_smallest_route(smaller, best),
+        )
+        if not attempt.is_feasible():
+            break
+        best, current = attempt.best, smaller
+    final = _run(current, budget(1.0, 0.5), seed, best)
+    return final if final.is_feasible() and final.cost() <= first.cost() else first
+
+
+def _without_smallest_route(data: pyvrp.ProblemData, solution: pyvrp.Solution) -> pyvrp.Solution:
+    """The solution minus its shortest route, as a warm start for a smaller fleet."""
+    routes = sorted(solution.routes(), key=len)[1:]
+    return pyvrp.Solution(
+        data,
+        [
+            pyvrp.Route(
+                data,
+                [pyvrp.Activity(a.type, a.idx) for a in r.schedule() if not a.is_depot()],
+                r.vehicle_type(),
+            )
+            for r in routes
+        ],
+    )
 
 
 def _stop(time_limit: float, max_iterations: int | None) -> StoppingCriterion:
