@@ -8,7 +8,7 @@ attempt's outcome. Every function works in the caller's transaction and only flu
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -195,7 +195,7 @@ def delete_endpoint(session: Session, merchant_id: int, endpoint_id: int) -> Non
 # ---- the queue -------------------------------------------------------------------------------
 
 
-def fan_out(session: Session, *, batch: int = 1000) -> int:
+def fan_out(session: Session, *, now: datetime | None = None, batch: int = 1000) -> int:
     """Queue a delivery per new matching outbox event for every active endpoint.
 
     Returns how many deliveries were queued. Each endpoint's ``last_event_id`` moves past the
@@ -203,6 +203,7 @@ def fan_out(session: Session, *, batch: int = 1000) -> int:
     once per endpoint, never twice and never not at all.
     """
     _wait_for_outbox_writers(session)
+    now = now or utcnow()
     newest = session.scalar(select(func.max(OutboxEvent.id))) or 0
     endpoints = session.scalars(
         select(WebhookEndpoint)
@@ -224,7 +225,6 @@ def fan_out(session: Session, *, batch: int = 1000) -> int:
         if ALL_EVENTS not in endpoint.event_types:
             query = query.where(OutboxEvent.event_type.in_(endpoint.event_types))
         events = session.execute(query).all()
-        now = utcnow()
         for event_id, ordering_key in events:
             session.add(
                 WebhookDelivery(
@@ -273,44 +273,72 @@ def claim_due(
     *,
     now: datetime,
     limit: int,
-    exclude: Sequence[int] = (),
+    in_flight: Mapping[int, int] | None = None,
+    per_endpoint: int = 2,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> list[DueDelivery]:
-    """Reserve up to ``limit`` deliveries that are due, oldest first, for one attempt each.
+    """Reserve up to ``limit`` due deliveries, oldest first, for one attempt each.
 
     A delivery waits while an earlier event with the same ordering key is still pending for
     its endpoint, so a receiver sees an order's events in order even across retries; other
-    keys go on. Claiming moves ``next_attempt_at`` a lease ahead: if the worker dies before
+    keys go on. An endpoint gets at most ``per_endpoint`` attempts at a time, counting
+    ``in_flight`` (attempts running per endpoint id), so a slow receiver cannot take every
+    slot. Claiming moves ``next_attempt_at`` a lease ahead: if the worker dies before
     recording the outcome, the delivery comes due again (at-least-once, never lost).
     """
+    busy = dict(in_flight or {})
     earlier = aliased(WebhookDelivery)
     blocked = exists().where(
-        and_(
-            earlier.endpoint_id == WebhookDelivery.endpoint_id,
-            earlier.ordering_key == WebhookDelivery.ordering_key,
-            earlier.event_id < WebhookDelivery.event_id,
-            earlier.status == DeliveryStatus.PENDING,
-        )
+        earlier.endpoint_id == WebhookDelivery.endpoint_id,
+        earlier.ordering_key == WebhookDelivery.ordering_key,
+        earlier.event_id < WebhookDelivery.event_id,
+        earlier.status == DeliveryStatus.PENDING,
     )
-    query = (
+    due_ok = and_(
+        WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
+    )
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=WebhookDelivery.endpoint_id,
+            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+        )
+        .label("rank")
+    )
+    ranked = (
+        select(WebhookDelivery.id, WebhookDelivery.endpoint_id, rank)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(due_ok, WebhookEndpoint.active, ~blocked)
+        .subquery()
+    )
+    # Enough candidates that the busy endpoints' share can be dropped and ``limit`` remain.
+    candidates = session.execute(
+        select(ranked.c.id, ranked.c.endpoint_id, ranked.c.rank)
+        .where(ranked.c.rank <= per_endpoint)
+        .order_by(ranked.c.rank, ranked.c.id)
+        .limit(limit + per_endpoint * len(busy))
+    ).all()
+    # Round-robin: the endpoints with the fewest attempts running go first.
+    fair = sorted(candidates, key=lambda row: (busy.get(row.endpoint_id, 0) + row.rank, row.id))
+    chosen: list[int] = []
+    for delivery_id, endpoint_id, _ in fair:
+        if len(chosen) < limit and busy.get(endpoint_id, 0) < per_endpoint:
+            busy[endpoint_id] = busy.get(endpoint_id, 0) + 1
+            chosen.append(delivery_id)
+    if not chosen:
+        return []
+    # Lock what we chose; a row another worker claimed meanwhile is skipped (PostgreSQL) or
+    # no longer due. On SQLite the write lock already serialises claimers.
+    rows = session.execute(
         select(WebhookDelivery, WebhookEndpoint, OutboxEvent)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
         .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.PENDING,
-            WebhookDelivery.next_attempt_at <= now,
-            WebhookEndpoint.active,
-            ~blocked,
-        )
+        .where(WebhookDelivery.id.in_(chosen), due_ok)
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(limit)
-        # Two workers never claim the same row; on SQLite the write lock serialises them.
         .with_for_update(of=WebhookDelivery, skip_locked=True)
-    )
-    if exclude:
-        query = query.where(WebhookDelivery.id.not_in(exclude))
+    ).all()
     claimed: list[DueDelivery] = []
-    for delivery, endpoint, event in session.execute(query).tuples():
+    for delivery, endpoint, event in rows:
         delivery.next_attempt_at = now + policy.lease
         claimed.append(
             DueDelivery(
@@ -416,7 +444,7 @@ def list_deliveries(
     )
     if before is not None:
         query = query.where(WebhookDelivery.id < before)
-    rows = session.execute(query).tuples().all()
+    rows = session.execute(query).all()
     by_delivery: dict[int, list[WebhookAttempt]] = {delivery.id: [] for delivery, _ in rows}
     if by_delivery:
         for attempt in session.scalars(
@@ -429,16 +457,12 @@ def list_deliveries(
 
 
 def get_delivery(session: Session, merchant_id: int, delivery_id: int) -> DeliveryRecord:
-    row = (
-        session.execute(
-            select(WebhookDelivery, WebhookEndpoint.merchant_id, OutboxEvent.event_type)
-            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-            .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.id == delivery_id)
-        )
-        .tuples()
-        .first()
-    )
+    row = session.execute(
+        select(WebhookDelivery, WebhookEndpoint.merchant_id, OutboxEvent.event_type)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.id == delivery_id)
+    ).first()
     if row is None or row[1] != merchant_id:
         raise WebhookDeliveryNotFound(f"no webhook delivery {delivery_id}", delivery_id=delivery_id)
     delivery, _, event_type = row

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import functools
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -101,6 +102,7 @@ class DeliveryWorker:
         client: httpx.AsyncClient,
         *,
         concurrency: int = 10,
+        per_endpoint: int | None = None,
         policy: RetryPolicy = service.DEFAULT_POLICY,
         clock: Callable[[], datetime] = utcnow,
         on_attempt: Callable[[DueDelivery, AttemptOutcome, DeliveryStatus | None], None]
@@ -111,14 +113,17 @@ class DeliveryWorker:
         self.sessions = sessions
         self.client = client
         self.concurrency = concurrency
+        # By default one endpoint may use half the slots: a slow one never starves the rest.
+        self.per_endpoint = per_endpoint or max(1, concurrency // 2)
         self.policy = policy
         self.clock = clock
         self.on_attempt = on_attempt
         self._in_flight: dict[int, asyncio.Task[None]] = {}
+        self._endpoint_of: dict[int, int] = {}
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """Queue new events, attempt every delivery due at ``now``, wait for all of them."""
-        report = PassReport(queued=self.fan_out())
+        report = PassReport(queued=self.fan_out(now))
         started = time.perf_counter()
         while True:
             tasks = self.start_due(report, now=now, started=started)
@@ -150,9 +155,9 @@ class DeliveryWorker:
         if self._in_flight:
             await asyncio.wait(list(self._in_flight.values()))
 
-    def fan_out(self) -> int:
+    def fan_out(self, now: datetime | None = None) -> int:
         with unit_of_work(self.sessions) as session:
-            return service.fan_out(session)
+            return service.fan_out(session, now=now or self.clock())
 
     def start_due(
         self, report: PassReport, *, now: datetime | None, started: float
@@ -166,19 +171,22 @@ class DeliveryWorker:
                 session,
                 now=now or self.clock(),
                 limit=free,
-                exclude=list(self._in_flight),
+                in_flight=Counter(self._endpoint_of.values()),
+                per_endpoint=self.per_endpoint,
                 policy=self.policy,
             )
         tasks = []
         for due in claimed:
             task = asyncio.create_task(self._attempt(due, report, now, started))
             self._in_flight[due.delivery_id] = task
+            self._endpoint_of[due.delivery_id] = due.endpoint_id
             task.add_done_callback(functools.partial(self._forget, due.delivery_id))
             tasks.append(task)
         return tasks
 
     def _forget(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
         self._in_flight.pop(delivery_id, None)
+        self._endpoint_of.pop(delivery_id, None)
 
     async def _attempt(
         self, due: DueDelivery, report: PassReport, now: datetime | None, started: float

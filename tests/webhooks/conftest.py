@@ -1,0 +1,166 @@
+"""A real HTTP receiver on 127.0.0.1 and small helpers to drive the webhook worker."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.merchants.service import NewMerchant, create_merchant
+from doorstep.models import Order, OutboxEvent, Package, WebhookDelivery, WebhookEndpoint
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.transitions import transition_package
+from doorstep.settings import Environment
+from doorstep.webhooks import service
+from doorstep.webhooks.worker import DeliveryWorker, PassReport, http_client
+from tests.factories import make_order, make_package
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    status: int
+    at: float  # time.monotonic() when the request arrived
+
+
+@dataclass
+class Receiver:
+    """Records every POST. ``fail`` answers 500 to the first N requests per webhook-id;
+    ``delay`` sleeps before answering."""
+
+    fail: int = 0
+    delay: float = 0.0
+    requests: list[Received] = field(default_factory=list)
+    url: str = ""
+    _seen: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, headers: dict[str, str], body: bytes) -> int:
+        arrived = time.monotonic()
+        with self._lock:
+            msg_id = headers.get("webhook-id", "")
+            self._seen[msg_id] = self._seen.get(msg_id, 0) + 1
+            status = 500 if self._seen[msg_id] <= self.fail else 200
+            self.requests.append(Received(headers, body, status, arrived))
+        time.sleep(self.delay)
+        return status
+
+    def ids(self) -> list[str]:
+        return [r.headers["webhook-id"] for r in self.requests]
+
+
+def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("content-length", 0)))
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            status = receiver.answer(headers, body)
+            payload = b'{"ok": true}' if status == 200 else b"boom"
+            self.send_response(status)
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, format: str, *args: object) -> None:  # quiet test output
+            pass
+
+    return Handler
+
+
+@pytest.fixture
+def start_receiver() -> Iterator[Callable[..., Receiver]]:
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(*, fail: int = 0, delay: float = 0.0) -> Receiver:
+        receiver = Receiver(fail=fail, delay=delay)
+        server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(receiver))
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        receiver.url = f"http://127.0.0.1:{server.server_address[1]}/hooks"
+        return receiver
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def dead_url() -> str:
+    """A URL on a port nobody listens on: connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/hooks"
+
+
+def make_endpoint(
+    session: Session, merchant: NewMerchant, url: str, event_types: list[str] | None = None
+) -> WebhookEndpoint:
+    return service.create_endpoint(
+        session,
+        merchant.merchant.id,
+        url,
+        event_types or ["*"],
+        environment=Environment.TEST,
+    )
+
+
+def new_merchant(session: Session, name: str = "Copper Pot Kitchenware") -> NewMerchant:
+    return create_merchant(session, name)
+
+
+def new_package(session: Session, merchant: NewMerchant, order: Order | None = None) -> Package:
+    """A package of the merchant; writes one package.created outbox event."""
+    return make_package(session, order=order or make_order(session, merchant.merchant))
+
+
+def advance(session: Session, package: Package, state: PackageState) -> None:
+    transition_package(session, package, state, actor="test")
+
+
+def run_pass(
+    sessions: sessionmaker[Session],
+    now: datetime | None = None,
+    *,
+    concurrency: int = 10,
+    policy: service.RetryPolicy = service.DEFAULT_POLICY,
+) -> PassReport:
+    async def go() -> PassReport:
+        async with http_client() as client:
+            worker = DeliveryWorker(sessions, client, concurrency=concurrency, policy=policy)
+            return await worker.run_once(now)
+
+    return asyncio.run(go())
+
+
+def deliveries(session: Session, endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
+    session.expire_all()
+    return list(
+        session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .order_by(WebhookDelivery.event_id)
+        )
+    )
+
+
+def events_of(session: Session, order: Order) -> list[OutboxEvent]:
+    return list(
+        session.scalars(
+            select(OutboxEvent)
+            .where(OutboxEvent.ordering_key == f"order:{order.id}")
+            .order_by(OutboxEvent.id)
+        )
+    )
