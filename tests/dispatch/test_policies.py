@@ -70,7 +70,9 @@ def test_scenario_policy_sends_everything_in_the_last_epoch(
 
 
 def test_scenario_settings_fit_the_budget() -> None:
-    settings = ScenarioSettings(iterations=3, target_solve_seconds=1.0, min_scenarios=3)
+    settings = ScenarioSettings(
+        iterations=3, target_solve_seconds=1.0, min_scenarios=3, max_scenarios=10
+    )
     assert settings.scenarios_per_iteration(36.0) == 10  # capped
     assert settings.scenarios_per_iteration(18.0) == 6
     assert settings.scenarios_per_iteration(1.0) == 3  # floor

@@ -101,11 +101,11 @@ class ScenarioSettings:
     """Knobs of the scenario policy; defaults measured on the ORTEC instances (docs/dispatch.md)."""
 
     iterations: int = 3  # rounds of sample → solve → fix the clear-cut decisions
-    target_solve_seconds: float = 1.0  # per scenario; sets how many scenarios fit in the budget
-    min_scenarios: int = 3  # per round, even when that leaves less time per scenario
+    target_solve_seconds: float = 2.0  # per scenario; sets how many scenarios fit in the budget
+    min_scenarios: int = 2  # per round, even when that leaves less time per scenario
     max_scenarios: int = 10  # per round
     epochs_ahead: int = 3  # how far into the future scenarios sample
-    dispatch_threshold: float = 0.75  # share of scenarios sending a request now to fix "go"
+    dispatch_threshold: float = 0.5  # share of scenarios sending a request now to fix "go"
     postpone_threshold: float = 0.25  # share at or below which it is fixed "wait"
     scenario_time_share: float = 0.6  # of the epoch's time; the rest routes what goes
 
