@@ -67,6 +67,27 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
+def committed_engine(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """A database of its own whose commits are real: for tests of concurrent transactions.
+
+    Dropped afterwards (PostgreSQL) or left in the test's temporary folder (SQLite).
+    """
+    if make_url(database_url).get_backend_name() == "postgresql":
+        urls: Iterator[str] = _postgres_database(database_url)
+    else:
+        urls = iter([f"sqlite:///{tmp_path_factory.mktemp('committed') / 'db.sqlite3'}"])
+    url = next(urls)
+    engine = create_db_engine(url, pool_size=40)
+    upgrade(engine)
+    yield engine
+    engine.dispose()
+    for _ in urls:  # runs the generator's clean-up
+        pass
+
+
+@pytest.fixture
 def connection(engine: Engine) -> Iterator[Connection]:
     """A connection inside a transaction that is rolled back after the test."""
     with engine.connect() as connection:

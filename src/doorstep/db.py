@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
-def create_db_engine(url: str, *, echo: bool = False) -> Engine:
+def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     """An engine for ``url`` with the per-dialect settings doorstep relies on."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -26,11 +26,16 @@ def create_db_engine(url: str, *, echo: bool = False) -> Engine:
         # check_same_thread off: the pool hands a connection to one thread at a time, but not
         # always the thread that opened it (the API runs sync endpoints in a thread pool).
         engine = create_engine(
-            url, echo=echo, connect_args={"timeout": 30, "check_same_thread": False}
+            url,
+            echo=echo,
+            pool_size=pool_size,
+            connect_args={"timeout": 30, "check_same_thread": False},
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, echo=echo, pool_pre_ping=True)
+    return create_engine(
+        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

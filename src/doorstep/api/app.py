@@ -20,6 +20,7 @@ from doorstep.logs import configure_logging
 from doorstep.merchants import api as merchants_api
 from doorstep.models import utcnow
 from doorstep.network import api as network_api
+from doorstep.orders import api as orders_api
 from doorstep.promise import api as promise_api
 from doorstep.settings import Settings, get_settings
 
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(merchants_api.router)
     app.include_router(catalog_api.router)
     app.include_router(promise_api.router)
+    app.include_router(orders_api.router)
     return app
 
 

@@ -1,0 +1,154 @@
+"""Orders: create (idempotent), read, list, cancel, export."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi.responses import StreamingResponse
+
+from doorstep.api.deps import DbSession, KeyNotAllowed, NotAuthenticated, Now, SecretKeyCaller
+from doorstep.api.errors import error_responses
+from doorstep.merchants.service import InvalidApiKey
+from doorstep.models import DeliverySpeed, OrderStatus
+from doorstep.orders import service, views
+from doorstep.orders.schemas import OrderIn, OrderOut, OrderPage
+from doorstep.promise.service import PreviewExpired, PreviewNotFound
+
+router = APIRouter(
+    prefix="/v1",
+    tags=["orders"],
+    responses=error_responses(NotAuthenticated, InvalidApiKey, KeyNotAllowed),
+)
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=200,
+        description="Retries with the same key return the same order instead of a second one",
+    ),
+]
+
+
+def _filters(
+    status: OrderStatus | None = None,
+    speed: DeliverySpeed | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Search text")] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> views.OrderFilter:
+    return views.OrderFilter(status, speed, q, created_from, created_to)
+
+
+@router.post(
+    "/orders",
+    status_code=201,
+    summary="Place an order from a preview option, or from a basket and a speed",
+    responses=error_responses(
+        service.IdempotencyKeyReused,
+        service.OutOfStock,
+        service.SpeedUnavailable,
+        service.OutsideServiceArea,
+        service.AddressMissing,
+        PreviewNotFound,
+        PreviewExpired,
+    ),
+)
+def create_order(
+    body: OrderIn,
+    caller: SecretKeyCaller,
+    session: DbSession,
+    now: Now,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> OrderOut:
+    placed = service.place_order(
+        session, caller.merchant_id, body, idempotency_key=idempotency_key, now=now
+    )
+    if placed.replayed:
+        response.status_code = 200
+        response.headers["Idempotent-Replayed"] = "true"
+    order = service.get_order(session, caller.merchant_id, placed.order.public_id)
+    return views.order_views(session, [order])[0]
+
+
+@router.get("/orders", summary="Orders, newest first, filtered and paged")
+def list_orders(
+    caller: SecretKeyCaller,
+    session: DbSession,
+    status: OrderStatus | None = None,
+    speed: DeliverySpeed | None = None,
+    q: Annotated[str | None, Query(max_length=200, description="Search text")] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    cursor: str | None = None,
+) -> OrderPage:
+    where = _filters(status, speed, q, created_from, created_to)
+    data, next_cursor = views.page_of_orders(
+        session, caller.merchant_id, where, limit=limit, cursor=cursor
+    )
+    return OrderPage(data=data, next_cursor=next_cursor)
+
+
+@router.get(
+    "/orders.csv",
+    summary="Export orders as CSV (same filters as the list)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
+def export_orders(
+    caller: SecretKeyCaller,
+    session: DbSession,
+    status: OrderStatus | None = None,
+    speed: DeliverySpeed | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> StreamingResponse:
+    where = _filters(status, speed, q, created_from, created_to)
+    # Rendered inside the request's transaction: the stream then only sends bytes.
+    body = "".join(_csv_lines(views.iter_orders(session, caller.merchant_id, where)))
+    return StreamingResponse(
+        iter([body]),
+        media_type="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
+    )
+
+
+def _csv_lines(orders: Iterator[OrderOut]) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(views.CSV_COLUMNS)
+    for view in orders:
+        writer.writerow(views.csv_row(view))
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
+@router.get(
+    "/orders/{order_id}",
+    summary="One order with its packages",
+    responses=error_responses(service.OrderNotFound),
+)
+def get_order(order_id: str, caller: SecretKeyCaller, session: DbSession) -> OrderOut:
+    order = service.get_order(session, caller.merchant_id, order_id)
+    return views.order_views(session, [order])[0]
+
+
+@router.post(
+    "/orders/{order_id}/cancel",
+    summary="Cancel before pickup; releases the reserved stock",
+    responses=error_responses(service.OrderNotFound, service.OrderNotCancellable),
+)
+def cancel_order(order_id: str, caller: SecretKeyCaller, session: DbSession, now: Now) -> OrderOut:
+    order = service.cancel_order(session, caller.merchant_id, order_id, now=now)
+    return views.order_views(session, [order])[0]

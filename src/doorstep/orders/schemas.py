@@ -1,0 +1,94 @@
+"""Shapes of the orders API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from doorstep.models import Channel, DeliverySpeed, OrderStatus
+from doorstep.orders.lifecycle import PackageState
+from doorstep.promise.schemas import MAX_BASKET_LINES, BasketItem, Destination
+
+
+class Recipient(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    phone: Annotated[str, Field(max_length=40)] | None = None
+    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
+
+
+class OrderIn(BaseModel):
+    """Either a preview's option (``preview_id`` + ``option_id``), or a basket, a destination
+    and a speed to be promised now."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    preview_id: Annotated[str, Field(max_length=40)] | None = None
+    option_id: DeliverySpeed | None = None
+    items: Annotated[list[BasketItem], Field(min_length=1, max_length=MAX_BASKET_LINES)] | None = (
+        None
+    )
+    destination: Destination | None = None
+    speed: DeliverySpeed | None = None
+    recipient: Recipient
+    delivery_instructions: Annotated[str, Field(max_length=1000)] | None = None
+    merchant_reference: Annotated[str, Field(max_length=200)] | None = None
+    payment_reference: Annotated[str, Field(max_length=200)] | None = Field(
+        default=None, description="The merchant's payment id; doorstep never sees card data"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_say_what(self) -> OrderIn:
+        from_preview = self.preview_id is not None or self.option_id is not None
+        direct = self.items is not None or self.speed is not None
+        if from_preview and direct:
+            raise ValueError("give preview_id and option_id, or items, destination and speed")
+        if from_preview and (self.preview_id is None or self.option_id is None):
+            raise ValueError("preview_id and option_id go together")
+        if not from_preview and (
+            self.items is None or self.speed is None or self.destination is None
+        ):
+            raise ValueError("give preview_id and option_id, or items, destination and speed")
+        return self
+
+
+class OrderLineOut(BaseModel):
+    sku: str
+    quantity: int
+    node: str
+
+
+class PackageOut(BaseModel):
+    tracking_code: str
+    state: PackageState
+    channel: Channel | None
+    ships_from: str
+    delivered_by: str | None
+    promised_by: datetime
+    weight_g: int
+    volume_cm3: int
+
+
+class OrderOut(BaseModel):
+    id: str
+    status: OrderStatus
+    speed: DeliverySpeed
+    promised_by: datetime
+    fee_cents: int
+    created_at: datetime
+    recipient: Recipient
+    destination: Destination
+    delivery_instructions: str | None
+    merchant_reference: str | None
+    payment_reference: str | None
+    preview_id: str | None
+    items: list[OrderLineOut]
+    packages: list[PackageOut]
+
+
+class OrderPage(BaseModel):
+    data: list[OrderOut]
+    next_cursor: str | None = Field(description="Pass as cursor for the next page; null at the end")

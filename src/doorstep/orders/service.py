@@ -1,0 +1,414 @@
+"""Placing, reading and cancelling orders.
+
+Placing an order is one transaction: the order row (whose unique idempotency key makes a
+concurrent duplicate fail here, before anything is reserved), the stock reservations (each an
+atomic conditional UPDATE, so stock is never oversold however many orders race), the packages
+with their first events, and the ``order.created`` outbox event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import secrets
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from doorstep.errors import DomainError, InvalidInput, NotFound
+from doorstep.models import (
+    Channel,
+    DeliverySpeed,
+    InventoryLevel,
+    Node,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OutboxEvent,
+    Package,
+    Product,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.schemas import OrderIn
+from doorstep.orders.transitions import record_package_created, transition_package
+from doorstep.promise import service as promise
+from doorstep.promise.schemas import BasketItem, Destination
+
+CANCELLABLE = frozenset(
+    {PackageState.CREATED, PackageState.READY_FOR_PICKUP, PackageState.ASSIGNED}
+)
+
+
+class IdempotencyKeyReused(DomainError):
+    status = 409
+    code = "idempotency_key_reused"
+
+
+class OutOfStock(DomainError):
+    status = 409
+    code = "out_of_stock"
+
+
+class SpeedUnavailable(DomainError):
+    status = 409
+    code = "speed_unavailable"
+
+
+class OutsideServiceArea(InvalidInput):
+    code = "outside_service_area"
+
+
+class OrderNotFound(NotFound):
+    code = "order_not_found"
+
+
+class OrderNotCancellable(DomainError):
+    status = 409
+    code = "order_not_cancellable"
+
+
+class AddressMissing(InvalidInput):
+    code = "address_missing"
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One fulfilling node's share of the order: becomes one package."""
+
+    node_id: int
+    channel: Channel
+    serving_node_id: int | None
+    service_date: date
+    promised_by: datetime
+    skus: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    order: Order
+    replayed: bool  # True when an earlier request with the same idempotency key made it
+
+
+def fingerprint(body: OrderIn) -> str:
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def place_order(
+    session: Session,
+    merchant_id: int,
+    body: OrderIn,
+    *,
+    idempotency_key: str | None,
+    now: datetime,
+) -> PlacedOrder:
+    digest = fingerprint(body)
+    if idempotency_key is not None:
+        earlier = _by_idempotency_key(session, merchant_id, idempotency_key)
+        if earlier is not None:
+            return PlacedOrder(_same_request(earlier, digest), replayed=True)
+    items, destination, speed, fee, legs, preview_id = _resolve_promise(
+        session, merchant_id, body, now
+    )
+    if not destination.address:
+        raise AddressMissing(
+            "the destination needs an address for the driver", field="destination.address"
+        )
+    order = Order(
+        public_id=f"ord_{secrets.token_urlsafe(12)}",
+        merchant_id=merchant_id,
+        status=OrderStatus.CONFIRMED,
+        speed=speed,
+        promised_by=max(leg.promised_by for leg in legs),
+        fee_cents=fee,
+        merchant_reference=body.merchant_reference,
+        payment_reference=body.payment_reference,
+        recipient_name=body.recipient.name,
+        recipient_phone=body.recipient.phone,
+        recipient_email=body.recipient.email,
+        dest_address=destination.address,
+        dest_postal_code=destination.postal_code,
+        dest_lat=destination.lat,
+        dest_lng=destination.lng,
+        delivery_instructions=body.delivery_instructions,
+        idempotency_key=idempotency_key,
+        request_fingerprint=digest,
+        preview_public_id=preview_id,
+        created_at=now,
+        updated_at=now,
+    )
+    savepoint = session.begin_nested()
+    try:
+        session.add(order)
+        # The unique (merchant, idempotency key) index decides a race between two retries of
+        # the same request here, before either has reserved anything.
+        session.flush()
+    except IntegrityError:
+        savepoint.rollback()
+        earlier = _by_idempotency_key(session, merchant_id, idempotency_key or "")
+        if earlier is None:
+            raise
+        return PlacedOrder(_same_request(earlier, digest), replayed=True)
+    try:
+        _reserve_and_pack(session, order, items, legs, now)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return PlacedOrder(order, replayed=False)
+
+
+def _resolve_promise(
+    session: Session, merchant_id: int, body: OrderIn, now: datetime
+) -> tuple[list[BasketItem], Destination, DeliverySpeed, int, list[Leg], str | None]:
+    if body.preview_id is not None and body.option_id is not None:
+        preview = promise.load_preview(session, merchant_id, body.preview_id, now=now)
+        option = next((o for o in preview.options if o["id"] == body.option_id.value), None)
+        if option is None:
+            reason = next(
+                (u for u in preview.unavailable if u["speed"] == body.option_id.value), None
+            )
+            why = f": {reason['detail']}" if reason else ""
+            raise SpeedUnavailable(
+                f"the preview offered no {body.option_id.value} option{why}", field="option_id"
+            )
+        items = [BasketItem.model_validate(i) for i in preview.items]
+        destination = Destination.model_validate(preview.destination)
+        if body.destination is not None:
+            destination = body.destination
+        legs = [
+            Leg(
+                node_id=leg["node_id"],
+                channel=Channel(leg["channel"]),
+                serving_node_id=leg["serving_node_id"],
+                service_date=date.fromisoformat(leg["service_date"]),
+                promised_by=datetime.fromisoformat(leg["promised_by"]),
+                skus=tuple(leg["skus"]),
+            )
+            for leg in option["legs"]
+        ]
+        return items, destination, body.option_id, option["fee_cents"], legs, preview.public_id
+    assert body.items is not None and body.destination is not None and body.speed is not None
+    assessment, _ = promise.assess_basket(
+        session, merchant_id, body.items, body.destination, now=now
+    )
+    chosen = next((o for o in assessment.options if o.speed is body.speed), None)
+    if chosen is None:
+        refusal = next(u for u in assessment.unavailable if u.speed is body.speed)
+        error = {"out_of_stock": OutOfStock, "outside_service_area": OutsideServiceArea}.get(
+            refusal.reason, SpeedUnavailable
+        )
+        raise error(refusal.detail, field="speed", reason=refusal.reason)
+    legs = [
+        Leg(
+            node_id=leg.place.id,
+            channel=leg.channel,
+            serving_node_id=leg.serving.id if leg.serving else None,
+            service_date=leg.service_date,
+            promised_by=leg.promised_by,
+            skus=leg.skus,
+        )
+        for leg in chosen.legs
+    ]
+    return list(body.items), body.destination, body.speed, chosen.fee_cents, legs, None
+
+
+def _reserve_and_pack(
+    session: Session,
+    order: Order,
+    items: Sequence[BasketItem],
+    legs: Sequence[Leg],
+    now: datetime,
+) -> None:
+    quantities = {item.sku: item.quantity for item in items}
+    products = {
+        p.sku: p
+        for p in session.scalars(
+            select(Product).where(
+                Product.merchant_id == order.merchant_id, Product.sku.in_(list(quantities))
+            )
+        )
+    }
+    nodes = {
+        n.id: n
+        for n in session.scalars(select(Node).where(Node.id.in_([leg.node_id for leg in legs])))
+    }
+    # Same order of rows in every transaction, so two baskets never deadlock each other.
+    wanted = sorted(
+        (products[sku].id, leg.node_id, quantities[sku], sku) for leg in legs for sku in leg.skus
+    )
+    for product_id, node_id, quantity, sku in wanted:
+        reserved = session.execute(
+            update(InventoryLevel)
+            .where(
+                InventoryLevel.product_id == product_id,
+                InventoryLevel.node_id == node_id,
+                InventoryLevel.on_hand - InventoryLevel.reserved >= quantity,
+            )
+            .values(reserved=InventoryLevel.reserved + quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if reserved.rowcount != 1:  # type: ignore[attr-defined]
+            raise OutOfStock(
+                f"not enough '{sku}' left at {nodes[node_id].code} for {quantity}",
+                field="items",
+                sku=sku,
+                node=nodes[node_id].code,
+            )
+    actor = f"merchant:{order.merchant_id}"
+    for leg in legs:
+        package = _package_for(order, leg, [(products[s], quantities[s]) for s in leg.skus])
+        session.add(package)
+        session.flush()
+        for sku in leg.skus:
+            session.add(
+                OrderLine(
+                    order_id=order.id,
+                    product_id=products[sku].id,
+                    node_id=leg.node_id,
+                    package_id=package.id,
+                    quantity=quantities[sku],
+                )
+            )
+        record_package_created(session, package, order, actor=actor, at=now)
+    emit_order_event(session, order, "order.created", now)
+
+
+def _package_for(order: Order, leg: Leg, contents: list[tuple[Product, int]]) -> Package:
+    # One box around everything: as long and wide as the largest item, tall enough to hold
+    # the total volume. A planner needs volume and weight, not a packing plan.
+    length = max(p.length_mm for p, _ in contents)
+    width = max(p.width_mm for p, _ in contents)
+    volume = sum(p.length_mm * p.width_mm * p.height_mm * q for p, q in contents)
+    return Package(
+        tracking_code=secrets.token_urlsafe(16),
+        order_id=order.id,
+        origin_node_id=leg.node_id,
+        channel=leg.channel,
+        serving_node_id=leg.serving_node_id,
+        service_date=leg.service_date,
+        length_mm=length,
+        width_mm=width,
+        height_mm=max(1, math.ceil(volume / (length * width))),
+        weight_g=sum(p.weight_g * q for p, q in contents),
+        promised_by=leg.promised_by,
+    )
+
+
+def emit_order_event(session: Session, order: Order, event_type: str, now: datetime) -> None:
+    session.add(
+        OutboxEvent(
+            event_type=event_type,
+            aggregate_type="order",
+            aggregate_id=order.id,
+            merchant_id=order.merchant_id,
+            ordering_key=f"order:{order.id}",
+            payload={
+                "order": {
+                    "id": order.public_id,
+                    "status": order.status.value,
+                    "speed": order.speed.value,
+                    "promised_by": order.promised_by.isoformat(),
+                    "merchant_reference": order.merchant_reference,
+                },
+                "occurred_at": now.isoformat(),
+            },
+            created_at=now,
+        )
+    )
+    session.flush()
+
+
+def _by_idempotency_key(session: Session, merchant_id: int, key: str) -> Order | None:
+    return session.scalar(
+        select(Order).where(Order.merchant_id == merchant_id, Order.idempotency_key == key)
+    )
+
+
+def _same_request(order: Order, digest: str) -> Order:
+    if order.request_fingerprint != digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was used for a different request; use a new key per order",
+            field="Idempotency-Key",
+            order_id=order.public_id,
+        )
+    return order
+
+
+def get_order(session: Session, merchant_id: int, public_id: str) -> Order:
+    order = session.scalar(
+        select(Order)
+        .where(Order.merchant_id == merchant_id, Order.public_id == public_id)
+        .options(*ORDER_LOADS)
+    )
+    if order is None:
+        raise OrderNotFound(f"no order '{public_id}'", order_id=public_id)
+    return order
+
+
+ORDER_LOADS = (selectinload(Order.lines), selectinload(Order.packages))
+
+
+def cancel_order(session: Session, merchant_id: int, public_id: str, *, now: datetime) -> Order:
+    """Cancel before pickup: every package is cancelled and its stock released."""
+    order = get_order(session, merchant_id, public_id)
+    if order.status is OrderStatus.CANCELLED:
+        return order  # cancelling twice is not an error: the client may be retrying
+    blocking = [p for p in order.packages if p.state not in CANCELLABLE]
+    if blocking:
+        states = ", ".join(sorted({p.state.value for p in blocking}))
+        raise OrderNotCancellable(
+            f"the order can't be cancelled: packages are already {states}", order_id=public_id
+        )
+    for package in order.packages:
+        transition_package(
+            session,
+            package,
+            PackageState.CANCELLED,
+            actor=f"merchant:{merchant_id}",
+            reason="order_cancelled",
+            at=now,
+        )
+    for line in sorted(order.lines, key=lambda line: (line.product_id, line.node_id)):
+        session.execute(
+            update(InventoryLevel)
+            .where(
+                InventoryLevel.product_id == line.product_id, InventoryLevel.node_id == line.node_id
+            )
+            .values(reserved=InventoryLevel.reserved - line.quantity)
+            .execution_options(synchronize_session=False)
+        )
+    order.status = OrderStatus.CANCELLED
+    order.updated_at = now
+    session.flush()
+    emit_order_event(session, order, "order.cancelled", now)
+    return order
+
+
+def order_view_data(session: Session, orders: Sequence[Order]) -> dict[str, Any]:
+    """Codes and SKUs the views need, fetched once for a page of orders."""
+    node_ids = {line.node_id for o in orders for line in o.lines}
+    node_ids |= {p.serving_node_id for o in orders for p in o.packages if p.serving_node_id}
+    node_ids |= {p.origin_node_id for o in orders for p in o.packages}
+    product_ids = {line.product_id for o in orders for line in o.lines}
+    codes: dict[int, str] = dict(
+        session.execute(select(Node.id, Node.code).where(Node.id.in_(sorted(node_ids))))
+    )
+    skus: dict[int, str] = dict(
+        session.execute(select(Product.id, Product.sku).where(Product.id.in_(sorted(product_ids))))
+    )
+    return {"node_codes": codes, "skus": skus}
+
+
+def lines_by_package(order: Order) -> dict[int | None, list[OrderLine]]:
+    grouped: dict[int | None, list[OrderLine]] = defaultdict(list)
+    for line in order.lines:
+        grouped[line.package_id].append(line)
+    return grouped

@@ -1,0 +1,181 @@
+"""Turning order rows into API views and CSV rows; searching and paging orders."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from doorstep.errors import InvalidInput
+from doorstep.models import DeliverySpeed, Order, OrderStatus
+from doorstep.orders.schemas import OrderLineOut, OrderOut, PackageOut, Recipient
+from doorstep.orders.service import ORDER_LOADS, order_view_data
+from doorstep.promise.schemas import Destination
+
+CSV_COLUMNS = (
+    "id",
+    "created_at",
+    "status",
+    "speed",
+    "promised_by",
+    "fee_cents",
+    "recipient_name",
+    "recipient_phone",
+    "recipient_email",
+    "address",
+    "postal_code",
+    "merchant_reference",
+    "payment_reference",
+    "items",
+    "packages",
+)
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+
+
+@dataclass(frozen=True)
+class OrderFilter:
+    status: OrderStatus | None = None
+    speed: DeliverySpeed | None = None
+    query: str | None = None  # id, merchant reference, recipient name or e-mail
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+    def apply(self, statement: Select[Order]) -> Select[Order]:
+        if self.status:
+            statement = statement.where(Order.status == self.status)
+        if self.speed:
+            statement = statement.where(Order.speed == self.speed)
+        if self.created_from:
+            statement = statement.where(Order.created_at >= self.created_from)
+        if self.created_to:
+            statement = statement.where(Order.created_at < self.created_to)
+        if self.query:
+            like = f"%{self.query.strip().lower()}%"
+            statement = statement.where(
+                or_(
+                    func.lower(Order.public_id).like(like),
+                    func.lower(Order.merchant_reference).like(like),
+                    func.lower(Order.recipient_name).like(like),
+                    func.lower(Order.recipient_email).like(like),
+                )
+            )
+        return statement
+
+
+def page_of_orders(
+    session: Session, merchant_id: int, where: OrderFilter, *, limit: int, cursor: str | None
+) -> tuple[list[OrderOut], str | None]:
+    """Newest first; the cursor is opaque to clients (the last row's id)."""
+    statement = where.apply(select(Order).where(Order.merchant_id == merchant_id))
+    if cursor:
+        statement = statement.where(Order.id < _decode(cursor))
+    orders = list(
+        session.scalars(statement.order_by(Order.id.desc()).limit(limit + 1).options(*ORDER_LOADS))
+    )
+    more = len(orders) > limit
+    orders = orders[:limit]
+    views = order_views(session, orders)
+    return views, (_encode(orders[-1].id) if more and orders else None)
+
+
+def iter_orders(
+    session: Session, merchant_id: int, where: OrderFilter, batch: int = 500
+) -> Iterator[OrderOut]:
+    cursor: str | None = None
+    while True:
+        views, cursor = page_of_orders(session, merchant_id, where, limit=batch, cursor=cursor)
+        yield from views
+        if cursor is None:
+            return
+
+
+def order_views(session: Session, orders: Sequence[Order]) -> list[OrderOut]:
+    data = order_view_data(session, orders)
+    return [order_out(order, data) for order in orders]
+
+
+def order_out(order: Order, data: dict[str, Any]) -> OrderOut:
+    codes, skus = data["node_codes"], data["skus"]
+    return OrderOut(
+        id=order.public_id,
+        status=order.status,
+        speed=order.speed,
+        promised_by=order.promised_by,
+        fee_cents=order.fee_cents,
+        created_at=order.created_at,
+        recipient=Recipient(
+            name=order.recipient_name, phone=order.recipient_phone, email=order.recipient_email
+        ),
+        destination=Destination(
+            lat=order.dest_lat,
+            lng=order.dest_lng,
+            address=order.dest_address,
+            postal_code=order.dest_postal_code,
+        ),
+        delivery_instructions=order.delivery_instructions,
+        merchant_reference=order.merchant_reference,
+        payment_reference=order.payment_reference,
+        preview_id=order.preview_public_id,
+        items=[
+            OrderLineOut(
+                sku=skus[line.product_id], quantity=line.quantity, node=codes[line.node_id]
+            )
+            for line in sorted(order.lines, key=lambda line: line.id)
+        ],
+        packages=[
+            PackageOut(
+                tracking_code=p.tracking_code,
+                state=p.state,
+                channel=p.channel,
+                ships_from=codes[p.origin_node_id],
+                delivered_by=codes.get(p.serving_node_id) if p.serving_node_id else None,
+                promised_by=p.promised_by,
+                weight_g=p.weight_g,
+                volume_cm3=p.volume_cm3,
+            )
+            for p in sorted(order.packages, key=lambda p: p.id)
+        ],
+    )
+
+
+def csv_row(view: OrderOut) -> list[str]:
+    return [
+        view.id,
+        view.created_at.isoformat(),
+        view.status.value,
+        view.speed.value,
+        view.promised_by.isoformat(),
+        str(view.fee_cents),
+        view.recipient.name,
+        view.recipient.phone or "",
+        view.recipient.email or "",
+        view.destination.address or "",
+        view.destination.postal_code or "",
+        view.merchant_reference or "",
+        view.payment_reference or "",
+        "; ".join(f"{i.quantity} x {i.sku}" for i in view.items),
+        "; ".join(f"{p.tracking_code}:{p.state.value}" for p in view.packages),
+    ]
+
+
+def _encode(order_id: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{order_id}".encode()).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        kind, _, value = text.partition(":")
+        if kind != "o":
+            raise ValueError(kind)
+        return int(value)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidCursor("the cursor is not one this API returned", field="cursor") from None

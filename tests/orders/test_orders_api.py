@@ -1,0 +1,326 @@
+"""Placing, reading, listing, cancelling and exporting orders through the API."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from doorstep.models import InventoryLevel, Node, Order, OutboxEvent, Package, Product
+from tests.shop import DOWNTOWN_CHANDLER, NORTH_PHOENIX, Shop, local, open_shop
+
+RECIPIENT = {"name": "Ana Ruiz", "phone": "+1 480 555 0101", "email": "ana@example.com"}
+
+
+@pytest.fixture
+def shop(session: Session, client: TestClient) -> Shop:
+    shop = open_shop(session)
+    session.commit()
+    client.app.state.clock = lambda: local(10)  # type: ignore[attr-defined]
+    return shop
+
+
+def _reserved(session: Session, sku: str, node: str) -> int:
+    return session.scalars(
+        select(InventoryLevel.reserved)
+        .join(Product, Product.id == InventoryLevel.product_id)
+        .join(Node, Node.id == InventoryLevel.node_id)
+        .where(Product.sku == sku, Node.code == node)
+    ).one()
+
+
+def _preview(client: TestClient, shop: Shop, items: list[dict[str, Any]]) -> dict[str, Any]:
+    response = client.post(
+        "/v1/delivery-previews",
+        json={"items": items, "destination": DOWNTOWN_CHANDLER},
+        headers=shop.headers(publishable=True),
+    )
+    assert response.status_code == 201, response.json()
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _order(client: TestClient, shop: Shop, body: dict[str, Any], key: str | None = None) -> Any:
+    headers = shop.headers() | ({"Idempotency-Key": key} if key else {})
+    return client.post("/v1/orders", json=body, headers=headers)
+
+
+def test_order_from_a_preview_keeps_its_promise_and_reserves_stock(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    preview = _preview(
+        client, shop, [{"sku": "PAN-28", "quantity": 2}, {"sku": "KETTLE-1", "quantity": 1}]
+    )
+    response = _order(
+        client,
+        shop,
+        {
+            "preview_id": preview["id"],
+            "option_id": "same_day",
+            "recipient": RECIPIENT,
+            "payment_reference": "pi_123",
+        },
+    )
+    assert response.status_code == 201, response.json()
+    order = response.json()
+    assert order["id"].startswith("ord_")
+    assert order["speed"] == "same_day"
+    assert order["promised_by"] == preview["options"][0]["promised_by"]
+    assert order["fee_cents"] == 599
+    assert order["payment_reference"] == "pi_123"
+    assert {p["ships_from"]: p["channel"] for p in order["packages"]} == {
+        "MCFC-KITCHEN": "store_pickup",
+        "WTE1": "station_route",
+    }
+    assert all(p["state"] == "created" for p in order["packages"])
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 2
+    assert _reserved(session, "KETTLE-1", "WTE1") == 1
+    events = session.scalars(select(OutboxEvent.event_type).order_by(OutboxEvent.id)).all()
+    assert events == ["package.created", "package.created", "order.created"]
+
+
+def test_order_from_a_basket_and_speed(client: TestClient, session: Session, shop: Shop) -> None:
+    response = _order(
+        client,
+        shop,
+        {
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "next_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    assert response.status_code == 201, response.json()
+    assert response.json()["promised_by"] == local(21, day=25).isoformat().replace("+00:00", "Z")
+
+
+def test_retry_with_the_same_key_returns_the_same_order(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    body = {
+        "items": [{"sku": "PAN-28", "quantity": 3}],
+        "destination": DOWNTOWN_CHANDLER,
+        "speed": "same_day",
+        "recipient": RECIPIENT,
+    }
+    first = _order(client, shop, body, key="checkout-42")
+    second = _order(client, shop, body, key="checkout-42")
+    assert (first.status_code, second.status_code) == (201, 200)
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert first.json()["id"] == second.json()["id"]
+    assert session.scalar(select(func.count()).select_from(Order)) == 1
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 3
+
+
+def test_the_same_key_with_another_body_is_a_409(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    body = {
+        "items": [{"sku": "PAN-28", "quantity": 1}],
+        "destination": DOWNTOWN_CHANDLER,
+        "speed": "same_day",
+        "recipient": RECIPIENT,
+    }
+    assert _order(client, shop, body, key="k1").status_code == 201
+    body["items"] = [{"sku": "PAN-28", "quantity": 2}]
+    reused = _order(client, shop, body, key="k1")
+    assert (reused.status_code, reused.json()["error"]) == (409, "idempotency_key_reused")
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 1
+
+
+def test_out_of_stock_reserves_nothing_and_writes_nothing(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    body = {
+        "items": [{"sku": "PAN-28", "quantity": 1}, {"sku": "KETTLE-1", "quantity": 9}],
+        "destination": DOWNTOWN_CHANDLER,
+        "speed": "next_day",
+        "recipient": RECIPIENT,
+    }
+    response = _order(client, shop, body)
+    assert (response.status_code, response.json()["error"]) == (409, "out_of_stock")
+    assert "KETTLE-1" in response.json()["detail"]
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert session.scalar(select(func.count()).select_from(Package)) == 0
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 0
+
+
+def test_stock_taken_after_the_preview_is_still_checked(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    preview = _preview(client, shop, [{"sku": "KETTLE-1", "quantity": 5}])
+    other = _order(
+        client,
+        shop,
+        {
+            "items": [{"sku": "KETTLE-1", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "two_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    assert other.status_code == 201
+    late = _order(
+        client, shop, {"preview_id": preview["id"], "option_id": "next_day", "recipient": RECIPIENT}
+    )
+    assert (late.status_code, late.json()["error"]) == (409, "out_of_stock")
+    assert _reserved(session, "KETTLE-1", "WTE1") == 1
+
+
+def test_expired_and_unknown_previews(client: TestClient, shop: Shop) -> None:
+    preview = _preview(client, shop, [{"sku": "PAN-28", "quantity": 1}])
+    client.app.state.clock = lambda: local(10, 11)  # type: ignore[attr-defined]
+    expired = _order(
+        client, shop, {"preview_id": preview["id"], "option_id": "same_day", "recipient": RECIPIENT}
+    )
+    assert (expired.status_code, expired.json()["error"]) == (410, "preview_expired")
+    unknown = _order(
+        client, shop, {"preview_id": "dp_nope", "option_id": "same_day", "recipient": RECIPIENT}
+    )
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "preview_not_found")
+
+
+def test_an_option_the_preview_did_not_offer(client: TestClient, shop: Shop) -> None:
+    client.app.state.clock = lambda: local(16)  # type: ignore[attr-defined]
+    preview = _preview(client, shop, [{"sku": "PAN-28", "quantity": 1}])
+    response = _order(
+        client, shop, {"preview_id": preview["id"], "option_id": "same_day", "recipient": RECIPIENT}
+    )
+    assert (response.status_code, response.json()["error"]) == (409, "speed_unavailable")
+    assert "cut-off" in response.json()["detail"]
+
+
+def test_bad_orders_name_the_problem(client: TestClient, shop: Shop) -> None:
+    outside = _order(
+        client,
+        shop,
+        {
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": NORTH_PHOENIX,
+            "speed": "two_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    assert (outside.status_code, outside.json()["error"]) == (422, "outside_service_area")
+    no_address = _order(
+        client,
+        shop,
+        {
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": {"lat": 33.3035, "lng": -111.841},
+            "speed": "two_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    assert no_address.json()["error"] == "address_missing"
+    mixed = _order(
+        client,
+        shop,
+        {
+            "preview_id": "dp_x",
+            "option_id": "same_day",
+            "speed": "same_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    assert (mixed.status_code, mixed.json()["error"]) == (422, "validation_error")
+    publishable = client.post("/v1/orders", json={}, headers=shop.headers(publishable=True))
+    assert publishable.status_code == 403
+
+
+def test_cancel_releases_stock_once_and_refuses_after_pickup(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    body = {
+        "items": [{"sku": "PAN-28", "quantity": 2}],
+        "destination": DOWNTOWN_CHANDLER,
+        "speed": "same_day",
+        "recipient": RECIPIENT,
+    }
+    first = _order(client, shop, body).json()
+    second = _order(client, shop, body).json()
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 4
+    cancelled = client.post(f"/v1/orders/{first['id']}/cancel", headers=shop.headers())
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert {p["state"] for p in cancelled.json()["packages"]} == {"cancelled"}
+    again = client.post(f"/v1/orders/{first['id']}/cancel", headers=shop.headers())
+    assert again.status_code == 200
+    session.expire_all()
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 2
+    # The second order's package is picked up: too late to cancel.
+    package = session.scalars(
+        select(Package).where(Package.tracking_code == second["packages"][0]["tracking_code"])
+    ).one()
+    from doorstep.orders.lifecycle import PackageState
+    from doorstep.orders.transitions import transition_package
+
+    for state in (PackageState.READY_FOR_PICKUP, PackageState.ASSIGNED, PackageState.PICKED_UP):
+        transition_package(session, package, state, actor="test")
+    session.commit()
+    late = client.post(f"/v1/orders/{second['id']}/cancel", headers=shop.headers())
+    assert (late.status_code, late.json()["error"]) == (409, "order_not_cancellable")
+    assert "picked_up" in late.json()["detail"]
+
+
+def test_list_search_paginate_and_export(client: TestClient, shop: Shop) -> None:
+    for number in range(5):
+        body = {
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "two_day",
+            "recipient": {"name": f"Customer {number}"},
+            "merchant_reference": f"CP-{1000 + number}",
+        }
+        assert _order(client, shop, body).status_code == 201
+    first = client.get("/v1/orders?limit=2", headers=shop.headers()).json()
+    assert [o["merchant_reference"] for o in first["data"]] == ["CP-1004", "CP-1003"]
+    second = client.get(
+        f"/v1/orders?limit=2&cursor={first['next_cursor']}", headers=shop.headers()
+    ).json()
+    third = client.get(
+        f"/v1/orders?limit=2&cursor={second['next_cursor']}", headers=shop.headers()
+    ).json()
+    assert [o["merchant_reference"] for o in second["data"] + third["data"]] == [
+        "CP-1002",
+        "CP-1001",
+        "CP-1000",
+    ]
+    assert third["next_cursor"] is None
+    found = client.get("/v1/orders?q=customer 3", headers=shop.headers()).json()["data"]
+    assert [o["merchant_reference"] for o in found] == ["CP-1003"]
+    assert client.get("/v1/orders?cursor=%%%", headers=shop.headers()).status_code == 422
+    export = client.get("/v1/orders.csv?status=confirmed", headers=shop.headers())
+    assert export.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(export.text)))
+    assert len(rows) == 5
+    assert rows[0]["items"] == "1 x PAN-28"
+    assert rows[0]["packages"].endswith(":created")
+
+
+def test_orders_are_private_to_their_merchant(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    from doorstep.merchants.service import create_merchant
+
+    other = create_merchant(session, "Someone Else")
+    session.commit()
+    order = _order(
+        client,
+        shop,
+        {
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "two_day",
+            "recipient": RECIPIENT,
+        },
+    ).json()
+    headers = {"Authorization": f"Bearer {other.secret_key.plaintext}"}
+    response = client.get(f"/v1/orders/{order['id']}", headers=headers)
+    assert (response.status_code, response.json()["error"]) == (404, "order_not_found")
+    assert client.get("/v1/orders", headers=headers).json()["data"] == []
