@@ -36,7 +36,7 @@ from doorstep.dispatch.policies import (
     ScenarioPolicy,
     ScenarioSettings,
 )
-from doorstep.dispatch.problem import EpochProblem
+from doorstep.dispatch.problem import EpochProblem, cannot_wait
 from doorstep.dispatch.runner import EpochRow, RunResult, run_policy
 from doorstep.dispatch.scenarios import DemandModel, OrtecDemandModel, SampledRequests
 from doorstep.dispatch.validation import InvalidDispatch, validate_dispatch
@@ -63,6 +63,7 @@ __all__ = [
     "SampledRequests",
     "ScenarioPolicy",
     "ScenarioSettings",
+    "cannot_wait",
     "epoch_range",
     "read_ortec_instance",
     "run_policy",

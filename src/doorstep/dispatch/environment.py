@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from doorstep.dispatch.ortec_instance import OrtecInstance
-from doorstep.dispatch.problem import BoolArray, EpochProblem, IntArray, Route
+from doorstep.dispatch.problem import BoolArray, EpochProblem, IntArray, Route, cannot_wait
 from doorstep.dispatch.validation import validate_dispatch
 
 EPOCH_LENGTH = 3600  # seconds between decision moments
@@ -187,12 +187,14 @@ class OrtecDynamicEnvironment:
         if is_last:
             must = np.ones(rows.shape[0], dtype=np.bool_)
         else:
-            # Must go now if leaving one epoch later could no longer serve it.
-            arrive_later = np.maximum(
-                plan_start + EPOCH_LENGTH + matrix[0, locations], windows[:, 0]
+            must = cannot_wait(
+                matrix,
+                locations,
+                windows,
+                service,
+                next_plan_start=plan_start + EPOCH_LENGTH,
+                depot_closes=depot_closes,
             )
-            back_later = arrive_later + service + matrix[locations, 0]
-            must = (arrive_later > windows[:, 1]) | (back_later > depot_closes)
         must[0] = False
         return EpochProblem(
             epoch=self._current,

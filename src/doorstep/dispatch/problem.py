@@ -59,3 +59,24 @@ class EpochProblem:
 
     def open_ids(self) -> list[int]:
         return [int(r) for r in self.request_ids[1:]]
+
+
+def cannot_wait(
+    durations: IntArray,
+    locations: IntArray,
+    time_windows: IntArray,
+    service_times: IntArray,
+    *,
+    next_plan_start: int,
+    depot_closes: int,
+    depot: int = 0,
+) -> BoolArray:
+    """Requests that could no longer be served if routes left only at `next_plan_start`.
+
+    Times are absolute (same clock as `next_plan_start` and `depot_closes`). This is the
+    benchmark's must-dispatch rule; the day planner uses it on its own orders as well.
+    """
+    arrive = np.maximum(next_plan_start + durations[depot, locations], time_windows[:, 0])
+    back = arrive + service_times + durations[locations, depot]
+    result: BoolArray = (arrive > time_windows[:, 1]) | (back > depot_closes)
+    return result

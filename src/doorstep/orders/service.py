@@ -398,11 +398,15 @@ def order_view_data(session: Session, orders: Sequence[Order]) -> dict[str, Any]
     node_ids |= {p.serving_node_id for o in orders for p in o.packages if p.serving_node_id}
     node_ids |= {p.origin_node_id for o in orders for p in o.packages}
     product_ids = {line.product_id for o in orders for line in o.lines}
+    # .all(): a list of (id, code) rows. dict(result) itself would take the Result for a
+    # mapping, since it has .keys().
     codes: dict[int, str] = dict(
-        session.execute(select(Node.id, Node.code).where(Node.id.in_(sorted(node_ids))))
+        session.execute(select(Node.id, Node.code).where(Node.id.in_(sorted(node_ids)))).all()
     )
     skus: dict[int, str] = dict(
-        session.execute(select(Product.id, Product.sku).where(Product.id.in_(sorted(product_ids))))
+        session.execute(
+            select(Product.id, Product.sku).where(Product.id.in_(sorted(product_ids)))
+        ).all()
     )
     return {"node_codes": codes, "skus": skus}
 
