@@ -12,14 +12,17 @@ from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from sqlalchemy import select
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep.api.app import create_app
 from doorstep.merchants.service import NewMerchant, create_merchant
 from doorstep.models import Order, OutboxEvent, Package, WebhookDelivery, WebhookEndpoint
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
-from doorstep.settings import Environment
+from doorstep.settings import Environment, Settings
+from doorstep.webhooks import api as webhooks_api
 from doorstep.webhooks import service
 from doorstep.webhooks.worker import DeliveryWorker, PassReport, http_client
 from tests.factories import make_order, make_package
@@ -145,12 +148,14 @@ def run_pass(
     return asyncio.run(go())
 
 
-def deliveries(session: Session, endpoint: WebhookEndpoint) -> list[WebhookDelivery]:
+def deliveries(session: Session, endpoint: WebhookEndpoint | int) -> list[WebhookDelivery]:
+    """The endpoint's deliveries as committed by the worker, in event order."""
     session.expire_all()
+    endpoint_id = endpoint if isinstance(endpoint, int) else endpoint.id
     return list(
         session.scalars(
             select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .where(WebhookDelivery.endpoint_id == endpoint_id)
             .order_by(WebhookDelivery.event_id)
         )
     )
@@ -164,3 +169,21 @@ def events_of(session: Session, order: Order) -> list[OutboxEvent]:
             .order_by(OutboxEvent.id)
         )
     )
+
+
+@pytest.fixture
+def api(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+) -> Iterator[TestClient]:
+    """The app with the webhook routes (added here until the app factory includes them)."""
+    app = create_app(settings, engine=engine)
+    app.state.session_factory = session_factory
+    paths = {getattr(route, "path", None) for route in app.routes}
+    if "/v1/webhook-endpoints" not in paths:
+        app.include_router(webhooks_api.router)
+    with TestClient(app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+def bearer(merchant: NewMerchant) -> dict[str, str]:
+    return {"Authorization": f"Bearer {merchant.secret_key.plaintext}"}
