@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed-$(DEPS_HASH)
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-.PHONY: setup demo serve lint test test-sqlite test-postgres bench-smoke lock clean
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: setup browser demo serve lint test test-sqlite test-postgres lock clean
 
 setup: $(STAMP)
 
@@ -18,6 +20,13 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
 	rm -f $(VENV)/.installed-*
 	touch $@
+
+## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
+browser: $(CHROMIUM)
+
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
 ## The main job: a database with the example network, then the API on http://127.0.0.1:8000
 demo: setup
@@ -31,7 +40,7 @@ serve: setup
 	$(BIN)/doorstep serve
 
 ## Every check: lint, types, the tests on SQLite and again on PostgreSQL
-test: lint test-sqlite test-postgres
+test: lint browser test-sqlite test-postgres
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
