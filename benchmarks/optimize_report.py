@@ -1,6 +1,6 @@
 """Print the optimizer benchmark tables (Markdown) from the CSVs in benchmarks/results/.
 
-    .venv/bin/python benchmarks/optimize_report.py [RESULTS_DIR]
+.venv/bin/python benchmarks/optimize_report.py [RESULTS_DIR]
 """
 
 from __future__ import annotations
