@@ -15,6 +15,7 @@ from doorstep.api.deps import (
 )
 from doorstep.api.errors import error_responses
 from doorstep.merchants.service import InvalidApiKey
+from doorstep.models import DeliveryStatus
 from doorstep.settings import Settings
 from doorstep.webhooks import service
 from doorstep.webhooks.schemas import (
@@ -156,7 +157,7 @@ def _delivery_out(record: DeliveryRecord) -> DeliveryOut:
         ordering_key=d.ordering_key,
         status=d.status,
         attempts=d.attempts,
-        next_attempt_at=d.next_attempt_at if d.status == "pending" else None,
+        next_attempt_at=d.next_attempt_at if d.status is DeliveryStatus.PENDING else None,
         last_attempt_at=d.last_attempt_at,
         last_status_code=d.last_status_code,
         last_error=d.last_error,

@@ -41,7 +41,7 @@ def http_client() -> httpx.AsyncClient:
 
 
 async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
-    """One signed POST. Never raises for the receiver's faults: they are the outcome."""
+    """One signed POST; whatever happens is returned as the outcome, never raised."""
     started_at = utcnow()
     # Signed with the real clock: receivers refuse timestamps more than minutes off theirs.
     message = sign(
@@ -53,7 +53,10 @@ async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
     started = time.perf_counter()
     try:
         response = await client.post(due.url, content=message.body, headers=message.headers)
-    except httpx.HTTPError as exc:
+        excerpt = response.text[:500] or None
+    # Anything that stops the request (timeout, refused, bad URL, bad TLS) is this attempt's
+    # outcome; counting it as a failed attempt means the delivery ends `failed`, never loops.
+    except Exception as exc:
         return AttemptOutcome(
             delivery_id=due.delivery_id,
             attempted_at=started_at,
@@ -66,7 +69,7 @@ async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
         duration_ms=_elapsed_ms(started),
         status_code=response.status_code,
         error=None if response.is_success else f"HTTP {response.status_code}",
-        response_excerpt=response.text[:500] or None,
+        response_excerpt=excerpt,
     )
 
 
