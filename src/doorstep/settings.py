@@ -39,6 +39,14 @@ class Settings(BaseSettings):
     database_echo: bool = False
     operator_token: str = DEVELOPMENT_OPERATOR_TOKEN
     secret_key: str = DEVELOPMENT_SECRET_KEY
+    rate_limit: str = Field(
+        default="6000/minute",
+        description="Per API key (publishable keys: per key and client address); empty = off",
+    )
+    rate_limit_storage: str = Field(
+        default="memory://",
+        description="Where counts live: memory:// (one process) or redis://host:6379 (shared)",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 

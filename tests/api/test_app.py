@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.api.app import create_app
 from doorstep.db import create_db_engine
@@ -103,3 +104,26 @@ def test_network_endpoints_after_import(
     areas = client.get("/v1/network/service-areas", headers=operator_headers).json()
     assert {a["code"]: a["station_code"] for a in areas}["SA-GILBERT"] == "DGB1"
     assert areas[0]["geometry"]["type"] == "Polygon"
+
+
+def test_rate_limit_per_key_answers_429_in_the_envelope(
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], session: Session
+) -> None:
+    from doorstep.merchants.service import create_merchant
+
+    created = create_merchant(session, "Busy Merchant")
+    session.commit()
+    limited = settings.model_copy(update={"rate_limit": "3/minute"})
+    app = create_app(limited, engine=engine)
+    app.state.session_factory = session_factory
+    headers = {"Authorization": f"Bearer {created.secret_key.plaintext}"}
+    with TestClient(app) as client:
+        codes = [client.get("/v1/merchant", headers=headers).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        response = client.get("/v1/merchant", headers=headers)
+        assert response.json()["error"] == "rate_limited"
+        assert "Retry-After" in response.headers
+        # Another key has its own budget, and probes are never limited.
+        other = {"Authorization": f"Bearer {created.publishable_key.plaintext}"}
+        assert client.get("/v1/merchant", headers=other).status_code == 403
+        assert all(client.get("/healthz").status_code == 200 for _ in range(5))

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from doorstep import __version__
 from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
+from doorstep.api.ratelimit import install_rate_limits
 from doorstep.catalog import api as catalog_api
 from doorstep.db import create_db_engine, session_factory
 from doorstep.logs import configure_logging
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.clock = utcnow
 
     install_error_handlers(app)
+    install_rate_limits(app, settings)
     app.middleware("http")(_request_context)
     app.include_router(health.router)
     app.include_router(network_api.router)
