@@ -65,3 +65,18 @@ def test_warm_start_from_a_plan_with_other_jobs() -> None:
 def test_no_jobs_no_routes() -> None:
     empty = _jobs([])
     assert route_jobs(empty, time_limit=0.1, seed=1).routes == []
+
+
+def test_jobs_decided_to_go_ride_only_on_routes_leaving_first() -> None:
+    # Without the pin, job 1 would happily wait for job 2 (released later, same way out).
+    base = _jobs([0, 3600])
+    free = route_jobs(base, time_limit=0.2, seed=1, verify=True)
+    assert sorted(map(sorted, free.routes)) == [[1, 2]]
+    pinned = RoutingJobs(**{**base.__dict__, "leave_first": np.array([False, True, False])})
+    plan = route_jobs(pinned, time_limit=0.2, seed=1, verify=True)
+    assert plan.solution is not None
+    vehicle_of = {
+        job: route.vehicle_type for route in plan.solution.routes for job in route.job_ids()
+    }
+    assert vehicle_of["r11"] == "leave@0"
+    assert vehicle_of["r12"] == "leave@3600"

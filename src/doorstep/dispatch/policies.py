@@ -169,7 +169,7 @@ class ScenarioPolicy:
             sent_now = np.zeros(rows, dtype=np.int64)
             for scenario in range(per_round):
                 sampled = self.demand.sample(rng, problem, settings.epochs_ahead)
-                jobs = scenario_jobs(problem, sampled, postpone)
+                jobs = scenario_jobs(problem, sampled, postpone, dispatch)
                 share = (deadline - time.monotonic()) / solves_left
                 search_time = max(share - overhead, 0.01)
                 started = time.monotonic()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from doorstep.dispatch.problem import IntArray
+from doorstep.dispatch.problem import BoolArray, IntArray
 from doorstep.optimize import ProblemBuilder, Solution, check, solve
 
 
@@ -40,6 +40,8 @@ class RoutingJobs:
     release_times: IntArray  # (n+1,); 0 = known now
     capacity: int
     durations: IntArray  # (L, L)
+    # Jobs already decided to go: only routes leaving at the earliest release may hold them.
+    leave_first: BoolArray | None = None  # (n+1,)
 
     @property
     def num_jobs(self) -> int:
@@ -67,6 +69,9 @@ def _vehicle_type_id(release: int) -> str:
 
 def _release_feature(release: int) -> str:
     return f"released@{release}"
+
+
+_FIRST_DEPARTURE = "first-departure"
 
 
 def route_jobs(
@@ -99,7 +104,11 @@ def route_jobs(
     builder.set_matrices(matrix, matrix)
 
     releases = sorted({int(r) for r in jobs.release_times[1:]})
+    pin_first = jobs.leave_first is not None and len(releases) > 1
     for release in releases:
+        features = {_release_feature(r) for r in releases if r <= release}
+        if pin_first and release == releases[0]:
+            features.add(_FIRST_DEPARTURE)
         builder.add_vehicle_type(
             _vehicle_type_id(release),
             start=depot,
@@ -107,17 +116,20 @@ def route_jobs(
             capacity=(jobs.capacity,),
             count=int((jobs.release_times[1:] <= release).sum()),
             shift=(max(release, depot_ready), depot_closes),
-            features={_release_feature(r) for r in releases if r <= release},
+            features=features,
         )
     for job in range(1, n + 1):
         release = int(jobs.release_times[job])
+        required = {_release_feature(release)} if release > releases[0] else set()
+        if pin_first and jobs.leave_first is not None and jobs.leave_first[job]:
+            required.add(_FIRST_DEPARTURE)
         builder.add_job(
             _job_id(int(jobs.keys[job])),
             location=job,
             demand=(int(jobs.demands[job]),),
             service=int(jobs.service_times[job]),
             time_windows=[(int(jobs.time_windows[job, 0]), int(jobs.time_windows[job, 1]))],
-            required_features={_release_feature(release)} if release > releases[0] else (),
+            required_features=required,
         )
     problem = builder.build()
     solution = solve(

@@ -98,13 +98,21 @@ class OrtecDemandModel:
 
 
 def scenario_jobs(
-    problem: EpochProblem, sampled: SampledRequests, postponed: BoolArray
+    problem: EpochProblem,
+    sampled: SampledRequests,
+    postponed: BoolArray,
+    dispatched: BoolArray | None = None,
 ) -> RoutingJobs:
     """Current requests (job i = problem row i) followed by the sampled ones.
 
     Rows flagged `postponed` may not leave before the next epoch, so the scenario plans them with
-    what is still to come.
+    what is still to come; rows flagged `dispatched` must leave now, so the scenario plans the
+    rest around them.
     """
+    leave_first = None
+    if dispatched is not None:
+        leave_first = np.concatenate([dispatched, np.zeros(sampled.count, dtype=np.bool_)])
+        leave_first[0] = False
     current_release = np.where(postponed, problem.epoch_length, 0).astype(np.int64)
     current_release[0] = 0
     return RoutingJobs(
@@ -116,4 +124,5 @@ def scenario_jobs(
         release_times=np.concatenate([current_release, sampled.release_times]),
         capacity=problem.capacity,
         durations=problem.durations,
+        leave_first=leave_first,
     )
