@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from doorstep import bench_cli, dispatch_cli
+from doorstep import bench_cli, dispatch_cli, webhooks_cli
 from doorstep.db import create_db_engine, session_factory, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.migrate import current_revision, head_revision, upgrade
@@ -29,6 +29,7 @@ merchants_app = typer.Typer(help="Merchant accounts and their keys.", no_args_is
 app.add_typer(db_app, name="db")
 app.add_typer(merchants_app, name="merchants")
 app.add_typer(network_app, name="network")
+app.command("worker")(webhooks_cli.worker)
 # `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.
 bench_cli.app.command("dynamic")(dispatch_cli.dynamic)
 app.add_typer(

@@ -24,6 +24,7 @@ from doorstep.network import api as network_api
 from doorstep.orders import api as orders_api
 from doorstep.promise import api as promise_api
 from doorstep.settings import Settings, get_settings
+from doorstep.webhooks import api as webhooks_api
 
 log = structlog.get_logger("doorstep.http")
 
@@ -63,6 +64,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(catalog_api.router)
     app.include_router(promise_api.router)
     app.include_router(orders_api.router)
+    app.include_router(webhooks_api.router)
     return app
 
 

@@ -22,6 +22,10 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("endpoint_id", "event_id"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        # "Is an earlier event of this order still pending for this endpoint?"
+        Index(
+            "ix_webhook_deliveries_ordering", "endpoint_id", "ordering_key", "status", "event_id"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

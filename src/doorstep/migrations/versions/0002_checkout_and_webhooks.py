@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-24 01:38:14.685585
+Create Date: 2026-11-24 01:49:53.727054
 """
 
 from collections.abc import Sequence
@@ -115,6 +115,11 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_webhook_deliveries_due", ["status", "next_attempt_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_webhook_deliveries_ordering",
+            ["endpoint_id", "ordering_key", "status", "event_id"],
+            unique=False,
+        )
 
     op.create_table(
         "webhook_attempts",
@@ -179,6 +184,7 @@ def downgrade() -> None:
 
     op.drop_table("webhook_attempts")
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_webhook_deliveries_ordering")
         batch_op.drop_index("ix_webhook_deliveries_due")
 
     op.drop_table("webhook_deliveries")
