@@ -5,6 +5,7 @@
 #   gh200    Gehring & Homberger 200, 30 s, both engines
 #   ortec60  ORTEC qualification, 60 s, both engines
 #   ortec600 ORTEC qualification, 600 s, PyVRP (the reference for the 60 s gap)
+#   solomon-pyvrp, lilim-pyvrp, ortec600-vroom: single-engine repeats
 # Usage: benchmarks/optimize_suites.sh [JOBS] [suite ...]   (default: all, JOBS=2)
 # Results (CSV + logs) go to benchmarks/results/; print the tables with
 #   .venv/bin/python benchmarks/optimize_report.py
@@ -33,6 +34,8 @@ for suite in "${SUITES[@]}"; do
     ortec60)  run ortec60  "$DATA/ortec/qualification" 60 pyvrp,vroom ;;
     ortec600) run ortec600 "$DATA/ortec/qualification" 600 pyvrp ;;
     ortec600-vroom) run ortec600-vroom "$DATA/ortec/qualification" 600 vroom ;;
+    solomon-pyvrp) run solomon-pyvrp "$DATA/solomon" 10 pyvrp ;;
+    lilim-pyvrp)   run lilim-pyvrp   "$DATA/li_lim/pdp_100" 10 pyvrp ;;
     *) echo "unknown suite $suite" >&2; exit 2 ;;
   esac
 done
