@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where counts live: memory:// (one process) or redis://host:6379 (shared)",
     )
+    network_cache_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long the API reuses its snapshot of the network's coverage",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 

@@ -16,6 +16,7 @@ from doorstep.db import unit_of_work
 from doorstep.errors import DomainError
 from doorstep.merchants.service import authenticate
 from doorstep.models import ApiKeyKind
+from doorstep.promise.network import NetworkSnapshot
 from doorstep.settings import Settings
 
 
@@ -52,6 +53,15 @@ def _session(request: Request) -> Iterator[Session]:
 
 # scope="function": the commit runs before the response leaves, not after it.
 DbSession = Annotated[Session, Depends(_session, scope="function")]
+
+
+def _network(request: Request, session: DbSession) -> NetworkSnapshot:
+    snapshot: NetworkSnapshot = request.app.state.network_cache.get(session)
+    return snapshot
+
+
+# The network's coverage as this process last read it (see doorstep.promise.network).
+Network = Annotated[NetworkSnapshot, Depends(_network)]
 
 _bearer = HTTPBearer(auto_error=False, description="Operator token")
 

@@ -119,13 +119,22 @@ def revoke_key(session: Session, merchant_id: int, key_id: int) -> ApiKey:
 def authenticate(session: Session, plaintext: str) -> ApiKey:
     """The live key behind ``plaintext``, or `InvalidApiKey` (never says which part was wrong)."""
     prefix = prefix_of(plaintext)
-    api_key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix)) if prefix else None
-    if api_key is None or not matches(plaintext, api_key.secret_hash):
+    # One round trip: the key and whether its merchant is active.
+    row = (
+        session.execute(
+            select(ApiKey, Merchant.active)
+            .join(Merchant, Merchant.id == ApiKey.merchant_id)
+            .where(ApiKey.prefix == prefix)
+        ).first()
+        if prefix
+        else None
+    )
+    if row is None or not matches(plaintext, row[0].secret_hash):
         raise InvalidApiKey("the API key is not valid")
+    api_key, merchant_active = row
     if api_key.revoked_at is not None:
         raise InvalidApiKey("the API key has been revoked")
-    merchant = session.get_one(Merchant, api_key.merchant_id)
-    if not merchant.active:
+    if not merchant_active:
         raise InvalidApiKey("the merchant account is deactivated")
     return api_key
 

@@ -11,7 +11,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
-from doorstep.api.deps import DbSession, KeyNotAllowed, NotAuthenticated, Now, SecretKeyCaller
+from doorstep.api.deps import (
+    DbSession,
+    KeyNotAllowed,
+    Network,
+    NotAuthenticated,
+    Now,
+    SecretKeyCaller,
+)
 from doorstep.api.errors import error_responses
 from doorstep.merchants.service import InvalidApiKey
 from doorstep.models import DeliverySpeed, OrderStatus
@@ -65,11 +72,17 @@ def create_order(
     caller: SecretKeyCaller,
     session: DbSession,
     now: Now,
+    network: Network,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
     placed = service.place_order(
-        session, caller.merchant_id, body, idempotency_key=idempotency_key, now=now
+        session,
+        caller.merchant_id,
+        body,
+        idempotency_key=idempotency_key,
+        now=now,
+        network=network,
     )
     if placed.replayed:
         response.status_code = 200

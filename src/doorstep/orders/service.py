@@ -39,6 +39,7 @@ from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.transitions import record_package_created, transition_package
 from doorstep.promise import service as promise
+from doorstep.promise.network import NetworkSnapshot
 from doorstep.promise.schemas import BasketItem, Destination
 
 CANCELLABLE = frozenset(
@@ -108,6 +109,7 @@ def place_order(
     *,
     idempotency_key: str | None,
     now: datetime,
+    network: NetworkSnapshot | None = None,
 ) -> PlacedOrder:
     digest = fingerprint(body)
     if idempotency_key is not None:
@@ -115,7 +117,7 @@ def place_order(
         if earlier is not None:
             return PlacedOrder(_same_request(earlier, digest), replayed=True)
     items, destination, speed, fee, legs, preview_id = _resolve_promise(
-        session, merchant_id, body, now
+        session, merchant_id, body, now, network
     )
     if not destination.address:
         raise AddressMissing(
@@ -166,7 +168,11 @@ def place_order(
 
 
 def _resolve_promise(
-    session: Session, merchant_id: int, body: OrderIn, now: datetime
+    session: Session,
+    merchant_id: int,
+    body: OrderIn,
+    now: datetime,
+    network: NetworkSnapshot | None,
 ) -> tuple[list[BasketItem], Destination, DeliverySpeed, int, list[Leg], str | None]:
     if body.preview_id is not None and body.option_id is not None:
         preview = promise.load_preview(session, merchant_id, body.preview_id, now=now)
@@ -197,7 +203,7 @@ def _resolve_promise(
         return items, destination, body.option_id, option["fee_cents"], legs, preview.public_id
     assert body.items is not None and body.destination is not None and body.speed is not None
     assessment, _ = promise.assess_basket(
-        session, merchant_id, body.items, body.destination, now=now
+        session, merchant_id, body.items, body.destination, now=now, network=network
     )
     chosen = next((o for o in assessment.options if o.speed is body.speed), None)
     if chosen is None:

@@ -6,7 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
-from doorstep.api.deps import Caller, DbSession, KeyNotAllowed, NotAuthenticated, Now, requires
+from doorstep.api.deps import (
+    Caller,
+    DbSession,
+    KeyNotAllowed,
+    Network,
+    NotAuthenticated,
+    Now,
+    requires,
+)
 from doorstep.api.errors import error_responses
 from doorstep.merchants.service import InvalidApiKey
 from doorstep.promise import service
@@ -30,5 +38,6 @@ def create_delivery_preview(
     caller: Annotated[Caller, Depends(requires("previews:create"))],
     session: DbSession,
     now: Now,
+    network: Network,
 ) -> PreviewOut:
-    return service.create_preview(session, caller.merchant_id, body, now=now)
+    return service.create_preview(session, caller.merchant_id, body, now=now, network=network)

@@ -7,25 +7,20 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from shapely.geometry import Point, shape
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, InvalidInput
-from doorstep.geo import haversine_m
 from doorstep.models import (
     DeliveryPreview,
     InventoryLevel,
-    Node,
     Package,
-    PartnerStore,
     Product,
-    ServiceArea,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.promise import rules
+from doorstep.promise.network import NetworkSnapshot, load_snapshot
 from doorstep.promise.schemas import (
     BasketItem,
     Destination,
@@ -67,10 +62,21 @@ def create_preview(
     *,
     now: datetime,
     policy: rules.PromisePolicy | None = None,
+    network: NetworkSnapshot | None = None,
 ) -> PreviewOut:
     """Assess the basket for the destination and keep the answer for ``PREVIEW_TTL``."""
+    if session.get_bind().dialect.name == "postgresql":
+        # A preview is a ten-minute cache, not a commitment: losing the last few to a crash
+        # costs a shopper one reload, so its commit need not wait for the disk.
+        session.execute(text("SET LOCAL synchronous_commit TO OFF"))
     assessment, products = assess_basket(
-        session, merchant_id, request.items, request.destination, now=now, policy=policy
+        session,
+        merchant_id,
+        request.items,
+        request.destination,
+        now=now,
+        policy=policy,
+        network=network,
     )
     options = [_option_out(option, products) for option in assessment.options]
     unavailable = [
@@ -125,12 +131,15 @@ def assess_basket(
     *,
     now: datetime,
     policy: rules.PromisePolicy | None = None,
+    network: NetworkSnapshot | None = None,
 ) -> tuple[rules.Assessment, dict[str, Product]]:
+    """The assessment of a basket for a destination (``network``: a snapshot to reuse)."""
+    network = network or load_snapshot(session)
     products = _products(session, merchant_id, items)
     _check_size(items, products)
-    lines = _lines(session, items, products)
-    station = _covering_station(session, destination)
-    partners = _covering_partners(session, destination)
+    lines = _lines(session, items, products, network)
+    station = network.station_for(destination.lat, destination.lng)
+    partners = network.partners_for(destination.lat, destination.lng)
     used = _used_capacity(session, station, partners, now)
     assessment = rules.assess(
         now=now,
@@ -178,33 +187,25 @@ def _check_size(items: Sequence[BasketItem], products: dict[str, Product]) -> No
             )
 
 
-def _place(node: Node) -> rules.Place:
-    return rules.Place(
-        id=node.id,
-        code=node.code,
-        name=node.name,
-        kind=node.kind,
-        lat=node.lat,
-        lng=node.lng,
-        tz=ZoneInfo(node.timezone),
-        same_day_cutoff=node.same_day_cutoff,
-        daily_capacity=node.daily_capacity,
-    )
-
-
 def _lines(
-    session: Session, items: Sequence[BasketItem], products: dict[str, Product]
+    session: Session,
+    items: Sequence[BasketItem],
+    products: dict[str, Product],
+    network: NetworkSnapshot,
 ) -> list[rules.Line]:
     wanted = {products[item.sku].id: item.quantity for item in items}
     candidates: dict[int, list[rules.Place]] = defaultdict(list)
     rows = session.execute(
-        select(InventoryLevel.product_id, InventoryLevel.on_hand - InventoryLevel.reserved, Node)
-        .join(Node, Node.id == InventoryLevel.node_id)
-        .where(InventoryLevel.product_id.in_(list(wanted)), Node.active.is_(True))
+        select(
+            InventoryLevel.product_id,
+            InventoryLevel.node_id,
+            InventoryLevel.on_hand - InventoryLevel.reserved,
+        ).where(InventoryLevel.product_id.in_(list(wanted)))
     )
-    for product_id, available, node in rows:
-        if available >= wanted[product_id]:
-            candidates[product_id].append(_place(node))
+    for product_id, node_id, available in rows:
+        place = network.places.get(node_id)  # None: an inactive node
+        if place is not None and available >= wanted[product_id]:
+            candidates[product_id].append(place)
     lines = []
     for item in items:
         product = products[item.sku]
@@ -218,48 +219,6 @@ def _lines(
             )
         )
     return lines
-
-
-def _covering_station(session: Session, destination: Destination) -> rules.Place | None:
-    point = Point(destination.lng, destination.lat)
-    areas = session.scalars(
-        select(ServiceArea)
-        .where(
-            ServiceArea.min_lat <= destination.lat,
-            ServiceArea.max_lat >= destination.lat,
-            ServiceArea.min_lng <= destination.lng,
-            ServiceArea.max_lng >= destination.lng,
-            ServiceArea.station_id.is_not(None),
-        )
-        .options(selectinload(ServiceArea.station))
-        .order_by(ServiceArea.code)
-    )
-    for area in areas:
-        if area.station is not None and area.station.active and shape(area.geometry).covers(point):
-            return _place(area.station)
-    return None
-
-
-def _covering_partners(session: Session, destination: Destination) -> list[rules.PartnerCoverage]:
-    stores = session.scalars(
-        select(PartnerStore)
-        .join(Node, Node.id == PartnerStore.node_id)
-        .where(Node.active.is_(True))
-        .options(selectinload(PartnerStore.node), selectinload(PartnerStore.closed_days))
-    )
-    covering = []
-    for store in stores:
-        distance = haversine_m(store.node.lat, store.node.lng, destination.lat, destination.lng)
-        if distance <= store.service_radius_m:
-            covering.append(
-                rules.PartnerCoverage(
-                    place=_place(store.node),
-                    distance_m=distance,
-                    opening_hours=store.opening_hours,
-                    closed_days=frozenset(c.day for c in store.closed_days),
-                )
-            )
-    return covering
 
 
 def _used_capacity(
