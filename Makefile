@@ -28,11 +28,11 @@ $(CHROMIUM):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
 
-## The main job: a database with the example network, then the API on http://127.0.0.1:8000
+## The main job: the example network, a morning of demo orders, then the API on :8000
 demo: setup
 	$(BIN)/doorstep db upgrade
 	$(BIN)/doorstep network import examples/chandler-az/network.geojson
-	$(BIN)/doorstep network show
+	$(BIN)/doorstep demo seed --orders 300
 	$(BIN)/doorstep serve
 
 serve: setup

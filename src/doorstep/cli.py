@@ -28,6 +28,8 @@ network_app = typer.Typer(
 merchants_app = typer.Typer(help="Merchant accounts and their keys.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(merchants_app, name="merchants")
+demo_app = typer.Typer(help="A demo day on the example network.", no_args_is_help=True)
+app.add_typer(demo_app, name="demo")
 app.add_typer(network_app, name="network")
 app.command("worker")(webhooks_cli.worker)
 # `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.
@@ -192,6 +194,51 @@ def merchants_create(
     console.print(f"  secret key:      {result['secret_key']}")
     console.print(f"  publishable key: {result['publishable_key']}")
     console.print("[yellow]Store the keys now: they are not shown again.[/]")
+
+
+@demo_app.command("seed")
+def demo_seed(
+    orders: Annotated[int, typer.Option(help="How many orders to place", min=0)] = 300,
+    date: Annotated[
+        str | None, typer.Option(help="Service date YYYY-MM-DD (default: today in Chandler)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+) -> None:
+    """Create the demo merchants (once) and place a morning's orders through the real API
+    services: promises, stock reservations, packages, events."""
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo
+
+    from doorstep.demo.seed import morning_of, seed_demo_day
+
+    day = (
+        _datetime.fromisoformat(date).replace(tzinfo=ZoneInfo("America/Phoenix")) if date else None
+    )
+    order_time = morning_of(day)
+    engine = create_db_engine(get_settings().resolved_database_url)
+    status = console.status(f"Placing {orders} orders at {order_time:%Y-%m-%d %H:%M %Z}…")
+    try:
+        with status, unit_of_work(session_factory(engine)) as session:
+            summary = seed_demo_day(session, orders=orders, order_time=order_time, seed=seed)
+    finally:
+        engine.dispose()
+    again = f" ({summary.replayed} already placed by an earlier run)" if summary.replayed else ""
+    table = Table(title=f"Demo day {order_time:%a %d %b %Y}: {summary.orders} orders placed{again}")
+    table.add_column("what")
+    table.add_column("count", justify="right")
+    for speed, count in sorted(summary.orders_by_speed.items()):
+        table.add_row(f"orders {speed}", str(count))
+    for channel, count in sorted(summary.packages_by_channel.items()):
+        table.add_row(f"packages by {channel} (all in the database)", str(count))
+    for reason, count in sorted(summary.refused.items()):
+        table.add_row(f"refused: {reason}", str(count))
+    console.print(table)
+    for name, access in summary.merchants.items():
+        console.print(
+            f"[bold]{name}[/]: console {access['console_email']} / doorstep-demo, "
+            f"secret key {access['secret_key']}, "
+            f"publishable key {access['publishable_key']}"
+        )
 
 
 @app.command()

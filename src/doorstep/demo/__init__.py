@@ -1,0 +1,1 @@
+"""A realistic demo day: merchants, catalogs and orders on the example network."""
