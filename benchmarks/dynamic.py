@@ -90,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
 
     table = Table(title=f"ORTEC dynamic, {args.epoch_time_limit:g} s per epoch")
-    table.add_column("instance")
+    table.add_column("instance", no_wrap=True)
     for name in policies:
         table.add_column(name, justify="right")
     compare = BASELINE in policies and OURS in policies
@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             ratio = row[OURS] / row[BASELINE]
             ratios.append(ratio)
             cells.append(f"{ratio:.3f}")
-        table.add_row(instance_name, *cells)
+        table.add_row(instance_name.removeprefix("ORTEC-VRPTW-ASYM-"), *cells)
     table.add_section()
     means = [f"{sum(r[name] for r in costs.values()) / len(costs):,.0f}" for name in policies]
     table.add_row("mean", *means, *([f"{sum(ratios) / len(ratios):.3f}"] if compare else []))
