@@ -1,0 +1,76 @@
+"""Postal codes resolved to an approximate centroid, from a table shipped with the package.
+
+The widget needs coordinates for a promise, and doorstep calls no geocoding service: a shopper
+who types a ZIP code gets its centroid, good enough to say which station or partner store serves
+it. The driver still gets the street address typed at checkout.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib.resources import files
+
+from pydantic import BaseModel, Field
+
+from doorstep.errors import NotFound
+
+_US_ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
+
+
+class UnknownPostalCode(NotFound):
+    code = "unknown_postal_code"
+
+
+@dataclass(frozen=True)
+class PostalCode:
+    code: str
+    place: str
+    lat: float
+    lng: float
+
+
+class PostalCodeOut(BaseModel):
+    postal_code: str
+    place: str
+    lat: float
+    lng: float
+    approximate: bool = Field(default=True, description="A centroid, not a street address")
+
+
+@lru_cache(maxsize=1)
+def table() -> dict[str, PostalCode]:
+    text = files("doorstep.web").joinpath("data/postal_codes.csv").read_text(encoding="utf-8")
+    return {
+        row["postal_code"]: PostalCode(
+            row["postal_code"], row["place"], float(row["lat"]), float(row["lng"])
+        )
+        for row in csv.DictReader(text.splitlines())
+    }
+
+
+def normalise(code: str) -> str | None:
+    """``"85225"``, ``" 85225-1234 "`` → ``"85225"``; anything else → None."""
+    match = _US_ZIP.match(code.strip())
+    return match.group(1) if match else None
+
+
+def lookup(code: str) -> PostalCode:
+    normal = normalise(code)
+    if normal is None:
+        raise UnknownPostalCode(
+            f"'{code.strip()[:20]}' is not a ZIP code; use 5 digits, like 85225",
+            field="postal_code",
+        )
+    found = table().get(normal)
+    if found is None:
+        raise UnknownPostalCode(
+            f"we don't deliver to ZIP code {normal} yet", field="postal_code", postal_code=normal
+        )
+    return found
+
+
+def to_out(found: PostalCode) -> PostalCodeOut:
+    return PostalCodeOut(postal_code=found.code, place=found.place, lat=found.lat, lng=found.lng)
