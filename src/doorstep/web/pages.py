@@ -78,7 +78,12 @@ def _luminance(color: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
-def local_time(moment: datetime, tz: ZoneInfo) -> str:
+def clock_time(moment: datetime, tz: ZoneInfo) -> str:
+    """``10:10 am`` in ``tz``."""
     local = moment.astimezone(tz)
-    hour = local.strftime("%I").lstrip("0")
-    return f"{local:%a %d %b}, {hour}:{local:%M} {local.strftime('%p').lower()}"
+    return f"{local.strftime('%I').lstrip('0')}:{local:%M} {local.strftime('%p').lower()}"
+
+
+def local_time(moment: datetime, tz: ZoneInfo) -> str:
+    """``Tue 24 Nov, 10:10 am`` in ``tz``."""
+    return f"{moment.astimezone(tz):%a %d %b}, {clock_time(moment, tz)}"

@@ -71,7 +71,6 @@ def postal_code(code: str) -> postal_codes.PostalCodeOut:
 
 
 def _checkout_page(
-    request: Request,
     session: DbSession,
     settings: Settings,
     *,
@@ -96,6 +95,7 @@ def _checkout_page(
         chosen=chosen,
         unavailable=preview.unavailable,
         postal_code=preview.destination.get("postal_code"),
+        held_until=pages.clock_time(preview.expires_at, checkout.zone_of(session, [])),
         token=token or checkout.issue_form_token(settings, merchant.id, preview.public_id, extra),
         values=values or {},
         errors=errors or {},
@@ -155,9 +155,7 @@ def checkout_form(
         found = promise.load_preview(session, merchant.id, preview, now=now)
     except DomainError as exc:
         return _problem(exc, merchant=merchant, extra=extra, key=key, preview_id=preview)
-    return _checkout_page(
-        request, session, settings, key=key, merchant=merchant, preview=found, extra=extra
-    )
+    return _checkout_page(session, settings, key=key, merchant=merchant, preview=found, extra=extra)
 
 
 @router.post("/checkout", response_class=HTMLResponse, include_in_schema=False)
@@ -202,7 +200,6 @@ def place_checkout_order(
         errors["option"] = "Choose how fast you'd like it."
     if shopper is None or errors:
         return _checkout_page(
-            request,
             session,
             settings,
             key=key,

@@ -1,0 +1,189 @@
+"""End to end in Chromium: the example shop page, the widget's promise, hosted checkout, console.
+
+A real uvicorn server (in a thread) serves the API on one port against a database whose commits
+are real; the example merchant site is served from another port, so the widget works
+cross-origin exactly as on a merchant's own site. Screenshots go to /tmp/doorstep-shots.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from doorstep.api.app import create_app
+from doorstep.merchants import service as merchants
+from doorstep.models import Merchant, Order
+from doorstep.settings import Settings
+from tests.conftest import EXAMPLES
+from tests.shop import open_shop
+from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, wire_web
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path("/tmp/doorstep-shots")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 860}
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
+
+
+@dataclass(frozen=True)
+class Live:
+    api: str
+    site: str
+    publishable_key: str
+    engine: Engine
+
+
+def _free_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def live(settings: Settings, committed_engine: Engine) -> Iterator[Live]:
+    with Session(committed_engine) as session:
+        shop = open_shop(session)
+        merchant = session.get(Merchant, shop.merchant_id)
+        assert merchant is not None
+        merchants.create_console_user(session, merchant, CONSOLE_EMAIL, CONSOLE_PASSWORD)
+        session.commit()
+
+    from tests.shop import local
+
+    app = wire_web(create_app(settings, engine=committed_engine))
+    app.state.clock = lambda: local(10)  # same day is on offer at 10 am
+    sock = _free_socket()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    api_thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    api_thread.start()
+
+    handler = partial(_QuietHandler, directory=str(EXAMPLES / "merchant-site"))
+    site = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    site_thread = threading.Thread(target=site.serve_forever, daemon=True)
+    site_thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert server.started, "the API server did not start"
+    try:
+        yield Live(
+            api=f"http://127.0.0.1:{sock.getsockname()[1]}",
+            site=f"http://127.0.0.1:{site.server_address[1]}",
+            publishable_key=shop.publishable_key,
+            engine=committed_engine,
+        )
+    finally:
+        server.should_exit = True
+        site.shutdown()
+        site.server_close()
+        api_thread.join(timeout=10)
+        sock.close()
+
+
+def test_shop_page_to_order_to_console(live: Live) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    expect = sync_api.expect
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE)
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+            # The shop's product page, on its own origin, with the one widget tag.
+            page.goto(
+                f"{live.site}/index.html?key={live.publishable_key}&api={live.api}"
+                "&payment_ref=pi_demo_1001"
+            )
+            widget = page.locator(".doorstep-widget")
+            widget.get_by_label("Delivery ZIP code").fill("99999")
+            widget.get_by_role("button", name="Check").click()
+            expect(widget.get_by_role("status")).to_contain_text("don't deliver to ZIP 99999")
+            widget.get_by_label("Delivery ZIP code").fill("85225")
+            widget.get_by_role("button", name="Check").click()
+            status = widget.get_by_role("status")
+            expect(status).to_contain_text("Today by")
+            expect(status).to_contain_text("$5.99 delivery to 85225 (Chandler)")
+            page.screenshot(path=SHOTS / "1-product-phone.png", full_page=True)
+            page.set_viewport_size(DESKTOP)
+            page.screenshot(path=SHOTS / "1-product-desktop.png")
+            page.set_viewport_size(PHONE)
+
+            # The button opens the hosted checkout.
+            widget.get_by_role("button", name="Get it today").click()
+            page.wait_for_url("**/checkout?**")
+            expect(page.get_by_role("heading", name="Fast delivery checkout")).to_be_visible()
+            expect(page.get_by_text("pi_demo_1001")).to_be_visible()
+            page.get_by_label("Full name").fill("Ana Ruiz")
+            page.get_by_label("Phone").fill("480 555 0101")
+            page.get_by_label("E-mail").fill("ana@example.com")
+            page.get_by_label("Street address").fill("1 E Chicago St")
+            page.get_by_label("Delivery instructions").fill("Ring twice")
+            page.screenshot(path=SHOTS / "2-checkout-phone.png", full_page=True)
+            page.set_viewport_size(DESKTOP)
+            page.screenshot(path=SHOTS / "2-checkout-desktop.png")
+            page.set_viewport_size(PHONE)
+            page.get_by_role("button", name="Place order").click()
+
+            page.wait_for_url("**/checkout/confirmation?**")
+            expect(page.get_by_role("heading", name="Order placed")).to_be_visible()
+            expect(page.get_by_text("Today by")).to_be_visible()
+            order_id = page.locator("[data-order-id]").inner_text()
+            assert order_id.startswith("ord_")
+            page.screenshot(path=SHOTS / "3-confirmation-phone.png", full_page=True)
+
+            # The order is in the merchant's console.
+            page.set_viewport_size(DESKTOP)
+            page.goto(f"{live.api}/console/orders")
+            page.wait_for_url("**/console/login?**")
+            page.get_by_label("E-mail").fill(CONSOLE_EMAIL)
+            page.get_by_label("Password").fill(CONSOLE_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/console/orders")
+            row = page.get_by_role("row").filter(has_text=order_id)
+            expect(row).to_contain_text("Ana Ruiz")
+            expect(row).to_contain_text("created")
+            page.screenshot(path=SHOTS / "4-console-desktop.png", full_page=True)
+            page.set_viewport_size(PHONE)
+            page.screenshot(path=SHOTS / "4-console-phone.png", full_page=True)
+            assert errors == []
+        finally:
+            browser.close()
+
+    with Session(live.engine) as session:
+        order = session.scalars(select(Order).where(Order.public_id == order_id)).one()
+        assert order.payment_reference == "pi_demo_1001"
+        assert order.dest_postal_code == "85225"
+        assert order.recipient_name == "Ana Ruiz"
