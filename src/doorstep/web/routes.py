@@ -48,7 +48,7 @@ def _asset(name: str) -> Response:
     )
 
 
-@router.get("/widget.js", include_in_schema=False)
+@router.api_route("/widget.js", methods=["GET", "HEAD"], include_in_schema=False)
 def widget_script() -> Response:
     return _asset("widget.js")
 
