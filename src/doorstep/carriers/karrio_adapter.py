@@ -12,6 +12,8 @@ one you configure.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
 import karrio.lib as klib  # type: ignore[import-untyped]
@@ -61,9 +63,15 @@ class KarrioCarrier:
         gateway: Any,
         *,
         service_codes: Mapping[ServiceLevel, str] | None = None,
+        timeout_seconds: float | None = 30.0,
     ) -> None:
         self._gateway = gateway
         self._service_codes = dict(service_codes or {})
+        # Karrio's connectors open HTTP connections without a timeout, so a carrier that never
+        # answers would hold the caller forever. Calls run on this small pool and the caller
+        # stops waiting after ``timeout_seconds`` (the stuck thread ends with its connection).
+        self._timeout = timeout_seconds
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix=f"carrier-{self.name}")
 
     @property
     def name(self) -> str:
@@ -136,7 +144,12 @@ class KarrioCarrier:
     ) -> tuple[Any, tuple[CarrierMessage, ...]]:
         """Run one SDK call: (Karrio's details or None, our messages), never an exception."""
         try:
-            details, messages = call()
+            details, messages = self._pool.submit(call).result(timeout=self._timeout)
+        except FutureTimeout:
+            log.warning("carrier_timeout", carrier=self.name, operation=operation)
+            return None, (
+                self._message("carrier_timeout", f"{operation}: no answer in {self._timeout} s"),
+            )
         except Exception as error:
             log.warning(
                 "carrier_sdk_error", carrier=self.name, operation=operation, error=str(error)

@@ -194,7 +194,8 @@ def event_time(event: Any) -> datetime:
 def _parse_clock(text: str | None) -> tuple[int, int]:
     if not text:
         return 0, 0
-    for fmt in ("%H:%M %p", "%I:%M %p", "%H:%M:%S", "%H:%M"):
+    # Karrio writes "14:32 PM" (a 24-hour clock with a suffix); carriers may send "02:32 PM".
+    for fmt in ("%I:%M %p", "%H:%M %p", "%H:%M:%S", "%H:%M"):
         try:
             parsed = datetime.strptime(text.strip(), fmt)
         except ValueError:

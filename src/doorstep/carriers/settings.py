@@ -40,6 +40,9 @@ class CarrierSettings(BaseSettings):
         default_factory=dict,
         description="Our service level → the carrier's service code; unmapped levels shop all",
     )
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, description="How long to wait for the carrier before giving up"
+    )
     tracking_url_template: str | None = Field(
         default=None,
         description="Manual labels' QR code target, e.g. https://example.com/track/{tracking_number}",
@@ -74,4 +77,6 @@ def carrier_from_settings(settings: CarrierSettings) -> Carrier:
 
     credentials = {key: value.get_secret_value() for key, value in settings.credentials.items()}
     gateway = create_gateway(settings.name, credentials, test_mode=settings.test_mode)
-    return KarrioCarrier(gateway, service_codes=settings.service_codes)
+    return KarrioCarrier(
+        gateway, service_codes=settings.service_codes, timeout_seconds=settings.timeout_seconds
+    )
