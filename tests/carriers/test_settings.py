@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from doorstep.carriers.manual import ManualCarrier
@@ -9,8 +11,6 @@ from doorstep.carriers.settings import CarrierSettings, carrier_from_settings
 
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-
     for name in list(os.environ):
         if name.startswith("DOORSTEP_CARRIER_"):
             monkeypatch.delenv(name)

@@ -203,7 +203,7 @@ class ManualCarrier:
                     CarrierMessage(
                         carrier=CARRIER_NAME,
                         code="invalid_tracking_number",
-                        text="not a manual handover tracking number (DS + 15 digits, check digit)",
+                        text="not a manual tracking number (DS, 14 digits and a check digit)",
                     ),
                 ),
             )
