@@ -132,6 +132,7 @@ class KarrioCarrier:
             ),
         )
         match = next((d for d in details or () if d.tracking_number == tracking_number), None)
+        # We ask for one number; a carrier may echo it reformatted (spaces, lower case).
         if match is None and details:
             match = details[0]
         events = mapping.from_tracking_details(match) if match is not None else ()
