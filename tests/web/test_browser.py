@@ -116,7 +116,11 @@ def test_shop_page_to_order_to_console(live: Live) -> None:
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport=PHONE)
+            context = browser.new_context(
+                viewport=PHONE,
+                permissions=["geolocation"],
+                geolocation={"latitude": 33.3035, "longitude": -111.8410},
+            )
             context.set_default_timeout(15_000)
             page = context.new_page()
             errors: list[str] = []
@@ -128,6 +132,8 @@ def test_shop_page_to_order_to_console(live: Live) -> None:
                 "&payment_ref=pi_demo_1001"
             )
             widget = page.locator(".doorstep-widget")
+            widget.get_by_role("button", name="Use my location").click()
+            expect(widget.get_by_role("status")).to_contain_text("delivery to your location")
             widget.get_by_label("Delivery ZIP code").fill("99999")
             widget.get_by_role("button", name="Check").click()
             expect(widget.get_by_role("status")).to_contain_text("don't deliver to ZIP 99999")
@@ -146,6 +152,9 @@ def test_shop_page_to_order_to_console(live: Live) -> None:
             page.wait_for_url("**/checkout?**")
             expect(page.get_by_role("heading", name="Fast delivery checkout")).to_be_visible()
             expect(page.get_by_text("pi_demo_1001")).to_be_visible()
+            page.get_by_role("button", name="Place order").click()  # nothing filled in yet
+            expect(page.get_by_role("alert")).to_contain_text("Enter the name of the person")
+            page.screenshot(path=SHOTS / "2-checkout-errors-phone.png")
             page.get_by_label("Full name").fill("Ana Ruiz")
             page.get_by_label("Phone").fill("480 555 0101")
             page.get_by_label("E-mail").fill("ana@example.com")
