@@ -179,3 +179,29 @@ def test_sold_out_between_quote_and_order_is_explained(
     assert response.status_code == 409
     assert "Sold out for fast delivery" in response.text
     assert _orders(session) == 1
+
+
+def test_unknown_preview_and_bad_confirmation_links_are_explained(
+    web: TestClient, shop: Shop
+) -> None:
+    response = web.get(
+        "/checkout",
+        params={
+            "key": shop.publishable_key,
+            "preview": "dp_nothing",
+            "return": "https://copperpot.example/skillet",
+        },
+    )
+    assert response.status_code == 404
+    assert "find this delivery quote" in response.text
+    assert 'href="https://copperpot.example/skillet"' in response.text
+    assert web.get("/checkout/confirmation", params={"r": "forged"}).status_code == 400
+
+
+def test_assets_are_served_with_their_types(web: TestClient) -> None:
+    css = web.get("/assets/doorstep.css")
+    assert css.headers["content-type"].startswith("text/css")
+    script = web.get("/assets/checkout.js")
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert web.get("/assets/../routes.py").status_code == 404
+    assert web.get("/assets/secret.txt").status_code == 404
