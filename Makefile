@@ -8,9 +8,11 @@ STAMP := $(VENV)/.installed-$(DEPS_HASH)
 POSTGRES_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 PYTEST_ARGS ?=
 
-CHROMIUM := /usr/bin/chromium
+# Debian packages the tests need: Chromium for the browser tests (Playwright drives it; no
+# browser download), poppler-utils to render label PDFs and read their barcodes back.
+SYSTEM_TOOLS := /usr/bin/chromium /usr/bin/pdftoppm
 
-.PHONY: setup browser demo serve lint test test-sqlite test-postgres lock clean
+.PHONY: setup system-packages demo serve lint test test-sqlite test-postgres lock clean
 
 setup: $(STAMP)
 
@@ -21,12 +23,12 @@ $(STAMP): pyproject.toml requirements.lock
 	rm -f $(VENV)/.installed-*
 	touch $@
 
-## Debian's Chromium for the browser tests (Playwright drives it; no browser download)
-browser: $(CHROMIUM)
+system-packages: $(SYSTEM_TOOLS)
 
-$(CHROMIUM):
+$(SYSTEM_TOOLS):
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
-	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils
 
 ## The main job: the example network, a morning of demo orders, then the API on :8000
 demo: setup
@@ -40,7 +42,7 @@ serve: setup
 	$(BIN)/doorstep serve
 
 ## Every check: lint, types, the tests on SQLite and again on PostgreSQL
-test: lint browser test-sqlite test-postgres
+test: lint system-packages test-sqlite test-postgres
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
