@@ -25,6 +25,8 @@ from doorstep.orders import api as orders_api
 from doorstep.promise import api as promise_api
 from doorstep.promise.network import SnapshotCache
 from doorstep.settings import Settings, get_settings
+from doorstep.web import routes as web_routes
+from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.webhooks import api as webhooks_api
 
 log = structlog.get_logger("doorstep.http")
@@ -67,6 +69,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(promise_api.router)
     app.include_router(orders_api.router)
     app.include_router(webhooks_api.router)
+    # /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
+    app.include_router(web_routes.router)
+    # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.
+    app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)
     return app
 
 
