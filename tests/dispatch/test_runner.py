@@ -41,3 +41,15 @@ def test_scenario_run_dispatches_must_and_finishes_empty(small_instance: OrtecIn
 def test_unknown_policy_names_the_choices(small_instance: OrtecInstance) -> None:
     with pytest.raises(UnknownPolicyError, match="scenario, greedy, lazy"):
         benchmark_policy("clever", small_instance)
+
+
+@pytest.mark.slow
+def test_scenario_policy_on_the_whole_test_instance(test_instance: OrtecInstance) -> None:
+    # The guarantees on a real run: the environment refuses any dispatch that misses a
+    # must-dispatch request or breaks a rule, and the core's checker passes every plan.
+    result = run_policy(
+        test_instance, benchmark_policy("scenario", test_instance), seed=757, epoch_time_limit=2.0
+    )
+    assert result.requests == 488
+    assert all(row.dispatched >= row.must_dispatch for row in result.epochs)
+    assert sum(row.dispatched for row in result.epochs) == 488
