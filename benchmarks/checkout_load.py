@@ -69,6 +69,7 @@ class Phase:
     seconds: float
     p50_ms: float
     p99_ms: float
+    server_cpu_ms_per_request: float = 0.0
 
     @property
     def per_second(self) -> float:
@@ -204,6 +205,27 @@ def prepare(database_url: str, skus: int, seed: int) -> dict[str, Any]:
     }
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the server's workers), from /proc.
+
+    CPU per request does not depend on what else the machine runs, unlike latency and
+    throughput, so it says what the server would do on a quiet machine.
+    """
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        pids.extend(int(child) for child in children)
+    return total
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -268,6 +290,7 @@ async def run_phase(
     seconds: float,
     make_request: Any,
     progress: Progress,
+    server_pid: int,
 ) -> tuple[Phase, list[str]]:
     latencies: list[float] = []
     errors = 0
@@ -297,8 +320,10 @@ async def run_phase(
             progress.update(task, completed=seconds - max(0.0, stop_at - time.perf_counter()))
 
     started = time.perf_counter()
+    cpu_before = process_tree_cpu_seconds(server_pid)
     await asyncio.gather(ticker(), *(client_loop(n) for n in range(clients)))
     elapsed = time.perf_counter() - started
+    server_cpu = process_tree_cpu_seconds(server_pid) - cpu_before
     ordered = sorted(latencies)
     phase = Phase(
         name=name,
@@ -308,6 +333,7 @@ async def run_phase(
         seconds=elapsed,
         p50_ms=1000 * statistics.median(ordered),
         p99_ms=1000 * ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))],
+        server_cpu_ms_per_request=1000 * server_cpu / max(1, len(latencies)),
     )
     return phase, acknowledged
 
@@ -371,11 +397,13 @@ def main() -> None:
         with Progress(console=console) as progress:
             for clients in (8, 32):
                 phase, _ = asyncio.run(
-                    run_phase("previews", base_url, clients, args.seconds, preview, progress)
+                    run_phase(
+                        "previews", base_url, clients, args.seconds, preview, progress, server.pid
+                    )
                 )
                 phases.append(phase)
             phase, acknowledged = asyncio.run(
-                run_phase("orders", base_url, 8, args.seconds, order, progress)
+                run_phase("orders", base_url, 8, args.seconds, order, progress, server.pid)
             )
             phases.append(phase)
 
@@ -399,7 +427,17 @@ def main() -> None:
         title=f"Checkout API on PostgreSQL, {args.workers} server workers, "
         f"load generator on the same {os.cpu_count()}-core machine"
     )
-    for column in ("phase", "clients", "requests", "errors", "per second", "p50 ms", "p99 ms"):
+    columns = (
+        "phase",
+        "clients",
+        "requests",
+        "errors",
+        "per second",
+        "p50 ms",
+        "p99 ms",
+        "server CPU ms/request",
+    )
+    for column in columns:
         table.add_column(column, justify="right")
     for p in phases:
         table.add_row(
@@ -410,11 +448,16 @@ def main() -> None:
             f"{p.per_second:.0f}",
             f"{p.p50_ms:.1f}",
             f"{p.p99_ms:.1f}",
+            f"{p.server_cpu_ms_per_request:.1f}",
         )
     console.print(table)
     console.print(
         f"orders acknowledged: {len(acknowledged)}, in the database: {total_orders}, "
         f"acknowledged but missing: {missing}"
+    )
+    console.print(
+        f"load average after the run: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+        "other work on the machine slows every figure but the server's CPU per request"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     report = {
