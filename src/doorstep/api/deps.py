@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
@@ -16,7 +17,7 @@ from doorstep.db import unit_of_work
 from doorstep.errors import DomainError
 from doorstep.merchants.service import authenticate
 from doorstep.models import ApiKeyKind
-from doorstep.promise.network import NetworkSnapshot
+from doorstep.promise.network import NetworkSnapshot, SnapshotCache
 from doorstep.settings import Settings
 
 
@@ -30,12 +31,16 @@ class KeyNotAllowed(DomainError):
     code = "key_not_allowed"
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that neither block nor touch the database are ``async``: FastAPI runs a sync
+# dependency in a worker thread, and each such hop costs more than the work itself.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _now(request: Request) -> datetime:
+async def _now(request: Request) -> datetime:
     # The app's clock, so tests (and the simulator) can run the API at a chosen time.
     now: datetime = request.app.state.clock()
     return now
@@ -55,9 +60,13 @@ def _session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(_session, scope="function")]
 
 
-def _network(request: Request, session: DbSession) -> NetworkSnapshot:
-    snapshot: NetworkSnapshot = request.app.state.network_cache.get(session)
-    return snapshot
+async def _network(request: Request, session: DbSession) -> NetworkSnapshot:
+    cache: SnapshotCache = request.app.state.network_cache
+    fresh = cache.fresh()
+    if fresh is not None:
+        return fresh
+    # Reloading reads the database: do it off the event loop.
+    return await run_in_threadpool(cache.get, session)
 
 
 # The network's coverage as this process last read it (see doorstep.promise.network).
@@ -113,10 +122,10 @@ def _merchant_caller(
     return caller
 
 
-def requires(scope: str) -> Callable[[Caller], Caller]:
+def requires(scope: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency: the caller's key must carry ``scope`` (secret keys carry every scope)."""
 
-    def check(caller: Annotated[Caller, Depends(_merchant_caller)]) -> Caller:
+    async def check(caller: Annotated[Caller, Depends(_merchant_caller)]) -> Caller:
         if not caller.allows(scope):
             raise KeyNotAllowed(
                 f"a {caller.kind} key cannot do this; use the secret key on your server",

@@ -134,6 +134,13 @@ class SnapshotCache:
         self._snapshot: NetworkSnapshot | None = None
         self._loaded_at = 0.0
 
+    def fresh(self) -> NetworkSnapshot | None:
+        """The snapshot if it is still within its time, without touching the database."""
+        snapshot = self._snapshot
+        if snapshot is not None and self._clock() - self._loaded_at <= self.ttl_s:
+            return snapshot
+        return None
+
     def get(self, session: Session) -> NetworkSnapshot:
         with self._lock:
             if self._snapshot is None or self._clock() - self._loaded_at > self.ttl_s:
