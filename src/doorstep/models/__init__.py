@@ -32,6 +32,12 @@ from doorstep.models.orders import (
     PackageEvent,
 )
 from doorstep.models.partners import ManifestItem, ManifestStatus, PartnerManifest
+from doorstep.models.planning import (
+    CarrierShipment,
+    CarrierShipmentStatus,
+    Plan,
+    PlanStatus,
+)
 from doorstep.models.routes import Route, Stop, StopKind, StopPackage, StopStatus
 from doorstep.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
@@ -42,6 +48,8 @@ __all__ = [
     "Base",
     "Block",
     "BlockStatus",
+    "CarrierShipment",
+    "CarrierShipmentStatus",
     "Channel",
     "DeliveryPreview",
     "DeliverySpeed",
@@ -66,6 +74,8 @@ __all__ = [
     "PartnerManifest",
     "PartnerStore",
     "PartnerStoreClosedDay",
+    "Plan",
+    "PlanStatus",
     "Product",
     "Route",
     "ServiceArea",

@@ -99,6 +99,10 @@ class Block(Timestamped, Base):
     driver_id: Mapped[int | None] = mapped_column(
         ForeignKey("drivers.id", ondelete="RESTRICT"), index=True
     )
+    # The plan that made it; a re-plan replaces its plan's blocks nobody has taken yet.
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plans.id", ondelete="SET NULL"), index=True
+    )
     # Optimistic lock: of many drivers accepting at once, exactly one UPDATE succeeds.
     version: Mapped[int] = mapped_column(default=1)
 

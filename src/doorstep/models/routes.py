@@ -40,6 +40,9 @@ class Route(Timestamped, Base):
         ForeignKey("blocks.id", ondelete="SET NULL"), unique=True
     )
     service_date: Mapped[date]
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("plans.id", ondelete="SET NULL"), index=True
+    )
     planned_start_at: Mapped[datetime]
     planned_end_at: Mapped[datetime]
     distance_m: Mapped[int] = mapped_column(default=0)
