@@ -44,6 +44,21 @@ def suite_table(name: str, title: str, rows: list[dict[str, str]]) -> str:
             f"| {statistics.fmean(int(r['vehicles']) for r in mine):.2f} "
             f"| {equal} ({100 * equal / len(mine):.0f} %) | {_mean(gaps)} | {len(gaps)} |"
         )
+    families: dict[tuple[str, str], list[float]] = {}
+    for r in rows:
+        if r["gap_pct"]:
+            family = r["instance"].split("_")[0].rstrip("0123456789").upper() or r["instance"]
+            family += r["instance"].split("_")[0][len(family) :][:1]  # C1, R2, LRC1, ...
+            families.setdefault((r["engine"], family), []).append(float(r["gap_pct"]))
+    if families:
+        lines += [
+            "",
+            "Mean gap % by family: "
+            + "; ".join(
+                f"{engine} {family} {_mean(values)}"
+                for (engine, family), values in sorted(families.items())
+            ),
+        ]
     return "\n".join(lines)
 
 
