@@ -1,0 +1,1 @@
+"""Planning the day: channel choice, waves, blocks and partner manifests."""

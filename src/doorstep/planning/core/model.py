@@ -1,0 +1,306 @@
+"""Immutable inputs and outputs of day planning, in integer units.
+
+Times are seconds since local midnight of the service day, distances metres, money cents,
+volumes cm³ and weights grams.  Nothing here knows a database: the planning service maps its
+rows onto these types and the plan back onto rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+HOUR = 3600
+MILE_M = 1609.344
+POUND_G = 453.592
+
+
+class SiteKind(StrEnum):
+    """Where a driver can start and where packages can be picked up."""
+
+    STATION = "station"
+    MALL = "mall"  # where mall drivers park and start; its stores are MALL_STORE sites
+    MALL_STORE = "mall_store"
+    LOCAL_STORE = "local_store"
+
+
+class Promise(StrEnum):
+    """How fast the customer was promised delivery (decides which carrier service keeps it)."""
+
+    SAME_DAY = "same_day"
+    NEXT_DAY = "next_day"
+    TWO_DAY = "two_day"
+
+    @property
+    def days(self) -> int:
+        return {"same_day": 0, "next_day": 1, "two_day": 2}[self.value]
+
+
+class Channel(StrEnum):
+    STATION_ROUTE = "station_route"
+    STORE_RUN = "store_run"
+    PARTNER_STORE = "partner_store"
+    CARRIER = "carrier"
+
+
+class UnassignedReason(StrEnum):
+    """Why a package is in no block, manifest or carrier shipment."""
+
+    NO_CAPACITY = "no_capacity"  # coverable in time, but the drivers and stores are full
+    WINDOW_IMPOSSIBLE = "window_impossible"  # no channel can reach it inside its promise
+    OUTSIDE_COVERAGE = "outside_coverage"  # no driver area, no partner radius, no carrier
+    TOO_LARGE = "too_large"  # bigger or heavier than every car and every carrier limit
+    UNKNOWN_ORIGIN = "unknown_origin"  # the origin site is not in the day's network
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A station, a mall (``parent`` of its stores) or a store packages are picked up at."""
+
+    id: str
+    kind: SiteKind
+    lat: float
+    lng: float
+    name: str = ""
+    parent: str | None = None  # a mall store's mall
+    opening: tuple[int, int] = (0, 24 * HOUR)
+    pickup_service_s: int = 180  # parking, walking in, handing over
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerStore:
+    """A small business that takes a morning batch and delivers it within ``radius_m``."""
+
+    id: str
+    lat: float
+    lng: float
+    name: str = ""
+    radius_m: int = round(10 * MILE_M)
+    open_today: bool = True
+    capacity_left: int = 80
+    pay_per_package_cents: int = 250
+    opening: tuple[int, int] = (8 * HOUR, 18 * HOUR)  # staff deliver until closing time
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceArea:
+    """Where the network's own drivers deliver: a polygon ring of (lat, lng) points."""
+
+    id: str
+    ring: tuple[tuple[float, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Package:
+    """One parcel to deliver today (or to hand to a carrier today).
+
+    ``window`` is when our own channels may deliver it today under its promise; a carrier
+    service keeps the promise when its transit days fit ``promise``.  ``origin`` is a site
+    id: the station for station stock, or a store for store/mall stock.
+    """
+
+    id: str
+    origin: str
+    lat: float
+    lng: float
+    volume_cm3: int
+    weight_g: int
+    window: tuple[int, int]
+    promise: Promise = Promise.SAME_DAY
+    service_s: int = 60
+    recipient: str = ""
+    ready_s: int = 0  # when it is packed and waiting at its origin
+
+
+@dataclass(frozen=True, slots=True)
+class DriverSupply:
+    """``count`` drivers expected to start at ``start_site`` with this car's capacity."""
+
+    start_site: str
+    count: int
+    capacity_cm3: int = 400_000  # a compact car's boot and back seat (~14 ft³)
+    capacity_g: int = 250_000
+    available: tuple[int, int] = (11 * HOUR, 21 * HOUR)
+    # Extra pay, in percent, for drivers beyond the expected supply (instant offers sent
+    # at the cut-off): the planner calls them only when that beats partners and carriers.
+    pay_premium_pct: int = 0
+
+    def scaled(self, cents: int) -> int:
+        return cents * (100 + self.pay_premium_pct) // 100
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierService:
+    """A national carrier's service: keeps promises of ``transit_days`` or more.
+
+    ``latest_handover_s`` is the carrier's pickup cut-off at our sites; a same-day courier
+    also needs ``lead_time_s`` between hand-over and the end of the delivery window.
+    """
+
+    name: str
+    transit_days: int
+    base_cents: int
+    per_pound_cents: int
+    max_weight_g: int = 68_000  # 150 lb, the ground carriers' parcel limit
+    max_volume_cm3: int = 1_000_000
+    latest_handover_s: int = 18 * HOUR
+    lead_time_s: int = 0
+
+    def rate(self, weight_g: int) -> int:
+        """Cents for a parcel: base plus every started pound above the first."""
+        pounds = max(1, -(-weight_g * 1000 // round(POUND_G * 1000)))
+        return self.base_cents + self.per_pound_cents * (pounds - 1)
+
+
+def default_carrier_services() -> tuple[CarrierService, ...]:
+    """Typical 2025–26 US retail-volume rates for a small parcel (see docs/planning.md)."""
+    return (
+        CarrierService("ground", transit_days=2, base_cents=950, per_pound_cents=55),
+        CarrierService("next_day", transit_days=1, base_cents=2100, per_pound_cents=120),
+        CarrierService(
+            "same_day_courier",
+            transit_days=0,
+            base_cents=2800,
+            per_pound_cents=40,
+            max_weight_g=23_000,
+            max_volume_cm3=150_000,
+            latest_handover_s=17 * HOUR,
+            lead_time_s=3 * HOUR,
+        ),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CostModel:
+    """Everything the channel choice prices; documented defaults in docs/planning.md."""
+
+    driver_pay_per_hour_cents: int = 2200
+    driver_pay_per_mile_cents: int = 30
+    min_block_pay_cents: int = 4400  # two hours at the hourly rate
+    partner_pay_per_package_cents: int | None = None  # None: each store's own rate
+    middle_mile_cost_per_drop_cents: int = 1800  # share of the van run that drops a batch
+    carrier_services: tuple[CarrierService, ...] = field(default_factory=default_carrier_services)
+    # The solver sees this fixed cost per route so it prefers a few long blocks over many
+    # short ones (a block is paid for its whole length, not for the minutes driven).
+    route_fixed_cost_cents: int = 2200
+
+    def partner_pay(self, store: PartnerStore) -> int:
+        if self.partner_pay_per_package_cents is not None:
+            return self.partner_pay_per_package_cents
+        return store.pay_per_package_cents
+
+
+@dataclass(frozen=True, slots=True)
+class DayInput:
+    """One station's wave: its network, packages, drivers and prices."""
+
+    station: str
+    sites: tuple[Site, ...]
+    partner_stores: tuple[PartnerStore, ...]
+    service_areas: tuple[ServiceArea, ...]
+    packages: tuple[Package, ...]
+    drivers: tuple[DriverSupply, ...]
+    block_lengths_s: tuple[int, ...] = (2 * HOUR, 3 * HOUR, 4 * HOUR, 5 * HOUR)
+    costs: CostModel = field(default_factory=CostModel)
+    circuity: float = 1.3
+    speed_kmh: float = 40.0  # suburban Phoenix arterials
+    middle_mile_arrival_s: int = 9 * HOUR  # when the morning batch reaches partner stores
+
+    def site(self, site_id: str) -> Site | None:
+        return next((s for s in self.sites if s.id == site_id), None)
+
+
+# -- the plan ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BlockStop:
+    """One stop of a block: a store where packages are picked up, or an address."""
+
+    lat: float
+    lng: float
+    site: str | None  # the store's id for a pickup stop
+    arrival_s: int
+    departure_s: int
+    picked_up: tuple[str, ...] = ()
+    delivered: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """What a driver sees before accepting: where and when, how long, stops, miles, pay."""
+
+    id: str
+    start_site: str
+    start_s: int
+    end_s: int
+    length_s: int  # the block length on offer it is sold as
+    stops: tuple[BlockStop, ...]
+    distance_m: int
+    pay_cents: int
+    max_load_cm3: int
+    max_load_g: int
+    channel: Channel  # STORE_RUN when it picks up at a store
+
+    def packages(self) -> tuple[str, ...]:
+        return tuple(p for s in self.stops for p in s.delivered)
+
+
+@dataclass(frozen=True, slots=True)
+class PartnerManifest:
+    """A partner store's morning batch and its staff route (``packages`` in route order)."""
+
+    store: str
+    packages: tuple[str, ...]
+    recipients: tuple[str, ...]
+    route_distance_m: int
+    cost_cents: int  # pay per package plus the middle-mile drop
+
+
+@dataclass(frozen=True, slots=True)
+class CarrierShipment:
+    package: str
+    service: str
+    rate_cents: int
+
+
+@dataclass(frozen=True, slots=True)
+class UnassignedPackage:
+    package: str
+    reason: UnassignedReason
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Why a package went where it went: its channel and the runner-up's price."""
+
+    package: str
+    channel: Channel | None  # None: unassigned
+    cost_cents: int  # marginal cost in the chosen channel
+    runner_up: Channel | None
+    runner_up_cost_cents: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    cost_cents: int
+    packages: int
+    planned: int  # packages in a block, a manifest or a carrier shipment
+    cost_per_package_cents: int
+    share: tuple[tuple[Channel, float], ...]  # share of planned packages per channel
+    distance_m: int
+
+    def share_of(self, channel: Channel) -> float:
+        return dict(self.share).get(channel, 0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class DayPlan:
+    blocks: tuple[Block, ...]
+    manifests: tuple[PartnerManifest, ...]
+    carrier: tuple[CarrierShipment, ...]
+    unassigned: tuple[UnassignedPackage, ...]
+    decisions: tuple[Decision, ...]
+    totals: Totals
+    seed: int
+    runtime_s: float = 0.0

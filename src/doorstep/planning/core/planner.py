@@ -1,0 +1,420 @@
+"""``plan_day``: joint channel choice and routing for one station's wave.
+
+1. Price the channels that need no routing (partner stores, carrier services) per package.
+2. Route the packages our drivers may take (inside a service area, fitting a car) with the
+   optimization core, per territory and in parallel; each stop is optional with a prize
+   equal to its cheapest other channel, so the solver leaves out what drivers would carry
+   at a loss.
+3. Improve: move packages off a block when that sells the block at a shorter length (or
+   drops it) and the other channels cost less than the pay saved.  The solver cannot see
+   this itself: it prices hours continuously, while blocks are paid by their whole length.
+4. Hand everything left to partner stores (within capacity) and carriers; report the rest.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
+
+import numpy as np
+
+from doorstep.geo import haversine_matrix
+from doorstep.optimize import UnassignedReason as CoreReason
+from doorstep.planning.core.allocate import Allocation, decisions, totals
+from doorstep.planning.core.decompose import sectors, split_supply
+from doorstep.planning.core.groups import StopGroup, group_packages
+from doorstep.planning.core.improve import improve
+from doorstep.planning.core.model import (
+    Block,
+    Channel,
+    DayInput,
+    DayPlan,
+    Package,
+    UnassignedReason,
+)
+from doorstep.planning.core.partners import manifest
+from doorstep.planning.core.pricing import (
+    Option,
+    carrier_option,
+    in_areas,
+    partner_candidates,
+    partner_unit_cost,
+)
+from doorstep.planning.core.routing import (
+    Routed,
+    TerritoryResult,
+    TerritoryTask,
+    marginal_costs,
+    route_to_block,
+    solve_territory,
+    supply_index,
+)
+
+#: Prize of a stop no other channel can take: leaving it out breaks a promise.
+BROKEN_PROMISE_CENTS = 50_000
+#: Stops per territory: big enough for good routes, small enough to search well in time.
+STOPS_PER_TERRITORY = 260
+#: Share of the routing budget kept for the sweep over leftovers with spare drivers.
+SWEEP_SHARE = 0.2
+
+
+def plan_day(
+    day: DayInput,
+    *,
+    time_limit_s: float,
+    seed: int,
+    max_iterations: int | None = None,
+    workers: int = 2,
+) -> DayPlan:
+    """Plan the wave: blocks, partner manifests, carrier shipments, and what is left.
+
+    ``time_limit_s`` is the routing budget (wall clock, shared by the territory rounds);
+    pass ``max_iterations`` (per territory) as well for a plan that is identical on every
+    run: same input + seed → same plan.  ``workers`` processes route territories at once.
+    """
+    return _plan(day, time_limit_s, seed, max_iterations, workers, own_channels_only=False)
+
+
+def plan_all_station_routes(
+    day: DayInput,
+    *,
+    time_limit_s: float,
+    seed: int,
+    max_iterations: int | None = None,
+    workers: int = 2,
+    driver_factor: int = 1,
+) -> DayPlan:
+    """Baseline: every package by our drivers (station routes and store runs), wherever it
+    goes; no partner stores, no carriers.
+
+    It gets the same drivers (``driver_factor`` times as many, to measure what serving
+    everything by drivers would take); what they cannot carry stays unassigned.
+    """
+    more = tuple(replace(s, count=s.count * driver_factor) for s in day.drivers)
+    staffed = replace(day, drivers=more)
+    return _plan(staffed, time_limit_s, seed, max_iterations, workers, own_channels_only=True)
+
+
+def plan_all_carrier(day: DayInput) -> DayPlan:
+    """Baseline: every package with the cheapest carrier service that keeps its promise."""
+    started = time.perf_counter()
+    alloc = Allocation()
+    for p in day.packages:
+        option = carrier_option(day, p)
+        if option is None:
+            alloc.unassign(p.id, UnassignedReason.WINDOW_IMPOSSIBLE)
+        else:
+            alloc.to_carrier(p.id, option)
+    return _finish(day, (), alloc, {}, {}, {}, seed=0, started=started)
+
+
+def _plan(
+    day: DayInput,
+    time_limit_s: float,
+    seed: int,
+    max_iterations: int | None,
+    workers: int,
+    *,
+    own_channels_only: bool,
+) -> DayPlan:
+    started = time.perf_counter()
+    alloc = Allocation()
+    known = {s.id for s in day.sites}
+    packages = []
+    for p in day.packages:
+        if p.origin in known:
+            packages.append(p)
+        else:
+            alloc.unassign(p.id, UnassignedReason.UNKNOWN_ORIGIN)
+
+    cars = [(s.capacity_cm3, s.capacity_g) for s in day.drivers if s.count > 0]
+    routable = [p for p in packages if any(p.volume_cm3 <= c and p.weight_g <= g for c, g in cars)]
+    candidates = {} if own_channels_only else partner_candidates(day)
+    carrier = (
+        {}
+        if own_channels_only
+        else {p.id: o for p in packages if (o := carrier_option(day, p)) is not None}
+    )
+    partner_price = _partner_prices(day, packages, candidates)
+    alternative = {p.id: _cheapest(partner_price.get(p.id), carrier.get(p.id)) for p in packages}
+
+    routed = _route(day, routable, alternative, time_limit_s, seed, max_iterations, workers)
+    if not own_channels_only:
+        routed = improve(day, routed, alternative)
+
+    blocks: list[Block] = []
+    marginal: dict[str, int] = {}
+    left_out: dict[str, CoreReason] = {}
+    for r in routed:
+        solution = r.result.solution
+        for route in solution.routes:
+            costs = marginal_costs(day, r.result.problem, route)
+            for job_id, cents in costs.items():
+                group = r.groups[job_id]
+                for p in group.packages:
+                    marginal[p.id] = cents // len(group.packages)
+            blocks.append(route_to_block(day, r.result.problem, route, r.groups, ""))
+        for u in solution.unassigned:
+            for p in r.groups[u.job_id].packages:
+                left_out[p.id] = u.reason
+    blocks = _numbered(day, blocks)
+    for b in blocks:
+        for pid in b.packages():
+            alloc.to_block(pid, b.id)
+
+    rest = [p for p in packages if p.id not in alloc.placed]
+    rest.sort(key=lambda p: (-_saving(partner_price.get(p.id), carrier.get(p.id)), p.id))
+    capacity = {s.id: s.capacity_left for s in day.partner_stores if s.open_today}
+    for p in rest:
+        store = next(
+            (s for s in candidates.get(p.id, []) if capacity.get(s, 0) > 0),
+            None,
+        )
+        price = partner_price.get(p.id)
+        offer = carrier.get(p.id)
+        cheaper = price is not None and (offer is None or price.cost_cents <= offer.cost_cents)
+        if store is not None and cheaper:
+            capacity[store] -= 1
+            alloc.to_partner(p.id, store)
+        elif offer is not None:
+            alloc.to_carrier(p.id, offer)
+        else:
+            alloc.unassign(p.id, _reason(day, p, left_out.get(p.id)))
+    _drop_thin_batches(day, alloc, carrier)
+    return _finish(
+        day, tuple(blocks), alloc, marginal, partner_price, carrier, seed=seed, started=started
+    )
+
+
+def _drop_thin_batches(day: DayInput, alloc: Allocation, carrier: dict[str, Option]) -> None:
+    """A batch too small to pay for its middle-mile drop goes by carrier instead."""
+    stores = {s.id: s for s in day.partner_stores}
+    for store_id in sorted(alloc.partner):
+        ids = alloc.partner[store_id]
+        if not all(pid in carrier for pid in ids):
+            continue  # some promise only the store keeps: the drop is needed anyway
+        batch = day.costs.partner_pay(stores[store_id]) * len(ids)
+        batch += day.costs.middle_mile_cost_per_drop_cents
+        if sum(carrier[pid].cost_cents for pid in ids) < batch:
+            for pid in list(ids):
+                alloc.move_to_carrier(pid, carrier[pid])
+
+
+def _partner_prices(
+    day: DayInput, packages: Sequence[Package], candidates: dict[str, list[str]]
+) -> dict[str, Option]:
+    """Per package, its nearest open store's price while that store has room.
+
+    The farthest packages from the station claim a store's capacity first: they are the
+    ones a driver would reach at the highest cost.
+    """
+    station = day.site(day.station)
+    stores = {s.id: s for s in day.partner_stores}
+    eligible = [p for p in packages if p.id in candidates]
+    if not eligible or station is None:
+        return {}
+    # A store's natural batch is what lies beyond the drivers' service areas; the drop's
+    # cost is shared over that many packages (at least one).
+    outside = ~in_areas(
+        np.array([p.lat for p in eligible]), np.array([p.lng for p in eligible]), day.service_areas
+    )
+    claims: dict[str, int] = {}
+    for p, beyond in zip(eligible, outside, strict=True):
+        if beyond:
+            first = candidates[p.id][0]
+            claims[first] = claims.get(first, 0) + 1
+    far = haversine_matrix([(p.lat, p.lng) for p in eligible], [(station.lat, station.lng)])
+    order = sorted(range(len(eligible)), key=lambda i: (-float(far[i, 0]), eligible[i].id))
+    room = {s.id: s.capacity_left for s in day.partner_stores if s.open_today}
+    prices: dict[str, Option] = {}
+    for i in order:
+        p = eligible[i]
+        for store_id in candidates[p.id]:
+            if room.get(store_id, 0) > 0:
+                room[store_id] -= 1
+                store = stores[store_id]
+                expected = min(store.capacity_left, claims.get(store_id, 1))
+                cost = partner_unit_cost(day, store, expected)
+                prices[p.id] = Option(Channel.PARTNER_STORE, cost, store_id)
+                break
+    return prices
+
+
+def _cheapest(a: Option | None, b: Option | None) -> Option | None:
+    offers = [o for o in (a, b) if o is not None]
+    return min(offers, key=lambda o: o.cost_cents, default=None)
+
+
+def _saving(partner: Option | None, carrier: Option | None) -> int:
+    if partner is None:
+        return -(10**9)
+    return (carrier.cost_cents if carrier else BROKEN_PROMISE_CENTS) - partner.cost_cents
+
+
+def _reason(day: DayInput, p: Package, core: CoreReason | None) -> UnassignedReason:
+    """The package-level reason, from the core's reason for its stop (if it was routed)."""
+    if core is CoreReason.EXCEEDS_CAPACITY or core is None:
+        # Not routed at all: no car could take it, and no carrier either.
+        too_big = all(
+            p.volume_cm3 > d.capacity_cm3 or p.weight_g > d.capacity_g for d in day.drivers
+        )
+        if too_big:
+            return UnassignedReason.TOO_LARGE
+    if core is CoreReason.TIME_WINDOW_UNREACHABLE or core is CoreReason.DISTANCE_LIMIT:
+        inside = in_areas(np.array([p.lat]), np.array([p.lng]), day.service_areas)[0]
+        near_partner = any(
+            haversine_matrix([(p.lat, p.lng)], [(s.lat, s.lng)])[0, 0] <= s.radius_m
+            for s in day.partner_stores
+        )
+        if inside or near_partner:
+            return UnassignedReason.WINDOW_IMPOSSIBLE
+        return UnassignedReason.OUTSIDE_COVERAGE
+    return UnassignedReason.NO_CAPACITY
+
+
+def _route(
+    day: DayInput,
+    routable: list[Package],
+    alternative: dict[str, Option | None],
+    time_limit_s: float,
+    seed: int,
+    max_iterations: int | None,
+    workers: int,
+) -> list[Routed]:
+    groups = group_packages(routable)
+    # The split depends on the day only (never on the worker count), so a plan with
+    # ``max_iterations`` is the same however many processes route it.
+    territories = sectors(day, groups, STOPS_PER_TERRITORY)
+    rounds = max(1, math.ceil(len(territories) / max(1, workers)))
+    supplies = split_supply(day, territories)
+    tasks = []
+    for n, (members, supply) in enumerate(zip(territories, supplies, strict=True)):
+        prizes = _prizes(members, alternative)
+        tasks.append(
+            TerritoryTask(
+                name=f"{day.station}-t{n}",
+                day=day,
+                groups=tuple(members),
+                prizes=prizes,
+                supplies=supply,
+                time_limit_s=time_limit_s * (1 - SWEEP_SHARE) / rounds,
+                seed=seed + n,
+                max_iterations=max_iterations,
+            )
+        )
+    results = _solve_all(tasks, workers)
+    routed = [Routed(r, {g.id: g for g in t.groups}) for r, t in zip(results, tasks, strict=True)]
+    sweep = _sweep(day, routed, alternative, time_limit_s * SWEEP_SHARE, seed, max_iterations)
+    return routed if sweep is None else [*routed, sweep]
+
+
+def _solve_all(tasks: list[TerritoryTask], workers: int) -> list[TerritoryResult]:
+    if workers > 1 and len(tasks) > 1:
+        # Fork where the platform has it: workers inherit the loaded modules (fast start)
+        # and callers need no ``if __name__ == "__main__"`` guard.  Each task carries its
+        # own seed, so the plan does not depend on which worker runs which territory.
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            return list(pool.map(solve_territory, tasks))
+    return [solve_territory(t) for t in tasks]
+
+
+def _sweep(
+    day: DayInput,
+    routed: list[Routed],
+    alternative: dict[str, Option | None],
+    time_limit_s: float,
+    seed: int,
+    max_iterations: int | None,
+) -> Routed | None:
+    """Route what the territories left out with the drivers no territory used.
+
+    Drivers are shared out before routing, by workload; one territory may run out while
+    another has a car to spare.  The leftovers keep their prizes, so the solver still only
+    takes what is cheaper to drive than to hand on.
+    """
+    used = [0] * len(day.drivers)
+    for r in routed:
+        for route in r.result.solution.routes:
+            used[supply_index(route.vehicle_type)] += 1
+    spare = tuple(
+        (n, replace(s, count=s.count - used[n]))
+        for n, s in enumerate(day.drivers)
+        if s.count > used[n]
+    )
+    hopeless = {CoreReason.EXCEEDS_CAPACITY, CoreReason.TIME_WINDOW_UNREACHABLE}
+    left = [
+        r.groups[u.job_id]
+        for r in routed
+        for u in r.result.solution.unassigned
+        if u.reason not in hopeless
+    ]
+    if not spare or not left:
+        return None
+    task = TerritoryTask(
+        name=f"{day.station}-sweep",
+        day=day,
+        groups=tuple(left),
+        prizes=_prizes(left, alternative),
+        supplies=spare,
+        time_limit_s=max(1.0, time_limit_s),
+        seed=seed + 10_000,
+        max_iterations=max_iterations,
+    )
+    result = solve_territory(task)
+    # The territories' own unassigned lists still name what the sweep took; that is
+    # harmless: a package placed in a block is never placed again.
+    return Routed(result, {g.id: g for g in left})
+
+
+def _prizes(groups: Sequence[StopGroup], alternative: dict[str, Option | None]) -> tuple[int, ...]:
+    return tuple(
+        sum(
+            (a.cost_cents if (a := alternative.get(p.id)) else BROKEN_PROMISE_CENTS)
+            for p in g.packages
+        )
+        for g in groups
+    )
+
+
+def _numbered(day: DayInput, blocks: list[Block]) -> list[Block]:
+    """Ids by start time, so the same plan always numbers its blocks the same way."""
+    ordered = sorted(
+        blocks, key=lambda b: (b.start_s, b.start_site, b.stops[0].lat, b.stops[0].lng)
+    )
+    return [replace(b, id=f"{day.station}-B{n + 1:03d}") for n, b in enumerate(ordered)]
+
+
+def _finish(
+    day: DayInput,
+    blocks: tuple[Block, ...],
+    alloc: Allocation,
+    marginal: dict[str, int],
+    partner_price: dict[str, Option],
+    carrier: dict[str, Option],
+    *,
+    seed: int,
+    started: float,
+) -> DayPlan:
+    by_id = {p.id: p for p in day.packages}
+    stores = {s.id: s for s in day.partner_stores}
+    manifests = tuple(
+        manifest(day, stores[store_id], [by_id[pid] for pid in ids], seed)
+        for store_id, ids in sorted(alloc.partner.items())
+    )
+    plan_decisions = decisions(day, blocks, manifests, alloc, marginal, partner_price, carrier)
+    return DayPlan(
+        blocks=blocks,
+        manifests=manifests,
+        carrier=alloc.carrier_shipments(),
+        unassigned=alloc.unassigned_list(),
+        decisions=plan_decisions,
+        totals=totals(day, blocks, manifests, alloc),
+        seed=seed,
+        runtime_s=time.perf_counter() - started,
+    )

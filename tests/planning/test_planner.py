@@ -1,0 +1,241 @@
+"""The issue's planning rules on small days (no database; each plan takes a second or two)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from doorstep.geo import haversine_m
+from doorstep.optimize import ProblemBuilder, solve
+from doorstep.planning.core import (
+    HOUR,
+    Channel,
+    CostModel,
+    DayInput,
+    DayPlan,
+    PlanningBug,
+    Promise,
+    UnassignedReason,
+    plan_all_carrier,
+    plan_all_station_routes,
+    plan_day,
+)
+from doorstep.planning.core.pricing import in_areas
+from doorstep.planning.core.routing import verified
+from tests.planning.factory import (
+    CHANDLER,
+    MARICOPA,
+    QUEEN_CREEK,
+    city_packages,
+    package,
+    small_day,
+)
+
+FAST = {"time_limit_s": 5.0, "seed": 3, "max_iterations": 300, "workers": 1}
+
+
+def plan(day: DayInput) -> DayPlan:
+    return plan_day(day, **FAST)  # type: ignore[arg-type]
+
+
+def places(plan: DayPlan) -> list[str]:
+    found = [pid for b in plan.blocks for pid in b.packages()]
+    found += [pid for m in plan.manifests for pid in m.packages]
+    found += [c.package for c in plan.carrier] + [u.package for u in plan.unassigned]
+    return found
+
+
+def test_every_package_is_in_exactly_one_place() -> None:
+    packages = [
+        *city_packages(14),
+        *city_packages(4, prefix="b", origin="MCFC-BOOKS"),
+        package("qc1", 33.25, -111.62, promise=Promise.NEXT_DAY, ready_s=6 * HOUR),
+        package("far", 32.88, -111.76, promise=Promise.TWO_DAY),
+        package("late", 33.27, -111.88, window=(8 * HOUR, 9 * HOUR)),
+    ]
+    day = small_day(packages)
+    result = plan(day)
+    assert sorted(places(result)) == sorted(p.id for p in packages)
+    assert result.totals.planned + len(result.unassigned) == len(packages)
+    assert {d.package for d in result.decisions} == {p.id for p in packages}
+
+
+def test_blocks_are_what_a_driver_sees() -> None:
+    day = small_day(city_packages(20))
+    result = plan(day)
+    assert result.blocks
+    for block in result.blocks:
+        assert block.end_s - block.start_s <= block.length_s <= 5 * HOUR
+        assert block.length_s in day.block_lengths_s
+        arrivals = [s.arrival_s for s in block.stops]
+        assert arrivals == sorted(arrivals)
+        assert block.start_s <= arrivals[0]
+        assert block.stops[-1].departure_s <= block.end_s
+        assert block.pay_cents >= day.costs.min_block_pay_cents
+        assert 0 < block.max_load_cm3 <= 400_000
+        assert block.distance_m > 0
+
+
+def test_package_outside_every_partner_radius_never_goes_to_a_partner() -> None:
+    # Casa Grande is beyond every partner radius; with no drivers the carrier is the option.
+    far = [
+        package(f"cg{n}", 32.88 + 0.01 * n, -111.76, promise=Promise.NEXT_DAY, ready_s=6 * HOUR)
+        for n in range(4)
+    ]
+    near = [
+        package(f"qc{n}", 33.25 + 0.01 * n, -111.63, promise=Promise.NEXT_DAY, ready_s=6 * HOUR)
+        for n in range(6)
+    ]
+    result = plan(small_day(far + near, drivers=1))
+    in_manifest = {pid for m in result.manifests for pid in m.packages}
+    assert not in_manifest & {p.id for p in far}
+    stores = {s.id: s for s in (QUEEN_CREEK, MARICOPA)}
+    by_id = {p.id: p for p in far + near}
+    for m in result.manifests:
+        store = stores[m.store]
+        for pid in m.packages:
+            p = by_id[pid]
+            assert haversine_m(store.lat, store.lng, p.lat, p.lng) <= store.radius_m
+
+
+def test_closed_partner_store_gets_no_manifest() -> None:
+    near_maricopa = [
+        package(f"m{n}", 33.06 + 0.005 * n, -112.04, promise=Promise.NEXT_DAY, ready_s=6 * HOUR)
+        for n in range(5)
+    ]
+    result = plan(small_day(near_maricopa, drivers=1))
+    assert MARICOPA.id not in {m.store for m in result.manifests}
+    opened = replace(MARICOPA, open_today=True)
+    reopened = plan(small_day(near_maricopa, drivers=1, partner_stores=(QUEEN_CREEK, opened)))
+    assert MARICOPA.id in {m.store for m in reopened.manifests}
+
+
+def test_partner_store_takes_a_cheap_batch_with_a_staff_route() -> None:
+    batch = [
+        package(
+            f"qc{n}",
+            33.22 + 0.01 * (n % 5),
+            -111.66 + 0.01 * (n // 5),
+            promise=Promise.NEXT_DAY,
+            ready_s=6 * HOUR,
+        )
+        for n in range(15)
+    ]
+    result = plan(small_day(batch, drivers=1))
+    (manifest,) = result.manifests
+    assert manifest.store == QUEEN_CREEK.id
+    assert sorted(manifest.packages) == sorted(p.id for p in batch)
+    assert manifest.recipients == tuple(f"r-{pid}" for pid in manifest.packages)
+    assert manifest.route_distance_m > 0
+    decision = next(d for d in result.decisions if d.package == "qc0")
+    assert decision.channel is Channel.PARTNER_STORE
+    assert decision.runner_up is not None
+    assert decision.runner_up_cost_cents is not None
+    assert decision.runner_up_cost_cents >= decision.cost_cents
+
+
+def test_mall_run_picks_each_package_up_before_delivering_it() -> None:
+    packages = [
+        *city_packages(5, prefix="b", origin="MCFC-BOOKS"),
+        *city_packages(5, prefix="t", origin="MCFC-TOYS"),
+    ]
+    result = plan(small_day(packages))
+    runs = [b for b in result.blocks if b.channel is Channel.STORE_RUN]
+    assert runs
+    for block in result.blocks:
+        picked: dict[str, int] = {}
+        for n, stop in enumerate(block.stops):
+            for pid in stop.picked_up:
+                picked[pid] = n
+            for pid in stop.delivered:
+                assert pid in picked
+                assert picked[pid] < n
+    delivered = {pid for b in runs for pid in b.packages()}
+    assert delivered == {p.id for p in packages}
+
+
+def test_promise_no_channel_can_keep_is_reported_not_broken() -> None:
+    # Deliver by 9:00, but the wave's cars leave at 11:00 and a courier needs three hours.
+    late = package("late", 33.27, -111.88, window=(8 * HOUR, 9 * HOUR))
+    result = plan(small_day([late, *city_packages(3)]))
+    assert [(u.package, u.reason) for u in result.unassigned] == [
+        ("late", UnassignedReason.WINDOW_IMPOSSIBLE)
+    ]
+    assert "late" not in places(replace(result, unassigned=()))
+    decision = next(d for d in result.decisions if d.package == "late")
+    assert decision.channel is None
+
+
+def test_unknown_origin_is_reported() -> None:
+    stray = replace(package("stray", 33.27, -111.88), origin="NOWHERE")
+    result = plan(small_day([stray]))
+    assert [(u.package, u.reason) for u in result.unassigned] == [
+        ("stray", UnassignedReason.UNKNOWN_ORIGIN)
+    ]
+
+
+def test_planning_twice_is_idempotent() -> None:
+    packages = [*city_packages(16), *city_packages(4, prefix="b", origin="MCFC-BOOKS")]
+    day = small_day(packages)
+    first, second = plan(day), plan(day)
+    assert replace(first, runtime_s=0.0) == replace(second, runtime_s=0.0)
+
+
+def test_parallel_territories_match_the_serial_plan() -> None:
+    day = small_day(city_packages(30))
+    serial = plan_day(day, time_limit_s=5.0, seed=3, max_iterations=200, workers=1)
+    parallel = plan_day(day, time_limit_s=5.0, seed=3, max_iterations=200, workers=2)
+    assert replace(serial, runtime_s=0.0) == replace(parallel, runtime_s=0.0)
+
+
+def test_baselines_place_every_package_once() -> None:
+    packages = [*city_packages(10), package("qc", 33.25, -111.62, promise=Promise.TWO_DAY)]
+    day = small_day(packages)
+    carrier = plan_all_carrier(day)
+    assert carrier.totals.share_of(Channel.CARRIER) == 1.0
+    assert sorted(c.package for c in carrier.carrier) == sorted(p.id for p in packages)
+    station = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    assert not station.manifests
+    assert not station.carrier
+    assert sorted(places(station)) == sorted(p.id for p in packages)
+
+
+def test_totals_add_up() -> None:
+    result = plan(small_day([*city_packages(12), package("cg", 32.88, -111.76)]))
+    t = result.totals
+    cost = (
+        sum(b.pay_cents for b in result.blocks)
+        + sum(m.cost_cents for m in result.manifests)
+        + sum(c.rate_cents for c in result.carrier)
+    )
+    assert t.cost_cents == cost
+    assert sum(share for _, share in t.share) == pytest.approx(1.0)
+    assert t.cost_per_package_cents == cost // t.planned
+
+
+def test_a_route_that_fails_the_checker_is_a_bug() -> None:
+    b = ProblemBuilder()
+    depot, home = b.add_location("depot"), b.add_location("home")
+    b.set_matrices(np.array([[0, 600], [600, 0]]))
+    b.add_vehicle_type("car", start=depot, end=depot, capacity=(5,))
+    b.add_job("p", location=home, demand=(1,), time_windows=[(0, 10_000)])
+    problem = b.build()
+    solution = solve(problem, time_limit=1.0, seed=1, max_iterations=10)
+    route = solution.routes[0]
+    broken = replace(solution, routes=(replace(route, distance=route.distance + 1),))
+    with pytest.raises(PlanningBug):
+        verified(problem, broken)
+
+
+def test_service_area_test_is_a_polygon_test() -> None:
+    lat = np.array([33.27, 33.40, 33.25])
+    lng = np.array([-111.88, -111.88, -111.60])
+    assert in_areas(lat, lng, (CHANDLER,)).tolist() == [True, False, False]
+
+
+def test_carrier_rate_grows_with_weight() -> None:
+    ground = next(s for s in CostModel().carrier_services if s.name == "ground")
+    assert ground.rate(400) == ground.base_cents
+    assert ground.rate(453 * 3) == ground.base_cents + 2 * ground.per_pound_cents
