@@ -1,0 +1,404 @@
+"""A realistic station day around Chandler, AZ, planned by doorstep and two baselines.
+
+Builds the day deterministically from the example network (examples/chandler-az): the
+Chandler station DCH1, the Chandler Fashion Center mall with its 5 stores, 2 local stores,
+4 partner stores and DCH1's service areas; about 2,000 addresses with 1–3 packages each
+(≈ 3,000 packages), some in partner-store radii outside the service areas and a few beyond
+everything; 40 drivers.  Plans it with doorstep, with "everything by station routes" and
+with "everything by carrier", in one run, prints a table and writes CSV and JSON to
+benchmarks/results/.
+
+    .venv/bin/python benchmarks/plan_day.py                       # the full day, 2 workers
+    .venv/bin/python benchmarks/plan_day.py --stops 300 --time-limit 5   # a short run
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from doorstep.planning.core import (
+    HOUR,
+    MILE_M,
+    Channel,
+    DayInput,
+    DayPlan,
+    DriverSupply,
+    Package,
+    PartnerStore,
+    Promise,
+    ServiceArea,
+    Site,
+    SiteKind,
+    plan_all_carrier,
+    plan_all_station_routes,
+    plan_day,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+NETWORK = ROOT / "examples" / "chandler-az" / "network.geojson"
+RESULTS = Path(__file__).resolve().parent / "results"
+SERVICE_DAY = date(2026, 12, 1)  # a Tuesday: every partner store in the example is open
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock(text: str) -> int:
+    hours, minutes = text.split(":")
+    return int(hours) * HOUR + int(minutes) * 60
+
+
+def opening_on(spec: str, closed_days: str, day: date) -> tuple[int, int] | None:
+    """Hours on ``day`` from specs like "mon-fri 07:00-19:00; sat 08:00-17:00"."""
+    if day.isoformat() in closed_days.split(";"):
+        return None
+    weekday = DAYS[day.weekday()]
+    for part in spec.split(";"):
+        days, hours = part.strip().split(" ")
+        first, _, last = days.partition("-")
+        span = DAYS[DAYS.index(first) : DAYS.index(last or first) + 1]
+        if weekday in span:
+            opens, closes = hours.split("-")
+            return _clock(opens), _clock(closes)
+    return None
+
+
+def read_network(station: str = "DCH1") -> tuple[list[Site], list[PartnerStore], list[ServiceArea]]:
+    features = json.loads(NETWORK.read_text())["features"]
+    sites: list[Site] = []
+    partners: list[PartnerStore] = []
+    areas: list[ServiceArea] = []
+    kinds = {
+        "station": SiteKind.STATION,
+        "mall": SiteKind.MALL,
+        "mall_store": SiteKind.MALL_STORE,
+        "local_store": SiteKind.LOCAL_STORE,
+    }
+    for f in features:
+        props, geometry = f["properties"], f["geometry"]
+        kind = props["kind"]
+        if kind == "service_area":
+            if props["station"] == station:
+                ring = tuple((lat, lng) for lng, lat in geometry["coordinates"][0])
+                areas.append(ServiceArea(props["code"], ring))
+            continue
+        lng, lat = geometry["coordinates"]
+        if kind == "partner_store":
+            hours = opening_on(props["opening_hours"], props.get("closed_days", ""), SERVICE_DAY)
+            partners.append(
+                PartnerStore(
+                    id=props["code"],
+                    lat=lat,
+                    lng=lng,
+                    name=props["name"],
+                    radius_m=round(props["service_radius_mi"] * MILE_M),
+                    open_today=hours is not None,
+                    capacity_left=props["daily_capacity"],
+                    pay_per_package_cents=props["pay_per_package_cents"],
+                    opening=hours or (0, 0),
+                )
+            )
+        elif kind in kinds and (kind != "station" or props["code"] == station):
+            store_hours = (10 * HOUR, 21 * HOUR) if kind != "station" else (6 * HOUR, 23 * HOUR)
+            sites.append(
+                Site(
+                    id=props["code"],
+                    kind=kinds[kind],
+                    lat=lat,
+                    lng=lng,
+                    name=props["name"],
+                    parent=props.get("parent"),
+                    opening=store_hours,
+                    pickup_service_s=60 if kind != "station" else 0,
+                )
+            )
+    return sites, partners, areas
+
+
+def _points_in(
+    rng: np.random.Generator, ring: tuple[tuple[float, float], ...], n: int
+) -> list[tuple[float, float]]:
+    lats = [p[0] for p in ring]
+    lngs = [p[1] for p in ring]
+    return [
+        (float(rng.uniform(min(lats), max(lats))), float(rng.uniform(min(lngs), max(lngs))))
+        for _ in range(n)
+    ]
+
+
+def _near(rng: np.random.Generator, lat: float, lng: float, radius_m: float) -> tuple[float, float]:
+    r = radius_m * math.sqrt(float(rng.uniform(0, 1)))
+    a = float(rng.uniform(0, 2 * math.pi))
+    return (
+        lat + r * math.sin(a) / 111_320,
+        lng + r * math.cos(a) / (111_320 * math.cos(math.radians(lat))),
+    )
+
+
+def chandler_day(
+    stops: int = 2000, drivers: int = 40, seed: int = 7, instant: int | None = None
+) -> DayInput:
+    """The benchmark day: same arguments, same day."""
+    rng = np.random.default_rng(seed)
+    sites, partners, areas = read_network()
+    station = next(s for s in sites if s.kind is SiteKind.STATION)
+    mall_stores = [s.id for s in sites if s.kind is SiteKind.MALL_STORE]
+    local_stores = [s.id for s in sites if s.kind is SiteKind.LOCAL_STORE]
+
+    # Addresses: 95 % inside the service areas (half of them in denser neighbourhoods),
+    # 4 % thinly spread in the radii of the three partner stores beyond them, 1 % in Casa
+    # Grande, beyond every radius.
+    inside = round(stops * 0.95)
+    in_partner = round(stops * 0.04)
+    beyond = stops - inside - in_partner
+    chandler = next(a for a in areas if a.id == "SA-CHANDLER")
+    tempe = next(a for a in areas if a.id == "SA-TEMPE-SOUTH")
+    addresses = _points_in(rng, chandler.ring, inside * 3 // 8)
+    addresses += _points_in(rng, tempe.ring, inside // 8)
+    hubs = [(33.3062, -111.8413), (33.2483, -111.8578), (33.3406, -111.9291), (33.2797, -111.9448)]
+    for k in range(inside - len(addresses)):
+        lat, lng = hubs[k % len(hubs)]
+        addresses.append(_near(rng, lat, lng, 2_500))
+    far_partners = [p for p in partners if p.id != "PS-SUNLAKES-CAFE"]
+    for k in range(in_partner):
+        p = far_partners[k % len(far_partners)]
+        addresses.append(_near(rng, p.lat, p.lng, p.radius_m * 0.9))
+    for _ in range(beyond):
+        addresses.append(_near(rng, 32.8795, -111.7574, 8_000))  # Casa Grande
+
+    packages: list[Package] = []
+    for n, (lat, lng) in enumerate(addresses):
+        count = int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1]))
+        local = n < inside
+        draw = float(rng.uniform(0, 1))
+        if local and draw < 0.14:
+            origin = mall_stores[int(rng.integers(len(mall_stores)))]
+        elif local and draw < 0.20:
+            origin = local_stores[int(rng.integers(len(local_stores)))]
+        else:
+            origin = station.id
+        promise_draw = float(rng.uniform(0, 1))
+        promise = (
+            Promise.SAME_DAY
+            if promise_draw < 0.55 or origin != station.id
+            else Promise.NEXT_DAY
+            if promise_draw < 0.85
+            else Promise.TWO_DAY
+        )
+        # Next- and two-day stock reached the station overnight (in time for the partner
+        # stores' morning van); same-day orders close at the 11:00 cut-off; store orders
+        # are packed in the early afternoon.
+        if origin != station.id:
+            ready = int(rng.choice([12, 13, 14])) * HOUR
+        else:
+            ready = 11 * HOUR if promise is Promise.SAME_DAY else 6 * HOUR
+        window = (11 * HOUR, 21 * HOUR)
+        if promise is Promise.SAME_DAY and float(rng.uniform(0, 1)) < 0.1:
+            start = int(rng.choice([15, 17, 19])) * HOUR
+            window = (start, start + 2 * HOUR)
+        for k in range(count):
+            volume = int(np.clip(rng.lognormal(math.log(6_000), 0.8), 500, 60_000))
+            weight = int(np.clip(volume * rng.lognormal(math.log(0.18), 0.5), 100, 15_000))
+            packages.append(
+                Package(
+                    id=f"P{n:04d}-{k}",
+                    origin=origin,
+                    lat=lat,
+                    lng=lng,
+                    volume_cm3=volume,
+                    weight_g=weight,
+                    window=window,
+                    promise=promise,
+                    service_s=120,
+                    recipient=f"Recipient {n:04d}",
+                    ready_s=ready,
+                )
+            )
+
+    # Drivers: most at the station, a mall crew and one or two per local store.
+    mall = next(s for s in sites if s.kind is SiteKind.MALL)
+    instant = drivers // 2 if instant is None else instant
+    at_mall = max(1, round(drivers * 0.15))
+    at_stores = min(len(local_stores), max(0, drivers - at_mall - 1))
+    supply = [
+        DriverSupply(
+            station.id,
+            drivers - at_mall - at_stores - drivers // 5,
+            400_000,
+            250_000,
+            (11 * HOUR, 21 * HOUR),
+        ),
+        DriverSupply(station.id, drivers // 5, 900_000, 400_000, (11 * HOUR, 21 * HOUR)),
+        DriverSupply(mall.id, at_mall, 400_000, 250_000, (12 * HOUR, 21 * HOUR)),
+    ]
+    supply += [
+        DriverSupply(s, 1, 400_000, 250_000, (12 * HOUR, 21 * HOUR))
+        for s in local_stores[:at_stores]
+    ]
+    # Beyond the expected drivers, instant offers at the cut-off reach up to half as many
+    # again, at 25 % more pay; both doorstep and the station-route baseline may use them.
+    supply.append(DriverSupply(station.id, instant, 400_000, 250_000, (12 * HOUR, 21 * HOUR), 25))
+    return DayInput(
+        station=station.id,
+        sites=tuple(sites),
+        partner_stores=tuple(partners),
+        service_areas=tuple(areas),
+        packages=tuple(packages),
+        drivers=tuple(s for s in supply if s.count > 0),
+    )
+
+
+def verify(day: DayInput, plan: DayPlan) -> None:
+    """Each package in exactly one place (the planner checked every route already)."""
+    places: list[str] = [pid for b in plan.blocks for pid in b.packages()]
+    places += [pid for m in plan.manifests for pid in m.packages]
+    places += [c.package for c in plan.carrier] + [u.package for u in plan.unassigned]
+    if sorted(places) != sorted(p.id for p in day.packages):
+        raise AssertionError("a package is missing or placed twice")
+
+
+def row(name: str, plan: DayPlan, runtime_s: float) -> dict[str, Any]:
+    t = plan.totals
+    return {
+        "plan": name,
+        "packages": t.packages,
+        "planned": t.planned,
+        "unassigned": len(plan.unassigned),
+        "total_cost_usd": round(t.cost_cents / 100, 2),
+        "cost_per_package_usd": round(t.cost_per_package_cents / 100, 2),
+        **{f"share_{c.value}": round(t.share_of(c), 4) for c in Channel},
+        "blocks": len(plan.blocks),
+        "block_hours": round(sum(b.length_s for b in plan.blocks) / HOUR, 1),
+        "driven_miles": round(sum(b.distance_m for b in plan.blocks) / MILE_M, 1),
+        "runtime_s": round(runtime_s, 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--stops", type=int, default=2000)
+    parser.add_argument("--drivers", type=int, default=40)
+    parser.add_argument("--time-limit", type=float, default=70.0, help="routing budget (s)")
+    parser.add_argument("--iterations", type=int, default=None, help="cap per territory")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--instant", type=int, default=None, help="instant-offer drivers")
+    args = parser.parse_args(argv)
+
+    console = Console(width=150)
+    day = chandler_day(args.stops, args.drivers, instant=args.instant)
+    console.print(
+        f"{len(day.packages)} packages to {args.stops} stops, {args.drivers} drivers, "
+        f"{len(day.partner_stores)} partner stores; "
+        f"load {Path('/proc/loadavg').read_text().split()[:3]}"
+    )
+    rows: list[dict[str, Any]] = []
+    plans: dict[str, DayPlan] = {}
+    runs: tuple[tuple[str, Callable[[], DayPlan]], ...] = (
+        (
+            "doorstep",
+            lambda: plan_day(
+                day,
+                time_limit_s=args.time_limit,
+                seed=args.seed,
+                max_iterations=args.iterations,
+                workers=args.workers,
+            ),
+        ),
+        (
+            "all station routes",
+            lambda: plan_all_station_routes(
+                day,
+                time_limit_s=args.time_limit,
+                seed=args.seed,
+                max_iterations=args.iterations,
+                workers=args.workers,
+            ),
+        ),
+        ("all carrier", lambda: plan_all_carrier(day)),
+    )
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
+    ) as progress:
+        for name, run in runs:
+            task = progress.add_task(f"planning: {name}", total=None)
+            started = time.perf_counter()
+            plan = run()
+            elapsed = time.perf_counter() - started
+            verify(day, plan)
+            plans[name] = plan
+            rows.append(row(name, plan, elapsed))
+            progress.update(task, description=f"planned: {name} ({elapsed:.1f} s)")
+            progress.stop_task(task)
+
+    table = Table(title=f"Chandler station day ({len(day.packages)} packages, {args.stops} stops)")
+    for column in (
+        "plan",
+        "total $",
+        "$ / package",
+        "station",
+        "store run",
+        "partner",
+        "carrier",
+        "unassigned",
+        "blocks",
+        "runtime s",
+    ):
+        table.add_column(column, justify="left" if column == "plan" else "right")
+    for r in rows:
+        table.add_row(
+            r["plan"],
+            f"{r['total_cost_usd']:,.2f}",
+            f"{r['cost_per_package_usd']:.2f}",
+            *(f"{100 * r[f'share_{c.value}']:.1f} %" for c in Channel),
+            str(r["unassigned"]),
+            str(r["blocks"]),
+            f"{r['runtime_s']:.1f}",
+        )
+    console.print(table)
+    load = Path("/proc/loadavg").read_text().split()[:3]
+    console.print(f"load average after the run: {' '.join(load)}")
+
+    RESULTS.mkdir(exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    with (RESULTS / f"plan_day-{stamp}.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = {
+        "command": "benchmarks/plan_day.py " + " ".join(argv or []),
+        "args": vars(args),
+        "load_average": load,
+        "rows": rows,
+        "unassigned_reasons": {
+            name: _count([u.reason.value for u in plan.unassigned]) for name, plan in plans.items()
+        },
+    }
+    (RESULTS / f"plan_day-{stamp}.json").write_text(json.dumps(summary, indent=2))
+    console.print(f"wrote {RESULTS}/plan_day-{stamp}.csv and .json")
+    ours = rows[0]["total_cost_usd"]
+    cheaper = all(ours < r["total_cost_usd"] for r in rows[1:])
+    console.print(f"doorstep cheaper than both baselines: {cheaper}")
+    return 0
+
+
+def _count(values: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for v in values:
+        counts[v] = counts.get(v, 0) + 1
+    return counts
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
