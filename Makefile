@@ -30,11 +30,12 @@ $(SYSTEM_TOOLS):
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils
 
-## The main job: the example network, a morning of demo orders, then the API on :8000
+## The main job: the example network, a morning of orders, today's plan, then the API on :8000
 demo: setup
 	$(BIN)/doorstep db upgrade
 	$(BIN)/doorstep network import examples/chandler-az/network.geojson
 	$(BIN)/doorstep demo seed --orders 300
+	$(BIN)/doorstep plan --time-limit 10
 	$(BIN)/doorstep serve
 
 serve: setup

@@ -241,6 +241,125 @@ def demo_seed(
         )
 
 
+@app.command("plan")
+def plan_command(
+    date: Annotated[
+        str | None, typer.Option(help="Service date YYYY-MM-DD (default: today in Chandler)")
+    ] = None,
+    station: Annotated[
+        list[str] | None, typer.Option(help="Station code (repeat; default: every station)")
+    ] = None,
+    drivers: Annotated[int, typer.Option(help="Drivers expected at each station", min=0)] = 30,
+    mall_drivers: Annotated[int, typer.Option(help="Drivers expected at the mall", min=0)] = 6,
+    time_limit: Annotated[float, typer.Option(help="Routing seconds per station")] = 20.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same wave + seed → same plan)")] = 1,
+    force: Annotated[
+        bool, typer.Option(help="Plan again even if the wave has not changed")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Plan the day's waves: the cheapest channel per package, routes cut into blocks, partner
+    manifests, carrier shipments. Stores the plan and writes an HTML page per station."""
+    from datetime import date as _date
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from doorstep.models import Node, NodeKind
+    from doorstep.planning.loading import DriverPlan
+    from doorstep.planning.page import render_plan_page
+    from doorstep.planning.service import plan_wave
+
+    settings = get_settings()
+    day = _date.fromisoformat(date) if date else _datetime.now(ZoneInfo("America/Phoenix")).date()
+    engine = create_db_engine(settings.resolved_database_url)
+    factory = session_factory(engine)
+    pages = settings.data_dir / "plans"
+    pages.mkdir(parents=True, exist_ok=True)
+    results = []
+    try:
+        with unit_of_work(factory) as session:
+            codes = station or list(
+                session.scalars(
+                    select(Node.code)
+                    .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
+                    .order_by(Node.code)
+                )
+            )
+        for code in codes:
+            status = console.status(f"Planning {code} for {day}…")
+            with status, unit_of_work(factory) as session:
+                run = plan_wave(
+                    session,
+                    code,
+                    day,
+                    drivers=DriverPlan(drivers, mall_drivers),
+                    time_limit_s=time_limit,
+                    seed=seed,
+                    force=force,
+                )
+                page = pages / f"plan-{code}-{day}.html"
+                if run.result is not None:
+                    page.write_text(render_plan_page(run.wave, run.result), encoding="utf-8")
+                totals = run.plan.totals
+                results.append(
+                    {
+                        "station": code,
+                        "date": str(day),
+                        "plan_id": run.plan.id,
+                        "new_plan": run.result is not None,
+                        "packages": totals["packages"],
+                        "cost_cents": totals["cost_cents"],
+                        "cost_per_package_cents": totals["cost_per_package_cents"],
+                        "share": totals["share"],
+                        "unassigned": run.plan.unassigned,
+                        "page": str(page),
+                    }
+                )
+    except DomainError as exc:
+        errors.print(f"[red]{exc.detail}[/]")
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        print(json.dumps(results))
+        return
+    table = Table(title=f"Plan for {day}")
+    for column in (
+        "station",
+        "packages",
+        "station route",
+        "store run",
+        "partner",
+        "carrier",
+        "unassigned",
+        "cost",
+        "per package",
+    ):
+        table.add_column(column, justify="right")
+    for r in results:
+        share = r["share"]
+        planned = r["packages"] - len(r["unassigned"])
+        table.add_row(
+            r["station"],
+            str(r["packages"]),
+            *(
+                f"{round(share.get(k, 0) * planned)}"
+                for k in ("station_route", "store_run", "partner_store", "carrier")
+            ),
+            str(len(r["unassigned"])),
+            f"${r['cost_cents'] / 100:,.2f}",
+            f"${r['cost_per_package_cents'] / 100:,.2f}",
+        )
+    console.print(table)
+    for r in results:
+        unchanged = "" if r["new_plan"] else " (wave unchanged: the stored plan stands)"
+        console.print(f"{r['station']}: {r['page']}{unchanged}")
+        for item in r["unassigned"]:
+            console.print(f"  unassigned {item['package']}: {item['reason']}")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",

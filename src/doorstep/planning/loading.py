@@ -1,0 +1,261 @@
+"""From the database to the planner's input: one station's wave for one day.
+
+The wave is every package due out on the service date that is still at its node (created or
+ready for pickup) and that this station answers for: packages its service areas deliver,
+packages promised through a partner store the station drops batches at, and carrier packages
+leaving from its territory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from doorstep.errors import InvalidInput, NotFound
+from doorstep.geo import haversine_m
+from doorstep.models import (
+    Block,
+    CarrierShipment,
+    CarrierShipmentStatus,
+    Node,
+    NodeKind,
+    Order,
+    Package,
+    PartnerStore,
+    Route,
+    ServiceArea,
+    Stop,
+    StopPackage,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.planning.core import (
+    HOUR,
+    CostModel,
+    DayInput,
+    DriverSupply,
+    Promise,
+    Site,
+    SiteKind,
+)
+from doorstep.planning.core import Package as PlanPackage
+from doorstep.planning.core import PartnerStore as PlanPartner
+from doorstep.planning.core import ServiceArea as PlanArea
+
+# Assigned packages are part of the wave until a driver takes their block or their carrier
+# label is printed: a re-plan may still move them.
+WAVE_STATES = (PackageState.CREATED, PackageState.READY_FOR_PICKUP, PackageState.ASSIGNED)
+SITE_KINDS = {
+    NodeKind.STATION: SiteKind.STATION,
+    NodeKind.MALL: SiteKind.MALL,
+    NodeKind.MALL_STORE: SiteKind.MALL_STORE,
+    NodeKind.LOCAL_STORE: SiteKind.LOCAL_STORE,
+}
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+# Same-day and next-day promises end at 21:00; nothing is delivered later by our drivers.
+LAST_DELIVERY_S = 21 * HOUR
+
+
+class StationNotFound(NotFound):
+    code = "station_not_found"
+
+
+@dataclass(frozen=True)
+class DriverPlan:
+    """How many drivers the operator expects for the wave, and where they start."""
+
+    station_drivers: int = 30
+    mall_drivers: int = 6
+    capacity_cm3: int = 400_000
+    capacity_g: int = 250_000
+
+
+@dataclass(frozen=True)
+class Wave:
+    day: DayInput
+    station: Node
+    service_date: date
+    tz: ZoneInfo
+    packages: dict[str, Package]  # tracking code → row
+    nodes: dict[str, Node]  # code → row
+
+    def fingerprint(self, seed: int) -> str:
+        """Hash of everything the planner is given (same wave, same seed → same plan)."""
+        text = json.dumps([asdict(self.day), seed], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def at(self, seconds: int) -> datetime:
+        """The UTC moment ``seconds`` after local midnight of the service date."""
+        midnight = datetime.combine(self.service_date, time(0), tzinfo=self.tz)
+        return (midnight + timedelta(seconds=seconds)).astimezone(UTC)
+
+
+def load_wave(
+    session: Session,
+    station_code: str,
+    service_date: date,
+    drivers: DriverPlan = DriverPlan(),
+    costs: CostModel | None = None,
+) -> Wave:
+    station = session.scalar(select(Node).where(Node.code == station_code))
+    if station is None or station.kind is not NodeKind.STATION:
+        raise StationNotFound(f"no station with code '{station_code}'", station=station_code)
+    tz = ZoneInfo(station.timezone)
+    nodes = {n.code: n for n in session.scalars(select(Node).where(Node.active.is_(True)))}
+    stations = [n for n in nodes.values() if n.kind is NodeKind.STATION]
+    areas = session.scalars(select(ServiceArea).where(ServiceArea.station_id == station.id))
+    plan_areas = tuple(
+        PlanArea(id=a.code, ring=tuple((lat, lng) for lng, lat in _outer_ring(a.geometry)))
+        for a in areas
+    )
+    partners = [
+        store
+        for store in session.scalars(
+            select(PartnerStore).options(
+                selectinload(PartnerStore.node), selectinload(PartnerStore.closed_days)
+            )
+        )
+        if store.node.active and _nearest(store.node, stations) is station
+    ]
+    partner_ids = {p.node_id for p in partners}
+    held_by_driver = (
+        select(StopPackage.package_id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .join(Route, Route.id == Stop.route_id)
+        .join(Block, Block.id == Route.block_id)
+        .where(Block.driver_id.is_not(None))
+    )
+    labelled = select(CarrierShipment.package_id).where(
+        CarrierShipment.status != CarrierShipmentStatus.PLANNED
+    )
+    rows = session.execute(
+        select(Package, Order.speed, Order.recipient_name, Order.dest_lat, Order.dest_lng)
+        .join(Order, Order.id == Package.order_id)
+        .where(
+            Package.service_date == service_date,
+            Package.state.in_(WAVE_STATES),
+            Package.id.not_in(held_by_driver),
+            Package.id.not_in(labelled),
+        )
+        .order_by(Package.id)
+    ).all()
+    by_id = {n.id: n for n in nodes.values()}
+    packages: dict[str, Package] = {}
+    plan_packages = []
+    for package, speed, recipient, lat, lng in rows:
+        origin = by_id.get(package.origin_node_id)
+        if origin is None:
+            continue
+        serving = package.serving_node_id
+        ours = (
+            serving == station.id
+            or serving in partner_ids
+            or (serving is None and _nearest(origin, stations) is station)
+        )
+        if not ours:
+            continue
+        packages[package.tracking_code] = package
+        plan_packages.append(
+            PlanPackage(
+                id=package.tracking_code,
+                # Warehouse stock reaches the station on the morning line haul.
+                origin=origin.code if origin.kind in SITE_KINDS else station.code,
+                lat=lat,
+                lng=lng,
+                volume_cm3=package.volume_cm3,
+                weight_g=package.weight_g,
+                window=(0, _deliver_by(package, service_date, tz)),
+                promise=Promise(speed.value),
+                recipient=recipient,
+            )
+        )
+    sites = tuple(
+        Site(
+            id=n.code,
+            kind=SITE_KINDS[n.kind],
+            lat=n.lat,
+            lng=n.lng,
+            name=n.name,
+            parent=by_id[n.parent_id].code if n.parent_id in by_id else None,
+        )
+        for n in sorted(nodes.values(), key=lambda n: n.code)
+        if n.kind in SITE_KINDS and (n.kind is not NodeKind.STATION or n is station)
+    )
+    supply = [
+        DriverSupply(
+            station.code, drivers.station_drivers, drivers.capacity_cm3, drivers.capacity_g
+        )
+    ]
+    malls = [s for s in sites if s.kind is SiteKind.MALL]
+    if malls and drivers.mall_drivers:
+        supply.append(
+            DriverSupply(
+                malls[0].id, drivers.mall_drivers, drivers.capacity_cm3, drivers.capacity_g
+            )
+        )
+    day = DayInput(
+        station=station.code,
+        sites=sites,
+        partner_stores=tuple(_partner(store, service_date) for store in partners),
+        service_areas=plan_areas,
+        packages=tuple(plan_packages),
+        drivers=tuple(supply),
+        costs=costs or CostModel(),
+    )
+    return Wave(day, station, service_date, tz, packages, nodes)
+
+
+def _deliver_by(package: Package, service_date: date, tz: ZoneInfo) -> int:
+    promised = package.promised_by.astimezone(tz)
+    if promised.date() > service_date:
+        return LAST_DELIVERY_S
+    if promised.date() < service_date:
+        raise InvalidInput(
+            f"package {package.tracking_code} was promised by {promised:%Y-%m-%d %H:%M}, "
+            f"before the service date {service_date}",
+            package=package.tracking_code,
+        )
+    return min(LAST_DELIVERY_S, promised.hour * HOUR + promised.minute * 60)
+
+
+def _partner(store: PartnerStore, service_date: date) -> PlanPartner:
+    hours = store.opening_hours.get(WEEKDAYS[service_date.weekday()])
+    closed = service_date in {c.day for c in store.closed_days}
+    opening = (_clock_s(hours[0]), _clock_s(hours[1])) if hours and not closed else (0, 0)
+    return PlanPartner(
+        id=store.node.code,
+        lat=store.node.lat,
+        lng=store.node.lng,
+        name=store.node.name,
+        radius_m=store.service_radius_m,
+        open_today=bool(hours) and not closed,
+        capacity_left=store.node.daily_capacity if store.node.daily_capacity is not None else 80,
+        pay_per_package_cents=store.pay_per_package_cents,
+        opening=opening,
+    )
+
+
+def _clock_s(text: str) -> int:
+    clock = time.fromisoformat(text)
+    return clock.hour * HOUR + clock.minute * 60
+
+
+def _nearest(node: Node, stations: list[Node]) -> Node | None:
+    return min(
+        stations,
+        key=lambda s: (haversine_m(s.lat, s.lng, node.lat, node.lng), s.code),
+        default=None,
+    )
+
+
+def _outer_ring(geometry: dict[str, object]) -> list[list[float]]:
+    coordinates = geometry["coordinates"]
+    assert isinstance(coordinates, list)
+    if geometry["type"] == "MultiPolygon":
+        return list(coordinates[0][0])
+    return list(coordinates[0])

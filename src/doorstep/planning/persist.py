@@ -1,0 +1,267 @@
+"""From a plan to rows: blocks, routes and stops, partner manifests, carrier shipments.
+
+Planning a wave again replaces what the previous plan made and nobody has taken yet: its open
+blocks, its manifests still in ``planned``, its carrier shipments not yet labelled. Their
+packages go back to ``ready_for_pickup`` through the state machine before the new plan assigns
+them again. If nothing the planner is given has changed, the wave is not planned again at all
+(see `planning.service`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from doorstep.models import (
+    Block,
+    BlockStatus,
+    CarrierShipment,
+    CarrierShipmentStatus,
+    Channel,
+    ManifestItem,
+    ManifestStatus,
+    Package,
+    PartnerManifest,
+    Plan,
+    PlanStatus,
+    Route,
+    Stop,
+    StopKind,
+    StopPackage,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.transitions import transition_package
+from doorstep.planning.core import BlockStop, DayPlan
+from doorstep.planning.core import Channel as PlanChannel
+from doorstep.planning.loading import Wave
+
+CHANNELS = {
+    PlanChannel.STATION_ROUTE: Channel.STATION_ROUTE,
+    PlanChannel.STORE_RUN: Channel.STORE_PICKUP,
+    PlanChannel.PARTNER_STORE: Channel.PARTNER_STORE,
+    PlanChannel.CARRIER: Channel.CARRIER,
+}
+ACTOR = "planner"
+
+
+def release_previous(session: Session, wave: Wave) -> list[Plan]:
+    """Undo what earlier plans of this wave made and nobody has taken; return those plans."""
+    plans = list(
+        session.scalars(
+            select(Plan).where(
+                Plan.station_id == wave.station.id,
+                Plan.service_date == wave.service_date,
+                Plan.status == PlanStatus.CURRENT,
+            )
+        )
+    )
+    plan_ids = [p.id for p in plans]
+    if not plan_ids:
+        return []
+    freed: set[int] = set()
+    blocks = list(
+        session.scalars(
+            select(Block).where(
+                Block.plan_id.in_(plan_ids),
+                Block.status == BlockStatus.OPEN,
+                Block.driver_id.is_(None),
+            )
+        )
+    )
+    routes = list(session.scalars(select(Route).where(Route.plan_id.in_(plan_ids))))
+    block_ids = {b.id for b in blocks}
+    for route in routes:
+        if route.block_id is not None and route.block_id not in block_ids:
+            continue  # a driver holds this block: it stays as it is
+        stop_ids = list(session.scalars(select(Stop.id).where(Stop.route_id == route.id)))
+        freed.update(
+            session.scalars(select(StopPackage.package_id).where(StopPackage.stop_id.in_(stop_ids)))
+        )
+        session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(stop_ids)))
+        session.execute(delete(Stop).where(Stop.route_id == route.id))
+        session.delete(route)
+    for block in blocks:
+        session.delete(block)
+    shipments = list(
+        session.scalars(
+            select(CarrierShipment).where(
+                CarrierShipment.plan_id.in_(plan_ids),
+                CarrierShipment.status == CarrierShipmentStatus.PLANNED,
+            )
+        )
+    )
+    freed.update(s.package_id for s in shipments)
+    for shipment in shipments:
+        session.delete(shipment)
+    manifests = list(
+        session.scalars(
+            select(PartnerManifest).where(
+                PartnerManifest.service_date == wave.service_date,
+                PartnerManifest.status == ManifestStatus.PLANNED,
+            )
+        )
+    )
+    for manifest in manifests:
+        items = list(
+            session.scalars(select(ManifestItem).where(ManifestItem.manifest_id == manifest.id))
+        )
+        freed.update(item.package_id for item in items)
+        for item in items:
+            session.delete(item)
+    session.flush()
+    for package in session.scalars(select(Package).where(Package.id.in_(sorted(freed)))):
+        if package.state is PackageState.ASSIGNED:
+            transition_package(
+                session, package, PackageState.READY_FOR_PICKUP, actor=ACTOR, reason="replanned"
+            )
+    for plan in plans:
+        plan.status = PlanStatus.SUPERSEDED
+    session.flush()
+    return plans
+
+
+def store_plan(session: Session, wave: Wave, plan: DayPlan, fingerprint: str) -> Plan:
+    row = Plan(
+        station_id=wave.station.id,
+        service_date=wave.service_date,
+        seed=plan.seed,
+        runtime_s=plan.runtime_s,
+        input_fingerprint=fingerprint,
+        totals=_totals(plan),
+        unassigned=[{"package": u.package, "reason": u.reason.value} for u in plan.unassigned],
+        decisions=[
+            {
+                "package": d.package,
+                "channel": d.channel.value if d.channel else None,
+                "cost_cents": d.cost_cents,
+                "runner_up": d.runner_up.value if d.runner_up else None,
+                "runner_up_cost_cents": d.runner_up_cost_cents,
+            }
+            for d in plan.decisions
+        ],
+    )
+    session.add(row)
+    session.flush()
+    for number, block in enumerate(plan.blocks, start=1):
+        start = wave.nodes[block.start_site]
+        block_row = Block(
+            start_node_id=start.id,
+            starts_at=wave.at(block.start_s),
+            ends_at=wave.at(block.start_s + block.length_s),
+            pay_cents=block.pay_cents,
+            estimated_distance_m=block.distance_m,
+            stop_count=len(block.stops),
+            package_count=len(block.packages()),
+            required_capacity_cm3=block.max_load_cm3,
+            plan_id=row.id,
+        )
+        session.add(block_row)
+        session.flush()
+        route = Route(
+            channel=CHANNELS[block.channel],
+            start_node_id=start.id,
+            block_id=block_row.id,
+            service_date=wave.service_date,
+            plan_id=row.id,
+            planned_start_at=wave.at(block.start_s),
+            planned_end_at=wave.at(block.end_s),
+            distance_m=block.distance_m,
+            duration_s=block.end_s - block.start_s,
+            cost_cents=block.pay_cents,
+        )
+        session.add(route)
+        session.flush()
+        _stops(session, wave, route, block.stops)
+        _assign(
+            session,
+            wave,
+            block.packages(),
+            CHANNELS[block.channel],
+            f"block {number} of plan {row.id}",
+        )
+    for manifest in plan.manifests:
+        store = wave.nodes[manifest.store]
+        batch = session.scalar(
+            select(PartnerManifest).where(
+                PartnerManifest.partner_store_id == store.id,
+                PartnerManifest.service_date == wave.service_date,
+            )
+        )
+        if batch is None:
+            batch = PartnerManifest(
+                partner_store_id=store.id,
+                service_date=wave.service_date,
+                status=ManifestStatus.PLANNED,
+            )
+            session.add(batch)
+            session.flush()
+        for code in manifest.packages:
+            session.add(ManifestItem(manifest_id=batch.id, package_id=wave.packages[code].id))
+        _assign(
+            session, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}"
+        )
+    for shipment in plan.carrier:
+        session.add(
+            CarrierShipment(
+                package_id=wave.packages[shipment.package].id,
+                plan_id=row.id,
+                carrier="manual",
+                service=shipment.service,
+                rate_cents=shipment.rate_cents,
+            )
+        )
+        _assign(session, wave, (shipment.package,), Channel.CARRIER, shipment.service)
+    session.flush()
+    return row
+
+
+def _stops(session: Session, wave: Wave, route: Route, stops: Iterable[BlockStop]) -> None:
+    sequence = 0
+    for stop in stops:
+        for kind, codes in ((StopKind.PICKUP, stop.picked_up), (StopKind.DELIVERY, stop.delivered)):
+            if not codes:
+                continue
+            sequence += 1
+            row = Stop(
+                route_id=route.id,
+                sequence=sequence,
+                kind=kind,
+                node_id=wave.nodes[stop.site].id if stop.site in wave.nodes else None,
+                lat=stop.lat,
+                lng=stop.lng,
+                planned_arrival_at=wave.at(stop.arrival_s),
+                service_s=stop.departure_s - stop.arrival_s,
+            )
+            session.add(row)
+            session.flush()
+            for code in codes:
+                session.add(StopPackage(stop_id=row.id, package_id=wave.packages[code].id))
+
+
+def _assign(
+    session: Session, wave: Wave, codes: Iterable[str], channel: Channel, where: str
+) -> None:
+    for code in codes:
+        package = wave.packages[code]
+        if package.state is PackageState.CREATED:
+            transition_package(
+                session, package, PackageState.READY_FOR_PICKUP, actor=ACTOR, reason="cut_off"
+            )
+        package.channel = channel
+        transition_package(
+            session,
+            package,
+            PackageState.ASSIGNED,
+            actor=ACTOR,
+            reason="planned",
+            data={"channel": channel.value, "where": where},
+        )
+
+
+def _totals(plan: DayPlan) -> dict[str, object]:
+    totals = asdict(plan.totals)
+    totals["share"] = {channel.value: share for channel, share in plan.totals.share}
+    return totals

@@ -1,0 +1,144 @@
+"""Planning a wave from the database and storing the plan (the DB side of planning)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from doorstep.demo.seed import seed_demo_day
+from doorstep.models import (
+    Block,
+    CarrierShipment,
+    ManifestItem,
+    Package,
+    PackageEvent,
+    Plan,
+    PlanStatus,
+    Route,
+    StopPackage,
+)
+from doorstep.network.service import import_network_file
+from doorstep.orders.lifecycle import PackageState
+from doorstep.planning.loading import DriverPlan
+from doorstep.planning.page import render_plan_page
+from doorstep.planning.service import plan_wave
+from tests.conftest import EXAMPLES
+from tests.shop import local
+
+DAY = date(2026, 11, 24)
+
+
+def _plan(session: Session, force: bool = False):  # type: ignore[no-untyped-def]
+    return plan_wave(
+        session,
+        "DCH1",
+        DAY,
+        drivers=DriverPlan(8, 2),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+        force=force,
+    )
+
+
+def _count(session: Session, model: type) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_every_package_of_the_wave_lands_in_exactly_one_place(session: Session) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=60, order_time=local(9))
+    run = _plan(session)
+    assert run.result is not None
+    wave_codes = set(run.wave.packages)
+    assert wave_codes
+    in_blocks = {
+        code
+        for (code,) in session.execute(
+            select(Package.tracking_code)
+            .join(StopPackage, StopPackage.package_id == Package.id)
+            .distinct()
+        )
+    }
+    in_manifests = {
+        code
+        for (code,) in session.execute(
+            select(Package.tracking_code).join(ManifestItem, ManifestItem.package_id == Package.id)
+        )
+    }
+    to_carrier = {
+        code
+        for (code,) in session.execute(
+            select(Package.tracking_code).join(
+                CarrierShipment, CarrierShipment.package_id == Package.id
+            )
+        )
+    }
+    unassigned = {u["package"] for u in run.plan.unassigned}
+    places = [in_blocks, in_manifests, to_carrier, unassigned]
+    assert set().union(*places) == wave_codes
+    assert sum(len(p) for p in places) == len(wave_codes)
+    for code in wave_codes - unassigned:
+        package = run.wave.packages[code]
+        assert package.state is PackageState.ASSIGNED
+        assert package.channel is not None
+    assert _count(session, Block) == len(run.result.blocks)
+    html = render_plan_page(run.wave, run.result)
+    assert "Blocks on offer" in html
+    assert html.count("<tr><td>") >= len(run.result.blocks)
+
+
+def test_planning_the_same_wave_again_changes_nothing(session: Session) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=40, order_time=local(9))
+    first = _plan(session)
+    counts = [_count(session, m) for m in (Block, Route, StopPackage, PackageEvent, Plan)]
+    again = _plan(session)
+    assert again.result is None
+    assert again.plan.id == first.plan.id
+    assert [_count(session, m) for m in (Block, Route, StopPackage, PackageEvent, Plan)] == counts
+
+
+def test_a_forced_replan_replaces_the_open_blocks(session: Session) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=40, order_time=local(9))
+    first = _plan(session)
+    blocks = _count(session, Block)
+    second = _plan(session, force=True)
+    assert second.plan.id != first.plan.id
+    session.refresh(first.plan)
+    assert first.plan.status is PlanStatus.SUPERSEDED
+    assert _count(session, Block) == blocks == len(second.result.blocks if second.result else ())
+    # Every released package was assigned again, through ready_for_pickup, with events.
+    replanned = session.scalar(
+        select(func.count()).select_from(PackageEvent).where(PackageEvent.reason == "replanned")
+    )
+    assert replanned == len(first.wave.packages) - len(first.plan.unassigned)
+
+
+def test_operator_plans_through_the_api(
+    client: TestClient, session: Session, operator_headers: dict[str, str]
+) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=30, order_time=local(9))
+    session.commit()
+    body = {"station": "DCH1", "date": str(DAY), "drivers": 6, "mall_drivers": 2, "time_limit_s": 2}
+    assert client.post("/v1/plans", json=body).status_code == 401
+    created = client.post("/v1/plans", json=body, headers=operator_headers)
+    assert created.status_code == 200, created.json()
+    plan = created.json()
+    assert plan["new_plan"] is True
+    assert plan["totals"]["packages"] > 0
+    assert len(plan["blocks"]) >= 1
+    again = client.post("/v1/plans", json=body, headers=operator_headers).json()
+    assert (again["id"], again["new_plan"]) == (plan["id"], False)
+    stored = client.get(f"/v1/plans/{plan['id']}", headers=operator_headers).json()
+    assert stored["blocks"] == plan["blocks"]
+    missing = client.get("/v1/plans/999999", headers=operator_headers)
+    assert (missing.status_code, missing.json()["error"]) == (404, "plan_not_found")
+    unknown = client.post("/v1/plans", json=body | {"station": "NOPE"}, headers=operator_headers)
+    assert (unknown.status_code, unknown.json()["error"]) == (404, "station_not_found")
