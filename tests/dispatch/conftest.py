@@ -12,6 +12,7 @@ import pytest
 
 from doorstep.dispatch.benchmark_files import benchmarks_dir
 from doorstep.dispatch.ortec_instance import OrtecInstance, read_ortec_instance
+from tests.conftest import benchmark_data_missing
 
 TEST_INSTANCE = "ORTEC-VRPTW-ASYM-0bdff870-d1-n458-k35.txt"
 
@@ -20,7 +21,7 @@ TEST_INSTANCE = "ORTEC-VRPTW-ASYM-0bdff870-d1-n458-k35.txt"
 def ortec_dir() -> Path:
     path = benchmarks_dir() / "ortec"
     if not path.is_dir():
-        pytest.skip(f"ORTEC benchmark data not found at {path}")
+        benchmark_data_missing(f"ORTEC benchmark data not found at {path}")
     return path
 
 

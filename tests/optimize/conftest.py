@@ -9,13 +9,14 @@ import pytest
 
 from doorstep.optimize import Problem, ProblemBuilder, Solution, check
 from doorstep.optimize.suite import benchmarks_dir
+from tests.conftest import benchmark_data_missing
 
 
 @pytest.fixture(scope="session")
 def benchmarks() -> Path:
     folder = benchmarks_dir()
     if not folder.is_dir():
-        pytest.skip(f"benchmark data not found at {folder}")
+        benchmark_data_missing(f"benchmark data not found at {folder}")
     return folder
 
 
