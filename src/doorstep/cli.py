@@ -328,14 +328,14 @@ def plan_command(
     table = Table(title=f"Plan for {day}")
     for column in (
         "station",
-        "packages",
-        "station route",
-        "store run",
-        "partner",
-        "carrier",
-        "unassigned",
+        "pkgs",
+        "by station",
+        "by store run",
+        "by partner",
+        "by carrier",
+        "left",
         "cost",
-        "per package",
+        "per pkg",
     ):
         table.add_column(column, justify="right")
     for r in results:
