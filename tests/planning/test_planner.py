@@ -168,6 +168,14 @@ def test_promise_no_channel_can_keep_is_reported_not_broken() -> None:
     assert decision.channel is None
 
 
+def test_parcel_too_big_for_every_car_and_carrier_is_reported() -> None:
+    sofa = replace(package("sofa", 33.27, -111.88), volume_cm3=2_000_000, weight_g=90_000)
+    result = plan(small_day([sofa, *city_packages(2)]))
+    assert [(u.package, u.reason) for u in result.unassigned] == [
+        ("sofa", UnassignedReason.TOO_LARGE)
+    ]
+
+
 def test_unknown_origin_is_reported() -> None:
     stray = replace(package("stray", 33.27, -111.88), origin="NOWHERE")
     result = plan(small_day([stray]))

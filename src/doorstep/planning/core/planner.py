@@ -1,14 +1,13 @@
 """``plan_day``: joint channel choice and routing for one station's wave.
 
 1. Price the channels that need no routing (partner stores, carrier services) per package.
-2. Route the packages our drivers may take (inside a service area, fitting a car) with the
-   optimization core, per territory and in parallel; each stop is optional with a prize
-   equal to its cheapest other channel, so the solver leaves out what drivers would carry
-   at a loss.
-3. Improve: move packages off a block when that sells the block at a shorter length (or
-   drops it) and the other channels cost less than the pay saved.  The solver cannot see
-   this itself: it prices hours continuously, while blocks are paid by their whole length.
-4. Hand everything left to partner stores (within capacity) and carriers; report the rest.
+2. Route every package that fits a car with the optimization core, per territory and in
+   parallel; each stop is optional with a prize equal to its cheapest other channel, so
+   the solver leaves out what drivers would carry at a loss.
+3. Sweep the leftovers up with the drivers no territory used.
+4. Improve (``improve.py``): insert left-out stops into block slack, drop blocks or trim
+   them to a shorter length when other channels cost less than the pay saved.
+5. Hand everything left to partner stores (within capacity) and carriers; report the rest.
 """
 
 from __future__ import annotations
@@ -59,7 +58,9 @@ BROKEN_PROMISE_CENTS = 50_000
 #: Stops per territory: big enough for good routes, small enough to search well in time.
 STOPS_PER_TERRITORY = 260
 #: Share of the routing budget kept for the sweep over leftovers with spare drivers.
-SWEEP_SHARE = 0.2
+SWEEP_SHARE = 0.1
+#: The sweep's problem is small and converges fast: stop it early rather than idle.
+SWEEP_ITERATIONS = 3_000
 
 
 def plan_day(
@@ -364,7 +365,8 @@ def _sweep(
         supplies=spare,
         time_limit_s=max(1.0, time_limit_s),
         seed=seed + 10_000,
-        max_iterations=max_iterations,
+        max_iterations=min(max_iterations or SWEEP_ITERATIONS, SWEEP_ITERATIONS),
+        any_car_picks_up=True,
     )
     result = solve_territory(task)
     # The territories' own unassigned lists still name what the sweep took; that is

@@ -40,6 +40,10 @@ from doorstep.planning.core.model import (
 )
 
 STATION_FEATURE = "station"
+#: Store stock goes first to the drivers waiting at the stores and malls: with a station
+#: car allowed too, a short search often fills station cars with store runs and leaves the
+#: store drivers idle.  The sweep over leftovers lets any spare car take them.
+STORE_FEATURE = "store_pickup"
 
 
 class PlanningBug(RuntimeError):
@@ -58,6 +62,7 @@ class TerritoryTask:
     time_limit_s: float
     seed: int
     max_iterations: int | None
+    any_car_picks_up: bool = False  # the sweep: store stock may go with any spare car
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,13 @@ def build_problem(task: TerritoryTask) -> Problem:
     b.set_matrices(travel.distances, travel.durations)
 
     longest = max(day.block_lengths_s)
+    store_cars = any(
+        s.count > 0
+        and (site := day.site(s.start_site)) is not None
+        and site.kind is not SiteKind.STATION
+        for _, s in task.supplies
+    )
+    reserve = store_cars and not task.any_car_picks_up
     wave_ready = max((g.ready_s for g in task.groups if g.origin == day.station), default=0)
     for index, supply in task.supplies:
         if supply.count <= 0:
@@ -132,7 +144,7 @@ def build_problem(task: TerritoryTask) -> Problem:
             fixed_cost=supply.scaled(costs.route_fixed_cost_cents),
             cost_per_hour=supply.scaled(costs.driver_pay_per_hour_cents),
             cost_per_km=supply.scaled(round(costs.driver_pay_per_mile_cents * 1000 / MILE_M)),
-            features={STATION_FEATURE} if is_station else set(),
+            features={STATION_FEATURE} if is_station else {STORE_FEATURE},
         )
     for g, loc, prize in zip(task.groups, stop_loc, task.prizes, strict=True):
         if g.origin == day.station:
@@ -159,6 +171,7 @@ def build_problem(task: TerritoryTask) -> Problem:
                 pickup_time_windows=[(min(opens, closes), closes)],
                 delivery_time_windows=[g.window],
                 prize=prize,
+                required_features={STORE_FEATURE} if reserve else (),
             )
     return b.build()
 
