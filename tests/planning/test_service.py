@@ -13,11 +13,13 @@ from doorstep.models import (
     Block,
     CarrierShipment,
     ManifestItem,
+    Node,
     Package,
     PackageEvent,
     Plan,
     PlanStatus,
     Route,
+    Stop,
     StopPackage,
 )
 from doorstep.network.service import import_network_file
@@ -87,6 +89,21 @@ def test_every_package_of_the_wave_lands_in_exactly_one_place(session: Session) 
         assert package.state is PackageState.ASSIGNED
         assert package.channel is not None
     assert _count(session, Block) == len(run.result.blocks)
+    # Each partner manifest comes with its staff route, in the planner's order.
+    for manifest in run.result.manifests:
+        route = session.scalars(
+            select(Route)
+            .join(Node, Node.id == Route.start_node_id)
+            .where(Node.code == manifest.store)
+        ).one()
+        stops = session.scalars(
+            select(Package.tracking_code)
+            .join(StopPackage, StopPackage.package_id == Package.id)
+            .join(Stop, Stop.id == StopPackage.stop_id)
+            .where(Stop.route_id == route.id)
+            .order_by(Stop.sequence)
+        ).all()
+        assert tuple(stops) == manifest.packages
     html = render_plan_page(run.wave, run.result)
     assert "Blocks on offer" in html
     assert html.count("<tr><td>") >= len(run.result.blocks)

@@ -23,6 +23,8 @@ from doorstep.models import (
     Channel,
     ManifestItem,
     ManifestStatus,
+    Node,
+    Order,
     Package,
     PartnerManifest,
     Plan,
@@ -200,6 +202,7 @@ def store_plan(session: Session, wave: Wave, plan: DayPlan, fingerprint: str) ->
             session.flush()
         for code in manifest.packages:
             session.add(ManifestItem(manifest_id=batch.id, package_id=wave.packages[code].id))
+        _staff_route(session, wave, row, store, manifest.packages, manifest.route_distance_m)
         _assign(
             session, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}"
         )
@@ -216,6 +219,44 @@ def store_plan(session: Session, wave: Wave, plan: DayPlan, fingerprint: str) ->
         _assign(session, wave, (shipment.package,), Channel.CARRIER, shipment.service)
     session.flush()
     return row
+
+
+def _staff_route(
+    session: Session,
+    wave: Wave,
+    plan: Plan,
+    store: Node,
+    codes: tuple[str, ...],
+    distance_m: int,
+) -> None:
+    """The store's own staff route over its batch, in the planner's order (no block: the store
+    pays its staff)."""
+    opening = next(p.opening for p in wave.day.partner_stores if p.id == store.code)
+    route = Route(
+        channel=Channel.PARTNER_STORE,
+        start_node_id=store.id,
+        service_date=wave.service_date,
+        plan_id=plan.id,
+        planned_start_at=wave.at(max(opening[0], wave.day.middle_mile_arrival_s)),
+        planned_end_at=wave.at(opening[1]),
+        distance_m=distance_m,
+    )
+    session.add(route)
+    session.flush()
+    for sequence, code in enumerate(codes, start=1):
+        package = wave.packages[code]
+        order = session.get_one(Order, package.order_id)
+        stop = Stop(
+            route_id=route.id,
+            sequence=sequence,
+            kind=StopKind.DELIVERY,
+            address=order.dest_address,
+            lat=order.dest_lat,
+            lng=order.dest_lng,
+        )
+        session.add(stop)
+        session.flush()
+        session.add(StopPackage(stop_id=stop.id, package_id=package.id))
 
 
 def _stops(session: Session, wave: Wave, route: Route, stops: Iterable[BlockStop]) -> None:
