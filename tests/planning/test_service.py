@@ -159,3 +159,58 @@ def test_operator_plans_through_the_api(
     assert (missing.status_code, missing.json()["error"]) == (404, "plan_not_found")
     unknown = client.post("/v1/plans", json=body | {"station": "NOPE"}, headers=operator_headers)
     assert (unknown.status_code, unknown.json()["error"]) == (404, "station_not_found")
+
+
+def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_route(
+    session: Session,
+) -> None:
+    from doorstep.orders.schemas import OrderIn
+    from doorstep.orders.service import place_order
+    from tests.shop import open_shop
+
+    shop = open_shop(session, kettle_stock=6)  # kettles sit in the Tempe warehouse
+    for number in range(6):
+        body = OrderIn.model_validate(
+            {
+                "items": [{"sku": "KETTLE-1", "quantity": 1}],
+                # Maricopa, outside every service area, inside Maricopa Hardware's radius.
+                "destination": {
+                    "lat": 33.06 + 0.004 * number,
+                    "lng": -112.04,
+                    "address": f"{100 + number} W Honeycutt Rd",
+                },
+                "speed": "next_day",
+                "recipient": {"name": f"Neighbour {number}"},
+            }
+        )
+        place_order(session, shop.merchant_id, body, idempotency_key=None, now=local(9))
+    run = plan_wave(
+        session,
+        "DCH1",
+        date(2026, 11, 25),
+        drivers=DriverPlan(4, 0),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+    )
+    assert run.result is not None
+    [manifest] = run.result.manifests
+    assert manifest.store == "PS-MARICOPA-HARDWARE"
+    assert len(manifest.packages) == 6
+    route = session.scalars(
+        select(Route)
+        .join(Node, Node.id == Route.start_node_id)
+        .where(Node.code == "PS-MARICOPA-HARDWARE")
+    ).one()
+    assert route.block_id is None
+    ordered = session.scalars(
+        select(Package.tracking_code)
+        .join(StopPackage, StopPackage.package_id == Package.id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .where(Stop.route_id == route.id)
+        .order_by(Stop.sequence)
+    ).all()
+    assert tuple(ordered) == manifest.packages
+    items = session.scalar(select(func.count()).select_from(ManifestItem))
+    assert items == 6
