@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.api.app import create_app
 from doorstep.db import create_db_engine
 from doorstep.migrate import upgrade
-from doorstep.settings import Environment, Settings
+from doorstep.settings import Environment, Settings, get_settings
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -147,3 +147,14 @@ def operator_headers(settings: Settings) -> dict[str, str]:
 @pytest.fixture
 def is_postgres(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
+
+
+@pytest.fixture
+def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A SQLite file of its own for CLI commands, which open their own engine from settings."""
+    database = tmp_path / "cli.sqlite3"
+    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{database}")
+    monkeypatch.setenv("DOORSTEP_DATA_DIR", str(tmp_path / "var"))
+    get_settings.cache_clear()
+    yield database
+    get_settings.cache_clear()

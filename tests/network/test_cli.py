@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from doorstep.cli import app
-from doorstep.settings import get_settings
 from tests.conftest import EXAMPLES
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def own_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    database = tmp_path / "cli.sqlite3"
-    monkeypatch.setenv("DOORSTEP_DATABASE_URL", f"sqlite:///{database}")
-    get_settings.cache_clear()
-    yield database
-    get_settings.cache_clear()
 
 
 def test_upgrade_import_twice_and_show(own_database: Path) -> None:

@@ -1,0 +1,51 @@
+"""The demo day end to end through the command line: merchants, orders, a plan, a page."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from doorstep.cli import app
+from tests.conftest import EXAMPLES
+
+runner = CliRunner()
+
+
+def test_demo_day_through_the_cli(own_database: Path, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    network = str(EXAMPLES / "chandler-az" / "network.geojson")
+    assert runner.invoke(app, ["network", "import", network]).exit_code == 0
+    seeded = runner.invoke(app, ["demo", "seed", "--orders", "25", "--date", "2026-11-24"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "25 orders placed" in seeded.output
+    planned = runner.invoke(
+        app, ["plan", "--date", "2026-11-24", "--station", "DCH1", "--time-limit", "2", "--json"]
+    )
+    assert planned.exit_code == 0, planned.output
+    [result] = json.loads(planned.output)
+    assert result["station"] == "DCH1"
+    assert result["new_plan"] is True
+    assert result["packages"] > 0
+    page = Path(result["page"])
+    assert page.is_file()
+    assert "Blocks on offer" in page.read_text()
+    again = runner.invoke(app, ["plan", "--date", "2026-11-24", "--station", "DCH1", "--json"])
+    assert json.loads(again.output)[0]["new_plan"] is False
+
+
+def test_merchant_creation_prints_its_keys_once(own_database: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    created = runner.invoke(app, ["merchants", "create", "Stride Sneakers", "--json"])
+    assert created.exit_code == 0, created.output
+    merchant = json.loads(created.output)
+    assert merchant["secret_key"].startswith("sk_")
+    assert merchant["publishable_key"].startswith("pk_")
+
+
+def test_planning_an_unknown_station_fails_with_a_message(own_database: Path) -> None:
+    runner.invoke(app, ["db", "upgrade"])
+    result = runner.invoke(app, ["plan", "--date", "2026-11-24", "--station", "NOPE"])
+    assert result.exit_code == 1
+    assert "no station with code 'NOPE'" in result.output
