@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep import bench_cli, dispatch_cli, webhooks_cli
 from doorstep.db import create_db_engine, session_factory, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.migrate import current_revision, head_revision, upgrade
+from doorstep.planning.loading import DriverPlan
 from doorstep.settings import get_settings
 
 app = typer.Typer(
@@ -45,17 +51,23 @@ console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
 
 
+@contextmanager
+def _database() -> Iterator[Engine]:
+    """The configured database for the length of one command."""
+    engine = create_db_engine(get_settings().resolved_database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database to the newest schema."""
-    settings = get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
-    try:
+    with _database() as engine:
         before = current_revision(engine)
         upgrade(engine)
         after = current_revision(engine)
-    finally:
-        engine.dispose()
     where = engine.url.render_as_string(hide_password=True)
     if before == after:
         console.print(f"[green]Database already at {after}[/] ({where})")
@@ -66,11 +78,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Show the schema revision of the database and of the code."""
-    engine = create_db_engine(get_settings().resolved_database_url)
-    try:
+    with _database() as engine:
         revision = current_revision(engine)
-    finally:
-        engine.dispose()
     console.print(f"database: {revision or 'empty'}   code: {head_revision()}")
     if revision != head_revision():
         raise typer.Exit(1)
@@ -83,10 +92,9 @@ def network_import(
     """Import network files. A file with any bad row is reported and nothing of it is written."""
     from doorstep.network.service import import_network_file
 
-    engine = create_db_engine(get_settings().resolved_database_url)
-    factory = session_factory(engine)
     failed = False
-    try:
+    with _database() as engine:
+        factory = session_factory(engine)
         for path in files:
             try:
                 with unit_of_work(factory) as session:
@@ -99,8 +107,6 @@ def network_import(
                 f"[green]{path}[/]: {summary.created} created, {summary.updated} updated, "
                 f"{summary.unchanged} unchanged"
             )
-    finally:
-        engine.dispose()
     if failed:
         raise typer.Exit(1)
 
@@ -110,39 +116,35 @@ def network_show() -> None:
     """Summarise the network in the database."""
     from doorstep.network import repository
 
-    engine = create_db_engine(get_settings().resolved_database_url)
-    try:
-        with unit_of_work(session_factory(engine)) as session:
-            nodes = repository.list_nodes(session)
-            areas = repository.list_service_areas(session)
-            table = Table(title=f"Network: {len(nodes)} nodes, {len(areas)} service areas")
-            table.add_column("kind", no_wrap=True)
-            table.add_column("code", no_wrap=True)
-            table.add_column("name")
-            table.add_column("lat, lng", no_wrap=True)
-            table.add_column("details")
-            for node in nodes:
-                details = []
-                if node.parent is not None:
-                    details.append(f"in {node.parent.code}")
-                if node.partner_store is not None:
-                    store = node.partner_store
-                    details.append(f"radius {store.service_radius_m / 1609.344:.1f} mi")
-                    details.append(f"{len(store.opening_hours)} days/week")
-                if node.daily_capacity is not None:
-                    details.append(f"capacity {node.daily_capacity}/day")
-                table.add_row(
-                    node.kind,
-                    node.code,
-                    node.name,
-                    f"{node.lat:.4f}, {node.lng:.4f}",
-                    ", ".join(details),
-                )
-            for area in areas:
-                station = area.station.code if area.station else "—"
-                table.add_row("service_area", area.code, area.name, "", f"served by {station}")
-    finally:
-        engine.dispose()
+    with _database() as engine, unit_of_work(session_factory(engine)) as session:
+        nodes = repository.list_nodes(session)
+        areas = repository.list_service_areas(session)
+        table = Table(title=f"Network: {len(nodes)} nodes, {len(areas)} service areas")
+        table.add_column("kind", no_wrap=True)
+        table.add_column("code", no_wrap=True)
+        table.add_column("name")
+        table.add_column("lat, lng", no_wrap=True)
+        table.add_column("details")
+        for node in nodes:
+            details = []
+            if node.parent is not None:
+                details.append(f"in {node.parent.code}")
+            if node.partner_store is not None:
+                store = node.partner_store
+                details.append(f"radius {store.service_radius_m / 1609.344:.1f} mi")
+                details.append(f"{len(store.opening_hours)} days/week")
+            if node.daily_capacity is not None:
+                details.append(f"capacity {node.daily_capacity}/day")
+            table.add_row(
+                node.kind,
+                node.code,
+                node.name,
+                f"{node.lat:.4f}, {node.lng:.4f}",
+                ", ".join(details),
+            )
+        for area in areas:
+            station = area.station.code if area.station else "—"
+            table.add_row("service_area", area.code, area.name, "", f"served by {station}")
     console.print(table)
 
 
@@ -162,9 +164,8 @@ def merchants_create(
     """Create a merchant with a secret and a publishable key. The keys are shown only now."""
     from doorstep.merchants import service
 
-    engine = create_db_engine(get_settings().resolved_database_url)
     try:
-        with unit_of_work(session_factory(engine)) as session:
+        with _database() as engine, unit_of_work(session_factory(engine)) as session:
             created = service.create_merchant(
                 session, name, display_name=display_name, store_codes=store or []
             )
@@ -185,8 +186,6 @@ def merchants_create(
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     if as_json:
         print(json.dumps(result))
         return
@@ -215,13 +214,9 @@ def demo_seed(
         _datetime.fromisoformat(date).replace(tzinfo=ZoneInfo("America/Phoenix")) if date else None
     )
     order_time = morning_of(day)
-    engine = create_db_engine(get_settings().resolved_database_url)
     status = console.status(f"Placing {orders} orders at {order_time:%Y-%m-%d %H:%M %Z}…")
-    try:
-        with status, unit_of_work(session_factory(engine)) as session:
-            summary = seed_demo_day(session, orders=orders, order_time=order_time, seed=seed)
-    finally:
-        engine.dispose()
+    with status, _database() as engine, unit_of_work(session_factory(engine)) as session:
+        summary = seed_demo_day(session, orders=orders, order_time=order_time, seed=seed)
     again = f" ({summary.replayed} already placed by an earlier run)" if summary.replayed else ""
     table = Table(title=f"Demo day {order_time:%a %d %b %Y}: {summary.orders} orders placed{again}")
     table.add_column("what")
@@ -264,64 +259,25 @@ def plan_command(
     from datetime import datetime as _datetime
     from zoneinfo import ZoneInfo
 
-    from sqlalchemy import select
-
-    from doorstep.models import Node, NodeKind
-    from doorstep.planning.loading import DriverPlan
-    from doorstep.planning.page import render_plan_page
-    from doorstep.planning.service import plan_wave
-
     settings = get_settings()
     day = _date.fromisoformat(date) if date else _datetime.now(ZoneInfo("America/Phoenix")).date()
-    engine = create_db_engine(settings.resolved_database_url)
-    factory = session_factory(engine)
     pages = settings.data_dir / "plans"
     pages.mkdir(parents=True, exist_ok=True)
-    results = []
     try:
-        with unit_of_work(factory) as session:
-            codes = station or list(
-                session.scalars(
-                    select(Node.code)
-                    .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
-                    .order_by(Node.code)
-                )
+        with _database() as engine:
+            results = _plan_stations(
+                session_factory(engine),
+                station,
+                day,
+                pages,
+                DriverPlan(drivers, mall_drivers),
+                time_limit,
+                seed,
+                force,
             )
-        for code in codes:
-            status = console.status(f"Planning {code} for {day}…")
-            with status, unit_of_work(factory) as session:
-                run = plan_wave(
-                    session,
-                    code,
-                    day,
-                    drivers=DriverPlan(drivers, mall_drivers),
-                    time_limit_s=time_limit,
-                    seed=seed,
-                    force=force,
-                )
-                page = pages / f"plan-{code}-{day}.html"
-                if run.result is not None:
-                    page.write_text(render_plan_page(run.wave, run.result), encoding="utf-8")
-                totals = run.plan.totals
-                results.append(
-                    {
-                        "station": code,
-                        "date": str(day),
-                        "plan_id": run.plan.id,
-                        "new_plan": run.result is not None,
-                        "packages": totals["packages"],
-                        "cost_cents": totals["cost_cents"],
-                        "cost_per_package_cents": totals["cost_per_package_cents"],
-                        "share": totals["share"],
-                        "unassigned": run.plan.unassigned,
-                        "page": str(page),
-                    }
-                )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")
         raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
     if as_json:
         print(json.dumps(results))
         return
@@ -360,6 +316,57 @@ def plan_command(
             console.print(f"  unassigned {item['package']}: {item['reason']}")
 
 
+def _plan_stations(
+    factory: sessionmaker[Session],
+    stations: list[str] | None,
+    day: date,
+    pages: Path,
+    drivers: DriverPlan,
+    time_limit: float,
+    seed: int,
+    force: bool,
+) -> list[dict[str, Any]]:
+    """Plan each station's wave in its own transaction; write its page when it changed."""
+    from doorstep.models import Node, NodeKind
+    from doorstep.planning.page import render_plan_page
+    from doorstep.planning.service import plan_wave
+
+    with unit_of_work(factory) as session:
+        codes = stations or list(
+            session.scalars(
+                select(Node.code)
+                .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
+                .order_by(Node.code)
+            )
+        )
+    results: list[dict[str, Any]] = []
+    for code in codes:
+        status = console.status(f"Planning {code} for {day}…")
+        with status, unit_of_work(factory) as session:
+            run = plan_wave(
+                session, code, day, drivers=drivers, time_limit_s=time_limit, seed=seed, force=force
+            )
+            page = pages / f"plan-{code}-{day}.html"
+            if run.result is not None:
+                page.write_text(render_plan_page(run.wave, run.result), encoding="utf-8")
+            totals = run.plan.totals
+            results.append(
+                {
+                    "station": code,
+                    "date": str(day),
+                    "plan_id": run.plan.id,
+                    "new_plan": run.result is not None,
+                    "packages": totals["packages"],
+                    "cost_cents": totals["cost_cents"],
+                    "cost_per_package_cents": totals["cost_per_package_cents"],
+                    "share": totals["share"],
+                    "unassigned": run.plan.unassigned,
+                    "page": str(page),
+                }
+            )
+    return results
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on")] = "127.0.0.1",
@@ -369,12 +376,8 @@ def serve(
     """Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs)."""
     import uvicorn
 
-    settings = get_settings()
-    engine = create_db_engine(settings.resolved_database_url)
-    try:
+    with _database() as engine:
         revision, expected = current_revision(engine), head_revision()
-    finally:
-        engine.dispose()
     if revision != expected:
         errors.print(
             f"[red]The database is at {revision or 'empty'}, the code expects "
