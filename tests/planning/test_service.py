@@ -47,6 +47,25 @@ def _plan(session: Session, force: bool = False):  # type: ignore[no-untyped-def
     )
 
 
+def _staff_route(session: Session, store_code: str) -> Route:
+    return session.scalars(
+        select(Route).join(Node, Node.id == Route.start_node_id).where(Node.code == store_code)
+    ).one()
+
+
+def _route_packages(session: Session, route: Route) -> tuple[str, ...]:
+    """The tracking codes on a route, in stop order."""
+    return tuple(
+        session.scalars(
+            select(Package.tracking_code)
+            .join(StopPackage, StopPackage.package_id == Package.id)
+            .join(Stop, Stop.id == StopPackage.stop_id)
+            .where(Stop.route_id == route.id)
+            .order_by(Stop.sequence)
+        ).all()
+    )
+
+
 def _count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
@@ -91,19 +110,8 @@ def test_every_package_of_the_wave_lands_in_exactly_one_place(session: Session) 
     assert _count(session, Block) == len(run.result.blocks)
     # Each partner manifest comes with its staff route, in the planner's order.
     for manifest in run.result.manifests:
-        route = session.scalars(
-            select(Route)
-            .join(Node, Node.id == Route.start_node_id)
-            .where(Node.code == manifest.store)
-        ).one()
-        stops = session.scalars(
-            select(Package.tracking_code)
-            .join(StopPackage, StopPackage.package_id == Package.id)
-            .join(Stop, Stop.id == StopPackage.stop_id)
-            .where(Stop.route_id == route.id)
-            .order_by(Stop.sequence)
-        ).all()
-        assert tuple(stops) == manifest.packages
+        route = _staff_route(session, manifest.store)
+        assert _route_packages(session, route) == manifest.packages
     html = render_plan_page(run.wave, run.result)
     assert "Blocks on offer" in html
     assert html.count("<tr><td>") >= len(run.result.blocks)
@@ -198,19 +206,8 @@ def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_rout
     [manifest] = run.result.manifests
     assert manifest.store == "PS-MARICOPA-HARDWARE"
     assert len(manifest.packages) == 6
-    route = session.scalars(
-        select(Route)
-        .join(Node, Node.id == Route.start_node_id)
-        .where(Node.code == "PS-MARICOPA-HARDWARE")
-    ).one()
+    route = _staff_route(session, "PS-MARICOPA-HARDWARE")
     assert route.block_id is None
-    ordered = session.scalars(
-        select(Package.tracking_code)
-        .join(StopPackage, StopPackage.package_id == Package.id)
-        .join(Stop, Stop.id == StopPackage.stop_id)
-        .where(Stop.route_id == route.id)
-        .order_by(Stop.sequence)
-    ).all()
-    assert tuple(ordered) == manifest.packages
+    assert _route_packages(session, route) == manifest.packages
     items = session.scalar(select(func.count()).select_from(ManifestItem))
     assert items == 6
