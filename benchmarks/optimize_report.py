@@ -14,6 +14,8 @@ SUITES = [
     ("solomon", "Solomon VRPTW (56), 10 s, DIMACS distance"),
     ("lilim", "Li & Lim PDPTW 100 (56), 10 s, vehicles then distance"),
     ("gh200", "Gehring & Homberger 200 (60), 30 s, DIMACS distance"),
+    ("solomon-pyvrp", "Solomon VRPTW (56), 10 s, PyVRP only (repeat)"),
+    ("lilim-pyvrp", "Li & Lim PDPTW 100 (56), 10 s, PyVRP only (repeat)"),
 ]
 
 
