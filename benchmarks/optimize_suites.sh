@@ -36,6 +36,7 @@ for suite in "${SUITES[@]}"; do
     ortec600-vroom) run ortec600-vroom "$DATA/ortec/qualification" 600 vroom ;;
     solomon-pyvrp) run solomon-pyvrp "$DATA/solomon" 10 pyvrp ;;
     lilim-pyvrp)   run lilim-pyvrp   "$DATA/li_lim/pdp_100" 10 pyvrp ;;
+    gh200-pyvrp)   run gh200-pyvrp   "$DATA/gehring_homberger/GH200" 30 pyvrp ;;
     *) echo "unknown suite $suite" >&2; exit 2 ;;
   esac
 done
