@@ -73,10 +73,6 @@ class IllegalTransition(DomainError):
     code = "illegal_package_transition"
 
 
-def allowed_targets(state: PackageState) -> frozenset[PackageState]:
-    return TRANSITIONS[state]
-
-
 def ensure_transition(current: PackageState, target: PackageState) -> None:
     """Raise `IllegalTransition` unless a package in ``current`` may move to ``target``."""
     if target not in TRANSITIONS[current]:

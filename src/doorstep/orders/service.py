@@ -12,7 +12,6 @@ import hashlib
 import json
 import math
 import secrets
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -415,10 +414,3 @@ def order_view_data(session: Session, orders: Sequence[Order]) -> dict[str, Any]
         ).all()
     )
     return {"node_codes": codes, "skus": skus}
-
-
-def lines_by_package(order: Order) -> dict[int | None, list[OrderLine]]:
-    grouped: dict[int | None, list[OrderLine]] = defaultdict(list)
-    for line in order.lines:
-        grouped[line.package_id].append(line)
-    return grouped
