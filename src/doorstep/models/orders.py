@@ -60,8 +60,13 @@ class Order(Timestamped, Base):
     recipient_name: Mapped[str] = mapped_column(String(200))
     recipient_phone: Mapped[str | None] = mapped_column(String(40))
     recipient_email: Mapped[str | None] = mapped_column(String(320))
+    # The street line (or, from clients that send no structured address, the whole address).
     dest_address: Mapped[str] = mapped_column(String(400))
+    dest_address_line2: Mapped[str | None] = mapped_column(String(200))
+    dest_city: Mapped[str | None] = mapped_column(String(100))
+    dest_state: Mapped[str | None] = mapped_column(String(2))  # e.g. AZ
     dest_postal_code: Mapped[str | None] = mapped_column(String(20))
+    dest_country: Mapped[str] = mapped_column(String(2), default="US", server_default="US")
     dest_lat: Mapped[float] = mapped_column(Float)
     dest_lng: Mapped[float] = mapped_column(Float)
     delivery_instructions: Mapped[str | None] = mapped_column(String(1000))
@@ -78,6 +83,22 @@ class Order(Timestamped, Base):
     packages: Mapped[list[Package]] = relationship(
         back_populates="order", lazy="raise", cascade="all, delete-orphan"
     )
+
+    @property
+    def has_structured_address(self) -> bool:
+        """Street, city, state and postal code each in their own field (what a label needs)."""
+        return bool(
+            self.dest_address and self.dest_city and self.dest_state and self.dest_postal_code
+        )
+
+    @property
+    def full_address(self) -> str:
+        """The address on one line, for people: a manifest, a confirmation page."""
+        if not self.dest_city:
+            return self.dest_address  # a free-text address, as the client sent it
+        place = " ".join(p for p in (self.dest_state, self.dest_postal_code) if p)
+        parts = (self.dest_address, self.dest_address_line2, self.dest_city, place)
+        return ", ".join(p for p in parts if p)
 
 
 class OrderLine(Base):

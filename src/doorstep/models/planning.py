@@ -43,6 +43,9 @@ class Plan(Base):
 
 class CarrierShipmentStatus(StrEnum):
     PLANNED = "planned"
+    # A run asked the carrier for a label and has not recorded the answer yet: if it stays
+    # here, that run was interrupted and a label may have been bought (see planning/labels.py).
+    LABELLING = "labelling"
     LABELLED = "labelled"
     HANDED_OVER = "handed_over"
 
@@ -57,6 +60,8 @@ class CarrierShipment(Base):
     plan_id: Mapped[int | None] = mapped_column(
         ForeignKey("plans.id", ondelete="SET NULL"), index=True
     )
+    # What the planner chose: the carrier's name once a label is bought ("manual" until then),
+    # the planner's service ("ground", "next_day", "same_day_courier") and its estimated rate.
     carrier: Mapped[str] = mapped_column(String(50))
     service: Mapped[str] = mapped_column(String(50))
     rate_cents: Mapped[int]
@@ -66,3 +71,11 @@ class CarrierShipment(Base):
         default=CarrierShipmentStatus.PLANNED,
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The label bought: the carrier's own service code, what it charged, the PDF (a path
+    # relative to the data directory; labels can be megabytes, so not in the row).
+    label_service: Mapped[str | None] = mapped_column(String(100))
+    label_cents: Mapped[int | None]
+    label_currency: Mapped[str | None] = mapped_column(String(3))
+    label_path: Mapped[str | None] = mapped_column(String(300))
+    label_requested_at: Mapped[datetime | None]
+    labelled_at: Mapped[datetime | None]
