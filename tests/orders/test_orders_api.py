@@ -195,6 +195,79 @@ def test_an_option_the_preview_did_not_offer(client: TestClient, shop: Shop) -> 
     assert "cut-off" in response.json()["detail"]
 
 
+def _two_day(destination: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "items": [{"sku": "PAN-28", "quantity": 1}],
+        "destination": destination,
+        "speed": "two_day",
+        "recipient": RECIPIENT,
+    }
+
+
+def test_a_structured_address_is_kept_and_returned(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    destination = {
+        "lat": 33.3035,
+        "lng": -111.841,
+        "address": "1 E Chicago St",
+        "address_line2": " Apt 4 ",
+        "city": "Chandler",
+        "state": "az",
+        "postal_code": "85225",
+    }
+    response = _order(client, shop, _two_day(destination))
+    assert response.status_code == 201, response.json()
+    expected = destination | {"address_line2": "Apt 4", "state": "AZ", "country": "US"}
+    assert response.json()["destination"] == expected
+    fetched = client.get(f"/v1/orders/{response.json()['id']}", headers=shop.headers())
+    assert fetched.json()["destination"] == expected
+    order = session.scalars(select(Order)).one()
+    assert (order.dest_address, order.dest_address_line2) == ("1 E Chicago St", "Apt 4")
+    assert (order.dest_city, order.dest_state, order.dest_country) == ("Chandler", "AZ", "US")
+    assert order.full_address == "1 E Chicago St, Apt 4, Chandler, AZ 85225"
+    [row] = csv.DictReader(io.StringIO(client.get("/v1/orders.csv", headers=shop.headers()).text))
+    assert (row["city"], row["state"], row["postal_code"], row["country"]) == (
+        "Chandler",
+        "AZ",
+        "85225",
+        "US",
+    )
+
+
+def test_an_address_without_city_and_state_still_makes_an_order(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    response = _order(client, shop, _two_day(DOWNTOWN_CHANDLER))
+    assert response.status_code == 201, response.json()
+    assert response.json()["destination"]["city"] is None
+    assert response.json()["destination"]["country"] == "US"
+    order = session.scalars(select(Order)).one()
+    assert not order.has_structured_address
+    assert order.full_address == DOWNTOWN_CHANDLER["address"]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("state", "Arizona", "two-letter state"),
+        ("state", "A1", "two-letter state"),
+        ("country", "USA", "two-letter ISO 3166-1 country code"),
+        ("city", "x" * 101, "at most 100 characters"),
+        ("address_line2", "x" * 201, "at most 200 characters"),
+    ],
+)
+def test_a_bad_address_field_is_a_422_that_names_it(
+    client: TestClient, shop: Shop, field: str, value: str, message: str
+) -> None:
+    destination = DOWNTOWN_CHANDLER | {"city": "Chandler", "state": "AZ", "postal_code": "85225"}
+    response = _order(client, shop, _two_day(destination | {field: value}))
+    assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+    [problem] = response.json()["detail"]
+    assert problem["field"] == f"body.destination.{field}"
+    assert message in problem["message"]
+
+
 def test_bad_orders_name_the_problem(client: TestClient, shop: Shop) -> None:
     outside = _order(
         client,

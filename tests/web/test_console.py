@@ -14,8 +14,8 @@ from doorstep.catalog.schemas import ProductIn, StockIn
 from doorstep.merchants import service as merchants
 from doorstep.models import DeliverySpeed
 from doorstep.orders import service as orders
-from doorstep.orders.schemas import OrderIn, Recipient
-from doorstep.promise.schemas import BasketItem, Destination
+from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
+from doorstep.promise.schemas import BasketItem
 from doorstep.web import session as console_session
 from tests.shop import DOWNTOWN_CHANDLER, Shop, local
 from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, sign_in
@@ -24,7 +24,7 @@ from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, sign_in
 def _place(session: Session, merchant_id: int, sku: str, name: str, ref: str) -> str:
     body = OrderIn(
         items=[BasketItem(sku=sku, quantity=1)],
-        destination=Destination(**DOWNTOWN_CHANDLER),
+        destination=OrderDestination(**DOWNTOWN_CHANDLER),
         speed=DeliverySpeed.SAME_DAY,
         recipient=Recipient(name=name, email=f"{name.split()[0].lower()}@example.com"),
         merchant_reference=ref,

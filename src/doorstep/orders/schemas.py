@@ -5,11 +5,41 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from doorstep.models import Channel, DeliverySpeed, OrderStatus
 from doorstep.orders.lifecycle import PackageState
 from doorstep.promise.schemas import MAX_BASKET_LINES, BasketItem, Destination
+
+
+def _state_code(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError("use the two-letter state or province code, like AZ")
+    return value.upper()
+
+
+def _country_code(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError("use the two-letter ISO 3166-1 country code, like US")
+    return value.upper()
+
+
+StateCode = Annotated[str, AfterValidator(_state_code)]
+CountryCode = Annotated[str, AfterValidator(_country_code)]
+
+
+class OrderDestination(Destination):
+    """Where the order goes: the point its promise was made for, and the postal address a
+    carrier label needs. ``address`` is the street line; a client that sends no city, state
+    and postal code may put the whole address there (drivers read it), but such an order
+    cannot be handed to a carrier."""
+
+    address_line2: Annotated[str, Field(max_length=200)] | None = Field(
+        default=None, description="Apartment, suite, unit, gate code"
+    )
+    city: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    state: StateCode | None = Field(default=None, description="Two letters, like AZ")
+    country: CountryCode = Field(default="US", description="ISO 3166-1 alpha-2, like US")
 
 
 class Recipient(BaseModel):
@@ -31,7 +61,7 @@ class OrderIn(BaseModel):
     items: Annotated[list[BasketItem], Field(min_length=1, max_length=MAX_BASKET_LINES)] | None = (
         None
     )
-    destination: Destination | None = None
+    destination: OrderDestination | None = None
     speed: DeliverySpeed | None = None
     recipient: Recipient
     delivery_instructions: Annotated[str, Field(max_length=1000)] | None = None
@@ -80,7 +110,7 @@ class OrderOut(BaseModel):
     fee_cents: int
     created_at: datetime
     recipient: Recipient
-    destination: Destination
+    destination: OrderDestination
     delivery_instructions: str | None
     merchant_reference: str | None
     payment_reference: str | None

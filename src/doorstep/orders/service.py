@@ -136,6 +136,11 @@ def place_order(
         recipient_email=body.recipient.email,
         dest_address=destination.address,
         dest_postal_code=destination.postal_code,
+        # The structured parts come only with the request's own destination (a preview has none).
+        dest_address_line2=body.destination.address_line2 if body.destination else None,
+        dest_city=body.destination.city if body.destination else None,
+        dest_state=body.destination.state if body.destination else None,
+        dest_country=body.destination.country if body.destination else "US",
         dest_lat=destination.lat,
         dest_lng=destination.lng,
         delivery_instructions=body.delivery_instructions,

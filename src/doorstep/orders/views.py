@@ -13,9 +13,14 @@ from sqlalchemy.orm import Session
 
 from doorstep.errors import InvalidInput
 from doorstep.models import DeliverySpeed, Order, OrderStatus
-from doorstep.orders.schemas import OrderLineOut, OrderOut, PackageOut, Recipient
+from doorstep.orders.schemas import (
+    OrderDestination,
+    OrderLineOut,
+    OrderOut,
+    PackageOut,
+    Recipient,
+)
 from doorstep.orders.service import ORDER_LOADS, order_view_data
-from doorstep.promise.schemas import Destination
 
 CSV_COLUMNS = (
     "id",
@@ -28,7 +33,11 @@ CSV_COLUMNS = (
     "recipient_phone",
     "recipient_email",
     "address",
+    "address_line2",
+    "city",
+    "state",
     "postal_code",
+    "country",
     "merchant_reference",
     "payment_reference",
     "items",
@@ -114,11 +123,15 @@ def order_out(order: Order, data: dict[str, Any]) -> OrderOut:
         recipient=Recipient(
             name=order.recipient_name, phone=order.recipient_phone, email=order.recipient_email
         ),
-        destination=Destination(
+        destination=OrderDestination(
             lat=order.dest_lat,
             lng=order.dest_lng,
             address=order.dest_address,
+            address_line2=order.dest_address_line2,
+            city=order.dest_city,
+            state=order.dest_state,
             postal_code=order.dest_postal_code,
+            country=order.dest_country,
         ),
         delivery_instructions=order.delivery_instructions,
         merchant_reference=order.merchant_reference,
@@ -158,7 +171,11 @@ def csv_row(view: OrderOut) -> list[str]:
         view.recipient.phone or "",
         view.recipient.email or "",
         view.destination.address or "",
+        view.destination.address_line2 or "",
+        view.destination.city or "",
+        view.destination.state or "",
         view.destination.postal_code or "",
+        view.destination.country,
         view.merchant_reference or "",
         view.payment_reference or "",
         "; ".join(f"{i.quantity} x {i.sku}" for i in view.items),

@@ -24,7 +24,7 @@ from doorstep.errors import DomainError
 from doorstep.merchants.service import authenticate
 from doorstep.models import ApiKeyKind, DeliveryPreview, DeliverySpeed, Merchant, Node, Product
 from doorstep.orders import service as orders
-from doorstep.orders.schemas import OrderIn, Recipient
+from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
 from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import Destination
@@ -307,7 +307,9 @@ def order_body(
     return OrderIn(
         preview_id=preview.public_id,
         option_id=option,
-        destination=Destination(lat=where.lat, lng=where.lng, address=address, postal_code=postal),
+        destination=OrderDestination(
+            lat=where.lat, lng=where.lng, address=address, postal_code=postal
+        ),
         recipient=Recipient(name=shopper.name, phone=shopper.phone, email=shopper.email),
         delivery_instructions=shopper.instructions,
         merchant_reference=extra.merchant_ref,
