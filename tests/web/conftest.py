@@ -86,6 +86,9 @@ SHOPPER = {
     "email": "ana@example.com",
     "street": "1 E Chicago St",
     "unit": "Apt 4",
+    "city": "Chandler",
+    "state": "AZ",
+    "postal_code": "85225",
     "instructions": "Leave it with the concierge",
 }
 

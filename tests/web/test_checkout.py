@@ -21,6 +21,13 @@ def _checkout(web: TestClient, shop: Shop, preview_id: str, **extra: str) -> str
     return response.text
 
 
+def _filled_form(web: TestClient, shop: Shop, **extra: str) -> dict[str, str]:
+    """The checkout form of a fresh quote, filled in with the shopper's details."""
+    preview = make_preview(web, shop)
+    html = _checkout(web, shop, preview["id"], **extra)
+    return {"key": hidden(html, "key"), "token": hidden(html, "token"), **SHOPPER}
+
+
 def _orders(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(Order)) or 0
 
@@ -53,14 +60,16 @@ def test_checkout_page_shows_the_basket_the_options_and_the_merchant(
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert 'for="street"' in html
     assert 'autocomplete="tel"' in html
+    # City, state and ZIP come filled in from the quoted ZIP code.
+    assert 'name="city" type="text" value="Chandler"' in html
+    assert 'name="state" type="text" value="AZ"' in html
+    assert 'name="postal_code" type="text" value="85225"' in html
 
 
 def test_placing_the_order_then_submitting_again_makes_one_order(
     web: TestClient, shop: Shop, session: Session
 ) -> None:
-    preview = make_preview(web, shop)
-    html = _checkout(web, shop, preview["id"], payment_ref="pi_42", ref="web-1001")
-    form = {"key": hidden(html, "key"), "token": hidden(html, "token"), **SHOPPER}
+    form = _filled_form(web, shop, payment_ref="pi_42", ref="web-1001")
     first = web.post("/checkout", data=form, follow_redirects=False)
     again = web.post("/checkout", data=form, follow_redirects=False)
     assert first.status_code == again.status_code == 303
@@ -69,8 +78,13 @@ def test_placing_the_order_then_submitting_again_makes_one_order(
     order = session.scalars(select(Order)).one()
     assert order.payment_reference == "pi_42"
     assert order.merchant_reference == "web-1001"
-    assert order.dest_address == "1 E Chicago St, Apt 4, 85225"
-    assert order.dest_postal_code == "85225"
+    assert (order.dest_address, order.dest_address_line2) == ("1 E Chicago St", "Apt 4")
+    assert (order.dest_city, order.dest_state, order.dest_postal_code) == (
+        "Chandler",
+        "AZ",
+        "85225",
+    )
+    assert order.dest_country == "US"
     assert order.delivery_instructions == "Leave it with the concierge"
     done = web.get(first.headers["location"])
     assert done.status_code == 200
@@ -78,14 +92,13 @@ def test_placing_the_order_then_submitting_again_makes_one_order(
     assert order.public_id in done.text
     assert "Today by" in done.text
     assert "pi_42" in done.text
+    assert "1 E Chicago St, Apt 4, Chandler, AZ 85225" in done.text
 
 
 def test_the_same_form_sent_with_other_details_keeps_the_first_order(
     web: TestClient, shop: Shop, session: Session
 ) -> None:
-    preview = make_preview(web, shop)
-    html = _checkout(web, shop, preview["id"])
-    form = {"key": hidden(html, "key"), "token": hidden(html, "token"), **SHOPPER}
+    form = _filled_form(web, shop)
     first = web.post("/checkout", data=form, follow_redirects=False)
     changed = web.post("/checkout", data=form | {"name": "Bo Ruiz"}, follow_redirects=False)
     assert changed.headers["location"] == first.headers["location"]
@@ -137,6 +150,29 @@ def test_missing_details_are_shown_next_to_their_fields(
     assert "1 E Chicago St" in response.text  # what was typed is kept
     assert hidden(response.text, "token") == form["token"]  # same order if sent again
     assert _orders(session) == 0
+
+
+def test_the_address_must_be_complete_and_in_the_quoted_zip_code(
+    web: TestClient, shop: Shop, session: Session
+) -> None:
+    form = _filled_form(web, shop)
+    response = web.post(
+        "/checkout", data=form | {"city": "", "state": "Arizona", "postal_code": "85226"}
+    )
+    assert response.status_code == 422
+    assert 'id="city-error"' in response.text
+    assert "two-letter state code" in response.text
+    assert "quoted for ZIP 85225" in response.text
+    assert _orders(session) == 0
+    # ZIP+4 and a lower-case state are fine.
+    placed = web.post(
+        "/checkout",
+        data=form | {"state": "az", "postal_code": "85225-1234"},
+        follow_redirects=False,
+    )
+    assert placed.status_code == 303
+    order = session.scalars(select(Order)).one()
+    assert (order.dest_state, order.dest_postal_code) == ("AZ", "85225")
 
 
 def test_an_expired_preview_is_explained_with_a_fresh_quote(web: TestClient, shop: Shop) -> None:

@@ -29,6 +29,7 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import Destination
 from doorstep.settings import Settings
+from doorstep.web import postal_codes
 
 FORM_MAX_AGE = 2 * 3600  # a form older than this is refused; the preview is shorter anyway
 CHECKOUT_SCOPE = "checkout:create"
@@ -115,6 +116,9 @@ class Shopper:
     email: str | None
     street: str
     unit: str | None
+    city: str
+    state: str
+    postal_code: str
     instructions: str | None
 
 
@@ -260,26 +264,51 @@ def options_of(session: Session, preview: DeliveryPreview) -> list[OptionView]:
     return views
 
 
-def read_shopper(form: Mapping[str, str]) -> tuple[Shopper | None, dict[str, str]]:
-    """The shopper's details from the form, or a message per field that needs fixing."""
+def address_prefill(preview: DeliveryPreview) -> dict[str, str]:
+    """City, state and ZIP from the quote's ZIP code, so the shopper only checks them."""
+    code = postal_codes.normalise(str(preview.destination.get("postal_code") or ""))
+    found = postal_codes.table().get(code) if code else None
+    if found is None:
+        return {"postal_code": code} if code else {}
+    return {"postal_code": found.code, "city": found.city, "state": found.state}
+
+
+def read_shopper(
+    form: Mapping[str, str], quoted_zip: str | None = None
+) -> tuple[Shopper | None, dict[str, str]]:
+    """The shopper's details from the form, or a message per field that needs fixing.
+
+    ``quoted_zip`` is the ZIP code the delivery was quoted for: the address must be in it.
+    """
     value = {k: (form.get(k) or "").strip() for k in _FIELDS}
+    value["state"] = value["state"].upper()
     errors: dict[str, str] = {}
-    if not value["name"]:
-        errors["name"] = "Enter the name of the person receiving the order."
-    elif len(value["name"]) > 200:
-        errors["name"] = "Use at most 200 characters."
+
+    def check(field: str, limit: int, missing: str | None = None, shortest: int = 1) -> None:
+        if missing and len(value[field]) < shortest:
+            errors[field] = missing
+        elif len(value[field]) > limit:
+            errors[field] = f"Use at most {limit:,} characters."
+
+    check("name", 200, "Enter the name of the person receiving the order.")
     if not _PHONE.match(value["phone"]):
         errors["phone"] = "Enter a phone number the driver can call, like 480 555 0101."
     if value["email"] and (not _EMAIL.match(value["email"]) or len(value["email"]) > 320):
         errors["email"] = "Enter an e-mail address like name@example.com, or leave it empty."
-    if len(value["street"]) < 3:
-        errors["street"] = "Enter the street address, like 1 E Chicago St."
-    elif len(value["street"]) > 300:
-        errors["street"] = "Use at most 300 characters."
-    if len(value["unit"]) > 60:
-        errors["unit"] = "Use at most 60 characters."
-    if len(value["instructions"]) > 1000:
-        errors["instructions"] = "Use at most 1,000 characters."
+    check("street", 300, "Enter the street address, like 1 E Chicago St.", shortest=3)
+    check("unit", 60)
+    check("city", 100, "Enter the city, like Chandler.")
+    if not _STATE.match(value["state"]):
+        errors["state"] = "Enter the two-letter state code, like AZ."
+    zip_code = postal_codes.normalise(value["postal_code"]) or ""
+    if not zip_code:
+        errors["postal_code"] = "Enter the 5-digit ZIP code, like 85225."
+    elif quoted_zip and zip_code != quoted_zip:
+        errors["postal_code"] = (
+            f"This delivery was quoted for ZIP {quoted_zip}. "
+            "To deliver to another ZIP code, get a new quote from the shop."
+        )
+    check("instructions", 1000)
     if errors:
         return None, errors
     return (
@@ -289,26 +318,45 @@ def read_shopper(form: Mapping[str, str]) -> tuple[Shopper | None, dict[str, str
             email=value["email"] or None,
             street=value["street"],
             unit=value["unit"] or None,
+            city=value["city"],
+            state=value["state"],
+            postal_code=zip_code,
             instructions=value["instructions"] or None,
         ),
         {},
     )
 
 
-_FIELDS = ("name", "phone", "email", "street", "unit", "instructions")
+_FIELDS = (
+    "name",
+    "phone",
+    "email",
+    "street",
+    "unit",
+    "city",
+    "state",
+    "postal_code",
+    "instructions",
+)
+_STATE = re.compile(r"^[A-Z]{2}$")
 
 
 def order_body(
     preview: DeliveryPreview, option: DeliverySpeed, shopper: Shopper, extra: Passthrough
 ) -> OrderIn:
     where = Destination.model_validate(preview.destination)
-    postal = where.postal_code
-    address = ", ".join(part for part in (shopper.street, shopper.unit, postal) if part)
     return OrderIn(
         preview_id=preview.public_id,
         option_id=option,
         destination=OrderDestination(
-            lat=where.lat, lng=where.lng, address=address, postal_code=postal
+            lat=where.lat,
+            lng=where.lng,
+            address=shopper.street,
+            address_line2=shopper.unit,
+            city=shopper.city,
+            state=shopper.state,
+            postal_code=shopper.postal_code,
+            country="US",
         ),
         recipient=Recipient(name=shopper.name, phone=shopper.phone, email=shopper.email),
         delivery_instructions=shopper.instructions,

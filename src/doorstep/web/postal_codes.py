@@ -27,9 +27,15 @@ class UnknownPostalCode(NotFound):
 @dataclass(frozen=True)
 class PostalCode:
     code: str
-    place: str
+    place: str  # "Chandler", or "Chandler (Sun Lakes)" for a community inside the city's ZIP
+    state: str  # two letters
     lat: float
     lng: float
+
+    @property
+    def city(self) -> str:
+        """The city a postal address names (the post office's, without the community)."""
+        return self.place.split(" (")[0]
 
 
 class PostalCodeOut(BaseModel):
@@ -45,7 +51,7 @@ def table() -> dict[str, PostalCode]:
     text = files("doorstep.web").joinpath("data/postal_codes.csv").read_text(encoding="utf-8")
     return {
         row["postal_code"]: PostalCode(
-            row["postal_code"], row["place"], float(row["lat"]), float(row["lng"])
+            row["postal_code"], row["place"], row["state"], float(row["lat"]), float(row["lng"])
         )
         for row in csv.DictReader(text.splitlines())
     }

@@ -97,7 +97,7 @@ def _checkout_page(
         postal_code=preview.destination.get("postal_code"),
         held_until=pages.clock_time(preview.expires_at, checkout.zone_of(session, [])),
         token=token or checkout.issue_form_token(settings, merchant.id, preview.public_id, extra),
-        values=values or {},
+        values=values if values is not None else checkout.address_prefill(preview),
         errors=errors or {},
         extra=extra,
         requote=extra.as_dict(),
@@ -172,6 +172,9 @@ def place_checkout_order(
     email: Annotated[str, Form(max_length=2000)] = "",
     street: Annotated[str, Form(max_length=2000)] = "",
     unit: Annotated[str, Form(max_length=2000)] = "",
+    city: Annotated[str, Form(max_length=2000)] = "",
+    state: Annotated[str, Form(max_length=2000)] = "",
+    postal_code: Annotated[str, Form(max_length=2000)] = "",
     instructions: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
     values = {
@@ -181,6 +184,9 @@ def place_checkout_order(
         "email": email,
         "street": street,
         "unit": unit,
+        "city": city,
+        "state": state,
+        "postal_code": postal_code,
         "instructions": instructions,
     }
     merchant = None
@@ -194,7 +200,8 @@ def place_checkout_order(
         preview = promise.load_preview(session, merchant.id, form.preview_id, now=now)
     except DomainError as exc:
         return _problem(exc, merchant=merchant, extra=extra, key=key)
-    shopper, errors = checkout.read_shopper(values)
+    quoted_zip = postal_codes.normalise(str(preview.destination.get("postal_code") or ""))
+    shopper, errors = checkout.read_shopper(values, quoted_zip)
     speeds = {o["id"] for o in preview.options}
     if option not in speeds:
         errors["option"] = "Choose how fast you'd like it."
