@@ -2,7 +2,8 @@
 
 Every order goes through `place_order` with a promise the network can keep, so what the demo
 shows (reservations, packages per channel, events) is what production would do. Deterministic
-for a seed.
+for a seed. Each address has a street line, and the city, state and ZIP code of the ZIP whose
+centroid is nearest its point (the hosted checkout's ZIP table), so a carrier can label it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from doorstep.models import Merchant, Node, NodeKind, Package, ServiceArea
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
 from doorstep.promise.network import load_snapshot
+from doorstep.web import postal_codes
 
 STREETS = (
     "Chandler Blvd",
@@ -142,12 +144,18 @@ def seed_demo_day(
         basket = rng.sample(products, rng.randint(1, min(2, len(products))))
         lat, lng = _address_point(rng, areas, partners)
         wanted = rng.choice(speeds)
+        zip_code = postal_codes.nearest(lat, lng)
         request = {
             "items": [{"sku": p[0], "quantity": rng.randint(1, 2)} for p in basket],
             "destination": {
                 "lat": lat,
                 "lng": lng,
                 "address": f"{rng.randint(100, 4999)} {rng.choice(STREETS)}",
+                # One order in six goes to an apartment.
+                "address_line2": f"Apt {number % 40 + 101}" if number % 6 == 5 else None,
+                "city": zip_code.city,
+                "state": zip_code.state,
+                "postal_code": zip_code.code,
             },
             "recipient": {"name": rng.choice(NAMES)},
             "merchant_reference": f"DEMO-{number + 1:05d}",

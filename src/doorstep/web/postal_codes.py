@@ -16,6 +16,7 @@ from importlib.resources import files
 from pydantic import BaseModel, Field
 
 from doorstep.errors import NotFound
+from doorstep.geo import haversine_m
 
 _US_ZIP = re.compile(r"^(\d{5})(?:-?\d{4})?$")
 
@@ -76,6 +77,11 @@ def lookup(code: str) -> PostalCode:
             f"we don't deliver to ZIP code {normal} yet", field="postal_code", postal_code=normal
         )
     return found
+
+
+def nearest(lat: float, lng: float) -> PostalCode:
+    """The ZIP code whose centroid is nearest the point (a stand-in for geocoding)."""
+    return min(table().values(), key=lambda p: (haversine_m(lat, lng, p.lat, p.lng), p.code))
 
 
 def to_out(found: PostalCode) -> PostalCodeOut:
