@@ -17,6 +17,16 @@ def test_known_distance() -> None:
     assert haversine_m(*PARIS, *PARIS) == 0.0
 
 
+def test_scalar_distance_agrees_with_the_matrix() -> None:
+    rng = np.random.default_rng(3)
+    points = np.column_stack([rng.uniform(-89, 89, 200), rng.uniform(-179, 179, 200)])
+    matrix = haversine_matrix(points)
+    for i, j in rng.integers(0, 200, size=(300, 2)):
+        assert haversine_m(*points[i], *points[j]) == pytest.approx(matrix[i, j], abs=1e-6)
+    with pytest.raises(ValueError, match="latitude"):
+        haversine_m(91.0, 0.0, 0.0, 0.0)
+
+
 def test_matrix_is_symmetric_with_zero_diagonal() -> None:
     m = haversine_matrix([PARIS, LONDON, (52.37, 4.89)])
     assert np.allclose(m, m.T)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from doorstep import __version__
 from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
 from doorstep.api.ratelimit import install_rate_limits
+from doorstep.api.request_context import RequestContextMiddleware
 from doorstep.catalog import api as catalog_api
 from doorstep.db import create_db_engine, session_factory
 from doorstep.logs import configure_logging
@@ -29,10 +27,6 @@ from doorstep.settings import Settings, get_settings
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.webhooks import api as webhooks_api
-
-log = structlog.get_logger("doorstep.http")
-
-REQUEST_ID_HEADER = "X-Request-ID"
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -62,7 +56,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
 
     install_error_handlers(app)
     install_rate_limits(app, settings)
-    app.middleware("http")(_request_context)
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)
     app.include_router(network_api.router)
     app.include_router(merchants_api.router)
@@ -76,24 +70,3 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.
     app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)
     return app
-
-
-async def _request_context(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    # Honour an id from the caller (a proxy, a merchant's retry) so logs line up end to end.
-    request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
-    request.state.request_id = request_id
-    structlog.contextvars.clear_contextvars()
-    structlog.contextvars.bind_contextvars(request_id=request_id)
-    started = time.perf_counter()
-    response = await call_next(request)
-    response.headers[REQUEST_ID_HEADER] = request_id
-    log.info(
-        "request",
-        method=request.method,
-        path=request.url.path,
-        status=response.status_code,
-        duration_ms=round((time.perf_counter() - started) * 1000, 1),
-    )
-    return response

@@ -13,7 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
-from doorstep.db import unit_of_work
+from doorstep.db import READ_ONLY_BEGIN, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.merchants.service import authenticate
 from doorstep.models import ApiKeyKind
@@ -60,13 +60,21 @@ def _session(request: Request) -> Iterator[Session]:
 DbSession = Annotated[Session, Depends(_session, scope="function")]
 
 
-async def _network(request: Request, session: DbSession) -> NetworkSnapshot:
+async def _network(request: Request) -> NetworkSnapshot:
     cache: SnapshotCache = request.app.state.network_cache
     fresh = cache.fresh()
     if fresh is not None:
         return fresh
-    # Reloading reads the database: do it off the event loop.
-    return await run_in_threadpool(cache.get, session)
+    # Reloading reads the database: do it off the event loop, in a read-only transaction of
+    # its own (no request session is opened just to find the snapshot fresh).
+    return await run_in_threadpool(_reload_network, request)
+
+
+def _reload_network(request: Request) -> NetworkSnapshot:
+    cache: SnapshotCache = request.app.state.network_cache
+    with unit_of_work(request.app.state.session_factory) as session:
+        session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
+        return cache.get(session)
 
 
 # The network's coverage as this process last read it (see doorstep.promise.network).
@@ -103,11 +111,20 @@ class Caller:
 _api_key_bearer = HTTPBearer(auto_error=False, description="A merchant's API key")
 
 
+ApiKeyCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key_bearer)]
+
+
 def _merchant_caller(
-    request: Request,
-    session: DbSession,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key_bearer)],
+    request: Request, session: DbSession, credentials: ApiKeyCredentials
 ) -> Caller:
+    return identify(session, credentials, request)
+
+
+def identify(
+    session: Session, credentials: HTTPAuthorizationCredentials | None, request: Request
+) -> Caller:
+    """The merchant behind the request's API key (for endpoints that run their own
+    transaction; others depend on `requires`)."""
     if credentials is None:
         raise NotAuthenticated("missing 'Authorization: Bearer <API key>' header")
     api_key = authenticate(session, credentials.credentials)
@@ -116,9 +133,18 @@ def _merchant_caller(
         key_id=api_key.id,
         key_prefix=api_key.prefix,
         kind=api_key.kind,
-        scopes=tuple(api_key.scopes),
+        scopes=api_key.scopes,
     )
     request.state.caller = caller
+    return caller
+
+
+def check_scope(caller: Caller, scope: str) -> Caller:
+    if not caller.allows(scope):
+        raise KeyNotAllowed(
+            f"a {caller.kind} key cannot do this; use the secret key on your server",
+            required_scope=scope,
+        )
     return caller
 
 
@@ -126,12 +152,7 @@ def requires(scope: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency: the caller's key must carry ``scope`` (secret keys carry every scope)."""
 
     async def check(caller: Annotated[Caller, Depends(_merchant_caller)]) -> Caller:
-        if not caller.allows(scope):
-            raise KeyNotAllowed(
-                f"a {caller.kind} key cannot do this; use the secret key on your server",
-                required_scope=scope,
-            )
-        return caller
+        return check_scope(caller, scope)
 
     return check
 

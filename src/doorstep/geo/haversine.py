@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -38,4 +40,14 @@ def haversine_matrix(
 
 def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Metres between two points."""
-    return float(haversine_matrix([(lat1, lon1)], [(lat2, lon2)])[0, 0])
+    # Scalar maths: NumPy's per-call overhead is larger than the formula for one pair, and the
+    # promise computes a few of these per shopper request.
+    for lat, lon in ((lat1, lon1), (lat2, lon2)):
+        if abs(lat) > 90 or abs(lon) > 180:
+            raise ValueError("latitude must be within ±90 and longitude within ±180 degrees")
+    phi1, phi2 = math.radians(lat1), math.radians(lat2)
+    h = (
+        math.sin((phi2 - phi1) / 2) ** 2
+        + math.cos(phi1) * math.cos(phi2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    )
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(min(1.0, max(0.0, h))))

@@ -116,27 +116,55 @@ def revoke_key(session: Session, merchant_id: int, key_id: int) -> ApiKey:
     return api_key
 
 
-def authenticate(session: Session, plaintext: str) -> ApiKey:
+@dataclass(frozen=True)
+class AuthenticatedKey:
+    """What a request needs to know about the key it came with."""
+
+    id: int
+    merchant_id: int
+    prefix: str
+    kind: ApiKeyKind
+    scopes: tuple[str, ...]
+
+
+_keys = ApiKey.__table__.c
+_merchants = Merchant.__table__.c
+# Plain columns, not ORM entities: this runs on every merchant request, and loading an ApiKey
+# object into the session cost more than the query itself.
+_KEY_LOOKUP = select(
+    _keys.id,
+    _keys.merchant_id,
+    _keys.prefix,
+    _keys.kind,
+    _keys.scopes,
+    _keys.secret_hash,
+    _keys.revoked_at,
+    _merchants.active,
+).join_from(ApiKey.__table__, Merchant.__table__, _merchants.id == _keys.merchant_id)
+
+
+def authenticate(session: Session, plaintext: str) -> AuthenticatedKey:
     """The live key behind ``plaintext``, or `InvalidApiKey` (never says which part was wrong)."""
     prefix = prefix_of(plaintext)
     # One round trip: the key and whether its merchant is active.
     row = (
-        session.execute(
-            select(ApiKey, Merchant.active)
-            .join(Merchant, Merchant.id == ApiKey.merchant_id)
-            .where(ApiKey.prefix == prefix)
-        ).first()
+        session.connection().execute(_KEY_LOOKUP.where(_keys.prefix == prefix)).first()
         if prefix
         else None
     )
-    if row is None or not matches(plaintext, row[0].secret_hash):
+    if row is None or not matches(plaintext, row.secret_hash):
         raise InvalidApiKey("the API key is not valid")
-    api_key, merchant_active = row
-    if api_key.revoked_at is not None:
+    if row.revoked_at is not None:
         raise InvalidApiKey("the API key has been revoked")
-    if not merchant_active:
+    if not row.active:
         raise InvalidApiKey("the merchant account is deactivated")
-    return api_key
+    return AuthenticatedKey(
+        id=row.id,
+        merchant_id=row.merchant_id,
+        prefix=row.prefix,
+        kind=ApiKeyKind(row.kind),
+        scopes=tuple(row.scopes),
+    )
 
 
 def create_console_user(

@@ -5,10 +5,11 @@ from __future__ import annotations
 import secrets
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, text
+from sqlalchemy import bindparam, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, InvalidInput
@@ -69,7 +70,7 @@ def create_preview(
         # A preview is a ten-minute cache, not a commitment: losing the last few to a crash
         # costs a shopper one reload, so its commit need not wait for the disk.
         session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-    assessment, products = assess_basket(
+    assessment, _ = assess_basket(
         session,
         merchant_id,
         request.items,
@@ -78,26 +79,30 @@ def create_preview(
         policy=policy,
         network=network,
     )
-    options = [_option_out(option, products) for option in assessment.options]
+    options = [_option_out(option) for option in assessment.options]
     unavailable = [
         UnavailableOut(speed=u.speed, reason=u.reason, detail=u.detail)
         for u in assessment.unavailable
     ]
-    preview = DeliveryPreview(
-        public_id=f"dp_{secrets.token_urlsafe(16)}",
-        merchant_id=merchant_id,
-        created_at=now,
-        expires_at=now + PREVIEW_TTL,
-        items=[item.model_dump() for item in request.items],
-        destination=request.destination.model_dump(),
-        options=[_stored_option(option) for option in assessment.options],
-        unavailable=[u.model_dump(mode="json") for u in unavailable],
+    public_id = f"dp_{secrets.token_urlsafe(16)}"
+    expires_at = now + PREVIEW_TTL
+    # A Core insert: the preview is written once and read back by id, never changed, so the
+    # ORM's identity map and flush would be pure overhead on the shopper's request.
+    session.connection().execute(
+        insert(DeliveryPreview).values(
+            public_id=public_id,
+            merchant_id=merchant_id,
+            created_at=now,
+            expires_at=expires_at,
+            items=[item.model_dump() for item in request.items],
+            destination=request.destination.model_dump(),
+            options=[_stored_option(option) for option in assessment.options],
+            unavailable=[u.model_dump(mode="json") for u in unavailable],
+        )
     )
-    session.add(preview)
-    session.flush()
     return PreviewOut(
-        id=preview.public_id,
-        expires_at=preview.expires_at,
+        id=public_id,
+        expires_at=expires_at,
         destination=request.destination,
         items=request.items,
         options=options,
@@ -123,6 +128,40 @@ def load_preview(
     return preview
 
 
+@dataclass(frozen=True)
+class BasketProduct:
+    """The columns of a product the promise needs (no ORM object: this is the hot path)."""
+
+    id: int
+    sku: str
+    length_mm: int
+    width_mm: int
+    height_mm: int
+    weight_g: int
+
+    @property
+    def volume_cm3(self) -> int:
+        return self.length_mm * self.width_mm * self.height_mm // 1000
+
+
+_products_c = Product.__table__.c
+_inventory_c = InventoryLevel.__table__.c
+_packages_c = Package.__table__.c
+# The basket's products and every node's free stock of them, in one round trip.
+_BASKET_STOCK = select(
+    _products_c.id,
+    _products_c.sku,
+    _products_c.length_mm,
+    _products_c.width_mm,
+    _products_c.height_mm,
+    _products_c.weight_g,
+    _inventory_c.node_id,
+    (_inventory_c.on_hand - _inventory_c.reserved).label("available"),
+).outerjoin_from(
+    Product.__table__, InventoryLevel.__table__, _inventory_c.product_id == _products_c.id
+)
+
+
 def assess_basket(
     session: Session,
     merchant_id: int,
@@ -132,12 +171,12 @@ def assess_basket(
     now: datetime,
     policy: rules.PromisePolicy | None = None,
     network: NetworkSnapshot | None = None,
-) -> tuple[rules.Assessment, dict[str, Product]]:
+) -> tuple[rules.Assessment, dict[str, BasketProduct]]:
     """The assessment of a basket for a destination (``network``: a snapshot to reuse)."""
     network = network or load_snapshot(session)
-    products = _products(session, merchant_id, items)
+    products, stock = _basket_stock(session, merchant_id, items)
     _check_size(items, products)
-    lines = _lines(session, items, products, network)
+    lines = _lines(items, products, stock, network)
     station = network.station_for(destination.lat, destination.lng)
     partners = network.partners_for(destination.lat, destination.lng)
     used = _used_capacity(session, station, partners, now)
@@ -153,29 +192,34 @@ def assess_basket(
     return assessment, products
 
 
-def _products(
+def _basket_stock(
     session: Session, merchant_id: int, items: Sequence[BasketItem]
-) -> dict[str, Product]:
-    found = {
-        p.sku: p
-        for p in session.scalars(
-            select(Product).where(
-                Product.merchant_id == merchant_id,
-                Product.sku.in_([item.sku for item in items]),
-                Product.active.is_(True),
-            )
+) -> tuple[dict[str, BasketProduct], dict[int, list[tuple[int, int]]]]:
+    """The basket's products by SKU, and (node id, free units) per product id."""
+    products: dict[str, BasketProduct] = {}
+    stock: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    rows = session.connection().execute(
+        _BASKET_STOCK.where(
+            _products_c.merchant_id == merchant_id,
+            _products_c.sku.in_([item.sku for item in items]),
+            _products_c.active.is_(True),
         )
-    }
+    )
+    for product_id, sku, length, width, height, weight, node_id, available in rows:
+        if sku not in products:
+            products[sku] = BasketProduct(product_id, sku, length, width, height, weight)
+        if node_id is not None:
+            stock[product_id].append((node_id, available))
     for index, item in enumerate(items):
-        if item.sku not in found:
+        if item.sku not in products:
             raise UnknownSku(f"no product with SKU '{item.sku}'", field=f"items[{index}].sku")
-    return found
+    return products, stock
 
 
-def _check_size(items: Sequence[BasketItem], products: dict[str, Product]) -> None:
+def _check_size(items: Sequence[BasketItem], products: dict[str, BasketProduct]) -> None:
     for index, item in enumerate(items):
         product = products[item.sku]
-        volume = product.length_mm * product.width_mm * product.height_mm // 1000
+        volume = product.volume_cm3
         if volume * item.quantity > MAX_PACKAGE_VOLUME_CM3 or (
             product.weight_g * item.quantity > MAX_PACKAGE_WEIGHT_G
         ):
@@ -188,34 +232,27 @@ def _check_size(items: Sequence[BasketItem], products: dict[str, Product]) -> No
 
 
 def _lines(
-    session: Session,
     items: Sequence[BasketItem],
-    products: dict[str, Product],
+    products: dict[str, BasketProduct],
+    stock: dict[int, list[tuple[int, int]]],
     network: NetworkSnapshot,
 ) -> list[rules.Line]:
-    wanted = {products[item.sku].id: item.quantity for item in items}
-    candidates: dict[int, list[rules.Place]] = defaultdict(list)
-    rows = session.execute(
-        select(
-            InventoryLevel.product_id,
-            InventoryLevel.node_id,
-            InventoryLevel.on_hand - InventoryLevel.reserved,
-        ).where(InventoryLevel.product_id.in_(list(wanted)))
-    )
-    for product_id, node_id, available in rows:
-        place = network.places.get(node_id)  # None: an inactive node
-        if place is not None and available >= wanted[product_id]:
-            candidates[product_id].append(place)
     lines = []
     for item in items:
         product = products[item.sku]
+        candidates = tuple(
+            place
+            for node_id, available in stock[product.id]
+            # None: an inactive node.
+            if available >= item.quantity and (place := network.places.get(node_id)) is not None
+        )
         lines.append(
             rules.Line(
                 sku=item.sku,
                 quantity=item.quantity,
-                unit_volume_cm3=product.length_mm * product.width_mm * product.height_mm // 1000,
+                unit_volume_cm3=product.volume_cm3,
                 unit_weight_g=product.weight_g,
-                candidates=tuple(candidates[product.id]),
+                candidates=candidates,
             )
         )
     return lines
@@ -231,20 +268,26 @@ def _used_capacity(
     if not node_ids:
         return {}
     first_day = (now - timedelta(days=1)).date()
-    rows = session.execute(
-        select(Package.serving_node_id, Package.service_date, func.count())
-        .where(
-            Package.serving_node_id.in_(node_ids),
-            Package.service_date >= first_day,
-            Package.service_date <= first_day + timedelta(days=4),
-            Package.state != PackageState.CANCELLED,
-        )
-        .group_by(Package.serving_node_id, Package.service_date)
+    rows = session.connection().execute(
+        _USED_CAPACITY,
+        {"node_ids": node_ids, "first_day": first_day, "last_day": first_day + timedelta(days=4)},
     )
     return {(node_id, day): count for node_id, day, count in rows if node_id and day}
 
 
-def _option_out(option: rules.Option, products: dict[str, Product]) -> OptionOut:
+_USED_CAPACITY = (
+    select(_packages_c.serving_node_id, _packages_c.service_date, func.count())
+    .where(
+        _packages_c.serving_node_id.in_(bindparam("node_ids", expanding=True)),
+        _packages_c.service_date >= bindparam("first_day"),
+        _packages_c.service_date <= bindparam("last_day"),
+        _packages_c.state != PackageState.CANCELLED,
+    )
+    .group_by(_packages_c.serving_node_id, _packages_c.service_date)
+)
+
+
+def _option_out(option: rules.Option) -> OptionOut:
     tz = option.legs[0].serving.tz if option.legs[0].serving else option.legs[0].place.tz
     return OptionOut(
         id=option.speed.value,

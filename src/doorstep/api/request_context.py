@@ -1,0 +1,55 @@
+"""The request id: taken from the caller or made here, bound to every log line, echoed back.
+
+A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
+``BaseHTTPMiddleware`` runs the rest of the app in a separate task and streams the response
+through a memory channel, which cost about a millisecond of CPU on every request.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID_HEADER = "X-Request-ID"
+
+log = structlog.get_logger("doorstep.http")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Honour an id from the caller (a proxy, a merchant's retry) so logs line up end to end.
+        request_id = Headers(scope=scope).get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        # Request.state reads scope["state"]: error handlers put the id in the error body.
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            log.info(
+                "request",
+                method=scope["method"],
+                path=scope["path"],
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
