@@ -250,7 +250,7 @@ def _staff_route(
             route_id=route.id,
             sequence=sequence,
             kind=StopKind.DELIVERY,
-            address=order.dest_address,
+            address=order.full_address,
             lat=order.dest_lat,
             lng=order.dest_lng,
         )
