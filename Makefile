@@ -30,12 +30,14 @@ $(SYSTEM_TOOLS):
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils
 
-## The main job: the example network, a morning of orders, today's plan, then the API on :8000
+## The main job: the example network, a morning of orders, today's plan and its carrier labels
+## (the offline counter carrier), then the API on :8000
 demo: setup
 	$(BIN)/doorstep db upgrade
 	$(BIN)/doorstep network import examples/chandler-az/network.geojson
 	$(BIN)/doorstep demo seed --orders 300
 	$(BIN)/doorstep plan --time-limit 10
+	$(BIN)/doorstep carrier labels
 	$(BIN)/doorstep serve
 
 serve: setup

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from doorstep.models import DeliverySpeed, Merchant, Node, NodeKind, Order, Package
-from doorstep.orders.transitions import record_package_created
+from doorstep.models import (
+    CarrierShipment,
+    DeliverySpeed,
+    Merchant,
+    Node,
+    NodeKind,
+    Order,
+    Package,
+    Plan,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.transitions import record_package_created, transition_package
+
+# An address a carrier can label (Order's structured destination columns).
+LABELLABLE = {
+    "dest_address": "1 E Chicago St",
+    "dest_address_line2": "Apt 4",
+    "dest_city": "Chandler",
+    "dest_state": "AZ",
+    "dest_postal_code": "85225",
+    "recipient_phone": "+1 480 555 0101",
+}
 
 
 def make_merchant(session: Session, **overrides: Any) -> Merchant:
@@ -69,3 +89,46 @@ def make_package(session: Session, **overrides: Any) -> Package:
     package = Package(**{**values, **overrides})
     record_package_created(session, package, order, actor="system")
     return package
+
+
+def make_planned_carrier_shipment(
+    session: Session,
+    service_date: date,
+    *,
+    service: str = "next_day",
+    origin: Node | None = None,
+    **order: Any,
+) -> CarrierShipment:
+    """A package the planner gave to a carrier: warehouse stock (unless ``origin``), planned
+    at a station, to a labellable address (override the order's columns to change it)."""
+    station = make_node(
+        session, name="Chandler Delivery Station", address="2600 S Price Rd, Chandler, AZ 85286"
+    )
+    origin = origin or make_node(
+        session,
+        kind=NodeKind.WAREHOUSE,
+        name="Tempe Fulfillment Warehouse",
+        address="1700 W Broadway Rd, Tempe, AZ 85282",
+    )
+    placed = make_order(session, make_merchant(session), **(LABELLABLE | order))
+    package = make_package(session, order=placed, origin=origin, service_date=service_date)
+    for state in (PackageState.READY_FOR_PICKUP, PackageState.ASSIGNED):
+        transition_package(session, package, state, actor="planner")
+    plan = Plan(
+        station_id=station.id,
+        service_date=service_date,
+        seed=1,
+        runtime_s=0.1,
+        input_fingerprint="f" * 64,
+        totals={},
+        unassigned=[],
+        decisions=[],
+    )
+    session.add(plan)
+    session.flush()
+    shipment = CarrierShipment(
+        package_id=package.id, plan_id=plan.id, carrier="manual", service=service, rate_cents=2100
+    )
+    session.add(shipment)
+    session.flush()
+    return shipment

@@ -36,6 +36,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(merchants_app, name="merchants")
 demo_app = typer.Typer(help="A demo day on the example network.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
+carrier_app = typer.Typer(help="The carrier fallback: labels.", no_args_is_help=True)
+app.add_typer(carrier_app, name="carrier")
 app.add_typer(network_app, name="network")
 app.command("worker")(webhooks_cli.worker)
 # `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.
@@ -255,12 +257,8 @@ def plan_command(
 ) -> None:
     """Plan the day's waves: the cheapest channel per package, routes cut into blocks, partner
     manifests, carrier shipments. Stores the plan and writes an HTML page per station."""
-    from datetime import date as _date
-    from datetime import datetime as _datetime
-    from zoneinfo import ZoneInfo
-
     settings = get_settings()
-    day = _date.fromisoformat(date) if date else _datetime.now(ZoneInfo("America/Phoenix")).date()
+    day = _service_date(date)
     pages = settings.data_dir / "plans"
     pages.mkdir(parents=True, exist_ok=True)
     try:
@@ -365,6 +363,63 @@ def _plan_stations(
                 }
             )
     return results
+
+
+def _service_date(text: str | None) -> date:
+    """``YYYY-MM-DD``, or today in Chandler (the example network's day)."""
+    from datetime import datetime as _datetime
+    from zoneinfo import ZoneInfo
+
+    if text:
+        return date.fromisoformat(text)
+    return _datetime.now(ZoneInfo("America/Phoenix")).date()
+
+
+@carrier_app.command("labels")
+def carrier_labels(
+    date: Annotated[
+        str | None, typer.Option(help="Service date YYYY-MM-DD (default: today in Chandler)")
+    ] = None,
+    retry_interrupted: Annotated[
+        bool,
+        typer.Option(
+            help="Ask again for shipments an interrupted run left waiting for a label "
+            "(check the carrier's account for them first)"
+        ),
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Buy the labels of the day's planned carrier shipments with the configured carrier
+    (DOORSTEP_CARRIER_*; the counter's manual labels by default) and write each PDF to
+    <data dir>/labels/. Labelled shipments are skipped; exits 1 if any is left without one."""
+    from doorstep import carrier_cli
+    from doorstep.logs import configure_logging
+    from doorstep.planning.labels import LabelStatus
+
+    settings = get_settings()
+    # Each label bought is logged (stderr): the trail to find it again if a run dies.
+    configure_logging(level=settings.log_level, json=settings.log_json)
+    day = _service_date(date)
+    with _database() as engine:
+        run = carrier_cli.buy_with_progress(
+            session_factory(engine),
+            day,
+            settings.data_dir,
+            retry_interrupted=retry_interrupted,
+            console=errors,
+            quiet=as_json,
+        )
+    if as_json:
+        print(json.dumps(carrier_cli.as_json(run)))
+    elif run.outcomes:
+        console.print(carrier_cli.table(run))
+        console.print(f"Label PDFs: {settings.data_dir / 'labels'}/<tracking number>.pdf")
+        for line in carrier_cli.problems(run):
+            console.print(line)
+    else:
+        console.print(f"No carrier shipments planned for {day}.")
+    if run.count(LabelStatus.SKIPPED):
+        raise typer.Exit(1)
 
 
 @app.command()

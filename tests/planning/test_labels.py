@@ -23,58 +23,19 @@ from doorstep.carriers import (
     ShipmentRequest,
 )
 from doorstep.carriers.manual import is_valid_tracking_number
-from doorstep.models import CarrierShipment, CarrierShipmentStatus, Node, NodeKind, Package, Plan
+from doorstep.models import CarrierShipment, CarrierShipmentStatus, NodeKind, Package
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 from doorstep.planning.labels import LabelRun, LabelStatus, SkipReason, buy_labels
 from tests.carriers.recorded_http import RecordedTransport
-from tests.factories import make_merchant, make_node, make_order, make_package
+from tests.factories import make_node, make_planned_carrier_shipment
 
 DAY = date(2026, 11, 24)
-STRUCTURED = {
-    "dest_address": "1 E Chicago St",
-    "dest_address_line2": "Apt 4",
-    "dest_city": "Chandler",
-    "dest_state": "AZ",
-    "dest_postal_code": "85225",
-    "recipient_phone": "+1 480 555 0101",
-}
 
 
-def planned_shipment(
-    session: Session, service: str = "next_day", origin: Node | None = None, **order: Any
-) -> CarrierShipment:
-    """A package the planner gave to a carrier: warehouse stock, planned at a station."""
-    station = make_node(
-        session, name="Chandler Delivery Station", address="2600 S Price Rd, Chandler, AZ 85286"
-    )
-    origin = origin or make_node(
-        session,
-        kind=NodeKind.WAREHOUSE,
-        name="Tempe Fulfillment Warehouse",
-        address="1700 W Broadway Rd, Tempe, AZ 85282",
-    )
-    placed = make_order(session, make_merchant(session), **(STRUCTURED | order))
-    package = make_package(session, order=placed, origin=origin, service_date=DAY)
-    for state in (PackageState.READY_FOR_PICKUP, PackageState.ASSIGNED):
-        transition_package(session, package, state, actor="planner")
-    plan = Plan(
-        station_id=station.id,
-        service_date=DAY,
-        seed=1,
-        runtime_s=0.1,
-        input_fingerprint="f" * 64,
-        totals={},
-        unassigned=[],
-        decisions=[],
-    )
-    session.add(plan)
-    session.flush()
-    shipment = CarrierShipment(
-        package_id=package.id, plan_id=plan.id, carrier="manual", service=service, rate_cents=2100
-    )
-    session.add(shipment)
-    session.commit()
+def planned_shipment(session: Session, **overrides: Any) -> CarrierShipment:
+    shipment = make_planned_carrier_shipment(session, DAY, **overrides)
+    session.commit()  # the labels run reads and writes in its own transactions
     return shipment
 
 

@@ -1,0 +1,121 @@
+"""`doorstep carrier labels`: buy the labels of a day's carrier shipments, with a progress bar.
+
+The command itself lives in ``cli.py`` (it opens the database like every command there);
+this module buys with a Rich progress bar and prints the result as a table or JSON.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.carriers import CarrierSettings, carrier_from_settings
+from doorstep.planning.labels import LabelOutcome, LabelRun, LabelStatus, buy_labels
+
+
+def buy_with_progress(
+    sessions: sessionmaker[Session],
+    day: date,
+    data_dir: Path,
+    *,
+    retry_interrupted: bool,
+    console: Console,
+    quiet: bool,
+) -> LabelRun:
+    """Buy with the configured carrier (``DOORSTEP_CARRIER_*``; the counter by default)."""
+    carrier = carrier_from_settings(CarrierSettings())
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"Buying {carrier.name} labels for {day}", total=None)
+
+        def show(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return buy_labels(
+            sessions,
+            day,
+            carrier,
+            data_dir,
+            retry_interrupted=retry_interrupted,
+            progress=show,
+        )
+
+
+def as_json(run: LabelRun) -> dict[str, Any]:
+    return {
+        "date": str(run.service_date),
+        **{status.value: run.count(status) for status in LabelStatus},
+        "labels": [
+            {
+                "package": o.package,
+                "status": o.status.value,
+                "carrier": o.carrier,
+                "service": o.service,
+                "rate_cents": o.rate_cents,
+                "currency": o.currency,
+                "tracking_number": o.tracking_number,
+                "label_file": str(o.label_file) if o.label_file else None,
+                "reason": o.reason.value if o.reason else None,
+                "detail": o.detail,
+            }
+            for o in run.outcomes
+        ],
+    }
+
+
+def table(run: LabelRun) -> Table:
+    """One row per shipment, narrow enough for 80 columns: the PDFs are named after their
+    tracking number; why a shipment has no label is in `problems`."""
+    counts = ", ".join(
+        f"{run.count(status)} {status.value.replace('_', ' ')}" for status in LabelStatus
+    )
+    table = Table(title=f"Carrier labels for {run.service_date}: {counts}")
+    table.add_column("package", overflow="fold")
+    table.add_column("carrier, service", overflow="fold")
+    table.add_column("rate", justify="right", no_wrap=True)
+    table.add_column("tracking number", overflow="fold")
+    table.add_column("label", no_wrap=True)
+    for o in run.outcomes:
+        table.add_row(
+            escape(o.package),
+            escape(f"{o.carrier}\n{o.service}"),
+            _money(o),
+            escape(o.tracking_number or ""),
+            _result(o),
+        )
+    return table
+
+
+def problems(run: LabelRun) -> list[str]:
+    """Why each skipped shipment has no label, one line each."""
+    return [
+        f"{escape(o.package)}: [yellow]{o.reason.value if o.reason else 'skipped'}[/] "
+        f"{escape(o.detail or '')}"
+        for o in run.outcomes
+        if o.status is LabelStatus.SKIPPED
+    ]
+
+
+def _money(outcome: LabelOutcome) -> str:
+    if outcome.rate_cents is None:
+        return ""
+    currency = "" if outcome.currency in (None, "USD") else f" {outcome.currency}"
+    return f"${outcome.rate_cents / 100:,.2f}{currency}"
+
+
+def _result(outcome: LabelOutcome) -> str:
+    if outcome.status is LabelStatus.SKIPPED:
+        return f"[yellow]{outcome.reason.value if outcome.reason else 'skipped'}[/]"
+    return "new PDF" if outcome.status is LabelStatus.BOUGHT else "[dim]earlier[/]"
