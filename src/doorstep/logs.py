@@ -27,6 +27,12 @@ def configure_logging(*, level: str = "INFO", json: bool = False) -> None:
         wrapper_class=structlog.make_filtering_bound_logger(
             logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
         ),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
+
+
+def _stderr_logger(*args: object) -> structlog.PrintLogger:
+    # sys.stderr is looked up on every line, not kept: a test's or a CLI runner's captured
+    # stream is swapped back (and closed) after it, and a kept one would fail later lines.
+    return structlog.PrintLogger(sys.stderr)
