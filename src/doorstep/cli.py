@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy import Engine
 
 from doorstep import bench_cli, dispatch_cli, webhooks_cli
 from doorstep.db import create_db_engine, session_factory, unit_of_work
@@ -257,13 +256,15 @@ def plan_command(
 ) -> None:
     """Plan the day's waves: the cheapest channel per package, routes cut into blocks, partner
     manifests, carrier shipments. Stores the plan and writes an HTML page per station."""
+    from doorstep import plan_cli
+
     settings = get_settings()
     day = _service_date(date)
     pages = settings.data_dir / "plans"
     pages.mkdir(parents=True, exist_ok=True)
     try:
         with _database() as engine:
-            results = _plan_stations(
+            results = plan_cli.plan_stations(
                 session_factory(engine),
                 station,
                 day,
@@ -272,6 +273,7 @@ def plan_command(
                 time_limit,
                 seed,
                 force,
+                progress_to=None if as_json else console,
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")
@@ -279,90 +281,12 @@ def plan_command(
     if as_json:
         print(json.dumps(results))
         return
-    table = Table(title=f"Plan for {day}")
-    for column in (
-        "station",
-        "pkgs",
-        "by station",
-        "by store run",
-        "by partner",
-        "by carrier",
-        "left",
-        "cost",
-        "per pkg",
-    ):
-        table.add_column(column, justify="right")
-    for r in results:
-        share = r["share"]
-        planned = r["packages"] - len(r["unassigned"])
-        table.add_row(
-            r["station"],
-            str(r["packages"]),
-            *(
-                f"{round(share.get(k, 0) * planned)}"
-                for k in ("station_route", "store_run", "partner_store", "carrier")
-            ),
-            str(len(r["unassigned"])),
-            f"${r['cost_cents'] / 100:,.2f}",
-            f"${r['cost_per_package_cents'] / 100:,.2f}",
-        )
-    console.print(table)
+    console.print(plan_cli.summary_table(day, results))
     for r in results:
         unchanged = "" if r["new_plan"] else " (wave unchanged: the stored plan stands)"
         console.print(f"{r['station']}: {r['page']}{unchanged}")
         for item in r["unassigned"]:
             console.print(f"  unassigned {item['package']}: {item['reason']}")
-
-
-def _plan_stations(
-    factory: sessionmaker[Session],
-    stations: list[str] | None,
-    day: date,
-    pages: Path,
-    drivers: DriverPlan,
-    time_limit: float,
-    seed: int,
-    force: bool,
-) -> list[dict[str, Any]]:
-    """Plan each station's wave in its own transaction; write its page when it changed."""
-    from doorstep.models import Node, NodeKind
-    from doorstep.planning.page import render_plan_page
-    from doorstep.planning.service import plan_wave
-
-    with unit_of_work(factory) as session:
-        codes = stations or list(
-            session.scalars(
-                select(Node.code)
-                .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
-                .order_by(Node.code)
-            )
-        )
-    results: list[dict[str, Any]] = []
-    for code in codes:
-        status = console.status(f"Planning {code} for {day}…")
-        with status, unit_of_work(factory) as session:
-            run = plan_wave(
-                session, code, day, drivers=drivers, time_limit_s=time_limit, seed=seed, force=force
-            )
-            page = pages / f"plan-{code}-{day}.html"
-            if run.result is not None:
-                page.write_text(render_plan_page(run.wave, run.result), encoding="utf-8")
-            totals = run.plan.totals
-            results.append(
-                {
-                    "station": code,
-                    "date": str(day),
-                    "plan_id": run.plan.id,
-                    "new_plan": run.result is not None,
-                    "packages": totals["packages"],
-                    "cost_cents": totals["cost_cents"],
-                    "cost_per_package_cents": totals["cost_per_package_cents"],
-                    "share": totals["share"],
-                    "unassigned": run.plan.unassigned,
-                    "page": str(page),
-                }
-            )
-    return results
 
 
 def _service_date(text: str | None) -> date:

@@ -16,11 +16,13 @@ from doorstep.planning.core import (
     DayInput,
     DayPlan,
     PlanningBug,
+    PlanProgress,
     Promise,
     UnassignedReason,
     plan_all_carrier,
     plan_all_station_routes,
     plan_day,
+    planner,
 )
 from doorstep.planning.core.pricing import in_areas
 from doorstep.planning.core.routing import verified
@@ -196,6 +198,32 @@ def test_parallel_territories_match_the_serial_plan() -> None:
     serial = plan_day(day, time_limit_s=5.0, seed=3, max_iterations=200, workers=1)
     parallel = plan_day(day, time_limit_s=5.0, seed=3, max_iterations=200, workers=2)
     assert replace(serial, runtime_s=0.0) == replace(parallel, runtime_s=0.0)
+
+
+def test_progress_is_reported_phase_by_phase_and_changes_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(planner, "STOPS_PER_TERRITORY", 10)  # a few territories, in parallel
+    day = small_day(city_packages(30), drivers=6)
+    steps: list[PlanProgress] = []
+    options = {"time_limit_s": 5.0, "seed": 3, "max_iterations": 200, "workers": 2}
+    watched = plan_day(day, progress=steps.append, **options)  # type: ignore[arg-type]
+    quiet = plan_day(day, **options)  # type: ignore[arg-type]
+    assert replace(watched, runtime_s=0.0) == replace(quiet, runtime_s=0.0)
+    phases = [step.phase for step in steps]
+    assert list(dict.fromkeys(phases)) == [
+        "pricing",
+        "routing",
+        "sweep",
+        "improving",
+        "finishing",
+        "done",
+    ]
+    territories = steps[-1].total - planner.STEPS_AFTER_ROUTING
+    assert territories >= 2
+    assert phases.count("routing") == territories + 1  # its start, then one per territory
+    assert [step.done for step in steps] == sorted(step.done for step in steps)
+    assert steps[-1].done == steps[-1].total
 
 
 def test_baselines_place_every_package_once() -> None:

@@ -5,6 +5,7 @@ The caller owns the transaction (a CLI command, an API request).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.models import Plan, PlanStatus
-from doorstep.planning.core import DayPlan, plan_day
+from doorstep.planning.core import DayPlan, PlanProgress, plan_day
 from doorstep.planning.loading import DriverPlan, Wave, load_wave
 from doorstep.planning.persist import release_previous, store_plan
 
@@ -36,6 +37,7 @@ def plan_wave(
     max_iterations: int | None = None,
     workers: int = 2,
     force: bool = False,
+    progress: Callable[[PlanProgress], None] | None = None,
 ) -> PlanRun:
     wave = load_wave(session, station_code, service_date, drivers)
     fingerprint = wave.fingerprint(seed)
@@ -57,6 +59,7 @@ def plan_wave(
         seed=seed,
         max_iterations=max_iterations,
         workers=workers,
+        progress=progress,
     )
     plan = store_plan(session, wave, result, fingerprint)
     return PlanRun(plan=plan, wave=wave, result=result, replanned=bool(previous))

@@ -295,6 +295,18 @@ class Totals:
 
 
 @dataclass(frozen=True, slots=True)
+class PlanProgress:
+    """How far ``plan_day`` is, for a progress bar: ``done`` of ``total`` steps (one per
+    territory routed, then the sweep, the improvement moves and the finish); ``total`` is 0
+    until the territories are cut. ``phase``: pricing, routing, sweep, improving, finishing,
+    done."""
+
+    phase: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
 class DayPlan:
     blocks: tuple[Block, ...]
     manifests: tuple[PartnerManifest, ...]

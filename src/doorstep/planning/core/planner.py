@@ -15,9 +15,9 @@ from __future__ import annotations
 import math
 import multiprocessing
 import time
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -33,6 +33,7 @@ from doorstep.planning.core.model import (
     DayInput,
     DayPlan,
     Package,
+    PlanProgress,
     UnassignedReason,
 )
 from doorstep.planning.core.partners import manifest
@@ -61,6 +62,22 @@ STOPS_PER_TERRITORY = 260
 SWEEP_SHARE = 0.1
 #: The sweep's problem is small and converges fast: stop it early rather than idle.
 SWEEP_ITERATIONS = 3_000
+#: Steps after the territories: the sweep, the improvement moves, the finish.
+STEPS_AFTER_ROUTING = 3
+
+
+@dataclass
+class _Steps:
+    """Reports progress to the caller's callback, if any (never changes the plan)."""
+
+    report: Callable[[PlanProgress], None] | None
+    total: int = 0
+    done: int = 0
+
+    def phase(self, name: str, *, advance: int = 0) -> None:
+        self.done += advance
+        if self.report is not None:
+            self.report(PlanProgress(name, self.done, self.total))
 
 
 def plan_day(
@@ -70,14 +87,19 @@ def plan_day(
     seed: int,
     max_iterations: int | None = None,
     workers: int = 2,
+    progress: Callable[[PlanProgress], None] | None = None,
 ) -> DayPlan:
     """Plan the wave: blocks, partner manifests, carrier shipments, and what is left.
 
     ``time_limit_s`` is the routing budget (wall clock, shared by the territory rounds);
     pass ``max_iterations`` (per territory) as well for a plan that is identical on every
     run: same input + seed → same plan.  ``workers`` processes route territories at once.
+    ``progress`` is called (in this process) as each phase starts and each territory ends.
     """
-    return _plan(day, time_limit_s, seed, max_iterations, workers, own_channels_only=False)
+    steps = _Steps(progress)
+    return _plan(
+        day, time_limit_s, seed, max_iterations, workers, own_channels_only=False, steps=steps
+    )
 
 
 def plan_all_station_routes(
@@ -97,7 +119,15 @@ def plan_all_station_routes(
     """
     more = tuple(replace(s, count=s.count * driver_factor) for s in day.drivers)
     staffed = replace(day, drivers=more)
-    return _plan(staffed, time_limit_s, seed, max_iterations, workers, own_channels_only=True)
+    return _plan(
+        staffed,
+        time_limit_s,
+        seed,
+        max_iterations,
+        workers,
+        own_channels_only=True,
+        steps=_Steps(None),
+    )
 
 
 def plan_all_carrier(day: DayInput) -> DayPlan:
@@ -121,8 +151,10 @@ def _plan(
     workers: int,
     *,
     own_channels_only: bool,
+    steps: _Steps,
 ) -> DayPlan:
     started = time.perf_counter()
+    steps.phase("pricing")
     alloc = Allocation()
     known = {s.id for s in day.sites}
     packages = []
@@ -143,9 +175,11 @@ def _plan(
     partner_price = _partner_prices(day, packages, candidates)
     alternative = {p.id: _cheapest(partner_price.get(p.id), carrier.get(p.id)) for p in packages}
 
-    routed = _route(day, routable, alternative, time_limit_s, seed, max_iterations, workers)
+    routed = _route(day, routable, alternative, time_limit_s, seed, max_iterations, workers, steps)
+    steps.phase("improving", advance=1)
     if not own_channels_only:
         routed = improve(day, routed, alternative)
+    steps.phase("finishing", advance=1)
 
     blocks: list[Block] = []
     marginal: dict[str, int] = {}
@@ -186,9 +220,11 @@ def _plan(
         else:
             alloc.unassign(p.id, _reason(day, p, left_out.get(p.id)))
     _drop_thin_batches(day, alloc, carrier)
-    return _finish(
+    plan = _finish(
         day, tuple(blocks), alloc, marginal, partner_price, carrier, seed=seed, started=started
     )
+    steps.phase("done", advance=1)
+    return plan
 
 
 def _drop_thin_batches(day: DayInput, alloc: Allocation, carrier: dict[str, Option]) -> None:
@@ -285,6 +321,7 @@ def _route(
     seed: int,
     max_iterations: int | None,
     workers: int,
+    steps: _Steps,
 ) -> list[Routed]:
     groups = group_packages(routable)
     # The split depends on the day only (never on the worker count), so a plan with
@@ -307,13 +344,19 @@ def _route(
                 max_iterations=max_iterations,
             )
         )
-    results = _solve_all(tasks, workers)
+    steps.total = len(tasks) + STEPS_AFTER_ROUTING
+    steps.phase("routing")
+    results = _solve_all(tasks, workers, lambda: steps.phase("routing", advance=1))
     routed = [Routed(r, {g.id: g for g in t.groups}) for r, t in zip(results, tasks, strict=True)]
+    steps.phase("sweep")
     sweep = _sweep(day, routed, alternative, time_limit_s * SWEEP_SHARE, seed, max_iterations)
     return routed if sweep is None else [*routed, sweep]
 
 
-def _solve_all(tasks: list[TerritoryTask], workers: int) -> list[TerritoryResult]:
+def _solve_all(
+    tasks: list[TerritoryTask], workers: int, solved: Callable[[], None]
+) -> list[TerritoryResult]:
+    """Every territory's result, in the tasks' order; ``solved()`` as each one ends."""
     if workers > 1 and len(tasks) > 1:
         # Fork where the platform has it: workers inherit the loaded modules (fast start)
         # and callers need no ``if __name__ == "__main__"`` guard.  Each task carries its
@@ -321,8 +364,15 @@ def _solve_all(tasks: list[TerritoryTask], workers: int) -> list[TerritoryResult
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            return list(pool.map(solve_territory, tasks))
-    return [solve_territory(t) for t in tasks]
+            futures = [pool.submit(solve_territory, task) for task in tasks]
+            for _ in as_completed(futures):
+                solved()
+            return [future.result() for future in futures]
+    results = []
+    for task in tasks:
+        results.append(solve_territory(task))
+        solved()
+    return results
 
 
 def _sweep(
