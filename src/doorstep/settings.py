@@ -52,6 +52,11 @@ class Settings(BaseSettings):
         ge=0,
         description="How long the API reuses its snapshot of the network's coverage",
     )
+    capacity_cache_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How old the API's count of each node's committed packages may be",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 

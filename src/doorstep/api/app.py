@@ -22,6 +22,7 @@ from doorstep.network import api as network_api
 from doorstep.orders import api as orders_api
 from doorstep.planning import api as planning_api
 from doorstep.promise import api as promise_api
+from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import SnapshotCache
 from doorstep.settings import Settings, get_settings
 from doorstep.web import routes as web_routes
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.session_factory = session_factory(app.state.engine)
     app.state.clock = utcnow
     app.state.network_cache = SnapshotCache(settings.network_cache_seconds)
+    app.state.committed_volume = CommittedVolumeCache(settings.capacity_cache_seconds)
 
     install_error_handlers(app)
     install_rate_limits(app, settings)

@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session
 
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
 from doorstep.errors import DomainError
-from doorstep.merchants.service import authenticate
+from doorstep.merchants.keys import SCOPES, prefix_of
+from doorstep.merchants.service import InvalidApiKey, authenticate
 from doorstep.models import ApiKeyKind
 from doorstep.promise.network import NetworkSnapshot, SnapshotCache
 from doorstep.settings import Settings
@@ -137,6 +138,31 @@ def identify(
     )
     request.state.caller = caller
     return caller
+
+
+def presented_key(scope: str) -> Callable[..., Awaitable[HTTPAuthorizationCredentials]]:
+    """A dependency for endpoints that check the key inside their own transaction.
+
+    It refuses, before the body is even validated, what the key's shape alone tells: no key,
+    a malformed key, a publishable key on an endpoint that only secret keys may call. The
+    database check (`identify`) then runs in the endpoint's transaction.
+    """
+
+    async def check(credentials: ApiKeyCredentials) -> HTTPAuthorizationCredentials:
+        if credentials is None:
+            raise NotAuthenticated("missing 'Authorization: Bearer <API key>' header")
+        prefix = prefix_of(credentials.credentials)
+        if prefix is None:
+            raise InvalidApiKey("the API key is not valid")
+        kind = ApiKeyKind.PUBLISHABLE if prefix.startswith("pk_") else ApiKeyKind.SECRET
+        if "*" not in SCOPES[kind] and scope not in SCOPES[kind]:
+            raise KeyNotAllowed(
+                f"a {kind} key cannot do this; use the secret key on your server",
+                required_scope=scope,
+            )
+        return credentials
+
+    return check
 
 
 def check_scope(caller: Caller, scope: str) -> Caller:

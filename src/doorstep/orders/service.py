@@ -12,14 +12,15 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import BindParameter, Integer, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.models import (
@@ -36,8 +37,9 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.schemas import OrderIn
-from doorstep.orders.transitions import record_package_created, transition_package
+from doorstep.orders.transitions import record_packages_created, transition_package
 from doorstep.promise import service as promise
+from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import NetworkSnapshot
 from doorstep.promise.schemas import BasketItem, Destination
 
@@ -94,6 +96,9 @@ class Leg:
 class PlacedOrder:
     order: Order
     replayed: bool  # True when an earlier request with the same idempotency key made it
+    # For a new order: its lines and packages are loaded, and these are the node codes and
+    # SKUs its view needs, so answering the request costs no further query.
+    view_data: dict[str, Any] | None = None
 
 
 def fingerprint(body: OrderIn) -> str:
@@ -109,14 +114,16 @@ def place_order(
     idempotency_key: str | None,
     now: datetime,
     network: NetworkSnapshot | None = None,
+    committed: CommittedVolumeCache | None = None,
 ) -> PlacedOrder:
+    """Place an order (``network``, ``committed``: the API's caches, see `assess_basket`)."""
     digest = fingerprint(body)
     if idempotency_key is not None:
         earlier = _by_idempotency_key(session, merchant_id, idempotency_key)
         if earlier is not None:
             return PlacedOrder(_same_request(earlier, digest), replayed=True)
-    items, destination, speed, fee, legs, preview_id = _resolve_promise(
-        session, merchant_id, body, now, network
+    items, destination, speed, fee, legs, preview_id, products = _resolve_promise(
+        session, merchant_id, body, now, network, committed
     )
     if not destination.address:
         raise AddressMissing(
@@ -163,12 +170,19 @@ def place_order(
             raise
         return PlacedOrder(_same_request(earlier, digest), replayed=True)
     try:
-        _reserve_and_pack(session, order, items, legs, now)
+        _reserve_and_pack(session, order, items, legs, now, products, network)
     except BaseException:
         savepoint.rollback()
         raise
     savepoint.commit()
-    return PlacedOrder(order, replayed=False)
+    node_ids = {leg.node_id for leg in legs} | {
+        leg.serving_node_id for leg in legs if leg.serving_node_id is not None
+    }
+    view_data = {
+        "node_codes": _node_codes(session, node_ids, network),
+        "skus": {product.id: sku for sku, product in products.items()},
+    }
+    return PlacedOrder(order, replayed=False, view_data=view_data)
 
 
 def _resolve_promise(
@@ -177,7 +191,16 @@ def _resolve_promise(
     body: OrderIn,
     now: datetime,
     network: NetworkSnapshot | None,
-) -> tuple[list[BasketItem], Destination, DeliverySpeed, int, list[Leg], str | None]:
+    committed: CommittedVolumeCache | None,
+) -> tuple[
+    list[BasketItem],
+    Destination,
+    DeliverySpeed,
+    int,
+    list[Leg],
+    str | None,
+    dict[str, promise.BasketProduct],
+]:
     if body.preview_id is not None and body.option_id is not None:
         preview = promise.load_preview(session, merchant_id, body.preview_id, now=now)
         option = next((o for o in preview.options if o["id"] == body.option_id.value), None)
@@ -204,10 +227,25 @@ def _resolve_promise(
             )
             for leg in option["legs"]
         ]
-        return items, destination, body.option_id, option["fee_cents"], legs, preview.public_id
+        products = promise.basket_products(session, merchant_id, items)
+        return (
+            items,
+            destination,
+            body.option_id,
+            option["fee_cents"],
+            legs,
+            preview.public_id,
+            products,
+        )
     assert body.items is not None and body.destination is not None and body.speed is not None
-    assessment, _ = promise.assess_basket(
-        session, merchant_id, body.items, body.destination, now=now, network=network
+    assessment, products = promise.assess_basket(
+        session,
+        merchant_id,
+        body.items,
+        body.destination,
+        now=now,
+        network=network,
+        committed=committed,
     )
     chosen = next((o for o in assessment.options if o.speed is body.speed), None)
     if chosen is None:
@@ -227,7 +265,22 @@ def _resolve_promise(
         )
         for leg in chosen.legs
     ]
-    return list(body.items), body.destination, body.speed, chosen.fee_cents, legs, None
+    return list(body.items), body.destination, body.speed, chosen.fee_cents, legs, None, products
+
+
+_inventory = InventoryLevel.__table__.c
+_quantity: BindParameter[int] = bindparam("b_quantity", type_=Integer)
+# Reserve only while enough is free: the row lock and the check in one statement make
+# concurrent orders for the last units queue up instead of overselling.
+_RESERVE = (
+    update(InventoryLevel)
+    .where(
+        _inventory.product_id == bindparam("b_product_id"),
+        _inventory.node_id == bindparam("b_node_id"),
+        _inventory.on_hand - _inventory.reserved >= _quantity,
+    )
+    .values(reserved=_inventory.reserved + _quantity, updated_at=bindparam("b_now"))
+)
 
 
 def _reserve_and_pack(
@@ -236,62 +289,68 @@ def _reserve_and_pack(
     items: Sequence[BasketItem],
     legs: Sequence[Leg],
     now: datetime,
+    products: Mapping[str, promise.BasketProduct],
+    network: NetworkSnapshot | None,
 ) -> None:
     quantities = {item.sku: item.quantity for item in items}
-    products = {
-        p.sku: p
-        for p in session.scalars(
-            select(Product).where(
-                Product.merchant_id == order.merchant_id, Product.sku.in_(list(quantities))
-            )
-        )
-    }
-    nodes = {
-        n.id: n
-        for n in session.scalars(select(Node).where(Node.id.in_([leg.node_id for leg in legs])))
-    }
     # Same order of rows in every transaction, so two baskets never deadlock each other.
     wanted = sorted(
         (products[sku].id, leg.node_id, quantities[sku], sku) for leg in legs for sku in leg.skus
     )
+    connection = session.connection()
     for product_id, node_id, quantity, sku in wanted:
-        reserved = session.execute(
-            update(InventoryLevel)
-            .where(
-                InventoryLevel.product_id == product_id,
-                InventoryLevel.node_id == node_id,
-                InventoryLevel.on_hand - InventoryLevel.reserved >= quantity,
-            )
-            .values(reserved=InventoryLevel.reserved + quantity)
-            .execution_options(synchronize_session=False)
+        reserved = connection.execute(
+            _RESERVE,
+            {
+                "b_product_id": product_id,
+                "b_node_id": node_id,
+                "b_quantity": quantity,
+                "b_now": now,
+            },
         )
-        if reserved.rowcount != 1:  # type: ignore[attr-defined]
+        if reserved.rowcount != 1:
+            code = _node_codes(session, {node_id}, network)[node_id]
             raise OutOfStock(
-                f"not enough '{sku}' left at {nodes[node_id].code} for {quantity}",
+                f"not enough '{sku}' left at {code} for {quantity}",
                 field="items",
                 sku=sku,
-                node=nodes[node_id].code,
+                node=code,
             )
-    actor = f"merchant:{order.merchant_id}"
-    for leg in legs:
-        package = _package_for(order, leg, [(products[s], quantities[s]) for s in leg.skus])
-        session.add(package)
-        session.flush()
-        for sku in leg.skus:
-            session.add(
-                OrderLine(
-                    order_id=order.id,
-                    product_id=products[sku].id,
-                    node_id=leg.node_id,
-                    package_id=package.id,
-                    quantity=quantities[sku],
-                )
-            )
-        record_package_created(session, package, order, actor=actor, at=now)
+    packages = [
+        _package_for(order, leg, [(products[s], quantities[s]) for s in leg.skus]) for leg in legs
+    ]
+    record_packages_created(session, packages, order, actor=f"merchant:{order.merchant_id}", at=now)
+    lines = [
+        OrderLine(
+            order_id=order.id,
+            product_id=products[sku].id,
+            node_id=leg.node_id,
+            package_id=package.id,
+            quantity=quantities[sku],
+        )
+        for leg, package in zip(legs, packages, strict=True)
+        for sku in leg.skus
+    ]
+    session.add_all(lines)
+    # One flush writes the lines, the packages' first events and every outbox event.
     emit_order_event(session, order, "order.created", now)
+    # The new order's collections are exactly these: mark them loaded, so its view needs no
+    # query (the relationships refuse lazy loads).
+    set_committed_value(order, "packages", packages)
+    set_committed_value(order, "lines", lines)
 
 
-def _package_for(order: Order, leg: Leg, contents: list[tuple[Product, int]]) -> Package:
+def _node_codes(
+    session: Session, node_ids: set[int], network: NetworkSnapshot | None
+) -> dict[int, str]:
+    if network is not None and all(node_id in network.places for node_id in node_ids):
+        return {node_id: network.places[node_id].code for node_id in node_ids}
+    return dict(session.execute(select(Node.id, Node.code).where(Node.id.in_(node_ids))).all())
+
+
+def _package_for(
+    order: Order, leg: Leg, contents: list[tuple[promise.BasketProduct, int]]
+) -> Package:
     # One box around everything: as long and wide as the largest item, tall enough to hold
     # the total volume. A planner needs volume and weight, not a packing plan.
     length = max(p.length_mm for p, _ in contents)
@@ -336,10 +395,17 @@ def emit_order_event(session: Session, order: Order, event_type: str, now: datet
     session.flush()
 
 
+_orders = Order.__table__.c
+_ORDER_BY_KEY = select(_orders.id).where(
+    _orders.merchant_id == bindparam("merchant_id"),
+    _orders.idempotency_key == bindparam("key"),
+)
+
+
 def _by_idempotency_key(session: Session, merchant_id: int, key: str) -> Order | None:
-    return session.scalar(
-        select(Order).where(Order.merchant_id == merchant_id, Order.idempotency_key == key)
-    )
+    # Almost every key is new: ask for the id alone, and load the order only for a retry.
+    order_id = session.connection().scalar(_ORDER_BY_KEY, {"merchant_id": merchant_id, "key": key})
+    return None if order_id is None else session.get(Order, order_id)
 
 
 def _same_request(order: Order, digest: str) -> Order:

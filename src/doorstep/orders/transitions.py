@@ -7,6 +7,7 @@ caller's transaction, so all three commit together or not at all.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,10 +22,32 @@ def record_package_created(
     session: Session, package: Package, order: Order, *, actor: str, at: datetime | None = None
 ) -> PackageEvent:
     """Write the first history row of a new package (state ``created``)."""
-    package.state = INITIAL_STATE
-    session.add(package)
+    (event,) = record_packages_created(session, [package], order, actor=actor, at=at)
     session.flush()
-    return _append(session, package, order, None, INITIAL_STATE, actor, None, {}, at)
+    return event
+
+
+def record_packages_created(
+    session: Session,
+    packages: Sequence[Package],
+    order: Order,
+    *,
+    actor: str,
+    at: datetime | None = None,
+) -> list[PackageEvent]:
+    """Insert an order's new packages and add each one's first history row and outbox event.
+
+    The packages are flushed (their ids are needed); the events go out with the caller's
+    next flush, so an order with several packages writes each table once.
+    """
+    for package in packages:
+        package.state = INITIAL_STATE
+    session.add_all(packages)
+    session.flush()
+    return [
+        _add_event(session, package, order, None, INITIAL_STATE, actor, None, {}, at, sequence=1)
+        for package in packages
+    ]
 
 
 def transition_package(
@@ -61,13 +84,42 @@ def _append(
     data: dict[str, Any],
     at: datetime | None,
 ) -> PackageEvent:
-    occurred_at = at or utcnow()
     last_sequence = session.scalar(
         select(func.max(PackageEvent.sequence)).where(PackageEvent.package_id == package.id)
     )
+    event = _add_event(
+        session,
+        package,
+        order,
+        from_state,
+        to_state,
+        actor,
+        reason,
+        data,
+        at,
+        sequence=(last_sequence or 0) + 1,
+    )
+    session.flush()
+    return event
+
+
+def _add_event(
+    session: Session,
+    package: Package,
+    order: Order,
+    from_state: PackageState | None,
+    to_state: PackageState,
+    actor: str,
+    reason: str | None,
+    data: dict[str, Any],
+    at: datetime | None,
+    *,
+    sequence: int,
+) -> PackageEvent:
+    occurred_at = at or utcnow()
     event = PackageEvent(
         package_id=package.id,
-        sequence=(last_sequence or 0) + 1,
+        sequence=sequence,
         from_state=from_state,
         to_state=to_state,
         occurred_at=occurred_at,
@@ -98,5 +150,4 @@ def _append(
             created_at=occurred_at,
         )
     )
-    session.flush()
     return event

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.security import HTTPAuthorizationCredentials
 
 from doorstep.api.deps import (
-    ApiKeyCredentials,
     KeyNotAllowed,
     Network,
     NotAuthenticated,
     Now,
     check_scope,
     identify,
+    presented_key,
 )
 from doorstep.api.errors import error_responses
 from doorstep.db import unit_of_work
@@ -27,6 +30,10 @@ router = APIRouter(
 )
 
 
+# Checked for shape before the body is read; against the database in the transaction.
+PreviewKey = Annotated[HTTPAuthorizationCredentials, Depends(presented_key("previews:create"))]
+
+
 @router.post(
     "/delivery-previews",
     status_code=201,
@@ -36,7 +43,7 @@ router = APIRouter(
 async def create_delivery_preview(
     body: PreviewIn,
     request: Request,
-    credentials: ApiKeyCredentials,
+    credentials: PreviewKey,
     now: Now,
     network: Network,
 ) -> PreviewOut:
@@ -46,7 +53,12 @@ async def create_delivery_preview(
         with unit_of_work(request.app.state.session_factory) as session:
             caller = check_scope(identify(session, credentials, request), "previews:create")
             return service.create_preview(
-                session, caller.merchant_id, body, now=now, network=network
+                session,
+                caller.merchant_id,
+                body,
+                now=now,
+                network=network,
+                committed=request.app.state.committed_volume,
             )
 
     return await run_in_threadpool(in_one_transaction)

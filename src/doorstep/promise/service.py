@@ -4,23 +4,22 @@ from __future__ import annotations
 
 import secrets
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, text
+from sqlalchemy import Select, insert, select, text
 from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, InvalidInput
 from doorstep.models import (
     DeliveryPreview,
     InventoryLevel,
-    Package,
     Product,
 )
-from doorstep.orders.lifecycle import PackageState
 from doorstep.promise import rules
+from doorstep.promise.capacity import CommittedVolumeCache, committed_volume
 from doorstep.promise.network import NetworkSnapshot, load_snapshot
 from doorstep.promise.schemas import (
     BasketItem,
@@ -64,6 +63,7 @@ def create_preview(
     now: datetime,
     policy: rules.PromisePolicy | None = None,
     network: NetworkSnapshot | None = None,
+    committed: CommittedVolumeCache | None = None,
 ) -> PreviewOut:
     """Assess the basket for the destination and keep the answer for ``PREVIEW_TTL``."""
     if session.get_bind().dialect.name == "postgresql":
@@ -78,6 +78,7 @@ def create_preview(
         now=now,
         policy=policy,
         network=network,
+        committed=committed,
     )
     options = [_option_out(option) for option in assessment.options]
     unavailable = [
@@ -146,15 +147,17 @@ class BasketProduct:
 
 _products_c = Product.__table__.c
 _inventory_c = InventoryLevel.__table__.c
-_packages_c = Package.__table__.c
-# The basket's products and every node's free stock of them, in one round trip.
-_BASKET_STOCK = select(
+_PRODUCT_COLUMNS = (
     _products_c.id,
     _products_c.sku,
     _products_c.length_mm,
     _products_c.width_mm,
     _products_c.height_mm,
     _products_c.weight_g,
+)
+# The basket's products and every node's free stock of them, in one round trip.
+_BASKET_STOCK = select(
+    *_PRODUCT_COLUMNS,
     _inventory_c.node_id,
     (_inventory_c.on_hand - _inventory_c.reserved).label("available"),
 ).outerjoin_from(
@@ -171,15 +174,17 @@ def assess_basket(
     now: datetime,
     policy: rules.PromisePolicy | None = None,
     network: NetworkSnapshot | None = None,
+    committed: CommittedVolumeCache | None = None,
 ) -> tuple[rules.Assessment, dict[str, BasketProduct]]:
-    """The assessment of a basket for a destination (``network``: a snapshot to reuse)."""
+    """The assessment of a basket for a destination (``network``: a snapshot to reuse;
+    ``committed``: the process's recent count of committed volume, instead of a fresh one)."""
     network = network or load_snapshot(session)
     products, stock = _basket_stock(session, merchant_id, items)
     _check_size(items, products)
     lines = _lines(items, products, stock, network)
     station = network.station_for(destination.lat, destination.lng)
     partners = network.partners_for(destination.lat, destination.lng)
-    used = _used_capacity(session, station, partners, now)
+    used = _used_capacity(session, station, partners, now, committed)
     assessment = rules.assess(
         now=now,
         destination=(destination.lat, destination.lng),
@@ -198,22 +203,40 @@ def _basket_stock(
     """The basket's products by SKU, and (node id, free units) per product id."""
     products: dict[str, BasketProduct] = {}
     stock: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    rows = session.connection().execute(
-        _BASKET_STOCK.where(
-            _products_c.merchant_id == merchant_id,
-            _products_c.sku.in_([item.sku for item in items]),
-            _products_c.active.is_(True),
-        )
-    )
+    rows = session.connection().execute(_of_basket(_BASKET_STOCK, merchant_id, items))
     for product_id, sku, length, width, height, weight, node_id, available in rows:
         if sku not in products:
             products[sku] = BasketProduct(product_id, sku, length, width, height, weight)
         if node_id is not None:
             stock[product_id].append((node_id, available))
+    _check_known(items, products)
+    return products, stock
+
+
+def basket_products(
+    session: Session, merchant_id: int, items: Sequence[BasketItem]
+) -> dict[str, BasketProduct]:
+    """The basket's products by SKU (`UnknownSku` for one the merchant doesn't sell)."""
+    rows = session.connection().execute(_of_basket(select(*_PRODUCT_COLUMNS), merchant_id, items))
+    products = {row.sku: BasketProduct(*row) for row in rows}
+    _check_known(items, products)
+    return products
+
+
+def _of_basket(
+    statement: Select[Any], merchant_id: int, items: Sequence[BasketItem]
+) -> Select[Any]:
+    return statement.where(
+        _products_c.merchant_id == merchant_id,
+        _products_c.sku.in_([item.sku for item in items]),
+        _products_c.active.is_(True),
+    )
+
+
+def _check_known(items: Sequence[BasketItem], products: Mapping[str, BasketProduct]) -> None:
     for index, item in enumerate(items):
         if item.sku not in products:
             raise UnknownSku(f"no product with SKU '{item.sku}'", field=f"items[{index}].sku")
-    return products, stock
 
 
 def _check_size(items: Sequence[BasketItem], products: dict[str, BasketProduct]) -> None:
@@ -263,28 +286,16 @@ def _used_capacity(
     station: rules.Place | None,
     partners: Sequence[rules.PartnerCoverage],
     now: datetime,
-) -> dict[tuple[int, date], int]:
+    committed: CommittedVolumeCache | None,
+) -> Mapping[tuple[int, date], int]:
     node_ids = [p.place.id for p in partners] + ([station.id] if station else [])
     if not node_ids:
         return {}
-    first_day = (now - timedelta(days=1)).date()
-    rows = session.connection().execute(
-        _USED_CAPACITY,
-        {"node_ids": node_ids, "first_day": first_day, "last_day": first_day + timedelta(days=4)},
-    )
-    return {(node_id, day): count for node_id, day, count in rows if node_id and day}
-
-
-_USED_CAPACITY = (
-    select(_packages_c.serving_node_id, _packages_c.service_date, func.count())
-    .where(
-        _packages_c.serving_node_id.in_(bindparam("node_ids", expanding=True)),
-        _packages_c.service_date >= bindparam("first_day"),
-        _packages_c.service_date <= bindparam("last_day"),
-        _packages_c.state != PackageState.CANCELLED,
-    )
-    .group_by(_packages_c.serving_node_id, _packages_c.service_date)
-)
+    # The day before is counted too: a late same-day order may still be on yesterday's date
+    # in a time zone behind UTC.
+    if committed is not None:
+        return committed.get(session, now.date())
+    return committed_volume(session, now.date(), node_ids)
 
 
 def _option_out(option: rules.Option) -> OptionOut:
