@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Integer, bindparam, select, update
+from sqlalchemy import BindParameter, Integer, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,12 +32,11 @@ from doorstep.models import (
     OrderLine,
     OrderStatus,
     OutboxEvent,
-    Package,
     Product,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.schemas import OrderIn
-from doorstep.orders.transitions import record_packages_created, transition_package
+from doorstep.orders.transitions import insert_new_packages, transition_package
 from doorstep.promise import service as promise
 from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import NetworkSnapshot
@@ -316,23 +315,32 @@ def _reserve_and_pack(
                 sku=sku,
                 node=code,
             )
-    packages = [
-        _package_for(order, leg, [(products[s], quantities[s]) for s in leg.skus]) for leg in legs
-    ]
-    record_packages_created(session, packages, order, actor=f"merchant:{order.merchant_id}", at=now)
-    lines = [
-        OrderLine(
-            order_id=order.id,
-            product_id=products[sku].id,
-            node_id=leg.node_id,
-            package_id=package.id,
-            quantity=quantities[sku],
+    packages = insert_new_packages(
+        session,
+        [
+            _package_for(order, leg, [(products[s], quantities[s]) for s in leg.skus])
+            for leg in legs
+        ],
+        order,
+        actor=f"merchant:{order.merchant_id}",
+        at=now,
+    )
+    lines = list(
+        session.scalars(
+            insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True),
+            [
+                {
+                    "order_id": order.id,
+                    "product_id": products[sku].id,
+                    "node_id": leg.node_id,
+                    "package_id": package.id,
+                    "quantity": quantities[sku],
+                }
+                for leg, package in zip(legs, packages, strict=True)
+                for sku in leg.skus
+            ],
         )
-        for leg, package in zip(legs, packages, strict=True)
-        for sku in leg.skus
-    ]
-    session.add_all(lines)
-    # One flush writes the lines, the packages' first events and every outbox event.
+    )
     emit_order_event(session, order, "order.created", now)
     # The new order's collections are exactly these: mark them loaded, so its view needs no
     # query (the relationships refuse lazy loads).
@@ -350,49 +358,54 @@ def _node_codes(
 
 def _package_for(
     order: Order, leg: Leg, contents: list[tuple[promise.BasketProduct, int]]
-) -> Package:
+) -> dict[str, Any]:
     # One box around everything: as long and wide as the largest item, tall enough to hold
     # the total volume. A planner needs volume and weight, not a packing plan.
     length = max(p.length_mm for p, _ in contents)
     width = max(p.width_mm for p, _ in contents)
     volume = sum(p.length_mm * p.width_mm * p.height_mm * q for p, q in contents)
-    return Package(
-        tracking_code=secrets.token_urlsafe(16),
-        order_id=order.id,
-        origin_node_id=leg.node_id,
-        channel=leg.channel,
-        serving_node_id=leg.serving_node_id,
-        service_date=leg.service_date,
-        length_mm=length,
-        width_mm=width,
-        height_mm=max(1, math.ceil(volume / (length * width))),
-        weight_g=sum(p.weight_g * q for p, q in contents),
-        promised_by=leg.promised_by,
-    )
+    return {
+        "tracking_code": secrets.token_urlsafe(16),
+        "order_id": order.id,
+        "origin_node_id": leg.node_id,
+        "channel": leg.channel,
+        "serving_node_id": leg.serving_node_id,
+        "service_date": leg.service_date,
+        "length_mm": length,
+        "width_mm": width,
+        "height_mm": max(1, math.ceil(volume / (length * width))),
+        "weight_g": sum(p.weight_g * q for p, q in contents),
+        "promised_by": leg.promised_by,
+        "created_at": order.created_at,
+        "updated_at": order.created_at,
+    }
 
 
 def emit_order_event(session: Session, order: Order, event_type: str, now: datetime) -> None:
-    session.add(
-        OutboxEvent(
-            event_type=event_type,
-            aggregate_type="order",
-            aggregate_id=order.id,
-            merchant_id=order.merchant_id,
-            ordering_key=f"order:{order.id}",
-            payload={
-                "order": {
-                    "id": order.public_id,
-                    "status": order.status.value,
-                    "speed": order.speed.value,
-                    "promised_by": order.promised_by.isoformat(),
-                    "merchant_reference": order.merchant_reference,
+    # Inserted at once (an ORM bulk insert), so it lands after every event written before it.
+    session.execute(
+        insert(OutboxEvent),
+        [
+            {
+                "event_type": event_type,
+                "aggregate_type": "order",
+                "aggregate_id": order.id,
+                "merchant_id": order.merchant_id,
+                "ordering_key": f"order:{order.id}",
+                "payload": {
+                    "order": {
+                        "id": order.public_id,
+                        "status": order.status.value,
+                        "speed": order.speed.value,
+                        "promised_by": order.promised_by.isoformat(),
+                        "merchant_reference": order.merchant_reference,
+                    },
+                    "occurred_at": now.isoformat(),
                 },
-                "occurred_at": now.isoformat(),
-            },
-            created_at=now,
-        )
+                "created_at": now,
+            }
+        ],
     )
-    session.flush()
 
 
 _orders = Order.__table__.c
