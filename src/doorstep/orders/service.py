@@ -128,40 +128,39 @@ def place_order(
         raise AddressMissing(
             "the destination needs an address for the driver", field="destination.address"
         )
-    order = Order(
-        public_id=f"ord_{secrets.token_urlsafe(12)}",
-        merchant_id=merchant_id,
-        status=OrderStatus.CONFIRMED,
-        speed=speed,
-        promised_by=max(leg.promised_by for leg in legs),
-        fee_cents=fee,
-        merchant_reference=body.merchant_reference,
-        payment_reference=body.payment_reference,
-        recipient_name=body.recipient.name,
-        recipient_phone=body.recipient.phone,
-        recipient_email=body.recipient.email,
-        dest_address=destination.address,
-        dest_postal_code=destination.postal_code,
+    values = {
+        "public_id": f"ord_{secrets.token_urlsafe(12)}",
+        "merchant_id": merchant_id,
+        "status": OrderStatus.CONFIRMED,
+        "speed": speed,
+        "promised_by": max(leg.promised_by for leg in legs),
+        "fee_cents": fee,
+        "merchant_reference": body.merchant_reference,
+        "payment_reference": body.payment_reference,
+        "recipient_name": body.recipient.name,
+        "recipient_phone": body.recipient.phone,
+        "recipient_email": body.recipient.email,
+        "dest_address": destination.address,
+        "dest_postal_code": destination.postal_code,
         # The structured parts come only with the request's own destination (a preview has none).
-        dest_address_line2=body.destination.address_line2 if body.destination else None,
-        dest_city=body.destination.city if body.destination else None,
-        dest_state=body.destination.state if body.destination else None,
-        dest_country=body.destination.country if body.destination else "US",
-        dest_lat=destination.lat,
-        dest_lng=destination.lng,
-        delivery_instructions=body.delivery_instructions,
-        idempotency_key=idempotency_key,
-        request_fingerprint=digest,
-        preview_public_id=preview_id,
-        created_at=now,
-        updated_at=now,
-    )
+        "dest_address_line2": body.destination.address_line2 if body.destination else None,
+        "dest_city": body.destination.city if body.destination else None,
+        "dest_state": body.destination.state if body.destination else None,
+        "dest_country": body.destination.country if body.destination else "US",
+        "dest_lat": destination.lat,
+        "dest_lng": destination.lng,
+        "delivery_instructions": body.delivery_instructions,
+        "idempotency_key": idempotency_key,
+        "request_fingerprint": digest,
+        "preview_public_id": preview_id,
+        "created_at": now,
+        "updated_at": now,
+    }
     savepoint = session.begin_nested()
     try:
-        session.add(order)
         # The unique (merchant, idempotency key) index decides a race between two retries of
         # the same request here, before either has reserved anything.
-        session.flush()
+        order = session.scalars(insert(Order).returning(Order), [values]).one()
     except IntegrityError:
         savepoint.rollback()
         earlier = _by_idempotency_key(session, merchant_id, idempotency_key or "")
