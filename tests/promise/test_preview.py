@@ -92,7 +92,7 @@ def test_mixed_basket_is_split_across_nodes(session: Session, shop: Shop) -> Non
 
 
 def test_partner_store_radius_gives_next_day_but_not_same_day(session: Session, shop: Shop) -> None:
-    preview = _preview(session, shop, [{"sku": "PAN-28", "quantity": 1}], QUEEN_CREEK, local(9))
+    preview = _preview(session, shop, [{"sku": "KETTLE-1", "quantity": 1}], QUEEN_CREEK, local(9))
     options, unavailable = _by_speed(preview)
     assert unavailable["same_day"].reason == "outside_service_area"
     assert options["next_day"].channel.value == "partner_store"
@@ -106,7 +106,7 @@ def test_closed_partner_store_is_skipped(session: Session, shop: Shop) -> None:
     # Valley Fuel Stop (open daily until 22:00, 5 miles away) takes it.
     sunday = date(2026, 11, 29)
     preview = _preview(
-        session, shop, [{"sku": "PAN-28", "quantity": 1}], QUEEN_CREEK, local(9, day=28)
+        session, shop, [{"sku": "KETTLE-1", "quantity": 1}], QUEEN_CREEK, local(9, day=28)
     )
     next_day = _by_speed(preview)[0]["next_day"]
     assert next_day.fulfilment[0].delivered_by == "PS-SANTAN-FUEL"
@@ -117,12 +117,23 @@ def test_closed_partner_store_is_skipped(session: Session, shop: Shop) -> None:
     session.flush()
     session.expire_all()
     preview = _preview(
-        session, shop, [{"sku": "PAN-28", "quantity": 1}], QUEEN_CREEK, local(9, day=28)
+        session, shop, [{"sku": "KETTLE-1", "quantity": 1}], QUEEN_CREEK, local(9, day=28)
     )
     options, unavailable = _by_speed(preview)
     assert unavailable["next_day"].reason == "partner_closed"
     assert options["two_day"].fulfilment[0].delivered_by == "PS-QC-FLORIST"
     assert options["two_day"].promised_by == local(18, day=30)
+
+
+def test_store_stock_reaches_partner_areas_only_by_carrier(session: Session, shop: Shop) -> None:
+    # The pan sits on a mall store's shelf: the station's morning run to the partner stores
+    # does not carry it, so the partner store is not offered; two days by carrier is.
+    preview = _preview(session, shop, [{"sku": "PAN-28", "quantity": 1}], QUEEN_CREEK, local(9))
+    options, unavailable = _by_speed(preview)
+    assert unavailable["next_day"].reason == "outside_service_area"
+    assert "by carrier" in unavailable["next_day"].detail
+    assert options["two_day"].channel.value == "carrier"
+    assert options["two_day"].fulfilment[0].node == "MCFC-KITCHEN"
 
 
 def test_outside_every_area(session: Session, shop: Shop) -> None:

@@ -222,6 +222,17 @@ def _leg(
 ) -> Leg:
     if station is not None:
         return _station_leg(speed, place, skus, now, destination, station, used, policy)
+    if place.kind in STORE_KINDS:
+        # A partner store's batch comes on the station's morning run, which carries the
+        # station's stock; a merchant store's shelf is not on it. Two days gives a carrier time.
+        if speed is DeliverySpeed.TWO_DAY:
+            day = now.astimezone(place.tz).date() + timedelta(days=DAYS_AHEAD[speed])
+            return _carrier_leg(place, skus, day, place.tz, policy)
+        raise _Refusal(
+            "outside_service_area",
+            f"{place.name} delivers itself only inside our service areas; "
+            "outside them its stock goes by carrier in two days",
+        )
     return _partner_leg(speed, place, skus, now, partners, used)
 
 
