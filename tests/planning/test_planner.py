@@ -15,6 +15,7 @@ from doorstep.planning.core import (
     CostModel,
     DayInput,
     DayPlan,
+    DriverSupply,
     PlanningBug,
     PlanProgress,
     Promise,
@@ -275,3 +276,17 @@ def test_carrier_rate_grows_with_weight() -> None:
     ground = next(s for s in CostModel().carrier_services if s.name == "ground")
     assert ground.rate(400) == ground.base_cents
     assert ground.rate(453 * 3) == ground.base_cents + 2 * ground.per_pound_cents
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fewer_drivers_than_territories_leaves_the_rest_to_the_sweep(workers: int) -> None:
+    # 600 stops make three territories; one driver can go to only one of them. The others got
+    # no driver: routing them used to fail ("at least one vehicle type is needed").
+    packages = city_packages(600)
+    day = replace(
+        small_day(packages),
+        drivers=(DriverSupply("DCH1", 1, available=(11 * HOUR, 21 * HOUR)),),
+    )
+    result = plan_day(day, time_limit_s=6.0, seed=3, max_iterations=200, workers=workers)
+    assert len(result.blocks) <= 1  # one driver, one block at most
+    assert sorted(places(result)) == sorted(p.id for p in packages)

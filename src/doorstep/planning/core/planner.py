@@ -330,7 +330,13 @@ def _route(
     rounds = max(1, math.ceil(len(territories) / max(1, workers)))
     supplies = split_supply(day, territories)
     tasks = []
+    waiting: list[StopGroup] = []
     for n, (members, supply) in enumerate(zip(territories, supplies, strict=True)):
+        if not any(s.count > 0 for _, s in supply):
+            # Fewer drivers than territories: none was shared out to this one, so its stops
+            # wait for the sweep, which routes leftovers with every car still free.
+            waiting.extend(members)
+            continue
         prizes = _prizes(members, alternative)
         tasks.append(
             TerritoryTask(
@@ -349,7 +355,9 @@ def _route(
     results = _solve_all(tasks, workers, lambda: steps.phase("routing", advance=1))
     routed = [Routed(r, {g.id: g for g in t.groups}) for r, t in zip(results, tasks, strict=True)]
     steps.phase("sweep")
-    sweep = _sweep(day, routed, alternative, time_limit_s * SWEEP_SHARE, seed, max_iterations)
+    sweep = _sweep(
+        day, routed, waiting, alternative, time_limit_s * SWEEP_SHARE, seed, max_iterations
+    )
     return routed if sweep is None else [*routed, sweep]
 
 
@@ -378,12 +386,14 @@ def _solve_all(
 def _sweep(
     day: DayInput,
     routed: list[Routed],
+    waiting: list[StopGroup],
     alternative: dict[str, Option | None],
     time_limit_s: float,
     seed: int,
     max_iterations: int | None,
 ) -> Routed | None:
-    """Route what the territories left out with the drivers no territory used.
+    """Route what the territories left out (and ``waiting``: the stops of territories that got
+    no driver) with the drivers no territory used.
 
     Drivers are shared out before routing, by workload; one territory may run out while
     another has a car to spare.  The leftovers keep their prizes, so the solver still only
@@ -404,7 +414,7 @@ def _sweep(
         for r in routed
         for u in r.result.solution.unassigned
         if u.reason not in hopeless
-    ]
+    ] + waiting
     if not spare or not left:
         return None
     task = TerritoryTask(
