@@ -81,11 +81,18 @@ class PyVRPEngine:
             result = _run(data, _stop(time_limit, max_iterations), seed, start)
         stats = {"iterations": float(result.num_iterations), "softened": 0.0}
         if not result.is_feasible():
-            # Not everything fits together: let the solver leave out what it must.
-            data, mapping = to_problem_data(problem, soften_required=True)
-            result = _run(data, _stop(time_limit, max_iterations), seed, None)
+            # Not everything fits together: let the solver leave out what it must. It starts
+            # from the routes it has and gets a share of the budget, not a second budget: the
+            # caller's time limit is what a dispatcher waits for.
+            softened, mapping = to_problem_data(problem, soften_required=True)
+            warm = _routes_in(softened, result.best.routes())
+            result = _run(softened, _stop(FALLBACK_SHARE * time_limit, max_iterations), seed, warm)
             stats = {"iterations": float(result.num_iterations), "softened": 1.0}
         return EnginePlan(routes=_routes(result.best, mapping), stats=stats)
+
+
+# What an infeasible first search leaves its soft re-solve, as a share of the time limit.
+FALLBACK_SHARE = 0.25
 
 
 def _run(
@@ -151,7 +158,11 @@ def _solve_fleet_first(
 
 def _without_smallest_route(data: pyvrp.ProblemData, solution: pyvrp.Solution) -> pyvrp.Solution:
     """The solution minus its shortest route, as a warm start for a smaller fleet."""
-    routes = sorted(solution.routes(), key=len)[1:]
+    return _routes_in(data, sorted(solution.routes(), key=len)[1:])
+
+
+def _routes_in(data: pyvrp.ProblemData, routes: Sequence[pyvrp.Route]) -> pyvrp.Solution:
+    """The same visits as a solution of ``data`` (the same clients, other costs or fleet)."""
     return pyvrp.Solution(
         data,
         [
