@@ -291,8 +291,7 @@ def _used_capacity(
     node_ids = [p.place.id for p in partners] + ([station.id] if station else [])
     if not node_ids:
         return {}
-    # The day before is counted too: a late same-day order may still be on yesterday's date
-    # in a time zone behind UTC.
+    # The API's per-process count covers every node; without one, count just these nodes.
     if committed is not None:
         return committed.get(session, now.date())
     return committed_volume(session, now.date(), node_ids)
