@@ -13,7 +13,10 @@ from doorstep.dispatch.policies import (
     LazyPolicy,
     ScenarioPolicy,
     ScenarioSettings,
+    _can_start_later,
+    _needed_now,
 )
+from doorstep.dispatch.problem import EpochProblem
 from doorstep.dispatch.scenarios import OrtecDemandModel
 
 FAST = ScenarioSettings(iterations=2, min_scenarios=2, max_scenarios=2, target_solve_seconds=0.1)
@@ -85,3 +88,43 @@ def test_consensus_sampling_is_seeded(small_instance: OrtecInstance) -> None:
     a = model.sample(np.random.default_rng([1, problem.epoch]), problem, 3)
     b = model.sample(np.random.default_rng([1, problem.epoch]), problem, 3)
     assert np.array_equal(a.locations, b.locations)
+
+
+def _tiny_problem() -> EpochProblem:
+    """Depot and three requests 10 s apart; request 1 has to be served within 100 s."""
+    return EpochProblem(
+        epoch=1,
+        is_last_epoch=False,
+        plan_start=0,
+        epoch_length=3600,
+        capacity=10,
+        request_ids=np.array([0, 11, 12, 13], dtype=np.int64),
+        locations=np.array([0, 1, 2, 3], dtype=np.int64),
+        time_windows=np.array([[0, 20_000], [0, 100], [0, 10_000], [0, 10_000]], dtype=np.int64),
+        service_times=np.zeros(4, dtype=np.int64),
+        demands=np.ones(4, dtype=np.int64),
+        must_dispatch=np.array([False, True, False, False]),
+        durations=np.full((4, 4), 10, dtype=np.int64) - 10 * np.eye(4, dtype=np.int64),
+    )
+
+
+def test_a_route_leaves_now_only_when_it_has_to() -> None:
+    problem = _tiny_problem()
+    going = problem.must_dispatch.copy()
+    waiting = np.zeros(4, dtype=np.bool_)
+    # [2, 3] could leave an epoch later, so it waits; [1] cannot; a future job (4) holds [3] back.
+    counts = _needed_now(problem, [[2, 3], [1]], going, waiting)
+    assert counts.tolist() == [0, 1, 0, 0]
+    counts = _needed_now(problem, [[1, 2], [3, 4]], going, waiting)
+    assert counts.tolist() == [0, 1, 1, 0]
+    going[3] = True  # fixed to go in an earlier round: its route goes with it
+    assert _needed_now(problem, [[2, 3]], going, waiting).tolist() == [0, 0, 1, 1]
+    waiting[2] = True  # fixed to wait: nothing on its route leaves now
+    assert _needed_now(problem, [[2, 3]], going, waiting).tolist() == [0, 0, 0, 0]
+
+
+def test_a_route_that_would_miss_the_depot_closing_cannot_start_later() -> None:
+    problem = _tiny_problem()
+    assert _can_start_later(problem, [2, 3], 3600)
+    assert not _can_start_later(problem, [1], 3600)
+    assert not _can_start_later(problem, [2, 3], 19_990)  # back after the depot closes

@@ -108,6 +108,9 @@ class ScenarioSettings:
     dispatch_threshold: float = 0.5  # share of scenarios sending a request now to fix "go"
     postpone_threshold: float = 0.25  # share at or below which it is fixed "wait"
     scenario_time_share: float = 0.6  # of the epoch's time; the rest routes what goes
+    # A scenario route of current requests only leaves now if it carries a request that must
+    # (or was fixed to) go, or could not leave an epoch later; otherwise it counts as waiting.
+    leave_only_when_needed: bool = True
 
     def scenarios_per_iteration(self, budget: float) -> int:
         fitting = int(budget / (self.iterations * self.target_solve_seconds))
@@ -180,7 +183,10 @@ class ScenarioPolicy:
                 )
                 overhead = max(time.monotonic() - started - search_time, 0.0)
                 solves_left -= 1
-                sent_now += _sent_now(last_plan.routes, postpone)
+                if settings.leave_only_when_needed:
+                    sent_now += _needed_now(problem, last_plan.routes, dispatch, postpone)
+                else:
+                    sent_now += _sent_now(last_plan.routes, postpone)
             share_now = sent_now / per_round
             undecided = ~(dispatch | postpone)
             undecided[0] = False
@@ -205,3 +211,40 @@ def _sent_now(routes: list[list[int]], postponed: BoolArray) -> IntArray:
         if all(job < current and not postponed[job] for job in route):
             counts[route] = 1
     return counts
+
+
+def _needed_now(
+    problem: EpochProblem, routes: list[list[int]], going: BoolArray, postponed: BoolArray
+) -> IntArray:
+    """1 for every current request on a route that has to leave now.
+
+    A route leaves now when it holds no future or postponed request and either carries a request
+    that goes (must-dispatch or fixed to go) or could not be served starting one epoch later. A
+    route of current requests that could just as well leave next epoch waits: it may yet be
+    combined with requests still to come.
+    """
+    current = postponed.shape[0]
+    counts = np.zeros(current, dtype=np.int64)
+    for route in routes:
+        if not all(job < current and not postponed[job] for job in route):
+            continue
+        if any(going[job] for job in route) or not _can_start_later(
+            problem, route, problem.epoch_length
+        ):
+            counts[route] = 1
+    return counts
+
+
+def _can_start_later(problem: EpochProblem, rows: Sequence[int], delay: int) -> bool:
+    """Whether the route over these problem rows is still feasible leaving `delay` s later."""
+    durations, locations = problem.durations, problem.locations
+    windows, service = problem.time_windows, problem.service_times
+    now = max(delay, int(windows[0, 0]) + int(service[0]))
+    place = int(locations[0])
+    for row in rows:
+        now = max(now + int(durations[place, locations[row]]), int(windows[row, 0]))
+        if now > int(windows[row, 1]):
+            return False
+        now += int(service[row])
+        place = int(locations[row])
+    return now + int(durations[place, locations[0]]) <= problem.depot_closes
