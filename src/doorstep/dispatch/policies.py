@@ -130,7 +130,8 @@ class ScenarioPolicy:
 
     Each round samples futures from the demand model, routes current and future requests
     together (a future request's route cannot leave before it arrives), and counts per request
-    how often it rides on a route with no future request — one that would leave now. Requests
+    how often it rides on a route that has to leave now: no future request on it, and a request
+    that goes or one that could not wait an epoch. Requests
     sent now in most scenarios are fixed to go, those almost never sent now are fixed to wait,
     and the next round solves with those decisions in place. Must-dispatch requests always go.
     What goes is then routed on its own, warm-started from the scenario routes.
