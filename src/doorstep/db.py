@@ -6,12 +6,13 @@ work, and it commits once at the end or rolls back on error. Services only ``flu
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,9 +34,34 @@ def create_db_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> En
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(
-        url, echo=echo, pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size
-    )
+    engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size)
+    _ping_idle_connections(engine)
+    return engine
+
+
+IDLE_BEFORE_PING_S = 10.0
+"""A pooled connection unused for this long is tested before it is handed out."""
+
+
+def _ping_idle_connections(engine: Engine) -> None:
+    # Pessimistic disconnect handling, but only where a disconnect is likely: a connection
+    # that sat idle (the server may have restarted or dropped it). `pool_pre_ping` would test
+    # every checkout, a round trip on every request of a busy server whose connections were
+    # in use a moment ago. A disconnect on a busy connection still invalidates the pool.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < IDLE_BEFORE_PING_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and checks out (or opens) another.
+            raise exc.DisconnectionError(f"an idle connection failed its ping: {error}") from error
 
 
 def _configure_sqlite(engine: Engine) -> None:
