@@ -99,6 +99,7 @@ async def create_order(
                 now=now,
                 network=network,
                 committed=request.app.state.committed_volume,
+                savepoint=False,  # an error rolls the whole unit of work back
             )
             if placed.view_data is not None:
                 return views.order_out(placed.order, placed.view_data)

@@ -1,7 +1,7 @@
 """Placing, reading and cancelling orders.
 
 Placing an order is one transaction: the order row (whose unique idempotency key makes a
-concurrent duplicate fail here, before anything is reserved), the stock reservations (each an
+concurrent duplicate stop here, before anything is reserved), the stock reservations (each an
 atomic conditional UPDATE, so stock is never oversold however many orders race), the packages
 with their first events, and the ``order.created`` outbox event.
 """
@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Integer, bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -114,8 +114,15 @@ def place_order(
     now: datetime,
     network: NetworkSnapshot | None = None,
     committed: CommittedVolumeCache | None = None,
+    savepoint: bool = True,
 ) -> PlacedOrder:
-    """Place an order (``network``, ``committed``: the API's caches, see `assess_basket`)."""
+    """Place an order (``network``, ``committed``: the API's caches, see `assess_basket`).
+
+    A refused order (out of stock, ...) writes nothing: its writes are undone by a savepoint,
+    so the caller's transaction can go on. A caller that rolls back its whole transaction on
+    any error anyway (the API's unit of work) passes ``savepoint=False`` and saves the two
+    round trips.
+    """
     digest = fingerprint(body)
     if idempotency_key is not None:
         earlier = _by_idempotency_key(session, merchant_id, idempotency_key)
@@ -156,23 +163,26 @@ def place_order(
         "created_at": now,
         "updated_at": now,
     }
-    savepoint = session.begin_nested()
-    try:
-        # The unique (merchant, idempotency key) index decides a race between two retries of
-        # the same request here, before either has reserved anything.
-        order = session.scalars(insert(Order).returning(Order), [values]).one()
-    except IntegrityError:
-        savepoint.rollback()
+    undo = session.begin_nested() if savepoint else None
+    # The unique (merchant, idempotency key) index decides a race between two retries of the
+    # same request here, before either has reserved anything: the loser inserts nothing (on
+    # PostgreSQL it waits for the winner's commit) and answers with the winner's order.
+    order = session.scalars(_insert_if_new_key(session).returning(Order), [values]).one_or_none()
+    if order is None:
+        if undo is not None:
+            undo.rollback()
         earlier = _by_idempotency_key(session, merchant_id, idempotency_key or "")
         if earlier is None:
-            raise
+            raise RuntimeError("an order insert without an Idempotency-Key conflicted")
         return PlacedOrder(_same_request(earlier, digest), replayed=True)
     try:
         _reserve_and_pack(session, order, items, legs, now, products, network)
     except BaseException:
-        savepoint.rollback()
+        if undo is not None:
+            undo.rollback()
         raise
-    savepoint.commit()
+    if undo is not None:
+        undo.commit()
     node_ids = {leg.node_id for leg in legs} | {
         leg.serving_node_id for leg in legs if leg.serving_node_id is not None
     }
@@ -264,6 +274,20 @@ def _resolve_promise(
         for leg in chosen.legs
     ]
     return list(body.items), body.destination, body.speed, chosen.fee_cents, legs, None, products
+
+
+def _insert_if_new_key(session: Session) -> Any:
+    """``INSERT INTO orders ... ON CONFLICT (merchant_id, idempotency_key) DO NOTHING``."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(Order).on_conflict_do_nothing(
+            index_elements=["merchant_id", "idempotency_key"]
+        )
+    if dialect == "sqlite":
+        return sqlite.insert(Order).on_conflict_do_nothing(
+            index_elements=["merchant_id", "idempotency_key"]
+        )
+    raise RuntimeError(f"orders need an upsert for {dialect}; only PostgreSQL and SQLite have one")
 
 
 _inventory = InventoryLevel.__table__.c
