@@ -290,3 +290,43 @@ def test_fewer_drivers_than_territories_leaves_the_rest_to_the_sweep(workers: in
     result = plan_day(day, time_limit_s=6.0, seed=3, max_iterations=200, workers=workers)
     assert len(result.blocks) <= 1  # one driver, one block at most
     assert sorted(places(result)) == sorted(p.id for p in packages)
+
+
+def test_a_stop_whose_detour_costs_more_than_a_partner_leaves_the_block() -> None:
+    # One station driver, ten city stops and one next-day parcel towards Queen Creek. Routing
+    # serves it; at $1.50 a mile its detour costs more than the partner store charges, while
+    # the block's hours stay the same: the stop alone goes to the partner store.
+    far = package("far", 33.25, -111.74, promise=Promise.NEXT_DAY, ready_s=6 * HOUR)
+    day = small_day([*city_packages(10), far], drivers=1)
+    day = replace(day, costs=replace(day.costs, driver_pay_per_mile_cents=150))
+    result = plan(day)
+    (block,) = result.blocks
+    assert "far" not in block.packages()
+    assert len(block.packages()) == 10
+    decision = next(d for d in result.decisions if d.package == "far")
+    assert decision.channel is Channel.PARTNER_STORE
+    routed_all = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    assert "far" in routed_all.blocks[0].packages()
+    assert result.totals.cost_cents < routed_all.totals.cost_cents
+
+
+def test_a_partner_batch_on_a_needed_block_stays_when_driving_it_is_cheaper() -> None:
+    # Fifteen next-day parcels near Queen Creek ride along the only station block for less
+    # than the partner store would charge for the batch. Routing with the channels' prices as
+    # prizes would drop them all (and pay more); routing everything first keeps them.
+    batch = [
+        package(
+            f"qc{n}",
+            33.22 + 0.01 * (n % 5),
+            -111.66 + 0.01 * (n // 5),
+            promise=Promise.NEXT_DAY,
+            ready_s=6 * HOUR,
+        )
+        for n in range(15)
+    ]
+    day = small_day([*city_packages(10), *batch], drivers=1)
+    result = plan(day)
+    with_prizes = plan_day(day, **FAST, channel_prizes=True)  # type: ignore[arg-type]
+    routed_all = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    assert result.totals.cost_cents <= routed_all.totals.cost_cents
+    assert result.totals.cost_cents < with_prizes.totals.cost_cents

@@ -7,7 +7,8 @@ and checked by the optimization core:
 
 * insert: a stop left to a partner or carrier joins a route where its detour costs less;
 * drop: a whole block goes to other channels when they cost less than its pay;
-* trim: a few stops leave a block so it sells one length shorter, when that saves money.
+* trim: a few stops leave a block so it sells one length shorter, when that saves money;
+* shed: a single stop leaves a block when its detour costs more than its other channel.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from doorstep.planning.core.routing import (
 
 #: Exact tries per left-out stop (cheapest estimated insertions first).
 INSERT_TRIES = 3
+#: Exact tries per block of handing a single stop on (most promising first).
+SHED_TRIES = 8
 
 
 def improve(
@@ -142,6 +145,7 @@ def _drop_and_trim(day: DayInput, routed: Routed, alternative: dict[str, Option 
         better = _trim(day, problem, solution, i, length, pay, alts)
         if better is not None:
             solution = better
+        solution = _shed(day, problem, solution, i, alts)
         i += 1
     return Routed(TerritoryResult(routed.result.name, problem, solution), routed.groups)
 
@@ -178,3 +182,29 @@ def _trim(
             moved = sum(alts[j] or 0 for j in removed)
             return candidate if new_pay + moved < pay else None
     return None
+
+
+def _shed(
+    day: DayInput, problem: Problem, solution: Solution, index: int, alts: dict[str, int | None]
+) -> Solution:
+    """Hand single stops on while each one costs its block more than its other channel.
+
+    The estimate (detour and service time at the hourly rate) picks the candidates; the
+    block's exact pay before and after, re-timed by the core, decides.
+    """
+    route = solution.routes[index]
+    _, pay = route_pay(day, route)
+    estimate = marginal_costs(day, problem, route)
+    on_route = {v.job_id for v in route.visits}
+    candidates = sorted(
+        (j for j, a in alts.items() if a is not None and j in on_route and a < estimate.get(j, 0)),
+        key=lambda j: ((alts[j] or 0) - estimate.get(j, 0), j),
+    )
+    for job in candidates[:SHED_TRIES]:
+        candidate = without(problem, solution, {job})
+        if len(candidate.routes) != len(solution.routes):
+            continue  # the route would empty: the whole-route move decides that
+        _, new_pay = route_pay(day, candidate.routes[index])
+        if new_pay + (alts[job] or 0) < pay:
+            solution, pay = candidate, new_pay
+    return solution

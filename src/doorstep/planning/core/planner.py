@@ -2,11 +2,14 @@
 
 1. Price the channels that need no routing (partner stores, carrier services) per package.
 2. Route every package that fits a car with the optimization core, per territory and in
-   parallel; each stop is optional with a prize equal to its cheapest other channel, so
-   the solver leaves out what drivers would carry at a loss.
+   parallel, as if drivers had to take it all: the search works on the plain routing
+   problem, where it finds its best routes. (With ``channel_prizes``, each stop is
+   optional instead, with a prize equal to its cheapest other channel; on the benchmark
+   day that search settled in worse routes than the moves of step 4 recover.)
 3. Sweep the leftovers up with the drivers no territory used.
-4. Improve (``improve.py``): insert left-out stops into block slack, drop blocks or trim
-   them to a shorter length when other channels cost less than the pay saved.
+4. Improve (``improve.py``): move stops between channels where the routes' exact marginal
+   costs say so: insert left-out stops into block slack, drop blocks or trim them to a
+   shorter length when other channels cost less than the pay saved.
 5. Hand everything left to partner stores (within capacity) and carriers; report the rest.
 """
 
@@ -88,6 +91,7 @@ def plan_day(
     max_iterations: int | None = None,
     workers: int = 2,
     progress: Callable[[PlanProgress], None] | None = None,
+    channel_prizes: bool = False,
 ) -> DayPlan:
     """Plan the wave: blocks, partner manifests, carrier shipments, and what is left.
 
@@ -95,10 +99,19 @@ def plan_day(
     pass ``max_iterations`` (per territory) as well for a plan that is identical on every
     run: same input + seed → same plan.  ``workers`` processes route territories at once.
     ``progress`` is called (in this process) as each phase starts and each territory ends.
+    ``channel_prizes`` lets the routing search leave out stops another channel takes for
+    less (step 2 of the module's outline).
     """
     steps = _Steps(progress)
     return _plan(
-        day, time_limit_s, seed, max_iterations, workers, own_channels_only=False, steps=steps
+        day,
+        time_limit_s,
+        seed,
+        max_iterations,
+        workers,
+        own_channels_only=False,
+        channel_prizes=channel_prizes,
+        steps=steps,
     )
 
 
@@ -126,6 +139,7 @@ def plan_all_station_routes(
         max_iterations,
         workers,
         own_channels_only=True,
+        channel_prizes=False,
         steps=_Steps(None),
     )
 
@@ -151,6 +165,7 @@ def _plan(
     workers: int,
     *,
     own_channels_only: bool,
+    channel_prizes: bool,
     steps: _Steps,
 ) -> DayPlan:
     started = time.perf_counter()
@@ -175,7 +190,10 @@ def _plan(
     partner_price = _partner_prices(day, packages, candidates)
     alternative = {p.id: _cheapest(partner_price.get(p.id), carrier.get(p.id)) for p in packages}
 
-    routed = _route(day, routable, alternative, time_limit_s, seed, max_iterations, workers, steps)
+    # Without channel prizes every stop is worth a broken promise to the search: it routes
+    # everything it can, and the improvement moves below hand stops on where that is cheaper.
+    prizes = alternative if channel_prizes else {}
+    routed = _route(day, routable, prizes, time_limit_s, seed, max_iterations, workers, steps)
     steps.phase("improving", advance=1)
     if not own_channels_only:
         routed = improve(day, routed, alternative)
