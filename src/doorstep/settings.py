@@ -47,6 +47,11 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where counts live: memory:// (one process) or redis://host:6379 (shared)",
     )
+    console_login_limit: str = Field(
+        default="10/15 minutes",
+        description="Failed console sign-ins allowed per account and per client address; "
+        "empty = no limit",
+    )
     network_cache_seconds: float = Field(
         default=30.0,
         ge=0,

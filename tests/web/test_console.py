@@ -17,6 +17,7 @@ from doorstep.orders import service as orders
 from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
 from doorstep.promise.schemas import BasketItem
 from doorstep.web import session as console_session
+from doorstep.web.login_throttle import LoginThrottle
 from tests.shop import DOWNTOWN_CHANDLER, Shop, local
 from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, sign_in
 
@@ -157,3 +158,38 @@ def test_csv_export_uses_the_same_filters_and_only_this_merchant(
     assert all(r["status"] == "confirmed" for r in rows)
     everything = list(csv.DictReader(io.StringIO(web.get("/console/orders.csv").text)))
     assert {r["id"] for r in everything} == {placed["ana"], placed["bo"], placed["cy"]}
+
+
+def test_repeated_wrong_passwords_lock_the_sign_in_for_a_while(web: TestClient, shop: Shop) -> None:
+    web.app.state.login_throttle = LoginThrottle("3/15 minutes", "memory://")  # type: ignore[attr-defined]
+    for _ in range(3):
+        wrong = web.post("/console/login", data={"email": CONSOLE_EMAIL, "password": "guess"})
+        assert wrong.status_code == 401
+    # Now even the right password is not checked: the account is locked for the window.
+    locked = web.post(
+        "/console/login",
+        data={"email": CONSOLE_EMAIL.upper(), "password": CONSOLE_PASSWORD},
+        follow_redirects=False,
+    )
+    assert locked.status_code == 429
+    assert "Too many sign-in attempts" in locked.text
+    assert 0 < int(locked.headers["Retry-After"]) <= 15 * 60
+    assert "set-cookie" not in locked.headers
+
+
+def test_a_successful_sign_in_clears_the_failed_count(web: TestClient, shop: Shop) -> None:
+    web.app.state.login_throttle = LoginThrottle("3/15 minutes", "memory://")  # type: ignore[attr-defined]
+    for _ in range(2):
+        web.post("/console/login", data={"email": CONSOLE_EMAIL, "password": "guess"})
+    ok = web.post(
+        "/console/login",
+        data={"email": CONSOLE_EMAIL, "password": CONSOLE_PASSWORD},
+        follow_redirects=False,
+    )
+    assert ok.status_code == 303
+    web.cookies.clear()
+    # The address's own count still stands (2 failures); one more failure is allowed.
+    assert (
+        web.post("/console/login", data={"email": CONSOLE_EMAIL, "password": "guess"}).status_code
+        == 401
+    )

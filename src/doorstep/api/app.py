@@ -27,6 +27,7 @@ from doorstep.promise.network import SnapshotCache
 from doorstep.settings import Settings, get_settings
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
+from doorstep.web.login_throttle import LoginThrottle
 from doorstep.webhooks import api as webhooks_api
 
 
@@ -55,6 +56,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.clock = utcnow
     app.state.network_cache = SnapshotCache(settings.network_cache_seconds)
     app.state.committed_volume = CommittedVolumeCache(settings.capacity_cache_seconds)
+    app.state.login_throttle = LoginThrottle(
+        settings.console_login_limit, settings.rate_limit_storage
+    )
 
     install_error_handlers(app)
     install_rate_limits(app, settings)
