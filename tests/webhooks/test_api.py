@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session, sessionmaker
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
 
 from doorstep.models import utcnow
 from tests.webhooks.conftest import (
@@ -153,3 +157,72 @@ def test_a_merchant_cannot_see_another_merchants_endpoints(
     assert response.json()["error"] == "webhook_delivery_not_found"
     # Nothing changed for the owner.
     assert api.get(path, headers=bearer(owner)).json()["active"] is True
+
+
+def test_a_rotated_secret_keeps_signing_alongside_the_new_one_until_it_expires(
+    api: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    start_receiver: Callable[..., Receiver],
+) -> None:
+    merchant = new_merchant(session)
+    headers = bearer(merchant)
+    receiver = start_receiver()
+    created = api.post("/v1/webhook-endpoints", json={"url": receiver.url}, headers=headers)
+    endpoint_id, old_secret = created.json()["id"], created.json()["signing_secret"]
+
+    rotated = api.post(
+        f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+        json={"keep_previous_hours": 2},
+        headers=headers,
+    )
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["signing_secret"]
+    assert new_secret.startswith("whsec_")
+    assert new_secret != old_secret
+    expires = datetime.fromisoformat(rotated.json()["previous_secret_expires_at"])
+    assert timedelta(hours=1.9) < expires - utcnow() <= timedelta(hours=2)
+    assert (
+        "signing_secret"
+        not in api.get(f"/v1/webhook-endpoints/{endpoint_id}", headers=headers).json()
+    )
+
+    # During the overlap, a receiver holding either secret verifies the delivery.
+    new_package(session, merchant)
+    run_pass(session_factory)
+    (during,) = receiver.requests
+    assert len(during.headers["webhook-signature"].split(" ")) == 2
+    for secret in (old_secret, new_secret):
+        Webhook(secret).verify(during.body, during.headers)
+
+    # After it, only the new secret signs.
+    new_package(session, merchant)
+    run_pass(session_factory, expires + timedelta(seconds=1))
+    after = receiver.requests[-1]
+    Webhook(new_secret).verify(after.body, after.headers)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old_secret).verify(after.body, after.headers)
+
+
+def test_a_leaked_secret_can_be_replaced_at_once(api: TestClient, session: Session) -> None:
+    merchant = new_merchant(session)
+    headers = bearer(merchant)
+    endpoint_id = api.post(
+        "/v1/webhook-endpoints", json={"url": "https://example.com/hooks"}, headers=headers
+    ).json()["id"]
+    rotated = api.post(
+        f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+        json={"keep_previous_hours": 0},
+        headers=headers,
+    )
+    assert rotated.json()["previous_secret_expires_at"] is None
+    too_long = api.post(
+        f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+        json={"keep_previous_hours": 1000},
+        headers=headers,
+    )
+    assert too_long.status_code == 422
+    assert "keep_previous_hours" in too_long.text
+    other = new_merchant(session, "Other Shop")
+    stranger = api.post(f"/v1/webhook-endpoints/{endpoint_id}/rotate-secret", headers=bearer(other))
+    assert stranger.status_code == 404

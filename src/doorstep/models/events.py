@@ -48,6 +48,10 @@ class WebhookEndpoint(Timestamped, Base):
     event_types: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The Standard Webhooks signing secret ("whsec_…"); needed in clear to sign.
     signing_secret: Mapped[str] = mapped_column(String(200))
+    # After a rotation, deliveries are signed with the old secret too until it expires, so a
+    # receiver can switch to the new one without rejecting anything in between.
+    previous_signing_secret: Mapped[str | None] = mapped_column(String(200))
+    previous_secret_expires_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
     # Events up to this id were handed to the delivery queue for this endpoint.
     last_event_id: Mapped[int] = mapped_column(default=0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -10,6 +11,7 @@ from doorstep.api.deps import (
     DbSession,
     KeyNotAllowed,
     NotAuthenticated,
+    Now,
     SecretKeyCaller,
     get_settings_dep,
 )
@@ -26,6 +28,8 @@ from doorstep.webhooks.schemas import (
     EndpointIn,
     EndpointOut,
     EndpointUpdate,
+    SecretRotated,
+    SecretRotation,
 )
 from doorstep.webhooks.service import (
     DeliveryPending,
@@ -103,6 +107,33 @@ def update_endpoint(
         active=body.active,
     )
     return EndpointOut.model_validate(endpoint)
+
+
+@router.post(
+    "/webhook-endpoints/{endpoint_id}/rotate-secret",
+    summary="A new signing secret, shown once; the old one keeps signing for a while",
+    responses=error_responses(WebhookEndpointNotFound),
+)
+def rotate_secret(
+    endpoint_id: int,
+    caller: SecretKeyCaller,
+    session: DbSession,
+    now: Now,
+    body: SecretRotation | None = None,
+) -> SecretRotated:
+    rotation = body or SecretRotation()
+    endpoint = service.rotate_secret(
+        session,
+        caller.merchant_id,
+        endpoint_id,
+        keep_previous_for=timedelta(hours=rotation.keep_previous_hours),
+        now=now,
+    )
+    return SecretRotated(
+        **EndpointOut.model_validate(endpoint).model_dump(),
+        signing_secret=endpoint.signing_secret,
+        previous_secret_expires_at=endpoint.previous_secret_expires_at,
+    )
 
 
 @router.delete(

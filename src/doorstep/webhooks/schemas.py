@@ -48,6 +48,22 @@ class EndpointCreated(EndpointOut):
     )
 
 
+class SecretRotation(BaseModel):
+    keep_previous_hours: float = Field(
+        default=24,
+        ge=0,
+        le=168,
+        description="How long deliveries are signed with the old secret as well (0: not at all, "
+        "for a leaked secret)",
+    )
+
+
+class SecretRotated(EndpointCreated):
+    previous_secret_expires_at: datetime | None = Field(
+        description="Until when the old secret's signature is sent too; null when it is not"
+    )
+
+
 class AttemptOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 

@@ -185,6 +185,46 @@ def update_endpoint(
     return endpoint
 
 
+#: How long a rotated-out secret may stay valid at most.
+MAX_PREVIOUS_SECRET_HOURS = 7 * 24
+
+
+def rotate_secret(
+    session: Session,
+    merchant_id: int,
+    endpoint_id: int,
+    *,
+    keep_previous_for: timedelta,
+    now: datetime,
+) -> WebhookEndpoint:
+    """A fresh signing secret. Until ``now + keep_previous_for`` every attempt is signed with
+    the old secret as well, so the receiver can deploy the new one without a gap; zero ends
+    the old secret at once (a leaked secret)."""
+    if not timedelta(0) <= keep_previous_for <= timedelta(hours=MAX_PREVIOUS_SECRET_HOURS):
+        raise InvalidInput(
+            f"keep the previous secret between 0 and {MAX_PREVIOUS_SECRET_HOURS} hours",
+            field="keep_previous_hours",
+        )
+    endpoint = get_endpoint(session, merchant_id, endpoint_id)
+    if keep_previous_for > timedelta(0):
+        endpoint.previous_signing_secret = endpoint.signing_secret
+        endpoint.previous_secret_expires_at = now + keep_previous_for
+    else:
+        endpoint.previous_signing_secret = None
+        endpoint.previous_secret_expires_at = None
+    endpoint.signing_secret = new_secret()
+    session.flush()
+    return endpoint
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
+    """The secrets an attempt at ``now`` is signed with: the current one first."""
+    previous, expires = endpoint.previous_signing_secret, endpoint.previous_secret_expires_at
+    if previous is not None and expires is not None and now < expires:
+        return (endpoint.signing_secret, previous)
+    return (endpoint.signing_secret,)
+
+
 def delete_endpoint(session: Session, merchant_id: int, endpoint_id: int) -> None:
     """Remove the endpoint with its queue and log (the tables cascade)."""
     endpoint = get_endpoint(session, merchant_id, endpoint_id)
@@ -266,6 +306,7 @@ class DueDelivery:
     occurred_at: datetime
     payload: dict[str, Any]
     attempt: int  # 1 for the first attempt
+    also_signing_secrets: tuple[str, ...] = ()  # a rotated-out secret still valid
 
 
 def claim_due(
@@ -346,6 +387,7 @@ def claim_due(
                 endpoint_id=endpoint.id,
                 url=endpoint.url,
                 signing_secret=endpoint.signing_secret,
+                also_signing_secrets=signing_secrets(endpoint, now)[1:],
                 event_id=event.id,
                 event_type=event.event_type,
                 occurred_at=event.created_at,

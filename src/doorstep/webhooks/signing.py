@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,13 +47,21 @@ class SignedMessage:
     body: str
 
 
-def sign(secret: str, msg_id: str, body: str, sent_at: datetime) -> SignedMessage:
-    """Headers for one attempt; the signature covers the id, the send time and the body."""
-    signature = Webhook(secret).sign(msg_id=msg_id, timestamp=sent_at, data=body)
+def sign(
+    secret: str, msg_id: str, body: str, sent_at: datetime, *, also: Sequence[str] = ()
+) -> SignedMessage:
+    """Headers for one attempt; the signature covers the id, the send time and the body.
+
+    ``also``: further secrets (a rotated-out one still valid) whose signatures are sent as
+    well, space-separated as the spec allows; a receiver accepts the message if any matches.
+    """
+    signatures = [
+        Webhook(s).sign(msg_id=msg_id, timestamp=sent_at, data=body) for s in (secret, *also)
+    ]
     headers = {
         "webhook-id": msg_id,
         "webhook-timestamp": str(int(sent_at.timestamp())),
-        "webhook-signature": signature,
+        "webhook-signature": " ".join(signatures),
         "content-type": "application/json",
     }
     return SignedMessage(headers=headers, body=body)

@@ -49,6 +49,7 @@ async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
         message_id(due.event_id),
         event_body(due.event_type, due.occurred_at, due.payload),
         started_at,
+        also=due.also_signing_secrets,
     )
     started = time.perf_counter()
     try:
