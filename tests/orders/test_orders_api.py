@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 from typing import Any
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.models import InventoryLevel, Node, Order, OutboxEvent, Package, Product
+from doorstep.orders.schemas import OrderIn
 from tests.shop import DOWNTOWN_CHANDLER, NORTH_PHOENIX, Shop, local, open_shop
 
 RECIPIENT = {"name": "Ana Ruiz", "phone": "+1 480 555 0101", "email": "ana@example.com"}
@@ -115,6 +118,34 @@ def test_retry_with_the_same_key_returns_the_same_order(
     assert first.json()["id"] == second.json()["id"]
     assert session.scalar(select(func.count()).select_from(Order)) == 1
     assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 3
+
+
+def test_a_retry_spelling_out_a_default_or_placed_by_the_previous_release_is_the_same_order(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    body: dict[str, Any] = {
+        "items": [{"sku": "PAN-28", "quantity": 1}],
+        "destination": DOWNTOWN_CHANDLER,
+        "speed": "same_day",
+        "recipient": RECIPIENT,
+    }
+    first = _order(client, shop, body, key="k-defaults")
+    assert first.status_code == 201
+    # The same request with a default written out (country "US") is the same request.
+    spelled = {**body, "destination": {**DOWNTOWN_CHANDLER, "country": "US"}}
+    assert _order(client, shop, spelled, key="k-defaults").json()["id"] == first.json()["id"]
+    # An order stored by the previous release carries the fingerprint of every field.
+    order = session.scalars(select(Order).where(Order.idempotency_key == "k-defaults")).one()
+    order.request_fingerprint = hashlib.sha256(
+        json.dumps(
+            OrderIn.model_validate(body).model_dump(mode="json"),
+            sort_keys=True,
+            separators=(",", ":"),
+        ).encode()
+    ).hexdigest()
+    session.commit()
+    again = _order(client, shop, body, key="k-defaults")
+    assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
 
 
 def test_the_same_key_with_another_body_is_a_409(

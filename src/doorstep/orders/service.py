@@ -101,8 +101,22 @@ class PlacedOrder:
 
 
 def fingerprint(body: OrderIn) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    """What a retry must repeat: the request without the fields left at their defaults.
+
+    Leaving defaults out means a field added to the API later (with a default) does not
+    change the fingerprint of a retry sent by a client that does not know it.
+    """
+    return _digest(body.model_dump(mode="json", exclude_defaults=True))
+
+
+def _earlier_fingerprints(body: OrderIn) -> set[str]:
+    """Fingerprints an order placed by an earlier release may carry for this request."""
+    return {_digest(body.model_dump(mode="json"))}  # until 2026-11: every field, defaults too
+
+
+def _digest(canonical: dict[str, Any]) -> str:
+    text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def place_order(
@@ -127,7 +141,7 @@ def place_order(
     if idempotency_key is not None:
         earlier = _by_idempotency_key(session, merchant_id, idempotency_key)
         if earlier is not None:
-            return PlacedOrder(_same_request(earlier, digest), replayed=True)
+            return PlacedOrder(_same_request(earlier, body, digest), replayed=True)
     items, destination, speed, fee, legs, preview_id, products = _resolve_promise(
         session, merchant_id, body, now, network, committed
     )
@@ -174,7 +188,7 @@ def place_order(
         earlier = _by_idempotency_key(session, merchant_id, idempotency_key or "")
         if earlier is None:
             raise RuntimeError("an order insert without an Idempotency-Key conflicted")
-        return PlacedOrder(_same_request(earlier, digest), replayed=True)
+        return PlacedOrder(_same_request(earlier, body, digest), replayed=True)
     try:
         _reserve_and_pack(session, order, items, legs, now, products, network)
     except BaseException:
@@ -444,8 +458,10 @@ def _by_idempotency_key(session: Session, merchant_id: int, key: str) -> Order |
     return None if order_id is None else session.get(Order, order_id)
 
 
-def _same_request(order: Order, digest: str) -> Order:
-    if order.request_fingerprint != digest:
+def _same_request(order: Order, body: OrderIn, digest: str) -> Order:
+    if order.request_fingerprint != digest and (
+        order.request_fingerprint not in _earlier_fingerprints(body)
+    ):
         raise IdempotencyKeyReused(
             "this Idempotency-Key was used for a different request; use a new key per order",
             field="Idempotency-Key",
