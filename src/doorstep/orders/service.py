@@ -361,6 +361,9 @@ def _reserve_and_pack(
         order,
         actor=f"merchant:{order.merchant_id}",
         at=now,
+        # One statement for every outbox row of the new order: the packages' events, then
+        # the order's own.
+        then_outbox=[order_event_values(order, "order.created", now)],
     )
     lines = list(
         session.scalars(
@@ -378,7 +381,6 @@ def _reserve_and_pack(
             ],
         )
     )
-    emit_order_event(session, order, "order.created", now)
     # The new order's collections are exactly these: mark them loaded, so its view needs no
     # query (the relationships refuse lazy loads).
     set_committed_value(order, "packages", packages)
@@ -420,29 +422,29 @@ def _package_for(
 
 def emit_order_event(session: Session, order: Order, event_type: str, now: datetime) -> None:
     # Inserted at once (an ORM bulk insert), so it lands after every event written before it.
-    session.execute(
-        insert(OutboxEvent),
-        [
-            {
-                "event_type": event_type,
-                "aggregate_type": "order",
-                "aggregate_id": order.id,
-                "merchant_id": order.merchant_id,
-                "ordering_key": f"order:{order.id}",
-                "payload": {
-                    "order": {
-                        "id": order.public_id,
-                        "status": order.status.value,
-                        "speed": order.speed.value,
-                        "promised_by": order.promised_by.isoformat(),
-                        "merchant_reference": order.merchant_reference,
-                    },
-                    "occurred_at": now.isoformat(),
-                },
-                "created_at": now,
-            }
-        ],
-    )
+    session.execute(insert(OutboxEvent), [order_event_values(order, event_type, now)])
+
+
+def order_event_values(order: Order, event_type: str, now: datetime) -> dict[str, Any]:
+    """The outbox row of an order-level event."""
+    return {
+        "event_type": event_type,
+        "aggregate_type": "order",
+        "aggregate_id": order.id,
+        "merchant_id": order.merchant_id,
+        "ordering_key": f"order:{order.id}",
+        "payload": {
+            "order": {
+                "id": order.public_id,
+                "status": order.status.value,
+                "speed": order.speed.value,
+                "promised_by": order.promised_by.isoformat(),
+                "merchant_reference": order.merchant_reference,
+            },
+            "occurred_at": now.isoformat(),
+        },
+        "created_at": now,
+    }
 
 
 _orders = Order.__table__.c

@@ -39,9 +39,11 @@ def insert_new_packages(
     *,
     actor: str,
     at: datetime,
+    then_outbox: Sequence[dict[str, Any]] = (),
 ) -> list[Package]:
     """Insert an order's new packages in state ``created``, with their first history rows and
-    outbox events: three statements, however many packages.
+    outbox events: three statements, however many packages. ``then_outbox``: outbox rows
+    to write after the packages' own, in the same statement (the order's own event).
 
     ORM bulk inserts, not the unit of work: these rows are written once, and its bookkeeping
     was most of the cost of placing an order.
@@ -58,7 +60,7 @@ def insert_new_packages(
     ]
     session.execute(insert(PackageEvent), [event for event, _ in written])
     # In package order: a receiver sees an order's events in the order they were written.
-    session.execute(insert(OutboxEvent), [outbox for _, outbox in written])
+    session.execute(insert(OutboxEvent), [*(outbox for _, outbox in written), *then_outbox])
     return packages
 
 
