@@ -148,6 +148,32 @@ def test_a_retry_spelling_out_a_default_or_placed_by_the_previous_release_is_the
     assert (again.status_code, again.json()["id"]) == (200, first.json()["id"])
 
 
+def test_a_retry_after_the_last_unit_sold_still_gets_its_order(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    # The first attempt took the kettles; its answer was lost. The retry's promise can no
+    # longer be kept (no stock left), yet it is the same order, not an out-of-stock error.
+    on_hand = session.scalar(
+        select(InventoryLevel.on_hand)
+        .join(Product)
+        .join(Node)
+        .where(Product.sku == "KETTLE-1", Node.code == "WTE1")
+    )
+    assert on_hand is not None
+    body = {
+        "items": [{"sku": "KETTLE-1", "quantity": on_hand}],
+        "destination": DOWNTOWN_CHANDLER,
+        "speed": "two_day",
+        "recipient": RECIPIENT,
+    }
+    first = _order(client, shop, body, key="k-last-kettles")
+    assert first.status_code == 201, first.json()
+    retry = _order(client, shop, body, key="k-last-kettles")
+    assert (retry.status_code, retry.json()["id"]) == (200, first.json()["id"])
+    other = _order(client, shop, body, key="k-someone-else")
+    assert (other.status_code, other.json()["error"]) == (409, "out_of_stock")
+
+
 def test_the_same_key_with_another_body_is_a_409(
     client: TestClient, session: Session, shop: Shop
 ) -> None:

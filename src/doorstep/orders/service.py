@@ -138,13 +138,22 @@ def place_order(
     round trips.
     """
     digest = fingerprint(body)
-    if idempotency_key is not None:
-        earlier = _by_idempotency_key(session, merchant_id, idempotency_key)
-        if earlier is not None:
-            return PlacedOrder(_same_request(earlier, body, digest), replayed=True)
-    items, destination, speed, fee, legs, preview_id, products = _resolve_promise(
-        session, merchant_id, body, now, network, committed
-    )
+    # Almost every key is new, so the key is not looked up first: the order insert below finds
+    # a retry (its unique index). A retry whose promise no longer holds (stock sold since, the
+    # preview expired) must still get its order back, so a refusal looks for it here.
+    try:
+        items, destination, speed, fee, legs, preview_id, products = _resolve_promise(
+            session, merchant_id, body, now, network, committed
+        )
+    except DomainError:
+        earlier = (
+            None
+            if idempotency_key is None
+            else _by_idempotency_key(session, merchant_id, idempotency_key)
+        )
+        if earlier is None:
+            raise
+        return PlacedOrder(_same_request(earlier, body, digest), replayed=True)
     if not destination.address:
         raise AddressMissing(
             "the destination needs an address for the driver", field="destination.address"
@@ -455,7 +464,7 @@ _ORDER_BY_KEY = select(_orders.id).where(
 
 
 def _by_idempotency_key(session: Session, merchant_id: int, key: str) -> Order | None:
-    # Almost every key is new: ask for the id alone, and load the order only for a retry.
+    # Ask for the id alone, and load the order only when there is one.
     order_id = session.connection().scalar(_ORDER_BY_KEY, {"merchant_id": merchant_id, "key": key})
     return None if order_id is None else session.get(Order, order_id)
 
