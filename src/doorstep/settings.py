@@ -47,6 +47,12 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where counts live: memory:// (one process) or redis://host:6379 (shared)",
     )
+    api_key_cache_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How long a process trusts an API key it checked; a key revoked through "
+        "another process stops working within this time (0 = check every call)",
+    )
     console_login_limit: str = Field(
         default="10/15 minutes",
         description="Failed console sign-ins allowed per account and per client address; "

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from doorstep import __version__
 from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
+from doorstep.api.key_cache import KeyCache
 from doorstep.api.ratelimit import install_rate_limits
 from doorstep.api.request_context import RequestContextMiddleware
 from doorstep.catalog import api as catalog_api
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.clock = utcnow
     app.state.network_cache = SnapshotCache(settings.network_cache_seconds)
     app.state.committed_volume = CommittedVolumeCache(settings.capacity_cache_seconds)
+    app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )

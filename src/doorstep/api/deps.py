@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from doorstep.api.key_cache import KeyCache
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.merchants.keys import SCOPES, prefix_of
@@ -128,7 +129,12 @@ def identify(
     transaction; others depend on `requires`)."""
     if credentials is None:
         raise NotAuthenticated("missing 'Authorization: Bearer <API key>' header")
-    api_key = authenticate(session, credentials.credentials)
+    keys: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    api_key = keys.get(credentials.credentials) if keys is not None else None
+    if api_key is None:
+        api_key = authenticate(session, credentials.credentials)
+        if keys is not None:
+            keys.put(credentials.credentials, api_key)
     caller = Caller(
         merchant_id=api_key.merchant_id,
         key_id=api_key.id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from doorstep.api.deps import DbSession, KeyNotAllowed, NotAuthenticated, SecretKeyCaller
 from doorstep.api.errors import error_responses
@@ -40,5 +40,10 @@ def create_api_key(body: ApiKeyIn, caller: SecretKeyCaller, session: DbSession) 
     summary="Revoke a key at once",
     responses=error_responses(service.ApiKeyNotFound),
 )
-def revoke_api_key(key_id: int, caller: SecretKeyCaller, session: DbSession) -> ApiKeyOut:
-    return ApiKeyOut.model_validate(service.revoke_key(session, caller.merchant_id, key_id))
+def revoke_api_key(
+    key_id: int, caller: SecretKeyCaller, session: DbSession, request: Request
+) -> ApiKeyOut:
+    revoked = service.revoke_key(session, caller.merchant_id, key_id)
+    # This process stops trusting the key at once; others within their cache's few seconds.
+    request.app.state.key_cache.forget(revoked.prefix)
+    return ApiKeyOut.model_validate(revoked)
