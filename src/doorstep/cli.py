@@ -252,14 +252,28 @@ def plan_command(
     force: Annotated[
         bool, typer.Option(help="Plan again even if the wave has not changed")
     ] = False,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            help="A same-day dispatch moment HH:MM (station time): plan the orders placed by "
+            "then, and hold back the same-day parcels better sent with a later wave"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Plan the day's waves: the cheapest channel per package, routes cut into blocks, partner
     manifests, carrier shipments. Stores the plan and writes an HTML page per station."""
+    from datetime import time as _time
+
     from doorstep import plan_cli
 
     settings = get_settings()
     day = _service_date(date)
+    try:
+        dispatch_at = _time.fromisoformat(at) if at else None
+    except ValueError:
+        errors.print(f"[red]--at must be a clock time HH:MM, not '{at}'[/]")
+        raise typer.Exit(2) from None
     pages = settings.data_dir / "plans"
     pages.mkdir(parents=True, exist_ok=True)
     try:
@@ -274,6 +288,7 @@ def plan_command(
                 seed,
                 force,
                 progress_to=None if as_json else console,
+                dispatch_at=dispatch_at,
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")
@@ -287,6 +302,11 @@ def plan_command(
         console.print(f"{r['station']}: {r['page']}{unchanged}")
         for item in r["unassigned"]:
             console.print(f"  unassigned {item['package']}: {item['reason']}")
+        if r["held"]:
+            console.print(
+                f"  held for the next wave: {len(r['held'])} same-day parcels "
+                "(the dispatch policy expects orders they can share a block with)"
+            )
 
 
 def _service_date(text: str | None) -> date:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ def plan_stations(
     seed: int,
     force: bool,
     progress_to: Console | None,
+    dispatch_at: time | None = None,
 ) -> list[dict[str, Any]]:
     """Plan each station's wave in its own transaction; write its page when it changed.
     ``progress_to``: the console that shows a progress bar (None: none)."""
@@ -77,6 +78,7 @@ def plan_stations(
                 seed=seed,
                 force=force,
                 progress=show,
+                dispatch_at=dispatch_at,
             )
             page = pages / f"plan-{code}-{day}.html"
             if run.result is not None:
@@ -93,6 +95,7 @@ def plan_stations(
                     "cost_per_package_cents": totals["cost_per_package_cents"],
                     "share": totals["share"],
                     "unassigned": run.plan.unassigned,
+                    "held": run.plan.held or [],
                     "page": str(page),
                 }
             )
@@ -138,6 +141,8 @@ def _progress(
 def summary_table(day: date, results: list[dict[str, Any]]) -> Table:
     """One row per station: packages per channel, what is left, the cost (80 columns)."""
     table = Table(title=f"Plan for {day}")
+    # "held": same-day parcels kept for a later wave, shown only for a dispatch moment's plan.
+    held = any(r.get("held") for r in results)
     for column in (
         "station",
         "pkgs",
@@ -146,6 +151,7 @@ def summary_table(day: date, results: list[dict[str, Any]]) -> Table:
         "by partner",
         "by carrier",
         "left",
+        *(("held",) if held else ()),
         "cost",
         "per pkg",
     ):
@@ -161,6 +167,7 @@ def summary_table(day: date, results: list[dict[str, Any]]) -> Table:
                 for k in ("station_route", "store_run", "partner_store", "carrier")
             ),
             str(len(r["unassigned"])),
+            *((str(len(r.get("held", []))),) if held else ()),
             f"${r['cost_cents'] / 100:,.2f}",
             f"${r['cost_per_package_cents'] / 100:,.2f}",
         )

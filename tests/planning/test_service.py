@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -211,3 +211,45 @@ def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_rout
     assert _route_packages(session, route) == manifest.packages
     items = session.scalar(select(func.count()).select_from(ManifestItem))
     assert items == 6
+
+
+def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(
+    session: Session,
+) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    # Yesterday's same-day orders through the day: the history the policy predicts from.
+    for hour, batch_seed in ((10, 11), (12, 12), (14, 13), (16, 14)):
+        seed_demo_day(session, orders=25, order_time=local(hour, day=23), seed=batch_seed)
+    seed_demo_day(session, orders=40, order_time=local(9), seed=21)
+    later = seed_demo_day(session, orders=10, order_time=local(12), seed=22)
+    assert later.orders
+    run = plan_wave(
+        session,
+        "DCH1",
+        DAY,
+        drivers=DriverPlan(8, 2),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+        dispatch_at=time(11, 0),
+        dispatch_time_limit_s=3,
+    )
+    assert run.result is not None
+    held = {h["package"] for h in run.plan.held or []}
+    assert held
+    assert {h["reason"] for h in run.plan.held or []} == {"held_for_next_wave"}
+    rows = {
+        p.tracking_code: p
+        for p in session.scalars(select(Package).where(Package.service_date == DAY))
+    }
+    placed = {pid for b in run.result.blocks for pid in b.packages()}
+    placed |= {pid for m in run.result.manifests for pid in m.packages}
+    placed |= {c.package for c in run.result.carrier} | {u.package for u in run.result.unassigned}
+    assert not held & placed
+    for code in held:  # still waiting at the station, in no block
+        assert rows[code].state in (PackageState.CREATED, PackageState.READY_FOR_PICKUP)
+    # The orders placed after 11:00 were not known at 11:00: no plan for them yet.
+    noon = {code for code, p in rows.items() if p.created_at > local(11)}
+    assert noon
+    assert not noon & (placed | held)

@@ -39,6 +39,9 @@ class Plan(Base):
     unassigned: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     # [{"package", "channel", "cost_cents", "runner_up", "runner_up_cost_cents"}]
     decisions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Same-day parcels held for a later wave by the dispatch policy: [{"package", "reason"}];
+    # None for a plan made without a dispatch moment.
+    held: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)
 
 
 class CarrierShipmentStatus(StrEnum):

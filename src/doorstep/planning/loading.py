@@ -23,6 +23,7 @@ from doorstep.models import (
     Block,
     CarrierShipment,
     CarrierShipmentStatus,
+    DeliverySpeed,
     Node,
     NodeKind,
     Order,
@@ -46,6 +47,7 @@ from doorstep.planning.core import (
 from doorstep.planning.core import Package as PlanPackage
 from doorstep.planning.core import PartnerStore as PlanPartner
 from doorstep.planning.core import ServiceArea as PlanArea
+from doorstep.planning.core.same_day import OrderHistory, PastOrder
 
 # Assigned packages are part of the wave until a driver takes their block or their carrier
 # label is printed: a re-plan may still move them.
@@ -101,7 +103,10 @@ def load_wave(
     service_date: date,
     drivers: DriverPlan = DriverPlan(),
     costs: CostModel | None = None,
+    known_at: datetime | None = None,
 ) -> Wave:
+    """The station's wave; with ``known_at``, only packages ordered by then (a wave planned at
+    a dispatch moment sees the orders placed so far, never later ones)."""
     station = session.scalar(select(Node).where(Node.code == station_code))
     if station is None or station.kind is not NodeKind.STATION:
         raise StationNotFound(f"no station with code '{station_code}'", station=station_code)
@@ -141,6 +146,7 @@ def load_wave(
             Package.state.in_(WAVE_STATES),
             Package.id.not_in(held_by_driver),
             Package.id.not_in(labelled),
+            *(() if known_at is None else (Package.created_at <= known_at,)),
         )
         .order_by(Package.id)
     ).all()
@@ -259,3 +265,60 @@ def _outer_ring(geometry: dict[str, object]) -> list[list[float]]:
     if geometry["type"] == "MultiPolygon":
         return list(coordinates[0][0])
     return list(coordinates[0])
+
+
+#: How far back the same-day order history goes.
+HISTORY_DAYS = 28
+
+
+def load_order_history(session: Session, wave: Wave, at: datetime) -> OrderHistory:
+    """The station's same-day orders before ``at``, for the dispatch policy's demand model.
+
+    Past service dates give arrivals per hour of the day. A station without past days uses
+    today's orders so far, at today's rate so far, for every hour ahead.
+    """
+    station, tz = wave.station, wave.tz
+    since = wave.service_date - timedelta(days=HISTORY_DAYS)
+    rows = session.execute(
+        select(
+            Package.service_date,
+            Package.created_at,
+            Package.promised_by,
+            Package.length_mm,
+            Package.width_mm,
+            Package.height_mm,
+            Order.dest_lat,
+            Order.dest_lng,
+        )
+        .join(Order, Order.id == Package.order_id)
+        .where(
+            Order.speed == DeliverySpeed.SAME_DAY,
+            Package.serving_node_id == station.id,
+            Package.service_date >= since,
+            Package.service_date <= wave.service_date,
+            Package.created_at <= at,
+        )
+    ).all()
+    past: list[PastOrder] = []
+    today: list[PastOrder] = []
+    for row in rows:
+        created = row.created_at.astimezone(tz)
+        promised = row.promised_by.astimezone(tz)
+        order = PastOrder(
+            lat=row.dest_lat,
+            lng=row.dest_lng,
+            arrived_s=created.hour * HOUR + created.minute * 60 + created.second,
+            window=(0, min(LAST_DELIVERY_S, promised.hour * HOUR + promised.minute * 60)),
+            service_s=60,
+            volume_cm3=-(-row.length_mm * row.width_mm * row.height_mm // 1000),
+        )
+        (today if row.service_date == wave.service_date else past).append(order)
+    days = len({row.service_date for row in rows if row.service_date < wave.service_date})
+    if days:
+        return OrderHistory(tuple(past), float(days))
+    if not today:
+        return OrderHistory((), 0.0)
+    local = at.astimezone(tz)
+    first = min(o.arrived_s for o in today)
+    hours = max(0.5, (local.hour * HOUR + local.minute * 60 - first) / HOUR)
+    return OrderHistory(tuple(today), 1.0, flat_rate_per_hour=len(today) / hours)

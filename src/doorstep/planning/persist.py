@@ -125,8 +125,16 @@ def release_previous(session: Session, wave: Wave) -> list[Plan]:
     return plans
 
 
-def store_plan(session: Session, wave: Wave, plan: DayPlan, fingerprint: str) -> Plan:
+def store_plan(
+    session: Session,
+    wave: Wave,
+    plan: DayPlan,
+    fingerprint: str,
+    *,
+    held: list[dict[str, str]] | None = None,
+) -> Plan:
     row = Plan(
+        held=held,
         station_id=wave.station.id,
         service_date=wave.service_date,
         seed=plan.seed,

@@ -6,15 +6,24 @@ The caller owns the transaction (a CLI command, an API request).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doorstep.models import Plan, PlanStatus
-from doorstep.planning.core import DayPlan, PlanProgress, plan_day
-from doorstep.planning.loading import DriverPlan, Wave, load_wave
+from doorstep.errors import InvalidInput
+from doorstep.models import Node, Plan, PlanStatus
+from doorstep.planning.core import HOUR, DayPlan, PlanProgress, plan_day
+from doorstep.planning.core.same_day import decide_same_day, without_held
+from doorstep.planning.loading import (
+    DriverPlan,
+    StationNotFound,
+    Wave,
+    load_order_history,
+    load_wave,
+)
 from doorstep.planning.persist import release_previous, store_plan
 
 
@@ -38,8 +47,33 @@ def plan_wave(
     workers: int = 2,
     force: bool = False,
     progress: Callable[[PlanProgress], None] | None = None,
+    dispatch_at: datetime | time | None = None,
+    epoch_s: int = HOUR,
+    dispatch_time_limit_s: float = 10.0,
 ) -> PlanRun:
-    wave = load_wave(session, station_code, service_date, drivers)
+    """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
+    only orders placed by then are planned, and the dynamic-dispatch policy holds back the
+    same-day parcels better sent with a later wave (`planning.core.same_day`). A ``time`` is
+    the station's local clock on the service date."""
+    if isinstance(dispatch_at, time):
+        dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
+    wave = load_wave(session, station_code, service_date, drivers, known_at=dispatch_at)
+    held: list[dict[str, str]] | None = None
+    if dispatch_at is not None:
+        at_s = _seconds_of_day(dispatch_at, wave)
+        decision = decide_same_day(
+            wave.day,
+            at_s=at_s,
+            history=load_order_history(session, wave, dispatch_at),
+            epoch_s=epoch_s,
+            time_limit_s=dispatch_time_limit_s,
+            seed=seed,
+        )
+        wave = replace(wave, day=replace(wave.day, packages=without_held(wave.day, decision)))
+        held = [
+            {"package": code, "reason": HELD_REASON, "policy": decision.policy}
+            for code in sorted(decision.held)
+        ]
     fingerprint = wave.fingerprint(seed)
     current = session.scalar(
         select(Plan)
@@ -61,5 +95,28 @@ def plan_wave(
         workers=workers,
         progress=progress,
     )
-    plan = store_plan(session, wave, result, fingerprint)
+    plan = store_plan(session, wave, result, fingerprint, held=held)
     return PlanRun(plan=plan, wave=wave, result=result, replanned=bool(previous))
+
+
+#: Why a same-day parcel is not in this wave's plan.
+HELD_REASON = "held_for_next_wave"
+
+
+def station_moment(session: Session, station_code: str, day: date, clock: time) -> datetime:
+    """``clock`` on ``day`` at the station, as an aware datetime in its time zone."""
+    zone = session.scalar(select(Node.timezone).where(Node.code == station_code))
+    if zone is None:
+        raise StationNotFound(f"no station with code '{station_code}'", station=station_code)
+    return datetime.combine(day, clock, tzinfo=ZoneInfo(zone))
+
+
+def _seconds_of_day(moment: datetime, wave: Wave) -> int:
+    local = moment.astimezone(wave.tz)
+    if local.date() != wave.service_date:
+        raise InvalidInput(
+            f"the dispatch moment {local:%Y-%m-%d %H:%M} is not on the service date "
+            f"{wave.service_date}",
+            field="at",
+        )
+    return local.hour * HOUR + local.minute * 60 + local.second

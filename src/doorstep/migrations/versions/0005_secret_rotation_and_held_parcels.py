@@ -1,4 +1,7 @@
-"""webhook secret rotation: the previous secret stays valid for a while
+"""webhook secret rotation; same-day parcels a plan held for a later wave
+
+The previous webhook secret stays valid for a while after a rotation. A plan made at a
+same-day dispatch moment lists the parcels it held back for the next wave.
 
 Revision ID: 0005
 Revises: 0004
@@ -31,8 +34,13 @@ def upgrade() -> None:
             )
         )
 
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("held", sa.JSON(), nullable=True))
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("plans", schema=None) as batch_op:
+        batch_op.drop_column("held")
     with op.batch_alter_table("webhook_endpoints", schema=None) as batch_op:
         batch_op.drop_column("previous_secret_expires_at")
         batch_op.drop_column("previous_signing_secret")

@@ -1,0 +1,95 @@
+"""Same-day dispatch inside the day planner: the dynamic policy decides what leaves with a wave."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from doorstep.planning.core import HOUR, Promise
+from doorstep.planning.core.same_day import (
+    OrderHistory,
+    PastOrder,
+    decide_same_day,
+    same_day_epoch,
+)
+from tests.planning.factory import package, small_day
+
+
+def _history(days: float = 5.0, per_hour: int = 6) -> OrderHistory:
+    """A few weeks of same-day orders around downtown Chandler, evenly through the day."""
+    rng = np.random.default_rng(0)
+    orders = [
+        PastOrder(
+            lat=33.30 + float(rng.uniform(-0.03, 0.03)),
+            lng=-111.84 + float(rng.uniform(-0.03, 0.03)),
+            arrived_s=hour * HOUR + int(rng.integers(0, HOUR)),
+            window=(0, 21 * HOUR),
+            service_s=120,
+            volume_cm3=6_000,
+        )
+        for hour in range(8, 18)
+        for _ in range(int(per_hour * days))
+    ]
+    return OrderHistory(tuple(orders), days)
+
+
+def _open_orders() -> list:  # type: ignore[type-arg]
+    wide = [
+        package(f"w{n}", 33.30 + 0.004 * (n % 3), -111.84 + 0.004 * (n // 3), window=(0, 21 * HOUR))
+        for n in range(6)
+    ]
+    # Promised by 12:05: from an 11:00 wave it must leave now; from the 12:00 one it is too late.
+    tight = package("tight", 33.29, -111.85, window=(0, 12 * HOUR + 300))
+    return [*wide, tight]
+
+
+def test_without_history_every_ready_parcel_goes() -> None:
+    day = small_day(_open_orders())
+    decision = decide_same_day(day, at_s=11 * HOUR, history=OrderHistory((), 0.0), time_limit_s=1.0)
+    assert decision.policy == "greedy"
+    assert decision.held == frozenset()
+    assert decision.going == {p.id for p in day.packages}
+
+
+def test_with_orders_expected_nearby_some_wait_and_what_must_go_goes() -> None:
+    day = small_day(_open_orders())
+    decision = decide_same_day(day, at_s=11 * HOUR, history=_history(), time_limit_s=3.0)
+    assert decision.policy == "scenario"
+    assert "tight" in decision.must_go
+    assert decision.must_go <= decision.going
+    assert decision.held  # the wide windows can wait for the orders still to come
+    assert decision.going | decision.held == {p.id for p in day.packages}
+    assert not decision.going & decision.held
+
+
+def test_the_last_wave_sends_everything() -> None:
+    day = small_day(_open_orders()[:-1])
+    decision = decide_same_day(day, at_s=20 * HOUR + 1800, history=_history(), time_limit_s=1.0)
+    assert decision.held == frozenset()
+
+
+def test_only_same_day_station_parcels_are_candidates() -> None:
+    next_day = package("nd", 33.30, -111.84, promise=Promise.NEXT_DAY)
+    from_the_mall = package("mall", 33.30, -111.84, origin="MCFC-BOOKS")
+    day = small_day([next_day, from_the_mall])
+    decision = decide_same_day(day, at_s=11 * HOUR, history=_history(), time_limit_s=1.0)
+    assert decision.going == decision.held == frozenset()
+
+
+def test_sampled_orders_follow_the_history_and_can_still_be_served() -> None:
+    history = _history(days=2.0, per_hour=10)
+    assert history.rate_per_hour(12 * HOUR, 13 * HOUR) == 10.0
+    day = small_day(_open_orders())
+    epoch = same_day_epoch(day, at_s=11 * HOUR, history=history)
+    assert epoch is not None
+    assert epoch.demand is not None
+    problem = epoch.problem
+    assert problem.durations.shape[0] == 1 + len(day.packages) + len(history.orders)
+    sample = epoch.demand.sample(np.random.default_rng(1), problem, 3)
+    # About ten an hour for three hours, each released at the start of the next wave.
+    assert 15 <= sample.count <= 45
+    assert set(np.unique(sample.release_times)) <= {HOUR, 2 * HOUR, 3 * HOUR}
+    assert (sample.locations > len(day.packages)).all()  # the places of past orders
+    assert (sample.time_windows[:, 1] == 10 * HOUR).all()  # 21:00 seen from 11:00
+    leave = problem.plan_start + sample.release_times
+    arrive = np.maximum(leave + problem.durations[0, sample.locations], 0)
+    assert (arrive <= problem.plan_start + sample.time_windows[:, 1]).all()
