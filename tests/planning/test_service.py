@@ -167,6 +167,14 @@ def test_operator_plans_through_the_api(
     assert (missing.status_code, missing.json()["error"]) == (404, "plan_not_found")
     unknown = client.post("/v1/plans", json=body | {"station": "NOPE"}, headers=operator_headers)
     assert (unknown.status_code, unknown.json()["error"]) == (404, "station_not_found")
+    assert stored["held"] == []
+    at = client.post("/v1/plans", json=body | {"at": "15:30"}, headers=operator_headers)
+    assert at.status_code == 200, at.json()
+    # No past days: today's orders so far, at today's rate, stand for the orders to come.
+    assert {h["reason"] for h in at.json()["held"]} <= {"held_for_next_wave"}
+    bad = client.post("/v1/plans", json=body | {"at": "half past three"}, headers=operator_headers)
+    assert bad.status_code == 422
+    assert "at" in bad.text
 
 
 def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_route(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -38,6 +38,13 @@ class PlanRequest(BaseModel):
     time_limit_s: Annotated[float, Field(gt=0, le=600)] = 20.0
     seed: int = 1
     force: bool = False
+    at: Annotated[
+        time | None,
+        Field(
+            description="A same-day dispatch moment (station time, HH:MM): plan the orders "
+            "placed by then and hold back the same-day parcels better sent with a later wave"
+        ),
+    ] = None
 
 
 class BlockOut(BaseModel):
@@ -61,6 +68,9 @@ class PlanOut(BaseModel):
     new_plan: bool = Field(description="False when the wave had not changed since this plan")
     totals: dict[str, Any]
     unassigned: list[dict[str, Any]]
+    held: list[dict[str, Any]] = Field(
+        description="Same-day parcels held for a later wave (plans made at a dispatch moment)"
+    )
     decisions: list[dict[str, Any]]
     blocks: list[BlockOut]
 
@@ -81,6 +91,7 @@ async def create_plan(body: PlanRequest, session: DbSession) -> PlanOut:
         time_limit_s=body.time_limit_s,
         seed=body.seed,
         force=body.force,
+        dispatch_at=body.at,
     )
     return await run_in_threadpool(_view, session, run.plan, run.result is not None)
 
@@ -105,6 +116,7 @@ def _view(session: Session, plan: Plan, new_plan: bool) -> PlanOut:
         new_plan=new_plan,
         totals=plan.totals,
         unassigned=plan.unassigned,
+        held=plan.held or [],
         decisions=plan.decisions,
         blocks=[
             BlockOut(
