@@ -82,7 +82,10 @@ def plan_stations(
             )
             page = pages / f"plan-{code}-{day}.html"
             if run.result is not None:
-                page.write_text(render_plan_page(run.wave, run.result), encoding="utf-8")
+                page.write_text(
+                    render_plan_page(run.wave, run.result, held=len(run.plan.held or [])),
+                    encoding="utf-8",
+                )
             totals = run.plan.totals
             results.append(
                 {

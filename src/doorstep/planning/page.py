@@ -25,7 +25,8 @@ LABELS = {
 WIDTH, HEIGHT, MARGIN = 900, 640, 24
 
 
-def render_plan_page(wave: Wave, plan: DayPlan) -> str:
+def render_plan_page(wave: Wave, plan: DayPlan, held: int = 0) -> str:
+    """The plan as a self-contained page; ``held``: same-day parcels kept for a later wave."""
     points = [(s.lat, s.lng) for b in plan.blocks for s in b.stops]
     points += [(p.lat, p.lng) for p in wave.day.packages]
     points += [(s.lat, s.lng) for s in wave.day.sites]
@@ -124,6 +125,7 @@ planned in {plan.runtime_s:.1f} s</p>
 <div class="card"><b>{len(plan.manifests)}</b>partner manifests</div>
 <div class="card"><b>{len(plan.carrier)}</b>to the carrier</div>
 <div class="card"><b>{len(plan.unassigned)}</b>unassigned</div>
+{f'<div class="card"><b>{held}</b>held for the next wave</div>' if held else ""}
 </div>
 <p>{html.escape(share)}</p>
 <p>{legend}<span class="key">■ pickup site</span><span class="key" style="color:#dc2626">×
