@@ -5,6 +5,7 @@ The caller owns the transaction (a CLI command, an API request).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
@@ -75,6 +76,10 @@ def plan_wave(
             for code in sorted(decision.held)
         ]
     fingerprint = wave.fingerprint(seed)
+    if held is not None:
+        # What was held is part of the plan: the same wave holding other parcels is another plan.
+        held_codes = ",".join(h["package"] for h in held)
+        fingerprint = hashlib.sha256(f"{fingerprint}|held:{held_codes}".encode()).hexdigest()
     current = session.scalar(
         select(Plan)
         .where(
