@@ -11,6 +11,7 @@ from datetime import date, time
 from pathlib import Path
 from typing import Any
 
+from rich import box
 from rich.console import Console
 from rich.progress import (
     MofNCompleteColumn,
@@ -142,17 +143,23 @@ def _progress(
 
 
 def summary_table(day: date, results: list[dict[str, Any]]) -> Table:
-    """One row per station: packages per channel, what is left, the cost (80 columns)."""
-    table = Table(title=f"Plan for {day}")
-    # "held": same-day parcels kept for a later wave, shown only for a dispatch moment's plan.
+    """One row per station: packages per channel, what is left, the cost (80 columns; with
+    the "held" column of a dispatch moment the channel headers are shorter to fit)."""
+    # "held": same-day parcels kept for a later wave, shown only for a dispatch moment's plan;
+    # its table drops the borders to stay within 80 columns.
     held = any(r.get("held") for r in results)
+    table = Table(
+        title=f"Plan for {day}",
+        box=box.SIMPLE_HEAD if held else box.HEAVY_HEAD,
+        pad_edge=not held,
+        show_edge=not held,
+        collapse_padding=held,
+    )
     for column in (
         "station",
         "pkgs",
-        "by station",
-        "by store run",
-        "by partner",
-        "by carrier",
+        *(("route", "store", "partner", "carrier") if held else ()),
+        *(() if held else ("by station", "by store run", "by partner", "by carrier")),
         "left",
         *(("held",) if held else ()),
         "cost",
