@@ -310,43 +310,19 @@ def main(argv: list[str] | None = None) -> int:
     )
     rows: list[dict[str, Any]] = []
     plans: dict[str, DayPlan] = {}
+    search = {
+        "time_limit_s": args.time_limit,
+        "seed": args.seed,
+        "max_iterations": args.iterations,
+        "workers": args.workers,
+    }
     runs: tuple[tuple[str, Callable[[], DayPlan]], ...] = (
-        (
-            "doorstep",
-            lambda: plan_day(
-                day,
-                time_limit_s=args.time_limit,
-                seed=args.seed,
-                max_iterations=args.iterations,
-                workers=args.workers,
-            ),
-        ),
-        (
-            "all station routes",
-            lambda: plan_all_station_routes(
-                day,
-                time_limit_s=args.time_limit,
-                seed=args.seed,
-                max_iterations=args.iterations,
-                workers=args.workers,
-            ),
-        ),
+        ("doorstep", lambda: plan_day(day, **search)),
+        ("all station routes", lambda: plan_all_station_routes(day, **search)),
         ("all carrier", lambda: plan_all_carrier(day)),
     )
     if args.with_prize_routing:
-        runs += (
-            (
-                "doorstep, prize routing",
-                lambda: plan_day(
-                    day,
-                    time_limit_s=args.time_limit,
-                    seed=args.seed,
-                    max_iterations=args.iterations,
-                    workers=args.workers,
-                    channel_prizes=True,
-                ),
-            ),
-        )
+        runs += (("doorstep, prize routing", lambda: plan_day(day, **search, channel_prizes=True)),)
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console
     ) as progress:

@@ -158,8 +158,11 @@ def summary_table(day: date, results: list[dict[str, Any]]) -> Table:
     for column in (
         "station",
         "pkgs",
-        *(("route", "store", "partner", "carrier") if held else ()),
-        *(() if held else ("by station", "by store run", "by partner", "by carrier")),
+        *(
+            ("route", "store", "partner", "carrier")
+            if held
+            else ("by station", "by store run", "by partner", "by carrier")
+        ),
         "left",
         *(("held",) if held else ()),
         "cost",

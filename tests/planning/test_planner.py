@@ -16,6 +16,7 @@ from doorstep.planning.core import (
     DayInput,
     DayPlan,
     DriverSupply,
+    Package,
     PlanningBug,
     PlanProgress,
     Promise,
@@ -41,6 +42,20 @@ FAST = {"time_limit_s": 5.0, "seed": 3, "max_iterations": 300, "workers": 1}
 
 def plan(day: DayInput) -> DayPlan:
     return plan_day(day, **FAST)  # type: ignore[arg-type]
+
+
+def queen_creek_batch() -> list[Package]:
+    """Fifteen next-day parcels on a grid near the Queen Creek partner store."""
+    return [
+        package(
+            f"qc{n}",
+            33.22 + 0.01 * (n % 5),
+            -111.66 + 0.01 * (n // 5),
+            promise=Promise.NEXT_DAY,
+            ready_s=6 * HOUR,
+        )
+        for n in range(15)
+    ]
 
 
 def places(plan: DayPlan) -> list[str]:
@@ -116,16 +131,7 @@ def test_closed_partner_store_gets_no_manifest() -> None:
 
 
 def test_partner_store_takes_a_cheap_batch_with_a_staff_route() -> None:
-    batch = [
-        package(
-            f"qc{n}",
-            33.22 + 0.01 * (n % 5),
-            -111.66 + 0.01 * (n // 5),
-            promise=Promise.NEXT_DAY,
-            ready_s=6 * HOUR,
-        )
-        for n in range(15)
-    ]
+    batch = queen_creek_batch()
     result = plan(small_day(batch, drivers=1))
     (manifest,) = result.manifests
     assert manifest.store == QUEEN_CREEK.id
@@ -314,16 +320,7 @@ def test_a_partner_batch_on_a_needed_block_stays_when_driving_it_is_cheaper() ->
     # Fifteen next-day parcels near Queen Creek ride along the only station block for less
     # than the partner store would charge for the batch. Routing with the channels' prices as
     # prizes would drop them all (and pay more); routing everything first keeps them.
-    batch = [
-        package(
-            f"qc{n}",
-            33.22 + 0.01 * (n % 5),
-            -111.66 + 0.01 * (n // 5),
-            promise=Promise.NEXT_DAY,
-            ready_s=6 * HOUR,
-        )
-        for n in range(15)
-    ]
+    batch = queen_creek_batch()
     day = small_day([*city_packages(10), *batch], drivers=1)
     result = plan(day)
     with_prizes = plan_day(day, **FAST, channel_prizes=True)  # type: ignore[arg-type]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, time
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -33,7 +34,7 @@ from tests.shop import local
 DAY = date(2026, 11, 24)
 
 
-def _plan(session: Session, force: bool = False):  # type: ignore[no-untyped-def]
+def _plan(session: Session, force: bool = False, **dispatch: Any):  # type: ignore[no-untyped-def]
     return plan_wave(
         session,
         "DCH1",
@@ -44,6 +45,7 @@ def _plan(session: Session, force: bool = False):  # type: ignore[no-untyped-def
         max_iterations=200,
         workers=1,
         force=force,
+        **dispatch,
     )
 
 
@@ -231,18 +233,7 @@ def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(
     seed_demo_day(session, orders=40, order_time=local(9), seed=21)
     later = seed_demo_day(session, orders=10, order_time=local(12), seed=22)
     assert later.orders
-    run = plan_wave(
-        session,
-        "DCH1",
-        DAY,
-        drivers=DriverPlan(8, 2),
-        time_limit_s=2,
-        seed=1,
-        max_iterations=200,
-        workers=1,
-        dispatch_at=time(11, 0),
-        dispatch_time_limit_s=3,
-    )
+    run = _plan(session, dispatch_at=time(11, 0), dispatch_time_limit_s=3)
     assert run.result is not None
     held = {h["package"] for h in run.plan.held or []}
     assert held

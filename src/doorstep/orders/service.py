@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -299,18 +299,22 @@ def _resolve_promise(
     return list(body.items), body.destination, body.speed, chosen.fee_cents, legs, None, products
 
 
+# The dialects with INSERT ... ON CONFLICT, which placing an order relies on.
+_INSERTS_WITH_ON_CONFLICT: dict[str, Callable[..., Any]] = {
+    "postgresql": postgresql.insert,
+    "sqlite": sqlite.insert,
+}
+
+
 def _insert_if_new_key(session: Session) -> Any:
     """``INSERT INTO orders ... ON CONFLICT (merchant_id, idempotency_key) DO NOTHING``."""
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql.insert(Order).on_conflict_do_nothing(
-            index_elements=["merchant_id", "idempotency_key"]
-        )
-    if dialect == "sqlite":
-        return sqlite.insert(Order).on_conflict_do_nothing(
-            index_elements=["merchant_id", "idempotency_key"]
-        )
-    raise RuntimeError(f"orders need an upsert for {dialect}; only PostgreSQL and SQLite have one")
+    make_insert = _INSERTS_WITH_ON_CONFLICT.get(dialect)
+    if make_insert is None:
+        raise RuntimeError(f"orders need ON CONFLICT, which {dialect} lacks here")
+    return make_insert(Order).on_conflict_do_nothing(
+        index_elements=["merchant_id", "idempotency_key"]
+    )
 
 
 _inventory = InventoryLevel.__table__.c

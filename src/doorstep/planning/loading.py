@@ -226,7 +226,7 @@ def _deliver_by(package: Package, service_date: date, tz: ZoneInfo) -> int:
             f"before the service date {service_date}",
             package=package.tracking_code,
         )
-    return min(LAST_DELIVERY_S, promised.hour * HOUR + promised.minute * 60)
+    return min(LAST_DELIVERY_S, seconds_of_day(promised))
 
 
 def _partner(store: PartnerStore, service_date: date) -> PlanPartner:
@@ -247,8 +247,12 @@ def _partner(store: PartnerStore, service_date: date) -> PlanPartner:
 
 
 def _clock_s(text: str) -> int:
-    clock = time.fromisoformat(text)
-    return clock.hour * HOUR + clock.minute * 60
+    return seconds_of_day(time.fromisoformat(text))
+
+
+def seconds_of_day(clock: datetime | time) -> int:
+    """Seconds since midnight of a clock reading (a datetime in the zone it is read in)."""
+    return clock.hour * HOUR + clock.minute * 60 + clock.second
 
 
 def _nearest(node: Node, stations: list[Node]) -> Node | None:
@@ -280,16 +284,7 @@ def load_order_history(session: Session, wave: Wave, at: datetime) -> OrderHisto
     station, tz = wave.station, wave.tz
     since = wave.service_date - timedelta(days=HISTORY_DAYS)
     rows = session.execute(
-        select(
-            Package.service_date,
-            Package.created_at,
-            Package.promised_by,
-            Package.length_mm,
-            Package.width_mm,
-            Package.height_mm,
-            Order.dest_lat,
-            Order.dest_lng,
-        )
+        select(Package, Order.dest_lat, Order.dest_lng)
         .join(Order, Order.id == Package.order_id)
         .where(
             Order.speed == DeliverySpeed.SAME_DAY,
@@ -301,24 +296,28 @@ def load_order_history(session: Session, wave: Wave, at: datetime) -> OrderHisto
     ).all()
     past: list[PastOrder] = []
     today: list[PastOrder] = []
-    for row in rows:
-        created = row.created_at.astimezone(tz)
-        promised = row.promised_by.astimezone(tz)
+    past_days: set[date] = set()
+    for package, lat, lng in rows:
+        served = package.service_date
+        assert served is not None  # the query selects by it
         order = PastOrder(
-            lat=row.dest_lat,
-            lng=row.dest_lng,
-            arrived_s=created.hour * HOUR + created.minute * 60 + created.second,
-            window=(0, min(LAST_DELIVERY_S, promised.hour * HOUR + promised.minute * 60)),
+            lat=lat,
+            lng=lng,
+            arrived_s=seconds_of_day(package.created_at.astimezone(tz)),
+            window=(0, _deliver_by(package, served, tz)),
             service_s=60,
-            volume_cm3=-(-row.length_mm * row.width_mm * row.height_mm // 1000),
+            volume_cm3=package.volume_cm3,
         )
-        (today if row.service_date == wave.service_date else past).append(order)
-    days = len({row.service_date for row in rows if row.service_date < wave.service_date})
+        if served == wave.service_date:
+            today.append(order)
+        else:
+            past.append(order)
+            past_days.add(served)
+    days = len(past_days)
     if days:
         return OrderHistory(tuple(past), float(days))
     if not today:
         return OrderHistory((), 0.0)
-    local = at.astimezone(tz)
     first = min(o.arrived_s for o in today)
-    hours = max(0.5, (local.hour * HOUR + local.minute * 60 - first) / HOUR)
+    hours = max(0.5, (seconds_of_day(at.astimezone(tz)) - first) / HOUR)
     return OrderHistory(tuple(today), 1.0, flat_rate_per_hour=len(today) / hours)

@@ -24,6 +24,7 @@ from doorstep.planning.loading import (
     Wave,
     load_order_history,
     load_wave,
+    seconds_of_day,
 )
 from doorstep.planning.persist import release_previous, store_plan
 
@@ -124,4 +125,4 @@ def _seconds_of_day(moment: datetime, wave: Wave) -> int:
             f"{wave.service_date}",
             field="at",
         )
-    return local.hour * HOUR + local.minute * 60 + local.second
+    return seconds_of_day(local)
