@@ -8,6 +8,9 @@ and checked by the optimization core:
 * insert: a stop left to a partner or carrier joins a route where its detour costs less;
 * drop: a whole block goes to other channels when they cost less than its pay;
 * trim: a few stops leave a block so it sells one length shorter, when that saves money;
+* run: a run of consecutive stops (a far cluster, say) leaves a block together when the
+  block's pay falls by more than their other channels cost; one stop of a cluster alone
+  saves almost nothing, since the others still take the driver there;
 * shed: a single stop leaves a block when its detour costs more than its other channel.
 """
 
@@ -17,6 +20,7 @@ from doorstep.optimize import (
     EnginePlan,
     PlannedRoute,
     Problem,
+    Route,
     Solution,
     Step,
     check,
@@ -29,6 +33,7 @@ from doorstep.planning.core.routing import (
     TerritoryResult,
     marginal_costs,
     route_pay,
+    route_premium,
     without,
 )
 
@@ -36,6 +41,9 @@ from doorstep.planning.core.routing import (
 INSERT_TRIES = 3
 #: Exact tries per block of handing a single stop on (most promising first).
 SHED_TRIES = 8
+#: Longest run of consecutive visits handed on together, and exact tries per block.
+RUN_MAX_VISITS = 30
+RUN_TRIES = 6
 
 
 def improve(
@@ -145,6 +153,7 @@ def _drop_and_trim(day: DayInput, routed: Routed, alternative: dict[str, Option 
         better = _trim(day, problem, solution, i, length, pay, alts)
         if better is not None:
             solution = better
+        solution = _hand_on_run(day, problem, solution, i, alts)
         solution = _shed(day, problem, solution, i, alts)
         i += 1
     return Routed(TerritoryResult(routed.result.name, problem, solution), routed.groups)
@@ -208,3 +217,69 @@ def _shed(
         if new_pay + (alts[job] or 0) < pay:
             solution, pay = candidate, new_pay
     return solution
+
+
+def _hand_on_run(
+    day: DayInput, problem: Problem, solution: Solution, index: int, alts: dict[str, int | None]
+) -> Solution:
+    """Hand on the run of consecutive stops whose removal saves the block most.
+
+    Runs are priced by their detour (driving from the stop before the run to the one after
+    it instead of through the run, plus the run's own time) at the hourly and mileage rates;
+    the most promising ones are re-timed by the core and the block's exact pay decides.
+    """
+    handed_on = True
+    while handed_on:
+        handed_on = False
+        route = solution.routes[index]
+        _, pay = route_pay(day, route)
+        for first, last in _promising_runs(day, problem, route, alts)[:RUN_TRIES]:
+            jobs = {v.job_id for v in route.visits[first : last + 1]}
+            candidate = without(problem, solution, jobs)
+            if len(candidate.routes) != len(solution.routes):
+                continue  # the route would empty: the whole-route move decides that
+            _, new_pay = route_pay(day, candidate.routes[index])
+            if new_pay + sum(alts[j] or 0 for j in jobs) < pay:
+                solution, handed_on = candidate, True
+                break
+    return solution
+
+
+def _promising_runs(
+    day: DayInput, problem: Problem, route: Route, alts: dict[str, int | None]
+) -> list[tuple[int, int]]:
+    """(first, last) visit indices of runs whose estimated saving beats their other
+    channels, best first.  A run may only hold stops another channel can take, and both
+    visits of a store parcel (pickup and delivery) count as the parcel's stops."""
+    vt = next(v for v in problem.vehicle_types if v.id == route.vehicle_type)
+    visits = route.visits
+    locs = [vt.start, *(v.location for v in visits)]
+    locs.append(vt.end if vt.end is not None else locs[-1])
+    dist, dur = problem.distances, problem.durations
+    scale = (100 + route_premium(day, route)) / 100
+    per_m = scale * day.costs.driver_pay_per_mile_cents / MILE_M
+    per_s = scale * day.costs.driver_pay_per_hour_cents / HOUR
+    found: list[tuple[float, int, int]] = []
+    for first in range(len(visits)):
+        metres = seconds = 0.0
+        jobs: set[str] = set()
+        alt_cost = 0
+        before = locs[first]
+        for last in range(first, min(len(visits), first + RUN_MAX_VISITS)):
+            visit = visits[last]
+            if alts.get(visit.job_id) is None:
+                break
+            if visit.job_id not in jobs:
+                jobs.add(visit.job_id)
+                alt_cost += alts[visit.job_id] or 0
+            here = locs[last + 1]
+            metres += dist[locs[last], here]
+            seconds += dur[locs[last], here] + visit.departure - visit.service_start
+            after = locs[last + 2]
+            saved_m = metres + dist[here, after] - dist[before, after]
+            saved_s = seconds + dur[here, after] - dur[before, after]
+            gain = saved_m * per_m + saved_s * per_s - alt_cost
+            if gain > 0:
+                found.append((gain, first, last))
+    found.sort(key=lambda f: (-f[0], f[1], f[2]))
+    return [(first, last) for _, first, last in found]

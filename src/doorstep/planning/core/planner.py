@@ -9,7 +9,8 @@
 3. Sweep the leftovers up with the drivers no territory used.
 4. Improve (``improve.py``): move stops between channels where the routes' exact marginal
    costs say so: insert left-out stops into block slack, drop blocks or trim them to a
-   shorter length when other channels cost less than the pay saved.
+   shorter length, hand on a run of stops (a far cluster) or a single stop, when other
+   channels cost less than the pay saved.
 5. Hand everything left to partner stores (within capacity) and carriers; report the rest.
 """
 
