@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine, event, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.demo.seed import seed_demo_day
 from doorstep.models import (
     Block,
     CarrierShipment,
+    CarrierShipmentStatus,
     ManifestItem,
     Node,
     Package,
@@ -252,3 +254,90 @@ def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(
     noon = {code for code, p in rows.items() if p.created_at > local(11)}
     assert noon
     assert not noon & (placed | held)
+
+
+def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
+    committed_engine: Engine,
+) -> None:
+    # The label run claims a planned shipment (planned -> labelling) at the moment the re-plan
+    # is about to release the wave's shipments. The claimed one may be on sale at the carrier
+    # right now: it must survive the re-plan, with its package still assigned to it.
+    if committed_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the interleaving needs row locks")
+    sessions = sessionmaker(committed_engine, expire_on_commit=False)
+    with sessions() as session:
+        import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+        seed_demo_day(session, orders=60, order_time=local(9))
+        # No drivers for the wave: every parcel goes to a carrier.
+        plan_wave(
+            session,
+            "DCH1",
+            DAY,
+            drivers=DriverPlan(0, 0),
+            time_limit_s=2,
+            seed=1,
+            max_iterations=100,
+            workers=1,
+        )
+        session.commit()
+        claimed_id = session.scalars(
+            select(CarrierShipment.id).order_by(CarrierShipment.id)
+        ).first()
+    assert claimed_id is not None, "the demo day has no carrier shipment to race for"
+    claims: list[int] = []
+
+    def claim_first(*args: Any) -> None:
+        statement = str(args[2]).lstrip().upper()
+        if claims or not statement.startswith("DELETE FROM CARRIER_SHIPMENTS"):
+            return
+        with committed_engine.begin() as label_run:  # another connection, committed at once
+            claimed = label_run.execute(
+                update(CarrierShipment)
+                .where(
+                    CarrierShipment.id == claimed_id,
+                    CarrierShipment.status == CarrierShipmentStatus.PLANNED,
+                )
+                .values(
+                    status=CarrierShipmentStatus.LABELLING, label_requested_at=datetime.now(UTC)
+                )
+            )
+            claims.append(claimed.rowcount)
+
+    event.listen(committed_engine, "before_cursor_execute", claim_first)
+    try:
+        with sessions() as session:
+            second = plan_wave(
+                session,
+                "DCH1",
+                DAY,
+                drivers=DriverPlan(0, 0),
+                time_limit_s=2,
+                seed=1,
+                max_iterations=100,
+                workers=1,
+                force=True,
+            )
+            session.commit()
+    finally:
+        event.remove(committed_engine, "before_cursor_execute", claim_first)
+
+    assert claims == [1]
+    with sessions() as session:
+        shipment = session.get_one(CarrierShipment, claimed_id)
+        assert shipment.status is CarrierShipmentStatus.LABELLING
+        package = session.get_one(Package, shipment.package_id)
+        assert package.state is PackageState.ASSIGNED
+        # The new plan did not place it anywhere else.
+        assert (
+            session.scalar(
+                select(func.count())
+                .select_from(CarrierShipment)
+                .where(CarrierShipment.package_id == package.id)
+            )
+            == 1
+        )
+        on_blocks = select(func.count()).select_from(StopPackage)
+        assert session.scalar(on_blocks.where(StopPackage.package_id == package.id)) == 0
+        in_manifests = select(func.count()).select_from(ManifestItem)
+        assert session.scalar(in_manifests.where(ManifestItem.package_id == package.id)) == 0
+        assert second.plan.status is PlanStatus.CURRENT

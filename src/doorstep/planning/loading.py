@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -95,6 +95,28 @@ class Wave:
         """The UTC moment ``seconds`` after local midnight of the service date."""
         midnight = datetime.combine(self.service_date, time(0), tzinfo=self.tz)
         return (midnight + timedelta(seconds=seconds)).astimezone(UTC)
+
+
+def without_claimed(session: Session, wave: Wave) -> Wave:
+    """The wave minus the parcels whose carrier shipment a label run claimed after the wave
+    was read: their label may be on sale at the carrier right now, so they stay with it."""
+    codes = {p.id: code for code, p in wave.packages.items()}
+    claimed = {
+        codes[package_id]
+        for package_id in session.scalars(
+            select(CarrierShipment.package_id).where(
+                CarrierShipment.package_id.in_(sorted(codes)),
+                CarrierShipment.status != CarrierShipmentStatus.PLANNED,
+            )
+        )
+    }
+    if not claimed:
+        return wave
+    return replace(
+        wave,
+        day=replace(wave.day, packages=tuple(p for p in wave.day.packages if p.id not in claimed)),
+        packages={code: p for code, p in wave.packages.items() if code not in claimed},
+    )
 
 
 def load_wave(

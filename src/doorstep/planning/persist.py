@@ -87,17 +87,20 @@ def release_previous(session: Session, wave: Wave) -> list[Plan]:
         session.delete(route)
     for block in blocks:
         session.delete(block)
-    shipments = list(
+    # One conditional statement, not a read and then deletes by id: a label run may claim a
+    # shipment (planned -> labelling) in between, and a claimed shipment, whose label may be
+    # on sale at the carrier right now, must stay with its package.
+    freed.update(
         session.scalars(
-            select(CarrierShipment).where(
+            delete(CarrierShipment)
+            .where(
                 CarrierShipment.plan_id.in_(plan_ids),
                 CarrierShipment.status == CarrierShipmentStatus.PLANNED,
             )
+            .returning(CarrierShipment.package_id)
+            .execution_options(synchronize_session="fetch")
         )
     )
-    freed.update(s.package_id for s in shipments)
-    for shipment in shipments:
-        session.delete(shipment)
     manifests = list(
         session.scalars(
             select(PartnerManifest).where(

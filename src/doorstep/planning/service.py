@@ -25,6 +25,7 @@ from doorstep.planning.loading import (
     load_order_history,
     load_wave,
     seconds_of_day,
+    without_claimed,
 )
 from doorstep.planning.persist import release_previous, store_plan
 
@@ -93,6 +94,7 @@ def plan_wave(
     if not force and current is not None and current.input_fingerprint == fingerprint:
         return PlanRun(plan=current, wave=wave, result=None, replanned=False)
     previous = release_previous(session, wave)
+    wave = without_claimed(session, wave)
     result = plan_day(
         wave.day,
         time_limit_s=time_limit_s,
