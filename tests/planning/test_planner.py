@@ -371,3 +371,23 @@ def test_at_equal_search_effort_doorstep_never_costs_more_than_driving_everythin
     assert not ours.unassigned
     assert ours.totals.cost_cents < driven.totals.cost_cents
     assert next(d for d in ours.decisions if d.package == "cg").channel is Channel.CARRIER
+
+
+def test_part_full_cars_of_neighbouring_territories_merge_into_fewer_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 48 city stops cut into territories of 12, cars that hold 10 parcels: every territory
+    # fills one car and ends with a part-full one paying a whole minimum block. Routed
+    # together, the part-full cars' stops need fewer blocks.
+    monkeypatch.setattr(planner, "STOPS_PER_TERRITORY", 12)
+    packages = city_packages(48)
+    day = small_day(packages, drivers=12)
+    small_cars = tuple(replace(s, capacity_cm3=60_000) for s in day.drivers)
+    day = replace(day, drivers=small_cars)
+    merged = plan(day)
+    monkeypatch.setattr(planner, "LIGHT_ROUTE_SHARE", 0.0)  # no route counts as light
+    unmerged = plan(day)
+    assert sorted(places(merged)) == sorted(p.id for p in packages)
+    assert not merged.unassigned
+    assert len(merged.blocks) < len(unmerged.blocks)
+    assert merged.totals.cost_cents < unmerged.totals.cost_cents
