@@ -6,7 +6,8 @@
    problem, where it finds its best routes. (With ``channel_prizes``, each stop is
    optional instead, with a prize equal to its cheapest other channel; on the benchmark
    day that search settled in worse routes than the moves of step 4 recover.)
-3. Sweep the leftovers up with the drivers no territory used.
+3. Route the territories' short, part-full routes again together, across borders, when
+   that costs less; sweep the leftovers up with the drivers no route uses.
 4. Improve (``improve.py``): move stops between channels where the routes' exact marginal
    costs say so: insert left-out stops into block slack, drop blocks or trim them to a
    shorter length, hand on a run of stops (a far cluster) or a single stop, when other
