@@ -341,3 +341,16 @@ def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
         in_manifests = select(func.count()).select_from(ManifestItem)
         assert session.scalar(in_manifests.where(ManifestItem.package_id == package.id)) == 0
         assert second.plan.status is PlanStatus.CURRENT
+        # The stored plan covers the wave as it now reads: planning again changes nothing.
+        third = plan_wave(
+            session,
+            "DCH1",
+            DAY,
+            drivers=DriverPlan(0, 0),
+            time_limit_s=2,
+            seed=1,
+            max_iterations=100,
+            workers=1,
+        )
+        assert third.result is None
+        assert third.plan.id == second.plan.id

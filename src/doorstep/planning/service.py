@@ -77,11 +77,7 @@ def plan_wave(
             {"package": code, "reason": HELD_REASON, "policy": decision.policy}
             for code in sorted(decision.held)
         ]
-    fingerprint = wave.fingerprint(seed)
-    if held is not None:
-        # What was held is part of the plan: the same wave holding other parcels is another plan.
-        held_codes = ",".join(h["package"] for h in held)
-        fingerprint = hashlib.sha256(f"{fingerprint}|held:{held_codes}".encode()).hexdigest()
+    fingerprint = _fingerprint(wave, seed, held)
     current = session.scalar(
         select(Plan)
         .where(
@@ -94,7 +90,10 @@ def plan_wave(
     if not force and current is not None and current.input_fingerprint == fingerprint:
         return PlanRun(plan=current, wave=wave, result=None, replanned=False)
     previous = release_previous(session, wave)
-    wave = without_claimed(session, wave)
+    claimed = without_claimed(session, wave)
+    if claimed is not wave:
+        # What the plan covers is the wave without them: the next run reads the same wave.
+        wave, fingerprint = claimed, _fingerprint(claimed, seed, held)
     result = plan_day(
         wave.day,
         time_limit_s=time_limit_s,
@@ -105,6 +104,15 @@ def plan_wave(
     )
     plan = store_plan(session, wave, result, fingerprint, held=held)
     return PlanRun(plan=plan, wave=wave, result=result, replanned=bool(previous))
+
+
+def _fingerprint(wave: Wave, seed: int, held: list[dict[str, str]] | None) -> str:
+    fingerprint = wave.fingerprint(seed)
+    if held is None:
+        return fingerprint
+    # What was held is part of the plan: the same wave holding other parcels is another plan.
+    held_codes = ",".join(h["package"] for h in held)
+    return hashlib.sha256(f"{fingerprint}|held:{held_codes}".encode()).hexdigest()
 
 
 #: Why a same-day parcel is not in this wave's plan.
