@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -28,7 +29,7 @@ from doorstep.models import (
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning.loading import DriverPlan
-from doorstep.planning.page import render_plan_page
+from doorstep.planning.page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from doorstep.planning.service import plan_wave
 from tests.conftest import EXAMPLES
 from tests.shop import local
@@ -119,6 +120,12 @@ def test_every_package_of_the_wave_lands_in_exactly_one_place(session: Session) 
     html = render_plan_page(run.wave, run.result)
     assert "Blocks on offer" in html
     assert html.count("<tr><td>") >= len(run.result.blocks)
+    # Every stop is drawn inside the map's frame (the projection's own tests: test_page.py).
+    xs = [float(x) for x in re.findall(r'<circle cx="([-\d.]+)"', html)]
+    ys = [float(y) for y in re.findall(r'<circle cx="[-\d.]+" cy="([-\d.]+)"', html)]
+    assert xs
+    assert all(MARGIN <= x <= WIDTH - MARGIN for x in xs)
+    assert all(MARGIN <= y <= HEIGHT - MARGIN for y in ys)
 
 
 def test_planning_the_same_wave_again_changes_nothing(session: Session) -> None:

@@ -4,7 +4,8 @@ SVG, so it opens offline) and the table of blocks a driver would be offered."""
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
+import math
+from collections.abc import Callable, Iterable
 
 from doorstep.planning.core import Block, DayPlan
 from doorstep.planning.core import Channel as PlanChannel
@@ -25,6 +26,33 @@ LABELS = {
 WIDTH, HEIGHT, MARGIN = 900, 640, 24
 
 
+def projection(points: list[tuple[float, float]]) -> Callable[[float, float], tuple[float, float]]:
+    """(lat, lng) → (x, y) in the map's frame: every point inside the margins, the drawing
+    centred and as large as the frame allows, with one scale for both axes."""
+    lats, lngs = [p[0] for p in points], [p[1] for p in points]
+    south, north, west, east = _padded(min(lats), max(lats)) + _padded(min(lngs), max(lngs))
+    # A degree of longitude is shorter than one of latitude by cos(latitude): scaling by it
+    # keeps shapes true.
+    shrink = math.cos(math.radians((north + south) / 2))
+    wide, tall = (east - west) * shrink, north - south
+    scale = min((WIDTH - 2 * MARGIN) / wide, (HEIGHT - 2 * MARGIN) / tall)
+    left, bottom = (WIDTH - wide * scale) / 2, (HEIGHT - tall * scale) / 2
+
+    def xy(lat: float, lng: float) -> tuple[float, float]:
+        x = left + (lng - west) * shrink * scale
+        y = HEIGHT - bottom - (lat - south) * scale
+        return round(x, 1), round(y, 1)
+
+    return xy
+
+
+def _padded(low: float, high: float, least: float = 0.01) -> tuple[float, float]:
+    """The range widened evenly to at least ``least`` degrees (about a kilometre), so one
+    stop, or stops on one street, still make a map."""
+    short = max(0.0, least - (high - low)) / 2
+    return low - short, high + short
+
+
 def render_plan_page(wave: Wave, plan: DayPlan, held: int = 0) -> str:
     """The plan as a self-contained page; ``held``: same-day parcels kept for a later wave."""
     points = [(s.lat, s.lng) for b in plan.blocks for s in b.stops]
@@ -32,14 +60,7 @@ def render_plan_page(wave: Wave, plan: DayPlan, held: int = 0) -> str:
     points += [(s.lat, s.lng) for s in wave.day.sites]
     if not points:
         points = [(wave.station.lat, wave.station.lng)]
-    lats, lngs = [p[0] for p in points], [p[1] for p in points]
-    south, north, west, east = min(lats), max(lats), min(lngs), max(lngs)
-    span = max(north - south, (east - west) * 0.84, 1e-6)  # cos(33°) keeps shapes true
-
-    def xy(lat: float, lng: float) -> tuple[float, float]:
-        x = MARGIN + (lng - west) * 0.84 / span * (HEIGHT - 2 * MARGIN)
-        y = HEIGHT - MARGIN - (lat - south) / span * (HEIGHT - 2 * MARGIN)
-        return round(x, 1), round(y, 1)
+    xy = projection(points)
 
     by_code = {p.id: p for p in wave.day.packages}
     shapes: list[str] = []
