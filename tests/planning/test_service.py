@@ -35,14 +35,17 @@ from tests.conftest import EXAMPLES
 from tests.shop import local
 
 DAY = date(2026, 11, 24)
+NO_DRIVERS = DriverPlan(0, 0)
 
 
-def _plan(session: Session, force: bool = False, **dispatch: Any):  # type: ignore[no-untyped-def]
+def _plan(  # type: ignore[no-untyped-def]
+    session: Session, force: bool = False, drivers: DriverPlan = DriverPlan(8, 2), **dispatch: Any
+):
     return plan_wave(
         session,
         "DCH1",
         DAY,
-        drivers=DriverPlan(8, 2),
+        drivers=drivers,
         time_limit_s=2,
         seed=1,
         max_iterations=200,
@@ -275,17 +278,7 @@ def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
     with sessions() as session:
         import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
         seed_demo_day(session, orders=60, order_time=local(9))
-        # No drivers for the wave: every parcel goes to a carrier.
-        plan_wave(
-            session,
-            "DCH1",
-            DAY,
-            drivers=DriverPlan(0, 0),
-            time_limit_s=2,
-            seed=1,
-            max_iterations=100,
-            workers=1,
-        )
+        _plan(session, drivers=NO_DRIVERS)  # no drivers: every parcel goes to a carrier
         session.commit()
         claimed_id = session.scalars(
             select(CarrierShipment.id).order_by(CarrierShipment.id)
@@ -313,17 +306,7 @@ def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
     event.listen(committed_engine, "before_cursor_execute", claim_first)
     try:
         with sessions() as session:
-            second = plan_wave(
-                session,
-                "DCH1",
-                DAY,
-                drivers=DriverPlan(0, 0),
-                time_limit_s=2,
-                seed=1,
-                max_iterations=100,
-                workers=1,
-                force=True,
-            )
+            second = _plan(session, force=True, drivers=NO_DRIVERS)
             session.commit()
     finally:
         event.remove(committed_engine, "before_cursor_execute", claim_first)
@@ -349,15 +332,6 @@ def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
         assert session.scalar(in_manifests.where(ManifestItem.package_id == package.id)) == 0
         assert second.plan.status is PlanStatus.CURRENT
         # The stored plan covers the wave as it now reads: planning again changes nothing.
-        third = plan_wave(
-            session,
-            "DCH1",
-            DAY,
-            drivers=DriverPlan(0, 0),
-            time_limit_s=2,
-            seed=1,
-            max_iterations=100,
-            workers=1,
-        )
+        third = _plan(session, drivers=NO_DRIVERS)
         assert third.result is None
         assert third.plan.id == second.plan.id

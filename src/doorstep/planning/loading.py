@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from doorstep.errors import InvalidInput, NotFound
@@ -104,10 +104,7 @@ def without_claimed(session: Session, wave: Wave) -> Wave:
     claimed = {
         codes[package_id]
         for package_id in session.scalars(
-            select(CarrierShipment.package_id).where(
-                CarrierShipment.package_id.in_(sorted(codes)),
-                CarrierShipment.status != CarrierShipmentStatus.PLANNED,
-            )
+            _with_the_carrier().where(CarrierShipment.package_id.in_(sorted(codes)))
         )
     }
     if not claimed:
@@ -116,6 +113,14 @@ def without_claimed(session: Session, wave: Wave) -> Wave:
         wave,
         day=replace(wave.day, packages=tuple(p for p in wave.day.packages if p.id not in claimed)),
         packages={code: p for code, p in wave.packages.items() if code not in claimed},
+    )
+
+
+def _with_the_carrier() -> Select[int]:
+    """Packages whose carrier shipment is past `planned` (being labelled, labelled, handed
+    over): they are out of every wave."""
+    return select(CarrierShipment.package_id).where(
+        CarrierShipment.status != CarrierShipmentStatus.PLANNED
     )
 
 
@@ -157,9 +162,6 @@ def load_wave(
         .join(Block, Block.id == Route.block_id)
         .where(Block.driver_id.is_not(None))
     )
-    labelled = select(CarrierShipment.package_id).where(
-        CarrierShipment.status != CarrierShipmentStatus.PLANNED
-    )
     rows = session.execute(
         select(Package, Order.speed, Order.recipient_name, Order.dest_lat, Order.dest_lng)
         .join(Order, Order.id == Package.order_id)
@@ -167,7 +169,7 @@ def load_wave(
             Package.service_date == service_date,
             Package.state.in_(WAVE_STATES),
             Package.id.not_in(held_by_driver),
-            Package.id.not_in(labelled),
+            Package.id.not_in(_with_the_carrier()),
             *(() if known_at is None else (Package.created_at <= known_at,)),
         )
         .order_by(Package.id)

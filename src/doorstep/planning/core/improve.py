@@ -32,8 +32,9 @@ from doorstep.planning.core.routing import (
     Routed,
     TerritoryResult,
     marginal_costs,
+    pay_rates,
+    route_locations,
     route_pay,
-    route_premium,
     without,
 )
 
@@ -251,14 +252,10 @@ def _promising_runs(
     """(first, last) visit indices of runs whose estimated saving beats their other
     channels, best first.  A run may only hold stops another channel can take, and both
     visits of a store parcel (pickup and delivery) count as the parcel's stops."""
-    vt = next(v for v in problem.vehicle_types if v.id == route.vehicle_type)
     visits = route.visits
-    locs = [vt.start, *(v.location for v in visits)]
-    locs.append(vt.end if vt.end is not None else locs[-1])
+    locs = route_locations(problem, route)
     dist, dur = problem.distances, problem.durations
-    scale = (100 + route_premium(day, route)) / 100
-    per_m = scale * day.costs.driver_pay_per_mile_cents / MILE_M
-    per_s = scale * day.costs.driver_pay_per_hour_cents / HOUR
+    per_m, per_s = pay_rates(day, route)
     found: list[tuple[float, int, int]] = []
     for first in range(len(visits)):
         metres = seconds = 0.0

@@ -59,6 +59,7 @@ from doorstep.planning.core.routing import (
     route_to_block,
     solve_territory,
     supply_index,
+    vehicle_type_of,
     without,
 )
 
@@ -517,7 +518,7 @@ def _light(day: DayInput, problem: Problem, route: Route) -> bool:
     """Short and part-full: a full car on a short route has nothing to gain from a merge."""
     if route.duration > LIGHT_ROUTE_SHARE * min(day.block_lengths_s):
         return False
-    capacity = next(vt.capacity for vt in problem.vehicle_types if vt.id == route.vehicle_type)
+    capacity = vehicle_type_of(problem, route).capacity
     loads = [route.start_load, *(v.load for v in route.visits)]
     return all(
         max(load[d] for load in loads) <= LIGHT_ROUTE_SHARE * capacity[d]

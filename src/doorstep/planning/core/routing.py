@@ -22,6 +22,7 @@ from doorstep.optimize import (
     Route,
     Solution,
     Step,
+    VehicleType,
     check,
     solve,
 )
@@ -233,15 +234,32 @@ def route_pay(day: DayInput, route: Route) -> tuple[int, int]:
     return block_pay(day, route.duration, route.distance, route_premium(day, route))
 
 
-def marginal_costs(day: DayInput, problem: Problem, route: Route) -> dict[str, int]:
-    """Per task on the route, what dropping its delivery stop would save (detour + service)."""
-    vt = next(v for v in problem.vehicle_types if v.id == route.vehicle_type)
+def vehicle_type_of(problem: Problem, route: Route) -> VehicleType:
+    return next(v for v in problem.vehicle_types if v.id == route.vehicle_type)
+
+
+def route_locations(problem: Problem, route: Route) -> list[int]:
+    """The locations the driver passes: start, every visit, end (the last visit if open)."""
+    vt = vehicle_type_of(problem, route)
     locs = [vt.start, *(v.location for v in route.visits)]
     locs.append(vt.end if vt.end is not None else locs[-1])
-    dist, dur = problem.distances, problem.durations
+    return locs
+
+
+def pay_rates(day: DayInput, route: Route) -> tuple[float, float]:
+    """(cents per metre, cents per second) of the route's driver, premium included."""
     scale = (100 + route_premium(day, route)) / 100
-    per_m = scale * day.costs.driver_pay_per_mile_cents / MILE_M
-    per_s = scale * day.costs.driver_pay_per_hour_cents / HOUR
+    return (
+        scale * day.costs.driver_pay_per_mile_cents / MILE_M,
+        scale * day.costs.driver_pay_per_hour_cents / HOUR,
+    )
+
+
+def marginal_costs(day: DayInput, problem: Problem, route: Route) -> dict[str, int]:
+    """Per task on the route, what dropping its delivery stop would save (detour + service)."""
+    locs = route_locations(problem, route)
+    dist, dur = problem.distances, problem.durations
+    per_m, per_s = pay_rates(day, route)
     found: dict[str, int] = {}
     for i, visit in enumerate(route.visits, start=1):
         a, here, c = locs[i - 1], locs[i], locs[i + 1]
@@ -255,7 +273,7 @@ def marginal_costs(day: DayInput, problem: Problem, route: Route) -> dict[str, i
 def route_to_block(
     day: DayInput, problem: Problem, route: Route, groups: dict[str, StopGroup], block_id: str
 ) -> Block:
-    vt = next(v for v in problem.vehicle_types if v.id == route.vehicle_type)
+    vt = vehicle_type_of(problem, route)
     start_site = problem.locations[vt.start].name
     stops: list[BlockStop] = []
     for visit in route.visits:
