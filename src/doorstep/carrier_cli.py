@@ -1,4 +1,5 @@
-"""`doorstep carrier labels`: buy the labels of a day's carrier shipments, with a progress bar.
+"""`doorstep carrier labels` and `hand-over`: buy the labels of a day's carrier shipments
+with a progress bar; answer each counter scan.
 
 The command itself lives in ``cli.py`` (it opens the database like every command there);
 this module buys with a Rich progress bar and prints the result as a table or JSON.
@@ -17,6 +18,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.carriers import CarrierSettings, carrier_from_settings
+from doorstep.planning.handover import HandoverOutcome, HandoverStatus
 from doorstep.planning.labels import LabelOutcome, LabelRun, LabelStatus, buy_labels
 
 
@@ -119,3 +121,32 @@ def _result(outcome: LabelOutcome) -> str:
     if outcome.status is LabelStatus.SKIPPED:
         return f"[yellow]{outcome.reason.value if outcome.reason else 'skipped'}[/]"
     return "new PDF" if outcome.status is LabelStatus.BOUGHT else "[dim]earlier[/]"
+
+
+def handover_line(outcome: HandoverOutcome) -> str:
+    """One line per scan, the verdict first: the person at the counter reads only that."""
+    verdict = {
+        HandoverStatus.HANDED_OVER: "[green]GOES[/]",
+        HandoverStatus.ALREADY_HANDED_OVER: "[green]GOES[/] (scanned before)",
+    }.get(outcome.status, "[red]KEEP[/]")
+    package = f" {escape(outcome.package)}" if outcome.package else ""
+    carrier = f" ({escape(outcome.carrier)})" if outcome.carrier else ""
+    return f"{verdict} {escape(outcome.scanned)}{package}{carrier}: {escape(outcome.detail)}"
+
+
+def handover_json(outcomes: list[HandoverOutcome]) -> dict[str, Any]:
+    return {
+        "handed_over": sum(o.status is HandoverStatus.HANDED_OVER for o in outcomes),
+        "refused": sum(not o.goes for o in outcomes),
+        "scans": [
+            {
+                "scanned": o.scanned,
+                "status": o.status.value,
+                "goes": o.goes,
+                "package": o.package,
+                "carrier": o.carrier,
+                "detail": o.detail,
+            }
+            for o in outcomes
+        ],
+    }

@@ -35,7 +35,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(merchants_app, name="merchants")
 demo_app = typer.Typer(help="A demo day on the example network.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
-carrier_app = typer.Typer(help="The carrier fallback: labels.", no_args_is_help=True)
+carrier_app = typer.Typer(
+    help="The carrier fallback: labels, handover at the counter.", no_args_is_help=True
+)
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(network_app, name="network")
 app.command("worker")(webhooks_cli.worker)
@@ -363,6 +365,45 @@ def carrier_labels(
     else:
         console.print(f"No carrier shipments planned for {day}.")
     if run.count(LabelStatus.SKIPPED):
+        raise typer.Exit(1)
+
+
+@carrier_app.command("hand-over")
+def carrier_hand_over(
+    tracking_numbers: Annotated[
+        list[str] | None,
+        typer.Argument(help="Tracking numbers as scanned; none: read one per line from stdin"),
+    ] = None,
+    location: Annotated[
+        str | None, typer.Option(help="Where the carrier took them (a counter, a dock)")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Hand labelled parcels over to their carrier: each scan marks its shipment handed over
+    and its package handed_to_carrier, committed as it is scanned. A barcode scanner types
+    into stdin: one answer per line, at once. Exits 1 if any scan was refused."""
+    import sys
+    from datetime import UTC
+    from datetime import datetime as _datetime
+
+    from doorstep import carrier_cli
+    from doorstep.planning.handover import hand_over
+
+    scans = tracking_numbers or (line for line in sys.stdin if line.strip())
+    outcomes = []
+    with _database() as engine:
+        sessions = session_factory(engine)
+        for scan in scans:
+            with unit_of_work(sessions) as session:
+                [outcome] = hand_over(session, [scan], at=_datetime.now(UTC), location=location)
+            outcomes.append(outcome)
+            if not as_json:
+                console.print(carrier_cli.handover_line(outcome))
+    if as_json:
+        print(json.dumps(carrier_cli.handover_json(outcomes)))
+    elif not outcomes:
+        console.print("Nothing scanned.")
+    if not all(o.goes for o in outcomes):
         raise typer.Exit(1)
 
 

@@ -22,6 +22,7 @@ from doorstep.models import utcnow
 from doorstep.network import api as network_api
 from doorstep.orders import api as orders_api
 from doorstep.planning import api as planning_api
+from doorstep.planning import handover_api
 from doorstep.promise import api as promise_api
 from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import SnapshotCache
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(promise_api.router)
     app.include_router(orders_api.router)
     app.include_router(planning_api.router)
+    app.include_router(handover_api.router)
     app.include_router(webhooks_api.router)
     # /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)

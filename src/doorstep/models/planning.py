@@ -68,7 +68,7 @@ class CarrierShipment(Base):
     carrier: Mapped[str] = mapped_column(String(50))
     service: Mapped[str] = mapped_column(String(50))
     rate_cents: Mapped[int]
-    tracking_number: Mapped[str | None] = mapped_column(String(100))
+    tracking_number: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[CarrierShipmentStatus] = mapped_column(
         enum_column(CarrierShipmentStatus, "carrier_shipment_status"),
         default=CarrierShipmentStatus.PLANNED,
@@ -82,3 +82,5 @@ class CarrierShipment(Base):
     label_path: Mapped[str | None] = mapped_column(String(300))
     label_requested_at: Mapped[datetime | None]
     labelled_at: Mapped[datetime | None]
+    # When the counter scanned it onto the carrier's truck (planning/handover.py).
+    handed_over_at: Mapped[datetime | None]
