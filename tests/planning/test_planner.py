@@ -22,6 +22,7 @@ from doorstep.planning.core import (
     Promise,
     UnassignedReason,
     plan_all_carrier,
+    plan_all_own_drivers,
     plan_all_station_routes,
     plan_day,
     planner,
@@ -245,6 +246,26 @@ def test_baselines_place_every_package_once() -> None:
     assert sorted(places(station)) == sorted(p.id for p in packages)
 
 
+def test_the_station_route_baseline_starts_every_block_at_the_station() -> None:
+    # The first channel alone: the mall's driver reports to the station like the others, and
+    # a block collects the mall store's parcels on its way (pickup before delivery).
+    packages = [*city_packages(8), *city_packages(4, prefix="b", origin="MCFC-BOOKS")]
+    day = small_day(packages, drivers=1)
+    station = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    assert {b.start_site for b in station.blocks} == {"DCH1"}
+    assert sorted(places(station)) == sorted(p.id for p in packages)
+    assert not station.unassigned
+    mall_parcels = 0
+    for block in station.blocks:
+        for pid in (p for p in block.packages() if p.startswith("b")):
+            pickup = next(n for n, s in enumerate(block.stops) if pid in s.picked_up)
+            delivery = next(n for n, s in enumerate(block.stops) if pid in s.delivered)
+            assert block.stops[pickup].site == "MCFC-BOOKS"
+            assert pickup < delivery
+            mall_parcels += 1
+    assert mall_parcels == 4
+
+
 def test_totals_add_up() -> None:
     result = plan(small_day([*city_packages(12), package("cg", 32.88, -111.76)]))
     t = result.totals
@@ -311,7 +332,7 @@ def test_a_stop_whose_detour_costs_more_than_a_partner_leaves_the_block() -> Non
     assert len(block.packages()) == 10
     decision = next(d for d in result.decisions if d.package == "far")
     assert decision.channel is Channel.PARTNER_STORE
-    routed_all = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    routed_all = plan_all_own_drivers(day, **FAST)  # type: ignore[arg-type]
     assert "far" in routed_all.blocks[0].packages()
     assert result.totals.cost_cents < routed_all.totals.cost_cents
 
@@ -324,7 +345,7 @@ def test_a_partner_batch_on_a_needed_block_stays_when_driving_it_is_cheaper() ->
     day = small_day([*city_packages(10), *batch], drivers=1)
     result = plan(day)
     with_prizes = plan_day(day, **FAST, channel_prizes=True)  # type: ignore[arg-type]
-    routed_all = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    routed_all = plan_all_own_drivers(day, **FAST)  # type: ignore[arg-type]
     assert result.totals.cost_cents <= routed_all.totals.cost_cents
     assert result.totals.cost_cents < with_prizes.totals.cost_cents
 
@@ -342,7 +363,7 @@ def test_a_far_cluster_leaves_the_block_together_when_no_single_stop_would() -> 
     assert sorted(block.packages()) == sorted(p.id for p in city_packages(10))
     (batch_manifest,) = result.manifests
     assert sorted(batch_manifest.packages) == sorted(p.id for p in batch)
-    routed_all = plan_all_station_routes(day, **FAST)  # type: ignore[arg-type]
+    routed_all = plan_all_own_drivers(day, **FAST)  # type: ignore[arg-type]
     assert result.totals.cost_cents < routed_all.totals.cost_cents
 
 
@@ -366,7 +387,7 @@ def test_at_equal_search_effort_doorstep_never_costs_more_than_driving_everythin
     day = small_day(packages, drivers=3)
     effort = {"time_limit_s": 60.0, "seed": seed, "max_iterations": 200, "workers": 1}
     ours = plan_day(day, **effort)  # type: ignore[arg-type]
-    driven = plan_all_station_routes(day, **effort)  # type: ignore[arg-type]
+    driven = plan_all_own_drivers(day, **effort)  # type: ignore[arg-type]
     assert not driven.unassigned
     assert not ours.unassigned
     assert ours.totals.cost_cents < driven.totals.cost_cents

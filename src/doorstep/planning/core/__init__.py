@@ -40,7 +40,12 @@ from doorstep.planning.core.model import (
     UnassignedReason,
     default_carrier_services,
 )
-from doorstep.planning.core.planner import plan_all_carrier, plan_all_station_routes, plan_day
+from doorstep.planning.core.planner import (
+    plan_all_carrier,
+    plan_all_own_drivers,
+    plan_all_station_routes,
+    plan_day,
+)
 from doorstep.planning.core.routing import PlanningBug
 
 __all__ = [
@@ -70,6 +75,7 @@ __all__ = [
     "UnassignedReason",
     "default_carrier_services",
     "plan_all_carrier",
+    "plan_all_own_drivers",
     "plan_all_station_routes",
     "plan_day",
 ]

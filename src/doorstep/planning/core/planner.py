@@ -132,18 +132,40 @@ def plan_all_station_routes(
     seed: int,
     max_iterations: int | None = None,
     workers: int = 2,
-    driver_factor: int = 1,
+) -> DayPlan:
+    """Baseline: every package by station routes, the first channel alone: every block
+    starts at the station; no store or mall runs, no partner stores, no carriers.
+
+    The same drivers (count, car, hours, pay) start at the station, the mall's and the
+    stores' crews too; a block collects store stock on its way, as a pickup before the
+    delivery. What they cannot carry stays unassigned.
+    """
+    at_station = tuple(replace(s, start_site=day.station) for s in day.drivers)
+    return plan_all_own_drivers(
+        replace(day, drivers=at_station),
+        time_limit_s=time_limit_s,
+        seed=seed,
+        max_iterations=max_iterations,
+        workers=workers,
+    )
+
+
+def plan_all_own_drivers(
+    day: DayInput,
+    *,
+    time_limit_s: float,
+    seed: int,
+    max_iterations: int | None = None,
+    workers: int = 2,
 ) -> DayPlan:
     """Baseline: every package by our drivers (station routes and store runs), wherever it
     goes; no partner stores, no carriers.
 
-    It gets the same drivers (``driver_factor`` times as many, to measure what serving
-    everything by drivers would take); what they cannot carry stays unassigned.
+    It gets the same drivers; what they cannot carry stays unassigned. Doorstep routes this
+    very problem before its channel moves, so at equal search effort it never costs more.
     """
-    more = tuple(replace(s, count=s.count * driver_factor) for s in day.drivers)
-    staffed = replace(day, drivers=more)
     return _plan(
-        staffed,
+        day,
         time_limit_s,
         seed,
         max_iterations,
