@@ -53,3 +53,25 @@ def test_a_day_without_carrier_shipments_says_so(own_database: Path) -> None:
     result = runner.invoke(app, ["carrier", "labels", "--date", "2026-11-25"])
     assert result.exit_code == 0, result.output
     assert "No carrier shipments planned for 2026-11-25." in result.stdout
+
+
+def test_track_records_nothing_for_the_counter_carrier_and_says_why(own_database: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = create_db_engine(f"sqlite:///{own_database}")
+    with unit_of_work(session_factory(engine)) as session:
+        make_planned_carrier_shipment(session, DAY)
+    engine.dispose()
+    # Labelled is not yet with the carrier.
+    labels = json.loads(
+        runner.invoke(app, ["carrier", "labels", "--date", str(DAY), "--json"]).stdout
+    )
+    number = labels["labels"][0]["tracking_number"]
+    assert runner.invoke(app, ["carrier", "track"]).stdout.strip() == "No parcels with a carrier."
+    assert runner.invoke(app, ["carrier", "hand-over", number]).exit_code == 0
+
+    result = runner.invoke(app, ["carrier", "track", "--json"])
+
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert (body["not_tracked"], body["delivered"]) == (1, 0)
+    assert body["parcels"][0]["tracking_number"] == number

@@ -1,5 +1,6 @@
-"""`doorstep carrier labels` and `hand-over`: buy the labels of a day's carrier shipments
-with a progress bar; answer each counter scan.
+"""`doorstep carrier labels`, `hand-over` and `track`: buy the labels of a day's carrier
+shipments and follow the parcels with the carrier, with progress bars; answer each counter
+scan.
 
 The command itself lives in ``cli.py`` (it opens the database like every command there);
 this module buys with a Rich progress bar and prints the result as a table or JSON.
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.carriers import CarrierSettings, carrier_from_settings
 from doorstep.planning.handover import HandoverOutcome, HandoverStatus
 from doorstep.planning.labels import LabelOutcome, LabelRun, LabelStatus, buy_labels
+from doorstep.planning.tracking import TrackOutcome, TrackStatus, refresh_tracking
 
 
 def buy_with_progress(
@@ -53,6 +55,59 @@ def buy_with_progress(
             retry_interrupted=retry_interrupted,
             progress=show,
         )
+
+
+def track_with_progress(
+    sessions: sessionmaker[Session], *, console: Console, quiet: bool
+) -> list[TrackOutcome]:
+    """Ask the configured carrier about every parcel it has; record what it delivered."""
+    carrier = carrier_from_settings(CarrierSettings())
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
+        task = bar.add_task(f"Tracking with {carrier.name}", total=None)
+        return refresh_tracking(
+            sessions,
+            carrier,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+
+
+def tracking_table(outcomes: list[TrackOutcome]) -> Table:
+    found = [(status, sum(o.status is status for o in outcomes)) for status in TrackStatus]
+    counts = ", ".join(f"{n} {status.value.replace('_', ' ')}" for status, n in found if n)
+    table = Table(title=f"Parcels with a carrier: {counts}")
+    table.add_column("package", overflow="fold")
+    table.add_column("carrier, number", overflow="fold")
+    table.add_column("result", no_wrap=True)
+    table.add_column("latest", overflow="fold")
+    for o in outcomes:
+        colour = "green" if o.status is TrackStatus.DELIVERED else "yellow"
+        if o.status is TrackStatus.ON_THE_WAY:
+            colour = "default"
+        table.add_row(
+            escape(o.package),
+            escape(f"{o.carrier}\n{o.tracking_number}"),
+            f"[{colour}]{o.status.value.replace('_', ' ')}[/]",
+            escape(o.detail),
+        )
+    return table
+
+
+def tracking_json(outcomes: list[TrackOutcome]) -> dict[str, Any]:
+    return {
+        **{status.value: sum(o.status is status for o in outcomes) for status in TrackStatus},
+        "parcels": [
+            {
+                "package": o.package,
+                "carrier": o.carrier,
+                "tracking_number": o.tracking_number,
+                "status": o.status.value,
+                "carrier_status": o.last.value,
+                "detail": o.detail,
+            }
+            for o in outcomes
+        ],
+    }
 
 
 def as_json(run: LabelRun) -> dict[str, Any]:

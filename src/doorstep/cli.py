@@ -36,7 +36,7 @@ app.add_typer(merchants_app, name="merchants")
 demo_app = typer.Typer(help="A demo day on the example network.", no_args_is_help=True)
 app.add_typer(demo_app, name="demo")
 carrier_app = typer.Typer(
-    help="The carrier fallback: labels, handover at the counter.", no_args_is_help=True
+    help="The carrier fallback: labels, handover at the counter, tracking.", no_args_is_help=True
 )
 app.add_typer(carrier_app, name="carrier")
 app.add_typer(network_app, name="network")
@@ -405,6 +405,27 @@ def carrier_hand_over(
         console.print("Nothing scanned.")
     if not all(o.goes for o in outcomes):
         raise typer.Exit(1)
+
+
+@carrier_app.command("track")
+def carrier_track(
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Ask the configured carrier (DOORSTEP_CARRIER_*) about every parcel handed over to it
+    and not delivered yet; record each delivery it reports (package delivered, with the
+    carrier's time). Run it from a timer; running again records nothing twice."""
+    from doorstep import carrier_cli
+
+    with _database() as engine:
+        outcomes = carrier_cli.track_with_progress(
+            session_factory(engine), console=errors, quiet=as_json
+        )
+    if as_json:
+        print(json.dumps(carrier_cli.tracking_json(outcomes)))
+    elif outcomes:
+        console.print(carrier_cli.tracking_table(outcomes))
+    else:
+        console.print("No parcels with a carrier.")
 
 
 @app.command()

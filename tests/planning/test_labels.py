@@ -4,8 +4,7 @@ and never a second label for the same shipment."""
 from __future__ import annotations
 
 import io
-import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -236,38 +235,8 @@ def test_a_run_started_while_another_waits_for_its_carrier_buys_nothing(
 
 # --- An outside carrier, from recorded UPS answers (tests/carriers/recorded/ups) ---
 
-TOKEN = "/security/v1/oauth/token"
 SHOP = "/api/rating/v2409/Shop"
 SHIP = "/api/shipments/v2409/ship"
-
-
-@pytest.fixture
-def transport(monkeypatch: pytest.MonkeyPatch) -> Iterator[RecordedTransport]:
-    pytest.importorskip("karrio.mappers.ups")
-    import karrio.core.utils.helpers as karrio_http  # type: ignore[import-untyped]
-
-    def refuse(*args: Any, **kwargs: Any) -> None:
-        raise OSError("carrier tests must not use the network")
-
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    recorded = RecordedTransport()
-    monkeypatch.setattr(karrio_http, "urlopen", recorded.urlopen)
-    recorded.add("POST", TOKEN, "ups/oauth_token.json")
-    yield recorded
-    assert not recorded.unmatched, recorded.unmatched
-
-
-@pytest.fixture
-def ups(transport: RecordedTransport) -> Carrier:
-    from doorstep.carriers.karrio_adapter import KarrioCarrier, create_gateway
-
-    gateway = create_gateway(
-        "ups",
-        {"client_id": "test-client-id", "client_secret": "secret", "account_number": "A1B2C3"},
-        test_mode=True,
-    )
-    return KarrioCarrier(gateway)
 
 
 @pytest.mark.parametrize(
