@@ -28,6 +28,7 @@ from doorstep.models import (
 )
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
+from doorstep.planning import plan_views
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from doorstep.planning.service import plan_wave
@@ -179,6 +180,35 @@ def test_operator_plans_through_the_api(
     assert stored["blocks"] == plan["blocks"]
     missing = client.get("/v1/plans/999999", headers=operator_headers)
     assert (missing.status_code, missing.json()["error"]) == (404, "plan_not_found")
+    assert isinstance(stored["manifests"], list)
+    assert isinstance(stored["carrier_shipments"], list)
+    # A block as its driver will see it: every stop in order, pickups before deliveries.
+    first = plan["blocks"][0]
+    block = client.get(f"/v1/plans/{plan['id']}/blocks/{first['id']}", headers=operator_headers)
+    assert block.status_code == 200, block.json()
+    detail = block.json()
+    assert {k: detail[k] for k in first} == first
+    itinerary = detail["itinerary"]
+    assert [s["sequence"] for s in itinerary] == list(range(1, len(itinerary) + 1))
+    delivered = [p["package"] for s in itinerary if s["kind"] == "delivery" for p in s["parcels"]]
+    assert len(delivered) == len(set(delivered)) == first["packages"]
+    picked = {
+        p["package"]: n
+        for n, s in enumerate(itinerary)
+        if s["kind"] == "pickup"
+        for p in s["parcels"]
+    }
+    for n, s in enumerate(itinerary):
+        assert s["address"]
+        for p in s["parcels"]:
+            assert p["recipient"]
+            assert p["address"]
+            if s["kind"] == "delivery" and p["package"] in picked:
+                assert picked[p["package"]] < n
+    arrivals = [s["planned_arrival_at"] for s in itinerary]
+    assert arrivals == sorted(arrivals)
+    elsewhere = client.get(f"/v1/plans/999999/blocks/{first['id']}", headers=operator_headers)
+    assert (elsewhere.status_code, elsewhere.json()["error"]) == (404, "block_not_found")
     unknown = client.post("/v1/plans", json=body | {"station": "NOPE"}, headers=operator_headers)
     assert (unknown.status_code, unknown.json()["error"]) == (404, "station_not_found")
     assert stored["held"] == []
@@ -233,6 +263,14 @@ def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_rout
     assert _route_packages(session, route) == manifest.packages
     items = session.scalar(select(func.count()).select_from(ManifestItem))
     assert items == 6
+    # Read back as the operator API shows it: the store's batch in staff-route order, with
+    # each recipient and address.
+    [stored] = plan_views.manifests(session, run.plan.id)
+    assert stored.store == "PS-MARICOPA-HARDWARE"
+    assert tuple(p.package for p in stored.parcels) == manifest.packages
+    assert {p.recipient for p in stored.parcels} == {f"Neighbour {n}" for n in range(6)}
+    assert all("W Honeycutt Rd" in p.address for p in stored.parcels)
+    assert stored.distance_m == route.distance_m > 0
 
 
 def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(

@@ -1,4 +1,4 @@
-"""Operator endpoints: plan a station's wave, read a stored plan."""
+"""Operator endpoints: plan a station's wave, read a stored plan and its blocks' stops."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from doorstep.api.deps import DbSession, NotAuthenticated, require_operator
 from doorstep.api.errors import error_responses
 from doorstep.errors import NotFound
-from doorstep.models import Block, Node, Plan, PlanStatus
+from doorstep.models import Block, CarrierShipmentStatus, Node, Plan, PlanStatus, Route, StopKind
+from doorstep.planning import plan_views
 from doorstep.planning.loading import DriverPlan, StationNotFound
 from doorstep.planning.service import plan_wave
 
@@ -59,6 +60,44 @@ class BlockOut(BaseModel):
     status: str
 
 
+class ParcelOut(BaseModel):
+    package: str = Field(description="Tracking code")
+    recipient: str
+    address: str
+
+
+class StopOut(BaseModel):
+    sequence: int
+    kind: StopKind
+    site: str | None = Field(description="The store's code at a pickup")
+    address: str
+    lat: float
+    lng: float
+    planned_arrival_at: datetime | None
+    service_s: int
+    parcels: list[ParcelOut]
+
+
+class BlockDetailOut(BlockOut):
+    itinerary: list[StopOut] = Field(description="The stops in driving order")
+
+
+class ManifestOut(BaseModel):
+    store: str = Field(description="Partner store code")
+    distance_m: int = Field(description="The staff route's estimated length")
+    parcels: list[ParcelOut] = Field(description="In the staff route's order")
+
+
+class CarrierShipmentOut(BaseModel):
+    package: str
+    service: str
+    rate_cents: int = Field(description="The planner's estimate")
+    label_cents: int | None = Field(description="What the label cost, once bought")
+    carrier: str
+    status: CarrierShipmentStatus
+    tracking_number: str | None
+
+
 class PlanOut(BaseModel):
     id: int
     station: str
@@ -72,7 +111,11 @@ class PlanOut(BaseModel):
         description="Same-day parcels held for a later wave (plans made at a dispatch moment)"
     )
     decisions: list[dict[str, Any]]
-    blocks: list[BlockOut]
+    blocks: list[BlockOut] = Field(
+        description="Stops in order: GET /v1/plans/{plan_id}/blocks/{block_id}"
+    )
+    manifests: list[ManifestOut]
+    carrier_shipments: list[CarrierShipmentOut]
 
 
 @router.post(
@@ -104,6 +147,61 @@ def get_plan(plan_id: int, session: DbSession) -> PlanOut:
     return _view(session, plan, new_plan=False)
 
 
+class BlockNotFound(NotFound):
+    code = "block_not_found"
+
+
+@router.get(
+    "/{plan_id}/blocks/{block_id}",
+    summary="One block of a plan with its stops and parcels in order",
+    responses=error_responses(BlockNotFound),
+)
+def get_block(plan_id: int, block_id: int, session: DbSession) -> BlockDetailOut:
+    block = session.get(Block, block_id)
+    if block is None or block.plan_id != plan_id:
+        raise BlockNotFound(
+            f"plan {plan_id} has no block {block_id}", plan_id=plan_id, block_id=block_id
+        )
+    route_id = session.scalar(select(Route.id).where(Route.block_id == block.id))
+    stops = plan_views.route_stops(session, route_id) if route_id is not None else []
+    start = session.get_one(Node, block.start_node_id).code
+    return BlockDetailOut(
+        **_block(block, start).model_dump(),
+        itinerary=[
+            StopOut(
+                sequence=s.sequence,
+                kind=s.kind,
+                site=s.site,
+                address=s.address,
+                lat=s.lat,
+                lng=s.lng,
+                planned_arrival_at=s.planned_arrival_at,
+                service_s=s.service_s,
+                parcels=[_parcel(p) for p in s.parcels],
+            )
+            for s in stops
+        ],
+    )
+
+
+def _parcel(parcel: plan_views.Parcel) -> ParcelOut:
+    return ParcelOut(package=parcel.package, recipient=parcel.recipient, address=parcel.address)
+
+
+def _block(b: Block, start: str) -> BlockOut:
+    return BlockOut(
+        id=b.id,
+        start=start,
+        starts_at=b.starts_at,
+        ends_at=b.ends_at,
+        stops=b.stop_count,
+        packages=b.package_count,
+        distance_m=b.estimated_distance_m,
+        pay_cents=b.pay_cents,
+        status=b.status.value,
+    )
+
+
 def _view(session: Session, plan: Plan, new_plan: bool) -> PlanOut:
     codes = dict(session.execute(select(Node.id, Node.code)).all())
     blocks = session.scalars(select(Block).where(Block.plan_id == plan.id).order_by(Block.id))
@@ -118,18 +216,23 @@ def _view(session: Session, plan: Plan, new_plan: bool) -> PlanOut:
         unassigned=plan.unassigned,
         held=plan.held or [],
         decisions=plan.decisions,
-        blocks=[
-            BlockOut(
-                id=b.id,
-                start=codes[b.start_node_id],
-                starts_at=b.starts_at,
-                ends_at=b.ends_at,
-                stops=b.stop_count,
-                packages=b.package_count,
-                distance_m=b.estimated_distance_m,
-                pay_cents=b.pay_cents,
-                status=b.status.value,
+        blocks=[_block(b, codes[b.start_node_id]) for b in blocks],
+        manifests=[
+            ManifestOut(
+                store=m.store, distance_m=m.distance_m, parcels=[_parcel(p) for p in m.parcels]
             )
-            for b in blocks
+            for m in plan_views.manifests(session, plan.id)
+        ],
+        carrier_shipments=[
+            CarrierShipmentOut(
+                package=c.package,
+                service=c.service,
+                rate_cents=c.rate_cents,
+                label_cents=c.label_cents,
+                carrier=c.carrier,
+                status=c.status,
+                tracking_number=c.tracking_number,
+            )
+            for c in plan_views.carrier_shipments(session, plan.id)
         ],
     )
