@@ -143,32 +143,31 @@ def _progress(
 
 
 def summary_table(day: date, results: list[dict[str, Any]]) -> Table:
-    """One row per station: packages per channel, what is left, the cost (80 columns; with
-    the "held" column of a dispatch moment the channel headers are shorter to fit)."""
-    # "held": same-day parcels kept for a later wave, shown only for a dispatch moment's plan;
-    # its table drops the borders to stay within 80 columns.
+    """One row per station: packages per channel, what is left, the cost. Fits 80 columns
+    with every header whole (a dispatcher reads it in whatever terminal is at hand)."""
+    # "held": same-day parcels kept for a later wave, shown only for a dispatch moment's plan.
     held = any(r.get("held") for r in results)
     table = Table(
         title=f"Plan for {day}",
-        box=box.SIMPLE_HEAD if held else box.HEAVY_HEAD,
-        pad_edge=not held,
-        show_edge=not held,
-        collapse_padding=held,
+        caption="packages by channel: station route, store run, partner store, carrier",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
     )
     for column in (
         "station",
         "pkgs",
-        *(
-            ("route", "store", "partner", "carrier")
-            if held
-            else ("by station", "by store run", "by partner", "by carrier")
-        ),
+        "route",
+        "store",
+        "partner",
+        "carrier",
         "left",
         *(("held",) if held else ()),
         "cost",
         "per pkg",
     ):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=True, min_width=len(column))
     for r in results:
         share = r["share"]
         planned = r["packages"] - len(r["unassigned"])
