@@ -271,6 +271,28 @@ def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_rout
     assert {p.recipient for p in stored.parcels} == {f"Neighbour {n}" for n in range(6)}
     assert all("W Honeycutt Rd" in p.address for p in stored.parcels)
     assert stored.distance_m == route.distance_m > 0
+    page = render_plan_page(run.wave, run.result)
+    assert "<h2>Partner store manifests</h2>" in page
+    assert "Maricopa Hardware &amp; Feed" in page
+    assert all(f"Neighbour {n}" in page for n in range(6))
+
+
+def test_the_plan_page_lists_carrier_parcels_with_their_runner_up(session: Session) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=20, order_time=local(9))
+    run = _plan(session, drivers=NO_DRIVERS)  # no drivers: parcels go to partners or carriers
+    assert run.result is not None
+    assert run.result.carrier
+    page = render_plan_page(run.wave, run.result)
+    assert "<h2>To the carrier</h2>" in page
+    for shipment in run.result.carrier:
+        assert f"<code>{shipment.package}</code>" in page
+    table = page.split("<h2>To the carrier</h2>")[1].split("</table>")[0]
+    # Each row says what the next-best channel would have cost, or that none keeps the promise.
+    rows = table.count("<tr><td><code>")
+    assert rows == len(run.result.carrier)
+    explained = re.findall(r"<td>(?:[A-Z][^<$]* \$[\d,.]+|no other channel [^<]*)</td></tr>", table)
+    assert len(explained) == rows
 
 
 def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(

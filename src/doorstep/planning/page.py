@@ -132,9 +132,11 @@ svg {{ background: #fff; border: 1px solid #e5e7eb; border-radius: 8px; width: 1
 .key {{ margin-right: 14px; white-space: nowrap; }} .key i {{ display: inline-block; width: 12px;
   height: 12px; border-radius: 2px; margin-right: 5px; vertical-align: -1px; }}
 table {{ border-collapse: collapse; width: 100%; background: #fff; margin-top: 16px; }}
-th, td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #e5e7eb; }}
+th, td {{ text-align: left; padding: 6px 10px; border-bottom: 1px solid #e5e7eb;
+  vertical-align: top; }}
 th {{ font-size: .8rem; text-transform: uppercase; color: #4b5563; }}
 td.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+details {{ margin: 4px 0; }} summary {{ cursor: pointer; }}
 </style></head><body><main>
 <h1>Plan for {html.escape(wave.station.name)} · {wave.service_date:%a %d %b %Y}</h1>
 <p class="muted">{len(wave.day.packages)} packages · seed {plan.seed} ·
@@ -155,12 +157,22 @@ unassigned</span></p>
 {"".join(shapes)}
 </svg>
 <h2>Blocks on offer</h2>
-<table><thead><tr><th>#</th><th>starts at</th><th>from</th><th>length</th><th>stops</th>
-<th>packages</th><th>miles</th><th>pay</th><th>pay / hour</th><th>channel</th></tr></thead>
-<tbody>{"".join(_block_rows(wave, plan.blocks))}</tbody></table>
+{_blocks(wave, plan.blocks)}
+{_manifests(wave, plan)}
+{_carrier(plan)}
 {_unassigned(plan)}
 </main></body></html>
 """
+
+
+def _blocks(wave: Wave, blocks: tuple[Block, ...]) -> str:
+    if not blocks:
+        return '<p class="muted">No blocks: this plan sends nothing with our drivers.</p>'
+    return (
+        "<table><thead><tr><th>#</th><th>starts at</th><th>from</th><th>length</th>"
+        "<th>stops</th><th>packages</th><th>miles</th><th>pay</th><th>pay / hour</th>"
+        f"<th>channel</th></tr></thead><tbody>{''.join(_block_rows(wave, blocks))}</tbody></table>"
+    )
 
 
 def _block_rows(wave: Wave, blocks: Iterable[Block]) -> Iterable[str]:
@@ -176,6 +188,56 @@ def _block_rows(wave: Wave, blocks: Iterable[Block]) -> Iterable[str]:
             f'<td class="n">${block.pay_cents / 100 / hours:,.2f}</td>'
             f"<td>{LABELS[block.channel]}</td></tr>"
         )
+
+
+def _manifests(wave: Wave, plan: DayPlan) -> str:
+    """Per partner store: its batch (for the middle-mile van and the store) and what it costs."""
+    if not plan.manifests:
+        return ""
+    names = {p.id: p.name or p.id for p in wave.day.partner_stores}
+    rows = []
+    for m in plan.manifests:
+        people = "".join(
+            f"<li>{html.escape(recipient)} · <code>{html.escape(code)}</code></li>"
+            for code, recipient in zip(m.packages, m.recipients, strict=True)
+        )
+        rows.append(
+            f"<tr><td>{html.escape(names.get(m.store, m.store))}"
+            f"<details><summary>staff route order</summary><ol>{people}</ol></details></td>"
+            f'<td class="n">{len(m.packages)}</td>'
+            f'<td class="n">{m.route_distance_m / 1609.344:.1f}</td>'
+            f'<td class="n">${m.cost_cents / 100:,.2f}</td></tr>'
+        )
+    return (
+        "<h2>Partner store manifests</h2><table><thead><tr><th>store</th><th>packages</th>"
+        "<th>staff route miles</th><th>cost</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _carrier(plan: DayPlan) -> str:
+    """Each package for the carrier, and what its best own channel would have cost instead."""
+    if not plan.carrier:
+        return ""
+    why = {d.package: d for d in plan.decisions}
+    rows = []
+    for c in plan.carrier:
+        d = why.get(c.package)
+        instead = (
+            f"{LABELS[d.runner_up]} ${d.runner_up_cost_cents / 100:,.2f}"
+            if d is not None and d.runner_up is not None and d.runner_up_cost_cents is not None
+            else "no other channel keeps the promise"
+        )
+        rows.append(
+            f"<tr><td><code>{html.escape(c.package)}</code></td>"
+            f"<td>{html.escape(c.service.replace('_', ' '))}</td>"
+            f'<td class="n">${c.rate_cents / 100:,.2f}</td><td>{html.escape(instead)}</td></tr>'
+        )
+    return (
+        "<h2>To the carrier</h2><table><thead><tr><th>package</th><th>service</th>"
+        "<th>rate</th><th>runner-up</th></tr></thead>"
+        f"<tbody>{''.join(rows)}</tbody></table>"
+    )
 
 
 def _unassigned(plan: DayPlan) -> str:
