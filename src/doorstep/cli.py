@@ -389,6 +389,8 @@ def carrier_hand_over(
     from doorstep import carrier_cli
     from doorstep.planning.handover import hand_over
 
+    if not tracking_numbers and sys.stdin.isatty() and not as_json:
+        errors.print("Scan each label as the carrier takes it; Ctrl-D when done.")
     scans = tracking_numbers or (line for line in sys.stdin if line.strip())
     outcomes = []
     with _database() as engine:
