@@ -8,6 +8,7 @@ this module buys with a Rich progress bar and prints the result as a table or JS
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -193,15 +194,5 @@ def handover_json(outcomes: list[HandoverOutcome]) -> dict[str, Any]:
     return {
         "handed_over": sum(o.status is HandoverStatus.HANDED_OVER for o in outcomes),
         "refused": sum(not o.goes for o in outcomes),
-        "scans": [
-            {
-                "scanned": o.scanned,
-                "status": o.status.value,
-                "goes": o.goes,
-                "package": o.package,
-                "carrier": o.carrier,
-                "detail": o.detail,
-            }
-            for o in outcomes
-        ],
+        "scans": [{**asdict(o), "status": o.status.value, "goes": o.goes} for o in outcomes],
     }

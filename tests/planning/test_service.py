@@ -29,6 +29,7 @@ from doorstep.models import (
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning import plan_views
+from doorstep.planning.api import ManifestOut
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from doorstep.planning.service import plan_wave
@@ -271,6 +272,8 @@ def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_rout
     assert {p.recipient for p in stored.parcels} == {f"Neighbour {n}" for n in range(6)}
     assert all("W Honeycutt Rd" in p.address for p in stored.parcels)
     assert stored.distance_m == route.distance_m > 0
+    shown = ManifestOut.model_validate(stored)
+    assert [p.package for p in shown.parcels] == list(manifest.packages)
     page = render_plan_page(run.wave, run.result)
     assert "<h2>Partner store manifests</h2>" in page
     assert "Maricopa Hardware &amp; Feed" in page

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -61,12 +61,17 @@ class BlockOut(BaseModel):
 
 
 class ParcelOut(BaseModel):
+    # Read straight from `plan_views`' dataclasses: the same fields, typed for the schema.
+    model_config = ConfigDict(from_attributes=True)
+
     package: str = Field(description="Tracking code")
     recipient: str
     address: str
 
 
 class StopOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     sequence: int
     kind: StopKind
     site: str | None = Field(description="The store's code at a pickup")
@@ -83,12 +88,16 @@ class BlockDetailOut(BlockOut):
 
 
 class ManifestOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     store: str = Field(description="Partner store code")
     distance_m: int = Field(description="The staff route's estimated length")
     parcels: list[ParcelOut] = Field(description="In the staff route's order")
 
 
 class CarrierShipmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     package: str
     service: str
     rate_cents: int = Field(description="The planner's estimate")
@@ -167,25 +176,8 @@ def get_block(plan_id: int, block_id: int, session: DbSession) -> BlockDetailOut
     start = session.get_one(Node, block.start_node_id).code
     return BlockDetailOut(
         **_block(block, start).model_dump(),
-        itinerary=[
-            StopOut(
-                sequence=s.sequence,
-                kind=s.kind,
-                site=s.site,
-                address=s.address,
-                lat=s.lat,
-                lng=s.lng,
-                planned_arrival_at=s.planned_arrival_at,
-                service_s=s.service_s,
-                parcels=[_parcel(p) for p in s.parcels],
-            )
-            for s in stops
-        ],
+        itinerary=[StopOut.model_validate(s) for s in stops],
     )
-
-
-def _parcel(parcel: plan_views.Parcel) -> ParcelOut:
-    return ParcelOut(package=parcel.package, recipient=parcel.recipient, address=parcel.address)
 
 
 def _block(b: Block, start: str) -> BlockOut:
@@ -217,22 +209,9 @@ def _view(session: Session, plan: Plan, new_plan: bool) -> PlanOut:
         held=plan.held or [],
         decisions=plan.decisions,
         blocks=[_block(b, codes[b.start_node_id]) for b in blocks],
-        manifests=[
-            ManifestOut(
-                store=m.store, distance_m=m.distance_m, parcels=[_parcel(p) for p in m.parcels]
-            )
-            for m in plan_views.manifests(session, plan.id)
-        ],
+        manifests=[ManifestOut.model_validate(m) for m in plan_views.manifests(session, plan.id)],
         carrier_shipments=[
-            CarrierShipmentOut(
-                package=c.package,
-                service=c.service,
-                rate_cents=c.rate_cents,
-                label_cents=c.label_cents,
-                carrier=c.carrier,
-                status=c.status,
-                tracking_number=c.tracking_number,
-            )
+            CarrierShipmentOut.model_validate(c)
             for c in plan_views.carrier_shipments(session, plan.id)
         ],
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from doorstep.api.deps import DbSession, NotAuthenticated, Now, require_operator
 from doorstep.api.errors import error_responses
@@ -31,6 +31,8 @@ class HandoverRequest(BaseModel):
 
 
 class ScanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from a `HandoverOutcome`
+
     scanned: str
     status: HandoverStatus
     goes: bool = Field(description="The parcel belongs on the carrier's truck")
@@ -56,15 +58,5 @@ def create_handover(body: HandoverRequest, session: DbSession, now: Now) -> Hand
     return HandoverOut(
         handed_over=sum(o.status is HandoverStatus.HANDED_OVER for o in outcomes),
         refused=sum(not o.goes for o in outcomes),
-        scans=[
-            ScanOut(
-                scanned=o.scanned,
-                status=o.status,
-                goes=o.goes,
-                package=o.package,
-                carrier=o.carrier,
-                detail=o.detail,
-            )
-            for o in outcomes
-        ],
+        scans=[ScanOut.model_validate(o) for o in outcomes],
     )
