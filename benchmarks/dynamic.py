@@ -28,9 +28,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from doorstep.dispatch.benchmark_files import DynamicConfig, read_dynamic_configs
-from doorstep.dispatch.ortec_instance import read_ortec_instance
-from doorstep.dispatch.runner import POLICY_NAMES, benchmark_policy, run_policy
+from doorstep.dynamic_dispatch.benchmark_files import DynamicConfig, read_dynamic_configs
+from doorstep.dynamic_dispatch.ortec_instance import read_ortec_instance
+from doorstep.dynamic_dispatch.runner import POLICY_NAMES, benchmark_policy, run_policy
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE, OURS = "greedy", "scenario"

@@ -21,7 +21,7 @@ mkdir -p "$OUT"
 
 run() {  # name folder time-limit engines
   echo "== $1: $2, $3 s, $4 ($(date -u +%H:%M:%S))"
-  .venv/bin/python -m doorstep.bench_cli suite "$2" --time-limit "$3" --engines "$4" \
+  .venv/bin/python -m doorstep.cli.bench suite "$2" --time-limit "$3" --engines "$4" \
     --jobs "$JOBS" --seed 1 --csv "$OUT/$1.csv" > "$OUT/$1.log" 2>&1
   tail -n 8 "$OUT/$1.log"
 }

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.demo.seed import seed_demo_day
+from doorstep.geo import postal_codes
 from doorstep.models import InventoryLevel, Order, OrderLine, Package
 from doorstep.network.service import import_network_file
-from doorstep.web import postal_codes
 from tests.conftest import EXAMPLES
 from tests.shop import local
 

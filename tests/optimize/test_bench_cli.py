@@ -8,7 +8,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from doorstep.bench_cli import app
+from doorstep.cli.bench import app
 
 runner = CliRunner()
 

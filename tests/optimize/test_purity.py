@@ -8,7 +8,7 @@ import sys
 
 def test_optimize_and_geo_import_no_web_or_database() -> None:
     code = (
-        "import sys, doorstep.optimize, doorstep.geo, doorstep.bench_cli\n"
+        "import sys, doorstep.optimize, doorstep.geo\n"
         "bad = [m for m in ('fastapi', 'sqlalchemy', 'starlette', 'pydantic', 'alembic')"
         " if m in sys.modules]\n"
         "print(','.join(bad))\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from doorstep.web import postal_codes
+from doorstep.geo import postal_codes
 from tests.shop import Shop
 
 SHOP_ORIGIN = "https://copperpot.example"

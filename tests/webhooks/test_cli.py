@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from doorstep.cli.worker import app
 from doorstep.settings import get_settings
-from doorstep.webhooks_cli import app
 
 
 @pytest.fixture

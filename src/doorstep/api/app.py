@@ -22,11 +22,11 @@ from doorstep.models import utcnow
 from doorstep.network import api as network_api
 from doorstep.orders import api as orders_api
 from doorstep.planning import api as planning_api
-from doorstep.planning import handover_api
 from doorstep.promise import api as promise_api
 from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import SnapshotCache
 from doorstep.settings import Settings, get_settings
+from doorstep.shipments import api as shipments_api
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.web.login_throttle import LoginThrottle
@@ -73,7 +73,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(promise_api.router)
     app.include_router(orders_api.router)
     app.include_router(planning_api.router)
-    app.include_router(handover_api.router)
+    app.include_router(shipments_api.router)
     app.include_router(webhooks_api.router)
     # /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from doorstep.catalog import service as catalog
 from doorstep.catalog.schemas import ProductIn, StockIn
 from doorstep.errors import DomainError
+from doorstep.geo import postal_codes
 from doorstep.merchants import service as merchants
 from doorstep.models import Merchant, Node, NodeKind, Package, ServiceArea
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
 from doorstep.promise.network import load_snapshot
-from doorstep.web import postal_codes
 
 STREETS = (
     "Chandler Blvd",

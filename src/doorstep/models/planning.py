@@ -47,7 +47,7 @@ class Plan(Base):
 class CarrierShipmentStatus(StrEnum):
     PLANNED = "planned"
     # A run asked the carrier for a label and has not recorded the answer yet: if it stays
-    # here, that run was interrupted and a label may have been bought (see planning/labels.py).
+    # here, that run was interrupted and a label may have been bought (see shipments/labels.py).
     LABELLING = "labelling"
     LABELLED = "labelled"
     HANDED_OVER = "handed_over"
@@ -82,5 +82,5 @@ class CarrierShipment(Base):
     label_path: Mapped[str | None] = mapped_column(String(300))
     label_requested_at: Mapped[datetime | None]
     labelled_at: Mapped[datetime | None]
-    # When the counter scanned it onto the carrier's truck (planning/handover.py).
+    # When the counter scanned it onto the carrier's truck (shipments/handover.py).
     handed_over_at: Mapped[datetime | None]

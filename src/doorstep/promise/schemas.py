@@ -81,3 +81,15 @@ class PreviewOut(BaseModel):
     items: list[BasketItem]
     options: list[OptionOut]
     unavailable: list[UnavailableOut]
+
+
+class PostalCodeOut(BaseModel):
+    """A ZIP code's centroid: what the widget asks for a promise before the street is typed."""
+
+    model_config = ConfigDict(from_attributes=True)  # read from a `geo.postal_codes.PostalCode`
+
+    postal_code: str = Field(validation_alias="code")
+    place: str
+    lat: float
+    lng: float
+    approximate: bool = Field(default=True, description="A centroid, not a street address")

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError
+from doorstep.geo import postal_codes
 from doorstep.merchants.service import authenticate
 from doorstep.models import ApiKeyKind, DeliveryPreview, DeliverySpeed, Merchant, Node, Product
 from doorstep.orders import service as orders
@@ -29,7 +30,6 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import Destination
 from doorstep.settings import Settings
-from doorstep.web import postal_codes
 
 FORM_MAX_AGE = 2 * 3600  # a form older than this is refused; the preview is shorter anyway
 CHECKOUT_SCOPE = "checkout:create"

@@ -16,13 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from doorstep.api.deps import DbSession, Now, get_settings_dep
 from doorstep.api.errors import error_responses
 from doorstep.errors import DomainError
+from doorstep.geo import postal_codes
 from doorstep.models import DeliveryPreview, DeliverySpeed, Merchant
 from doorstep.orders import service as orders
 from doorstep.promise import rules
 from doorstep.promise import service as promise
-from doorstep.promise.schemas import PreviewIn
+from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, pages, postal_codes
+from doorstep.web import checkout, console, pages
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
@@ -66,8 +67,8 @@ def asset(name: str) -> Response:
     summary="A ZIP code's approximate centroid (the area the network serves)",
     responses=error_responses(postal_codes.UnknownPostalCode),
 )
-def postal_code(code: str) -> postal_codes.PostalCodeOut:
-    return postal_codes.to_out(postal_codes.lookup(code))
+def postal_code(code: str) -> PostalCodeOut:
+    return PostalCodeOut.model_validate(postal_codes.lookup(code))
 
 
 def _checkout_page(

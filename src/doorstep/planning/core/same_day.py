@@ -3,8 +3,8 @@
 Same-day orders arrive all day, and the station plans a wave every hour or so. A parcel that
 could still be delivered on time from a later wave may be worth holding back: it can share a
 block with orders that have not arrived yet. The decision is the dynamic-dispatch policy of
-`doorstep.dispatch` (the one measured on the ORTEC benchmark), fed with this station's parcels
-and a demand model built from its own order history:
+`doorstep.dynamic_dispatch` (the one measured on the ORTEC benchmark), fed with this station's
+parcels and a demand model built from its own order history:
 
 1. the candidates are the station's same-day parcels already packed at the station;
 2. an `EpochProblem` holds them with their promise windows relative to the wave's start, the
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from doorstep.dispatch import (
+from doorstep.dynamic_dispatch import (
     EpochProblem,
     GreedyPolicy,
     SampledRequests,

@@ -1,0 +1,5 @@
+"""``python -m doorstep``: the same command line as ``doorstep``."""
+
+from doorstep.cli import app
+
+app()

@@ -1,0 +1,39 @@
+"""The ``doorstep`` command line: one module per command group, assembled here."""
+
+from __future__ import annotations
+
+import typer
+
+from doorstep.cli import (
+    bench,
+    carrier,
+    db,
+    demo,
+    dynamic_dispatch,
+    merchants,
+    network,
+    plan,
+    worker,
+)
+from doorstep.cli.serve import serve
+
+app = typer.Typer(
+    help="doorstep: run a local same-day / two-day delivery network.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db.app, name="db")
+app.add_typer(merchants.app, name="merchants")
+app.add_typer(demo.app, name="demo")
+app.add_typer(carrier.app, name="carrier")
+app.add_typer(network.app, name="network")
+app.command("plan")(plan.plan_command)
+app.command("worker")(worker.worker)
+app.command("serve")(serve)
+# `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.
+bench.app.command("dynamic")(dynamic_dispatch.dynamic)
+app.add_typer(
+    bench.app,
+    name="bench",
+    help="Benchmarks: the route optimizer on public instances, dynamic dispatch on ORTEC.",
+)

@@ -1,0 +1,1 @@
+"""Carrier shipments after the plan: labels, counter hand-over, carrier tracking."""

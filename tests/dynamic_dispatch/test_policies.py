@@ -1,0 +1,130 @@
+"""Each policy returns routes the environment accepts, with every must-dispatch request in them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from doorstep.dynamic_dispatch.environment import OrtecDynamicEnvironment
+from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
+from doorstep.dynamic_dispatch.policies import (
+    DispatchPolicy,
+    GreedyPolicy,
+    LazyPolicy,
+    ScenarioPolicy,
+    ScenarioSettings,
+    _can_start_later,
+    _needed_now,
+)
+from doorstep.dynamic_dispatch.problem import EpochProblem
+from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
+
+FAST = ScenarioSettings(iterations=2, min_scenarios=2, max_scenarios=2, target_solve_seconds=0.1)
+
+
+def _second_epoch(instance: OrtecInstance) -> OrtecDynamicEnvironment:
+    env = OrtecDynamicEnvironment(instance, seed=3, draws_per_epoch=20)
+    env.dispatch([[rid] for rid in env.observe().must_dispatch_ids()])
+    return env
+
+
+@pytest.mark.parametrize("name", ["greedy", "lazy", "scenario"])
+def test_policy_dispatch_is_accepted(small_instance: OrtecInstance, name: str) -> None:
+    policies: dict[str, DispatchPolicy] = {
+        "greedy": GreedyPolicy(),
+        "lazy": LazyPolicy(),
+        "scenario": ScenarioPolicy(OrtecDemandModel(small_instance, draws_per_epoch=20), FAST),
+    }
+    env = _second_epoch(small_instance)
+    problem = env.observe()
+    routes = policies[name].decide(problem, time_limit=0.5, seed=1)
+    outcome = env.dispatch(routes)  # the environment validates; an invalid plan raises
+    sent = {rid for route in routes for rid in route}
+    assert set(problem.must_dispatch_ids()) <= sent
+    if name == "greedy":
+        assert sent == set(problem.open_ids())
+    if name == "lazy":
+        assert sent == set(problem.must_dispatch_ids())
+    assert outcome.dispatched == len(sent)
+
+
+def test_scenario_policy_holds_back_some_requests_early_in_the_day(
+    small_instance: OrtecInstance,
+) -> None:
+    env = OrtecDynamicEnvironment(small_instance, seed=3, draws_per_epoch=20)
+    problem = env.observe()
+    policy = ScenarioPolicy(OrtecDemandModel(small_instance, draws_per_epoch=20), FAST)
+    routes = policy.decide(problem, time_limit=0.8, seed=1)
+    sent = {rid for route in routes for rid in route}
+    assert set(problem.must_dispatch_ids()) <= sent
+    assert len(sent) < problem.num_requests
+
+
+def test_scenario_policy_sends_everything_in_the_last_epoch(
+    small_instance: OrtecInstance,
+) -> None:
+    env = OrtecDynamicEnvironment(small_instance, seed=3, draws_per_epoch=10)
+    while not env.observe().is_last_epoch:
+        env.dispatch([[rid] for rid in env.observe().open_ids()])
+    problem = env.observe()
+    policy = ScenarioPolicy(OrtecDemandModel(small_instance), FAST)
+    routes = policy.decide(problem, time_limit=0.3, seed=1)
+    assert sorted(rid for route in routes for rid in route) == sorted(problem.open_ids())
+
+
+def test_scenario_settings_fit_the_budget() -> None:
+    settings = ScenarioSettings(
+        iterations=3, target_solve_seconds=1.0, min_scenarios=3, max_scenarios=10
+    )
+    assert settings.scenarios_per_iteration(36.0) == 10  # capped
+    assert settings.scenarios_per_iteration(18.0) == 6
+    assert settings.scenarios_per_iteration(1.0) == 3  # floor
+
+
+def test_consensus_sampling_is_seeded(small_instance: OrtecInstance) -> None:
+    # Same seed → same sampled futures (the search itself is bounded by time, not by seed).
+    model = OrtecDemandModel(small_instance)
+    problem = OrtecDynamicEnvironment(small_instance, seed=3).observe()
+    a = model.sample(np.random.default_rng([1, problem.epoch]), problem, 3)
+    b = model.sample(np.random.default_rng([1, problem.epoch]), problem, 3)
+    assert np.array_equal(a.locations, b.locations)
+
+
+def _tiny_problem() -> EpochProblem:
+    """Depot and three requests 10 s apart; request 1 has to be served within 100 s."""
+    return EpochProblem(
+        epoch=1,
+        is_last_epoch=False,
+        plan_start=0,
+        epoch_length=3600,
+        capacity=10,
+        request_ids=np.array([0, 11, 12, 13], dtype=np.int64),
+        locations=np.array([0, 1, 2, 3], dtype=np.int64),
+        time_windows=np.array([[0, 20_000], [0, 100], [0, 10_000], [0, 10_000]], dtype=np.int64),
+        service_times=np.zeros(4, dtype=np.int64),
+        demands=np.ones(4, dtype=np.int64),
+        must_dispatch=np.array([False, True, False, False]),
+        durations=np.full((4, 4), 10, dtype=np.int64) - 10 * np.eye(4, dtype=np.int64),
+    )
+
+
+def test_a_route_leaves_now_only_when_it_has_to() -> None:
+    problem = _tiny_problem()
+    going = problem.must_dispatch.copy()
+    waiting = np.zeros(4, dtype=np.bool_)
+    # [2, 3] could leave an epoch later, so it waits; [1] cannot; a future job (4) holds [3] back.
+    counts = _needed_now(problem, [[2, 3], [1]], going, waiting)
+    assert counts.tolist() == [0, 1, 0, 0]
+    counts = _needed_now(problem, [[1, 2], [3, 4]], going, waiting)
+    assert counts.tolist() == [0, 1, 1, 0]
+    going[3] = True  # fixed to go in an earlier round: its route goes with it
+    assert _needed_now(problem, [[2, 3]], going, waiting).tolist() == [0, 0, 1, 1]
+    waiting[2] = True  # fixed to wait: nothing on its route leaves now
+    assert _needed_now(problem, [[2, 3]], going, waiting).tolist() == [0, 0, 0, 0]
+
+
+def test_a_route_that_would_miss_the_depot_closing_cannot_start_later() -> None:
+    problem = _tiny_problem()
+    assert _can_start_later(problem, [2, 3], 3600)
+    assert not _can_start_later(problem, [1], 3600)
+    assert not _can_start_later(problem, [2, 3], 19_990)  # back after the depot closes

@@ -1,0 +1,82 @@
+"""Routing through the optimization core: release times hold, keys survive, plans are checked."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from doorstep.dynamic_dispatch.routing import RoutingJobs, restrict, route_jobs
+
+# Depot at 0 and four places on a line, 100 s apart; the depot is open 0..10_000.
+LINE = np.abs(np.subtract.outer(np.arange(5), np.arange(5))) * 100
+
+
+def _jobs(release: list[int], capacity: int = 10) -> RoutingJobs:
+    n = len(release)
+    return RoutingJobs(
+        keys=np.array([0, *range(11, 11 + n)]),
+        locations=np.arange(n + 1),
+        time_windows=np.array([[0, 10_000]] + [[0, 9_000]] * n),
+        service_times=np.zeros(n + 1, dtype=np.int64),
+        demands=np.array([0] + [1] * n),
+        release_times=np.array([0, *release]),
+        capacity=capacity,
+        durations=LINE,
+    )
+
+
+def test_all_jobs_served_once_with_the_shortest_plan() -> None:
+    plan = route_jobs(_jobs([0, 0, 0, 0]), time_limit=0.2, seed=1, verify=True)
+    assert sorted(job for route in plan.routes for job in route) == [1, 2, 3, 4]
+    assert plan.solution is not None
+    assert plan.solution.distance == 800  # one route out to the end of the line and back
+
+
+def test_a_route_never_leaves_before_its_jobs_are_released() -> None:
+    plan = route_jobs(_jobs([0, 0, 3600, 3600]), time_limit=0.2, seed=1, verify=True)
+    assert plan.solution is not None
+    for route in plan.solution.routes:
+        released = {"r11": 0, "r12": 0, "r13": 3600, "r14": 3600}
+        latest = max(released[job] for job in route.job_ids())
+        assert route.start_time >= latest
+
+
+def test_capacity_splits_routes_and_restrict_drops_jobs() -> None:
+    plan = route_jobs(_jobs([0, 0, 0, 0], capacity=2), time_limit=0.2, seed=1, verify=True)
+    assert len(plan.routes) == 2
+    assert sorted(job for route in restrict(plan, [1, 4]) for job in route) == [1, 4]
+
+
+def test_warm_start_from_a_plan_with_other_jobs() -> None:
+    earlier = route_jobs(_jobs([0, 0, 0, 0]), time_limit=0.2, seed=1)
+    fewer = RoutingJobs(
+        keys=np.array([0, 12, 14]),
+        locations=np.array([0, 2, 4]),
+        time_windows=np.array([[0, 10_000], [0, 9_000], [0, 9_000]]),
+        service_times=np.zeros(3, dtype=np.int64),
+        demands=np.array([0, 1, 1]),
+        release_times=np.zeros(3, dtype=np.int64),
+        capacity=10,
+        durations=LINE,
+    )
+    plan = route_jobs(fewer, time_limit=0.2, seed=1, initial=earlier, verify=True)
+    assert sorted(job for route in plan.routes for job in route) == [1, 2]
+
+
+def test_no_jobs_no_routes() -> None:
+    empty = _jobs([])
+    assert route_jobs(empty, time_limit=0.1, seed=1).routes == []
+
+
+def test_jobs_decided_to_go_ride_only_on_routes_leaving_first() -> None:
+    # Without the pin, job 1 would happily wait for job 2 (released later, same way out).
+    base = _jobs([0, 3600])
+    free = route_jobs(base, time_limit=0.2, seed=1, verify=True)
+    assert sorted(map(sorted, free.routes)) == [[1, 2]]
+    pinned = RoutingJobs(**{**base.__dict__, "leave_first": np.array([False, True, False])})
+    plan = route_jobs(pinned, time_limit=0.2, seed=1, verify=True)
+    assert plan.solution is not None
+    vehicle_of = {
+        job: route.vehicle_type for route in plan.solution.routes for job in route.job_ids()
+    }
+    assert vehicle_of["r11"] == "leave@0"
+    assert vehicle_of["r12"] == "leave@3600"
