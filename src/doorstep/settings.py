@@ -13,6 +13,8 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from doorstep.geo.travel import DEFAULT_SPEEDS_KMH, Router, RouterKind, SpeedProfile, TravelModel
+
 # Secrets that ship in the code so a newcomer can start at once; refused outside development.
 DEVELOPMENT_OPERATOR_TOKEN = "dev-operator-token"
 DEVELOPMENT_SECRET_KEY = "dev-secret-key-not-for-production"
@@ -68,6 +70,27 @@ class Settings(BaseSettings):
         ge=0,
         description="How old the API's count of each node's committed packages may be",
     )
+    travel_circuity: float = Field(
+        default=1.3,
+        ge=1.0,
+        description="Road distance over straight-line distance, without a router",
+    )
+    travel_speeds_kmh: tuple[float, ...] = Field(
+        default=DEFAULT_SPEEDS_KMH,
+        min_length=24,
+        max_length=24,
+        description="Door-to-door km/h by the hour a trip starts (24 values, a JSON list), "
+        "without a router",
+    )
+    travel_router: RouterKind | None = Field(
+        default=None, description="osrm or valhalla: ask this road router for travel times"
+    )
+    travel_router_url: str | None = Field(
+        default=None, description="The router's base URL, e.g. http://osrm:5000"
+    )
+    travel_router_profile: str = Field(
+        default="", description="OSRM profile (driving) or Valhalla costing (auto)"
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 
@@ -88,6 +111,27 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise ValueError("DOORSTEP_SECRET_KEY must be at least 32 characters")
         return self
+
+    @model_validator(mode="after")
+    def _router_needs_url(self) -> Settings:
+        if self.travel_router is not None and not self.travel_router_url:
+            raise ValueError("DOORSTEP_TRAVEL_ROUTER_URL must be set with DOORSTEP_TRAVEL_ROUTER")
+        if min(self.travel_speeds_kmh) <= 0:
+            raise ValueError("every speed of DOORSTEP_TRAVEL_SPEEDS_KMH must be positive")
+        return self
+
+    def travel_model(self) -> TravelModel:
+        """The one travel model every promise, plan and ETA of this process uses."""
+        router = None
+        if self.travel_router is not None and self.travel_router_url:
+            router = Router(
+                self.travel_router, self.travel_router_url, profile=self.travel_router_profile
+            )
+        return TravelModel(
+            circuity=self.travel_circuity,
+            speeds=SpeedProfile(tuple(self.travel_speeds_kmh)),
+            router=router,
+        )
 
     @property
     def resolved_database_url(self) -> str:

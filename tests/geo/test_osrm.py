@@ -11,12 +11,9 @@ import numpy as np
 import pytest
 
 from doorstep.geo import (
-    HaversineTravel,
     OsrmError,
     OsrmTravel,
-    TravelSettings,
     parse_table,
-    travel_provider,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -88,14 +85,3 @@ def test_server_errors_become_osrm_errors() -> None:
     client = httpx.Client(transport=httpx.MockTransport(handler))
     with pytest.raises(OsrmError, match="503"):
         OsrmTravel("http://osrm", client=client).matrix(AMSTERDAM)
-
-
-def test_settings_choose_the_provider() -> None:
-    assert isinstance(travel_provider(TravelSettings.from_env({})), HaversineTravel)
-    settings = TravelSettings.from_env(
-        {"DOORSTEP_OSRM_URL": "http://osrm:5000", "DOORSTEP_SPEED_KMH": "25"}
-    )
-    provider = travel_provider(settings)
-    assert isinstance(provider, OsrmTravel)
-    assert provider.base_url == "http://osrm:5000"
-    assert settings.speed_kmh == 25

@@ -25,6 +25,7 @@ from doorstep.planning import api as planning_api
 from doorstep.promise import api as promise_api
 from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import SnapshotCache
+from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
 from doorstep.web import routes as web_routes
@@ -58,6 +59,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.clock = utcnow
     app.state.network_cache = SnapshotCache(settings.network_cache_seconds)
     app.state.committed_volume = CommittedVolumeCache(settings.capacity_cache_seconds)
+    app.state.travel = settings.travel_model()
+    app.state.promise_policy = PromisePolicy(travel=app.state.travel)
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage

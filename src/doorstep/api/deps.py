@@ -20,6 +20,7 @@ from doorstep.merchants.keys import SCOPES, prefix_of
 from doorstep.merchants.service import InvalidApiKey, authenticate
 from doorstep.models import ApiKeyKind
 from doorstep.promise.network import NetworkSnapshot, SnapshotCache
+from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings
 
 
@@ -81,6 +82,15 @@ def _reload_network(request: Request) -> NetworkSnapshot:
 
 # The network's coverage as this process last read it (see doorstep.promise.network).
 Network = Annotated[NetworkSnapshot, Depends(_network)]
+
+
+async def _promise_policy(request: Request) -> PromisePolicy:
+    # Built once per app from the settings: its travel model is the process's one model.
+    policy: PromisePolicy = request.app.state.promise_policy
+    return policy
+
+
+Promises = Annotated[PromisePolicy, Depends(_promise_policy)]
 
 _bearer = HTTPBearer(auto_error=False, description="Operator token")
 

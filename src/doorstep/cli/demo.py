@@ -27,6 +27,8 @@ def demo_seed(
     from zoneinfo import ZoneInfo
 
     from doorstep.demo.seed import morning_of, seed_demo_day
+    from doorstep.promise.rules import PromisePolicy
+    from doorstep.settings import get_settings
 
     day = (
         _datetime.fromisoformat(date).replace(tzinfo=ZoneInfo("America/Phoenix")) if date else None
@@ -34,7 +36,13 @@ def demo_seed(
     order_time = morning_of(day)
     status = console.status(f"Placing {orders} orders at {order_time:%Y-%m-%d %H:%M %Z}…")
     with status, database() as engine, unit_of_work(session_factory(engine)) as session:
-        summary = seed_demo_day(session, orders=orders, order_time=order_time, seed=seed)
+        summary = seed_demo_day(
+            session,
+            orders=orders,
+            order_time=order_time,
+            seed=seed,
+            policy=PromisePolicy(travel=get_settings().travel_model()),
+        )
     again = f" ({summary.replayed} already placed by an earlier run)" if summary.replayed else ""
     table = Table(title=f"Demo day {order_time:%a %d %b %Y}: {summary.orders} orders placed{again}")
     table.add_column("what")

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.cli.common import console, database, errors, service_date
 from doorstep.db import session_factory, unit_of_work
 from doorstep.errors import DomainError
+from doorstep.geo import TravelModel
 from doorstep.models import Node, NodeKind
 from doorstep.planning.core import PlanProgress
 from doorstep.planning.loading import DriverPlan
@@ -57,6 +58,7 @@ def plan_stations(
     force: bool,
     progress_to: Console | None,
     dispatch_at: time | None = None,
+    travel: TravelModel | None = None,
 ) -> list[dict[str, Any]]:
     """Plan each station's wave in its own transaction; write its page when it changed.
     ``progress_to``: the console that shows a progress bar (None: none)."""
@@ -82,6 +84,7 @@ def plan_stations(
                 force=force,
                 progress=show,
                 dispatch_at=dispatch_at,
+                travel=travel,
             )
             page = pages / f"plan-{code}-{day}.html"
             if run.result is not None:
@@ -237,6 +240,7 @@ def plan_command(
                 force,
                 progress_to=None if as_json else console,
                 dispatch_at=dispatch_at,
+                travel=settings.travel_model(),
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")

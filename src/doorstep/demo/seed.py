@@ -26,6 +26,7 @@ from doorstep.models import Merchant, Node, NodeKind, Package, ServiceArea
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
 from doorstep.promise.network import load_snapshot
+from doorstep.promise.rules import PromisePolicy
 
 STREETS = (
     "Chandler Blvd",
@@ -128,6 +129,7 @@ def seed_demo_day(
     order_time: datetime,
     seed: int = 1,
     console_password: str = "doorstep-demo",
+    policy: PromisePolicy | None = None,
 ) -> SeedSummary:
     """Create the demo merchants (once) and ``orders`` orders placed at ``order_time``."""
     rng = random.Random(seed)
@@ -171,6 +173,7 @@ def seed_demo_day(
                     OrderIn.model_validate({**request, "speed": speed}),
                     idempotency_key=f"demo-{order_time:%Y%m%d}-{seed}-{number}",
                     now=order_time,
+                    policy=policy,
                     network=snapshot,
                 )
             except DomainError as refused:

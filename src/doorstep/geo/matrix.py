@@ -39,10 +39,18 @@ def _to_int(values: npt.ArrayLike) -> IntMatrix:
 
 
 class TravelProvider(Protocol):
-    """Anything that turns (lat, lon) points into a travel matrix."""
+    """Anything that turns (lat, lon) points into a travel matrix.
+
+    ``depart_s``: when the trips start, in seconds after local midnight; a provider whose
+    times do not depend on the hour ignores it.
+    """
 
     def matrix(
-        self, origins: npt.ArrayLike, destinations: npt.ArrayLike | None = None
+        self,
+        origins: npt.ArrayLike,
+        destinations: npt.ArrayLike | None = None,
+        *,
+        depart_s: int | None = None,
     ) -> TravelMatrix: ...
 
 
@@ -65,7 +73,11 @@ class HaversineTravel:
             raise ValueError("speed_kmh must be positive")
 
     def matrix(
-        self, origins: npt.ArrayLike, destinations: npt.ArrayLike | None = None
+        self,
+        origins: npt.ArrayLike,
+        destinations: npt.ArrayLike | None = None,
+        *,
+        depart_s: int | None = None,
     ) -> TravelMatrix:
         road_m = haversine_matrix(origins, destinations) * self.circuity
         seconds = road_m / (self.speed_kmh / 3.6)
@@ -80,7 +92,11 @@ class ExplicitTravel:
     travel: TravelMatrix
 
     def matrix(
-        self, origins: npt.ArrayLike, destinations: npt.ArrayLike | None = None
+        self,
+        origins: npt.ArrayLike,
+        destinations: npt.ArrayLike | None = None,
+        *,
+        depart_s: int | None = None,
     ) -> TravelMatrix:
         rows = self._indices(origins)
         cols = rows if destinations is None else self._indices(destinations)

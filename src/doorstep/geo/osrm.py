@@ -48,7 +48,11 @@ class OsrmTravel:
     client: httpx.Client | None = None
 
     def matrix(
-        self, origins: npt.ArrayLike, destinations: npt.ArrayLike | None = None
+        self,
+        origins: npt.ArrayLike,
+        destinations: npt.ArrayLike | None = None,
+        *,
+        depart_s: int | None = None,
     ) -> TravelMatrix:
         src = as_points(origins)
         dst = src if destinations is None else as_points(destinations)

@@ -19,6 +19,7 @@ from doorstep.api.deps import (
     Network,
     NotAuthenticated,
     Now,
+    Promises,
     SecretKeyCaller,
     check_scope,
     identify,
@@ -83,6 +84,7 @@ async def create_order(
     credentials: SecretKey,
     now: Now,
     network: Network,
+    policy: Promises,
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> OrderOut:
@@ -97,6 +99,7 @@ async def create_order(
                 body,
                 idempotency_key=idempotency_key,
                 now=now,
+                policy=policy,
                 network=network,
                 committed=request.app.state.committed_volume,
                 savepoint=False,  # an error rolls the whole unit of work back

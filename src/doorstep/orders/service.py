@@ -40,6 +40,7 @@ from doorstep.orders.transitions import insert_new_packages, transition_package
 from doorstep.promise import service as promise
 from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import NetworkSnapshot
+from doorstep.promise.rules import PromisePolicy
 from doorstep.promise.schemas import BasketItem, Destination
 
 CANCELLABLE = frozenset(
@@ -126,6 +127,7 @@ def place_order(
     *,
     idempotency_key: str | None,
     now: datetime,
+    policy: PromisePolicy | None = None,
     network: NetworkSnapshot | None = None,
     committed: CommittedVolumeCache | None = None,
     savepoint: bool = True,
@@ -143,7 +145,7 @@ def place_order(
     # preview expired) must still get its order back, so a refusal looks for it here.
     try:
         items, destination, speed, fee, legs, preview_id, products = _resolve_promise(
-            session, merchant_id, body, now, network, committed
+            session, merchant_id, body, now, policy, network, committed
         )
     except DomainError:
         earlier = (
@@ -221,6 +223,7 @@ def _resolve_promise(
     merchant_id: int,
     body: OrderIn,
     now: datetime,
+    policy: PromisePolicy | None,
     network: NetworkSnapshot | None,
     committed: CommittedVolumeCache | None,
 ) -> tuple[
@@ -275,6 +278,7 @@ def _resolve_promise(
         body.items,
         body.destination,
         now=now,
+        policy=policy,
         network=network,
         committed=committed,
     )

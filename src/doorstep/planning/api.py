@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
@@ -132,7 +132,7 @@ class PlanOut(BaseModel):
     summary="Plan a station's wave (returns when the plan is stored)",
     responses=error_responses(StationNotFound),
 )
-async def create_plan(body: PlanRequest, session: DbSession) -> PlanOut:
+async def create_plan(body: PlanRequest, session: DbSession, request: Request) -> PlanOut:
     # Routing takes seconds of CPU: off the event loop, in the request's transaction.
     run = await run_in_threadpool(
         plan_wave,
@@ -144,6 +144,7 @@ async def create_plan(body: PlanRequest, session: DbSession) -> PlanOut:
         seed=body.seed,
         force=body.force,
         dispatch_at=body.at,
+        travel=request.app.state.travel,
     )
     return await run_in_threadpool(_view, session, run.plan, run.result is not None)
 

@@ -18,7 +18,7 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from doorstep.errors import InvalidInput, NotFound
-from doorstep.geo import haversine_m
+from doorstep.geo import TravelModel, haversine_m
 from doorstep.models import (
     Block,
     CarrierShipment,
@@ -131,6 +131,7 @@ def load_wave(
     drivers: DriverPlan = DriverPlan(),
     costs: CostModel | None = None,
     known_at: datetime | None = None,
+    travel: TravelModel | None = None,
 ) -> Wave:
     """The station's wave; with ``known_at``, only packages ordered by then (a wave planned at
     a dispatch moment sees the orders placed so far, never later ones)."""
@@ -236,6 +237,7 @@ def load_wave(
         packages=tuple(plan_packages),
         drivers=tuple(supply),
         costs=costs or CostModel(),
+        travel=travel or TravelModel(),
     )
     return Wave(day, station, service_date, tz, packages, nodes)
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import InvalidInput
+from doorstep.geo import TravelModel
 from doorstep.models import Node, Plan, PlanStatus
 from doorstep.planning.core import HOUR, DayPlan, PlanProgress, plan_day
 from doorstep.planning.core.same_day import decide_same_day, without_held
@@ -53,6 +54,7 @@ def plan_wave(
     dispatch_at: datetime | time | None = None,
     epoch_s: int = HOUR,
     dispatch_time_limit_s: float = 10.0,
+    travel: TravelModel | None = None,
 ) -> PlanRun:
     """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
     only orders placed by then are planned, and the dynamic-dispatch policy holds back the
@@ -60,7 +62,9 @@ def plan_wave(
     the station's local clock on the service date."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
-    wave = load_wave(session, station_code, service_date, drivers, known_at=dispatch_at)
+    wave = load_wave(
+        session, station_code, service_date, drivers, known_at=dispatch_at, travel=travel
+    )
     held: list[dict[str, str]] | None = None
     if dispatch_at is not None:
         at_s = _seconds_of_day(dispatch_at, wave)

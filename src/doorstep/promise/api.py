@@ -13,6 +13,7 @@ from doorstep.api.deps import (
     Network,
     NotAuthenticated,
     Now,
+    Promises,
     check_scope,
     identify,
     presented_key,
@@ -46,6 +47,7 @@ async def create_delivery_preview(
     credentials: PreviewKey,
     now: Now,
     network: Network,
+    policy: Promises,
 ) -> PreviewOut:
     # The widget's hot path: the key check, the promise and the commit make one trip to the
     # thread pool instead of one per dependency.
@@ -57,6 +59,7 @@ async def create_delivery_preview(
                 caller.merchant_id,
                 body,
                 now=now,
+                policy=policy,
                 network=network,
                 committed=request.app.state.committed_volume,
             )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from doorstep.geo import HaversineTravel, haversine_m
+from doorstep.geo import TravelModel, haversine_m
 from doorstep.models import Channel, DeliverySpeed, NodeKind
 
 STORE_KINDS = (NodeKind.MALL_STORE, NodeKind.LOCAL_STORE)
@@ -80,7 +80,8 @@ class PromisePolicy:
     )
     # A store further than this drive from the door can't promise same day.
     max_same_day_drive_s: int = 75 * 60
-    travel: HaversineTravel = field(default_factory=HaversineTravel)
+    # The process's one travel model (`Settings.travel_model`), the planner's too.
+    travel: TravelModel = field(default_factory=TravelModel)
 
 
 @dataclass(frozen=True)
@@ -256,7 +257,8 @@ def _station_leg(
             raise _Refusal("past_cutoff", f"{place.name} does not ship same day")
         if local_now.time() >= cutoff:
             raise _Refusal("past_cutoff", f"same-day cut-off at {place.name} was {cutoff:%H:%M}")
-        drive_s = int(policy.travel.matrix([(place.lat, place.lng)], [destination]).durations[0, 0])
+        clock = local_now.hour * 3600 + local_now.minute * 60
+        drive_s = policy.travel.seconds((place.lat, place.lng), destination, depart_s=clock)
         if drive_s > policy.max_same_day_drive_s:
             raise _Refusal("too_far", f"{place.name} is {drive_s // 60} min away by car")
     capacity = station.daily_capacity

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from doorstep.api.deps import DbSession, Now, get_settings_dep
+from doorstep.api.deps import DbSession, Now, Promises, get_settings_dep
 from doorstep.api.errors import error_responses
 from doorstep.errors import DomainError
 from doorstep.geo import postal_codes
@@ -165,6 +165,7 @@ def place_checkout_order(
     session: DbSession,
     settings: SettingsDep,
     now: Now,
+    policy: Promises,
     key: Annotated[str, Form(max_length=200)] = "",
     token: Annotated[str, Form(max_length=4000)] = "",
     option: Annotated[str, Form(max_length=20)] = "",
@@ -221,7 +222,12 @@ def place_checkout_order(
     body = checkout.order_body(preview, DeliverySpeed(option), shopper, extra)
     try:
         placed = orders.place_order(
-            session, merchant.id, body, idempotency_key=form.idempotency_key, now=now
+            session,
+            merchant.id,
+            body,
+            idempotency_key=form.idempotency_key,
+            now=now,
+            policy=policy,
         )
         order_id = placed.order.public_id
     except orders.IdempotencyKeyReused as exc:
@@ -237,6 +243,7 @@ def place_checkout_order(
 def requote(
     session: DbSession,
     now: Now,
+    policy: Promises,
     key: Annotated[str, Form(max_length=200)] = "",
     preview: Annotated[str, Form(max_length=40)] = "",
     payment_ref: Annotated[str | None, Form(max_length=200)] = None,
@@ -255,7 +262,7 @@ def requote(
         request = PreviewIn.model_validate(
             {"items": earlier.items, "destination": earlier.destination}
         )
-        fresh = promise.create_preview(session, merchant.id, request, now=now)
+        fresh = promise.create_preview(session, merchant.id, request, now=now, policy=policy)
     except DomainError as exc:
         return _problem(exc, merchant=merchant, extra=extra, key=key)
     query = {"key": key, "preview": fresh.id, **extra.as_dict()}

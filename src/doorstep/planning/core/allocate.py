@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from doorstep.geo import haversine_matrix
 from doorstep.planning.core.model import (
     HOUR,
     MILE_M,
@@ -82,9 +81,14 @@ def _driver_estimates(day: DayInput, blocks: tuple[Block, ...], ids: list[str]) 
     if not stops or not ids:
         return {}
     by_id = {p.id: p for p in day.packages}
-    metres = haversine_matrix([(by_id[i].lat, by_id[i].lng) for i in ids], stops).min(axis=1)
-    road = 2 * metres * day.circuity
-    seconds = road / (day.speed_kmh / 3.6)
+    travel = day.travel.matrix(
+        [(by_id[i].lat, by_id[i].lng) for i in ids], stops, depart_s=day.departure_s()
+    )
+    # There and back from the nearest stop.
+    nearest = travel.distances.argmin(axis=1)
+    rows = np.arange(len(ids))
+    road = 2 * travel.distances[rows, nearest]
+    seconds = 2 * travel.durations[rows, nearest]
     costs = day.costs
     cents = road / MILE_M * costs.driver_pay_per_mile_cents + (
         seconds + np.array([by_id[i].service_s for i in ids])

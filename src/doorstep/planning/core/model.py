@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from doorstep.geo import TravelModel
+
 HOUR = 3600
 MILE_M = 1609.344
 POUND_G = 453.592
@@ -202,12 +204,16 @@ class DayInput:
     drivers: tuple[DriverSupply, ...]
     block_lengths_s: tuple[int, ...] = (2 * HOUR, 3 * HOUR, 4 * HOUR, 5 * HOUR)
     costs: CostModel = field(default_factory=CostModel)
-    circuity: float = 1.3
-    speed_kmh: float = 40.0  # suburban Phoenix arterials
+    travel: TravelModel = field(default_factory=TravelModel)
     middle_mile_arrival_s: int = 9 * HOUR  # when the morning batch reaches partner stores
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
+
+    def departure_s(self) -> int:
+        """When the wave's drivers set off (the earliest start of their hours): the hour
+        whose speed the routing matrix uses, since the engine takes one matrix per problem."""
+        return min((d.available[0] for d in self.drivers), default=self.middle_mile_arrival_s)
 
 
 # -- the plan ------------------------------------------------------------------------------

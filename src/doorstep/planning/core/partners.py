@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from doorstep.geo import HaversineTravel
 from doorstep.optimize import ProblemBuilder, Step, solve
 from doorstep.planning.core.groups import group_packages
 from doorstep.planning.core.model import DayInput, Package, PartnerManifest, PartnerStore
@@ -21,7 +20,8 @@ def manifest(
     home = b.add_location(store.id)
     locs = [b.add_location(g.id) for g in groups]
     points = [(store.lat, store.lng)] + [(g.lat, g.lng) for g in groups]
-    travel = HaversineTravel(circuity=day.circuity, speed_kmh=day.speed_kmh).matrix(points)
+    # The staff set off once the morning run has dropped the batch.
+    travel = day.travel.matrix(points, depart_s=day.middle_mile_arrival_s)
     b.set_matrices(travel.distances, travel.durations)
     b.add_vehicle_type(
         "staff", start=home, end=home, capacity=(len(packages),), shift=store.opening

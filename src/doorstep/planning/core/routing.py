@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from doorstep.geo import HaversineTravel
 from doorstep.optimize import (
     EnginePlan,
     PlannedRoute,
@@ -113,7 +112,7 @@ def build_problem(task: TerritoryTask) -> Problem:
     for g in task.groups:
         stop_loc.append(b.add_location(g.id))
         points.append((g.lat, g.lng))
-    travel = HaversineTravel(circuity=day.circuity, speed_kmh=day.speed_kmh).matrix(points)
+    travel = day.travel.matrix(points, depart_s=day.departure_s())
     b.set_matrices(travel.distances, travel.durations)
 
     longest = max(day.block_lengths_s)

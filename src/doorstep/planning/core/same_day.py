@@ -32,7 +32,6 @@ from doorstep.dynamic_dispatch import (
     ScenarioPolicy,
     cannot_wait,
 )
-from doorstep.geo import HaversineTravel
 from doorstep.planning.core.model import HOUR, DayInput, Package, Promise
 
 #: Past orders kept for sampling (their addresses join the travel matrix).
@@ -118,7 +117,7 @@ def same_day_epoch(
     points = [(station.lat, station.lng)]
     points += [(p.lat, p.lng) for p in candidates]
     points += [(o.lat, o.lng) for o in pool]
-    travel = HaversineTravel(circuity=day.circuity, speed_kmh=day.speed_kmh).matrix(points)
+    travel = day.travel.matrix(points, depart_s=at_s)
     durations = np.asarray(travel.durations, dtype=np.int64)
 
     n = len(candidates)
