@@ -48,9 +48,10 @@ serve: setup
 test: lint system-packages test-sqlite test-postgres
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks tools
+	$(BIN)/ruff format --check src tests benchmarks tools
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 test-sqlite: setup
 	@echo "== tests on SQLite =="

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc
+from sqlalchemy import Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -90,6 +90,13 @@ def _configure_sqlite(engine: Engine) -> None:
 
 READ_ONLY_BEGIN = "DEFERRED"
 """Pass as ``execution_options(sqlite_begin=READ_ONLY_BEGIN)`` on connections that only read."""
+
+
+def ping(engine: Engine) -> None:
+    """Ask the database a trivial question on a fresh read-only connection (the readiness
+    probe); raises whatever stops the answer."""
+    with engine.connect().execution_options(sqlite_begin=READ_ONLY_BEGIN) as connection:
+        connection.execute(text("SELECT 1"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from sqlalchemy import text
 
-from doorstep.db import READ_ONLY_BEGIN
+from doorstep.db import ping
 from doorstep.migrate import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
@@ -21,8 +20,7 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     engine = request.app.state.engine
     try:
-        with engine.connect().execution_options(sqlite_begin=READ_ONLY_BEGIN) as connection:
-            connection.execute(text("SELECT 1"))
+        ping(engine)
         revision = current_revision(engine)
     except Exception as exc:  # any failure to reach the database means "not ready"
         return JSONResponse(

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
-from sqlalchemy import select
 
 from doorstep.api.deps import DbSession, KeyNotAllowed, NotAuthenticated, SecretKeyCaller
 from doorstep.api.errors import error_responses
@@ -19,7 +18,6 @@ from doorstep.catalog.schemas import (
     UpsertResult,
 )
 from doorstep.merchants.service import InvalidApiKey
-from doorstep.models import Product
 
 router = APIRouter(
     prefix="/v1",
@@ -43,12 +41,9 @@ def get_products(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     after_sku: str | None = Query(default=None, description="Cursor: the last SKU of a page"),
 ) -> list[ProductOut]:
-    query = select(Product).where(Product.merchant_id == caller.merchant_id)
-    if sku:
-        query = query.where(Product.sku == sku)
-    if after_sku:
-        query = query.where(Product.sku > after_sku)
-    products = session.scalars(query.order_by(Product.sku).limit(limit))
+    products = service.list_products(
+        session, caller.merchant_id, sku=sku, after_sku=after_sku, limit=limit
+    )
     return [ProductOut.model_validate(p) for p in products]
 
 

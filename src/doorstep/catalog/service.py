@@ -134,6 +134,34 @@ def set_stock(session: Session, merchant_id: int, items: Sequence[StockIn]) -> U
     return result
 
 
+def list_products(
+    session: Session,
+    merchant_id: int,
+    *,
+    sku: str | None = None,
+    after_sku: str | None = None,
+    limit: int = 100,
+) -> Sequence[Product]:
+    """The merchant's products by SKU, a page at a time (``after_sku``: the last of a page)."""
+    query = select(Product).where(Product.merchant_id == merchant_id)
+    if sku:
+        query = query.where(Product.sku == sku)
+    if after_sku:
+        query = query.where(Product.sku > after_sku)
+    return session.scalars(query.order_by(Product.sku).limit(limit)).all()
+
+
+def product_names(session: Session, merchant_id: int, skus: Sequence[str]) -> dict[str, str]:
+    """SKU → name of those of ``skus`` the merchant has."""
+    return dict(
+        session.execute(
+            select(Product.sku, Product.name).where(
+                Product.merchant_id == merchant_id, Product.sku.in_(skus)
+            )
+        ).all()
+    )
+
+
 def list_stock(
     session: Session, merchant_id: int, sku: str | None = None, node: str | None = None
 ) -> list[StockOut]:

@@ -22,18 +22,16 @@ from rich.progress import (
 )
 from rich.progress_bar import ProgressBar
 from rich.table import Table
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.cli.common import console, database, errors, service_date
 from doorstep.db import session_factory, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
-from doorstep.models import Node, NodeKind
 from doorstep.planning.core import PlanProgress
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.page import render_plan_page
-from doorstep.planning.service import plan_wave
+from doorstep.planning.service import plan_wave, station_codes
 from doorstep.settings import get_settings
 
 # What the planner is doing, in the words of the progress bar (PlanProgress.phase).
@@ -63,13 +61,7 @@ def plan_stations(
     """Plan each station's wave in its own transaction; write its page when it changed.
     ``progress_to``: the console that shows a progress bar (None: none)."""
     with unit_of_work(factory) as session:
-        codes = stations or list(
-            session.scalars(
-                select(Node.code)
-                .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
-                .order_by(Node.code)
-            )
-        )
+        codes = stations or station_codes(session)
     results: list[dict[str, Any]] = []
     for code in codes:
         bar = _progress(code, time_limit, progress_to)

@@ -167,6 +167,34 @@ def authenticate(session: Session, plaintext: str) -> AuthenticatedKey:
     )
 
 
+def find_merchant(session: Session, merchant_id: int) -> Merchant | None:
+    return session.get(Merchant, merchant_id)
+
+
+def get_merchant(session: Session, merchant_id: int) -> Merchant:
+    merchant = find_merchant(session, merchant_id)
+    if merchant is None:
+        raise NotFound(f"no merchant {merchant_id}", merchant_id=merchant_id)
+    return merchant
+
+
+def active_console_user(session: Session, user_id: int, merchant_id: int) -> tuple[str, str] | None:
+    """(e-mail, merchant's shown name) of a console user whose merchant is active."""
+    row = session.execute(
+        select(MerchantUser.email, Merchant.name, Merchant.display_name)
+        .join(Merchant, Merchant.id == MerchantUser.merchant_id)
+        .where(
+            MerchantUser.id == user_id,
+            MerchantUser.merchant_id == merchant_id,
+            Merchant.active.is_(True),
+        )
+    ).first()
+    if row is None:
+        return None
+    email, name, display_name = row
+    return email, display_name or name
+
+
 def create_console_user(
     session: Session, merchant: Merchant, email: str, password: str
 ) -> MerchantUser:

@@ -35,6 +35,14 @@ def get_node(session: Session, code: str) -> Node | None:
     )
 
 
+def timezone_of(session: Session, node_ids: Sequence[int]) -> str | None:
+    """The time zone of the first of ``node_ids`` (any node's, without ids)."""
+    query = select(Node.timezone).limit(1)
+    if node_ids:
+        query = query.where(Node.id.in_(node_ids))
+    return session.scalar(query)
+
+
 def list_service_areas(session: Session) -> Sequence[ServiceArea]:
     return session.scalars(
         select(ServiceArea).options(selectinload(ServiceArea.station)).order_by(ServiceArea.code)

@@ -1,5 +1,5 @@
-"""What a stored plan holds, read back for the operator API: the stops of a block in order,
-each partner store's manifest in staff-route order, the carrier shipments.
+"""What a stored plan holds, read back for the operator API: its blocks, the stops of a block
+in order, each partner store's manifest in staff-route order, the carrier shipments.
 
 Plain dataclasses from a few queries per call (no N+1 over stops or packages).
 """
@@ -7,23 +7,36 @@ Plain dataclasses from a few queries per call (no N+1 over stops or packages).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.errors import NotFound
 from doorstep.models import (
+    Block,
     CarrierShipment,
     CarrierShipmentStatus,
     Channel,
     Node,
     Order,
     Package,
+    Plan,
+    PlanStatus,
     Route,
     Stop,
     StopKind,
     StopPackage,
 )
+
+
+class PlanNotFound(NotFound):
+    code = "plan_not_found"
+
+
+class BlockNotFound(NotFound):
+    code = "block_not_found"
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,96 @@ class ShipmentView:
     carrier: str
     status: CarrierShipmentStatus
     tracking_number: str | None
+
+
+@dataclass(frozen=True)
+class BlockView:
+    id: int
+    start: str  # the code of the station, mall or store where it starts
+    starts_at: datetime
+    ends_at: datetime
+    stops: int
+    packages: int
+    distance_m: int
+    pay_cents: int
+    status: str
+
+
+@dataclass(frozen=True)
+class BlockDetail(BlockView):
+    itinerary: tuple[StopView, ...]
+
+
+@dataclass(frozen=True)
+class PlanView:
+    id: int
+    station: str
+    date: date
+    status: PlanStatus
+    created_at: datetime
+    new_plan: bool
+    totals: dict[str, Any]
+    unassigned: list[dict[str, Any]]
+    held: list[dict[str, Any]]
+    decisions: list[dict[str, Any]]
+    blocks: tuple[BlockView, ...]
+    manifests: tuple[ManifestView, ...]
+    carrier_shipments: tuple[ShipmentView, ...]
+
+
+def get_plan(session: Session, plan_id: int) -> Plan:
+    plan = session.get(Plan, plan_id)
+    if plan is None:
+        raise PlanNotFound(f"no plan {plan_id}", plan_id=plan_id)
+    return plan
+
+
+def plan_view(session: Session, plan: Plan, *, new_plan: bool) -> PlanView:
+    """The whole plan: totals, decisions, blocks, manifests and carrier shipments."""
+    blocks = list(session.scalars(select(Block).where(Block.plan_id == plan.id).order_by(Block.id)))
+    nodes = _nodes(session, {plan.station_id} | {b.start_node_id for b in blocks})
+    return PlanView(
+        id=plan.id,
+        station=nodes[plan.station_id].code,
+        date=plan.service_date,
+        status=plan.status,
+        created_at=plan.created_at,
+        new_plan=new_plan,
+        totals=plan.totals,
+        unassigned=plan.unassigned,
+        held=plan.held or [],
+        decisions=plan.decisions,
+        blocks=tuple(_block(b, nodes[b.start_node_id].code) for b in blocks),
+        manifests=tuple(manifests(session, plan.id)),
+        carrier_shipments=tuple(carrier_shipments(session, plan.id)),
+    )
+
+
+def block_detail(session: Session, plan_id: int, block_id: int) -> BlockDetail:
+    """One block of a plan with its itinerary: every stop in driving order, with its parcels."""
+    block = session.get(Block, block_id)
+    if block is None or block.plan_id != plan_id:
+        raise BlockNotFound(
+            f"plan {plan_id} has no block {block_id}", plan_id=plan_id, block_id=block_id
+        )
+    route_id = session.scalar(select(Route.id).where(Route.block_id == block.id))
+    stops = route_stops(session, route_id) if route_id is not None else []
+    start = session.get_one(Node, block.start_node_id).code
+    return BlockDetail(**vars(_block(block, start)), itinerary=tuple(stops))
+
+
+def _block(b: Block, start: str) -> BlockView:
+    return BlockView(
+        id=b.id,
+        start=start,
+        starts_at=b.starts_at,
+        ends_at=b.ends_at,
+        stops=b.stop_count,
+        packages=b.package_count,
+        distance_m=b.estimated_distance_m,
+        pay_cents=b.pay_cents,
+        status=b.status.value,
+    )
 
 
 def route_stops(session: Session, route_id: int) -> list[StopView]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.errors import InvalidInput
 from doorstep.geo import TravelModel
-from doorstep.models import Node, Plan, PlanStatus
+from doorstep.models import Node, NodeKind, Plan, PlanStatus
 from doorstep.planning.core import HOUR, DayPlan, PlanProgress, plan_day
 from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
@@ -37,6 +37,17 @@ class PlanRun:
     wave: Wave
     result: DayPlan | None  # None when the wave had not changed and the stored plan stands
     replanned: bool
+
+
+def station_codes(session: Session) -> list[str]:
+    """Every active station, by code: the waves a day has."""
+    return list(
+        session.scalars(
+            select(Node.code)
+            .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
+            .order_by(Node.code)
+        )
+    )
 
 
 def plan_wave(

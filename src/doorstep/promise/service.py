@@ -111,14 +111,20 @@ def create_preview(
     )
 
 
-def load_preview(
-    session: Session, merchant_id: int, public_id: str, *, now: datetime
-) -> DeliveryPreview:
-    preview = session.scalar(
+def find_preview(session: Session, merchant_id: int, public_id: str) -> DeliveryPreview | None:
+    """A merchant's preview, even after it expired (its basket and destination make a fresh
+    quote)."""
+    return session.scalar(
         select(DeliveryPreview).where(
             DeliveryPreview.public_id == public_id, DeliveryPreview.merchant_id == merchant_id
         )
     )
+
+
+def load_preview(
+    session: Session, merchant_id: int, public_id: str, *, now: datetime
+) -> DeliveryPreview:
+    preview = find_preview(session, merchant_id, public_id)
     if preview is None:
         raise PreviewNotFound(f"no delivery preview '{public_id}'", field="preview_id")
     if preview.expires_at <= now:

@@ -17,13 +17,15 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.catalog import service as catalog
 from doorstep.errors import DomainError
 from doorstep.geo import postal_codes
+from doorstep.merchants import service as merchants
 from doorstep.merchants.service import authenticate
-from doorstep.models import ApiKeyKind, DeliveryPreview, DeliverySpeed, Merchant, Node, Product
+from doorstep.models import ApiKeyKind, DeliveryPreview, DeliverySpeed, Merchant
+from doorstep.network import repository as network
 from doorstep.orders import service as orders
 from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
 from doorstep.promise import rules
@@ -156,9 +158,7 @@ def merchant_for_key(session: Session, key: str) -> Merchant:
         )
     if CHECKOUT_SCOPE not in api_key.scopes:
         raise CheckoutKeyRefused("this key may not start a checkout")
-    merchant = session.get(Merchant, api_key.merchant_id)
-    assert merchant is not None
-    return merchant
+    return merchants.get_merchant(session, api_key.merchant_id)
 
 
 def merchant_name(merchant: Merchant) -> str:
@@ -220,24 +220,8 @@ def read_receipt(settings: Settings, token: str) -> tuple[int, str, Passthrough]
         raise BadFormToken("this confirmation link is not valid") from None
 
 
-def any_preview(session: Session, merchant_id: int, public_id: str) -> DeliveryPreview | None:
-    """A preview even after it expired: its basket and destination make a fresh quote."""
-    return session.scalar(
-        select(DeliveryPreview).where(
-            DeliveryPreview.public_id == public_id, DeliveryPreview.merchant_id == merchant_id
-        )
-    )
-
-
 def lines_of(session: Session, merchant_id: int, items: list[dict[str, Any]]) -> list[LineView]:
-    skus = [str(item["sku"]) for item in items]
-    names = dict(
-        session.execute(
-            select(Product.sku, Product.name).where(
-                Product.merchant_id == merchant_id, Product.sku.in_(skus)
-            )
-        ).all()
-    )
+    names = catalog.product_names(session, merchant_id, [str(item["sku"]) for item in items])
     return [
         LineView(str(i["sku"]), names.get(i["sku"], i["sku"]), int(i["quantity"])) for i in items
     ]
@@ -245,11 +229,7 @@ def lines_of(session: Session, merchant_id: int, items: list[dict[str, Any]]) ->
 
 def zone_of(session: Session, node_ids: list[int]) -> ZoneInfo:
     """The time zone promises are told in: the delivering node's (a network is local)."""
-    query = select(Node.timezone).limit(1)
-    if node_ids:
-        query = query.where(Node.id.in_(node_ids))
-    name = session.scalar(query)
-    return ZoneInfo(name or "UTC")
+    return ZoneInfo(network.timezone_of(session, node_ids) or "UTC")
 
 
 def options_of(session: Session, preview: DeliveryPreview) -> list[OptionView]:

@@ -17,6 +17,7 @@ from doorstep.api.deps import DbSession, Now, Promises, get_settings_dep
 from doorstep.api.errors import error_responses
 from doorstep.errors import DomainError
 from doorstep.geo import postal_codes
+from doorstep.merchants import service as merchants
 from doorstep.models import DeliveryPreview, DeliverySpeed, Merchant
 from doorstep.orders import service as orders
 from doorstep.promise import rules
@@ -256,7 +257,7 @@ def requote(
     merchant = None
     try:
         merchant = checkout.merchant_for_key(session, key)
-        earlier = checkout.any_preview(session, merchant.id, preview)
+        earlier = promise.find_preview(session, merchant.id, preview)
         if earlier is None:
             raise promise.PreviewNotFound(f"no delivery preview '{preview}'")
         request = PreviewIn.model_validate(
@@ -280,7 +281,7 @@ def confirmation(
         order = orders.get_order(session, merchant_id, order_id)
     except DomainError as exc:
         return _problem(exc, merchant=None, extra=Passthrough())
-    merchant = session.get(Merchant, merchant_id)
+    merchant = merchants.find_merchant(session, merchant_id)
     zone = checkout.zone_of(
         session, [p.serving_node_id or p.origin_node_id for p in order.packages][:1]
     )

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doorstep.models import Merchant, MerchantUser
+from doorstep.merchants import service as merchants
+from doorstep.models import MerchantUser
 from doorstep.settings import Settings
 
 COOKIE = "doorstep_console"
@@ -62,16 +62,8 @@ def current_user(request: Request, session: Session, settings: Settings) -> Cons
         user_id, merchant_id = int(data["u"]), int(data["m"])
     except (BadSignature, KeyError, TypeError, ValueError):
         return None
-    row = session.execute(
-        select(MerchantUser.email, Merchant.name, Merchant.display_name)
-        .join(Merchant, Merchant.id == MerchantUser.merchant_id)
-        .where(
-            MerchantUser.id == user_id,
-            MerchantUser.merchant_id == merchant_id,
-            Merchant.active.is_(True),
-        )
-    ).first()
-    if row is None:
+    found = merchants.active_console_user(session, user_id, merchant_id)
+    if found is None:
         return None
-    email, name, display_name = row
-    return ConsoleUser(user_id, email, merchant_id, display_name or name)
+    email, name = found
+    return ConsoleUser(user_id, email, merchant_id, name)
