@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import typer
 
 from doorstep.cli import (
@@ -37,3 +39,20 @@ app.add_typer(
     name="bench",
     help="Benchmarks: the route optimizer on public instances, dynamic dispatch on ORTEC.",
 )
+
+
+def _one_line_summaries(group: typer.Typer) -> None:
+    """Give each command the first sentence of its docstring, on one line, for the command
+    lists: in its rich mode Typer keeps a docstring's line breaks there, so a summary broke
+    mid-sentence where the source wrapped it. ``--help`` of the command shows it all."""
+    for command in group.registered_commands:
+        doc = command.help or inspect.getdoc(command.callback) or ""
+        paragraph = " ".join(doc.split("\n\n")[0].split())
+        first, stop, _ = paragraph.partition(". ")
+        command.short_help = command.short_help or first + stop.strip()
+    for sub in group.registered_groups:
+        if sub.typer_instance is not None:
+            _one_line_summaries(sub.typer_instance)
+
+
+_one_line_summaries(app)
