@@ -1,16 +1,24 @@
 """SQLAlchemy tables, one module per aggregate. Importing this package registers them all."""
 
+from doorstep.models.access import AccessToken, Principal, SignInCode
 from doorstep.models.base import Base, utcnow
 from doorstep.models.catalog import InventoryLevel, Product
 from doorstep.models.checkout import DeliveryPreview
 from doorstep.models.drivers import (
+    AvailabilityException,
     Block,
+    BlockEvent,
     BlockStatus,
+    DeliveryProof,
     Driver,
     DriverStatus,
     Offer,
+    OfferMode,
     OfferStatus,
+    PayAdjustment,
+    ProofOutcome,
     Vehicle,
+    WeeklyAvailability,
 )
 from doorstep.models.events import OutboxEvent, WebhookEndpoint
 from doorstep.models.merchants import ApiKey, ApiKeyKind, Merchant, MerchantUser
@@ -22,6 +30,7 @@ from doorstep.models.network import (
     PartnerStoreClosedDay,
     ServiceArea,
 )
+from doorstep.models.ops import ExceptionKind, ExceptionStatus, OpsException
 from doorstep.models.orders import (
     Channel,
     DeliverySpeed,
@@ -43,19 +52,25 @@ from doorstep.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDeli
 
 __all__ = [
     "DEFAULT_PARTNER_RADIUS_M",
+    "AccessToken",
     "ApiKey",
     "ApiKeyKind",
+    "AvailabilityException",
     "Base",
     "Block",
+    "BlockEvent",
     "BlockStatus",
     "CarrierShipment",
     "CarrierShipmentStatus",
     "Channel",
     "DeliveryPreview",
+    "DeliveryProof",
     "DeliverySpeed",
     "DeliveryStatus",
     "Driver",
     "DriverStatus",
+    "ExceptionKind",
+    "ExceptionStatus",
     "InventoryLevel",
     "ManifestItem",
     "ManifestStatus",
@@ -64,7 +79,9 @@ __all__ = [
     "Node",
     "NodeKind",
     "Offer",
+    "OfferMode",
     "OfferStatus",
+    "OpsException",
     "Order",
     "OrderLine",
     "OrderStatus",
@@ -74,11 +91,15 @@ __all__ = [
     "PartnerManifest",
     "PartnerStore",
     "PartnerStoreClosedDay",
+    "PayAdjustment",
     "Plan",
     "PlanStatus",
+    "Principal",
     "Product",
+    "ProofOutcome",
     "Route",
     "ServiceArea",
+    "SignInCode",
     "Stop",
     "StopKind",
     "StopPackage",
@@ -87,5 +108,6 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WeeklyAvailability",
     "utcnow",
 ]

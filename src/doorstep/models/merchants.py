@@ -27,6 +27,9 @@ class Merchant(Timestamped, Base):
     # The merchant's own branding of the checkout button.
     button_settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     active: Mapped[bool] = mapped_column(default=True)
+    # What a driver must record at the door for this merchant's parcels, per kind of proof
+    # (photo, signature, pin, scan): off, optional, warn or required (see drivers.proof).
+    proof_policy: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
     api_keys: Mapped[list[ApiKey]] = relationship(back_populates="merchant", lazy="raise")
 

@@ -152,6 +152,14 @@ class Package(Timestamped, Base):
     height_mm: Mapped[int]
     weight_g: Mapped[int]
     promised_by: Mapped[datetime]
+    # Failed attempts at the door so far (after the limit it goes back to the merchant).
+    delivery_attempts: Mapped[int] = mapped_column(default=0)
+    # What proof the door needs, where the order asked for more than its merchant's default
+    # ({"photo": "required", "pin": "required", …}; see drivers.proof).
+    proof_policy: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    # A PIN the shopper tells the driver (a digest only), and wrong tries at the door.
+    pin_hash: Mapped[str | None] = mapped_column(String(64))
+    pin_attempts: Mapped[int] = mapped_column(default=0)
     # Bumped on every UPDATE; a concurrent writer that read an older version fails instead of
     # silently overwriting a transition.
     version: Mapped[int] = mapped_column(default=1)

@@ -76,6 +76,10 @@ class Stop(Base):
     window_end: Mapped[datetime | None]
     planned_arrival_at: Mapped[datetime | None]
     service_s: Mapped[int] = mapped_column(default=0)
+    # Re-timed as the driver progresses (what the shopper's tracking page shows).
+    eta_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
 
     route: Mapped[Route] = relationship(back_populates="stops", lazy="raise")
 

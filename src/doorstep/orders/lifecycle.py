@@ -29,6 +29,7 @@ class PackageState(StrEnum):
     AT_PARTNER_STORE = "at_partner_store"  # scanned in at a partner store
     HANDED_TO_CARRIER = "handed_to_carrier"  # the national carrier has it
     RETURNED = "returned"  # back at a station after a failed or abandoned delivery
+    MISSING = "missing"  # not found where it should be (pickup, scan-in): an operator looks
     DELIVERED = "delivered"
     PICKED_UP_AT_COUNTER = "picked_up_at_counter"  # the customer collected it with the code
     RETURNED_TO_MERCHANT = "returned_to_merchant"
@@ -43,10 +44,17 @@ TRANSITIONS: dict[PackageState, frozenset[PackageState]] = {
     S.READY_FOR_PICKUP: frozenset({S.ASSIGNED, S.CANCELLED, S.LOST}),
     # Back to ready_for_pickup when a plan is redone or a driver forfeits the block.
     S.ASSIGNED: frozenset(
-        {S.READY_FOR_PICKUP, S.PICKED_UP, S.HANDED_TO_CARRIER, S.CANCELLED, S.LOST}
+        {S.READY_FOR_PICKUP, S.PICKED_UP, S.HANDED_TO_CARRIER, S.MISSING, S.CANCELLED, S.LOST}
     ),
     S.PICKED_UP: frozenset(
-        {S.OUT_FOR_DELIVERY, S.AT_PARTNER_STORE, S.HANDED_TO_CARRIER, S.RETURNED, S.LOST}
+        {
+            S.OUT_FOR_DELIVERY,
+            S.AT_PARTNER_STORE,
+            S.HANDED_TO_CARRIER,
+            S.RETURNED,
+            S.MISSING,
+            S.LOST,
+        }
     ),
     S.OUT_FOR_DELIVERY: frozenset({S.DELIVERED, S.DELIVERY_ATTEMPTED, S.LOST}),
     # After a failed attempt: another try the same day, back to the station, or (partner
@@ -55,6 +63,8 @@ TRANSITIONS: dict[PackageState, frozenset[PackageState]] = {
     # Parcels not collected within 14 days go back (returned).
     S.AT_PARTNER_STORE: frozenset({S.OUT_FOR_DELIVERY, S.PICKED_UP_AT_COUNTER, S.RETURNED, S.LOST}),
     S.HANDED_TO_CARRIER: frozenset({S.DELIVERED, S.RETURNED, S.LOST}),
+    # Found again: planned again; or declared lost after an investigation.
+    S.MISSING: frozenset({S.READY_FOR_PICKUP, S.LOST}),
     # A returned package is either planned again or sent back to the merchant.
     S.RETURNED: frozenset({S.READY_FOR_PICKUP, S.RETURNED_TO_MERCHANT, S.LOST}),
     S.DELIVERED: frozenset(),
