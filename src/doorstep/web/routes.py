@@ -31,10 +31,17 @@ router.include_router(console.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
+_JS = "application/javascript; charset=utf-8"
+_CSS = "text/css; charset=utf-8"
 _ASSETS = {
-    "widget.js": "application/javascript; charset=utf-8",
-    "checkout.js": "application/javascript; charset=utf-8",
-    "doorstep.css": "text/css; charset=utf-8",
+    "widget.js": _JS,
+    "checkout.js": _JS,
+    "doorstep.css": _CSS,
+    # Swagger UI (/docs) and ReDoc (/redoc): versions and sources in static/vendor/README.md.
+    "vendor/swagger-ui/swagger-ui-bundle.js": _JS,
+    "vendor/swagger-ui/swagger-ui.css": _CSS,
+    "vendor/swagger-ui/favicon-32x32.png": "image/png",
+    "vendor/redoc/redoc.standalone.js": _JS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.
@@ -43,7 +50,7 @@ PUBLIC_PATHS = ("/widget.js", "/v1/delivery-previews", "/v1/geo/postal-codes/")
 
 def _asset(name: str) -> Response:
     return Response(
-        _STATIC.joinpath(name).read_bytes(),
+        _STATIC.joinpath(*name.split("/")).read_bytes(),
         media_type=_ASSETS[name],
         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
@@ -54,7 +61,7 @@ def widget_script() -> Response:
     return _asset("widget.js")
 
 
-@router.get("/assets/{name}", include_in_schema=False)
+@router.get("/assets/{name:path}", include_in_schema=False)
 def asset(name: str) -> Response:
     if name not in _ASSETS:
         return Response("not found", status_code=404, media_type="text/plain")
