@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(planning_api.router)
     app.include_router(shipments_api.router)
     app.include_router(webhooks_api.router)
-    # /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
+    # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
     _install_docs(app)
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.

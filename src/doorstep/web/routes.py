@@ -1,7 +1,8 @@
-"""The browser faces: the widget script, ZIP look-up, hosted checkout and (included) the console.
+"""The browser faces: the widget script, ZIP look-up, hosted checkout and (included) the
+landing page and the console.
 
-``router`` carries every route here; the console's routes live in ``console.py`` and are
-included into it.
+``router`` carries every route here; the landing page's routes live in ``home.py``, the
+console's in ``console.py``, and are included into it.
 """
 
 from __future__ import annotations
@@ -23,10 +24,11 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, pages
+from doorstep.web import checkout, console, home, pages
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
+router.include_router(home.router)
 router.include_router(console.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
