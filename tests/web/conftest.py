@@ -1,4 +1,4 @@
-"""The app with the browser faces wired in, and a shop to check out from."""
+"""The app (the factory wires in the browser faces), and a shop to check out from."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,41 +15,36 @@ from doorstep.api.app import create_app
 from doorstep.merchants import service as merchants
 from doorstep.models import Merchant
 from doorstep.settings import Settings
-from doorstep.web import routes as web_routes
-from doorstep.web.cors import PublicCorsMiddleware
 from tests.shop import DOWNTOWN_CHANDLER, Shop, local, open_shop
 
 CONSOLE_EMAIL = "owner@copperpot.example"
 CONSOLE_PASSWORD = "copper-pot-2026"
 
 
-def wire_web(app: FastAPI) -> FastAPI:
-    """What the app factory does for the browser faces."""
-    if not any(getattr(r, "path", None) == "/widget.js" for r in app.routes):
-        app.include_router(web_routes.router)
-        app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)
-    return app
-
-
 @pytest.fixture
 def web(
     settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
 ) -> Iterator[TestClient]:
-    app = wire_web(create_app(settings, engine=engine))
+    app = create_app(settings, engine=engine)
     app.state.session_factory = session_factory
     app.state.clock = lambda: local(10)
     with TestClient(app, raise_server_exceptions=False) as client:
         yield client
 
 
-@pytest.fixture
-def shop(session: Session) -> Shop:
+def open_shop_with_console(session: Session) -> Shop:
+    """The example network and Copper Pot's shop, with its console login; committed."""
     shop = open_shop(session)
     merchant = session.get(Merchant, shop.merchant_id)
     assert merchant is not None
     merchants.create_console_user(session, merchant, CONSOLE_EMAIL, CONSOLE_PASSWORD)
     session.commit()
     return shop
+
+
+@pytest.fixture
+def shop(session: Session) -> Shop:
+    return open_shop_with_console(session)
 
 
 def make_preview(

@@ -7,9 +7,7 @@ cross-origin exactly as on a merchant's own site. Screenshots go to /tmp/doorste
 
 from __future__ import annotations
 
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
@@ -18,33 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
-from doorstep.merchants import service as merchants
-from doorstep.models import Merchant, Order
+from doorstep.models import Order
 from doorstep.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.shop import open_shop
-from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, wire_web
+from tests.shop import local
+from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, serving
+from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, open_shop_with_console
 
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path("/tmp/doorstep-shots")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1280, "height": 860}
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
@@ -57,13 +42,6 @@ class Live:
     engine: Engine
 
 
-def _free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass
@@ -72,42 +50,25 @@ class _QuietHandler(SimpleHTTPRequestHandler):
 @pytest.fixture
 def live(settings: Settings, committed_engine: Engine) -> Iterator[Live]:
     with Session(committed_engine) as session:
-        shop = open_shop(session)
-        merchant = session.get(Merchant, shop.merchant_id)
-        assert merchant is not None
-        merchants.create_console_user(session, merchant, CONSOLE_EMAIL, CONSOLE_PASSWORD)
-        session.commit()
+        shop = open_shop_with_console(session)
 
-    from tests.shop import local
-
-    app = wire_web(create_app(settings, engine=committed_engine))
+    app = create_app(settings, engine=committed_engine)
     app.state.clock = lambda: local(10)  # same day is on offer at 10 am
-    sock = _free_socket()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    api_thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    api_thread.start()
-
     handler = partial(_QuietHandler, directory=str(EXAMPLES / "merchant-site"))
     site = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     site_thread = threading.Thread(target=site.serve_forever, daemon=True)
     site_thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert server.started, "the API server did not start"
     try:
-        yield Live(
-            api=f"http://127.0.0.1:{sock.getsockname()[1]}",
-            site=f"http://127.0.0.1:{site.server_address[1]}",
-            publishable_key=shop.publishable_key,
-            engine=committed_engine,
-        )
+        with serving(app) as api:
+            yield Live(
+                api=api,
+                site=f"http://127.0.0.1:{site.server_address[1]}",
+                publishable_key=shop.publishable_key,
+                engine=committed_engine,
+            )
     finally:
-        server.should_exit = True
         site.shutdown()
         site.server_close()
-        api_thread.join(timeout=10)
-        sock.close()
 
 
 def test_shop_page_to_order_to_console(live: Live) -> None:

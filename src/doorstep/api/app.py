@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
 
 from doorstep import __version__
@@ -50,6 +52,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         version=__version__,
         summary="Local same-day and two-day delivery network",
         lifespan=lifespan,
+        docs_url=None,  # both served by _install_docs, with their scripts from doorstep itself
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine or create_db_engine(
@@ -78,8 +82,51 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(planning_api.router)
     app.include_router(shipments_api.router)
     app.include_router(webhooks_api.router)
-    # /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
+    # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
+    _install_docs(app)
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.
     app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)
     return app
+
+
+# The API docs load their scripts and styles only from doorstep itself (web/static/vendor/),
+# so they work on a network without the internet; nothing else may be loaded either.
+_VENDOR = "/assets/vendor"
+_DOCS_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; worker-src 'self' blob:; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def _install_docs(app: FastAPI) -> None:
+    """Swagger UI at ``/docs`` and ReDoc at ``/redoc``, the documented way of self-hosting
+    their assets (FastAPI's "Custom Docs UI Static Assets")."""
+    openapi_url = app.openapi_url or "/openapi.json"
+    swagger_ui = get_swagger_ui_html(
+        openapi_url=openapi_url,
+        title=f"{app.title} API",
+        swagger_js_url=f"{_VENDOR}/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{_VENDOR}/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=f"{_VENDOR}/swagger-ui/favicon-32x32.png",
+    )
+    redoc = get_redoc_html(
+        openapi_url=openapi_url,
+        title=f"{app.title} API reference",
+        redoc_js_url=f"{_VENDOR}/redoc/redoc.standalone.js",
+        redoc_favicon_url=f"{_VENDOR}/swagger-ui/favicon-32x32.png",
+        with_google_fonts=False,
+    )
+    for path, page in (("/docs", swagger_ui), ("/redoc", redoc)):
+        app.add_api_route(path, _static_page(bytes(page.body)), include_in_schema=False)
+
+
+def _static_page(html: bytes) -> Callable[[], HTMLResponse]:
+    def page() -> HTMLResponse:
+        return HTMLResponse(html, headers=_DOCS_HEADERS)
+
+    return page

@@ -1,7 +1,8 @@
-"""The browser faces: the widget script, ZIP look-up, hosted checkout and (included) the console.
+"""The browser faces: the widget script, ZIP look-up, hosted checkout and (included) the
+landing page and the console.
 
-``router`` carries every route here; the console's routes live in ``console.py`` and are
-included into it.
+``router`` carries every route here; the landing page's routes live in ``home.py``, the
+console's in ``console.py``, and are included into it.
 """
 
 from __future__ import annotations
@@ -24,18 +25,26 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, pages
+from doorstep.web import checkout, console, home, pages
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
+router.include_router(home.router)
 router.include_router(console.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
+_JS = "application/javascript; charset=utf-8"
+_CSS = "text/css; charset=utf-8"
 _ASSETS = {
-    "widget.js": "application/javascript; charset=utf-8",
-    "checkout.js": "application/javascript; charset=utf-8",
-    "doorstep.css": "text/css; charset=utf-8",
+    "widget.js": _JS,
+    "checkout.js": _JS,
+    "doorstep.css": _CSS,
+    # Swagger UI (/docs) and ReDoc (/redoc): versions and sources in static/vendor/README.md.
+    "vendor/swagger-ui/swagger-ui-bundle.js": _JS,
+    "vendor/swagger-ui/swagger-ui.css": _CSS,
+    "vendor/swagger-ui/favicon-32x32.png": "image/png",
+    "vendor/redoc/redoc.standalone.js": _JS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.
@@ -44,7 +53,7 @@ PUBLIC_PATHS = ("/widget.js", "/v1/delivery-previews", "/v1/geo/postal-codes/")
 
 def _asset(name: str) -> Response:
     return Response(
-        _STATIC.joinpath(name).read_bytes(),
+        _STATIC.joinpath(*name.split("/")).read_bytes(),
         media_type=_ASSETS[name],
         headers={"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
@@ -55,7 +64,7 @@ def widget_script() -> Response:
     return _asset("widget.js")
 
 
-@router.get("/assets/{name}", include_in_schema=False)
+@router.get("/assets/{name:path}", include_in_schema=False)
 def asset(name: str) -> Response:
     if name not in _ASSETS:
         return Response("not found", status_code=404, media_type="text/plain")

@@ -1,0 +1,81 @@
+"""The landing page at ``/``: what this doorstep serves, for whom, and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from markupsafe import Markup
+
+from doorstep import __version__
+from doorstep.web import pages
+
+router = APIRouter(include_in_schema=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    label: str
+    href: str
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Face:
+    """One face of doorstep: who it is for, what it does, where to find it."""
+
+    name: str
+    audience: str
+    about: Markup  # written here, so it may hold <code>
+    links: tuple[Link, ...] = ()
+
+
+# The faces that exist, in the order the page lists them. A new face (the driver app at
+# /driver/, the partner store's at /store/, shoppers' tracking at /track/…, the operator
+# console at /ops/) adds its line here when it ships.
+FACES: tuple[Face, ...] = (
+    Face(
+        "API",
+        "Developers and integrators",
+        Markup(
+            "Every endpoint with its request, answer and errors. Merchant endpoints take the "
+            "merchant's API key, operator endpoints the operator token, each as a bearer token."
+        ),
+        (
+            Link("Interactive docs", "/docs", "try a call (Swagger UI)"),
+            Link("Reference", "/redoc", "read it through (ReDoc)"),
+            Link("OpenAPI schema", "/openapi.json", "for client generators"),
+        ),
+    ),
+    Face(
+        "Merchant console",
+        "Merchants",
+        Markup("A shop's orders as they come in: search, status, packages, CSV export."),
+        (Link("Sign in", "/console/login"),),
+    ),
+    Face(
+        "Hosted checkout",
+        "Shoppers",
+        Markup(
+            "Opens from the checkout button on a merchant's own site. The site loads "
+            "<code>/widget.js</code> with its publishable key; the button shows the delivery "
+            "promise for the shopper's ZIP code and opens the checkout for that quote, which "
+            "takes the address. Payment stays with the merchant."
+        ),
+    ),
+    Face(
+        "Plan pages",
+        "Operators",
+        Markup(
+            "<code>doorstep plan</code> writes a page per station and day into the data "
+            "folder's <code>plans/</code>: the routes on a map, the blocks on offer, partner "
+            "manifests, carrier parcels. Each page opens from disk."
+        ),
+    ),
+)
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> HTMLResponse:
+    return pages.render("home.html", faces=FACES, version=__version__)
