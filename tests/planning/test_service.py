@@ -30,9 +30,9 @@ from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning import plan_views
 from doorstep.planning.loading import DriverPlan
-from doorstep.planning.page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from doorstep.planning.schemas import ManifestOut
 from doorstep.planning.service import plan_wave
+from doorstep.web.plan_page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from tests.conftest import EXAMPLES
 from tests.shop import local
 

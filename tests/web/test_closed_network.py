@@ -22,11 +22,11 @@ from sqlalchemy.orm import Session
 
 from doorstep import __version__
 from doorstep.api.app import create_app
-from doorstep.planning.page import render_plan_page
 from doorstep.settings import Settings
-from tests.planning.test_page import a_plan_with_every_section
+from doorstep.web.plan_page import render_plan_page
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, serving
 from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, open_shop_with_console
+from tests.web.test_plan_page import a_plan_with_every_section
 
 sync_api = pytest.importorskip("playwright.sync_api")
 

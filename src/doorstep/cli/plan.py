@@ -30,9 +30,9 @@ from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.planning.core import PlanProgress
 from doorstep.planning.loading import DriverPlan
-from doorstep.planning.page import render_plan_page
 from doorstep.planning.service import plan_wave, station_codes
 from doorstep.settings import get_settings
+from doorstep.web.plan_page import render_plan_page
 
 # What the planner is doing, in the words of the progress bar (PlanProgress.phase).
 PHASES = {

@@ -38,6 +38,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["money"] = money
+    env.filters["dollars"] = dollars
     return env
 
 
@@ -48,6 +49,10 @@ def render(template: str, status_code: int = 200, **context: Any) -> HTMLRespons
 
 def money(cents: int) -> str:
     return "Free" if cents == 0 else f"${cents / 100:,.2f}"
+
+
+def dollars(cents: float) -> str:
+    return f"${cents / 100:,.2f}"
 
 
 def brand_color(*candidates: object) -> str:

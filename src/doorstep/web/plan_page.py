@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from doorstep import __version__
 from doorstep.planning.core import MILE_M, Block, DayPlan
 from doorstep.planning.core import Channel as PlanChannel
 from doorstep.planning.loading import Wave
+from doorstep.web import pages
+from doorstep.web.pages import dollars
 
 COLOURS = {
     PlanChannel.STATION_ROUTE: "#2563eb",
@@ -235,25 +236,7 @@ def carrier_rows(plan: DayPlan) -> list[CarrierRow]:
     return rows
 
 
-def dollars(cents: float) -> str:
-    return f"${cents / 100:,.2f}"
-
-
 # -- the page ------------------------------------------------------------------------------
-
-
-@lru_cache(maxsize=1)
-def _environment() -> Environment:
-    # The settings of web/pages.py's environment, for the same templates. Planning sits below
-    # the web faces: it reads their files (templates, stylesheet), never imports their modules.
-    env = Environment(
-        loader=PackageLoader("doorstep.web", "templates"),
-        autoescape=select_autoescape(["html"], default=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters["dollars"] = dollars
-    return env
 
 
 @lru_cache(maxsize=1)
@@ -266,7 +249,7 @@ def render_plan_page(wave: Wave, plan: DayPlan, held: int = 0) -> str:
     """The plan as a self-contained page; ``held``: same-day parcels kept for a later wave."""
     totals = plan.totals
     return (
-        _environment()
+        pages.environment()
         .get_template("plan.html")
         .render(
             stylesheet=_stylesheet(),

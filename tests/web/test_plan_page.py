@@ -29,7 +29,7 @@ from doorstep.planning.core import (
     UnassignedReason,
 )
 from doorstep.planning.loading import Wave
-from doorstep.planning.page import HEIGHT, MARGIN, WIDTH, plan_map, projection, render_plan_page
+from doorstep.web.plan_page import HEIGHT, MARGIN, WIDTH, plan_map, projection, render_plan_page
 from tests.planning.factory import BOOKS, MARICOPA, QUEEN_CREEK, STATION, package, small_day
 
 CHANDLER = (33.30, -111.84)
