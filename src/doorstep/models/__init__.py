@@ -13,6 +13,7 @@ from doorstep.models.drivers import (
     Vehicle,
 )
 from doorstep.models.events import OutboxEvent, WebhookEndpoint
+from doorstep.models.jobs import Job, JobStatus
 from doorstep.models.merchants import ApiKey, ApiKeyKind, Merchant, MerchantUser
 from doorstep.models.network import (
     DEFAULT_PARTNER_RADIUS_M,
@@ -57,6 +58,8 @@ __all__ = [
     "Driver",
     "DriverStatus",
     "InventoryLevel",
+    "Job",
+    "JobStatus",
     "ManifestItem",
     "ManifestStatus",
     "Merchant",
