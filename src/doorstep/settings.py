@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         ge=0,
         description="How old the API's count of each node's committed packages may be",
     )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days the webhook delivery log, delivered outbox events and succeeded jobs "
+        "are kept; package timelines are never deleted",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 
