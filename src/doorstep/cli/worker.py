@@ -36,7 +36,7 @@ _JOB_STYLE = {
 }
 
 
-def registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
+def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     """Every domain's background work. A domain with jobs of its own registers them here."""
     registry = Registry()
     deliveries.register(registry)
@@ -122,7 +122,7 @@ async def _main(
         )
         runner = Runner(
             sessions,
-            registry(settings, deliveries),
+            build_registry(settings, deliveries),
             concurrency=job_concurrency,
             on_job=_show_job,
         )
