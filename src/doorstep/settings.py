@@ -91,6 +91,12 @@ class Settings(BaseSettings):
     travel_router_profile: str = Field(
         default="", description="OSRM profile (driving) or Valhalla costing (auto)"
     )
+    retention_days: int = Field(
+        default=30,
+        ge=1,
+        description="Days the webhook delivery log, delivered outbox events and succeeded jobs "
+        "are kept; package timelines are never deleted",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 

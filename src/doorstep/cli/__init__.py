@@ -12,6 +12,7 @@ from doorstep.cli import (
     db,
     demo,
     dynamic_dispatch,
+    jobs,
     merchants,
     network,
     plan,
@@ -29,6 +30,7 @@ app.add_typer(merchants.app, name="merchants")
 app.add_typer(demo.app, name="demo")
 app.add_typer(carrier.app, name="carrier")
 app.add_typer(network.app, name="network")
+app.add_typer(jobs.app, name="jobs")
 app.command("plan")(plan.plan_command)
 app.command("worker")(worker.worker)
 app.command("serve")(serve)

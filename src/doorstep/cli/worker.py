@@ -1,4 +1,5 @@
-"""`doorstep worker`: deliver webhooks until stopped (or one pass with ``--once``)."""
+"""`doorstep worker`: run background work until stopped (or one pass with ``--once``): webhook
+deliveries, queued jobs and periodic jobs (the outbox fan-out, retention)."""
 
 from __future__ import annotations
 
@@ -11,10 +12,11 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import create_db_engine, session_factory
-from doorstep.models import DeliveryStatus
-from doorstep.settings import get_settings
+from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
+from doorstep.models import DeliveryStatus, JobStatus
+from doorstep.settings import Settings, get_settings
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery
-from doorstep.webhooks.worker import DeliveryWorker, PassReport, http_client
+from doorstep.webhooks.worker import FAN_OUT, DeliveryWorker, http_client
 
 app = typer.Typer(help="Background jobs.")
 
@@ -27,6 +29,20 @@ _STYLE = {
     DeliveryStatus.FAILED: "[red]gave up[/]",
 }
 
+_JOB_STYLE = {
+    JobStatus.SUCCEEDED: "[green]done[/]",
+    JobStatus.QUEUED: "[yellow]will retry[/]",
+    JobStatus.FAILED: "[red]gave up[/]",
+}
+
+
+def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
+    """Every domain's background work. A domain with jobs of its own registers them here."""
+    registry = Registry()
+    deliveries.register(registry)
+    retention.register(registry, days=settings.retention_days)
+    return registry
+
 
 def _show_attempt(due: DueDelivery, outcome: AttemptOutcome, status: DeliveryStatus | None) -> None:
     result = _STYLE[status] if status is not None else "[dim]endpoint deleted[/]"
@@ -37,52 +53,104 @@ def _show_attempt(due: DueDelivery, outcome: AttemptOutcome, status: DeliverySta
     )
 
 
-def _show_pass(report: PassReport) -> None:
-    console.print(f"[cyan]queued {report.queued} deliveries[/]")
+def _show_job(job: ClaimedJob, status: JobStatus | None, error: str | None) -> None:
+    result = _JOB_STYLE[status] if status is not None else "[dim]taken over by another runner[/]"
+    console.print(
+        f"{result} job {job.id} {job.kind} (attempt {job.attempt}{f', {error}' if error else ''})"
+    )
+
+
+def _show_pass(report: RunReport) -> None:
+    queued = report.periodic.get(FAN_OUT)
+    if queued:
+        console.print(f"[cyan]queued {queued} deliveries[/]")
+    pruned = report.periodic.get(retention.PERIODIC_NAME)
+    if isinstance(pruned, retention.Pruned) and pruned.total:
+        console.print(f"[cyan]retention deleted {_counts(pruned)}[/]")
+    for name in report.periodic_failed:
+        console.print(f"[red]periodic job {name} failed[/] (see the log)")
+
+
+def _counts(pruned: retention.Pruned) -> str:
+    return ", ".join(f"{count} {table}" for table, count in pruned.counts().items())
 
 
 @app.command()
 def worker(
     once: Annotated[bool, typer.Option("--once", help="Run one pass, wait for it, exit.")] = False,
     interval: Annotated[
-        float, typer.Option(min=0.05, help="Seconds between polls of the outbox and the queue.")
+        float, typer.Option(min=0.05, help="Seconds between polls of the outbox and the queues.")
     ] = 1.0,
     concurrency: Annotated[
         int, typer.Option(min=1, max=200, help="Webhook requests in flight at most.")
     ] = 10,
+    job_concurrency: Annotated[
+        int, typer.Option(min=1, max=100, help="Queued jobs running at once at most.")
+    ] = 4,
 ) -> None:
-    """Deliver outbox events to merchants' webhook endpoints, signed, with retries."""
+    """Run background work: deliver outbox events to merchants' webhook endpoints (signed,
+    with retries), run queued and periodic jobs (retention among them)."""
     settings = get_settings()
     engine = create_db_engine(settings.resolved_database_url, echo=settings.database_echo)
     try:
         asyncio.run(
-            _main(session_factory(engine), once=once, interval=interval, concurrency=concurrency)
+            _main(
+                session_factory(engine),
+                settings,
+                once=once,
+                interval=interval,
+                concurrency=concurrency,
+                job_concurrency=job_concurrency,
+            )
         )
     finally:
         engine.dispose()
 
 
 async def _main(
-    sessions: sessionmaker[Session], *, once: bool, interval: float, concurrency: int
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    once: bool,
+    interval: float,
+    concurrency: int,
+    job_concurrency: int,
 ) -> None:
     async with http_client() as client:
-        delivery_worker = DeliveryWorker(
+        deliveries = DeliveryWorker(
             sessions, client, concurrency=concurrency, on_attempt=_show_attempt
         )
+        runner = Runner(
+            sessions,
+            build_registry(settings, deliveries),
+            concurrency=job_concurrency,
+            on_job=_show_job,
+        )
         if once:
-            report = await delivery_worker.run_once()
+            run = await runner.run_once()
+            report = deliveries.report
             console.print(
-                f"queued {report.queued}, attempted {report.attempted}: "
+                f"queued {run.periodic.get(FAN_OUT, 0)}, attempted {report.attempted}: "
                 f"{report.succeeded} delivered, {report.retrying} to retry, {report.failed} gave up"
             )
+            console.print(
+                f"jobs run {run.jobs_run}: {run.succeeded} done, {run.retrying} to retry, "
+                f"{run.failed} gave up"
+            )
+            pruned = run.periodic.get(retention.PERIODIC_NAME)
+            if isinstance(pruned, retention.Pruned) and pruned.total:
+                console.print(f"retention deleted {_counts(pruned)}")
+            if run.periodic_failed:
+                console.print(f"[red]failed: {', '.join(run.periodic_failed)}[/] (see the log)")
+                raise typer.Exit(1)
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
         console.print(
-            f"[bold]webhook worker[/] polls every {interval:g} s, {concurrency} in flight at most;"
-            " Ctrl-C to stop"
+            f"[bold]worker[/] polls every {interval:g} s, {concurrency} webhook requests and "
+            f"{job_concurrency} jobs in flight at most; Ctrl-C to stop"
         )
-        await delivery_worker.run_forever(stop, interval=interval, on_pass=_show_pass)
-        console.print("stopped; attempts in flight were finished and recorded")
+        await runner.run_forever(stop, interval=interval, on_pass=_show_pass)
+        console.print("stopped; the attempts and jobs in flight were finished and recorded")

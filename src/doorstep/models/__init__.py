@@ -21,6 +21,7 @@ from doorstep.models.drivers import (
     WeeklyAvailability,
 )
 from doorstep.models.events import OutboxEvent, WebhookEndpoint
+from doorstep.models.jobs import Job, JobStatus
 from doorstep.models.merchants import ApiKey, ApiKeyKind, Merchant, MerchantUser
 from doorstep.models.network import (
     DEFAULT_PARTNER_RADIUS_M,
@@ -72,6 +73,8 @@ __all__ = [
     "ExceptionKind",
     "ExceptionStatus",
     "InventoryLevel",
+    "Job",
+    "JobStatus",
     "ManifestItem",
     "ManifestStatus",
     "Merchant",

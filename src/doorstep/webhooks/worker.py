@@ -1,4 +1,5 @@
-"""The delivery loop: queue new outbox events, then POST due deliveries concurrently.
+"""Webhook delivery as work of the job runner: the outbox fan-out as a periodic job on every
+poll, the delivery queue as a lane (its own table, per-endpoint ordering and slots).
 
 Database work happens on the event loop's thread, one short transaction at a time (claiming,
 then recording each attempt as soon as it ends); only the HTTP requests run concurrently. So a
@@ -9,25 +10,28 @@ is committed on its own the moment it is known.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import httpx
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
+from doorstep.jobs import Clock, Registry, Runner
 from doorstep.models import DeliveryStatus, utcnow
 from doorstep.webhooks import service
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery, RetryPolicy
 from doorstep.webhooks.signing import event_body, message_id, sign
 
 log = structlog.get_logger(__name__)
+
+FAN_OUT = "webhooks.fan_out"
+"""The periodic job that queues new outbox events; its result is how many it queued."""
 
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 USER_AGENT = "doorstep-webhooks/1"
@@ -96,8 +100,10 @@ class PassReport:
 class DeliveryWorker:
     """Delivers the webhook queue. ``sessions`` opens the worker's own transactions.
 
-    ``now`` may be passed to the pass methods to drive the schedule (tests); attempts are
-    still signed and logged with the real time.
+    `register` plugs it into a runner (``doorstep worker``); `run_once` runs it alone. ``now``
+    may be passed to `run_once` to drive the schedule (tests); attempts are still signed and
+    logged with the real time. ``clock`` is the time `run_once` schedules by; under another
+    runner, that runner's clock.
     """
 
     def __init__(
@@ -122,50 +128,32 @@ class DeliveryWorker:
         self.policy = policy
         self.clock = clock
         self.on_attempt = on_attempt
+        # What the attempts started since the last `run_once` did (or since the start).
+        self.report = PassReport()
+        self._started = time.perf_counter()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._endpoint_of: dict[int, int] = {}
 
+    def register(self, registry: Registry) -> None:
+        """Queue new outbox events on every poll of the runner, and deliver them as a lane."""
+        registry.every(FAN_OUT, timedelta(0), self.fan_out)
+        registry.lane(self)
+
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """Queue new events, attempt every delivery due at ``now``, wait for all of them."""
-        report = PassReport(queued=self.fan_out(now))
-        started = time.perf_counter()
-        while True:
-            tasks = self.start_due(report, now=now, started=started)
-            if not tasks and not self._in_flight:
-                return report
-            # Wait for one to finish: its slot (and its ordering key) may free the next one.
-            await asyncio.wait(list(self._in_flight.values()), return_when=asyncio.FIRST_COMPLETED)
+        self.report = report = PassReport()
+        self._started = time.perf_counter()
+        registry = Registry()
+        self.register(registry)
+        run = await Runner(self.sessions, registry, clock=self.clock).run_once(now)
+        queued = run.periodic.get(FAN_OUT)
+        report.queued = queued if isinstance(queued, int) else 0
+        return report
 
-    async def run_forever(
-        self,
-        stop: asyncio.Event,
-        *,
-        interval: float = 1.0,
-        on_pass: Callable[[PassReport], None] | None = None,
-    ) -> None:
-        """Poll every ``interval`` seconds until ``stop`` is set, then let attempts finish."""
-        while not stop.is_set():
-            report = PassReport()
-            try:
-                report.queued = self.fan_out()
-                self.start_due(report, now=None, started=time.perf_counter())
-            except Exception:
-                # A database hiccup must not end the worker; the next pass tries again.
-                log.exception("webhook_pass_failed")
-            if on_pass is not None and report.queued:
-                on_pass(report)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-        if self._in_flight:
-            await asyncio.wait(list(self._in_flight.values()))
+    def fan_out(self, session: Session, now: datetime) -> int:
+        return service.fan_out(session, now=now)
 
-    def fan_out(self, now: datetime | None = None) -> int:
-        with unit_of_work(self.sessions) as session:
-            return service.fan_out(session, now=now or self.clock())
-
-    def start_due(
-        self, report: PassReport, *, now: datetime | None, started: float
-    ) -> list[asyncio.Task[None]]:
+    def start_due(self, now: Clock) -> list[asyncio.Task[None]]:
         """Claim as many due deliveries as there are free slots and start their attempts."""
         free = self.concurrency - len(self._in_flight)
         if free <= 0:
@@ -173,7 +161,7 @@ class DeliveryWorker:
         with unit_of_work(self.sessions) as session:
             claimed = service.claim_due(
                 session,
-                now=now or self.clock(),
+                now=now(),
                 limit=free,
                 in_flight=Counter(self._endpoint_of.values()),
                 per_endpoint=self.per_endpoint,
@@ -181,7 +169,7 @@ class DeliveryWorker:
             )
         tasks = []
         for due in claimed:
-            task = asyncio.create_task(self._attempt(due, report, now, started))
+            task = asyncio.create_task(self._attempt(due, self.report, now, self._started))
             self._in_flight[due.delivery_id] = task
             self._endpoint_of[due.delivery_id] = due.endpoint_id
             task.add_done_callback(functools.partial(self._forget, due.delivery_id))
@@ -193,15 +181,13 @@ class DeliveryWorker:
         self._endpoint_of.pop(delivery_id, None)
 
     async def _attempt(
-        self, due: DueDelivery, report: PassReport, now: datetime | None, started: float
+        self, due: DueDelivery, report: PassReport, now: Clock, started: float
     ) -> None:
         outcome = await send(self.client, due)
         try:
             # Its own transaction: once recorded, the outcome survives whatever happens next.
             with unit_of_work(self.sessions) as session:
-                delivery = service.record_attempt(
-                    session, outcome, now=now or self.clock(), policy=self.policy
-                )
+                delivery = service.record_attempt(session, outcome, now=now(), policy=self.policy)
                 status = delivery.status if delivery is not None else None
         except Exception:
             # Not recorded: the claim's lease runs out and the event is sent again.

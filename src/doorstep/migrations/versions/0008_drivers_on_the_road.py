@@ -7,7 +7,7 @@ partner staff and operators later. New NOT NULL columns of existing tables get a
 default, so rows already there stay valid.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03 11:16:43.164656
 """
 
@@ -19,7 +19,7 @@ from alembic import op
 import doorstep.models.base
 
 revision: str = "0008"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
