@@ -359,6 +359,41 @@ def test_a_csv_without_a_product_column_is_refused_at_line_1(
     assert skus_of(client, shop) == {"ANVIL", "KETTLE-1", "PAN-28"}
 
 
+def test_csv_rows_at_nodes_that_hold_no_stock_are_named_by_line(
+    client: TestClient, shop: Shop, rival: Shop
+) -> None:
+    text = (
+        CSV_HEADER
+        + "CUP-6,Cups,300,200,120,1500,,\n"  # line 2: product only
+        + "TEAPOT,Teapot,200,200,180,700,LS-DOWNTOWN-BIKES,4\n"  # line 3: the rival's store
+        + "TEAPOT,Teapot,200,200,180,700,WTE1,4\n"  # line 4: good
+        + "KETTLE-1,Kettle,250,200,250,1200,DCH1,8\n"  # line 5: a station
+        + "KETTLE-1,Kettle,250,200,250,1200,NOWHERE,8\n"  # line 6: no such node
+    )
+    body = assert_error(import_csv(client, shop, text), 422, "catalog_file_invalid")
+    problems = [(p["line"], p["field"]) for p in body["context"]["problems"]]
+    assert problems == [(3, "node"), (5, "node"), (6, "node")]
+    assert "line 3" in body["detail"]
+    assert skus_of(client, shop) == {"ANVIL", "KETTLE-1", "PAN-28"}
+    assert stock_of(client, shop) == SHOP_STOCK
+
+
+def test_a_csv_row_below_what_is_reserved_is_named_by_line(client: TestClient, shop: Shop) -> None:
+    reserve(client, shop, "PAN-28", 3)
+    text = (
+        CSV_HEADER
+        + "TEAPOT,Teapot,200,200,180,700,WTE1,4\n"  # line 2: good
+        + "CUP-6,Cups,300,200,120,1500,,\n"  # line 3: product only
+        + "PAN-28,28 cm skillet,500,300,80,1800,MCFC-KITCHEN,2\n"  # line 4: 3 are reserved
+    )
+    body = assert_error(
+        import_csv(client, shop, text), 409, "stock_below_reserved", line=4, field="on_hand"
+    )
+    assert body["detail"].startswith("line 4: on_hand:")
+    assert skus_of(client, shop) == {"ANVIL", "KETTLE-1", "PAN-28"}
+    assert stock_of(client, shop) == SHOP_STOCK
+
+
 # --- batch sizes and malformed bodies ---------------------------------------------------------
 
 
@@ -554,6 +589,8 @@ def test_a_merchant_cannot_stock_another_merchants_store_or_sku(
     their_sku = put_stock(client, rival, [{"sku": "ANVIL", "node": "WTE1", "on_hand": 0}])
     assert_error(their_sku, 422, "unknown_sku", field="[0].sku")
     by_csv = import_csv(client, rival, CSV_HEADER + "BELL,Bell,1,1,1,1,MCFC-KITCHEN,1\n")
-    assert by_csv.json()["error"] == "node_not_stockable"
+    assert by_csv.json()["context"]["problems"] == [
+        {"line": 2, "field": "node", "message": "'MCFC-KITCHEN' is not one of your stores"}
+    ]
     assert stock_of(client, rival) == {}
     assert stock_of(client, shop) == SHOP_STOCK
