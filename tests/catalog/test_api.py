@@ -306,13 +306,30 @@ def test_a_csv_import_upserts_products_and_stock_and_a_second_run_changes_nothin
     }
 
 
-def test_a_csv_saved_by_a_spreadsheet_imports(client: TestClient, shop: Shop) -> None:
-    # A byte-order mark and CRLF line ends, as spreadsheets write them.
-    text = "\ufeff" + (CSV_HEADER + "TEAPOT,Teapot,200,200,180,700,WTE1,4\n").replace("\n", "\r\n")
+@pytest.mark.parametrize("line_end", ["\r\n", "\r"], ids=["windows", "classic-mac"])
+def test_a_csv_saved_by_a_spreadsheet_imports(
+    client: TestClient, shop: Shop, line_end: str
+) -> None:
+    # A byte-order mark and the line ends spreadsheets write.
+    rows = CSV_HEADER + "TEAPOT,Teapot,200,200,180,700,WTE1,4\n" + "CUP-6,Cups,1,1,1,1,,\n"
+    text = "\ufeff" + rows.replace("\n", line_end)
     response = import_csv(client, shop, text)
     assert response.status_code == 200, response.json()
-    assert response.json()["products"]["created"] == 1
+    assert response.json()["products"]["created"] == 2
     assert stock_of(client, shop, sku="TEAPOT") == {("TEAPOT", "WTE1"): 4}
+
+
+def test_a_csv_field_too_long_to_read_is_named_by_line(client: TestClient, shop: Shop) -> None:
+    text = (
+        CSV_HEADER
+        + "TEAPOT,Teapot,200,200,180,700,WTE1,4\n"
+        + f'CUP-6,"{"Cups " * 30_000}",300,200,120,1500,,\n'  # line 3: past the reader's limit
+    )
+    body = assert_error(import_csv(client, shop, text), 422, "catalog_file_invalid")
+    assert [p["line"] for p in body["context"]["problems"]] == [3]
+    assert skus_of(client, shop) == {"ANVIL", "KETTLE-1", "PAN-28"}
+    header = import_csv(client, shop, f'"{"sku " * 40_000}",' + CSV_HEADER)
+    assert_error(header, 422, "catalog_file_invalid", line=1)
 
 
 def test_a_csv_with_only_its_header_changes_nothing(client: TestClient, shop: Shop) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -221,8 +221,12 @@ def import_catalog_csv(session: Session, merchant_id: int, text: str) -> Catalog
     ``node``/``on_hand`` may be blank (product only). Every bad row is reported with its line
     and field, and nothing is written unless the whole file is good.
     """
-    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-    header = set(reader.fieldnames or [])
+    # newline="": a line may end in CRLF, LF or a lone CR (as older spreadsheets write it).
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    try:
+        header = set(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise CatalogFileInvalid(f"line 1: {exc}", line=1) from None
     missing = set(CSV_PRODUCT_COLUMNS) - header
     if missing:
         raise CatalogFileInvalid(f"line 1: missing column(s) {', '.join(sorted(missing))}", line=1)
@@ -230,8 +234,7 @@ def import_catalog_csv(session: Session, merchant_id: int, text: str) -> Catalog
     stock: list[StockIn] = []
     stock_lines: list[int] = []
     problems: list[dict[str, Any]] = []
-    for row in reader:
-        line = reader.line_num
+    for line, row in _csv_rows(reader, problems):
         try:
             product = ProductIn.model_validate({k: row.get(k) for k in CSV_PRODUCT_COLUMNS})
             if product.sku in products and products[product.sku] != product:
@@ -267,6 +270,19 @@ def import_catalog_csv(session: Session, merchant_id: int, text: str) -> Catalog
         set_stock(session, merchant_id, stock, lines=stock_lines) if stock else UpsertResult()
     )
     return CatalogImportResult(products=product_result, stock=stock_result)
+
+
+def _csv_rows(
+    reader: csv.DictReader[str], problems: list[dict[str, Any]]
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Each row with its line; a line the reader cannot split (a field over its size limit)
+    ends the file with a problem, not a crash."""
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as exc:
+        # line_num counts the lines read whole; the failure is in the next one.
+        problems.append({"line": reader.line_num + 1, "field": None, "message": str(exc)})
 
 
 def _check_batch(items: Sequence[object], what: str) -> None:
