@@ -367,6 +367,14 @@ def test_a_csv_row_with_a_node_and_no_count_is_named(client: TestClient, shop: S
     assert skus_of(client, shop) == {"ANVIL", "KETTLE-1", "PAN-28"}
 
 
+def test_a_csv_row_with_a_count_and_no_node_is_named(client: TestClient, shop: Shop) -> None:
+    # Not a product-only row: the count would be dropped without a word.
+    text = CSV_HEADER + "TEAPOT,Teapot,200,200,180,700,,4\n"
+    body = assert_error(import_csv(client, shop, text), 422, "catalog_file_invalid")
+    assert [(p["line"], p["field"]) for p in body["context"]["problems"]] == [(2, "node")]
+    assert skus_of(client, shop) == {"ANVIL", "KETTLE-1", "PAN-28"}
+
+
 def test_a_csv_without_a_product_column_is_refused_at_line_1(
     client: TestClient, shop: Shop
 ) -> None:

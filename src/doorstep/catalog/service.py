@@ -218,8 +218,8 @@ CSV_PRODUCT_COLUMNS = ("sku", "name", "length_mm", "width_mm", "height_mm", "wei
 def import_catalog_csv(session: Session, merchant_id: int, text: str) -> CatalogImportResult:
     """One row per SKU and node: ``sku,name,length_mm,width_mm,height_mm,weight_g,node,on_hand``.
 
-    ``node``/``on_hand`` may be blank (product only). Every bad row is reported with its line
-    and field, and nothing is written unless the whole file is good.
+    ``node`` and ``on_hand`` may both be blank (product only). Every bad row is reported with
+    its line and field, and nothing is written unless the whole file is good.
     """
     # newline="": a line may end in CRLF, LF or a lone CR (as older spreadsheets write it).
     reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""))
@@ -247,6 +247,10 @@ def import_catalog_csv(session: Session, merchant_id: int, text: str) -> Catalog
                     )
                 )
                 stock_lines.append(line)
+            elif (row.get("on_hand") or "").strip():
+                problems.append(
+                    {"line": line, "field": "node", "message": "a count needs the node it is at"}
+                )
         except ValidationError as exc:
             for error in exc.errors():
                 field = ".".join(str(p) for p in error["loc"])
