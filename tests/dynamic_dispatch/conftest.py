@@ -41,6 +41,7 @@ def slice_instance(instance: OrtecInstance, customers: int) -> OrtecInstance:
     return OrtecInstance(
         name=f"{instance.name}-first{customers}",
         capacity=instance.capacity,
+        vehicles=instance.vehicles,
         durations=instance.durations[np.ix_(keep, keep)].copy(),
         time_windows=instance.time_windows[keep].copy(),
         service_times=instance.service_times[keep].copy(),

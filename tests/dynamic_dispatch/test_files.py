@@ -38,9 +38,14 @@ def test_bad_configs_are_named(tmp_path: Path) -> None:
 
 def test_bad_instance_names_file_and_section(tmp_path: Path) -> None:
     bad = tmp_path / "bad.txt"
-    bad.write_text("NAME : bad\nDIMENSION : 2\nCAPACITY : 5\nEDGE_WEIGHT_SECTION\n0 1\n1 0\n")
+    head = "NAME : bad\nDIMENSION : 2\nCAPACITY : 5\n"
+    matrix = "EDGE_WEIGHT_TYPE : EXPLICIT\nEDGE_WEIGHT_FORMAT : FULL_MATRIX\n"
+    bad.write_text(head + matrix + "EDGE_WEIGHT_SECTION\n0 1\n1 0\n")
     with pytest.raises(InstanceFormatError, match=r"bad\.txt: missing DEMAND_SECTION"):
         read_ortec_instance(bad)
-    bad.write_text("NAME : bad\nDIMENSION : 2\nCAPACITY : 5\nEDGE_WEIGHT_SECTION\n0 1\n1\n")
-    with pytest.raises(InstanceFormatError, match="EDGE_WEIGHT_SECTION has 3 values"):
+    bad.write_text(head + matrix + "EDGE_WEIGHT_SECTION\n0 1\n1\n")
+    with pytest.raises(InstanceFormatError, match=r"bad\.txt:8: EDGE_WEIGHT_SECTION: expected 2"):
+        read_ortec_instance(bad)
+    bad.write_text(head + "EDGE_WEIGHT_SECTION\n0 1\n1 0\n")
+    with pytest.raises(InstanceFormatError, match="missing header EDGE_WEIGHT_TYPE"):
         read_ortec_instance(bad)

@@ -8,9 +8,9 @@ import pytest
 from doorstep.optimize import InstanceFormatError, check
 from doorstep.optimize.instances import (
     Convention,
-    format_solution,
     read_instance,
     read_solution,
+    write_solution,
 )
 from doorstep.optimize.suite import best_known
 
@@ -66,12 +66,15 @@ def test_best_known_lookup(benchmarks: Path) -> None:
     assert (lc103.vehicles, lc103.distance) == (9, 1035.3499)
 
 
-def test_solution_file_round_trip(benchmarks: Path) -> None:
+def test_solution_file_round_trip(benchmarks: Path, tmp_path: Path) -> None:
     inst = read_instance(benchmarks / "solomon/C101.vrp")
     sol = read_solution(benchmarks / "solomon/C101.sol", inst)
-    text = format_solution(inst, sol)
+    write_solution(tmp_path / "C101.sol", inst, sol)
+    text = (tmp_path / "C101.sol").read_text()
     assert text.splitlines()[0] == "Route #1: 5 3 7 8 10 11 9 6 4 2 1 75"
     assert text.splitlines()[-1] == "Cost 827.3"
+    again = read_solution(tmp_path / "C101.sol", inst)
+    assert again.routes == sol.routes
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -148,8 +151,10 @@ def test_li_lim_reader_and_its_errors(tmp_path: Path) -> None:
 
 
 def test_gzipped_matrix_with_wrong_size(tmp_path: Path) -> None:
-    text = VRP_OK.replace("EDGE_WEIGHT_TYPE : EUC_2D", "EDGE_WEIGHT_TYPE : EXPLICIT").replace(
-        "NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n", "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n"
+    text = (
+        VRP_OK.replace("EDGE_WEIGHT_TYPE : EUC_2D", "EDGE_WEIGHT_TYPE : EXPLICIT")
+        .replace("TYPE : CVRPTW", "EDGE_WEIGHT_FORMAT : FULL_MATRIX")
+        .replace("NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n", "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n")
     )
     path = tmp_path / "m.txt.gz"
     path.write_bytes(gzip.compress(text.encode()))
