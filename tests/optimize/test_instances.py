@@ -20,6 +20,7 @@ SOLUTIONS = [
     ("gehring_homberger/GH200/C1_2_1.vrp", "gehring_homberger/GH200/C1_2_1.sol", 20, 2698.6),
     ("li_lim/pdp_100/lc101.txt", "li_lim/bks_solutions/lc101.10_828.9369.txt", 10, 828.9369),
     ("li_lim/pdp_100/lr201.txt", None, None, None),
+    ("xxl/Leuven1.vrp", "xxl/Leuven1.sol", 203, 192848),
 ]
 
 
@@ -110,6 +111,35 @@ DEPOT_SECTION
 def test_a_tiny_vrplib_file_reads(tmp_path: Path) -> None:
     inst = read_instance(_write(tmp_path, "tiny.vrp", VRP_OK))
     assert inst.problem.distances[0, 2] == 100
+
+
+CVRP_OK = """NAME : cvrp
+TYPE : CVRP
+DIMENSION : 3
+CAPACITY : 10
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+2 1 1
+3 2 3
+DEMAND_SECTION
+1 0
+2 4
+3 5
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+
+def test_a_cvrp_file_has_no_time_and_rounds_every_arc(tmp_path: Path) -> None:
+    inst = read_instance(_write(tmp_path, "cvrp.vrp", CVRP_OK))
+    assert (inst.convention, inst.scale) == (Convention.ROUNDED, 1)
+    assert inst.problem.distances.tolist() == [[0, 1, 4], [1, 0, 2], [4, 2, 0]]
+    assert all(not job.stop.time_windows for job in inst.problem.jobs)
+    assert [job.demand for job in inst.problem.jobs] == [(4,), (5,)]
+    assert inst.problem.vehicle_types[0].count == 2  # no VEHICLES: one per customer
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""VRPLIB files (Solomon, Gehring & Homberger, ORTEC) read through the ``vrplib`` package.
+"""VRPLIB files (Solomon, Gehring & Homberger, CVRP, ORTEC) read through the ``vrplib`` package.
 
 vrplib parses the text. What it leaves out is added here, and only that:
 

@@ -1,5 +1,5 @@
-"""VRPLIB instances: Solomon and Gehring & Homberger VRPTW (coordinates, DIMACS) and ORTEC
-(explicit matrix, :mod:`.ortec`)."""
+"""VRPLIB instances: Solomon and Gehring & Homberger VRPTW (coordinates, DIMACS), CVRP
+(coordinates, no time windows, CVRPLIB rounding) and ORTEC (explicit matrix, :mod:`.ortec`)."""
 
 from __future__ import annotations
 
@@ -26,6 +26,12 @@ def dimacs_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     return tenths
 
 
+def rounded_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Euclidean distances rounded to the nearest integer (CVRPLIB)."""
+    rounded: npt.NDArray[np.int64] = np.rint(_euclidean(coords)).astype(np.int64)
+    return rounded
+
+
 def read_vrplib(path: str | Path) -> BenchmarkInstance:
     file = parse_file(path)
     if str(file.data.get("edge_weight_type", "")).upper() == "EXPLICIT":
@@ -39,7 +45,19 @@ def read_vrplib(path: str | Path) -> BenchmarkInstance:
     capacity = file.integer("capacity")
     vehicles = file.integer("vehicles", n - 1)
     b = ProblemBuilder(dimensions=("demand",), name=name)
-    # DIMACS: we count in tenths, so times and service times are scaled by 10 too.
+
+    if "time_window" not in file.data:
+        # CVRP: no time, every arc rounded to an integer, total distance.
+        b.add_location("depot")
+        for i in range(1, n):
+            b.add_location(str(i))
+        b.set_matrices(rounded_matrix(coords))
+        b.add_vehicle_type("vehicle", start=0, end=0, capacity=(capacity,), count=vehicles)
+        for i in range(1, n):
+            b.add_job(str(i), location=i, demand=(int(demand[i]),))
+        return BenchmarkInstance(name, str(path), b.build(), Convention.ROUNDED, 1, None)
+
+    # VRPTW (DIMACS): we count in tenths, so times and service times are scaled by 10 too.
     scale = 10
     service_time = file.data.get("service_time", 0)
     if np.ndim(service_time) == 0:  # one SERVICE_TIME for every customer (the depot has none)
