@@ -115,10 +115,11 @@ class VrplibFile:
             return whole
         for row in self.rows[section]:
             try:
-                if any(float(v) != int(float(v)) for v in row.text.split()):
-                    raise self.error(row, section, f"not an integer in {row.text!r}")
+                fractions = [float(v) % 1 for v in row.text.split()]
             except ValueError:
                 raise self.error(row, section, f"not a number in {row.text!r}") from None
+            if any(fractions):
+                raise self.error(row, section, f"not an integer in {row.text!r}")
         raise InstanceFormatError(self.path, None, f"{_title(section)}: not all integers")
 
     def depot(self) -> int:
