@@ -1,3 +1,6 @@
+"""The instance readers and solution files: our tiny instances, the malformed files the
+readers name a line for, and (with the public sets) the published best-known solutions."""
+
 from __future__ import annotations
 
 import gzip
@@ -5,14 +8,100 @@ from pathlib import Path
 
 import pytest
 
-from doorstep.optimize import InstanceFormatError, check
+from doorstep.optimize import InstanceFormatError, TimeWindow, check
 from doorstep.optimize.instances import (
     Convention,
     read_instance,
+    read_ortec,
     read_solution,
     write_solution,
 )
 from doorstep.optimize.suite import best_known
+
+from .conftest import TINY
+
+
+def _solution_file(instance: Path) -> Path:
+    beside = instance.with_suffix(".sol")
+    return beside if beside.is_file() else instance.parent / "bks_solutions" / beside.name
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_tiny_optimal_solutions_pass_our_checker(name: str) -> None:
+    inst = read_instance(TINY[name])
+    sol = read_solution(_solution_file(TINY[name]), inst)
+    report = check(inst.problem, sol)
+    assert report.feasible, report.violations
+    assert report.complete
+    bks = best_known(TINY[name])
+    assert bks is not None
+    assert sol.num_vehicles == bks.vehicles
+    assert inst.distance(sol) == pytest.approx(bks.distance, abs=1e-4)
+
+
+def test_tiny_conventions_and_scales() -> None:
+    c12 = read_instance(TINY["tiny-c12"])
+    assert (c12.convention, c12.scale, c12.name) == (Convention.DIMACS, 10, "tiny-c12")
+    assert len(c12.problem.jobs) == 12
+    assert c12.problem.distances[0, 1] == 125  # 12.53 truncated to 12.5, in tenths
+    first = c12.problem.jobs[0].stop
+    assert first.service == 900  # SERVICE_TIME : 90, in tenths
+    assert first.time_windows == (TimeWindow(3080, 3750),)  # 308..375
+    assert c12.problem.locations[0].opening == TimeWindow(0, 12360)
+    r12 = read_instance(TINY["tiny-r12"])
+    assert r12.problem.jobs[0].stop.service == 100  # SERVICE_TIME_SECTION: 10
+    assert r12.problem.distances[0, 1] == 403  # 40.36
+    x12 = read_instance(TINY["tiny-x12"])
+    assert (x12.convention, x12.scale) == (Convention.ROUNDED, 1)
+    assert x12.problem.distances[0, 1] == 519  # 518.6 rounded, not truncated
+    lc6 = read_instance(TINY["tiny-lc6"])
+    assert (lc6.convention, lc6.scale) == (Convention.VEHICLES_THEN_DISTANCE, 1000)
+    assert [s.id for s in lc6.problem.shipments] == [f"{p}-{p + 1}" for p in range(1, 12, 2)]
+    assert lc6.problem.distances[0, 1] == 24597  # 24.5967 in thousandths
+    n12 = read_instance(TINY["tiny-n12"])
+    assert (n12.convention, n12.scale) == (Convention.DURATION, 1)
+    assert len(n12.problem.jobs) == 12
+    assert (n12.problem.distances[0, 1], n12.problem.distances[1, 0]) == (167, 152)
+    assert n12.problem.vehicle_types[0].count == 2 * 5  # twice VEHICLES
+
+
+def test_ortec_reads_the_same_gzipped(tmp_path: Path) -> None:
+    plain = read_ortec(TINY["tiny-n12"])
+    gzipped = tmp_path / "tiny-n12.txt.gz"
+    gzipped.write_bytes(gzip.compress(TINY["tiny-n12"].read_bytes()))
+    again = read_ortec(tmp_path / "tiny-n12.txt")  # configs name the .txt; only the .gz exists
+    assert (again.name, again.capacity, again.vehicles) == ("tiny-n12", 40, 5)
+    for field in ("durations", "time_windows", "service_times", "demands"):
+        assert (getattr(again, field) == getattr(plain, field)).all()
+    assert read_instance(gzipped).problem.distances.tolist() == plain.durations.tolist()
+
+
+def test_tiny_best_known_lookup() -> None:
+    c12 = best_known(TINY["tiny-c12"])  # from the .sol beside it
+    assert c12 is not None
+    assert (c12.vehicles, c12.distance) == (4, 378.3)
+    lr6 = best_known(TINY["tiny-lr6"])  # from bks.csv in its folder
+    assert lr6 is not None
+    assert (lr6.vehicles, lr6.distance) == (2, 299.4268)
+
+
+@pytest.mark.parametrize("name", ["tiny-c12", "tiny-x12", "tiny-n12"])
+def test_solution_file_round_trip(tmp_path: Path, name: str) -> None:
+    inst = read_instance(TINY[name])
+    sol = read_solution(TINY[name].with_suffix(".sol"), inst)
+    write_solution(tmp_path / "out.sol", inst, sol)
+    assert (tmp_path / "out.sol").read_text() == TINY[name].with_suffix(".sol").read_text()
+    assert read_solution(tmp_path / "out.sol", inst).routes == sol.routes
+
+
+def test_unknown_customer_in_a_solution_names_its_line(tmp_path: Path) -> None:
+    inst = read_instance(TINY["tiny-c12"])
+    bad = tmp_path / "bad.sol"
+    bad.write_text("Route #1: 1 7 4\nRoute #2: 8 6 99\nCost 1\n")
+    with pytest.raises(InstanceFormatError, match="unknown customer 99") as info:
+        read_solution(bad, inst)
+    assert info.value.line == 2
+
 
 SOLUTIONS = [
     ("solomon/C101.vrp", "solomon/C101.sol", 10, 827.3),
@@ -24,6 +113,7 @@ SOLUTIONS = [
 ]
 
 
+@pytest.mark.benchmark_data
 @pytest.mark.parametrize(("instance", "solution", "vehicles", "cost"), SOLUTIONS)
 def test_best_known_solutions_pass_our_checker(
     benchmarks: Path, instance: str, solution: str | None, vehicles: int | None, cost: float | None
@@ -41,6 +131,7 @@ def test_best_known_solutions_pass_our_checker(
         assert inst.distance(sol) == pytest.approx(cost, abs=0.01)
 
 
+@pytest.mark.benchmark_data
 def test_conventions_and_scales(benchmarks: Path) -> None:
     solomon = read_instance(benchmarks / "solomon/C101.vrp")
     assert (solomon.convention, solomon.scale) == (Convention.DIMACS, 10)
@@ -58,6 +149,7 @@ def test_conventions_and_scales(benchmarks: Path) -> None:
     assert ortec.problem.distances[1, 0] == 3199  # asymmetric
 
 
+@pytest.mark.benchmark_data
 def test_best_known_lookup(benchmarks: Path) -> None:
     c101 = best_known(benchmarks / "solomon/C101.vrp")
     assert c101 is not None
@@ -67,7 +159,8 @@ def test_best_known_lookup(benchmarks: Path) -> None:
     assert (lc103.vehicles, lc103.distance) == (9, 1035.3499)
 
 
-def test_solution_file_round_trip(benchmarks: Path, tmp_path: Path) -> None:
+@pytest.mark.benchmark_data
+def test_c101_solution_file_round_trip(benchmarks: Path, tmp_path: Path) -> None:
     inst = read_instance(benchmarks / "solomon/C101.vrp")
     sol = read_solution(benchmarks / "solomon/C101.sol", inst)
     write_solution(tmp_path / "C101.sol", inst, sol)
