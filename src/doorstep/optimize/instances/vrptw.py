@@ -16,8 +16,8 @@ from doorstep.optimize.instances.vrplib_text import parse_file
 
 
 def _euclidean(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    diff = coords[:, None, :] - coords[None, :, :]
-    return np.asarray(np.hypot(diff[..., 0], diff[..., 1]), dtype=np.float64)
+    x, y = coords[:, 0], coords[:, 1]
+    return np.asarray(np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]), np.float64)
 
 
 def dimacs_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
