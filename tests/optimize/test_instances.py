@@ -242,6 +242,7 @@ def test_a_cvrp_file_has_no_time_and_rounds_every_arc(tmp_path: Path) -> None:
         (VRP_OK.replace("3 6 8", "3 6"), 10, "expected 3 values"),
         (VRP_OK.replace("CAPACITY : 10", "CAPACITY 10"), 5, "KEY : value"),
         (VRP_OK.replace("3 2\n", ""), 13, "expected 3 rows"),
+        (VRP_OK.replace("2 3 4\n3 6 8", "3 6 8\n2 3 4"), 9, "expected node id 2"),
     ],
 )
 def test_malformed_vrplib_reports_the_line(

@@ -23,8 +23,6 @@ from vrplib.parse import parse_vrplib
 from doorstep.optimize.errors import InstanceFormatError
 
 FloatArray = npt.NDArray[np.float64]
-#: Sections whose rows start with a node id (vrplib drops it; we check it is 1, 2, ... n).
-_NUMBERED = ("node_coord", "demand", "time_window", "service_time")
 
 
 def read_text(path: str | Path) -> str:
@@ -66,8 +64,10 @@ class VrplibFile:
         return str(self.data.get("name", Path(self.path).name.split(".")[0]))
 
     def table(self, section: str, width: int, count: int) -> FloatArray:
-        """A section of one row per node: ``count`` rows of a node id and ``width`` numbers."""
-        if section not in self.data:
+        """A section of one row per node: ``count`` rows of a node id and ``width`` numbers.
+
+        vrplib drops the ids; we check they run 1, 2, ... so no row is read for another node."""
+        if section not in self.rows:
             raise InstanceFormatError(self.path, None, f"missing {_title(section)}")
         rows = self.rows[section]
         for k, (row, values) in enumerate(zip(rows, self.data[section], strict=True)):
@@ -77,7 +77,7 @@ class VrplibFile:
                     row, section, f"expected {width + 1} values, got {numbers.size + 1}"
                 )
             try:
-                numbers.astype(np.float64)
+                numbers.astype(np.float64)  # vrplib keeps a word as a string
                 node = float(row.text.split(maxsplit=1)[0])
             except ValueError:
                 raise self.error(row, section, f"not a number in {row.text!r}") from None
