@@ -247,13 +247,16 @@ class DeliveryProof(Base):
     """What a driver (or a partner store's staff) recorded at the door, as the phone sent it.
 
     ``client_event_id`` is the phone's own id for the action: a re-sent delivery (a dead spot,
-    a retry) finds its proof and is accepted once.
+    a retry) finds its proofs and is accepted once. One action hands over every parcel of a
+    stop, so the phone's id is unique per package (a row each).
     """
 
     __tablename__ = "delivery_proofs"
     __table_args__ = (
-        UniqueConstraint("client_event_id"),
+        UniqueConstraint("client_event_id", "package_id"),
         Index("ix_delivery_proofs_package", "package_id"),
+        # A driver's recent proofs (standing).
+        Index("ix_delivery_proofs_driver_happened", "driver_id", "happened_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
