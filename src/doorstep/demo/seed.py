@@ -128,10 +128,12 @@ def seed_demo_day(
     orders: int,
     order_time: datetime,
     seed: int = 1,
-    console_password: str = "doorstep-demo",
+    console_password: str | None = "doorstep-demo",
     policy: PromisePolicy | None = None,
 ) -> SeedSummary:
-    """Create the demo merchants (once) and ``orders`` orders placed at ``order_time``."""
+    """Create the demo merchants (once) and ``orders`` orders placed at ``order_time``.
+    ``console_password`` None: no console users (hashing their passwords is most of the
+    time a small seed takes)."""
     rng = random.Random(seed)
     summary = SeedSummary()
     merchant_ids = _merchants(session, summary, console_password)
@@ -193,7 +195,7 @@ def seed_demo_day(
     return summary
 
 
-def _merchants(session: Session, summary: SeedSummary, password: str) -> dict[str, int]:
+def _merchants(session: Session, summary: SeedSummary, password: str | None) -> dict[str, int]:
     ids: dict[str, int] = {}
     for name, stores, products in MERCHANTS:
         existing = session.scalar(select(Merchant).where(Merchant.name == name))
@@ -202,7 +204,10 @@ def _merchants(session: Session, summary: SeedSummary, password: str) -> dict[st
             continue
         created = merchants.create_merchant(session, name, store_codes=stores)
         slug = name.lower().split()[0].replace(".", "")
-        merchants.create_console_user(session, created.merchant, f"{slug}@example.com", password)
+        if password is not None:
+            merchants.create_console_user(
+                session, created.merchant, f"{slug}@example.com", password
+            )
         ids[name] = created.merchant.id
         summary.merchants[name] = {
             "console_email": f"{slug}@example.com",
