@@ -97,6 +97,29 @@ class Settings(BaseSettings):
         description="Days the webhook delivery log, delivered outbox events and succeeded jobs "
         "are kept; package timelines are never deleted",
     )
+    # On the road
+    checkin_radius_m: int = Field(
+        default=300,
+        gt=0,
+        description="How close to the start node (metres) a driver's phone must be to check in",
+    )
+    delivery_far_m: int = Field(
+        default=150,
+        gt=0,
+        description="A delivery recorded farther than this (metres) from the address needs the "
+        "driver's confirmation and is flagged for the operator",
+    )
+    max_delivery_attempts: int = Field(
+        default=3,
+        ge=1,
+        description="Failed attempts at the door after which a parcel goes back to its merchant",
+    )
+    vehicle_cost_cents_per_mile: float = Field(
+        default=72.5,
+        ge=0,
+        description="What a mile costs a driver's own car (the IRS business rate), for the "
+        "earnings statement's net pay",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 

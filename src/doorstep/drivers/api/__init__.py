@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from doorstep.drivers.api import accounts
+from doorstep.drivers.api import accounts, road
 
 router = APIRouter()
 router.include_router(accounts.router)
+router.include_router(road.router)
+router.include_router(road.stations)

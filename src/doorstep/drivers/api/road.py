@@ -1,0 +1,208 @@
+"""A block on the road: check-in, scans, the stop list, deliveries and attempts, returns.
+
+Deliveries and attempts come as multipart forms (the photo and the signature are files); they
+run in a unit of work of their own, so a wrong PIN is committed before its refusal is sent.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from doorstep.access.service import NotSignedIn
+from doorstep.api.deps import DbSession, Now, get_settings_dep, require_operator
+from doorstep.api.errors import error_responses
+from doorstep.drivers import accounts
+from doorstep.drivers.api.deps import CurrentDriver
+from doorstep.drivers.road import checkin, load, returns, scans, stops
+from doorstep.drivers.road_schemas import (
+    CheckInIn,
+    CheckInOut,
+    DepartIn,
+    DepartOut,
+    ItineraryOut,
+    MissingIn,
+    MissingOut,
+    ReturnPlanIn,
+    ReturnPlanOut,
+    ReturnScanIn,
+    ReturnScanOut,
+    ScanIn,
+    ScanOut,
+    StationReturnIn,
+)
+from doorstep.geo import TravelModel
+from doorstep.settings import Settings
+
+router = APIRouter(
+    prefix="/v1/driver/blocks",
+    tags=["drivers"],
+    responses=error_responses(NotSignedIn, accounts.DriverDeactivated, load.BlockNotFound),
+)
+stations = APIRouter(prefix="/v1/stations", tags=["stations"])
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def _travel(request: Request) -> TravelModel:
+    travel: TravelModel = request.app.state.travel
+    return travel
+
+
+Travel = Annotated[TravelModel, Depends(_travel)]
+
+
+@router.get("/{block_id}", summary="The itinerary: stops in driving order, links, proof, ETAs")
+def get_itinerary(block_id: int, driver: CurrentDriver, session: DbSession) -> ItineraryOut:
+    return stops.itinerary(session, driver, block_id)
+
+
+@router.post(
+    "/{block_id}/check-in",
+    summary="Check in at the start node (inside its geofence): the block starts",
+    responses=error_responses(
+        checkin.BlockNotAccepted,
+        checkin.TooEarlyToCheckIn,
+        load.PositionRequired,
+        load.OutsideGeofence,
+    ),
+)
+def check_in(
+    block_id: int,
+    body: CheckInIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+    travel: Travel,
+) -> CheckInOut:
+    return checkin.check_in(
+        session,
+        driver,
+        block_id,
+        body,
+        now=now,
+        radius_m=settings.checkin_radius_m,
+        travel=travel,
+    )
+
+
+@router.post(
+    "/{block_id}/scans",
+    summary="Scan a parcel's label at its pickup: it is picked up (again: the same answer)",
+    responses=error_responses(
+        load.BlockNotInProgress,
+        load.UnknownPackage,
+        scans.PackageOnAnotherBlock,
+        scans.PackageNotOnBlock,
+        scans.PackageCancelled,
+    ),
+)
+def scan(
+    block_id: int, body: ScanIn, driver: CurrentDriver, session: DbSession, now: Now
+) -> ScanOut:
+    return scans.scan(session, driver, block_id, body, now=now)
+
+
+@router.post(
+    "/{block_id}/missing",
+    summary="Report parcels not at their pickup (or every one not scanned): they leave the "
+    "block, go missing, and the operator is told",
+    responses=error_responses(
+        load.BlockNotInProgress,
+        load.UnknownPackage,
+        load.StopNotFound,
+        scans.PackageOnAnotherBlock,
+        scans.PackageNotOnBlock,
+        scans.PackageCancelled,
+        scans.PackageAlreadyScanned,
+    ),
+)
+def report_missing(
+    block_id: int,
+    body: MissingIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    travel: Travel,
+) -> MissingOut:
+    return scans.report_missing(session, driver, block_id, body, now=now, travel=travel)
+
+
+@router.post(
+    "/{block_id}/depart",
+    summary="Start deliveries: every parcel in the car goes out for delivery",
+    responses=error_responses(load.BlockNotInProgress, scans.UnscannedPackages),
+)
+def depart(
+    block_id: int,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    travel: Travel,
+    body: DepartIn | None = None,
+) -> DepartOut:
+    return scans.depart(session, driver, block_id, body or DepartIn(), now=now, travel=travel)
+
+
+@router.post(
+    "/{block_id}/return",
+    summary="When the undelivered parcels go back: now, or by 10:00 the next morning",
+    responses=error_responses(returns.BlockNotReturning),
+)
+def plan_return(
+    block_id: int,
+    body: ReturnPlanIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    travel: Travel,
+) -> ReturnPlanOut:
+    return returns.plan_return(session, driver, block_id, body, now=now, travel=travel)
+
+
+@router.post(
+    "/{block_id}/returns",
+    summary="Scan a parcel back at the station: another try, or back to its merchant",
+    responses=error_responses(
+        returns.BlockNotReturning,
+        returns.PackageNotReturnable,
+        load.UnknownPackage,
+        load.PositionRequired,
+        load.OutsideGeofence,
+    ),
+)
+def scan_return(
+    block_id: int,
+    body: ReturnScanIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+) -> ReturnScanOut:
+    return returns.scan_return(
+        session,
+        driver,
+        block_id,
+        body,
+        now=now,
+        radius_m=settings.checkin_radius_m,
+        max_attempts=settings.max_delivery_attempts,
+    )
+
+
+@stations.post(
+    "/{code}/returns",
+    summary="The station's own scan of a parcel brought back by a driver",
+    dependencies=[Depends(require_operator)],
+    responses=error_responses(
+        returns.StationNotFound, returns.PackageNotReturnable, load.UnknownPackage
+    ),
+)
+def station_return(
+    code: str, body: StationReturnIn, session: DbSession, now: Now, settings: SettingsDep
+) -> ReturnScanOut:
+    return returns.station_return(
+        session, code, body, now=now, max_attempts=settings.max_delivery_attempts
+    )

@@ -1,0 +1,306 @@
+"""What every step on the road reads: the driver's block, its stops in order and the parcels on
+each, where the driver is, and the errors they share.
+
+A package cancelled after planning stays in ``stop_packages`` (the plan is history) but is no
+longer on the itinerary: `BlockLoad` keeps it apart, and a stop left with nothing but cancelled
+parcels reads as skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from doorstep.errors import DomainError, InvalidInput, NotFound
+from doorstep.geo import haversine_m
+from doorstep.models import (
+    Block,
+    BlockEvent,
+    BlockStatus,
+    Driver,
+    Node,
+    Order,
+    Package,
+    PackageEvent,
+    Plan,
+    Route,
+    Stop,
+    StopKind,
+    StopPackage,
+    StopStatus,
+)
+from doorstep.orders.lifecycle import PackageState
+
+# A package still in the driver's care: not yet delivered, back at the station or reported.
+WITH_THE_DRIVER = frozenset(
+    {
+        PackageState.ASSIGNED,
+        PackageState.PICKED_UP,
+        PackageState.OUT_FOR_DELIVERY,
+        PackageState.DELIVERY_ATTEMPTED,
+        PackageState.RETURNED,
+    }
+)
+# Still to hand over at its door.
+TO_DELIVER = frozenset({PackageState.PICKED_UP, PackageState.OUT_FOR_DELIVERY})
+DONE_STOP = frozenset({StopStatus.COMPLETED, StopStatus.FAILED, StopStatus.SKIPPED})
+
+
+class BlockNotFound(NotFound):
+    """No such block, or another driver's (the same answer: it tells a prober nothing)."""
+
+    code = "block_not_found"
+
+
+class StopNotFound(NotFound):
+    code = "stop_not_found"
+
+
+class BlockNotInProgress(DomainError):
+    status = 409
+    code = "block_not_in_progress"
+
+
+class PositionRequired(InvalidInput):
+    code = "position_required"
+
+
+class OutsideGeofence(InvalidInput):
+    code = "outside_geofence"
+
+
+class UnknownPackage(NotFound):
+    code = "unknown_package"
+
+
+@dataclass(frozen=True)
+class Position:
+    lat: float
+    lng: float
+    accuracy_m: float | None = None
+
+    def distance_m(self, lat: float, lng: float) -> int:
+        return round(haversine_m(self.lat, self.lng, lat, lng))
+
+
+def position(lat: float | None, lng: float | None, accuracy_m: float | None = None) -> Position:
+    """The phone's fix, or `PositionRequired` (the app sends none without a GPS fix)."""
+    if lat is None or lng is None:
+        raise PositionRequired(
+            "no GPS position: wait for a fix and try again",
+            field="lat" if lat is None else "lng",
+        )
+    return Position(lat, lng, accuracy_m)
+
+
+def inside_geofence(where: Position, node: Node, radius_m: int, *, doing: str) -> int:
+    """The distance to ``node`` in metres, or `OutsideGeofence` beyond ``radius_m``."""
+    distance = where.distance_m(node.lat, node.lng)
+    if distance > radius_m:
+        raise OutsideGeofence(
+            f"you are {distance} m from {node.name}; {doing} within {radius_m} m of it",
+            field="lat",
+            distance_m=distance,
+            radius_m=radius_m,
+            node=node.code,
+        )
+    return distance
+
+
+def note_position(driver: Driver, where: Position, now: datetime) -> None:
+    driver.last_lat, driver.last_lng, driver.last_seen_at = where.lat, where.lng, now
+
+
+def last_position(driver: Driver) -> Position | None:
+    """Where the phone was when it last said (ETAs start from there)."""
+    if driver.last_lat is None or driver.last_lng is None:
+        return None
+    return Position(driver.last_lat, driver.last_lng)
+
+
+def actor(driver: Driver) -> str:
+    return f"driver:{driver.id}"
+
+
+def held_block(session: Session, driver: Driver, block_id: int) -> Block:
+    """The driver's own block; anyone else's is not found."""
+    block = session.get(Block, block_id)
+    if block is None or block.driver_id != driver.id:
+        raise BlockNotFound(f"you hold no block {block_id}", block_id=block_id)
+    return block
+
+
+def require_in_progress(block: Block, doing: str) -> None:
+    if block.status is not BlockStatus.IN_PROGRESS:
+        hint = "check in first" if block.status is BlockStatus.ACCEPTED else "it is over"
+        raise BlockNotInProgress(
+            f"block {block.id} is {block.status.value}: {hint} before you {doing}",
+            block_id=block.id,
+            status=block.status.value,
+        )
+
+
+def check_in_event(session: Session, block: Block) -> BlockEvent | None:
+    """The block's move to ``in_progress``: when and how punctually the driver checked in."""
+    return session.scalar(
+        select(BlockEvent)
+        .where(BlockEvent.block_id == block.id, BlockEvent.to_status == BlockStatus.IN_PROGRESS)
+        .order_by(BlockEvent.sequence)
+        .limit(1)
+    )
+
+
+def station_of(session: Session, block: Block) -> Node:
+    """Where the block's undelivered parcels go back: its station (the plan's for blocks
+    planned before blocks knew theirs), else the node it starts from."""
+    station_id = block.station_id
+    if station_id is None and block.plan_id is not None:
+        station_id = session.scalar(select(Plan.station_id).where(Plan.id == block.plan_id))
+    return session.get_one(Node, station_id if station_id is not None else block.start_node_id)
+
+
+def local_zone(node: Node) -> ZoneInfo:
+    return ZoneInfo(node.timezone)
+
+
+def seconds_of_day(moment: datetime, node: Node) -> int:
+    """Seconds since midnight at ``node``: when a trip starts, for the travel model."""
+    local = moment.astimezone(local_zone(node))
+    return local.hour * 3600 + local.minute * 60 + local.second
+
+
+def latest_event(session: Session, package: Package, state: PackageState) -> PackageEvent | None:
+    """The package's last move to ``state``."""
+    return session.scalar(
+        select(PackageEvent)
+        .where(PackageEvent.package_id == package.id, PackageEvent.to_state == state)
+        .order_by(PackageEvent.sequence.desc())
+        .limit(1)
+    )
+
+
+@dataclass
+class BlockLoad:
+    """A block's route as it stands: stops in driving order and the parcels on each."""
+
+    block: Block
+    start: Node
+    route: Route | None
+    stops: list[Stop]
+    live: dict[int, list[Package]]  # stop id → its parcels, cancelled ones left out
+    cancelled: dict[int, list[Package]]
+    orders: dict[int, Order]  # by order id
+    pickup_stop: dict[int, Stop] = field(default_factory=dict)  # package id → its pickup stop
+    delivery_stop: dict[int, Stop] = field(default_factory=dict)
+
+    @property
+    def packages(self) -> dict[int, Package]:
+        """Every live parcel of the block, by id."""
+        return {p.id: p for parcels in self.live.values() for p in parcels}
+
+    def stop(self, stop_id: int) -> Stop:
+        for stop in self.stops:
+            if stop.id == stop_id:
+                return stop
+        raise StopNotFound(
+            f"block {self.block.id} has no stop {stop_id}", stop_id=stop_id, block_id=self.block.id
+        )
+
+    def status_of(self, stop: Stop) -> StopStatus:
+        """The stop's status as the driver sees it: one whose every parcel was cancelled is
+        skipped."""
+        if stop.status not in DONE_STOP and not self.live.get(stop.id):
+            return StopStatus.SKIPPED
+        return stop.status
+
+    def remaining(self) -> list[Stop]:
+        """Stops still to drive to, in order."""
+        return [s for s in self.stops if self.status_of(s) not in DONE_STOP]
+
+    def at_start(self) -> list[Package]:
+        """Parcels loaded at the start node itself (a station block has no pickup stop)."""
+        return [p for p in self.packages.values() if p.id not in self.pickup_stop]
+
+    def unscanned_at_start(self) -> list[Package]:
+        return [p for p in self.at_start() if p.state is PackageState.ASSIGNED]
+
+    def with_the_driver(self) -> list[Package]:
+        return [p for p in self.packages.values() if p.state in WITH_THE_DRIVER]
+
+
+def load_block(session: Session, block: Block) -> BlockLoad:
+    """Three queries whatever the size of the block: route and stops, parcels, orders."""
+    start = session.get_one(Node, block.start_node_id)
+    route = session.scalar(select(Route).where(Route.block_id == block.id))
+    stops = (
+        list(session.scalars(select(Stop).where(Stop.route_id == route.id).order_by(Stop.sequence)))
+        if route is not None
+        else []
+    )
+    by_id = {s.id: s for s in stops}
+    load = BlockLoad(block, start, route, stops, {}, {}, {})
+    if not stops:
+        return load
+    rows = session.execute(
+        select(StopPackage.stop_id, Package, Order)
+        .join(Package, Package.id == StopPackage.package_id)
+        .join(Order, Order.id == Package.order_id)
+        .where(StopPackage.stop_id.in_(list(by_id)))
+        .order_by(StopPackage.stop_id, Package.tracking_code)
+    )
+    for stop_id, package, order in rows:
+        stop = by_id[stop_id]
+        load.orders[order.id] = order
+        bucket = load.cancelled if package.state is PackageState.CANCELLED else load.live
+        bucket.setdefault(stop_id, []).append(package)
+        if stop.kind is StopKind.PICKUP:
+            load.pickup_stop[package.id] = stop
+        else:
+            load.delivery_stop[package.id] = stop
+    return load
+
+
+def block_of_package(session: Session, package: Package) -> Block | None:
+    """The block whose route carries ``package`` now (one at most: a plan assigns it once)."""
+    return session.scalar(
+        select(Block)
+        .join(Route, Route.block_id == Block.id)
+        .join(Stop, Stop.route_id == Route.id)
+        .join(StopPackage, StopPackage.stop_id == Stop.id)
+        .where(StopPackage.package_id == package.id)
+        .limit(1)
+    )
+
+
+def package_by_code(session: Session, code: str) -> Package:
+    package = session.scalar(select(Package).where(Package.tracking_code == code.strip()))
+    if package is None:
+        raise UnknownPackage(f"no parcel has the code {code!r}", field="code", code=code)
+    return package
+
+
+def take_off_block(session: Session, load: BlockLoad, package: Package) -> list[Stop]:
+    """Remove ``package`` from the block's stops; return the stops it leaves empty (now
+    skipped). The block's counts follow."""
+    stops = [s for s in (load.pickup_stop.get(package.id), load.delivery_stop.get(package.id)) if s]
+    session.execute(
+        delete(StopPackage).where(
+            StopPackage.package_id == package.id,
+            StopPackage.stop_id.in_([s.id for s in stops]),
+        )
+    )
+    emptied = []
+    for stop in stops:
+        load.live[stop.id] = [p for p in load.live.get(stop.id, []) if p.id != package.id]
+        if not load.live[stop.id] and stop.status not in DONE_STOP:
+            stop.status = StopStatus.SKIPPED
+            emptied.append(stop)
+    load.pickup_stop.pop(package.id, None)
+    load.delivery_stop.pop(package.id, None)
+    load.block.package_count = max(0, load.block.package_count - 1)
+    load.block.stop_count = max(0, load.block.stop_count - len(emptied))
+    return emptied

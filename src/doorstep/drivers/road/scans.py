@@ -1,0 +1,296 @@
+"""Loading the car: a scan per parcel at the start node or at each store of a run, parcels
+that are not there, and the departure.
+
+A scan reads a label's barcode, the package's tracking code. A parcel of this block picked up
+here moves ``assigned`` → ``picked_up``; scanning it again answers the same. A parcel that is
+not there is reported missing: it leaves the block (its stops' counts follow, a stop left
+without a parcel is skipped), moves to ``missing`` (the merchant's ``package.missing`` webhook
+follows from the outbox) and the operator gets an exception to act on. At the departure ("start
+deliveries", or by itself at the first door) every picked-up parcel goes
+``out_for_delivery``; the start node's parcels must all be scanned or reported by then.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from doorstep.drivers.road.load import (
+    BlockLoad,
+    Position,
+    actor,
+    block_of_package,
+    held_block,
+    last_position,
+    latest_event,
+    load_block,
+    note_position,
+    package_by_code,
+    require_in_progress,
+    take_off_block,
+)
+from doorstep.drivers.road.stops import retime
+from doorstep.drivers.road_schemas import (
+    DepartIn,
+    DepartOut,
+    MissingIn,
+    MissingOut,
+    ScanIn,
+    ScanOut,
+)
+from doorstep.errors import DomainError
+from doorstep.geo import TravelModel
+from doorstep.models import (
+    Driver,
+    ExceptionKind,
+    OpsException,
+    Package,
+    Stop,
+    StopKind,
+    StopStatus,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.transitions import transition_package
+
+
+class PackageOnAnotherBlock(DomainError):
+    status = 409
+    code = "package_on_another_block"
+
+
+class PackageNotOnBlock(DomainError):
+    status = 409
+    code = "package_not_on_block"
+
+
+class PackageCancelled(DomainError):
+    status = 409
+    code = "package_cancelled"
+
+
+class PackageAlreadyScanned(DomainError):
+    status = 409
+    code = "package_already_scanned"
+
+
+class UnscannedPackages(DomainError):
+    status = 409
+    code = "unscanned_packages"
+
+
+def scan(
+    session: Session, driver: Driver, block_id: int, body: ScanIn, *, now: datetime
+) -> ScanOut:
+    block = held_block(session, driver, block_id)
+    require_in_progress(block, "scan parcels")
+    package = package_by_code(session, body.code)
+    load = load_block(session, block)
+    live = load.packages.get(package.id)
+    if live is None:
+        raise _not_ours(session, load, package, body.code)
+    pickup = load.pickup_stop.get(package.id)
+    if package.state is PackageState.ASSIGNED:
+        event = transition_package(
+            session,
+            package,
+            PackageState.PICKED_UP,
+            actor=actor(driver),
+            reason="scanned",
+            data={
+                "block_id": block.id,
+                "stop_id": pickup.id if pickup else None,
+                "client_event_id": body.client_event_id,
+                "phone_at": body.at.isoformat(),
+            },
+            at=now,
+        )
+        scanned_at, replayed = event.occurred_at, False
+        if pickup is not None:
+            _after_pickup_scan(load, pickup, now)
+    else:
+        earlier = latest_event(session, package, PackageState.PICKED_UP)
+        scanned_at, replayed = (earlier.occurred_at if earlier else now), True
+    if body.lat is not None and body.lng is not None:
+        note_position(driver, Position(body.lat, body.lng, body.accuracy_m), now)
+    return ScanOut(
+        code=package.tracking_code,
+        state=package.state,
+        block_id=block.id,
+        pickup_stop_id=pickup.id if pickup else None,
+        scanned_at=scanned_at,
+        left_to_scan=len(_unscanned(load, pickup)),
+        replayed=replayed,
+    )
+
+
+def _not_ours(session: Session, load: BlockLoad, package: Package, code: str) -> DomainError:
+    if package.state is PackageState.CANCELLED:
+        return PackageCancelled(
+            f"parcel {code} was cancelled: keep it at the counter", field="code", code=code
+        )
+    other = block_of_package(session, package)
+    if other is not None and other.id != load.block.id:
+        return PackageOnAnotherBlock(
+            f"parcel {code} belongs to another block: leave it for its driver",
+            field="code",
+            code=code,
+        )
+    return PackageNotOnBlock(
+        f"parcel {code} is not on your block ({package.state.value})",
+        field="code",
+        code=code,
+        state=package.state.value,
+    )
+
+
+def _unscanned(load: BlockLoad, pickup: Stop | None) -> list[Package]:
+    if pickup is None:
+        return load.unscanned_at_start()
+    return [p for p in load.live.get(pickup.id, []) if p.state is PackageState.ASSIGNED]
+
+
+def _after_pickup_scan(load: BlockLoad, pickup: Stop, now: datetime) -> None:
+    """The store's stop: arrived at the first scan, done when nothing is left to scan."""
+    if pickup.arrived_at is None:
+        pickup.arrived_at = now
+        pickup.status = StopStatus.ARRIVED
+    if not _unscanned(load, pickup):
+        pickup.status = StopStatus.COMPLETED
+        pickup.completed_at = now
+
+
+def report_missing(
+    session: Session,
+    driver: Driver,
+    block_id: int,
+    body: MissingIn,
+    *,
+    now: datetime,
+    travel: TravelModel,
+) -> MissingOut:
+    """Parcels not found at their pickup leave the block and go ``missing``."""
+    block = held_block(session, driver, block_id)
+    require_in_progress(block, "report missing parcels")
+    load = load_block(session, block)
+    chosen: dict[int, Package] = {}
+    for code in body.codes:
+        package = package_by_code(session, code)
+        if package.id not in load.packages:
+            raise _not_ours(session, load, package, code)
+        if package.state is not PackageState.ASSIGNED:
+            raise PackageAlreadyScanned(
+                f"parcel {code} was scanned: it is in your car, not missing",
+                field="codes",
+                code=code,
+            )
+        chosen[package.id] = package
+    if body.rest_of_pickup:
+        pickup = load.stop(body.stop_id) if body.stop_id is not None else None
+        if pickup is not None and pickup.kind is not StopKind.PICKUP:
+            raise PackageNotOnBlock(
+                f"stop {pickup.id} is not a pickup", field="stop_id", stop_id=pickup.id
+            )
+        chosen.update((p.id, p) for p in _unscanned(load, pickup))
+    skipped: list[int] = []
+    exceptions = []
+    for package in sorted(chosen.values(), key=lambda p: p.tracking_code):
+        pickup = load.pickup_stop.get(package.id)
+        node_id = pickup.node_id if pickup is not None else load.start.id
+        skipped += [s.id for s in take_off_block(session, load, package)]
+        transition_package(
+            session,
+            package,
+            PackageState.MISSING,
+            actor=actor(driver),
+            reason="missing_at_pickup",
+            data={"block_id": block.id, "stop_id": pickup.id if pickup else None},
+            at=now,
+        )
+        exception = OpsException(
+            kind=ExceptionKind.MISSING_AT_PICKUP,
+            package_id=package.id,
+            block_id=block.id,
+            node_id=node_id,
+            driver_id=driver.id,
+            detail=f"parcel {package.tracking_code} was not at its pickup"
+            + (f": {body.note}" if body.note else ""),
+            data={"code": package.tracking_code, "stop_id": pickup.id if pickup else None},
+            opened_at=now,
+            opened_by=actor(driver),
+        )
+        session.add(exception)
+        exceptions.append(exception)
+        if pickup is not None and not _unscanned(load, pickup) and load.live.get(pickup.id):
+            pickup.status, pickup.completed_at = StopStatus.COMPLETED, now
+    session.flush()
+    retime(load, last_position(driver), now, travel)
+    return MissingOut(
+        reported=sorted(p.tracking_code for p in chosen.values()),
+        skipped_stops=skipped,
+        exceptions=[e.id for e in exceptions],
+        stop_count=block.stop_count,
+        package_count=block.package_count,
+    )
+
+
+def depart(
+    session: Session,
+    driver: Driver,
+    block_id: int,
+    body: DepartIn,
+    *,
+    now: datetime,
+    travel: TravelModel,
+) -> DepartOut:
+    """ "Start deliveries": every parcel in the car goes ``out_for_delivery``."""
+    block = held_block(session, driver, block_id)
+    require_in_progress(block, "start deliveries")
+    load = load_block(session, block)
+    where = last_position(driver)
+    if body.lat is not None and body.lng is not None:
+        where = Position(body.lat, body.lng, body.accuracy_m)
+        note_position(driver, where, now)
+    left = depart_loaded(session, driver, load, now=now)
+    retime(load, where, now, travel)
+    ahead = load.remaining()
+    return DepartOut(
+        block_id=block.id,
+        out_for_delivery=left,
+        next_stop_id=ahead[0].id if ahead else None,
+        next_eta_at=ahead[0].eta_at if ahead else None,
+    )
+
+
+def ensure_loaded(load: BlockLoad) -> None:
+    """Refuse to leave while parcels of the start node are neither scanned nor reported
+    missing."""
+    unscanned = load.unscanned_at_start()
+    if unscanned:
+        codes = sorted(p.tracking_code for p in unscanned)
+        raise UnscannedPackages(
+            f"{len(codes)} parcel(s) of {load.start.name} are not scanned: scan them or report "
+            "them missing before you leave",
+            codes=codes,
+        )
+
+
+def depart_loaded(session: Session, driver: Driver, load: BlockLoad, *, now: datetime) -> list[str]:
+    """Move every picked-up parcel of the block to ``out_for_delivery`` (none: nothing to
+    do), once the start node's parcels are accounted for."""
+    ensure_loaded(load)
+    loaded = sorted(
+        (p for p in load.packages.values() if p.state is PackageState.PICKED_UP),
+        key=lambda p: p.tracking_code,
+    )
+    for package in loaded:
+        transition_package(
+            session,
+            package,
+            PackageState.OUT_FOR_DELIVERY,
+            actor=actor(driver),
+            reason="departed",
+            data={"block_id": load.block.id},
+            at=now,
+        )
+    return [p.tracking_code for p in loaded]

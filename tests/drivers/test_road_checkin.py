@@ -1,0 +1,123 @@
+"""Check-in at the start node, and the stop list a driver follows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from doorstep.drivers.blocks import history
+from doorstep.models import BlockStatus, StopKind
+from doorstep.orders.service import cancel_order
+from tests.drivers.road import Road, new_driver
+from tests.shop import local
+
+
+def test_check_in_inside_the_geofence_starts_the_block_on_time(road: Road) -> None:
+    answer = road.check_in(local(10, 50))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "in_progress"
+    assert body["on_time"] is True
+    assert body["late_by_s"] == 0
+    assert 100 <= body["distance_m"] <= 120  # 0.001° of latitude north of the station
+    assert body["to_scan"] == road.block.package_count
+    assert body["replayed"] is False
+    road.session.expire_all()
+    assert road.block.status is BlockStatus.IN_PROGRESS
+    assert road.block.checked_in_at == local(10, 50)
+    events = history(road.session, road.block.id)
+    assert [(e.from_status, e.to_status) for e in events][-1] == (
+        BlockStatus.ACCEPTED,
+        BlockStatus.IN_PROGRESS,
+    )
+    assert events[-1].actor == f"driver:{road.driver.id}"
+    assert events[-1].data["on_time"] is True
+    assert road.driver.last_lat == road.start.lat + 0.001
+    # Every stop ahead got an ETA from the travel model.
+    assert all(s.eta_at is not None for s in road.load().stops)
+    again = road.check_in(local(10, 58))
+    assert again.status_code == 200
+    assert again.json() | {"replayed": False} == body
+    assert len(history(road.session, road.block.id)) == len(events)
+
+
+def test_a_late_check_in_is_recorded_against_the_arrival_slot(road: Road) -> None:
+    road.block.arrival_opens_at = local(10, 30)
+    road.block.arrival_closes_at = local(10, 45)
+    road.session.flush()
+    body = road.check_in(local(10, 52)).json()
+    assert body["on_time"] is False
+    assert body["late_by_s"] == 7 * 60
+
+
+def test_check_in_is_refused_far_away_without_a_fix_too_early_or_for_others(road: Road) -> None:
+    start = road.start
+    road.set_clock(local(10, 50))
+    far = road.post(
+        "/check-in", {"lat": start.lat + 0.01, "lng": start.lng, "at": "2026-11-24T17:50:00Z"}
+    )
+    assert far.status_code == 422
+    assert far.json()["error"] == "outside_geofence"
+    assert far.json()["context"]["radius_m"] == 300
+    assert 1100 <= far.json()["context"]["distance_m"] <= 1120
+    assert "300 m" in far.json()["detail"]
+    blind = road.post("/check-in", {"at": "2026-11-24T17:50:00Z"})
+    assert blind.status_code == 422
+    assert blind.json()["error"] == "position_required"
+    early = road.check_in(local(8))
+    assert early.status_code == 409
+    assert early.json()["error"] == "too_early_to_check_in"
+    _, other_token = new_driver(road.session, "bo@example.com")
+    road.set_clock(local(10, 50))
+    theirs = road.client.post(
+        road.url("/check-in"),
+        json={"lat": start.lat, "lng": start.lng, "at": "2026-11-24T17:50:00Z"},
+        headers={"Authorization": f"Bearer {other_token}"},
+    )
+    assert theirs.status_code == 404
+    assert theirs.json()["error"] == "block_not_found"
+    road.session.expire_all()
+    assert road.block.status is BlockStatus.ACCEPTED
+    assert road.block.checked_in_at is None
+
+
+def test_the_itinerary_lists_stops_in_order_with_links_proof_and_etas(road: Road) -> None:
+    road.check_in()
+    answer = road.client.get(road.url(), headers=road.headers)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["status"] == "in_progress"
+    assert body["station"] == "DCH1"
+    assert body["start"]["code"] == "DCH1"
+    assert len(body["start"]["to_scan"]) == road.block.package_count
+    stops = body["stops"]
+    assert [s["sequence"] for s in stops] == sorted(s["sequence"] for s in stops)
+    first = stops[0]
+    assert first["kind"] == StopKind.DELIVERY
+    assert first["recipients"]
+    assert first["address"]
+    assert first["package_count"] == len(first["parcels"]) >= 1
+    assert first["proof"] == {"photo": "required", "signature": "off", "pin": "off", "scan": "off"}
+    lat, lng = f"{first['lat']:.6f}", f"{first['lng']:.6f}"
+    links = first["navigation"]
+    assert links["google"] == f"https://www.google.com/maps/dir/?api=1&destination={lat},{lng}"
+    assert links["apple"] == f"https://maps.apple.com/?daddr={lat},{lng}"
+    assert links["geo"].startswith(f"geo:{lat},{lng}?q={lat},{lng}(")
+    etas = [datetime.fromisoformat(s["eta_at"]) for s in stops]
+    assert etas == sorted(etas)
+    assert etas[0] > local(10, 50)
+
+
+def test_the_itinerary_follows_a_cancellation(road: Road) -> None:
+    load = road.load()
+    stop = next(s for s in load.stops if s.kind is StopKind.DELIVERY)
+    package = load.live[stop.id][0]
+    order = load.orders[package.order_id]
+    cancel_order(road.session, order.merchant_id, order.public_id, now=local(9))
+    road.session.flush()
+    body = road.client.get(road.url(), headers=road.headers).json()
+    codes = {p["code"] for s in body["stops"] for p in s["parcels"]}
+    assert package.tracking_code not in codes
+    assert package.tracking_code not in body["start"]["to_scan"]
+    cancelled_stop = next(s for s in body["stops"] if s["id"] == stop.id)
+    if not cancelled_stop["parcels"]:
+        assert cancelled_stop["status"] == "skipped"
