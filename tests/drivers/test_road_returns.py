@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import select
 
+from doorstep.cli.worker import build_registry
 from doorstep.drivers.blocks import history
 from doorstep.drivers.road import returns
 from doorstep.geo import TravelModel
+from doorstep.jobs import Registry
 from doorstep.models import (
     BlockStatus,
     ExceptionKind,
@@ -20,6 +22,8 @@ from doorstep.models import (
     StopPackage,
 )
 from doorstep.orders.lifecycle import PackageState
+from doorstep.settings import Settings
+from doorstep.webhooks.worker import DeliveryWorker
 from tests.drivers.road import Road, delivery_stops
 from tests.shop import local
 
@@ -168,3 +172,13 @@ def test_the_station_scans_back_what_a_driver_brought(
     )
     assert nothing.status_code == 409
     assert nothing.json()["error"] == "package_not_returnable"
+
+
+def test_the_worker_looks_for_late_returns(settings: Settings) -> None:
+    registry = build_registry(settings, cast(DeliveryWorker, _NoLane()))
+    assert returns.LATE_RETURNS in {p.name for p in registry.periodic}
+
+
+class _NoLane:
+    def register(self, registry: Registry) -> None:
+        """The webhook lane is not what this test is about."""

@@ -12,6 +12,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import create_db_engine, session_factory
+from doorstep.drivers.road import returns as road_returns
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
 from doorstep.settings import Settings, get_settings
@@ -41,6 +42,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     registry = Registry()
     deliveries.register(registry)
     retention.register(registry, days=settings.retention_days)
+    road_returns.register(registry)
     return registry
 
 
