@@ -8,12 +8,16 @@ parcels reads as skipped.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.geo import haversine_m
@@ -34,6 +38,8 @@ from doorstep.models import (
     StopStatus,
 )
 from doorstep.orders.lifecycle import PackageState
+
+T = TypeVar("T")
 
 # A package still in the driver's care: not yet delivered, back at the station or reported.
 WITH_THE_DRIVER = frozenset(
@@ -281,6 +287,19 @@ def package_by_code(session: Session, code: str) -> Package:
     if package is None:
         raise UnknownPackage(f"no parcel has the code {code!r}", field="code", code=code)
     return package
+
+
+def first_writer_wins(session: Session, package: Package, write: Callable[[], T]) -> T | None:
+    """Run ``write`` (a move of ``package``) in a savepoint. If a concurrent transaction moved
+    the package first (a double tap: its version or its event's sequence collides), undo the
+    savepoint, read the package as that transaction left it and return None: the caller
+    answers as for a repeat."""
+    try:
+        with session.begin_nested():
+            return write()
+    except (StaleDataError, IntegrityError):
+        session.refresh(package)
+        return None
 
 
 def take_off_block(session: Session, load: BlockLoad, package: Package) -> list[Stop]:
