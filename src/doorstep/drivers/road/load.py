@@ -8,16 +8,12 @@ parcels reads as skipped.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.exc import StaleDataError
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.geo import haversine_m
@@ -38,8 +34,6 @@ from doorstep.models import (
     StopStatus,
 )
 from doorstep.orders.lifecycle import PackageState
-
-T = TypeVar("T")
 
 # A package still in the driver's care: not yet delivered, back at the station or reported.
 WITH_THE_DRIVER = frozenset(
@@ -132,9 +126,14 @@ def actor(driver: Driver) -> str:
     return f"driver:{driver.id}"
 
 
-def held_block(session: Session, driver: Driver, block_id: int) -> Block:
-    """The driver's own block; anyone else's is not found."""
-    block = session.get(Block, block_id)
+def held_block(session: Session, driver: Driver, block_id: int, *, lock: bool = True) -> Block:
+    """The driver's own block; anyone else's is not found.
+
+    Locked (``lock``) until the caller's transaction ends: every change on the road reads its
+    block's parcels after taking the lock, so a double tap, a re-sent request or the station's
+    scan of the same block waits for the one before it and then sees what it did (on SQLite
+    the write transaction itself does this)."""
+    block = session.get(Block, block_id, with_for_update=lock or None, populate_existing=lock)
     if block is None or block.driver_id != driver.id:
         raise BlockNotFound(f"you hold no block {block_id}", block_id=block_id)
     return block
@@ -287,19 +286,6 @@ def package_by_code(session: Session, code: str) -> Package:
     if package is None:
         raise UnknownPackage(f"no parcel has the code {code!r}", field="code", code=code)
     return package
-
-
-def first_writer_wins(session: Session, package: Package, write: Callable[[], T]) -> T | None:
-    """Run ``write`` (a move of ``package``) in a savepoint. If a concurrent transaction moved
-    the package first (a double tap: its version or its event's sequence collides), undo the
-    savepoint, read the package as that transaction left it and return None: the caller
-    answers as for a repeat."""
-    try:
-        with session.begin_nested():
-            return write()
-    except (StaleDataError, IntegrityError):
-        session.refresh(package)
-        return None
 
 
 def take_off_block(session: Session, load: BlockLoad, package: Package) -> list[Stop]:

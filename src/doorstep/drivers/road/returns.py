@@ -240,6 +240,10 @@ def station_return(
     if earlier is not None:
         return _answer(session, session.get_one(Block, earlier), package, replayed=True)
     block = block_of_package(session, package)
+    if block is not None:
+        # The block's lock, as the driver's own requests take it; then the parcel as it is.
+        session.refresh(block, with_for_update=True)
+        session.refresh(package)
     if block is None or block.status not in (BlockStatus.IN_PROGRESS, BlockStatus.RETURNING):
         raise PackageNotReturnable(
             f"parcel {package.tracking_code} is not out with a driver ({package.state.value})",

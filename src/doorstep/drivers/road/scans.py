@@ -21,7 +21,6 @@ from doorstep.drivers.road.load import (
     Position,
     actor,
     block_of_package,
-    first_writer_wins,
     held_block,
     last_position,
     latest_event,
@@ -91,27 +90,21 @@ def scan(
     if live is None:
         raise _not_ours(session, load, package, body.code)
     pickup = load.pickup_stop.get(package.id)
-    event = None
     if package.state is PackageState.ASSIGNED:
-        event = first_writer_wins(
+        event = transition_package(
             session,
             package,
-            lambda: transition_package(
-                session,
-                package,
-                PackageState.PICKED_UP,
-                actor=actor(driver),
-                reason="scanned",
-                data={
-                    "block_id": block.id,
-                    "stop_id": pickup.id if pickup else None,
-                    "client_event_id": body.client_event_id,
-                    "phone_at": body.at.isoformat(),
-                },
-                at=now,
-            ),
+            PackageState.PICKED_UP,
+            actor=actor(driver),
+            reason="scanned",
+            data={
+                "block_id": block.id,
+                "stop_id": pickup.id if pickup else None,
+                "client_event_id": body.client_event_id,
+                "phone_at": body.at.isoformat(),
+            },
+            at=now,
         )
-    if event is not None:
         scanned_at, replayed = event.occurred_at, False
         if pickup is not None:
             _after_pickup_scan(load, pickup, now)

@@ -90,7 +90,7 @@ def parcels_policy(
 
 
 def itinerary(session: Session, driver: Driver, block_id: int) -> ItineraryOut:
-    block = held_block(session, driver, block_id)
+    block = held_block(session, driver, block_id, lock=False)
     load = load_block(session, block)
     policies = merchant_policies(session, load)
     nodes = _nodes(session, {s.node_id for s in load.stops if s.node_id is not None})
