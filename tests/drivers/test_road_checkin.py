@@ -96,6 +96,7 @@ def test_the_itinerary_lists_stops_in_order_with_links_proof_and_etas(road: Road
     assert first["recipients"]
     assert first["address"]
     assert first["package_count"] == len(first["parcels"]) >= 1
+    assert first["window_end"] is not None  # the parcels' promise
     assert first["proof"] == {"photo": "required", "signature": "off", "pin": "off", "scan": "off"}
     lat, lng = f"{first['lat']:.6f}", f"{first['lng']:.6f}"
     links = first["navigation"]

@@ -135,8 +135,10 @@ def _stop(
         address = stop.address or (orders[0].full_address if orders else "")
     recipients = list(dict.fromkeys(o.recipient_name for o in orders))
     label = node.name if node is not None else (recipients[0] if recipients else address)
-    proof = None
+    proof = promised = None
     if stop.kind is StopKind.DELIVERY:
+        # Without a window of its own, a door must be reached by its parcels' promise.
+        promised = min((p.promised_by for p in parcels), default=None)
         policy = parcels_policy(load, parcels, policies)
         proof = ProofNeeds(
             photo=policy.photo, signature=policy.signature, pin=policy.pin, scan=policy.scan
@@ -160,7 +162,7 @@ def _stop(
         package_count=len(parcels),
         parcels=[_parcel(load, p) for p in parcels],
         window_start=stop.window_start,
-        window_end=stop.window_end,
+        window_end=stop.window_end or promised,
         planned_arrival_at=stop.planned_arrival_at,
         eta_at=stop.eta_at,
         arrived_at=stop.arrived_at,
