@@ -6,6 +6,8 @@ Nothing here opens a connection: engines and clients are created by the code tha
 
 from __future__ import annotations
 
+import ipaddress
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -18,6 +20,8 @@ from doorstep.geo.travel import DEFAULT_SPEEDS_KMH, Router, RouterKind, SpeedPro
 # Secrets that ship in the code so a newcomer can start at once; refused outside development.
 DEVELOPMENT_OPERATOR_TOKEN = "dev-operator-token"
 DEVELOPMENT_SECRET_KEY = "dev-secret-key-not-for-production"
+
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?")
 
 
 class Environment(StrEnum):
@@ -97,6 +101,12 @@ class Settings(BaseSettings):
         description="Days the webhook delivery log, delivered outbox events and succeeded jobs "
         "are kept; package timelines are never deleted",
     )
+    webhook_allow_private: str = Field(
+        default="",
+        description="Hosts and networks webhooks may be sent to although they are not public, "
+        "comma-separated (localhost, 127.0.0.1, 10.0.0.0/8): for receivers on a developer's "
+        "machine or a private network; empty = public addresses only",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = "INFO"
 
@@ -125,6 +135,24 @@ class Settings(BaseSettings):
         if min(self.travel_speeds_kmh) <= 0:
             raise ValueError("every speed of DOORSTEP_TRAVEL_SPEEDS_KMH must be positive")
         return self
+
+    @model_validator(mode="after")
+    def _allow_list_is_hosts_and_networks(self) -> Settings:
+        for entry in self.webhook_private_allowances:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not _HOST_NAME.fullmatch(entry):
+                    raise ValueError(
+                        f"DOORSTEP_WEBHOOK_ALLOW_PRIVATE: '{entry}' is neither a host name nor "
+                        "an address or network (like 10.0.0.0/8)"
+                    ) from None
+        return self
+
+    @property
+    def webhook_private_allowances(self) -> tuple[str, ...]:
+        """The entries of ``webhook_allow_private``, lower-cased."""
+        return tuple(e.strip().lower() for e in self.webhook_allow_private.split(",") if e.strip())
 
     def travel_model(self) -> TravelModel:
         """The one travel model every promise, plan and ETA of this process uses."""

@@ -34,6 +34,7 @@ from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.web.login_throttle import LoginThrottle
 from doorstep.webhooks import api as webhooks_api
+from doorstep.webhooks.addresses import AddressPolicy
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -66,6 +67,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.travel = settings.travel_model()
     app.state.promise_policy = PromisePolicy(travel=app.state.travel)
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    # Where merchants' webhook URLs may point (public addresses, and the operator's allow-list).
+    app.state.webhook_addresses = AddressPolicy.allowing(settings.webhook_private_allowances)
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )

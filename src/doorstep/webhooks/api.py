@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from doorstep.api.deps import (
     DbSession,
@@ -20,6 +20,7 @@ from doorstep.merchants.service import InvalidApiKey
 from doorstep.models import DeliveryStatus
 from doorstep.settings import Settings
 from doorstep.webhooks import service
+from doorstep.webhooks.addresses import AddressPolicy
 from doorstep.webhooks.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -38,6 +39,7 @@ from doorstep.webhooks.service import (
     UnknownEventType,
     WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
+    WebhookUrlNotPublic,
 )
 from doorstep.webhooks.signing import message_id
 
@@ -50,17 +52,35 @@ router = APIRouter(
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
+async def _addresses(request: Request) -> AddressPolicy:
+    policy: AddressPolicy = request.app.state.webhook_addresses
+    return policy
+
+
+# Where an endpoint's URL may point: public addresses, and the operator's allow-list.
+Addresses = Annotated[AddressPolicy, Depends(_addresses)]
+
+
 @router.post(
     "/webhook-endpoints",
     status_code=201,
     summary="Register an endpoint; the signing secret is shown once",
-    responses=error_responses(InvalidWebhookUrl, UnknownEventType),
+    responses=error_responses(InvalidWebhookUrl, WebhookUrlNotPublic, UnknownEventType),
 )
 def create_endpoint(
-    body: EndpointIn, caller: SecretKeyCaller, session: DbSession, settings: AppSettings
+    body: EndpointIn,
+    caller: SecretKeyCaller,
+    session: DbSession,
+    settings: AppSettings,
+    addresses: Addresses,
 ) -> EndpointCreated:
     endpoint = service.create_endpoint(
-        session, caller.merchant_id, body.url, body.event_types, environment=settings.environment
+        session,
+        caller.merchant_id,
+        body.url,
+        body.event_types,
+        environment=settings.environment,
+        addresses=addresses,
     )
     return EndpointCreated(
         **EndpointOut.model_validate(endpoint).model_dump(), signing_secret=endpoint.signing_secret
@@ -88,7 +108,9 @@ def get_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) 
 @router.patch(
     "/webhook-endpoints/{endpoint_id}",
     summary="Change the URL or event types, pause or resume",
-    responses=error_responses(WebhookEndpointNotFound, InvalidWebhookUrl, UnknownEventType),
+    responses=error_responses(
+        WebhookEndpointNotFound, InvalidWebhookUrl, WebhookUrlNotPublic, UnknownEventType
+    ),
 )
 def update_endpoint(
     endpoint_id: int,
@@ -96,12 +118,14 @@ def update_endpoint(
     caller: SecretKeyCaller,
     session: DbSession,
     settings: AppSettings,
+    addresses: Addresses,
 ) -> EndpointOut:
     endpoint = service.update_endpoint(
         session,
         caller.merchant_id,
         endpoint_id,
         environment=settings.environment,
+        addresses=addresses,
         url=body.url,
         event_types=body.event_types,
         active=body.active,
