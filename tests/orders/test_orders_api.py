@@ -252,6 +252,81 @@ def test_an_option_the_preview_did_not_offer(client: TestClient, shop: Shop) -> 
     assert "cut-off" in response.json()["detail"]
 
 
+NEW_YORK = {"lat": 40.7484, "lng": -73.9857, "address": "350 5th Ave", "postal_code": "10118"}
+
+
+@pytest.mark.parametrize(
+    ("destination", "field"),
+    [
+        (NEW_YORK, "destination.lat"),
+        (DOWNTOWN_CHANDLER | {"lng": -111.7}, "destination.lng"),  # 13 km east
+        (DOWNTOWN_CHANDLER | {"postal_code": "10118"}, "destination.postal_code"),
+    ],
+)
+def test_an_order_from_a_preview_goes_where_the_preview_was_made_for(
+    client: TestClient, session: Session, shop: Shop, destination: dict[str, Any], field: str
+) -> None:
+    preview = client.post(
+        "/v1/delivery-previews",
+        json={
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER | {"postal_code": "85225"},
+        },
+        headers=shop.headers(publishable=True),
+    ).json()
+    assert preview["options"][0]["id"] == "same_day"
+    response = _order(
+        client,
+        shop,
+        {
+            "preview_id": preview["id"],
+            "option_id": "same_day",
+            "destination": destination,
+            "recipient": RECIPIENT,
+        },
+    )
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"] == "order_differs_from_preview"
+    assert response.json()["context"] == {"field": field, "preview_id": preview["id"]}
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 0
+
+
+def test_an_order_from_a_preview_adds_the_street_address_to_the_preview_s_point(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    preview = client.post(
+        "/v1/delivery-previews",
+        json={
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": {"lat": 33.3035, "lng": -111.841, "postal_code": "85225"},
+        },
+        headers=shop.headers(publishable=True),
+    ).json()
+    street = {
+        "lat": 33.30350000001,  # the same point, as another client's floats print it
+        "lng": -111.841,
+        "address": "1 E Chicago St",
+        "city": "Chandler",
+        "state": "AZ",
+    }
+    response = _order(
+        client,
+        shop,
+        {
+            "preview_id": preview["id"],
+            "option_id": "same_day",
+            "destination": street,
+            "recipient": RECIPIENT,
+        },
+    )
+    assert response.status_code == 201, response.json()
+    destination = response.json()["destination"]
+    assert (destination["lat"], destination["lng"]) == (33.3035, -111.841)
+    assert (destination["address"], destination["postal_code"]) == ("1 E Chicago St", "85225")
+    assert session.scalars(select(Order.dest_postal_code)).one() == "85225"
+
+
 def _two_day(destination: dict[str, Any]) -> dict[str, Any]:
     return {
         "items": [{"sku": "PAN-28", "quantity": 1}],

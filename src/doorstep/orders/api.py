@@ -74,6 +74,7 @@ SecretKey = Annotated[HTTPAuthorizationCredentials, Depends(presented_key("*"))]
         service.SpeedUnavailable,
         service.OutsideServiceArea,
         service.AddressMissing,
+        service.OrderDiffersFromPreview,
         PreviewNotFound,
         PreviewExpired,
     ),

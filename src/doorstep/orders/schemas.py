@@ -52,7 +52,11 @@ class Recipient(BaseModel):
 
 class OrderIn(BaseModel):
     """Either a preview's option (``preview_id`` + ``option_id``), or a basket, a destination
-    and a speed to be promised now."""
+    and a speed to be promised now.
+
+    An order from a preview keeps the preview's basket and point: its ``destination`` only
+    adds the street address, and its ``lat``/``lng`` (and postal code, when both give one)
+    must be the preview's."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
