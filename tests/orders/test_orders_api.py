@@ -438,6 +438,34 @@ def test_bad_orders_name_the_problem(client: TestClient, shop: Shop) -> None:
     assert publishable.status_code == 403
 
 
+def test_a_sku_named_twice_is_refused_and_reserves_nothing(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    twice = [{"sku": "PAN-28", "quantity": 1}, {"sku": "PAN-28", "quantity": 2}]
+    order = _order(
+        client,
+        shop,
+        {
+            "items": twice,
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "same_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    preview = client.post(
+        "/v1/delivery-previews",
+        json={"items": twice, "destination": DOWNTOWN_CHANDLER},
+        headers=shop.headers(publishable=True),
+    )
+    for response in (order, preview):
+        assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+        [problem] = response.json()["detail"]
+        assert problem["field"] == "body.items"
+        assert "'PAN-28' appears twice" in problem["message"]
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 0
+
+
 def test_cancel_releases_stock_once_and_refuses_after_pickup(
     client: TestClient, session: Session, shop: Shop
 ) -> None:

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from doorstep.models import Channel, DeliverySpeed, OrderStatus
 from doorstep.orders.lifecycle import PackageState
-from doorstep.promise.schemas import MAX_BASKET_LINES, BasketItem, Destination
+from doorstep.promise.schemas import Basket, Destination
 
 
 def _state_code(value: str) -> str:
@@ -62,9 +62,7 @@ class OrderIn(BaseModel):
 
     preview_id: Annotated[str, Field(max_length=40)] | None = None
     option_id: DeliverySpeed | None = None
-    items: Annotated[list[BasketItem], Field(min_length=1, max_length=MAX_BASKET_LINES)] | None = (
-        None
-    )
+    items: Basket | None = None
     destination: OrderDestination | None = None
     speed: DeliverySpeed | None = None
     recipient: Recipient
