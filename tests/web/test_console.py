@@ -160,6 +160,17 @@ def test_csv_export_uses_the_same_filters_and_only_this_merchant(
     assert {r["id"] for r in everything} == {placed["ana"], placed["bo"], placed["cy"]}
 
 
+def test_the_console_csv_shows_a_formula_in_a_name_as_text(
+    web: TestClient, session: Session, shop: Shop
+) -> None:
+    _place(session, shop.merchant_id, "PAN-28", "=cmd|' /C calc'!A0 Ruiz", "@SUM(A1:A9)")
+    session.commit()
+    sign_in(web)
+    [row] = csv.DictReader(io.StringIO(web.get("/console/orders.csv").text))
+    assert row["recipient_name"] == "'=cmd|' /C calc'!A0 Ruiz"
+    assert row["merchant_reference"] == "'@SUM(A1:A9)"
+
+
 def test_repeated_wrong_passwords_lock_the_sign_in_for_a_while(web: TestClient, shop: Shop) -> None:
     web.app.state.login_throttle = LoginThrottle("3/15 minutes", "memory://")  # type: ignore[attr-defined]
     for _ in range(3):

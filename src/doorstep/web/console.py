@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -162,13 +160,8 @@ def orders_csv(
     user = console_session.current_user(request, session, settings)
     if user is None:
         return _to_login(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(views.CSV_COLUMNS)
-    for view in views.iter_orders(session, user.merchant_id, _filters(q, status)):
-        writer.writerow(views.csv_row(view))
     return Response(
-        buffer.getvalue(),
+        "".join(views.csv_lines(views.iter_orders(session, user.merchant_id, _filters(q, status)))),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="orders.csv"',
