@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +23,12 @@ from doorstep.models import ApiKeyKind
 from doorstep.promise.network import NetworkSnapshot, SnapshotCache
 from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings
+
+#: The largest id a row can have: ids are INTEGER columns (PostgreSQL's is 32 bits).
+MAX_ROW_ID = 2**31 - 1
+# An id in a path or query: a larger number names no row, and would not fit the database's
+# parameter (a 500 on PostgreSQL); it is a 422 naming the parameter instead.
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 
 class NotAuthenticated(DomainError):

@@ -47,6 +47,10 @@ CSV_COLUMNS = (
 )
 
 
+# The largest id an order can have (an INTEGER column): a cursor past it was not ours.
+_MAX_ORDER_ID = 2**31 - 1
+
+
 class InvalidCursor(InvalidInput):
     code = "invalid_cursor"
 
@@ -219,8 +223,9 @@ def _decode(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "o":
+        order_id = int(value)
+        if kind != "o" or not 0 < order_id <= _MAX_ORDER_ID:
             raise ValueError(kind)
-        return int(value)
+        return order_id
     except (ValueError, UnicodeDecodeError):
         raise InvalidCursor("the cursor is not one this API returned", field="cursor") from None

@@ -12,6 +12,7 @@ from doorstep.api.deps import (
     KeyNotAllowed,
     NotAuthenticated,
     Now,
+    RowId,
     SecretKeyCaller,
     get_settings_dep,
 )
@@ -99,7 +100,7 @@ def list_endpoints(caller: SecretKeyCaller, session: DbSession) -> list[Endpoint
     summary="One endpoint",
     responses=error_responses(WebhookEndpointNotFound),
 )
-def get_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) -> EndpointOut:
+def get_endpoint(endpoint_id: RowId, caller: SecretKeyCaller, session: DbSession) -> EndpointOut:
     return EndpointOut.model_validate(
         service.get_endpoint(session, caller.merchant_id, endpoint_id)
     )
@@ -113,7 +114,7 @@ def get_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) 
     ),
 )
 def update_endpoint(
-    endpoint_id: int,
+    endpoint_id: RowId,
     body: EndpointUpdate,
     caller: SecretKeyCaller,
     session: DbSession,
@@ -139,7 +140,7 @@ def update_endpoint(
     responses=error_responses(WebhookEndpointNotFound),
 )
 def rotate_secret(
-    endpoint_id: int,
+    endpoint_id: RowId,
     caller: SecretKeyCaller,
     session: DbSession,
     now: Now,
@@ -166,7 +167,7 @@ def rotate_secret(
     summary="Delete an endpoint with its queue and log",
     responses=error_responses(WebhookEndpointNotFound),
 )
-def delete_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) -> Response:
+def delete_endpoint(endpoint_id: RowId, caller: SecretKeyCaller, session: DbSession) -> Response:
     service.delete_endpoint(session, caller.merchant_id, endpoint_id)
     return Response(status_code=204)
 
@@ -177,11 +178,11 @@ def delete_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSessio
     responses=error_responses(WebhookEndpointNotFound),
 )
 def list_deliveries(
-    endpoint_id: int,
+    endpoint_id: RowId,
     caller: SecretKeyCaller,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+    before: Annotated[RowId | None, Query(description="next_cursor of the previous page")] = None,
 ) -> DeliveryPage:
     records = service.list_deliveries(
         session, caller.merchant_id, endpoint_id, limit=limit, before=before
@@ -198,7 +199,7 @@ def list_deliveries(
     summary="Send a finished delivery again (with a fresh retry schedule)",
     responses=error_responses(WebhookDeliveryNotFound, DeliveryPending),
 )
-def redeliver(delivery_id: int, caller: SecretKeyCaller, session: DbSession) -> DeliveryOut:
+def redeliver(delivery_id: RowId, caller: SecretKeyCaller, session: DbSession) -> DeliveryOut:
     return _delivery_out(service.redeliver(session, caller.merchant_id, delivery_id))
 
 
