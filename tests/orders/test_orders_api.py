@@ -577,6 +577,25 @@ def test_a_cell_that_would_start_a_formula_is_escaped(start: str) -> None:
     assert views.csv_cell(f"x{start}cmd") == f"x{start}cmd"
 
 
+def test_a_moment_without_a_time_zone_is_read_as_utc(client: TestClient, shop: Shop) -> None:
+    body = _two_day(DOWNTOWN_CHANDLER)
+    assert _order(client, shop, body).status_code == 201  # placed at 17:00 UTC
+    for path in ("/v1/orders", "/v1/orders.csv"):
+        counts = []
+        for moment in ("2026-11-24T17:00:00", "2026-11-24T17:00:00Z", "2026-11-24T17:00:01"):
+            response = client.get(path, params={"created_from": moment}, headers=shop.headers())
+            assert response.status_code == 200, response.text
+            if path.endswith(".csv"):
+                counts.append(len(list(csv.DictReader(io.StringIO(response.text)))))
+            else:
+                counts.append(len(response.json()["data"]))
+        assert counts == [1, 1, 0]
+        before = client.get(
+            path, params={"created_to": "2026-11-24T10:00:00-07:00"}, headers=shop.headers()
+        )
+        assert before.status_code == 200
+
+
 def test_orders_are_private_to_their_merchant(
     client: TestClient, session: Session, shop: Shop
 ) -> None:

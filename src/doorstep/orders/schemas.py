@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -24,7 +24,14 @@ def _country_code(value: str) -> str:
     return value.upper()
 
 
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 StateCode = Annotated[str, AfterValidator(_state_code)]
+# A moment a client names (a filter's bound): without a time zone it is read as UTC, the zone
+# every stored timestamp is in.
+Moment = Annotated[datetime, AfterValidator(_as_utc)]
 CountryCode = Annotated[str, AfterValidator(_country_code)]
 
 
