@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from doorstep.errors import DomainError
@@ -60,6 +61,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return _envelope(request, exc.status_code, {"error": code, "detail": exc.detail})
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A versioned row (a package, a block) changed under this request by another one: the
+        # unit of work rolls back, and the client may simply try again.
+        log.info("concurrent_update", path=request.url.path, error=str(exc))
+        return _envelope(
+            request,
+            409,
+            {
+                "error": "concurrent_update",
+                "detail": "another request changed this at the same moment; try again",
+            },
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -542,12 +542,17 @@ def _same_request(order: Order, body: OrderIn, digest: str) -> Order:
     return order
 
 
-def get_order(session: Session, merchant_id: int, public_id: str) -> Order:
-    order = session.scalar(
+def get_order(session: Session, merchant_id: int, public_id: str, *, lock: bool = False) -> Order:
+    """The order with its lines and packages; ``lock``: its row locked for this transaction,
+    and everything read fresh (after whoever held the lock committed)."""
+    statement = (
         select(Order)
         .where(Order.merchant_id == merchant_id, Order.public_id == public_id)
         .options(*ORDER_LOADS)
     )
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    order = session.scalar(statement)
     if order is None:
         raise OrderNotFound(f"no order '{public_id}'", order_id=public_id)
     return order
@@ -557,8 +562,12 @@ ORDER_LOADS = (selectinload(Order.lines), selectinload(Order.packages))
 
 
 def cancel_order(session: Session, merchant_id: int, public_id: str, *, now: datetime) -> Order:
-    """Cancel before pickup: every package is cancelled and its stock released."""
-    order = get_order(session, merchant_id, public_id)
+    """Cancel before pickup: every package is cancelled and its stock released.
+
+    Cancels of one order queue on its row (``FOR UPDATE``; SQLite has one writer anyway): each
+    reads the order after the one before it committed, so a retry finds it cancelled and
+    answers with it, rather than racing the first one's package updates."""
+    order = get_order(session, merchant_id, public_id, lock=True)
     if order.status is OrderStatus.CANCELLED:
         return order  # cancelling twice is not an error: the client may be retrying
     blocking = [p for p in order.packages if p.state not in CANCELLABLE]
