@@ -47,7 +47,13 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET_KEY
     rate_limit: str = Field(
         default="6000/minute",
-        description="Per API key (publishable keys: per key and client address); empty = off",
+        description="Per verified API key (publishable keys: per key and client address), and "
+        "per client address for calls without a key; empty = off",
+    )
+    auth_failure_limit: str = Field(
+        default="60/minute",
+        description="Failed API key checks allowed per client address; past it, that "
+        "address's calls with a key are refused until the window moves on; empty = no limit",
     )
     rate_limit_storage: str = Field(
         default="memory://",

@@ -35,15 +35,18 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
     return responses
 
 
-def _envelope(request: Request, status: int, body: dict[str, Any]) -> JSONResponse:
+def _envelope(
+    request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     body["request_id"] = getattr(request.state, "request_id", None)
-    return JSONResponse(status_code=status, content=body)
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return _envelope(request, exc.status, exc.to_body())
+        # An error may carry response headers of its own (a 429's Retry-After).
+        return _envelope(request, exc.status, exc.to_body(), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
