@@ -67,8 +67,8 @@ class Settings(BaseSettings):
     )
     console_login_limit: str = Field(
         default="10/15 minutes",
-        description="Failed console sign-ins allowed per account and per client address; "
-        "empty = no limit",
+        description="Console sign-in attempts allowed per client address, and failures per "
+        "account (past which the addresses that failed for it are refused); empty = no limit",
     )
     network_cache_seconds: float = Field(
         default=30.0,

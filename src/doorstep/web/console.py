@@ -72,7 +72,7 @@ def login(
 ) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
     client = request.client.host if request.client else "unknown"
-    refusal = throttle.check(email, client)
+    refusal = throttle.attempt(email, client)
     if refusal is not None:
         minutes = max(1, round(refusal.retry_after_s / 60))
         page = pages.render(
@@ -95,7 +95,7 @@ def login(
             email=email,
             error="That e-mail and password don't match an account. Check both and try again.",
         )
-    throttle.succeeded(email)
+    throttle.succeeded(email, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     console_session.sign_in(response, request, settings, user)
     return response
