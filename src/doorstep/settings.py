@@ -7,6 +7,7 @@ Nothing here opens a connection: engines and clients are created by the code tha
 from __future__ import annotations
 
 import ipaddress
+import math
 import re
 from enum import StrEnum
 from functools import lru_cache
@@ -22,6 +23,46 @@ DEVELOPMENT_OPERATOR_TOKEN = "dev-operator-token"
 DEVELOPMENT_SECRET_KEY = "dev-secret-key-not-for-production"
 
 _HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?")
+
+
+# What a production secret needs: length, variety, and 128 bits by a character-class estimate
+# (length x log2 of the alphabets it draws on). Random values pass (secrets.token_hex(16) has
+# 8 or more different characters but once in a million); 32 identical characters do not.
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 8
+SECRET_MIN_BITS = 128
+_ALPHABETS = (
+    (str.isdigit, 10),
+    (str.islower, 26),
+    (str.isupper, 26),
+)
+
+
+def estimated_bits(value: str) -> float:
+    """Length x log2 of the alphabets the value draws on (digits, lower and upper case
+    letters, 33 other characters): what a random value of its kind would hold."""
+    if not value:
+        return 0.0
+    size = sum(n for test, n in _ALPHABETS if any(test(c) for c in value))
+    if any(not (c.isdigit() or c.islower() or c.isupper()) for c in value):
+        size += 33
+    return len(value) * math.log2(size)
+
+
+def _guessable(name: str, value: str) -> str | None:
+    """Why ``value`` is too weak a production secret, or None."""
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"{name} must be at least {SECRET_MIN_LENGTH} characters (it has {len(value)})"
+    distinct = len(set(value))
+    if distinct < SECRET_MIN_DISTINCT:
+        return (
+            f"{name} must use at least {SECRET_MIN_DISTINCT} different characters "
+            f"(it uses {distinct})"
+        )
+    bits = estimated_bits(value)
+    if bits < SECRET_MIN_BITS:
+        return f"{name} holds about {bits:.0f} bits; at least {SECRET_MIN_BITS} are needed"
+    return None
 
 
 class Environment(StrEnum):
@@ -130,8 +171,19 @@ class Settings(BaseSettings):
                     f"{', '.join(missing)} must be set outside development "
                     "(the built-in development values are public)"
                 )
-            if len(self.secret_key) < 32:
-                raise ValueError("DOORSTEP_SECRET_KEY must be at least 32 characters")
+            weak = [
+                problem
+                for name, value in (
+                    ("DOORSTEP_OPERATOR_TOKEN", self.operator_token),
+                    ("DOORSTEP_SECRET_KEY", self.secret_key),
+                )
+                if (problem := _guessable(name, value)) is not None
+            ]
+            if weak:
+                raise ValueError(
+                    "; ".join(weak) + ". Use a random value, like the output of "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
         return self
 
     @model_validator(mode="after")
