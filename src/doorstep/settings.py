@@ -100,6 +100,17 @@ class Settings(BaseSettings):
         default="memory://",
         description="Where counts live: memory:// (one process) or redis://host:6379 (shared)",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="The largest request body in bytes (JSON calls, forms), unless a path "
+        "prefix of max_body_bytes_by_path says otherwise; a larger one is answered 413",
+    )
+    max_body_bytes_by_path: dict[str, int] = Field(
+        default_factory=lambda: {"/v1/driver/": 10 * 1024 * 1024},
+        description='Limits per path prefix, as JSON ({"/v1/driver/": 10485760}: the drivers\' '
+        "photo uploads); the longest prefix a path starts with wins",
+    )
     api_key_cache_seconds: float = Field(
         default=5.0,
         ge=0,

@@ -16,7 +16,7 @@ from doorstep.api.errors import install_error_handlers
 from doorstep.api.key_cache import KeyCache
 from doorstep.api.ratelimit import install_rate_limits
 from doorstep.api.request_context import RequestContextMiddleware
-from doorstep.api.request_guard import RequestGuard
+from doorstep.api.request_guard import BodyLimits, RequestGuard
 from doorstep.catalog import api as catalog_api
 from doorstep.db import create_db_engine, session_factory
 from doorstep.logs import configure_logging
@@ -77,7 +77,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     install_error_handlers(app)
     # Inside the rate limits (a refused flood is not read) and the request id (errors carry it).
     app.add_middleware(
-        RequestGuard, html_paths=web_routes.PAGE_PATHS, html_problem=web_routes.unreadable_input
+        RequestGuard,
+        body_limits=BodyLimits(settings.max_body_bytes, settings.max_body_bytes_by_path),
+        html_paths=web_routes.PAGE_PATHS,
+        html_problem=web_routes.unreadable_input,
     )
     install_rate_limits(app, settings)
     app.add_middleware(RequestContextMiddleware)

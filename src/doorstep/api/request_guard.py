@@ -1,26 +1,34 @@
-"""Refusing, at the door, text no handler can store: the NUL character.
+"""What the API refuses at the door, before routing: bodies that are too large, and text no
+handler can store (the NUL character).
 
-PostgreSQL's text types cannot hold NUL (``\\x00``): one that reaches a query fails there, a
-500. Rather than trust every model, query parameter and form field of every endpoint and page
-to refuse it, this plain ASGI middleware looks at each request once, before routing: the
-path, the query string, the headers, and a JSON (its ``\\u0000`` escape), URL-encoded or
-multipart body (text fields; a file's bytes are its own business). A NUL anywhere is a 422
-naming where it was: the API's error envelope, or for the browser pages (hosted checkout,
-console) their HTML problem page.
+**Body size.** Every request body has a limit, by path prefix (`BodyLimits`: 1 MiB by default,
+more where photos are uploaded): a declared ``Content-Length`` past it is refused at once, a
+body that grows past it while it is read is refused then. A 413 ``request_too_large`` in the
+API's error envelope.
 
-A body is read only for those content types, and handed on to the app unchanged.
+**NUL.** PostgreSQL's text types cannot hold NUL (``\x00``): one that reaches a query fails
+there, a 500. Rather than trust every model, query parameter and form field of every endpoint
+and page to refuse it, the guard looks at each request once: the path, the query string, the
+headers, and a JSON (its ``\u0000`` escape), URL-encoded or multipart body (text fields; a
+file's bytes are its own business). A NUL anywhere is a 422 naming where it was: the API's
+error envelope, or for the browser pages (hosted checkout, console) their HTML problem page.
+
+A body is read ahead only for those content types, and handed on to the app unchanged; other
+bodies stream through, counted.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 from fastapi.responses import JSONResponse
 from python_multipart.multipart import parse_options_header
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -32,6 +40,26 @@ _MULTIPART = "multipart/form-data"
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+@dataclass(frozen=True)
+class BodyLimits:
+    """The largest request body in bytes: ``default``, or that of the longest prefix of
+    ``by_path`` the request's path starts with."""
+
+    default: int
+    by_path: Mapping[str, int] = field(default_factory=dict)
+
+    def for_path(self, path: str) -> int:
+        matches = [prefix for prefix in self.by_path if path.startswith(prefix)]
+        return self.by_path[max(matches, key=len)] if matches else self.default
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while the app reads a body past its limit; rendered by the app's handler."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit:,} bytes, this path's limit")
+
+
 class RequestGuard:
     """``html_paths``: path prefixes answered with ``html_problem(path)`` rather than JSON."""
 
@@ -39,10 +67,12 @@ class RequestGuard:
         self,
         app: ASGIApp,
         *,
+        body_limits: BodyLimits,
         html_paths: tuple[str, ...] = (),
         html_problem: Callable[[str], Response] | None = None,
     ) -> None:
         self.app = app
+        self.body_limits = body_limits
         self.html_paths = html_paths
         self.html_problem = html_problem
 
@@ -51,31 +81,52 @@ class RequestGuard:
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
+        limit = self.body_limits.for_path(scope["path"])
+        if _declared_length(headers) > limit:
+            await self._too_large(scope, limit)(scope, receive, send)
+            return
         where = _nul_in_path(scope) or _nul_in_query(scope) or _nul_in_headers(headers)
-        if where is None and scope["method"] in _WITH_BODY:
-            kind = _body_kind(headers.get("content-type"))
-            if kind is not None:
-                body = await _read_body(receive)
-                where = _nul_in_body(body, kind, headers.get("content-type", ""))
-                receive = _replay(body, receive)
+        kind = _body_kind(headers.get("content-type")) if scope["method"] in _WITH_BODY else None
+        if where is None and kind is not None:
+            body = await _read_body(receive, limit)
+            if body is None:
+                await self._too_large(scope, limit)(scope, receive, send)
+                return
+            where = _nul_in_body(body, kind, headers.get("content-type", ""))
+            receive = _replay(body, receive)
+        elif where is None:
+            receive = _counted(receive, limit)
         if where is None:
             await self.app(scope, receive, send)
             return
         await self._refuse(scope, where)(scope, receive, send)
 
+    def _too_large(self, scope: Scope, limit: int) -> Response:
+        return _envelope(scope, 413, "request_too_large", BodyTooLarge(limit).detail)
+
     def _refuse(self, scope: Scope, where: str) -> Response:
         if self.html_problem is not None and scope["path"].startswith(self.html_paths):
             return self.html_problem(scope["path"])
-        request_id = scope.get("state", {}).get("request_id")
         problem = {
             "field": where,
             "message": "text may not contain the NUL character (\\u0000)",
             "type": "nul_character",
         }
-        return JSONResponse(
-            status_code=422,
-            content={"error": "validation_error", "detail": [problem], "request_id": request_id},
-        )
+        return _envelope(scope, 422, "validation_error", [problem])
+
+
+def _envelope(scope: Scope, status: int, code: str, detail: Any) -> JSONResponse:
+    request_id = scope.get("state", {}).get("request_id")
+    return JSONResponse(
+        status_code=status, content={"error": code, "detail": detail, "request_id": request_id}
+    )
+
+
+def _declared_length(headers: Headers) -> int:
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 0  # the server refuses a malformed length itself
 
 
 def _nul_in_path(scope: Scope) -> str | None:
@@ -115,16 +166,37 @@ def _body_kind(content_type: str | None) -> str | None:
     return None
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None as soon as it is past ``limit`` bytes."""
     chunks = []
+    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunks.append(message.get("body", b""))
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _counted(receive: Receive, limit: int) -> Receive:
+    size = 0
+
+    async def counted() -> Message:
+        nonlocal size
+        message = await receive()
+        if message["type"] == "http.request":
+            size += len(message.get("body", b""))
+            if size > limit:
+                raise BodyTooLarge(limit)
+        return message
+
+    return counted
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:
