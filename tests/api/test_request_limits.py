@@ -1,4 +1,5 @@
-"""Request bodies have a size limit per path prefix: past it, a 413 in the error envelope."""
+"""Request bodies have a size limit per path prefix (413 in the error envelope); answers carry
+nosniff and, where they may hold private data, no-store."""
 
 from __future__ import annotations
 
@@ -91,3 +92,19 @@ def test_the_default_limits() -> None:
     assert limits.for_path("/v1/driver/stops/7/photo") == 10 * MiB
     nested = BodyLimits(100, {"/v1/": 200, "/v1/driver/": 300})
     assert [nested.for_path(p) for p in ("/x", "/v1/orders", "/v1/driver/a")] == [100, 200, 300]
+
+
+def test_answers_are_not_sniffed_and_private_ones_not_stored(
+    client: TestClient, headers: dict[str, str]
+) -> None:
+    for response in (
+        client.get("/v1/merchant", headers=headers),
+        client.get("/v1/merchant"),  # an error is private too
+        client.get("/v1/orders/ord_nope", headers=headers),
+    ):
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"
+    widget = client.get("/widget.js")
+    assert widget.headers["X-Content-Type-Options"] == "nosniff"
+    assert widget.headers["Cache-Control"] == "public, max-age=300"  # its own is kept
+    assert client.get("/healthz").headers["X-Content-Type-Options"] == "nosniff"
