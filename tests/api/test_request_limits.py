@@ -1,5 +1,5 @@
 """Request bodies have a size limit per path prefix (413 in the error envelope); answers carry
-nosniff and, where they may hold private data, no-store."""
+nosniff and, where they may hold private data, no-store; a 405 says which methods are allowed."""
 
 from __future__ import annotations
 
@@ -108,3 +108,21 @@ def test_answers_are_not_sniffed_and_private_ones_not_stored(
     assert widget.headers["X-Content-Type-Options"] == "nosniff"
     assert widget.headers["Cache-Control"] == "public, max-age=300"  # its own is kept
     assert client.get("/healthz").headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("put", "/v1/webhook-endpoints", "GET, POST"),
+        ("post", "/v1/webhook-endpoints/7", "GET, PATCH, DELETE"),
+        ("get", "/v1/orders/ord_x/cancel", "POST"),
+        ("delete", "/healthz", "GET"),
+    ],
+)
+def test_a_405_says_which_methods_the_path_takes(
+    client: TestClient, headers: dict[str, str], method: str, path: str, allow: str
+) -> None:
+    response = client.request(method, path, headers=headers)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allow
+    assert response.json()["error"] == "method_not_allowed"

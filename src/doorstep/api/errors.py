@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from doorstep.errors import DomainError
 
@@ -36,6 +37,17 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
 
 
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at the request's path."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
 
 
 def _envelope(
@@ -66,7 +78,13 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        return _envelope(request, exc.status_code, {"error": code, "detail": exc.detail})
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Every method the path answers, not only those of the first route that matched it.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return _envelope(
+            request, exc.status_code, {"error": code, "detail": exc.detail}, headers or None
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
