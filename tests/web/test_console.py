@@ -195,7 +195,8 @@ def _at(web: TestClient, address: str) -> TestClient:
 
 def _sign_in(client: TestClient, password: str) -> int:
     data = {"email": CONSOLE_EMAIL, "password": password}
-    return client.post("/console/login", data=data, follow_redirects=False).status_code
+    status: int = client.post("/console/login", data=data, follow_redirects=False).status_code
+    return status
 
 
 def test_someone_who_knows_the_e_mail_cannot_lock_the_owner_out(

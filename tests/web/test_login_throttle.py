@@ -32,7 +32,8 @@ def test_parallel_wrong_passwords_get_exactly_the_limit_of_checks(
     def guess(number: int) -> int:
         start.wait()
         data = {"email": CONSOLE_EMAIL, "password": f"guess-{number}"}
-        return client.post("/console/login", data=data).status_code
+        status: int = client.post("/console/login", data=data).status_code
+        return status
 
     with ThreadPoolExecutor(max_workers=GUESSES) as pool:
         answers = Counter(pool.map(guess, range(GUESSES)))
