@@ -107,9 +107,16 @@ class Settings(BaseSettings):
         "prefix of max_body_bytes_by_path says otherwise; a larger one is answered 413",
     )
     max_body_bytes_by_path: dict[str, int] = Field(
-        default_factory=lambda: {"/v1/driver/": 10 * 1024 * 1024},
+        default_factory=lambda: {
+            # A driver's photo of the door.
+            "/v1/driver/": 10 * 1024 * 1024,
+            # A catalog batch of up to 10,000 products or stock lines, as JSON or CSV.
+            "/v1/products": 8 * 1024 * 1024,
+            "/v1/inventory": 8 * 1024 * 1024,
+            "/v1/catalog/": 8 * 1024 * 1024,
+        },
         description='Limits per path prefix, as JSON ({"/v1/driver/": 10485760}: the drivers\' '
-        "photo uploads); the longest prefix a path starts with wins",
+        "photo uploads; the catalog's batches); the longest prefix a path starts with wins",
     )
     api_key_cache_seconds: float = Field(
         default=5.0,
