@@ -86,7 +86,10 @@ class MissingIn(BaseModel):
         description="Finish loading: every parcel of this pickup not scanned yet is missing",
     )
     stop_id: int | None = Field(
-        default=None, description="With rest_of_pickup: the store's stop; null: the start node"
+        default=None,
+        ge=1,
+        le=2**31 - 1,
+        description="With rest_of_pickup: the store's stop; null: the start node",
     )
     note: Note | None = None
 

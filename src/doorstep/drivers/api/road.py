@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 
 from doorstep.access.service import NotSignedIn
-from doorstep.api.deps import DbSession, Now, get_settings_dep, require_operator
+from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep, require_operator
 from doorstep.api.errors import error_responses
 from doorstep.drivers import accounts
 from doorstep.drivers.api.deps import CurrentDriver
@@ -54,7 +54,7 @@ Travel = Annotated[TravelModel, Depends(_travel)]
 
 
 @router.get("/{block_id}", summary="The itinerary: stops in driving order, links, proof, ETAs")
-def get_itinerary(block_id: int, driver: CurrentDriver, session: DbSession) -> ItineraryOut:
+def get_itinerary(block_id: RowId, driver: CurrentDriver, session: DbSession) -> ItineraryOut:
     return stops.itinerary(session, driver, block_id)
 
 
@@ -69,7 +69,7 @@ def get_itinerary(block_id: int, driver: CurrentDriver, session: DbSession) -> I
     ),
 )
 def check_in(
-    block_id: int,
+    block_id: RowId,
     body: CheckInIn,
     driver: CurrentDriver,
     session: DbSession,
@@ -100,7 +100,7 @@ def check_in(
     ),
 )
 def scan(
-    block_id: int, body: ScanIn, driver: CurrentDriver, session: DbSession, now: Now
+    block_id: RowId, body: ScanIn, driver: CurrentDriver, session: DbSession, now: Now
 ) -> ScanOut:
     return scans.scan(session, driver, block_id, body, now=now)
 
@@ -120,7 +120,7 @@ def scan(
     ),
 )
 def report_missing(
-    block_id: int,
+    block_id: RowId,
     body: MissingIn,
     driver: CurrentDriver,
     session: DbSession,
@@ -136,7 +136,7 @@ def report_missing(
     responses=error_responses(load.BlockNotInProgress, scans.UnscannedPackages),
 )
 def depart(
-    block_id: int,
+    block_id: RowId,
     driver: CurrentDriver,
     session: DbSession,
     now: Now,
@@ -152,7 +152,7 @@ def depart(
     responses=error_responses(returns.BlockNotReturning),
 )
 def plan_return(
-    block_id: int,
+    block_id: RowId,
     body: ReturnPlanIn,
     driver: CurrentDriver,
     session: DbSession,
@@ -174,7 +174,7 @@ def plan_return(
     ),
 )
 def scan_return(
-    block_id: int,
+    block_id: RowId,
     body: ReturnScanIn,
     driver: CurrentDriver,
     session: DbSession,
