@@ -22,6 +22,7 @@ from doorstep.logs import configure_logging
 from doorstep.merchants import api as merchants_api
 from doorstep.models import utcnow
 from doorstep.network import api as network_api
+from doorstep.notifications import api as notifications_api
 from doorstep.orders import api as orders_api
 from doorstep.planning import api as planning_api
 from doorstep.promise import api as promise_api
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(planning_api.router)
     app.include_router(shipments_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(notifications_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
     _install_docs(app)
