@@ -18,6 +18,7 @@ from doorstep.api.ratelimit import install_rate_limits
 from doorstep.api.request_context import RequestContextMiddleware
 from doorstep.catalog import api as catalog_api
 from doorstep.db import create_db_engine, session_factory
+from doorstep.drivers import api as drivers_api
 from doorstep.logs import configure_logging
 from doorstep.merchants import api as merchants_api
 from doorstep.models import utcnow
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(orders_api.router)
     app.include_router(planning_api.router)
     app.include_router(shipments_api.router)
+    app.include_router(drivers_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(notifications_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*

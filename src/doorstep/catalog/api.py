@@ -73,7 +73,7 @@ def get_inventory(
 @router.post(
     "/catalog/import",
     summary="Upsert products and stock from CSV",
-    responses=error_responses(service.CatalogFileInvalid, service.NodeNotStockable),
+    responses=error_responses(service.CatalogFileInvalid, service.StockBelowReserved),
 )
 def import_catalog(
     caller: SecretKeyCaller,

@@ -11,6 +11,7 @@ from doorstep.cli import (
     carrier,
     db,
     demo,
+    drivers,
     dynamic_dispatch,
     jobs,
     merchants,
@@ -30,6 +31,7 @@ app.add_typer(merchants.app, name="merchants")
 app.add_typer(demo.app, name="demo")
 app.add_typer(carrier.app, name="carrier")
 app.add_typer(network.app, name="network")
+app.add_typer(drivers.app, name="drivers")
 app.add_typer(jobs.app, name="jobs")
 app.command("plan")(plan.plan_command)
 app.command("worker")(worker.worker)

@@ -1,0 +1,10 @@
+"""The driver API under ``/v1/driver/…``: one router assembled from the parts of the job."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from doorstep.drivers.api import accounts
+
+router = APIRouter()
+router.include_router(accounts.router)

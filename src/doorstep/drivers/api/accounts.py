@@ -1,0 +1,116 @@
+"""The driver's account: who they are, their car, and the hours they work."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from doorstep.access.service import NotSignedIn
+from doorstep.api.deps import DbSession, Now
+from doorstep.api.errors import error_responses
+from doorstep.drivers import accounts, availability
+from doorstep.drivers.api.deps import CurrentDriver
+from doorstep.drivers.schemas import (
+    AvailabilityOut,
+    DriverOut,
+    DriverUpdate,
+    ExceptionIn,
+    ExceptionOut,
+    VehicleOut,
+    WeeklyIn,
+)
+from doorstep.errors import InvalidInput
+from doorstep.models import AvailabilityException, Driver
+
+router = APIRouter(
+    prefix="/v1/driver",
+    tags=["drivers"],
+    responses=error_responses(NotSignedIn, accounts.DriverDeactivated),
+)
+
+
+def driver_out(session: Session, driver: Driver) -> DriverOut:
+    vehicle = accounts.current_vehicle(session, driver)
+    return DriverOut(
+        id=driver.id,
+        name=driver.name,
+        email=driver.email,
+        phone=driver.phone,
+        status=driver.status,
+        home_station=accounts.home_station_code(session, driver),
+        vehicle=VehicleOut.model_validate(vehicle) if vehicle else None,
+    )
+
+
+@router.get("/me", summary="The signed-in driver, with the car")
+def get_me(driver: CurrentDriver, session: DbSession) -> DriverOut:
+    return driver_out(session, driver)
+
+
+@router.patch(
+    "/me",
+    summary="Pause or resume taking offers, change the phone or the car",
+    responses=error_responses(InvalidInput),
+)
+def update_me(body: DriverUpdate, driver: CurrentDriver, session: DbSession) -> DriverOut:
+    return driver_out(session, accounts.update_driver(session, driver, body))
+
+
+@router.get("/availability", summary="The weekly pattern and the dated exceptions ahead")
+def get_availability(driver: CurrentDriver, session: DbSession, now: Now) -> AvailabilityOut:
+    return _availability(session, driver, now)
+
+
+@router.put(
+    "/availability/weekly",
+    summary="Replace the weekly pattern (until set, the driver is available every day)",
+)
+def put_weekly(
+    body: WeeklyIn, driver: CurrentDriver, session: DbSession, now: Now
+) -> AvailabilityOut:
+    availability.set_weekly(session, driver, body.stretches)
+    return _availability(session, driver, now)
+
+
+@router.post(
+    "/availability/exceptions",
+    status_code=201,
+    summary="A dated change: a day or hours off (excused or not), or extra hours",
+)
+def add_exception(body: ExceptionIn, driver: CurrentDriver, session: DbSession) -> ExceptionOut:
+    return _exception_out(availability.add_exception(session, driver, body))
+
+
+@router.delete(
+    "/availability/exceptions/{exception_id}",
+    status_code=204,
+    summary="Remove a dated change",
+    responses=error_responses(availability.ExceptionNotFound),
+)
+def remove_exception(exception_id: int, driver: CurrentDriver, session: DbSession) -> Response:
+    availability.remove_exception(session, driver, exception_id)
+    return Response(status_code=204)
+
+
+def _availability(session: Session, driver: Driver, now: Now) -> AvailabilityOut:
+    rows = availability.exceptions(session, driver, since=now.date() - timedelta(days=1))
+    return AvailabilityOut(
+        always_available=not driver.has_weekly_pattern,
+        stretches=availability.weekly(session, driver),
+        exceptions=[_exception_out(row) for row in rows],
+    )
+
+
+def _exception_out(row: AvailabilityException) -> ExceptionOut:
+    start, end = availability.exception_out_times(row)
+    return ExceptionOut(
+        id=row.id,
+        day=row.day,
+        available=row.available,
+        start=start,
+        end=end,
+        reason=row.reason,
+        excused=row.excused,
+    )

@@ -1,0 +1,179 @@
+"""When a driver works: a weekly pattern plus dated exceptions, and whether a block fits.
+
+A driver with no weekly pattern is available every day (a new account, or one created by an
+operator) until they set their own. Times are local to the driver's home station.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from doorstep.drivers.schemas import ExceptionIn, WeeklyStretch
+from doorstep.errors import DomainError
+from doorstep.models import AvailabilityException, Driver, WeeklyAvailability
+
+DAY_MINUTES = 24 * 60
+
+
+class ExceptionNotFound(DomainError):
+    status = 404
+    code = "availability_exception_not_found"
+
+
+@dataclass(frozen=True)
+class Week:
+    """A driver's hours, read once: the pattern (None: every day) and the exceptions."""
+
+    stretches: tuple[tuple[int, int, int], ...] | None  # (weekday, start, end) minutes
+    exceptions: tuple[AvailabilityException, ...]
+
+    def covers(self, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
+        """Is the driver available for the whole of [start, end)?"""
+        local_start, local_end = start.astimezone(tz), end.astimezone(tz)
+        day = local_start.date()
+        begin = _minute_of(local_start)
+        # A block past midnight runs to the end of the first day and on into the next.
+        finish = begin + round((local_end - local_start).total_seconds() / 60)
+        for exception in self.exceptions:
+            if (
+                exception.day == day
+                and not exception.available
+                and _overlaps(exception, begin, finish)
+            ):
+                return False
+        if self.stretches is None:
+            return True
+        windows = [(s, e) for w, s, e in self.stretches if w == day.weekday()]
+        windows += [
+            (x.start_minute or 0, x.end_minute or DAY_MINUTES)
+            for x in self.exceptions
+            if x.day == day and x.available
+        ]
+        return any(s <= begin and finish <= e for s, e in _merged(windows))
+
+
+def week_of(session: Session, driver: Driver, around: date) -> Week:
+    """The driver's pattern and the exceptions of the week around ``around``."""
+    exceptions = tuple(
+        session.scalars(
+            select(AvailabilityException).where(
+                AvailabilityException.driver_id == driver.id,
+                AvailabilityException.day.between(
+                    around - timedelta(days=7), around + timedelta(days=7)
+                ),
+            )
+        )
+    )
+    if not driver.has_weekly_pattern:
+        return Week(None, exceptions)
+    rows = session.scalars(
+        select(WeeklyAvailability).where(WeeklyAvailability.driver_id == driver.id)
+    )
+    return Week(tuple((r.weekday, r.start_minute, r.end_minute) for r in rows), exceptions)
+
+
+def set_weekly(session: Session, driver: Driver, stretches: Sequence[WeeklyStretch]) -> None:
+    """Replace the driver's weekly pattern (an empty list: not available on any usual day)."""
+    session.execute(delete(WeeklyAvailability).where(WeeklyAvailability.driver_id == driver.id))
+    for stretch in stretches:
+        session.add(
+            WeeklyAvailability(
+                driver_id=driver.id,
+                weekday=stretch.weekday,
+                start_minute=_minute_of(stretch.start),
+                end_minute=_end_minute(stretch.end),
+            )
+        )
+    driver.has_weekly_pattern = True
+    session.flush()
+
+
+def weekly(session: Session, driver: Driver) -> list[WeeklyStretch]:
+    rows = session.scalars(
+        select(WeeklyAvailability)
+        .where(WeeklyAvailability.driver_id == driver.id)
+        .order_by(WeeklyAvailability.weekday, WeeklyAvailability.start_minute)
+    )
+    return [
+        WeeklyStretch(weekday=r.weekday, start=_clock(r.start_minute), end=_clock(r.end_minute))
+        for r in rows
+    ]
+
+
+def add_exception(session: Session, driver: Driver, body: ExceptionIn) -> AvailabilityException:
+    row = AvailabilityException(
+        driver_id=driver.id,
+        day=body.day,
+        available=body.available,
+        start_minute=_minute_of(body.start) if body.start is not None else None,
+        end_minute=_end_minute(body.end) if body.end is not None else None,
+        reason=body.reason,
+        excused=body.excused,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def exceptions(session: Session, driver: Driver, since: date) -> list[AvailabilityException]:
+    return list(
+        session.scalars(
+            select(AvailabilityException)
+            .where(AvailabilityException.driver_id == driver.id, AvailabilityException.day >= since)
+            .order_by(AvailabilityException.day, AvailabilityException.id)
+        )
+    )
+
+
+def remove_exception(session: Session, driver: Driver, exception_id: int) -> None:
+    removed = session.execute(
+        delete(AvailabilityException).where(
+            AvailabilityException.id == exception_id,
+            AvailabilityException.driver_id == driver.id,
+        )
+    )
+    if not getattr(removed, "rowcount", 0):
+        raise ExceptionNotFound(f"no availability exception {exception_id}", id=exception_id)
+
+
+def exception_out_times(row: AvailabilityException) -> tuple[time | None, time | None]:
+    """The exception's hours as clock times (None, None: the whole day)."""
+    if row.start_minute is None or row.end_minute is None:
+        return None, None
+    return _clock(row.start_minute), _clock(row.end_minute)
+
+
+def _minute_of(moment: datetime | time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _end_minute(end: time) -> int:
+    """00:00 as an end means midnight at the end of the day."""
+    return DAY_MINUTES if end == time(0) else _minute_of(end)
+
+
+def _clock(minute: int) -> time:
+    return time(0) if minute >= DAY_MINUTES else time(minute // 60, minute % 60)
+
+
+def _overlaps(exception: AvailabilityException, begin: int, finish: int) -> bool:
+    start = exception.start_minute if exception.start_minute is not None else 0
+    end = exception.end_minute if exception.end_minute is not None else DAY_MINUTES
+    return start < finish and begin < end
+
+
+def _merged(windows: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Touching or overlapping windows as one (10-14 and 14-18 cover a 12-16 block)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(windows):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
