@@ -172,3 +172,30 @@ def test_receiving_stop_and_start(session: Session) -> None:
     )
     assert send(session) is not None
     assert service.receive_sms(session, sender="unknown", body="STOP", now=T0) is Keyword.NONE
+
+
+def test_messages_done_are_deleted_after_the_retention_period(session: Session) -> None:
+    from datetime import timedelta
+
+    from doorstep.notifications.service import prune
+
+    old_sent = send(session, dedupe_key="package:1:delivered")
+    old_waiting = send(session, "+14805550102")
+    recent = send(session, "+14805550103", now=T0 + timedelta(days=25))
+    assert old_sent is not None
+    assert old_waiting is not None
+    assert recent is not None
+    old_sent.status = recent.status = MessageStatus.SENT
+    session.flush()
+    ids = old_sent.id, old_waiting.id, recent.id
+
+    assert prune(session, now=T0 + timedelta(days=30, seconds=1), days=30) == 1
+
+    session.expunge_all()
+    assert [session.get(Message, message_id) is not None for message_id in ids] == [
+        False,
+        True,  # still to send: kept
+        True,
+    ]
+    # Its dedupe key can be used again.
+    assert send(session, dedupe_key="package:1:delivered") is not None

@@ -12,7 +12,7 @@ from doorstep.notifications import service
 from doorstep.notifications.senders import DevOutbox, Unconfigured
 from doorstep.notifications.smtp import SmtpSender
 from doorstep.notifications.twilio import TwilioSender
-from doorstep.notifications.worker import senders_from_settings
+from doorstep.notifications.worker import PRUNE, senders_from_settings
 from doorstep.settings import Environment, Settings
 from doorstep.webhooks.worker import DeliveryWorker
 from tests.notifications.conftest import T0, queued, reload, run_jobs, senders
@@ -56,7 +56,9 @@ def test_production_without_providers_fails_messages_naming_the_setting(
     assert failed.last_error == "email is not configured: set DOORSTEP_SMTP_HOST"
 
 
-def test_doorstep_worker_runs_the_sending_job(session_factory: sessionmaker[Session]) -> None:
+def test_doorstep_worker_runs_the_sending_job_and_the_pruning(
+    session_factory: sessionmaker[Session],
+) -> None:
     async def registry_kinds() -> set[str]:
         import httpx
 
@@ -64,9 +66,9 @@ def test_doorstep_worker_runs_the_sending_job(session_factory: sessionmaker[Sess
             registry = build_registry(
                 Settings(_env_file=None), DeliveryWorker(session_factory, client)
             )
-        return set(registry.handlers)
+        return set(registry.handlers) | {periodic.name for periodic in registry.periodic}
 
-    assert service.SEND_JOB in asyncio.run(registry_kinds())
+    assert {service.SEND_JOB, PRUNE} <= asyncio.run(registry_kinds())
 
 
 def test_the_dev_outbox_marks_messages_sent(

@@ -114,3 +114,16 @@ def remove_opt_out(session: Session, phone: str) -> bool:
     """Forget an opt-out; False if there was none."""
     result = session.execute(delete(SmsOptOut).where(SmsOptOut.phone == phone))
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def delete_finished(session: Session, *, before: datetime, batch: int) -> int:
+    """Delete up to ``batch`` of the oldest messages queued before ``before`` that are done
+    (sent, failed or suppressed); a queued one is never deleted."""
+    finished = (Message.status != MessageStatus.QUEUED, Message.created_at < before)
+    oldest = select(Message.id).where(*finished).order_by(Message.id).limit(batch)
+    result = session.execute(
+        delete(Message)
+        .where(Message.id.in_(oldest.scalar_subquery()), *finished)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

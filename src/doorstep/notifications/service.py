@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -262,6 +262,13 @@ def get_message(session: Session, message_id: int) -> Message:
     if message is None:
         raise MessageNotFound(f"no message {message_id}", message_id=message_id)
     return message
+
+
+def prune(session: Session, *, now: datetime, days: int, batch: int = 1000) -> int:
+    """Delete up to ``batch`` messages done (sent, failed, suppressed) more than ``days`` ago:
+    they hold shoppers' addresses and what was said to them. Their dedupe keys can then be
+    used again. Returns how many were deleted."""
+    return repository.delete_finished(session, before=now - timedelta(days=days), batch=batch)
 
 
 # The sending job's steps (doorstep.notifications.worker)

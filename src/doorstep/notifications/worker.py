@@ -19,6 +19,8 @@ across attempts, so a mailbox can tell. The window is the few milliseconds of on
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
@@ -106,6 +108,15 @@ def senders_from_settings(settings: Settings) -> Senders:
     return Senders(email=email, sms=sms)
 
 
+PRUNE = "notifications.prune"
+"""The periodic job that deletes old messages; its result is how many it deleted."""
+
+
 def register(registry: Registry, settings: Settings, *, senders: Senders | None = None) -> None:
-    """Add the sending job to a runner's registry (``doorstep worker``)."""
+    """Add the sending job to a runner's registry (``doorstep worker``), and the deletion of
+    messages done more than ``DOORSTEP_RETENTION_DAYS`` ago (a batch a minute)."""
     Notifier(senders or senders_from_settings(settings)).register(registry)
+    days = settings.retention_days
+    registry.every(
+        PRUNE, timedelta(minutes=1), lambda session, now: service.prune(session, now=now, days=days)
+    )
