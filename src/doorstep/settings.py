@@ -166,6 +166,18 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _mail_from_is_ours(self) -> Settings:
+        # Mail from the built-in .invalid address is refused by every receiving server.
+        default = type(self).model_fields["mail_from"].default
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.smtp_host
+            and (self.mail_from == default)
+        ):
+            raise ValueError("DOORSTEP_MAIL_FROM must be set with DOORSTEP_SMTP_HOST")
+        return self
+
+    @model_validator(mode="after")
     def _sms_account_is_complete(self) -> Settings:
         if self.sms_account_sid and not (self.sms_auth_token and self.sms_from):
             raise ValueError(

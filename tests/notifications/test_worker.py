@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.cli.worker import build_registry
 from doorstep.models import MessageStatus
 from doorstep.notifications import service
-from doorstep.notifications.senders import DevOutbox, Unconfigured
+from doorstep.notifications.senders import DevOutbox, Outcome, Outgoing, Unconfigured
 from doorstep.notifications.smtp import SmtpSender
 from doorstep.notifications.twilio import TwilioSender
 from doorstep.notifications.worker import PRUNE, senders_from_settings
@@ -83,3 +84,42 @@ def test_the_dev_outbox_marks_messages_sent(
         f"dev-{message_id}",
     )
     assert "123456" in sent.body_text
+
+
+class Broken:
+    """A sender with a bug: it raises instead of answering."""
+
+    provider = "broken"
+
+    async def send(self, message: Outgoing) -> Outcome:
+        raise KeyError("oops")
+
+
+def test_a_sender_that_raises_counts_as_a_failed_attempt(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    message_id = queued(session, "ana@example.com")
+
+    report = run_jobs(session_factory, senders(email=Broken()), T0)
+
+    assert report.retrying == 1
+    waiting = reload(session, message_id)
+    assert (waiting.status, waiting.attempts) == (MessageStatus.QUEUED, 1)
+    assert waiting.last_error == "KeyError: 'oops'"
+
+
+def test_production_mail_needs_a_sender_address_of_its_own() -> None:
+    with pytest.raises(ValueError, match="DOORSTEP_MAIL_FROM must be set"):
+        Settings(
+            environment=Environment.PRODUCTION,
+            smtp_host="mail.example",
+            **LIVE,  # type: ignore[arg-type]
+            _env_file=None,
+        )
+    Settings(
+        environment=Environment.PRODUCTION,
+        smtp_host="mail.example",
+        mail_from="Chandler Delivery <no-reply@chandler.example>",
+        **LIVE,  # type: ignore[arg-type]
+        _env_file=None,
+    )

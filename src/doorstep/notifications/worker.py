@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
@@ -29,6 +30,7 @@ from doorstep.models import MessageStatus
 from doorstep.notifications import service
 from doorstep.notifications.senders import (
     DevOutbox,
+    Outcome,
     Result,
     Sender,
     Senders,
@@ -37,6 +39,8 @@ from doorstep.notifications.senders import (
 from doorstep.notifications.smtp import SmtpConfig, SmtpSender
 from doorstep.notifications.twilio import TwilioConfig, TwilioSender
 from doorstep.settings import Environment, Settings
+
+log = structlog.get_logger(__name__)
 
 
 class SendFailed(Exception):
@@ -71,7 +75,12 @@ class Notifier:
                 service.suppress(session, message_id)
             return
         message = pending.message
-        outcome = await self.senders.for_channel(message.channel).send(message)
+        sender = self.senders.for_channel(message.channel)
+        try:
+            outcome = await sender.send(message)
+        except Exception as error:  # a sender's bug: counted as an attempt, tried again
+            log.exception("notification_sender_failed", message_id=message.id)
+            outcome = Outcome.retry(sender.provider, f"{type(error).__name__}: {error}")
         last_attempt = job.attempt >= self.policy.max_attempts
         with unit_of_work(sessions) as session:
             status = service.record(
