@@ -196,7 +196,7 @@ def drop_postgres(url: str, name: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
-    parser.add_argument("--job-concurrency", type=int, default=32)
+    parser.add_argument("--job-concurrency", type=int, default=64)
     parser.add_argument("--smtp-pool", type=int, default=8, help="SMTP connections kept open")
     parser.add_argument(
         "--database-url", help="a PostgreSQL server to create a throw-away database on"
