@@ -137,6 +137,8 @@ def test_a_caller_s_mistakes_raise_before_anything_is_written(session: Session) 
         send(session, context={**OUT_FOR_DELIVERY, "tracking_url": "javascript:alert(1)"})
     with pytest.raises(service.UnknownMerchant):
         send(session, merchant_id=999_999)
+    with pytest.raises(ValueError, match="dedupe_key is longer than 196 characters"):
+        send(session, dedupe_key="x" * 197)
     assert count(session, Message) == 0
 
 

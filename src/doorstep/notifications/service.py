@@ -53,6 +53,7 @@ DOORSTEP_BRAND = Brand(name="doorstep", color=DEFAULT_COLOR, text_color=text_on(
 
 REDACTED = "[removed after sending: it held a one-time code]"
 _ERROR_LIMIT = 1000  # notification_messages.last_error is VARCHAR(1000)
+_KEY_LIMIT = 200  # notification_messages.dedupe_key is VARCHAR(200)
 
 
 class InvalidPhoneNumber(InvalidInput):
@@ -110,6 +111,9 @@ def send(
     `templates.TemplateContextError` (a bug of the caller), an unknown one
     `templates.UnknownTemplate`.
     """
+    stored_key = f"{channel}:{dedupe_key}" if dedupe_key is not None else None
+    if stored_key is not None and len(stored_key) > _KEY_LIMIT:
+        raise ValueError(f"dedupe_key is longer than {_KEY_LIMIT - len(channel) - 1} characters")
     brand = _brand(session, merchant_id)
     rendered = templates.render(template, channel, context, brand=brand)
     recipient, problem = _recipient(channel, to)
@@ -133,7 +137,7 @@ def send(
             "status": status,
             "attempts": 0,
             "last_error": problem,
-            "dedupe_key": f"{channel}:{dedupe_key}" if dedupe_key is not None else None,
+            "dedupe_key": stored_key,
             "created_at": now,
         },
     )
