@@ -15,6 +15,7 @@ from doorstep.db import create_db_engine, session_factory
 from doorstep.drivers.road import returns as road_returns
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
+from doorstep.notifications import worker as notifications
 from doorstep.settings import Settings, get_settings
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery
 from doorstep.webhooks.worker import FAN_OUT, DeliveryWorker, http_client
@@ -42,6 +43,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     registry = Registry()
     deliveries.register(registry)
     retention.register(registry, days=settings.retention_days)
+    notifications.register(registry, settings)
     road_returns.register(registry)
     return registry
 
