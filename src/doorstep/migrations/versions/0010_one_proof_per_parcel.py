@@ -7,8 +7,8 @@ constraint on ``blocks.status`` predates the ``returning`` status (0008 added it
 events' columns only), so a block could not wait for its undelivered parcels; the one on
 ``offers.status`` predates ``interested`` (a driver's interest during a round).
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-04 09:00:00
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
