@@ -33,6 +33,7 @@ from doorstep.promise.network import SnapshotCache
 from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
+from doorstep.storage.service import blob_store_from_settings
 from doorstep.web import dev_outbox
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.network_cache = SnapshotCache(settings.network_cache_seconds)
     app.state.committed_volume = CommittedVolumeCache(settings.capacity_cache_seconds)
     app.state.travel = settings.travel_model()
+    # Where proof-of-delivery photos and signatures go (a directory, or an S3 bucket).
+    app.state.blob_store = blob_store_from_settings(settings)
     app.state.promise_policy = PromisePolicy(travel=app.state.travel)
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     # Where merchants' webhook URLs may point (public addresses, and the operator's allow-list).

@@ -207,6 +207,9 @@ class ProofOut(BaseModel):
 class DeliveryIn(_Position):
     """The form fields of a delivery (the photo and signature are files beside them)."""
 
+    # A form model sees the files too: ignore them rather than refuse them.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
     codes: list[TrackingCode] | None = Field(
         default=None,
         description="The parcels handed over, as scanned at the door; default: every parcel "
@@ -244,6 +247,10 @@ class AttemptReason(StrEnum):
 
 
 class AttemptIn(_Position):
+    """The form fields of an attempt (a photo is a file beside them)."""
+
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
     reason: AttemptReason
     at: PhoneTime
     client_event_id: ClientEventId

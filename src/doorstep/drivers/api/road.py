@@ -1,24 +1,29 @@
 """A block on the road: check-in, scans, the stop list, deliveries and attempts, returns.
 
 Deliveries and attempts come as multipart forms (the photo and the signature are files); they
-run in a unit of work of their own, so a wrong PIN is committed before its refusal is sent.
+run in units of work of their own (`drivers.road.phone`), so a wrong PIN is committed before
+its refusal is sent and no transaction waits on the blob store.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep, require_operator
 from doorstep.api.errors import error_responses
-from doorstep.drivers import accounts
-from doorstep.drivers.api.deps import CurrentDriver
-from doorstep.drivers.road import checkin, load, returns, scans, stops
+from doorstep.drivers import accounts, proof
+from doorstep.drivers.api.deps import CurrentDriver, driver_token
+from doorstep.drivers.road import checkin, deliveries, door, load, phone, returns, scans, stops
 from doorstep.drivers.road_schemas import (
+    AttemptIn,
+    AttemptOut,
     CheckInIn,
     CheckInOut,
+    DeliveryIn,
+    DeliveryOut,
     DepartIn,
     DepartOut,
     ItineraryOut,
@@ -34,6 +39,8 @@ from doorstep.drivers.road_schemas import (
 )
 from doorstep.geo import TravelModel
 from doorstep.settings import Settings
+from doorstep.storage.images import NotAnImage, PhotoTooLarge
+from doorstep.storage.service import BlobStore
 
 router = APIRouter(
     prefix="/v1/driver/blocks",
@@ -144,6 +151,116 @@ def depart(
     body: DepartIn | None = None,
 ) -> DepartOut:
     return scans.depart(session, driver, block_id, body or DepartIn(), now=now, travel=travel)
+
+
+DriverToken = Annotated[str, Depends(driver_token)]
+Photo = Annotated[
+    UploadFile | None, File(description="JPEG, PNG, WebP or HEIC, at most DOORSTEP_PHOTO_MAX_BYTES")
+]
+
+
+def _blobs(request: Request) -> BlobStore:
+    store: BlobStore = request.app.state.blob_store
+    return store
+
+
+Blobs = Annotated[BlobStore, Depends(_blobs)]
+
+
+def _read(upload: UploadFile | None, max_bytes: int) -> bytes | None:
+    """The file's bytes, at most one past the limit (enough to refuse it as too large)."""
+    if upload is None:
+        return None
+    return upload.file.read(max_bytes + 1)
+
+
+_DOOR_ERRORS = (
+    load.BlockNotInProgress,
+    load.StopNotFound,
+    load.PositionRequired,
+    door.NotADeliveryStop,
+    door.PackageNotOnStop,
+    door.PackageNotScanned,
+    door.PackageAlreadyDelivered,
+    door.StopAlreadyDone,
+    door.ClientEventReused,
+    scans.UnscannedPackages,
+    NotAnImage,
+    PhotoTooLarge,
+)
+
+
+@router.post(
+    "/{block_id}/stops/{stop_id}/deliver",
+    summary="Deliver at a door with its proof (a form: fields and the photo and signature "
+    "files); the same client_event_id is accepted once",
+    responses=error_responses(
+        *_DOOR_ERRORS,
+        deliveries.FarFromAddress,
+        proof.ProofRequired,
+        proof.ProofSkipNotConfirmed,
+        proof.PinWrong,
+        proof.PinLocked,
+    ),
+)
+def deliver(
+    block_id: RowId,
+    stop_id: RowId,
+    form: Annotated[DeliveryIn, Form()],
+    request: Request,
+    token: DriverToken,
+    now: Now,
+    settings: SettingsDep,
+    travel: Travel,
+    blobs: Blobs,
+    photo: Photo = None,
+    signature: Annotated[UploadFile | None, File(description="A PNG of the signature")] = None,
+) -> DeliveryOut:
+    # Its own units of work: a wrong PIN's count is committed before the refusal is sent.
+    return phone.deliver(
+        request.app.state.session_factory,
+        token,
+        block_id,
+        stop_id,
+        form,
+        photo=_read(photo, settings.photo_max_bytes),
+        signature=_read(signature, settings.photo_max_bytes),
+        now=now,
+        settings=settings,
+        travel=travel,
+        store=blobs,
+    )
+
+
+@router.post(
+    "/{block_id}/stops/{stop_id}/attempt",
+    summary="Unable to deliver: the reason, the position, a photo if taken (a form)",
+    responses=error_responses(*_DOOR_ERRORS),
+)
+def attempt(
+    block_id: RowId,
+    stop_id: RowId,
+    form: Annotated[AttemptIn, Form()],
+    request: Request,
+    token: DriverToken,
+    now: Now,
+    settings: SettingsDep,
+    travel: Travel,
+    blobs: Blobs,
+    photo: Photo = None,
+) -> AttemptOut:
+    return phone.attempt(
+        request.app.state.session_factory,
+        token,
+        block_id,
+        stop_id,
+        form,
+        photo=_read(photo, settings.photo_max_bytes),
+        now=now,
+        settings=settings,
+        travel=travel,
+        store=blobs,
+    )
 
 
 @router.post(
