@@ -12,11 +12,13 @@ from doorstep.cli.worker import build_registry
 from doorstep.drivers.blocks import history
 from doorstep.drivers.road import returns
 from doorstep.geo import TravelModel
-from doorstep.jobs import Registry
+from doorstep.jobs import ClaimedJob, Registry
 from doorstep.models import (
     BlockStatus,
     ExceptionKind,
     Job,
+    Message,
+    MessageChannel,
     OpsException,
     Package,
     StopPackage,
@@ -129,6 +131,32 @@ def test_bringing_them_back_the_next_morning_sets_a_due_time_and_a_reminder(
     now = road.post("/return", {"when": "now"}).json()
     assert now["reminder_at"] is None
     assert local(19) < datetime.fromisoformat(now["return_due_at"]) < local(20)
+
+
+def test_the_morning_reminder_goes_to_the_drivers_phone_once(returning: Road) -> None:
+    road = returning
+    road.set_clock(local(19))
+    road.post("/return", {"when": "next_morning"})
+    job = road.session.scalars(select(Job).where(Job.kind == returns.REMINDER_JOB)).one()
+    claimed = ClaimedJob(job.id, job.kind, job.payload, 1, local(8, day=25), "test")
+    road.session.expire_all()  # as a job's own transaction would read the block
+    returns.send_return_reminder(road.session, claimed)
+    returns.send_return_reminder(road.session, claimed)  # at least once: run twice, sent once
+    message = road.session.scalars(select(Message)).one()
+    assert message.template == "driver_reminder"
+    assert message.channel is MessageChannel.EMAIL  # the test driver gave no phone
+    assert message.recipient == road.driver.email
+    count = len(_to_return(road))
+    assert f"{count} undelivered parcel" in message.body_text
+    assert "by 10:00 today" in message.body_text
+    for package in _to_return(road):
+        _scan_back(road, package.tracking_code)
+    road.session.expire_all()
+    assert road.block.status is BlockStatus.COMPLETED
+    returns.send_return_reminder(
+        road.session, ClaimedJob(job.id, job.kind, job.payload, 2, local(8, day=26), "test")
+    )
+    assert len(road.session.scalars(select(Message)).all()) == 1
 
 
 def test_a_block_still_out_past_its_due_time_is_flagged_once(returning: Road) -> None:

@@ -2,13 +2,14 @@
 
 When every stop is done, a block whose parcels were all delivered (or reported missing) is
 ``completed``; one with parcels still in the car goes ``returning``, due back at its station
-now (the drive there) or, if the driver says so, by 10:00 the next morning (station time), with
-a reminder at 08:00. Each parcel is scanned back inside the station's geofence (or by the
-station's own staff): ``returned``, then ``ready_for_pickup`` for another try in a later block
-(it leaves this block, so the next plan takes it) or ``returned_to_merchant`` once its attempts
-are used up (``DOORSTEP_MAX_DELIVERY_ATTEMPTS``). The block is ``completed`` when each of its
-parcels is delivered, back at the station or reported missing. A periodic job opens a
-``late_return`` exception for a block still out an hour past its due time.
+now (the drive there) or, if the driver says so, by 10:00 the next morning (station time),
+with a reminder by SMS (or e-mail) at 08:00. Each parcel is scanned back inside the station's
+geofence (or by the station's own staff): ``returned``, then ``ready_for_pickup`` for another
+try in a later block (it leaves this block, so the next plan takes it) or
+``returned_to_merchant`` once its attempts are used up (``DOORSTEP_MAX_DELIVERY_ATTEMPTS``).
+The block is ``completed`` when each of its parcels is delivered, back at the station or
+reported missing. A periodic job opens a ``late_return`` exception for a block still out an
+hour past its due time.
 """
 
 from __future__ import annotations
@@ -45,18 +46,20 @@ from doorstep.drivers.road_schemas import (
 )
 from doorstep.errors import DomainError, NotFound
 from doorstep.geo import TravelModel
-from doorstep.jobs import Registry, enqueue
+from doorstep.jobs import ClaimedJob, Registry, enqueue
 from doorstep.models import (
     Block,
     BlockStatus,
     Driver,
     ExceptionKind,
+    MessageChannel,
     Node,
     NodeKind,
     OpsException,
     Package,
     StopPackage,
 )
+from doorstep.notifications import service as notifications
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 
@@ -391,6 +394,36 @@ def flag_late_returns(session: Session, now: datetime) -> int:
     return len(late)
 
 
+def send_return_reminder(session: Session, job: ClaimedJob) -> None:
+    """The morning reminder of a block whose parcels come back today: an SMS to the driver's
+    phone (an e-mail without one), once; nothing if they are back already."""
+    block = session.get(Block, job.payload["block_id"])
+    if block is None or block.status is not BlockStatus.RETURNING or block.driver_id is None:
+        return
+    assert block.return_due_at is not None
+    driver = session.get_one(Driver, block.driver_id)
+    station = station_of(session, block)
+    count = len(load_block(session, block).with_the_driver())
+    due = block.return_due_at.astimezone(local_zone(station))
+    parcels = f"{count} undelivered parcel{'' if count == 1 else 's'}"
+    notifications.send(
+        session,
+        channel=MessageChannel.SMS if driver.phone else MessageChannel.EMAIL,
+        to=driver.phone or driver.email,
+        template="driver_reminder",
+        context={
+            "message": f"Please bring the {parcels} of your block back to {station.name} by "
+            f"{due:%H:%M} today.",
+            "subject": f"{parcels.capitalize()} to bring back by {due:%H:%M}",
+            "recipient_name": driver.name.split()[0],
+        },
+        now=job.now,
+        dedupe_key=f"block:{block.id}:return:{due.date().isoformat()}",
+    )
+
+
 def register(registry: Registry) -> None:
-    """The road's background work: late returns every five minutes."""
+    """The road's background work: the morning reminder of parcels to bring back, and late
+    returns every five minutes."""
+    registry.job(REMINDER_JOB, send_return_reminder)
     registry.every(LATE_RETURNS, timedelta(minutes=5), flag_late_returns)
