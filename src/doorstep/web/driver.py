@@ -305,6 +305,18 @@ def _field_errors(exc: ValidationError) -> Mapping[str, str]:
     errors: dict[str, str] = {}
     for error in exc.errors():
         field = "_".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        errors.setdefault(field, message[0].upper() + message[1:])
+        errors.setdefault(field, _in_words(error["type"], error.get("ctx") or {}, error["msg"]))
     return errors
+
+
+def _in_words(kind: str, limits: Mapping[str, object], message: str) -> str:
+    if kind == "greater_than_equal":
+        return f"At least {limits['ge']:,}." if isinstance(limits["ge"], int) else message
+    if kind == "less_than_equal":
+        return f"At most {limits['le']:,}." if isinstance(limits["le"], int) else message
+    if kind in {"int_parsing", "int_type"}:
+        return "A whole number, like 1200."
+    if kind in {"missing", "string_too_short"}:
+        return "Needed."
+    text = message.removeprefix("Value error, ")
+    return text[0].upper() + text[1:] + ("" if text.endswith(".") else ".")
