@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
 
 from doorstep.drivers.blocks import history
-from doorstep.models import BlockStatus, StopKind
+from doorstep.drivers.road import checkin
+from doorstep.models import BlockStatus, ExceptionKind, ExceptionStatus, OpsException, StopKind
 from doorstep.orders.service import cancel_order
 from tests.drivers.road import Road, new_driver
 from tests.shop import local
@@ -122,3 +125,23 @@ def test_the_itinerary_follows_a_cancellation(road: Road) -> None:
     cancelled_stop = next(s for s in body["stops"] if s["id"] == stop.id)
     if not cancelled_stop["parcels"]:
         assert cancelled_stop["status"] == "skipped"
+
+
+def test_a_driver_who_has_not_checked_in_half_an_hour_after_the_slot_is_flagged(
+    road: Road,
+) -> None:
+    starts = road.block.starts_at
+    assert checkin.flag_no_shows(road.session, starts + timedelta(minutes=29)) == 0
+    assert checkin.flag_no_shows(road.session, starts + timedelta(minutes=31)) == 1
+    assert checkin.flag_no_shows(road.session, starts + timedelta(minutes=45)) == 0
+    flagged = road.session.scalars(
+        select(OpsException).where(OpsException.kind == ExceptionKind.NO_CHECK_IN)
+    ).one()
+    assert (flagged.block_id, flagged.driver_id) == (road.block.id, road.driver.id)
+    # Turning up after all: a late check-in, not a no-show.
+    late = road.check_in(starts + timedelta(minutes=50)).json()
+    assert late["on_time"] is False
+    assert late["late_by_s"] == 50 * 60
+    road.session.expire_all()
+    assert flagged.status is ExceptionStatus.RESOLVED
+    assert flagged.resolution == checkin.CHECKED_IN_LATE

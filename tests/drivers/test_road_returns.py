@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from doorstep.cli.worker import build_registry
 from doorstep.drivers.blocks import history
-from doorstep.drivers.road import returns
+from doorstep.drivers.road import background, returns
 from doorstep.geo import TravelModel
 from doorstep.jobs import ClaimedJob, Registry
 from doorstep.models import (
@@ -204,7 +204,8 @@ def test_the_station_scans_back_what_a_driver_brought(
 
 def test_the_worker_looks_for_late_returns(settings: Settings) -> None:
     registry = build_registry(settings, cast(DeliveryWorker, _NoLane()))
-    assert returns.LATE_RETURNS in {p.name for p in registry.periodic}
+    assert {background.LATE_RETURNS, background.NO_SHOWS} <= {p.name for p in registry.periodic}
+    assert returns.REMINDER_JOB in registry.handlers
 
 
 class _NoLane:

@@ -12,7 +12,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import create_db_engine, session_factory
-from doorstep.drivers.road import returns as road_returns
+from doorstep.drivers.road import background as road
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
 from doorstep.notifications import worker as notifications
@@ -44,7 +44,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     deliveries.register(registry)
     retention.register(registry, days=settings.retention_days)
     notifications.register(registry, settings)
-    road_returns.register(registry)
+    road.register(registry)
     return registry
 
 

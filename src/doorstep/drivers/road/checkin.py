@@ -4,12 +4,17 @@ The phone must be inside the start node's geofence (``DOORSTEP_CHECKIN_RADIUS_M`
 check-in is timed against the block's arrival slot (its start when it has none): on time or
 late by so many seconds, kept on the block's ``in_progress`` event for the driver's standing.
 Checking in again (the phone re-sent it) answers as the first time did.
+
+A block nobody checked in half an hour after its slot closed gets a ``no_check_in`` exception
+for the operator (`flag_no_shows`, a periodic job): the driver's no-show, which standing
+counts, unless the driver turns up after all and checks in late.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import transition_block
@@ -27,10 +32,20 @@ from doorstep.drivers.road.load import (
 from doorstep.drivers.road_schemas import CheckInIn, CheckInOut
 from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
-from doorstep.models import Block, BlockStatus, Driver
+from doorstep.models import (
+    Block,
+    BlockStatus,
+    Driver,
+    ExceptionKind,
+    ExceptionStatus,
+    OpsException,
+)
 
 # How long before its slot opens (or its start) a block may be checked in.
 EARLIEST = timedelta(hours=1)
+# How long after its slot closes (or its start) a block nobody checked in is a no-show.
+NO_SHOW_AFTER = timedelta(minutes=30)
+CHECKED_IN_LATE = "checked in late"
 
 
 class BlockNotAccepted(DomainError):
@@ -91,7 +106,62 @@ def check_in(
     )
     note_position(driver, where, now)
     stops.retime(load, where, now, travel)
+    _late_after_all(session, block, driver, now)
     return _answer(session, block, load, replayed=False)
+
+
+def flag_no_shows(session: Session, now: datetime) -> int:
+    """Open a ``no_check_in`` exception for every accepted block whose driver has not checked
+    in by `NO_SHOW_AFTER` past the end of the arrival slot (once per block); return how many.
+    The block stays the driver's: a driver who turns up after all checks in late."""
+    already = exists().where(
+        OpsException.block_id == Block.id, OpsException.kind == ExceptionKind.NO_CHECK_IN
+    )
+    missing = list(
+        session.scalars(
+            select(Block).where(
+                Block.status == BlockStatus.ACCEPTED,
+                Block.checked_in_at.is_(None),
+                func.coalesce(Block.arrival_closes_at, Block.starts_at) < now - NO_SHOW_AFTER,
+                ~already,
+            )
+        )
+    )
+    for block in missing:
+        closes = block.arrival_closes_at or block.starts_at
+        session.add(
+            OpsException(
+                kind=ExceptionKind.NO_CHECK_IN,
+                block_id=block.id,
+                driver_id=block.driver_id,
+                node_id=block.start_node_id,
+                detail=f"block {block.id}'s driver has not checked in; the slot closed at "
+                f"{closes.isoformat()}",
+                data={"slot_closed_at": closes.isoformat()},
+                opened_at=now,
+                opened_by="system",
+            )
+        )
+    session.flush()
+    return len(missing)
+
+
+def _late_after_all(session: Session, block: Block, driver: Driver, now: datetime) -> None:
+    """A driver who turns up after the no-show exception: late, not absent."""
+    session.execute(
+        update(OpsException)
+        .where(
+            OpsException.block_id == block.id,
+            OpsException.kind == ExceptionKind.NO_CHECK_IN,
+            OpsException.status == ExceptionStatus.OPEN,
+        )
+        .values(
+            status=ExceptionStatus.RESOLVED,
+            resolved_at=now,
+            resolved_by=actor(driver),
+            resolution=CHECKED_IN_LATE,
+        )
+    )
 
 
 def _answer(session: Session, block: Block, load: BlockLoad, *, replayed: bool) -> CheckInOut:

@@ -46,7 +46,7 @@ from doorstep.drivers.road_schemas import (
 )
 from doorstep.errors import DomainError, NotFound
 from doorstep.geo import TravelModel
-from doorstep.jobs import ClaimedJob, Registry, enqueue
+from doorstep.jobs import ClaimedJob, enqueue
 from doorstep.models import (
     Block,
     BlockStatus,
@@ -68,7 +68,6 @@ REMINDER_AT = time(8, 0)
 # A block still out this long after its due time is the operator's concern.
 LATE_AFTER = timedelta(hours=1)
 REMINDER_JOB = "drivers.return_reminder"
-LATE_RETURNS = "drivers.late_returns"
 # Parcels a driver can bring back: never handed over (picked up) or tried and failed.
 RETURNABLE = frozenset({PackageState.PICKED_UP, PackageState.DELIVERY_ATTEMPTED})
 BACK = frozenset({PackageState.READY_FOR_PICKUP, PackageState.RETURNED_TO_MERCHANT})
@@ -420,10 +419,3 @@ def send_return_reminder(session: Session, job: ClaimedJob) -> None:
         now=job.now,
         dedupe_key=f"block:{block.id}:return:{due.date().isoformat()}",
     )
-
-
-def register(registry: Registry) -> None:
-    """The road's background work: the morning reminder of parcels to bring back, and late
-    returns every five minutes."""
-    registry.job(REMINDER_JOB, send_return_reminder)
-    registry.every(LATE_RETURNS, timedelta(minutes=5), flag_late_returns)
