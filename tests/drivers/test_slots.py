@@ -42,8 +42,8 @@ def test_places_are_independent_and_slots_already_held_count() -> None:
     slots = arrival_slots(blocks, slot=FIVE, doors=4)
     assert {s.opens_at for s in slots.values()} == {TEN - FIVE}
     held = [("DCH1", TEN - FIVE)] * 3
-    slots = arrival_slots([("a", "DCH1", TEN), ("b", "DCH1", TEN)], slot=FIVE, doors=4, taken=held)
-    assert slots == {"a": Slot(TEN - FIVE, TEN), "b": Slot(TEN - 2 * FIVE, TEN - FIVE)}
+    around = arrival_slots([("a", "DCH1", TEN), ("b", "DCH1", TEN)], slot=FIVE, doors=4, taken=held)
+    assert around == {"a": Slot(TEN - FIVE, TEN), "b": Slot(TEN - 2 * FIVE, TEN - FIVE)}
 
 
 def test_nonsense_settings_are_refused() -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from doorstep.drivers.api import accounts
+from doorstep.drivers.api import accounts, offers
 
 router = APIRouter()
 router.include_router(accounts.router)
+router.include_router(offers.router)
