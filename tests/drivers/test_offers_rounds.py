@@ -4,7 +4,7 @@ come after the last, and the worker that closes them."""
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
@@ -64,8 +64,8 @@ def _interest(session: Session, driver: Driver, block: Block) -> Offer:
     return session.get_one(Offer, view.id)
 
 
-def _close(session: Session, when: object = CLOSE) -> rounds.RoundsClosed:
-    closed = rounds.close_due_rounds(session, now=when, policy=POLICY)  # type: ignore[arg-type]
+def _close(session: Session, when: datetime = CLOSE) -> rounds.RoundsClosed:
+    closed = rounds.close_due_rounds(session, now=when, policy=POLICY)
     session.expire_all()
     return closed
 
@@ -267,7 +267,9 @@ def test_the_worker_closes_due_rounds(
             early = await Runner(session_factory, registry).run_once(CLOSE - timedelta(seconds=1))
             assert early.periodic[rounds.PERIODIC_NAME] == rounds.RoundsClosed()
             report = await Runner(session_factory, registry).run_once(CLOSE)
-            assert report.periodic[rounds.PERIODIC_NAME].allocated == 1
+            closed = report.periodic[rounds.PERIODIC_NAME]
+            assert isinstance(closed, rounds.RoundsClosed)
+            assert closed.allocated == 1
 
     asyncio.run(one_pass())
     session.expire_all()
