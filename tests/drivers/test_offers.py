@@ -177,7 +177,10 @@ def test_first_come_one_accept_takes_the_block_and_withdraws_the_rest(
     assert (block.status, block.driver_id, block.accepted_at) == (BlockStatus.ACCEPTED, ada.id, NOW)
     assert block.version == 2
     statuses = dict(session.execute(select(Offer.driver_id, Offer.status)).all())
-    assert statuses == {ada.id: OfferStatus.ACCEPTED, bo.id: OfferStatus.WITHDRAWN}
+    # Bo never acted on his offer: its row is left alone, and it reads as withdrawn.
+    assert statuses == {ada.id: OfferStatus.ACCEPTED, bo.id: OfferStatus.OFFERED}
+    shown = client.get(f"/v1/driver/offers/{bo_offer['id']}", headers=bo_h).json()
+    assert shown["status"] == "withdrawn"
     [move] = session.scalars(select(BlockEvent).where(BlockEvent.block_id == block.id))
     assert (move.from_status, move.to_status, move.driver_id) == (
         BlockStatus.OPEN,

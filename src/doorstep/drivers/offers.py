@@ -21,11 +21,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Integer, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import record_block_events
+from doorstep.drivers.bulk import one_statement, rows_of
 from doorstep.drivers.eligibility import Candidate, candidates, refusal
 from doorstep.drivers.policy import LISTING_HORIZON, METRES_PER_MILE, ONLINE_WITHIN, OfferPolicy
 from doorstep.errors import DomainError, NotFound
@@ -159,10 +160,13 @@ def terms(block: Block, start: Node, policy: OfferPolicy) -> dict[str, Any]:
 
 def offer_view(offer: Offer, block: Block, start: Node, policy: OfferPolicy) -> OfferView:
     rounds = block.offer_mode is OfferMode.ROUNDS
+    status = offer.status
+    if status in LIVE and block.status is not BlockStatus.OPEN:
+        status = OfferStatus.WITHDRAWN  # taken by another driver, or re-planned (see `settle`)
     return OfferView(
         **terms(block, start, policy),
         id=offer.id,
-        status=offer.status,
+        status=status,
         mode=block.offer_mode,
         round=block.offer_round if rounds else None,
         round_closes_at=block.round_closes_at if rounds else None,
@@ -402,17 +406,47 @@ def take(session: Session, block_id: int, driver_id: int, *, now: datetime) -> b
     return bool(getattr(changed, "rowcount", 0))
 
 
-def settle(
-    session: Session,
-    winners: dict[int, int],
-    *,
-    now: datetime,
-    actor: str,
-    data: dict[int, dict[str, Any]] | None = None,
-) -> None:
+def take_many(session: Session, winners: dict[int, int], *, now: datetime) -> set[int]:
+    """`take` for many blocks (block id → driver id); the ids of the blocks taken. One
+    statement on PostgreSQL (an UPDATE joined to the pairs, conditional on each row as `take`
+    is), one per block on SQLite."""
+    if not winners:
+        return set()
+    if not one_statement(session):
+        return {b for b, d in winners.items() if take(session, b, d, now=now)}
+    pairs = rows_of(
+        "winners",
+        [{"block_id": b, "driver_id": d} for b, d in winners.items()],
+        block_id=Integer,
+        driver_id=Integer,
+    )
+    return set(
+        session.scalars(
+            update(Block)
+            .where(
+                Block.id == pairs.c.block_id,
+                Block.status == BlockStatus.OPEN,
+                Block.driver_id.is_(None),
+            )
+            .values(
+                driver_id=pairs.c.driver_id,
+                status=BlockStatus.ACCEPTED,
+                accepted_at=now,
+                round_closes_at=None,
+                version=Block.version + 1,
+            )
+            .returning(Block.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def settle(session: Session, winners: dict[int, int], *, now: datetime, actor: str) -> None:
     """After `take`: for each block (block id → the winning offer id), the winning offer is
-    accepted, the block's other live offers are withdrawn, and the block's history records the
-    move (open → accepted). The blocks are read again, so their version is the database's."""
+    accepted, the interested drivers' offers are withdrawn, and the block's history records
+    the move. Offers nobody acted on are left as they are: an offer of a block that is no
+    longer open reads as withdrawn (`offer_view`), and writing them would cost a row per
+    driver who listed the block (a round's close gave 200 blocks away and rewrote 190,000)."""
     if not winners:
         return
     session.execute(
@@ -423,14 +457,23 @@ def settle(
     )
     session.execute(
         update(Offer)
-        .where(
-            Offer.block_id.in_(winners),
-            Offer.id.not_in(winners.values()),
-            Offer.status.in_(LIVE),
-        )
+        .where(Offer.block_id.in_(winners), Offer.status == OfferStatus.INTERESTED)
         .values(status=OfferStatus.WITHDRAWN, responded_at=now)
         .execution_options(synchronize_session=False)
     )
+    record_taken(session, winners, now=now, actor=actor)
+
+
+def record_taken(
+    session: Session,
+    winners: dict[int, int],
+    *,
+    now: datetime,
+    actor: str,
+    data: dict[int, dict[str, Any]] | None = None,
+) -> None:
+    """The open → accepted event of each taken block (block id → the winning offer id). The
+    blocks are read again, so their version is the database's."""
     blocks = session.scalars(
         select(Block)
         .where(Block.id.in_(winners))
@@ -438,7 +481,13 @@ def settle(
         .execution_options(populate_existing=True)
     ).all()
     record_block_events(
-        session, blocks, BlockStatus.OPEN, BlockStatus.ACCEPTED, actor=actor, at=now, data=data
+        session,
+        blocks,
+        BlockStatus.OPEN,
+        BlockStatus.ACCEPTED,
+        actor=actor,
+        at=now,
+        data=data or {b: {"offer_id": o} for b, o in winners.items()},
     )
     session.flush()
 
