@@ -11,7 +11,7 @@ from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.demo.seed import seed_demo_day
-from doorstep.drivers import offers
+from doorstep.drivers import offers, rounds
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.models import (
     Block,
@@ -118,13 +118,17 @@ def test_a_wave_planned_at_a_dispatch_moment_offers_its_blocks_instantly(session
 
 def test_a_replan_keeps_the_block_a_driver_took_and_cancels_the_rest(session: Session) -> None:
     _day(session)
-    _plan(session, offers=OfferPolicy(mode=OfferMode.FIRST_COME))
+    _plan(session)
     blocks = list(session.scalars(select(Block).order_by(Block.id)))
     ada, bo = make_driver(session, "Ada", litres=3000, kg=900), make_driver(session, "Bo")
     views = {v.block_id: v for v in offers.list_offers(session, ada, now=PLANNED_AT, policy=POLICY)}
+    bo_views = offers.list_offers(session, bo, now=PLANNED_AT, policy=POLICY)
     taken = blocks[0]
     offers.accept_offer(session, ada, views[taken.id].id, now=PLANNED_AT, policy=POLICY)
-    offers.list_offers(session, bo, now=PLANNED_AT, policy=POLICY)
+    close = PLANNED_AT + POLICY.round_length
+    assert rounds.close_due_rounds(session, now=close, policy=POLICY).allocated == 1
+    wanted = next(v for v in bo_views if v.block_id != taken.id)
+    offers.accept_offer(session, bo, wanted.id, now=close, policy=POLICY)  # round 2
     parcels = {p.id for p in _block_packages(session, taken)}
     _plan(session, force=True)
     session.expire_all()
@@ -142,8 +146,11 @@ def test_a_replan_keeps_the_block_a_driver_took_and_cancels_the_rest(session: Se
     ).all()
     assert sorted(e.block_id for e in cancelled) == [b.id for b in blocks[1:]]
     assert {(e.from_status, e.reason) for e in cancelled} == {(BlockStatus.OPEN, "replanned")}
-    bo_offers = session.scalars(select(Offer).where(Offer.driver_id == bo.id)).all()
-    assert {o.status for o in bo_offers if o.block_id != taken.id} == {OfferStatus.WITHDRAWN}
+    # Bo's interest is withdrawn; his offers he never acted on read as withdrawn.
+    assert session.get_one(Offer, wanted.id).status is OfferStatus.WITHDRAWN
+    for view in bo_views:
+        shown = offers.get_offer(session, bo, view.id, policy=POLICY)
+        assert shown.status is OfferStatus.WITHDRAWN
 
 
 def test_a_replan_leaves_the_block_a_driver_takes_while_it_runs(committed_engine: Engine) -> None:

@@ -20,7 +20,6 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import record_block_events
-from doorstep.drivers.offers import LIVE
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.slots import arrival_slots
 from doorstep.models import Block, BlockStatus, Offer, OfferMode, OfferStatus
@@ -92,7 +91,9 @@ def cancel_open_blocks(
     session: Session, plan_ids: Sequence[int], *, at: datetime, reason: str = "replanned"
 ) -> list[int]:
     """Cancel the plans' blocks that are open and held by nobody, in one conditional
-    statement; withdraw their offers and record each move. Returns the cancelled ids."""
+    statement; withdraw the interest drivers stated in them (an offer nobody acted on reads
+    as withdrawn once its block is not open, see `offers.settle`) and record each move.
+    Returns the cancelled ids."""
     cancelled = list(
         session.scalars(
             update(Block)
@@ -119,7 +120,7 @@ def cancel_open_blocks(
     )
     session.execute(
         update(Offer)
-        .where(Offer.block_id.in_(cancelled), Offer.status.in_(LIVE))
+        .where(Offer.block_id.in_(cancelled), Offer.status == OfferStatus.INTERESTED)
         .values(status=OfferStatus.WITHDRAWN, responded_at=at)
         .execution_options(synchronize_session=False)
     )
