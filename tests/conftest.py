@@ -27,6 +27,9 @@ from doorstep.settings import Environment, Settings, get_settings
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
+#: Tiny instances of our own, one per format (tests/data/instances/README.md): what the unit
+#: tests of the optimizer and the dispatch read, so a bare clone runs them.
+TINY_INSTANCES = REPO_ROOT / "tests" / "data" / "instances"
 
 
 def benchmark_data_missing(message: str) -> NoReturn:
@@ -35,6 +38,15 @@ def benchmark_data_missing(message: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI must run with ../shared beside the repository)")
     pytest.skip(message)
+
+
+def require_benchmark_data(folder: Path, *sets: str) -> Path:
+    """``folder`` when it holds each of the public ``sets`` a test reads, else
+    :func:`benchmark_data_missing` (an empty or partial folder counts as missing)."""
+    missing = [name for name in sets if not (folder / name).is_dir()]
+    if not folder.is_dir() or missing:
+        benchmark_data_missing(f"benchmark data not found at {folder} ({', '.join(missing)})")
+    return folder
 
 
 def _postgres_database(url: str) -> Iterator[str]:

@@ -6,6 +6,9 @@ Nothing here opens a connection: engines and clients are created by the code tha
 
 from __future__ import annotations
 
+import ipaddress
+import math
+import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +22,48 @@ from doorstep.geo.travel import DEFAULT_SPEEDS_KMH, Router, RouterKind, SpeedPro
 # Secrets that ship in the code so a newcomer can start at once; refused outside development.
 DEVELOPMENT_OPERATOR_TOKEN = "dev-operator-token"
 DEVELOPMENT_SECRET_KEY = "dev-secret-key-not-for-production"
+
+_HOST_NAME = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*\.?")
+
+
+# What a production secret needs: length, variety, and 128 bits by a character-class estimate
+# (length x log2 of the alphabets it draws on). Random values pass (secrets.token_hex(16) has
+# 8 or more different characters but once in a million); 32 identical characters do not.
+SECRET_MIN_LENGTH = 32
+SECRET_MIN_DISTINCT = 8
+SECRET_MIN_BITS = 128
+_ALPHABETS = (
+    (str.isdigit, 10),
+    (str.islower, 26),
+    (str.isupper, 26),
+)
+
+
+def estimated_bits(value: str) -> float:
+    """Length x log2 of the alphabets the value draws on (digits, lower and upper case
+    letters, 33 other characters): what a random value of its kind would hold."""
+    if not value:
+        return 0.0
+    size = sum(n for test, n in _ALPHABETS if any(test(c) for c in value))
+    if any(not (c.isdigit() or c.islower() or c.isupper()) for c in value):
+        size += 33
+    return len(value) * math.log2(size)
+
+
+def _guessable(name: str, value: str) -> str | None:
+    """Why ``value`` is too weak a production secret, or None."""
+    if len(value) < SECRET_MIN_LENGTH:
+        return f"{name} must be at least {SECRET_MIN_LENGTH} characters (it has {len(value)})"
+    distinct = len(set(value))
+    if distinct < SECRET_MIN_DISTINCT:
+        return (
+            f"{name} must use at least {SECRET_MIN_DISTINCT} different characters "
+            f"(it uses {distinct})"
+        )
+    bits = estimated_bits(value)
+    if bits < SECRET_MIN_BITS:
+        return f"{name} holds about {bits:.0f} bits; at least {SECRET_MIN_BITS} are needed"
+    return None
 
 
 class Environment(StrEnum):
@@ -44,11 +89,35 @@ class Settings(BaseSettings):
     secret_key: str = DEVELOPMENT_SECRET_KEY
     rate_limit: str = Field(
         default="6000/minute",
-        description="Per API key (publishable keys: per key and client address); empty = off",
+        description="Per verified API key (publishable keys: per key and client address), and "
+        "per client address for calls without a key; empty = off",
+    )
+    auth_failure_limit: str = Field(
+        default="60/minute",
+        description="Failed API key checks allowed per client address; past it, that "
+        "address's calls with a key are refused until the window moves on; empty = no limit",
     )
     rate_limit_storage: str = Field(
         default="memory://",
         description="Where counts live: memory:// (one process) or redis://host:6379 (shared)",
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=0,
+        description="The largest request body in bytes (JSON calls, forms), unless a path "
+        "prefix of max_body_bytes_by_path says otherwise; a larger one is answered 413",
+    )
+    max_body_bytes_by_path: dict[str, int] = Field(
+        default_factory=lambda: {
+            # A driver's photo of the door.
+            "/v1/driver/": 10 * 1024 * 1024,
+            # A catalog batch of up to 10,000 products or stock lines, as JSON or CSV.
+            "/v1/products": 8 * 1024 * 1024,
+            "/v1/inventory": 8 * 1024 * 1024,
+            "/v1/catalog/": 8 * 1024 * 1024,
+        },
+        description='Limits per path prefix, as JSON ({"/v1/driver/": 10485760}: the drivers\' '
+        "photo uploads; the catalog's batches); the longest prefix a path starts with wins",
     )
     api_key_cache_seconds: float = Field(
         default=5.0,
@@ -58,8 +127,8 @@ class Settings(BaseSettings):
     )
     console_login_limit: str = Field(
         default="10/15 minutes",
-        description="Failed console sign-ins allowed per account and per client address; "
-        "empty = no limit",
+        description="Console sign-in attempts allowed per client address, and failures per "
+        "account (past which the addresses that failed for it are refused); empty = no limit",
     )
     network_cache_seconds: float = Field(
         default=30.0,
@@ -97,6 +166,12 @@ class Settings(BaseSettings):
         ge=1,
         description="Days the webhook delivery log, delivered outbox events and succeeded jobs "
         "are kept; package timelines are never deleted",
+    )
+    webhook_allow_private: str = Field(
+        default="",
+        description="Hosts and networks webhooks may be sent to although they are not public, "
+        "comma-separated (localhost, 127.0.0.1, 10.0.0.0/8): for receivers on a developer's "
+        "machine or a private network; empty = public addresses only",
     )
     # Offers
     offer_mode: Literal["rounds", "first_come"] = Field(
@@ -152,8 +227,19 @@ class Settings(BaseSettings):
                     f"{', '.join(missing)} must be set outside development "
                     "(the built-in development values are public)"
                 )
-            if len(self.secret_key) < 32:
-                raise ValueError("DOORSTEP_SECRET_KEY must be at least 32 characters")
+            weak = [
+                problem
+                for name, value in (
+                    ("DOORSTEP_OPERATOR_TOKEN", self.operator_token),
+                    ("DOORSTEP_SECRET_KEY", self.secret_key),
+                )
+                if (problem := _guessable(name, value)) is not None
+            ]
+            if weak:
+                raise ValueError(
+                    "; ".join(weak) + ". Use a random value, like the output of "
+                    "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+                )
         return self
 
     @model_validator(mode="after")
@@ -163,6 +249,24 @@ class Settings(BaseSettings):
         if min(self.travel_speeds_kmh) <= 0:
             raise ValueError("every speed of DOORSTEP_TRAVEL_SPEEDS_KMH must be positive")
         return self
+
+    @model_validator(mode="after")
+    def _allow_list_is_hosts_and_networks(self) -> Settings:
+        for entry in self.webhook_private_allowances:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                if not _HOST_NAME.fullmatch(entry):
+                    raise ValueError(
+                        f"DOORSTEP_WEBHOOK_ALLOW_PRIVATE: '{entry}' is neither a host name nor "
+                        "an address or network (like 10.0.0.0/8)"
+                    ) from None
+        return self
+
+    @property
+    def webhook_private_allowances(self) -> tuple[str, ...]:
+        """The entries of ``webhook_allow_private``, lower-cased."""
+        return tuple(e.strip().lower() for e in self.webhook_allow_private.split(",") if e.strip())
 
     def travel_model(self) -> TravelModel:
         """The one travel model every promise, plan and ETA of this process uses."""

@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from doorstep.api.app import create_app
 from doorstep.db import create_db_engine
@@ -58,6 +59,16 @@ def test_errors_share_one_envelope_with_the_request_id(client: TestClient) -> No
     assert response.status_code == 404
     assert response.json() == {"error": "not_found", "detail": "Not Found", "request_id": "req-123"}
     assert response.headers["X-Request-ID"] == "req-123"
+
+
+def test_a_row_changed_by_a_concurrent_request_is_a_409_to_retry(client: TestClient) -> None:
+    def racing() -> None:
+        raise StaleDataError("UPDATE statement on table 'packages' expected to update 1 row")
+
+    client.app.add_api_route("/racing", racing)  # type: ignore[attr-defined]
+    response = client.get("/racing")
+    assert response.status_code == 409
+    assert response.json()["error"] == "concurrent_update"
 
 
 def test_a_request_id_is_made_when_none_is_sent(client: TestClient) -> None:

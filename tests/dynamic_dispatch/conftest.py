@@ -1,4 +1,5 @@
-"""Fixtures for the dispatch tests: the ORTEC test instance, and a small slice of it.
+"""Fixtures for the dispatch tests: our tiny ORTEC instance, and the published test instance for
+the regressions against the benchmark's own figures.
 
 Benchmark data is read in place (`../shared/benchmarks`, or `DOORSTEP_BENCHMARKS_DIR`).
 """
@@ -7,22 +8,26 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from doorstep.dynamic_dispatch.benchmark_files import benchmarks_dir
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance, read_ortec_instance
-from tests.conftest import benchmark_data_missing
+from doorstep.optimize.instances import OrtecInstance, read_ortec
+from tests.conftest import TINY_INSTANCES, require_benchmark_data
 
 TEST_INSTANCE = "ORTEC-VRPTW-ASYM-0bdff870-d1-n458-k35.txt"
+#: Twelve customers, windows opening over six epochs (tests/data/instances/README.md).
+TINY_ORTEC = TINY_INSTANCES / "ortec" / "tiny-n12.txt"
+
+
+@pytest.fixture(scope="session")
+def tiny_instance() -> OrtecInstance:
+    return read_ortec(TINY_ORTEC)
 
 
 @pytest.fixture(scope="session")
 def ortec_dir() -> Path:
-    path = benchmarks_dir() / "ortec"
-    if not path.is_dir():
-        benchmark_data_missing(f"ORTEC benchmark data not found at {path}")
-    return path
+    """The published ORTEC set; tests that use it carry the ``benchmark_data`` mark."""
+    return require_benchmark_data(benchmarks_dir(), "ortec") / "ortec"
 
 
 @pytest.fixture(scope="session")
@@ -32,22 +37,4 @@ def test_instance_path(ortec_dir: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def test_instance(test_instance_path: Path) -> OrtecInstance:
-    return read_ortec_instance(test_instance_path)
-
-
-def slice_instance(instance: OrtecInstance, customers: int) -> OrtecInstance:
-    """The depot and the first `customers` customers: same rules, much smaller problems."""
-    keep = np.arange(customers + 1)
-    return OrtecInstance(
-        name=f"{instance.name}-first{customers}",
-        capacity=instance.capacity,
-        durations=instance.durations[np.ix_(keep, keep)].copy(),
-        time_windows=instance.time_windows[keep].copy(),
-        service_times=instance.service_times[keep].copy(),
-        demands=instance.demands[keep].copy(),
-    )
-
-
-@pytest.fixture(scope="session")
-def small_instance(test_instance: OrtecInstance) -> OrtecInstance:
-    return slice_instance(test_instance, 60)
+    return read_ortec(test_instance_path)

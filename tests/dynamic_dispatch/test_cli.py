@@ -3,70 +3,57 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from typer.testing import CliRunner
 
 from doorstep.cli.dynamic_dispatch import app
+from doorstep.dynamic_dispatch.environment import OrtecDynamicEnvironment
+from doorstep.optimize.instances import OrtecInstance
+from tests.conftest import TINY_INSTANCES
+
+from .conftest import TINY_ORTEC
 
 runner = CliRunner()
 
 
-def test_json_has_totals_and_epoch_rows(test_instance_path: Path) -> None:
+def _new_per_epoch(instance: OrtecInstance, seed: int) -> list[int]:
+    env = OrtecDynamicEnvironment(instance, seed=seed)
+    while not env.done:
+        env.dispatch([[rid] for rid in env.observe().open_ids()])
+    return [outcome.new for outcome in env.outcomes]
+
+
+def test_json_has_totals_and_epoch_rows(tiny_instance: OrtecInstance) -> None:
     result = runner.invoke(
         app,
         [
-            str(test_instance_path),
-            "--seed",
-            "757",
-            "--epoch-time-limit",
-            "0.1",
-            "--policy",
-            "lazy",
-            "--json",
+            str(TINY_ORTEC), "--seed", "757", "--epoch-time-limit", "0.1",
+            "--policy", "lazy", "--json",
         ],
-    )
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["requests"] == 488
-    assert [row["new"] for row in payload["epochs"]] == [100, 99, 92, 82, 62, 53]
+    new = _new_per_epoch(tiny_instance, 757)
+    assert [row["new"] for row in payload["epochs"]] == new
+    assert payload["requests"] == sum(new)
     assert payload["total_cost"] == sum(row["cost"] for row in payload["epochs"])
     assert all(row["dispatched"] == row["must_dispatch"] for row in payload["epochs"])
 
 
-def test_configs_form_runs_dynamic_entries_only(test_instance_path: Path, tmp_path: Path) -> None:
-    configs = tmp_path / "configs.json"
-    configs.write_text(
-        json.dumps(
-            [
-                {
-                    "instance": str(test_instance_path),
-                    "instance_seed": 0,
-                    "static": True,
-                    "epoch_tlim": 30,
-                },
-                {
-                    "instance": str(test_instance_path),
-                    "instance_seed": 757,
-                    "static": False,
-                    "epoch_tlim": 5,
-                },
-            ]
-        )
-    )
+def test_configs_form_runs_dynamic_entries_only(tiny_instance: OrtecInstance) -> None:
+    configs = TINY_INSTANCES / "ortec" / "configs.json"  # one static entry, one dynamic (seed 7)
     result = runner.invoke(
         app, ["--configs", str(configs), "--epoch-time-limit", "0.1", "--policy", "lazy", "--json"]
     )
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert [run["seed"] for run in payload["runs"]] == [757]
-    assert payload["requests"] == 488
+    assert [run["seed"] for run in payload["runs"]] == [7]
+    assert payload["requests"] == sum(_new_per_epoch(tiny_instance, 7))
 
 
-def test_table_output(test_instance_path: Path) -> None:
+def test_table_output() -> None:
     result = runner.invoke(
-        app,
-        [str(test_instance_path), "--seed", "757", "--epoch-time-limit", "0.1", "--policy", "lazy"],
+        app, [str(TINY_ORTEC), "--seed", "757", "--epoch-time-limit", "0.1", "--policy", "lazy"]
     )
     assert result.exit_code == 0, result.output
     assert "must" in result.stdout

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from doorstep.dynamic_dispatch.environment import OrtecDynamicEnvironment
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
 from doorstep.dynamic_dispatch.policies import (
     DispatchPolicy,
     GreedyPolicy,
@@ -18,6 +17,7 @@ from doorstep.dynamic_dispatch.policies import (
 )
 from doorstep.dynamic_dispatch.problem import EpochProblem
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
+from doorstep.optimize.instances import OrtecInstance
 
 FAST = ScenarioSettings(iterations=2, min_scenarios=2, max_scenarios=2, target_solve_seconds=0.1)
 
@@ -29,13 +29,13 @@ def _second_epoch(instance: OrtecInstance) -> OrtecDynamicEnvironment:
 
 
 @pytest.mark.parametrize("name", ["greedy", "lazy", "scenario"])
-def test_policy_dispatch_is_accepted(small_instance: OrtecInstance, name: str) -> None:
+def test_policy_dispatch_is_accepted(tiny_instance: OrtecInstance, name: str) -> None:
     policies: dict[str, DispatchPolicy] = {
         "greedy": GreedyPolicy(),
         "lazy": LazyPolicy(),
-        "scenario": ScenarioPolicy(OrtecDemandModel(small_instance, draws_per_epoch=20), FAST),
+        "scenario": ScenarioPolicy(OrtecDemandModel(tiny_instance, draws_per_epoch=20), FAST),
     }
-    env = _second_epoch(small_instance)
+    env = _second_epoch(tiny_instance)
     problem = env.observe()
     routes = policies[name].decide(problem, time_limit=0.5, seed=1)
     outcome = env.dispatch(routes)  # the environment validates; an invalid plan raises
@@ -49,11 +49,11 @@ def test_policy_dispatch_is_accepted(small_instance: OrtecInstance, name: str) -
 
 
 def test_scenario_policy_holds_back_some_requests_early_in_the_day(
-    small_instance: OrtecInstance,
+    tiny_instance: OrtecInstance,
 ) -> None:
-    env = OrtecDynamicEnvironment(small_instance, seed=3, draws_per_epoch=20)
+    env = OrtecDynamicEnvironment(tiny_instance, seed=3, draws_per_epoch=20)
     problem = env.observe()
-    policy = ScenarioPolicy(OrtecDemandModel(small_instance, draws_per_epoch=20), FAST)
+    policy = ScenarioPolicy(OrtecDemandModel(tiny_instance, draws_per_epoch=20), FAST)
     routes = policy.decide(problem, time_limit=0.8, seed=1)
     sent = {rid for route in routes for rid in route}
     assert set(problem.must_dispatch_ids()) <= sent
@@ -61,13 +61,13 @@ def test_scenario_policy_holds_back_some_requests_early_in_the_day(
 
 
 def test_scenario_policy_sends_everything_in_the_last_epoch(
-    small_instance: OrtecInstance,
+    tiny_instance: OrtecInstance,
 ) -> None:
-    env = OrtecDynamicEnvironment(small_instance, seed=3, draws_per_epoch=10)
+    env = OrtecDynamicEnvironment(tiny_instance, seed=3, draws_per_epoch=10)
     while not env.observe().is_last_epoch:
         env.dispatch([[rid] for rid in env.observe().open_ids()])
     problem = env.observe()
-    policy = ScenarioPolicy(OrtecDemandModel(small_instance), FAST)
+    policy = ScenarioPolicy(OrtecDemandModel(tiny_instance), FAST)
     routes = policy.decide(problem, time_limit=0.3, seed=1)
     assert sorted(rid for route in routes for rid in route) == sorted(problem.open_ids())
 
@@ -81,10 +81,10 @@ def test_scenario_settings_fit_the_budget() -> None:
     assert settings.scenarios_per_iteration(1.0) == 3  # floor
 
 
-def test_consensus_sampling_is_seeded(small_instance: OrtecInstance) -> None:
+def test_consensus_sampling_is_seeded(tiny_instance: OrtecInstance) -> None:
     # Same seed → same sampled futures (the search itself is bounded by time, not by seed).
-    model = OrtecDemandModel(small_instance)
-    problem = OrtecDynamicEnvironment(small_instance, seed=3).observe()
+    model = OrtecDemandModel(tiny_instance)
+    problem = OrtecDynamicEnvironment(tiny_instance, seed=3).observe()
     a = model.sample(np.random.default_rng([1, problem.epoch]), problem, 3)
     b = model.sample(np.random.default_rng([1, problem.epoch]), problem, 3)
     assert np.array_equal(a.locations, b.locations)

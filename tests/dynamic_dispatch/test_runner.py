@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import pytest
 
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
 from doorstep.dynamic_dispatch.policies import ScenarioPolicy, ScenarioSettings
 from doorstep.dynamic_dispatch.runner import UnknownPolicyError, benchmark_policy, run_policy
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
+from doorstep.optimize.instances import OrtecInstance
 
 
-def test_greedy_run_rows_add_up(small_instance: OrtecInstance) -> None:
+def test_greedy_run_rows_add_up(tiny_instance: OrtecInstance) -> None:
     result = run_policy(
-        small_instance,
-        benchmark_policy("greedy", small_instance),
+        tiny_instance,
+        benchmark_policy("greedy", tiny_instance),
         seed=11,
-        epoch_time_limit=0.2,
+        epoch_time_limit=0.1,
         draws_per_epoch=15,
     )
     assert result.total_cost == sum(row.cost for row in result.epochs)
@@ -23,12 +23,12 @@ def test_greedy_run_rows_add_up(small_instance: OrtecInstance) -> None:
     assert all(row.dispatched == row.open for row in result.epochs)
 
 
-def test_scenario_run_dispatches_must_and_finishes_empty(small_instance: OrtecInstance) -> None:
+def test_scenario_run_dispatches_must_and_finishes_empty(tiny_instance: OrtecInstance) -> None:
     policy = ScenarioPolicy(
-        OrtecDemandModel(small_instance, draws_per_epoch=15),
+        OrtecDemandModel(tiny_instance, draws_per_epoch=15),
         ScenarioSettings(iterations=1, min_scenarios=2, max_scenarios=2),
     )
-    result = run_policy(small_instance, policy, seed=11, epoch_time_limit=0.4, draws_per_epoch=15)
+    result = run_policy(tiny_instance, policy, seed=11, epoch_time_limit=0.2, draws_per_epoch=15)
     assert all(row.dispatched >= row.must_dispatch for row in result.epochs)
     last = result.epochs[-1]
     assert last.dispatched == last.open == last.must_dispatch
@@ -38,12 +38,13 @@ def test_scenario_run_dispatches_must_and_finishes_empty(small_instance: OrtecIn
         assert following.open == row.open - row.dispatched + following.new
 
 
-def test_unknown_policy_names_the_choices(small_instance: OrtecInstance) -> None:
+def test_unknown_policy_names_the_choices(tiny_instance: OrtecInstance) -> None:
     with pytest.raises(UnknownPolicyError, match="scenario, greedy, lazy"):
-        benchmark_policy("clever", small_instance)
+        benchmark_policy("clever", tiny_instance)
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark_data
 def test_scenario_policy_on_the_whole_test_instance(test_instance: OrtecInstance) -> None:
     # The guarantees on a real run: the environment refuses any dispatch that misses a
     # must-dispatch request or breaks a rule, and the core's checker passes every plan.

@@ -8,7 +8,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doorstep.dynamic_dispatch.environment import OrtecDynamicEnvironment
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
 from doorstep.dynamic_dispatch.problem import EpochProblem
 from doorstep.dynamic_dispatch.validation import (
     CapacityExceeded,
@@ -19,6 +18,7 @@ from doorstep.dynamic_dispatch.validation import (
     UnknownRequest,
     validate_dispatch,
 )
+from doorstep.optimize.instances import OrtecInstance
 
 
 def _tiny_problem(**overrides: object) -> EpochProblem:
@@ -85,8 +85,8 @@ def test_waiting_is_allowed_but_depot_closing_is_not() -> None:
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**31))
 def test_every_generated_request_fits_on_its_own_route(
-    test_instance: OrtecInstance, seed: int
+    tiny_instance: OrtecInstance, seed: int
 ) -> None:
     # The feasibility filter's promise: whatever is revealed can still be served alone, now.
-    problem = OrtecDynamicEnvironment(test_instance, seed).observe()
+    problem = OrtecDynamicEnvironment(tiny_instance, seed).observe()
     validate_dispatch(problem, [[rid] for rid in problem.open_ids()])

@@ -1,4 +1,5 @@
-"""Fixtures for optimizer tests: the shared benchmark folder and a small problem factory."""
+"""Fixtures for optimizer tests: our tiny instances, the shared benchmark folder (for the
+regressions against best-known scores) and a small problem factory."""
 
 from __future__ import annotations
 
@@ -9,15 +10,22 @@ import pytest
 
 from doorstep.optimize import Problem, ProblemBuilder, Solution, check
 from doorstep.optimize.suite import benchmarks_dir
-from tests.conftest import benchmark_data_missing
+from tests.conftest import TINY_INSTANCES, require_benchmark_data
+
+#: Every tiny instance (tests/data/instances), by the name its file gives it.
+TINY = {
+    path.name.split(".")[0]: path
+    for folder in ("solomon", "cvrp", "li_lim", "ortec")
+    for path in sorted((TINY_INSTANCES / folder).glob("tiny-*"))
+    if path.suffix in (".vrp", ".txt")
+}
 
 
 @pytest.fixture(scope="session")
 def benchmarks() -> Path:
-    folder = benchmarks_dir()
-    if not folder.is_dir():
-        benchmark_data_missing(f"benchmark data not found at {folder}")
-    return folder
+    """The public sets; tests that use them carry the ``benchmark_data`` mark."""
+    sets = ("solomon", "gehring_homberger", "li_lim", "ortec", "xxl")
+    return require_benchmark_data(benchmarks_dir(), *sets)
 
 
 def assert_valid(problem: Problem, solution: Solution) -> None:

@@ -1,4 +1,5 @@
-"""``doorstep bench solve`` and ``doorstep bench suite`` driven through Typer's runner."""
+"""``doorstep bench solve`` and ``doorstep bench suite`` driven through Typer's runner, on our
+tiny instances."""
 
 from __future__ import annotations
 
@@ -9,26 +10,30 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from doorstep.cli.bench import app
+from tests.conftest import TINY_INSTANCES
+
+from .conftest import TINY
 
 runner = CliRunner()
 
 
-def test_solve_prints_json_and_writes_the_solution(benchmarks: Path, tmp_path: Path) -> None:
-    out = tmp_path / "c101.sol"
+def test_solve_prints_json_and_writes_the_solution(tmp_path: Path) -> None:
+    out = tmp_path / "tiny-c12.sol"
     result = runner.invoke(
         app,
         [
-            "solve", str(benchmarks / "solomon/C101.vrp"), "--engine", "vroom",
+            "solve", str(TINY["tiny-c12"]), "--engine", "vroom",
             "--time-limit", "1", "--seed", "3", "--solution-out", str(out), "--json",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["instance"] == "C101"
+    assert data["instance"] == "tiny-c12"
     assert data["engine"] == "vroom"
     assert data["feasible"] is True
     assert {"vehicles", "objective", "runtime_s"} <= data.keys()
-    assert out.read_text().splitlines()[-1].startswith("Cost ")
+    assert data["bks_distance"] == 378.3
+    assert out.read_text().splitlines()[-1] == f"Cost {data['distance']:.1f}"
 
 
 def test_solve_reports_malformed_files_with_the_line(tmp_path: Path) -> None:
@@ -39,32 +44,29 @@ def test_solve_reports_malformed_files_with_the_line(tmp_path: Path) -> None:
     assert "DIMENSION" in result.output
 
 
-def test_suite_runs_a_folder_side_by_side(benchmarks: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "mini"
-    folder.mkdir()
-    for name in ("lc101.txt", "lc102.txt"):
-        (folder / name).symlink_to(benchmarks / "li_lim/pdp_100" / name)
-    (folder / "bks.csv").symlink_to(benchmarks / "li_lim/bks.csv")
+def test_suite_runs_a_folder_side_by_side(tmp_path: Path) -> None:
     table = tmp_path / "out.csv"
     result = runner.invoke(
         app,
         [
-            "suite", str(folder), "--time-limit", "0.5", "--engines", "pyvrp,vroom",
-            "--jobs", "1", "--csv", str(table),
+            "suite", str(TINY_INSTANCES / "li_lim"), "--time-limit", "0.2",
+            "--engines", "pyvrp,vroom", "--jobs", "1", "--csv", str(table),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "means" in result.output
     rows = list(csv.DictReader(table.open()))
     assert {(r["instance"], r["engine"]) for r in rows} == {
-        (i, e) for i in ("lc101", "lc102") for e in ("pyvrp", "vroom")
+        (i, e) for i in ("tiny-lc6", "tiny-lr6") for e in ("pyvrp", "vroom")
     }
     assert all(r["feasible"] == "True" for r in rows)
-    assert all(r["bks_vehicles"] == "10" for r in rows)
+    # From the folder's bks.csv, as for the published Li & Lim set.
+    fleets = {(r["instance"], r["bks_vehicles"]) for r in rows}
+    assert fleets == {("tiny-lc6", "3"), ("tiny-lr6", "2")}
 
 
-def test_unknown_engine_is_refused(benchmarks: Path) -> None:
+def test_unknown_engine_is_refused() -> None:
     result = runner.invoke(
-        app, ["suite", str(benchmarks / "solomon"), "--engines", "pyvrp,ortools"]
+        app, ["suite", str(TINY_INSTANCES / "solomon"), "--engines", "pyvrp,ortools"]
     )
     assert result.exit_code != 0

@@ -1,4 +1,5 @@
-"""Small named benchmark instances solved to their best-known value by each engine."""
+"""Named instances solved to their best-known value by each engine: our tiny instances to
+their optimum, and (with the public sets) Solomon, Li & Lim and ORTEC regressions."""
 
 from __future__ import annotations
 
@@ -10,7 +11,21 @@ from doorstep.optimize import solve
 from doorstep.optimize.instances import read_instance
 from doorstep.optimize.suite import best_known
 
-from .conftest import assert_valid
+from .conftest import TINY, assert_valid
+
+
+@pytest.mark.parametrize("engine", ["pyvrp", "vroom"])
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_reaches_the_optimum_of_a_tiny_instance(name: str, engine: str) -> None:
+    instance = read_instance(TINY[name])
+    optimum = best_known(TINY[name])
+    assert optimum is not None
+    solution = solve(instance.problem, engine=engine, time_limit=5.0, seed=1, max_iterations=500)
+    assert_valid(instance.problem, solution)
+    assert not solution.unassigned
+    assert solution.num_vehicles == optimum.vehicles
+    assert instance.distance(solution) == pytest.approx(optimum.distance, abs=1e-4)
+
 
 # PyVRP runs are bounded by iterations (the time limit is only a safety net), so the
 # outcome does not depend on how busy the machine is.
@@ -25,6 +40,7 @@ CASES = [
 ]
 
 
+@pytest.mark.benchmark_data
 @pytest.mark.parametrize(("name", "engine", "seconds", "iterations", "tolerance"), CASES)
 def test_reaches_best_known(
     benchmarks: Path,
@@ -49,6 +65,7 @@ def test_reaches_best_known(
 
 
 @pytest.mark.slow
+@pytest.mark.benchmark_data
 @pytest.mark.parametrize("engine", ["pyvrp", "vroom"])
 def test_ortec_instance_is_solved_feasibly(benchmarks: Path, engine: str) -> None:
     path = benchmarks / "ortec/qualification/ORTEC-VRPTW-ASYM-c170c387-d1-n238-k17.txt.gz"

@@ -1,3 +1,6 @@
+"""The instance readers and solution files: our tiny instances, the malformed files the
+readers name a line for, and (with the public sets) the published best-known solutions."""
+
 from __future__ import annotations
 
 import gzip
@@ -5,14 +8,100 @@ from pathlib import Path
 
 import pytest
 
-from doorstep.optimize import InstanceFormatError, check
+from doorstep.optimize import InstanceFormatError, TimeWindow, check
 from doorstep.optimize.instances import (
     Convention,
-    format_solution,
     read_instance,
+    read_ortec,
     read_solution,
+    write_solution,
 )
 from doorstep.optimize.suite import best_known
+
+from .conftest import TINY
+
+
+def _solution_file(instance: Path) -> Path:
+    beside = instance.with_suffix(".sol")
+    return beside if beside.is_file() else instance.parent / "bks_solutions" / beside.name
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_tiny_optimal_solutions_pass_our_checker(name: str) -> None:
+    inst = read_instance(TINY[name])
+    sol = read_solution(_solution_file(TINY[name]), inst)
+    report = check(inst.problem, sol)
+    assert report.feasible, report.violations
+    assert report.complete
+    bks = best_known(TINY[name])
+    assert bks is not None
+    assert sol.num_vehicles == bks.vehicles
+    assert inst.distance(sol) == pytest.approx(bks.distance, abs=1e-4)
+
+
+def test_tiny_conventions_and_scales() -> None:
+    c12 = read_instance(TINY["tiny-c12"])
+    assert (c12.convention, c12.scale, c12.name) == (Convention.DIMACS, 10, "tiny-c12")
+    assert len(c12.problem.jobs) == 12
+    assert c12.problem.distances[0, 1] == 125  # 12.53 truncated to 12.5, in tenths
+    first = c12.problem.jobs[0].stop
+    assert first.service == 900  # SERVICE_TIME : 90, in tenths
+    assert first.time_windows == (TimeWindow(3080, 3750),)  # 308..375
+    assert c12.problem.locations[0].opening == TimeWindow(0, 12360)
+    r12 = read_instance(TINY["tiny-r12"])
+    assert r12.problem.jobs[0].stop.service == 100  # SERVICE_TIME_SECTION: 10
+    assert r12.problem.distances[0, 1] == 403  # 40.36
+    x12 = read_instance(TINY["tiny-x12"])
+    assert (x12.convention, x12.scale) == (Convention.ROUNDED, 1)
+    assert x12.problem.distances[0, 1] == 519  # 518.6 rounded, not truncated
+    lc6 = read_instance(TINY["tiny-lc6"])
+    assert (lc6.convention, lc6.scale) == (Convention.VEHICLES_THEN_DISTANCE, 1000)
+    assert [s.id for s in lc6.problem.shipments] == [f"{p}-{p + 1}" for p in range(1, 12, 2)]
+    assert lc6.problem.distances[0, 1] == 24597  # 24.5967 in thousandths
+    n12 = read_instance(TINY["tiny-n12"])
+    assert (n12.convention, n12.scale) == (Convention.DURATION, 1)
+    assert len(n12.problem.jobs) == 12
+    assert (n12.problem.distances[0, 1], n12.problem.distances[1, 0]) == (167, 152)
+    assert n12.problem.vehicle_types[0].count == 2 * 5  # twice VEHICLES
+
+
+def test_ortec_reads_the_same_gzipped(tmp_path: Path) -> None:
+    plain = read_ortec(TINY["tiny-n12"])
+    gzipped = tmp_path / "tiny-n12.txt.gz"
+    gzipped.write_bytes(gzip.compress(TINY["tiny-n12"].read_bytes()))
+    again = read_ortec(tmp_path / "tiny-n12.txt")  # configs name the .txt; only the .gz exists
+    assert (again.name, again.capacity, again.vehicles) == ("tiny-n12", 40, 5)
+    for field in ("durations", "time_windows", "service_times", "demands"):
+        assert (getattr(again, field) == getattr(plain, field)).all()
+    assert read_instance(gzipped).problem.distances.tolist() == plain.durations.tolist()
+
+
+def test_tiny_best_known_lookup() -> None:
+    c12 = best_known(TINY["tiny-c12"])  # from the .sol beside it
+    assert c12 is not None
+    assert (c12.vehicles, c12.distance) == (4, 378.3)
+    lr6 = best_known(TINY["tiny-lr6"])  # from bks.csv in its folder
+    assert lr6 is not None
+    assert (lr6.vehicles, lr6.distance) == (2, 299.4268)
+
+
+@pytest.mark.parametrize("name", ["tiny-c12", "tiny-x12", "tiny-n12"])
+def test_solution_file_round_trip(tmp_path: Path, name: str) -> None:
+    inst = read_instance(TINY[name])
+    sol = read_solution(TINY[name].with_suffix(".sol"), inst)
+    write_solution(tmp_path / "out.sol", inst, sol)
+    assert (tmp_path / "out.sol").read_text() == TINY[name].with_suffix(".sol").read_text()
+    assert read_solution(tmp_path / "out.sol", inst).routes == sol.routes
+
+
+def test_unknown_customer_in_a_solution_names_its_line(tmp_path: Path) -> None:
+    inst = read_instance(TINY["tiny-c12"])
+    bad = tmp_path / "bad.sol"
+    bad.write_text("Route #1: 1 7 4\nRoute #2: 8 6 99\nCost 1\n")
+    with pytest.raises(InstanceFormatError, match="unknown customer 99") as info:
+        read_solution(bad, inst)
+    assert info.value.line == 2
+
 
 SOLUTIONS = [
     ("solomon/C101.vrp", "solomon/C101.sol", 10, 827.3),
@@ -20,9 +109,11 @@ SOLUTIONS = [
     ("gehring_homberger/GH200/C1_2_1.vrp", "gehring_homberger/GH200/C1_2_1.sol", 20, 2698.6),
     ("li_lim/pdp_100/lc101.txt", "li_lim/bks_solutions/lc101.10_828.9369.txt", 10, 828.9369),
     ("li_lim/pdp_100/lr201.txt", None, None, None),
+    ("xxl/Leuven1.vrp", "xxl/Leuven1.sol", 203, 192848),
 ]
 
 
+@pytest.mark.benchmark_data
 @pytest.mark.parametrize(("instance", "solution", "vehicles", "cost"), SOLUTIONS)
 def test_best_known_solutions_pass_our_checker(
     benchmarks: Path, instance: str, solution: str | None, vehicles: int | None, cost: float | None
@@ -40,6 +131,7 @@ def test_best_known_solutions_pass_our_checker(
         assert inst.distance(sol) == pytest.approx(cost, abs=0.01)
 
 
+@pytest.mark.benchmark_data
 def test_conventions_and_scales(benchmarks: Path) -> None:
     solomon = read_instance(benchmarks / "solomon/C101.vrp")
     assert (solomon.convention, solomon.scale) == (Convention.DIMACS, 10)
@@ -57,6 +149,7 @@ def test_conventions_and_scales(benchmarks: Path) -> None:
     assert ortec.problem.distances[1, 0] == 3199  # asymmetric
 
 
+@pytest.mark.benchmark_data
 def test_best_known_lookup(benchmarks: Path) -> None:
     c101 = best_known(benchmarks / "solomon/C101.vrp")
     assert c101 is not None
@@ -66,12 +159,16 @@ def test_best_known_lookup(benchmarks: Path) -> None:
     assert (lc103.vehicles, lc103.distance) == (9, 1035.3499)
 
 
-def test_solution_file_round_trip(benchmarks: Path) -> None:
+@pytest.mark.benchmark_data
+def test_c101_solution_file_round_trip(benchmarks: Path, tmp_path: Path) -> None:
     inst = read_instance(benchmarks / "solomon/C101.vrp")
     sol = read_solution(benchmarks / "solomon/C101.sol", inst)
-    text = format_solution(inst, sol)
+    write_solution(tmp_path / "C101.sol", inst, sol)
+    text = (tmp_path / "C101.sol").read_text()
     assert text.splitlines()[0] == "Route #1: 5 3 7 8 10 11 9 6 4 2 1 75"
     assert text.splitlines()[-1] == "Cost 827.3"
+    again = read_solution(tmp_path / "C101.sol", inst)
+    assert again.routes == sol.routes
 
 
 def _write(tmp_path: Path, name: str, text: str) -> Path:
@@ -109,6 +206,35 @@ def test_a_tiny_vrplib_file_reads(tmp_path: Path) -> None:
     assert inst.problem.distances[0, 2] == 100
 
 
+CVRP_OK = """NAME : cvrp
+TYPE : CVRP
+DIMENSION : 3
+CAPACITY : 10
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+2 1 1
+3 2 3
+DEMAND_SECTION
+1 0
+2 4
+3 5
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+
+def test_a_cvrp_file_has_no_time_and_rounds_every_arc(tmp_path: Path) -> None:
+    inst = read_instance(_write(tmp_path, "cvrp.vrp", CVRP_OK))
+    assert (inst.convention, inst.scale) == (Convention.ROUNDED, 1)
+    assert inst.problem.distances.tolist() == [[0, 1, 4], [1, 0, 2], [4, 2, 0]]
+    assert all(not job.stop.time_windows for job in inst.problem.jobs)
+    assert [job.demand for job in inst.problem.jobs] == [(4,), (5,)]
+    assert inst.problem.vehicle_types[0].count == 2  # no VEHICLES: one per customer
+
+
 @pytest.mark.parametrize(
     ("broken", "line", "message"),
     [
@@ -116,6 +242,7 @@ def test_a_tiny_vrplib_file_reads(tmp_path: Path) -> None:
         (VRP_OK.replace("3 6 8", "3 6"), 10, "expected 3 values"),
         (VRP_OK.replace("CAPACITY : 10", "CAPACITY 10"), 5, "KEY : value"),
         (VRP_OK.replace("3 2\n", ""), 13, "expected 3 rows"),
+        (VRP_OK.replace("2 3 4\n3 6 8", "3 6 8\n2 3 4"), 9, "expected node id 2"),
     ],
 )
 def test_malformed_vrplib_reports_the_line(
@@ -148,8 +275,10 @@ def test_li_lim_reader_and_its_errors(tmp_path: Path) -> None:
 
 
 def test_gzipped_matrix_with_wrong_size(tmp_path: Path) -> None:
-    text = VRP_OK.replace("EDGE_WEIGHT_TYPE : EUC_2D", "EDGE_WEIGHT_TYPE : EXPLICIT").replace(
-        "NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n", "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n"
+    text = (
+        VRP_OK.replace("EDGE_WEIGHT_TYPE : EUC_2D", "EDGE_WEIGHT_TYPE : EXPLICIT")
+        .replace("TYPE : CVRPTW", "EDGE_WEIGHT_FORMAT : FULL_MATRIX")
+        .replace("NODE_COORD_SECTION\n1 0 0\n2 3 4\n3 6 8\n", "EDGE_WEIGHT_SECTION\n0 1 2\n1 0 3\n")
     )
     path = tmp_path / "m.txt.gz"
     path.write_bytes(gzip.compress(text.encode()))

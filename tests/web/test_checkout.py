@@ -21,7 +21,8 @@ def _checkout(web: TestClient, shop: Shop, preview_id: str, **extra: str) -> str
         "/checkout", params={"key": shop.publishable_key, "preview": preview_id, **extra}
     )
     assert response.status_code == 200, response.text
-    return response.text
+    html: str = response.text
+    return html
 
 
 def _filled_form(web: TestClient, shop: Shop, **extra: str) -> dict[str, str]:

@@ -160,12 +160,23 @@ def test_csv_export_uses_the_same_filters_and_only_this_merchant(
     assert {r["id"] for r in everything} == {placed["ana"], placed["bo"], placed["cy"]}
 
 
+def test_the_console_csv_shows_a_formula_in_a_name_as_text(
+    web: TestClient, session: Session, shop: Shop
+) -> None:
+    _place(session, shop.merchant_id, "PAN-28", "=cmd|' /C calc'!A0 Ruiz", "@SUM(A1:A9)")
+    session.commit()
+    sign_in(web)
+    [row] = csv.DictReader(io.StringIO(web.get("/console/orders.csv").text))
+    assert row["recipient_name"] == "'=cmd|' /C calc'!A0 Ruiz"
+    assert row["merchant_reference"] == "'@SUM(A1:A9)"
+
+
 def test_repeated_wrong_passwords_lock_the_sign_in_for_a_while(web: TestClient, shop: Shop) -> None:
     web.app.state.login_throttle = LoginThrottle("3/15 minutes", "memory://")  # type: ignore[attr-defined]
     for _ in range(3):
         wrong = web.post("/console/login", data={"email": CONSOLE_EMAIL, "password": "guess"})
         assert wrong.status_code == 401
-    # Now even the right password is not checked: the account is locked for the window.
+    # Now even the right password is not checked from this address: it is locked for the window.
     locked = web.post(
         "/console/login",
         data={"email": CONSOLE_EMAIL.upper(), "password": CONSOLE_PASSWORD},
@@ -177,19 +188,41 @@ def test_repeated_wrong_passwords_lock_the_sign_in_for_a_while(web: TestClient, 
     assert "set-cookie" not in locked.headers
 
 
-def test_a_successful_sign_in_clears_the_failed_count(web: TestClient, shop: Shop) -> None:
+def _at(web: TestClient, address: str) -> TestClient:
+    """The same app, called from another client address."""
+    return TestClient(web.app, client=(address, 40000))
+
+
+def _sign_in(client: TestClient, password: str) -> int:
+    data = {"email": CONSOLE_EMAIL, "password": password}
+    status: int = client.post("/console/login", data=data, follow_redirects=False).status_code
+    return status
+
+
+def test_someone_who_knows_the_e_mail_cannot_lock_the_owner_out(
+    web: TestClient, shop: Shop
+) -> None:
     web.app.state.login_throttle = LoginThrottle("3/15 minutes", "memory://")  # type: ignore[attr-defined]
-    for _ in range(2):
-        web.post("/console/login", data={"email": CONSOLE_EMAIL, "password": "guess"})
-    ok = web.post(
-        "/console/login",
-        data={"email": CONSOLE_EMAIL, "password": CONSOLE_PASSWORD},
-        follow_redirects=False,
-    )
-    assert ok.status_code == 303
-    web.cookies.clear()
-    # The address's own count still stands (2 failures); one more failure is allowed.
-    assert (
-        web.post("/console/login", data={"email": CONSOLE_EMAIL, "password": "guess"}).status_code
-        == 401
-    )
+    attackers = [_at(web, f"203.0.113.{n}") for n in range(1, 4)]
+    # The account is past its limit of failures, spread over three addresses...
+    assert [_sign_in(attacker, "guess") for attacker in attackers] == [401, 401, 401]
+    assert _sign_in(attackers[0], "guess") == 429
+    assert _sign_in(attackers[0], CONSOLE_PASSWORD) == 429  # ...and they stay refused,
+    # but the owner, at an address that has not failed, signs in.
+    owner = _at(web, "198.51.100.20")
+    assert _sign_in(owner, CONSOLE_PASSWORD) == 303
+    # A new address gets one guess at the locked account, not more.
+    newcomer = _at(web, "192.0.2.77")
+    assert [_sign_in(newcomer, "guess") for _ in range(2)] == [401, 429]
+
+
+def test_a_successful_sign_in_clears_its_address_s_failures(web: TestClient, shop: Shop) -> None:
+    web.app.state.login_throttle = LoginThrottle("3/15 minutes", "memory://")  # type: ignore[attr-defined]
+    owner = _at(web, "198.51.100.20")
+    assert [_sign_in(owner, "typo"), _sign_in(owner, CONSOLE_PASSWORD)] == [401, 303]
+    attackers = [_at(web, f"203.0.113.{n}") for n in range(1, 4)]
+    assert [_sign_in(attacker, "guess") for attacker in attackers] == [401, 401, 401]
+    # The owner's typo was forgiven by the sign-in after it, so the owner is not refused.
+    assert _sign_in(owner, CONSOLE_PASSWORD) == 303
+    # Its address has now made its 3 attempts, successful or not.
+    assert _sign_in(owner, CONSOLE_PASSWORD) == 429

@@ -24,6 +24,7 @@ from doorstep.orders.transitions import transition_package
 from doorstep.settings import Environment, Settings
 from doorstep.webhooks import api as webhooks_api
 from doorstep.webhooks import service
+from doorstep.webhooks.addresses import AddressPolicy
 from doorstep.webhooks.worker import DeliveryWorker, PassReport, http_client
 from tests.factories import make_order, make_package
 
@@ -108,6 +109,27 @@ def dead_url() -> str:
     return f"http://127.0.0.1:{port}/hooks"
 
 
+class FakeDns:
+    """A resolver answering from a dictionary (tests never ask the real DNS); change
+    ``answers`` to make a name point elsewhere. An unknown name does not resolve."""
+
+    def __init__(self, answers: dict[str, list[str]] | None = None) -> None:
+        self.answers = {"localhost": ["127.0.0.1", "::1"], **(answers or {})}
+        self.asked: list[str] = []
+
+    def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.answers:
+            raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+        return self.answers[host]
+
+
+def local_receivers(dns: FakeDns | None = None) -> AddressPolicy:
+    """What the tests' receivers need: public addresses and 127.0.0.1, as the development
+    allow-list (DOORSTEP_WEBHOOK_ALLOW_PRIVATE=127.0.0.1) would say."""
+    return AddressPolicy.allowing(["127.0.0.1"], resolver=dns or FakeDns())
+
+
 def make_endpoint(
     session: Session, merchant: NewMerchant, url: str, event_types: list[str] | None = None
 ) -> WebhookEndpoint:
@@ -117,6 +139,7 @@ def make_endpoint(
         url,
         event_types or ["*"],
         environment=Environment.TEST,
+        addresses=local_receivers(),
     )
 
 
@@ -139,9 +162,10 @@ def run_pass(
     *,
     concurrency: int = 10,
     policy: service.RetryPolicy = service.DEFAULT_POLICY,
+    addresses: AddressPolicy | None = None,
 ) -> PassReport:
     async def go() -> PassReport:
-        async with http_client() as client:
+        async with http_client(addresses or local_receivers()) as client:
             worker = DeliveryWorker(sessions, client, concurrency=concurrency, policy=policy)
             return await worker.run_once(now)
 
@@ -172,12 +196,19 @@ def events_of(session: Session, order: Order) -> list[OutboxEvent]:
 
 
 @pytest.fixture
+def dns() -> FakeDns:
+    return FakeDns({"example.com": ["93.184.215.14"], "shop.example.com": ["93.184.215.14"]})
+
+
+@pytest.fixture
 def api(
-    settings: Settings, engine: Engine, session_factory: sessionmaker[Session]
+    settings: Settings, engine: Engine, session_factory: sessionmaker[Session], dns: FakeDns
 ) -> Iterator[TestClient]:
-    """The app with the webhook routes (added here until the app factory includes them)."""
+    """The app with the webhook routes (added here until the app factory includes them),
+    resolving names with ``dns`` and allowing receivers on 127.0.0.1."""
     app = create_app(settings, engine=engine)
     app.state.session_factory = session_factory
+    app.state.webhook_addresses = local_receivers(dns)
     paths = {getattr(route, "path", None) for route in app.routes}
     if "/v1/webhook-endpoints" not in paths:
         app.include_router(webhooks_api.router)

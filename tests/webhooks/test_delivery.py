@@ -20,6 +20,7 @@ from tests.webhooks.conftest import (
     advance,
     deliveries,
     events_of,
+    local_receivers,
     make_endpoint,
     new_merchant,
     new_package,
@@ -209,7 +210,12 @@ def test_dead_receiver_is_retried_then_failed_then_redelivered(
     # A failed delivery no longer holds back the order's next event.
     receiver = start_receiver()
     service.update_endpoint(
-        session, merchant.merchant.id, endpoint.id, environment=Environment.TEST, url=receiver.url
+        session,
+        merchant.merchant.id,
+        endpoint.id,
+        environment=Environment.TEST,
+        addresses=local_receivers(),
+        url=receiver.url,
     )
     advance(session, package, PackageState.READY_FOR_PICKUP)
     run_pass(session_factory, now)

@@ -16,6 +16,7 @@ from doorstep.api.errors import install_error_handlers
 from doorstep.api.key_cache import KeyCache
 from doorstep.api.ratelimit import install_rate_limits
 from doorstep.api.request_context import RequestContextMiddleware
+from doorstep.api.request_guard import BodyLimits, RequestGuard
 from doorstep.catalog import api as catalog_api
 from doorstep.db import create_db_engine, session_factory
 from doorstep.drivers import api as drivers_api
@@ -35,6 +36,7 @@ from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.web.login_throttle import LoginThrottle
 from doorstep.webhooks import api as webhooks_api
+from doorstep.webhooks.addresses import AddressPolicy
 
 
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
@@ -67,11 +69,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.travel = settings.travel_model()
     app.state.promise_policy = PromisePolicy(travel=app.state.travel)
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
+    # Where merchants' webhook URLs may point (public addresses, and the operator's allow-list).
+    app.state.webhook_addresses = AddressPolicy.allowing(settings.webhook_private_allowances)
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )
 
     install_error_handlers(app)
+    # Inside the rate limits (a refused flood is not read) and the request id (errors carry it).
+    app.add_middleware(
+        RequestGuard,
+        body_limits=BodyLimits(settings.max_body_bytes, settings.max_body_bytes_by_path),
+        html_paths=web_routes.PAGE_PATHS,
+        html_problem=web_routes.unreadable_input,
+    )
     install_rate_limits(app, settings)
     app.add_middleware(RequestContextMiddleware)
     app.include_router(health.router)

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
+from annotated_types import Interval
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
 from doorstep.api.key_cache import KeyCache
+from doorstep.api.ratelimit import COUNTED, RateLimits
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.merchants.keys import SCOPES, prefix_of
@@ -22,6 +24,12 @@ from doorstep.models import ApiKeyKind
 from doorstep.promise.network import NetworkSnapshot, SnapshotCache
 from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings
+
+#: The largest id a row can have: ids are INTEGER columns (PostgreSQL's is 32 bits).
+MAX_ROW_ID = 2**31 - 1
+# An id in a path or query: a larger number names no row, and would not fit the database's
+# parameter (a 500 on PostgreSQL); it is a 422 naming the parameter instead.
+RowId = Annotated[int, Interval(ge=1, le=MAX_ROW_ID)]
 
 
 class NotAuthenticated(DomainError):
@@ -140,11 +148,23 @@ def identify(
     if credentials is None:
         raise NotAuthenticated("missing 'Authorization: Bearer <API key>' header")
     keys: KeyCache | None = getattr(request.app.state, "key_cache", None)
+    limits: RateLimits | None = getattr(request.app.state, "rate_limits", None)
+    client = request.client.host if request.client else "unknown"
     api_key = keys.get(credentials.credentials) if keys is not None else None
+    if limits is not None:
+        setattr(request.state, COUNTED, True)  # by the key's budget or the failures'
     if api_key is None:
-        api_key = authenticate(session, credentials.credentials)
+        try:
+            api_key = authenticate(session, credentials.credentials)
+        except InvalidApiKey:
+            if limits is not None:
+                limits.key_failed(client)  # the address pays, never the key's owner
+            raise
         if keys is not None:
             keys.put(credentials.credentials, api_key)
+    if limits is not None:
+        # Only now, with the key verified, does the call spend the key's budget.
+        limits.spend_key(api_key.prefix, api_key.kind, client)
     caller = Caller(
         merchant_id=api_key.merchant_id,
         key_id=api_key.id,

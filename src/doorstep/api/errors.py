@@ -9,7 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from doorstep.errors import DomainError
 
@@ -34,15 +36,32 @@ def error_responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any
     return responses
 
 
-def _envelope(request: Request, status: int, body: dict[str, Any]) -> JSONResponse:
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "request_too_large"}
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods some route answers at the request's path."""
+    allowed = []
+    for method in _METHODS:
+        scope = {**request.scope, "method": method}
+        if any(route.matches(scope)[0] is Match.FULL for route in request.app.router.routes):
+            allowed.append(method)
+    return allowed
+
+
+def _envelope(
+    request: Request, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
+) -> JSONResponse:
     body["request_id"] = getattr(request.state, "request_id", None)
-    return JSONResponse(status_code=status, content=body)
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
-        return _envelope(request, exc.status, exc.to_body())
+        # An error may carry response headers of its own (a 429's Retry-After).
+        return _envelope(request, exc.status, exc.to_body(), getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -58,8 +77,28 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return _envelope(request, exc.status_code, {"error": code, "detail": exc.detail})
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Every method the path answers, not only those of the first route that matched it.
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return _envelope(
+            request, exc.status_code, {"error": code, "detail": exc.detail}, headers or None
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        # A versioned row (a package, a block) changed under this request by another one: the
+        # unit of work rolls back, and the client may simply try again.
+        log.info("concurrent_update", path=request.url.path, error=str(exc))
+        return _envelope(
+            request,
+            409,
+            {
+                "error": "concurrent_update",
+                "detail": "another request changed this at the same moment; try again",
+            },
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

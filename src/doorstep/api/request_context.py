@@ -1,4 +1,12 @@
-"""The request id: taken from the caller or made here, bound to every log line, echoed back.
+"""The request id: taken from the caller or made here, bound to every log line, echoed back;
+and the headers every answer carries unless it set its own:
+
+- ``X-Content-Type-Options: nosniff``: a browser must not guess that a JSON error echoing what
+  a caller sent is a page to render.
+- ``Cache-Control: no-store`` on what may hold private data: every ``/v1/`` answer (orders,
+  addresses, keys, previews of a shopper's basket, errors about them), and any answer to a
+  request that carried credentials (an ``Authorization`` header or a cookie). Public assets
+  (``/widget.js``, ``/assets/…``) set their own caching, and it is kept.
 
 A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
 ``BaseHTTPMiddleware`` runs the rest of the app in a separate task and streams the response
@@ -15,6 +23,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 REQUEST_ID_HEADER = "X-Request-ID"
+# Answers under this prefix may hold a merchant's or a shopper's data.
+PRIVATE_PREFIX = "/v1/"
 
 log = structlog.get_logger("doorstep.http")
 
@@ -31,8 +41,14 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
         # Honour an id from the caller (a proxy, a merchant's retry) so logs line up end to end.
-        request_id = Headers(scope=scope).get(REQUEST_ID_HEADER) or f"{_ids.getrandbits(128):032x}"
+        request_id = headers.get(REQUEST_ID_HEADER) or f"{_ids.getrandbits(128):032x}"
+        private = (
+            scope["path"].startswith(PRIVATE_PREFIX)
+            or "authorization" in headers
+            or "cookie" in headers
+        )
         # Request.state reads scope["state"]: error handlers put the id in the error body.
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.clear_contextvars()
@@ -44,7 +60,11 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+                answer = MutableHeaders(scope=message)
+                answer[REQUEST_ID_HEADER] = request_id
+                answer.setdefault("X-Content-Type-Options", "nosniff")
+                if private:
+                    answer.setdefault("Cache-Control", "no-store")
             await send(message)
 
         try:

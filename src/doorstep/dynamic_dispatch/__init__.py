@@ -27,11 +27,6 @@ from doorstep.dynamic_dispatch.environment import (
     OrtecDynamicEnvironment,
     epoch_range,
 )
-from doorstep.dynamic_dispatch.ortec_instance import (
-    InstanceFormatError,
-    OrtecInstance,
-    read_ortec_instance,
-)
 from doorstep.dynamic_dispatch.policies import (
     DispatchPolicy,
     GreedyPolicy,
@@ -44,6 +39,9 @@ from doorstep.dynamic_dispatch.problem import EpochProblem, cannot_wait
 from doorstep.dynamic_dispatch.runner import EpochRow, RunResult, run_policy
 from doorstep.dynamic_dispatch.scenarios import DemandModel, OrtecDemandModel, SampledRequests
 from doorstep.dynamic_dispatch.validation import InvalidDispatch, validate_dispatch
+from doorstep.optimize.errors import InstanceFormatError
+from doorstep.optimize.instances import OrtecInstance
+from doorstep.optimize.instances import read_ortec as read_ortec_instance
 
 __all__ = [
     "DISPATCH_MARGIN",

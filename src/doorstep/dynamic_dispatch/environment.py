@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
 from doorstep.dynamic_dispatch.problem import BoolArray, EpochProblem, IntArray, Route, cannot_wait
 from doorstep.dynamic_dispatch.validation import validate_dispatch
+from doorstep.optimize.instances import OrtecInstance
 
 EPOCH_LENGTH = 3600  # seconds between decision moments
 DISPATCH_MARGIN = 3600  # routes decided at `now` leave the depot at `now + margin`

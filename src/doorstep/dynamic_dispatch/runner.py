@@ -11,7 +11,6 @@ from doorstep.dynamic_dispatch.environment import (
     EpochOutcome,
     OrtecDynamicEnvironment,
 )
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
 from doorstep.dynamic_dispatch.policies import (
     DispatchPolicy,
     GreedyPolicy,
@@ -19,6 +18,7 @@ from doorstep.dynamic_dispatch.policies import (
     ScenarioPolicy,
 )
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
+from doorstep.optimize.instances import OrtecInstance
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Protocol
 import numpy as np
 
 from doorstep.dynamic_dispatch.environment import DRAWS_PER_EPOCH, epoch_range
-from doorstep.dynamic_dispatch.ortec_instance import OrtecInstance
 from doorstep.dynamic_dispatch.problem import BoolArray, EpochProblem, IntArray
 from doorstep.dynamic_dispatch.routing import RoutingJobs
+from doorstep.optimize.instances import OrtecInstance
 
 
 @dataclass(frozen=True, eq=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from doorstep.api.deps import DbSession, KeyNotAllowed, NotAuthenticated, SecretKeyCaller
+from doorstep.api.deps import DbSession, KeyNotAllowed, NotAuthenticated, RowId, SecretKeyCaller
 from doorstep.api.errors import error_responses
 from doorstep.merchants import service
 from doorstep.merchants.schemas import ApiKeyCreated, ApiKeyIn, ApiKeyOut, MerchantOut
@@ -41,7 +41,7 @@ def create_api_key(body: ApiKeyIn, caller: SecretKeyCaller, session: DbSession) 
     responses=error_responses(service.ApiKeyNotFound),
 )
 def revoke_api_key(
-    key_id: int, caller: SecretKeyCaller, session: DbSession, request: Request
+    key_id: RowId, caller: SecretKeyCaller, session: DbSession, request: Request
 ) -> ApiKeyOut:
     revoked = service.revoke_key(session, caller.merchant_id, key_id)
     # This process stops trusting the key at once; others within their cache's few seconds.

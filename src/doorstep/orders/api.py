@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
@@ -30,7 +27,7 @@ from doorstep.db import unit_of_work
 from doorstep.merchants.service import InvalidApiKey
 from doorstep.models import DeliverySpeed, OrderStatus
 from doorstep.orders import service, views
-from doorstep.orders.schemas import OrderIn, OrderOut, OrderPage
+from doorstep.orders.schemas import Moment, OrderIn, OrderOut, OrderPage
 from doorstep.promise.service import PreviewExpired, PreviewNotFound
 
 router = APIRouter(
@@ -50,12 +47,21 @@ IdempotencyKey = Annotated[
 ]
 
 
+CreatedFrom = Annotated[
+    Moment | None,
+    Query(description="Orders created at or after (ISO 8601; without a time zone, UTC)"),
+]
+CreatedTo = Annotated[
+    Moment | None, Query(description="Orders created before (ISO 8601; without a time zone, UTC)")
+]
+
+
 def _filters(
-    status: OrderStatus | None = None,
-    speed: DeliverySpeed | None = None,
-    q: Annotated[str | None, Query(max_length=200, description="Search text")] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    status: OrderStatus | None,
+    speed: DeliverySpeed | None,
+    q: str | None,
+    created_from: datetime | None,
+    created_to: datetime | None,
 ) -> views.OrderFilter:
     return views.OrderFilter(status, speed, q, created_from, created_to)
 
@@ -74,6 +80,7 @@ SecretKey = Annotated[HTTPAuthorizationCredentials, Depends(presented_key("*"))]
         service.SpeedUnavailable,
         service.OutsideServiceArea,
         service.AddressMissing,
+        service.OrderDiffersFromPreview,
         PreviewNotFound,
         PreviewExpired,
     ),
@@ -121,8 +128,8 @@ def list_orders(
     status: OrderStatus | None = None,
     speed: DeliverySpeed | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Search text")] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     cursor: str | None = None,
 ) -> OrderPage:
@@ -145,29 +152,17 @@ def export_orders(
     status: OrderStatus | None = None,
     speed: DeliverySpeed | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: CreatedFrom = None,
+    created_to: CreatedTo = None,
 ) -> StreamingResponse:
     where = _filters(status, speed, q, created_from, created_to)
     # Rendered inside the request's transaction: the stream then only sends bytes.
-    body = "".join(_csv_lines(views.iter_orders(session, caller.merchant_id, where)))
+    body = "".join(views.csv_lines(views.iter_orders(session, caller.merchant_id, where)))
     return StreamingResponse(
         iter([body]),
         media_type="text/csv",
         headers={"Content-Disposition": 'attachment; filename="orders.csv"'},
     )
-
-
-def _csv_lines(orders: Iterator[OrderOut]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(views.CSV_COLUMNS)
-    for view in orders:
-        writer.writerow(views.csv_row(view))
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue()
 
 
 @router.get(

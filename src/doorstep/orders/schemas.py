@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from doorstep.models import Channel, DeliverySpeed, OrderStatus
 from doorstep.orders.lifecycle import PackageState
-from doorstep.promise.schemas import MAX_BASKET_LINES, BasketItem, Destination
+from doorstep.promise.schemas import Basket, Destination
 
 
 def _state_code(value: str) -> str:
@@ -24,7 +24,14 @@ def _country_code(value: str) -> str:
     return value.upper()
 
 
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
 StateCode = Annotated[str, AfterValidator(_state_code)]
+# A moment a client names (a filter's bound): without a time zone it is read as UTC, the zone
+# every stored timestamp is in.
+Moment = Annotated[datetime, AfterValidator(_as_utc)]
 CountryCode = Annotated[str, AfterValidator(_country_code)]
 
 
@@ -52,15 +59,17 @@ class Recipient(BaseModel):
 
 class OrderIn(BaseModel):
     """Either a preview's option (``preview_id`` + ``option_id``), or a basket, a destination
-    and a speed to be promised now."""
+    and a speed to be promised now.
+
+    An order from a preview keeps the preview's basket and point: its ``destination`` only
+    adds the street address, and its ``lat``/``lng`` (and postal code, when both give one)
+    must be the preview's."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     preview_id: Annotated[str, Field(max_length=40)] | None = None
     option_id: DeliverySpeed | None = None
-    items: Annotated[list[BasketItem], Field(min_length=1, max_length=MAX_BASKET_LINES)] | None = (
-        None
-    )
+    items: Basket | None = None
     destination: OrderDestination | None = None
     speed: DeliverySpeed | None = None
     recipient: Recipient

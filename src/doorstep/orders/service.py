@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
+from doorstep.geo import postal_codes
 from doorstep.models import (
     Channel,
     DeliverySpeed,
@@ -78,6 +79,18 @@ class OrderNotCancellable(DomainError):
 
 class AddressMissing(InvalidInput):
     code = "address_missing"
+
+
+class OrderDiffersFromPreview(DomainError):
+    """An order naming a preview asked for another basket, place or speed than the preview's:
+    its promise was made for those, and holds for nothing else."""
+
+    status = 409
+    code = "order_differs_from_preview"
+
+
+# How far an order's point may be from its preview's: float noise, not another address.
+_SAME_POINT_DEGREES = 1e-6
 
 
 @dataclass(frozen=True)
@@ -247,9 +260,9 @@ def _resolve_promise(
                 f"the preview offered no {body.option_id.value} option{why}", field="option_id"
             )
         items = [BasketItem.model_validate(i) for i in preview.items]
-        destination = Destination.model_validate(preview.destination)
-        if body.destination is not None:
-            destination = body.destination
+        destination = _same_place_as_preview(
+            body, Destination.model_validate(preview.destination), preview.public_id
+        )
         legs = [
             Leg(
                 node_id=leg["node_id"],
@@ -301,6 +314,46 @@ def _resolve_promise(
         for leg in chosen.legs
     ]
     return list(body.items), body.destination, body.speed, chosen.fee_cents, legs, None, products
+
+
+def _same_place_as_preview(body: OrderIn, quoted: Destination, preview_id: str) -> Destination:
+    """The destination of an order placed from a preview: the preview's point, with the
+    street address the order adds. (The basket and speed are the preview's: the order cannot
+    name others.) A point or postal code the order repeats must be the preview's."""
+    given = body.destination
+    if given is None:
+        return quoted
+    for field, asked, promised in (("lat", given.lat, quoted.lat), ("lng", given.lng, quoted.lng)):
+        if not math.isclose(asked, promised, rel_tol=0, abs_tol=_SAME_POINT_DEGREES):
+            raise OrderDiffersFromPreview(
+                f"destination.{field} is not the preview's: preview {preview_id} promised "
+                "delivery to another place; ask for a preview of this one",
+                field=f"destination.{field}",
+                preview_id=preview_id,
+            )
+    if (
+        given.postal_code
+        and quoted.postal_code
+        and (_postal_code(given.postal_code) != _postal_code(quoted.postal_code))
+    ):
+        raise OrderDiffersFromPreview(
+            f"destination.postal_code is not the preview's ({quoted.postal_code}); ask for a "
+            "preview of this address",
+            field="destination.postal_code",
+            preview_id=preview_id,
+        )
+    return given.model_copy(
+        update={
+            "lat": quoted.lat,
+            "lng": quoted.lng,
+            "address": given.address or quoted.address,
+            "postal_code": given.postal_code or quoted.postal_code,
+        }
+    )
+
+
+def _postal_code(code: str) -> str:
+    return postal_codes.normalise(code) or code.replace(" ", "").upper()
 
 
 # The dialects with INSERT ... ON CONFLICT, which placing an order relies on.
@@ -489,12 +542,17 @@ def _same_request(order: Order, body: OrderIn, digest: str) -> Order:
     return order
 
 
-def get_order(session: Session, merchant_id: int, public_id: str) -> Order:
-    order = session.scalar(
+def get_order(session: Session, merchant_id: int, public_id: str, *, lock: bool = False) -> Order:
+    """The order with its lines and packages; ``lock``: its row locked for this transaction,
+    and everything read fresh (after whoever held the lock committed)."""
+    statement = (
         select(Order)
         .where(Order.merchant_id == merchant_id, Order.public_id == public_id)
         .options(*ORDER_LOADS)
     )
+    if lock:
+        statement = statement.with_for_update().execution_options(populate_existing=True)
+    order = session.scalar(statement)
     if order is None:
         raise OrderNotFound(f"no order '{public_id}'", order_id=public_id)
     return order
@@ -504,8 +562,12 @@ ORDER_LOADS = (selectinload(Order.lines), selectinload(Order.packages))
 
 
 def cancel_order(session: Session, merchant_id: int, public_id: str, *, now: datetime) -> Order:
-    """Cancel before pickup: every package is cancelled and its stock released."""
-    order = get_order(session, merchant_id, public_id)
+    """Cancel before pickup: every package is cancelled and its stock released.
+
+    Cancels of one order queue on its row (``FOR UPDATE``; SQLite has one writer anyway): each
+    reads the order after the one before it committed, so a retry finds it cancelled and
+    answers with it, rather than racing the first one's package updates."""
+    order = get_order(session, merchant_id, public_id, lock=True)
     if order.status is OrderStatus.CANCELLED:
         return order  # cancelling twice is not an error: the client may be retrying
     blocking = [p for p in order.packages if p.state not in CANCELLABLE]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator, Sequence
+import csv
+import io
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +45,10 @@ CSV_COLUMNS = (
     "items",
     "packages",
 )
+
+
+# The largest id an order can have (an INTEGER column): a cursor past it was not ours.
+_MAX_ORDER_ID = 2**31 - 1
 
 
 class InvalidCursor(InvalidInput):
@@ -159,7 +165,33 @@ def order_out(order: Order, data: dict[str, Any]) -> OrderOut:
     )
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP, "CSV Injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: str) -> str:
+    """A cell a spreadsheet shows as text: one that would start a formula gets a leading
+    apostrophe (a shopper named ``=HYPERLINK(...)`` stays a name)."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
+
+
+def csv_lines(orders: Iterable[OrderOut]) -> Iterator[str]:
+    """The orders export, a chunk per order after the header: the one writer of every CSV
+    the API and the console send. Every cell is quoted, and escaped by `csv_cell`, so no
+    separator (``,`` or, in some spreadsheets' locales, ``;``) starts a new cell either."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
+    writer.writerow(CSV_COLUMNS)
+    for view in orders:
+        writer.writerow([csv_cell(cell) for cell in csv_row(view)])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()
+
+
 def csv_row(view: OrderOut) -> list[str]:
+    """An order's cells as they are (`csv_lines` escapes them)."""
     return [
         view.id,
         view.created_at.isoformat(),
@@ -191,8 +223,9 @@ def _decode(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, _, value = text.partition(":")
-        if kind != "o":
+        order_id = int(value)
+        if kind != "o" or not 0 < order_id <= _MAX_ORDER_ID:
             raise ValueError(kind)
-        return int(value)
+        return order_id
     except (ValueError, UnicodeDecodeError):
         raise InvalidCursor("the cursor is not one this API returned", field="cursor") from None

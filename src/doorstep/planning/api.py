@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from doorstep.api.deps import DbSession, NotAuthenticated, Now, require_operator
+from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId, require_operator
 from doorstep.api.errors import error_responses
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.planning import plan_views
@@ -50,7 +50,7 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request, n
 
 
 @router.get("/{plan_id}", summary="A stored plan", responses=error_responses(PlanNotFound))
-def get_plan(plan_id: int, session: DbSession) -> PlanOut:
+def get_plan(plan_id: RowId, session: DbSession) -> PlanOut:
     plan = plan_views.get_plan(session, plan_id)
     return PlanOut.model_validate(plan_views.plan_view(session, plan, new_plan=False))
 
@@ -60,5 +60,5 @@ def get_plan(plan_id: int, session: DbSession) -> PlanOut:
     summary="One block of a plan with its stops and parcels in order",
     responses=error_responses(BlockNotFound),
 )
-def get_block(plan_id: int, block_id: int, session: DbSession) -> BlockDetailOut:
+def get_block(plan_id: RowId, block_id: RowId, session: DbSession) -> BlockDetailOut:
     return BlockDetailOut.model_validate(plan_views.block_detail(session, plan_id, block_id))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from doorstep.catalog.schemas import Sku
 from doorstep.models import Channel, DeliverySpeed
@@ -20,6 +20,23 @@ class BasketItem(BaseModel):
     quantity: Annotated[int, Field(gt=0, le=1000)]
 
 
+def _one_line_per_sku(items: list[BasketItem]) -> list[BasketItem]:
+    seen: set[str] = set()
+    for item in items:
+        if item.sku in seen:
+            raise ValueError(f"SKU '{item.sku}' appears twice; send one line per SKU")
+        seen.add(item.sku)
+    return items
+
+
+# A basket: one line per SKU, so each line is one reservation of exactly its quantity.
+Basket = Annotated[
+    list[BasketItem],
+    Field(min_length=1, max_length=MAX_BASKET_LINES),
+    AfterValidator(_one_line_per_sku),
+]
+
+
 class Destination(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -32,18 +49,8 @@ class Destination(BaseModel):
 class PreviewIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    items: Annotated[list[BasketItem], Field(min_length=1, max_length=MAX_BASKET_LINES)]
+    items: Basket
     destination: Destination
-
-    @field_validator("items")
-    @classmethod
-    def _one_line_per_sku(cls, items: list[BasketItem]) -> list[BasketItem]:
-        seen: set[str] = set()
-        for item in items:
-            if item.sku in seen:
-                raise ValueError(f"SKU '{item.sku}' appears twice; send one line per SKU")
-            seen.add(item.sku)
-        return items
 
 
 class FulfilmentOut(BaseModel):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -74,7 +72,7 @@ def login(
 ) -> Response:
     throttle: LoginThrottle = request.app.state.login_throttle
     client = request.client.host if request.client else "unknown"
-    refusal = throttle.check(email, client)
+    refusal = throttle.attempt(email, client)
     if refusal is not None:
         minutes = max(1, round(refusal.retry_after_s / 60))
         page = pages.render(
@@ -97,7 +95,7 @@ def login(
             email=email,
             error="That e-mail and password don't match an account. Check both and try again.",
         )
-    throttle.succeeded(email)
+    throttle.succeeded(email, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     console_session.sign_in(response, request, settings, user)
     return response
@@ -162,13 +160,8 @@ def orders_csv(
     user = console_session.current_user(request, session, settings)
     if user is None:
         return _to_login(request)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(views.CSV_COLUMNS)
-    for view in views.iter_orders(session, user.merchant_id, _filters(q, status)):
-        writer.writerow(views.csv_row(view))
     return Response(
-        buffer.getvalue(),
+        "".join(views.csv_lines(views.iter_orders(session, user.merchant_id, _filters(q, status)))),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": 'attachment; filename="orders.csv"',

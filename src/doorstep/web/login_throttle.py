@@ -1,11 +1,22 @@
-"""Slow down password guessing at the console's sign-in.
+"""Slow down password guessing at the console's sign-in, without handing anyone a way to lock
+a merchant out.
 
-Failed sign-ins are counted per account (the e-mail typed) and per client address, in the same
-storage as the API's rate limits (memory, or Redis when several processes serve). Once either
-count reaches the limit, sign-in is refused without checking the password until the window
-has moved on; a successful sign-in clears the account's count. The owner of an account under
-attack can still sign in from elsewhere once the window passes, and an attacker spreading
-guesses over many accounts from one address meets the per-address count.
+Counts live in the same storage as the API's rate limits (memory, or Redis when several
+processes serve), each over the same window (``DOORSTEP_CONSOLE_LOGIN_LIMIT``, 10 per 15
+minutes):
+
+- **Per client address, every attempt.** It is counted *before* the password is checked, in
+  one atomic step (`limits`' ``hit`` counts and answers whether the attempt is allowed), so
+  parallel attempts cannot all pass a check made before any of them was counted: 64 wrong
+  passwords sent at once get 10 checks. Successful sign-ins count too (an attempt cannot be
+  un-counted), so an attacker's own account cannot reset its address's count.
+- **Per account, failures.** Past the limit, the account refuses the addresses that failed
+  for it lately, and only those: its owner, from an address that has not failed, still signs
+  in with the right password. Someone who knows the e-mail cannot lock the owner out; guesses
+  spread over many addresses get one each once the account is over its limit.
+
+A successful sign-in clears its address's failures for that account (not the account's
+count: an attacker's addresses stay refused).
 """
 
 from __future__ import annotations
@@ -27,24 +38,34 @@ class LoginThrottle:
         self.item: RateLimitItem | None = parse(limit) if limit else None
         self.limiter = MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
 
-    def _keys(self, email: str, client: str) -> tuple[str, str]:
-        return f"console-login:account:{email.strip().lower()}", f"console-login:client:{client}"
-
-    def check(self, email: str, client: str) -> Refusal | None:
-        """A refusal when too many sign-ins failed lately for this account or address."""
+    def attempt(self, email: str, client: str) -> Refusal | None:
+        """Count a sign-in attempt; a refusal when its password must not be checked."""
         if self.item is None:
             return None
-        for key in self._keys(email, client):
-            if not self.limiter.test(self.item, key):
-                reset_at = self.limiter.get_window_stats(self.item, key).reset_time
-                return Refusal(max(1, int(reset_at - time.time()) + 1))
+        address = f"console-login:client:{client}"
+        if not self.limiter.hit(self.item, address):
+            return self._refusal(self.item, address)
+        account, pair = self._account_keys(email, client)
+        if not self.limiter.test(self.item, account) and self._has_failed(self.item, pair):
+            return self._refusal(self.item, account)
         return None
 
     def failed(self, email: str, client: str) -> None:
         if self.item is not None:
-            for key in self._keys(email, client):
+            for key in self._account_keys(email, client):
                 self.limiter.hit(self.item, key)
 
-    def succeeded(self, email: str) -> None:
+    def succeeded(self, email: str, client: str) -> None:
         if self.item is not None:
-            self.limiter.clear(self.item, self._keys(email, "")[0])
+            self.limiter.clear(self.item, self._account_keys(email, client)[1])
+
+    def _account_keys(self, email: str, client: str) -> tuple[str, str]:
+        account = f"console-login:account:{email.strip().lower()}"
+        return account, f"{account}:client:{client}"
+
+    def _has_failed(self, item: RateLimitItem, pair: str) -> bool:
+        return self.limiter.get_window_stats(item, pair).remaining < item.amount
+
+    def _refusal(self, item: RateLimitItem, key: str) -> Refusal:
+        reset_at = self.limiter.get_window_stats(item, key).reset_time
+        return Refusal(max(1, int(reset_at - time.time()) + 1))

@@ -49,6 +49,8 @@ _ASSETS = {
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.
 PUBLIC_PATHS = ("/widget.js", "/v1/delivery-previews", "/v1/geo/postal-codes/")
+# The pages people fill in: input the app refuses before routing gets a page, not JSON.
+PAGE_PATHS = ("/checkout", "/console")
 
 
 def _asset(name: str) -> Response:
@@ -124,6 +126,26 @@ def _brand(merchant: Merchant | None, extra: Passthrough) -> dict[str, Any]:
         "text_color": pages.text_on(color),
         "return_url": extra.return_url,
     }
+
+
+def unreadable_input(path: str) -> HTMLResponse:
+    """The page for a form the request guard refuses (a NUL character in what was sent)."""
+    brand = _brand(None, Passthrough())
+    if path.startswith("/console"):
+        brand["merchant_name"] = "Merchant console"
+    return pages.render(
+        "problem.html",
+        status_code=422,
+        **brand,
+        problem=checkout.Problem(
+            "We couldn't read what was sent",
+            "It contains a character we can't accept. Go back, check what you typed and send "
+            "it again.",
+        ),
+        key="",
+        preview_id="",
+        requote={},
+    )
 
 
 def _problem(

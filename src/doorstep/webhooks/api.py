@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from doorstep.api.deps import (
     DbSession,
     KeyNotAllowed,
     NotAuthenticated,
     Now,
+    RowId,
     SecretKeyCaller,
     get_settings_dep,
 )
@@ -20,6 +21,7 @@ from doorstep.merchants.service import InvalidApiKey
 from doorstep.models import DeliveryStatus
 from doorstep.settings import Settings
 from doorstep.webhooks import service
+from doorstep.webhooks.addresses import AddressPolicy
 from doorstep.webhooks.schemas import (
     AttemptOut,
     DeliveryOut,
@@ -38,6 +40,7 @@ from doorstep.webhooks.service import (
     UnknownEventType,
     WebhookDeliveryNotFound,
     WebhookEndpointNotFound,
+    WebhookUrlNotPublic,
 )
 from doorstep.webhooks.signing import message_id
 
@@ -50,17 +53,35 @@ router = APIRouter(
 AppSettings = Annotated[Settings, Depends(get_settings_dep)]
 
 
+async def _addresses(request: Request) -> AddressPolicy:
+    policy: AddressPolicy = request.app.state.webhook_addresses
+    return policy
+
+
+# Where an endpoint's URL may point: public addresses, and the operator's allow-list.
+Addresses = Annotated[AddressPolicy, Depends(_addresses)]
+
+
 @router.post(
     "/webhook-endpoints",
     status_code=201,
     summary="Register an endpoint; the signing secret is shown once",
-    responses=error_responses(InvalidWebhookUrl, UnknownEventType),
+    responses=error_responses(InvalidWebhookUrl, WebhookUrlNotPublic, UnknownEventType),
 )
 def create_endpoint(
-    body: EndpointIn, caller: SecretKeyCaller, session: DbSession, settings: AppSettings
+    body: EndpointIn,
+    caller: SecretKeyCaller,
+    session: DbSession,
+    settings: AppSettings,
+    addresses: Addresses,
 ) -> EndpointCreated:
     endpoint = service.create_endpoint(
-        session, caller.merchant_id, body.url, body.event_types, environment=settings.environment
+        session,
+        caller.merchant_id,
+        body.url,
+        body.event_types,
+        environment=settings.environment,
+        addresses=addresses,
     )
     return EndpointCreated(
         **EndpointOut.model_validate(endpoint).model_dump(), signing_secret=endpoint.signing_secret
@@ -79,7 +100,7 @@ def list_endpoints(caller: SecretKeyCaller, session: DbSession) -> list[Endpoint
     summary="One endpoint",
     responses=error_responses(WebhookEndpointNotFound),
 )
-def get_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) -> EndpointOut:
+def get_endpoint(endpoint_id: RowId, caller: SecretKeyCaller, session: DbSession) -> EndpointOut:
     return EndpointOut.model_validate(
         service.get_endpoint(session, caller.merchant_id, endpoint_id)
     )
@@ -88,20 +109,24 @@ def get_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) 
 @router.patch(
     "/webhook-endpoints/{endpoint_id}",
     summary="Change the URL or event types, pause or resume",
-    responses=error_responses(WebhookEndpointNotFound, InvalidWebhookUrl, UnknownEventType),
+    responses=error_responses(
+        WebhookEndpointNotFound, InvalidWebhookUrl, WebhookUrlNotPublic, UnknownEventType
+    ),
 )
 def update_endpoint(
-    endpoint_id: int,
+    endpoint_id: RowId,
     body: EndpointUpdate,
     caller: SecretKeyCaller,
     session: DbSession,
     settings: AppSettings,
+    addresses: Addresses,
 ) -> EndpointOut:
     endpoint = service.update_endpoint(
         session,
         caller.merchant_id,
         endpoint_id,
         environment=settings.environment,
+        addresses=addresses,
         url=body.url,
         event_types=body.event_types,
         active=body.active,
@@ -115,7 +140,7 @@ def update_endpoint(
     responses=error_responses(WebhookEndpointNotFound),
 )
 def rotate_secret(
-    endpoint_id: int,
+    endpoint_id: RowId,
     caller: SecretKeyCaller,
     session: DbSession,
     now: Now,
@@ -142,7 +167,7 @@ def rotate_secret(
     summary="Delete an endpoint with its queue and log",
     responses=error_responses(WebhookEndpointNotFound),
 )
-def delete_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSession) -> Response:
+def delete_endpoint(endpoint_id: RowId, caller: SecretKeyCaller, session: DbSession) -> Response:
     service.delete_endpoint(session, caller.merchant_id, endpoint_id)
     return Response(status_code=204)
 
@@ -153,11 +178,11 @@ def delete_endpoint(endpoint_id: int, caller: SecretKeyCaller, session: DbSessio
     responses=error_responses(WebhookEndpointNotFound),
 )
 def list_deliveries(
-    endpoint_id: int,
+    endpoint_id: RowId,
     caller: SecretKeyCaller,
     session: DbSession,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: Annotated[int | None, Query(description="next_cursor of the previous page")] = None,
+    before: Annotated[RowId | None, Query(description="next_cursor of the previous page")] = None,
 ) -> DeliveryPage:
     records = service.list_deliveries(
         session, caller.merchant_id, endpoint_id, limit=limit, before=before
@@ -174,7 +199,7 @@ def list_deliveries(
     summary="Send a finished delivery again (with a fresh retry schedule)",
     responses=error_responses(WebhookDeliveryNotFound, DeliveryPending),
 )
-def redeliver(delivery_id: int, caller: SecretKeyCaller, session: DbSession) -> DeliveryOut:
+def redeliver(delivery_id: RowId, caller: SecretKeyCaller, session: DbSession) -> DeliveryOut:
     return _delivery_out(service.redeliver(session, caller.merchant_id, delivery_id))
 
 

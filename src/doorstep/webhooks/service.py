@@ -28,6 +28,7 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.settings import Environment
+from doorstep.webhooks.addresses import AddressNotPublic, AddressPolicy
 from doorstep.webhooks.signing import new_secret
 
 ALL_EVENTS = "*"
@@ -35,6 +36,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
     {f"package.{state.value}" for state in PackageState} | {"order.created", "order.cancelled"}
 )
 _TEXT_LIMIT = 500  # the log's text columns are VARCHAR(500)
+#: Public addresses only, resolved by the operating system: the default of every check.
+PUBLIC_ONLY = AddressPolicy()
 
 
 class WebhookEndpointNotFound(NotFound):
@@ -47,6 +50,10 @@ class WebhookDeliveryNotFound(NotFound):
 
 class InvalidWebhookUrl(InvalidInput):
     code = "invalid_webhook_url"
+
+
+class WebhookUrlNotPublic(InvalidInput):
+    code = "webhook_url_not_public"
 
 
 class UnknownEventType(InvalidInput):
@@ -108,7 +115,28 @@ def validate_url(url: str, environment: Environment) -> str:
         )
     if parts.username or parts.password:
         raise InvalidWebhookUrl("put no credentials in the URL; verify signatures", field="url")
+    try:
+        _ = parts.port  # reading it checks it
+    except ValueError:
+        raise InvalidWebhookUrl(f"'{url}' has no valid port", field="url") from None
     return url
+
+
+def check_public(url: str, policy: AddressPolicy) -> None:
+    """Refuse a URL whose host is, or resolves to, an address webhooks may not reach.
+
+    A name that does not resolve (yet) is accepted: there is nothing to refuse, and every
+    delivery checks the address it connects to anyway.
+    """
+    parts = urlsplit(url)
+    assert parts.hostname is not None  # validate_url saw to it
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        policy.addresses(parts.hostname, port)
+    except AddressNotPublic as exc:
+        raise WebhookUrlNotPublic(str(exc), field="url") from None
+    except (OSError, UnicodeError):
+        pass
 
 
 def validate_event_types(event_types: Sequence[str]) -> list[str]:
@@ -131,11 +159,17 @@ def create_endpoint(
     event_types: Sequence[str],
     *,
     environment: Environment,
+    addresses: AddressPolicy = PUBLIC_ONLY,
 ) -> WebhookEndpoint:
-    """A new endpoint with a fresh secret; it hears events written from now on, not the past."""
+    """A new endpoint with a fresh secret; it hears events written from now on, not the past.
+
+    ``addresses``: where the URL may point (public addresses only unless the operator's
+    allow-list says otherwise)."""
+    checked = validate_url(url, environment)
+    check_public(checked, addresses)
     endpoint = WebhookEndpoint(
         merchant_id=merchant_id,
-        url=validate_url(url, environment),
+        url=checked,
         event_types=validate_event_types(event_types),
         signing_secret=new_secret(),
         active=True,
@@ -168,6 +202,7 @@ def update_endpoint(
     endpoint_id: int,
     *,
     environment: Environment,
+    addresses: AddressPolicy = PUBLIC_ONLY,
     url: str | None = None,
     event_types: Sequence[str] | None = None,
     active: bool | None = None,
@@ -176,7 +211,9 @@ def update_endpoint(
     delivers the events written while it was paused."""
     endpoint = get_endpoint(session, merchant_id, endpoint_id)
     if url is not None:
-        endpoint.url = validate_url(url, environment)
+        checked = validate_url(url, environment)
+        check_public(checked, addresses)
+        endpoint.url = checked
     if event_types is not None:
         endpoint.event_types = validate_event_types(event_types)
     if active is not None:

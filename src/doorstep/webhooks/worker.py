@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import httpcore
 import httpx
 import structlog
 from sqlalchemy.orm import Session, sessionmaker
@@ -24,7 +25,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.db import unit_of_work
 from doorstep.jobs import Clock, Registry, Runner
 from doorstep.models import DeliveryStatus, utcnow
+from doorstep.settings import get_settings
 from doorstep.webhooks import service
+from doorstep.webhooks.addresses import AddressPolicy, PinnedBackend
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery, RetryPolicy
 from doorstep.webhooks.signing import event_body, message_id, sign
 
@@ -37,11 +40,42 @@ HTTP_TIMEOUT = httpx.Timeout(10.0)
 USER_AGENT = "doorstep-webhooks/1"
 
 
-def http_client() -> httpx.AsyncClient:
-    """The client the worker uses: 10 s timeouts, redirects not followed (a 3xx is a failure)."""
+def http_client(addresses: AddressPolicy | None = None) -> httpx.AsyncClient:
+    """The client the worker uses: 10 s timeouts, redirects not followed (a 3xx is a failure),
+    connections only to the addresses ``addresses`` allows (by default public ones and the
+    settings' ``DOORSTEP_WEBHOOK_ALLOW_PRIVATE``), each checked when it is opened.
+
+    No proxy from the environment: a proxy would make the connection, out of the check's sight.
+    """
+    if addresses is None:
+        settings = get_settings()
+        addresses = AddressPolicy.allowing(settings.webhook_private_allowances)
     return httpx.AsyncClient(
-        timeout=HTTP_TIMEOUT, follow_redirects=False, headers={"user-agent": USER_AGENT}
+        transport=PinnedTransport(addresses),
+        timeout=HTTP_TIMEOUT,
+        follow_redirects=False,
+        headers={"user-agent": USER_AGENT},
+        trust_env=False,
     )
+
+
+class PinnedTransport(httpx.AsyncHTTPTransport):
+    """httpx's transport with a connection pool whose every connection goes through
+    `PinnedBackend`: resolved once, checked, connected to the checked address."""
+
+    def __init__(self, addresses: AddressPolicy) -> None:
+        super().__init__(trust_env=False)
+        # httpx takes no network backend of its own, so its pool is replaced by the same pool
+        # (httpx's default limits) built with one. tests/webhooks/test_addresses.py delivers
+        # to a name only the test's resolver knows, so a pool bypassing it would fail there.
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        self._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=PinnedBackend(addresses),
+        )
 
 
 async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:

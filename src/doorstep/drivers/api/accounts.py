@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from doorstep.access.service import NotSignedIn
-from doorstep.api.deps import DbSession, Now
+from doorstep.api.deps import DbSession, Now, RowId
 from doorstep.api.errors import error_responses
 from doorstep.drivers import accounts, availability
 from doorstep.drivers.api.deps import CurrentDriver
@@ -89,7 +89,7 @@ def add_exception(body: ExceptionIn, driver: CurrentDriver, session: DbSession) 
     summary="Remove a dated change",
     responses=error_responses(availability.ExceptionNotFound),
 )
-def remove_exception(exception_id: int, driver: CurrentDriver, session: DbSession) -> Response:
+def remove_exception(exception_id: RowId, driver: CurrentDriver, session: DbSession) -> Response:
     availability.remove_exception(session, driver, exception_id)
     return Response(status_code=204)
 

@@ -1,4 +1,4 @@
-"""Benchmark instance readers and solution writers (VRPLIB, Li & Lim, ORTEC)."""
+"""Benchmark instance readers and solution files (VRPLIB through vrplib, Li & Lim, ORTEC)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ from pathlib import Path
 from doorstep.optimize.errors import InstanceFormatError
 from doorstep.optimize.instances.base import BenchmarkInstance, Convention
 from doorstep.optimize.instances.lilim import read_lilim
-from doorstep.optimize.instances.solutions import format_solution, read_solution, write_solution
-from doorstep.optimize.instances.vrptw import read_vrptw
+from doorstep.optimize.instances.ortec import OrtecInstance, ortec_benchmark, read_ortec
+from doorstep.optimize.instances.solutions import read_solution, write_solution
+from doorstep.optimize.instances.vrplib_text import read_text
+from doorstep.optimize.instances.vrptw import read_vrplib
 
 INSTANCE_SUFFIXES = (".vrp", ".txt", ".txt.gz", ".vrp.gz")
 
@@ -22,28 +24,24 @@ def read_instance(path: str | Path) -> BenchmarkInstance:
     p = Path(path)
     if not p.is_file():
         raise InstanceFormatError(str(p), None, "no such file")
-    lines = [line for line in _head(p) if line.strip()]
-    if not lines:
+    first = next((line for line in read_text(p).splitlines() if line.strip()), None)
+    if first is None:
         raise InstanceFormatError(str(p), None, "empty file")
-    if ":" in lines[0]:
-        return read_vrptw(p)
+    if ":" in first:
+        return read_vrplib(p)
     return read_lilim(p)
-
-
-def _head(path: Path) -> list[str]:
-    from doorstep.optimize.instances.vrplib_text import read_text
-
-    return read_text(path)[:5]
 
 
 __all__ = [
     "BenchmarkInstance",
     "Convention",
-    "format_solution",
+    "OrtecInstance",
     "is_instance_file",
+    "ortec_benchmark",
     "read_instance",
     "read_lilim",
+    "read_ortec",
     "read_solution",
-    "read_vrptw",
+    "read_vrplib",
     "write_solution",
 ]

@@ -18,6 +18,7 @@ class Convention(StrEnum):
     DIMACS = "dimacs"  # total distance, every arc truncated to one decimal
     VEHICLES_THEN_DISTANCE = "vehicles_then_distance"  # Li & Lim (SINTEF), double precision
     DURATION = "duration"  # ORTEC: total driving duration in seconds
+    ROUNDED = "rounded"  # CVRPLIB: total distance, every arc rounded to an integer
 
 
 @dataclass(frozen=True, eq=False)

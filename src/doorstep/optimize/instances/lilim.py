@@ -26,7 +26,8 @@ VEHICLE_COST = 100_000_000
 
 def read_lilim(path: str | Path) -> BenchmarkInstance:
     where = str(path)
-    lines = [(i, line.split()) for i, line in enumerate(read_text(path), start=1) if line.strip()]
+    numbered = enumerate(read_text(path).splitlines(), start=1)
+    lines = [(i, line.split()) for i, line in numbered if line.strip()]
     if not lines:
         raise InstanceFormatError(where, None, "empty file")
     first_line, head = lines[0]

@@ -1,4 +1,5 @@
-"""Solomon and Gehring & Homberger (coordinates, DIMACS) and ORTEC (explicit matrix) VRPTW."""
+"""VRPLIB instances: Solomon and Gehring & Homberger VRPTW (coordinates, DIMACS), CVRP
+(coordinates, no time windows, CVRPLIB rounding) and ORTEC (explicit matrix, :mod:`.ortec`)."""
 
 from __future__ import annotations
 
@@ -10,72 +11,69 @@ import numpy.typing as npt
 from doorstep.optimize.builder import ProblemBuilder
 from doorstep.optimize.errors import InstanceFormatError
 from doorstep.optimize.instances.base import BenchmarkInstance, Convention
-from doorstep.optimize.instances.vrplib_text import VrplibText, parse_vrplib
+from doorstep.optimize.instances.ortec import ortec_benchmark, ortec_instance
+from doorstep.optimize.instances.vrplib_text import parse_file
+
+
+def _euclidean(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    x, y = coords[:, 0], coords[:, 1]
+    return np.asarray(np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]), np.float64)
 
 
 def dimacs_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Euclidean distances truncated to one decimal, in tenths (vectorised)."""
-    diff = coords[:, None, :] - coords[None, :, :]
-    tenths: npt.NDArray[np.int64] = np.floor(10 * np.hypot(diff[..., 0], diff[..., 1])).astype(
-        np.int64
-    )
+    tenths: npt.NDArray[np.int64] = np.floor(10 * _euclidean(coords)).astype(np.int64)
     return tenths
 
 
-def _indexed_column(text: VrplibText, section: str, n: int) -> list[float]:
-    """A one-value-per-node section (``id value``), ordered by id."""
-    rows = text.rows(section, 2, n)
-    return [v for _, v in sorted((int(r[0]), r[1]) for r in rows)]
+def rounded_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
+    """Euclidean distances rounded to the nearest integer (CVRPLIB)."""
+    rounded: npt.NDArray[np.int64] = np.rint(_euclidean(coords)).astype(np.int64)
+    return rounded
 
 
-def read_vrptw(path: str | Path) -> BenchmarkInstance:
-    text = parse_vrplib(path)
-    n = text.int_header("DIMENSION")
-    name = text.header.get("NAME", Path(path).stem)
-    depot = _depot(text)
-    if depot != 0:
-        raise InstanceFormatError(text.path, None, "only node 1 as the depot is supported")
-    is_matrix = text.header.get("EDGE_WEIGHT_TYPE", "").upper() == "EXPLICIT"
-    scale = 1 if is_matrix else 10
-
-    if is_matrix:
-        values = text.flat("EDGE_WEIGHT_SECTION")
-        if len(values) != n * n:
-            line = text.sections["EDGE_WEIGHT_SECTION"][-1][0]
-            raise InstanceFormatError(
-                text.path, line, f"EDGE_WEIGHT_SECTION: expected {n * n} values, got {len(values)}"
-            )
-        matrix = np.asarray(values, dtype=np.float64).reshape(n, n).astype(np.int64)
-        coords = None
-    else:
-        rows = text.rows("NODE_COORD_SECTION", 3, n)
-        coords = np.array([r[1:] for r in sorted(rows, key=lambda r: r[0])], dtype=np.float64)
-        matrix = dimacs_matrix(coords)
-
-    demand = _indexed_column(text, "DEMAND_SECTION", n)
-    if "SERVICE_TIME_SECTION" in text.sections:
-        service = _indexed_column(text, "SERVICE_TIME_SECTION", n)
-    else:
-        service = [0.0] + [float(text.header.get("SERVICE_TIME", "0"))] * (n - 1)
-    windows = sorted(
-        ((int(r[0]), r[1], r[2]) for r in text.rows("TIME_WINDOW_SECTION", 3, n)),
-        key=lambda r: r[0],
-    )
-    capacity = text.int_header("CAPACITY")
-    vehicles = text.int_header("VEHICLES", n - 1)
-
+def read_vrplib(path: str | Path) -> BenchmarkInstance:
+    file = parse_file(path)
+    if str(file.data.get("edge_weight_type", "")).upper() == "EXPLICIT":
+        return ortec_benchmark(ortec_instance(file), str(path))
+    n = file.integer("dimension")
+    name = file.name()
+    if file.depot() != 0:
+        raise InstanceFormatError(file.path, None, "only node 1 as the depot is supported")
+    coords = file.table("node_coord", 2, n)
+    demand = file.table("demand", 1, n)[:, 0]
+    capacity = file.integer("capacity")
+    vehicles = file.integer("vehicles", n - 1)
     b = ProblemBuilder(dimensions=("demand",), name=name)
-    _, depot_open, depot_close = windows[0]
+
+    if "time_window" not in file.data:
+        # CVRP: no time, every arc rounded to an integer, total distance.
+        b.add_location("depot")
+        for i in range(1, n):
+            b.add_location(str(i))
+        b.set_matrices(rounded_matrix(coords))
+        b.add_vehicle_type("vehicle", start=0, end=0, capacity=(capacity,), count=vehicles)
+        for i in range(1, n):
+            b.add_job(str(i), location=i, demand=(int(demand[i]),))
+        return BenchmarkInstance(name, str(path), b.build(), Convention.ROUNDED, 1, None)
+
+    # VRPTW (DIMACS): we count in tenths, so times and service times are scaled by 10 too.
+    scale = 10
+    service_time = file.data.get("service_time", 0)
+    if np.ndim(service_time) == 0:  # one SERVICE_TIME for every customer (the depot has none)
+        service = [0.0] + [float(service_time)] * (n - 1)
+    else:
+        service = file.table("service_time", 1, n)[:, 0].tolist()
+    windows = file.table("time_window", 2, n)
+    matrix = dimacs_matrix(coords)
+    depot_open, depot_close = windows[0]
     b.add_location("depot", opening=(int(depot_open * scale), int(depot_close * scale)))
     for i in range(1, n):
         b.add_location(str(i))
     b.set_matrices(matrix, matrix)
-    # ORTEC's fleet is unbounded in the competition; twice the vehicles of the file name
-    # leaves the solver free without swamping VROOM with idle vehicles.
-    count = 2 * vehicles if is_matrix else vehicles
-    b.add_vehicle_type("vehicle", start=0, end=0, capacity=(capacity,), count=count)
+    b.add_vehicle_type("vehicle", start=0, end=0, capacity=(capacity,), count=vehicles)
     for i in range(1, n):
-        _, early, late = windows[i]
+        early, late = windows[i]
         b.add_job(
             str(i),
             location=i,
@@ -83,12 +81,4 @@ def read_vrptw(path: str | Path) -> BenchmarkInstance:
             service=round(service[i] * scale),
             time_windows=[(round(early * scale), round(late * scale))],
         )
-    convention = Convention.DURATION if is_matrix else Convention.DIMACS
-    return BenchmarkInstance(name, str(path), b.build(), convention, scale, None)
-
-
-def _depot(text: VrplibText) -> int:
-    ids = [int(v) for v in text.flat("DEPOT_SECTION") if v != -1]
-    if len(ids) != 1:
-        raise InstanceFormatError(text.path, None, "exactly one depot is supported")
-    return ids[0] - 1
+    return BenchmarkInstance(name, str(path), b.build(), Convention.DIMACS, scale, None)
