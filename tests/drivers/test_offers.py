@@ -237,6 +237,9 @@ def test_every_refusal_has_its_code_and_field_and_writes_nothing(
     set_clock(NOW + POLICY.instant_expiry + timedelta(seconds=1))
     assert _refused(client, listed[instant.id], headers) == (409, "offer_expired", "offer_id")
     assert _refused(client, 999_999, headers) == (404, "offer_not_found", "offer_id")
+    huge = client.post(f"/v1/driver/offers/{2**63}/accept", headers=headers)
+    assert huge.status_code == 422
+    assert huge.json()["detail"][0]["field"] == "path.offer_id"
     session.expire_all()
     assert overlapping.status is BlockStatus.OPEN
     assert overlapping.driver_id is None

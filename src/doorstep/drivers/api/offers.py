@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from doorstep.access.service import NotSignedIn
-from doorstep.api.deps import DbSession, Now, get_settings_dep
+from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep
 from doorstep.api.errors import error_responses
 from doorstep.drivers import accounts, eligibility, held, offers
 from doorstep.drivers.api.deps import CurrentDriver
@@ -50,7 +50,9 @@ def list_offers(
     summary="One of your offers in any state, with the fairness key of its last round",
     responses=error_responses(offers.OfferNotFound),
 )
-def get_offer(offer_id: int, driver: CurrentDriver, session: DbSession, policy: Policy) -> OfferOut:
+def get_offer(
+    offer_id: RowId, driver: CurrentDriver, session: DbSession, policy: Policy
+) -> OfferOut:
     return OfferOut.model_validate(offers.get_offer(session, driver, offer_id, policy=policy))
 
 
@@ -75,7 +77,7 @@ def get_offer(offer_id: int, driver: CurrentDriver, session: DbSession, policy: 
     },
 )
 def accept_offer(
-    offer_id: int,
+    offer_id: RowId,
     driver: CurrentDriver,
     session: DbSession,
     now: Now,
@@ -94,7 +96,7 @@ def accept_offer(
     summary="Hide an offer (and withdraw interest in it)",
     responses=error_responses(offers.OfferNotFound, offers.OfferAlreadyAccepted),
 )
-def decline_offer(offer_id: int, driver: CurrentDriver, session: DbSession, now: Now) -> Response:
+def decline_offer(offer_id: RowId, driver: CurrentDriver, session: DbSession, now: Now) -> Response:
     offers.decline_offer(session, driver, offer_id, now=now)
     return Response(status_code=204)
 
@@ -120,7 +122,7 @@ def list_blocks(driver: CurrentDriver, session: DbSession, policy: Policy) -> li
     responses=error_responses(held.BlockNotFound, held.ForfeitTooLate, held.BlockNotForfeitable),
 )
 def forfeit_block(
-    block_id: int, driver: CurrentDriver, session: DbSession, now: Now, policy: Policy
+    block_id: RowId, driver: CurrentDriver, session: DbSession, now: Now, policy: Policy
 ) -> ForfeitOut:
     forfeited = held.forfeit_block(session, driver, block_id, now=now, policy=policy)
     return ForfeitOut.model_validate(forfeited)
