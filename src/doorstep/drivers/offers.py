@@ -3,14 +3,8 @@ once), declining, and one offer read back with the fairness key that decided it.
 
 Offer rows are made when a driver lists them (``INSERT … ON CONFLICT DO NOTHING`` on the
 block and the driver), so each offer a driver saw has a stable id, and a driver who becomes
-eligible later (a new account, changed hours) simply sees the open blocks then.
-
-**Exactly one driver ever holds a block.** Taking one is a single conditional UPDATE (`take`):
-``… WHERE id = :block AND status = 'open' AND driver_id IS NULL``; of many drivers accepting
-at once, one UPDATE changes the row and the others change nothing and answer 409. Before it
-checks overlaps, an accept locks the driver's row (``SELECT … FOR UPDATE`` on PostgreSQL;
-SQLite's one writer does the same), so one driver accepting two overlapping blocks at once
-gets one of them.
+eligible later (a new account, changed hours) simply sees the open blocks then. Taking a
+block, so that exactly one driver ever holds it, is `drivers.taking`.
 """
 
 from __future__ import annotations
@@ -21,14 +15,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from doorstep.drivers.blocks import record_block_events
-from doorstep.drivers.bulk import one_statement, rows_of
 from doorstep.drivers.eligibility import Candidate, candidates, refusal
 from doorstep.drivers.policy import LISTING_HORIZON, METRES_PER_MILE, ONLINE_WITHIN, OfferPolicy
+from doorstep.drivers.taking import LIVE, lock_driver, settle, take
 from doorstep.errors import DomainError, NotFound
 from doorstep.geo import haversine_m
 from doorstep.models import (
@@ -41,9 +34,6 @@ from doorstep.models import (
     OfferMode,
     OfferStatus,
 )
-
-#: Offers a driver can still act on.
-LIVE = (OfferStatus.OFFERED, OfferStatus.INTERESTED)
 
 
 class OfferNotFound(NotFound):
@@ -315,25 +305,12 @@ def accept_offer(
     return _accepted(offer, session.get_one(Block, block.id))
 
 
-def lock_driver(session: Session, driver_id: int) -> Driver:
-    """The driver's row, locked until the transaction ends (PostgreSQL; SQLite has one writer
-    at a time anyway), read fresh."""
-    return session.scalars(
-        select(Driver)
-        .where(Driver.id == driver_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).one()
-
-
 def _check_offer(offer: Offer, block: Block, now: datetime) -> None:
     """Refuse an offer that can no longer be accepted, with the reason."""
     context = {"field": "offer_id", "offer_id": offer.id, "block_id": block.id}
     if offer.status is OfferStatus.FORFEITED:
         raise OfferForfeited("you gave this block back: it is not offered to you again", **context)
-    if block.status is BlockStatus.CANCELLED or (
-        offer.status is OfferStatus.WITHDRAWN and block.status is BlockStatus.OPEN
-    ):
+    if block.status is BlockStatus.CANCELLED:
         raise OfferWithdrawn("this block was re-planned: it is no longer offered", **context)
     if block.status is not BlockStatus.OPEN or offer.status is OfferStatus.WITHDRAWN:
         raise BlockAlreadyTaken("another driver took this block first", **context)
@@ -382,114 +359,6 @@ def _slot(block: Block) -> ArrivalSlot | None:
     if block.arrival_opens_at is None or block.arrival_closes_at is None:
         return None
     return ArrivalSlot(block.arrival_opens_at, block.arrival_closes_at)
-
-
-def take(session: Session, block_id: int, driver_id: int, *, now: datetime) -> bool:
-    """Give the block to the driver if it is open and nobody holds it: one conditional UPDATE,
-    so of any number of concurrent takers exactly one succeeds. The caller then `settle`s."""
-    changed = session.execute(
-        update(Block)
-        .where(
-            Block.id == block_id,
-            Block.status == BlockStatus.OPEN,
-            Block.driver_id.is_(None),
-        )
-        .values(
-            driver_id=driver_id,
-            status=BlockStatus.ACCEPTED,
-            accepted_at=now,
-            round_closes_at=None,
-            version=Block.version + 1,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    return bool(getattr(changed, "rowcount", 0))
-
-
-def take_many(session: Session, winners: dict[int, int], *, now: datetime) -> set[int]:
-    """`take` for many blocks (block id → driver id); the ids of the blocks taken. One
-    statement on PostgreSQL (an UPDATE joined to the pairs, conditional on each row as `take`
-    is), one per block on SQLite."""
-    if not winners:
-        return set()
-    if not one_statement(session):
-        return {b for b, d in winners.items() if take(session, b, d, now=now)}
-    pairs = rows_of(
-        "winners",
-        [{"block_id": b, "driver_id": d} for b, d in winners.items()],
-        block_id=Integer,
-        driver_id=Integer,
-    )
-    return set(
-        session.scalars(
-            update(Block)
-            .where(
-                Block.id == pairs.c.block_id,
-                Block.status == BlockStatus.OPEN,
-                Block.driver_id.is_(None),
-            )
-            .values(
-                driver_id=pairs.c.driver_id,
-                status=BlockStatus.ACCEPTED,
-                accepted_at=now,
-                round_closes_at=None,
-                version=Block.version + 1,
-            )
-            .returning(Block.id)
-            .execution_options(synchronize_session=False)
-        )
-    )
-
-
-def settle(session: Session, winners: dict[int, int], *, now: datetime, actor: str) -> None:
-    """After `take`: for each block (block id → the winning offer id), the winning offer is
-    accepted, the interested drivers' offers are withdrawn, and the block's history records
-    the move. Offers nobody acted on are left as they are: an offer of a block that is no
-    longer open reads as withdrawn (`offer_view`), and writing them would cost a row per
-    driver who listed the block (a round's close gave 200 blocks away and rewrote 190,000)."""
-    if not winners:
-        return
-    session.execute(
-        update(Offer)
-        .where(Offer.id.in_(winners.values()))
-        .values(status=OfferStatus.ACCEPTED, responded_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Offer)
-        .where(Offer.block_id.in_(winners), Offer.status == OfferStatus.INTERESTED)
-        .values(status=OfferStatus.WITHDRAWN, responded_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    record_taken(session, winners, now=now, actor=actor)
-
-
-def record_taken(
-    session: Session,
-    winners: dict[int, int],
-    *,
-    now: datetime,
-    actor: str,
-    data: dict[int, dict[str, Any]] | None = None,
-) -> None:
-    """The open → accepted event of each taken block (block id → the winning offer id). The
-    blocks are read again, so their version is the database's."""
-    blocks = session.scalars(
-        select(Block)
-        .where(Block.id.in_(winners))
-        .order_by(Block.id)
-        .execution_options(populate_existing=True)
-    ).all()
-    record_block_events(
-        session,
-        blocks,
-        BlockStatus.OPEN,
-        BlockStatus.ACCEPTED,
-        actor=actor,
-        at=now,
-        data=data or {b: {"offer_id": o} for b, o in winners.items()},
-    )
-    session.flush()
 
 
 def decline_offer(session: Session, driver: Driver, offer_id: int, *, now: datetime) -> None:

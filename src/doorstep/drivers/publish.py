@@ -92,7 +92,7 @@ def cancel_open_blocks(
 ) -> list[int]:
     """Cancel the plans' blocks that are open and held by nobody, in one conditional
     statement; withdraw the interest drivers stated in them (an offer nobody acted on reads
-    as withdrawn once its block is not open, see `offers.settle`) and record each move.
+    as withdrawn once its block is not open, see `taking.settle`) and record each move.
     Returns the cancelled ids."""
     cancelled = list(
         session.scalars(

@@ -33,11 +33,11 @@ from sqlalchemy.orm import Session, aliased
 from doorstep.drivers import fairness
 from doorstep.drivers.bulk import one_statement, rows_of
 from doorstep.drivers.eligibility import Candidate, candidates, refusal
-from doorstep.drivers.offers import record_taken, take_many
 from doorstep.drivers.policy import OfferPolicy
+from doorstep.drivers.taking import lock_drivers, record_taken, take_many
 from doorstep.errors import DomainError
 from doorstep.jobs import Registry
-from doorstep.models import Block, BlockStatus, Driver, Node, Offer, OfferMode, OfferStatus
+from doorstep.models import Block, BlockStatus, Node, Offer, OfferMode, OfferStatus
 
 PERIODIC_NAME = "offers.close_rounds"
 EVERY = timedelta(seconds=15)
@@ -96,7 +96,7 @@ def close_due_rounds(session: Session, *, now: datetime, policy: OfferPolicy) ->
         .order_by(Offer.id)
     ):
         interested[block_id].append(Interest(offer_id, block_id, driver_id))
-    pool = _lock_drivers(session, {o.driver_id for offers in interested.values() for o in offers})
+    pool = lock_drivers(session, {o.driver_id for offers in interested.values() for o in offers})
     blocks = [block for block, _ in due]
     people = candidates(
         session,
@@ -164,22 +164,6 @@ def close_due_rounds(session: Session, *, now: datetime, policy: OfferPolicy) ->
         next_round=len(more),
         first_come=len(last),
         expired_offers=expired,
-    )
-
-
-def _lock_drivers(session: Session, ids: set[int]) -> list[Driver]:
-    """The drivers, read fresh and locked in id order (so two closes, or a close and an
-    accept, never wait on each other in a circle)."""
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(Driver)
-            .where(Driver.id.in_(sorted(ids)))
-            .order_by(Driver.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
     )
 
 
