@@ -112,32 +112,7 @@ def close_due_rounds(session: Session, *, now: datetime, policy: OfferPolicy) ->
     )
     standing = fairness.standings(session, people, now)
 
-    winners: dict[int, Interest] = {}
-    keys: list[dict[str, Any]] = []  # the fairness JSON of every interested offer
-    for block in blocks:
-        tz = zones[block.id]
-        ranked: list[tuple[fairness.FairnessKey, Interest]] = []
-        for offer in interested[block.id]:
-            person = people.get(offer.driver_id)
-            problem = refusal(person, block, tz) if person else None
-            if person is None or problem is not None:
-                keys.append(_fairness(offer, block, eligible=False, reason=problem))
-                continue
-            week = fairness.week_of(block.starts_at, tz)
-            key = fairness.FairnessKey(
-                hours=booked[(offer.driver_id, week)],
-                standing=standing[offer.driver_id],
-                draw=fairness.draw(block.id, block.offer_round, offer.driver_id),
-            )
-            ranked.append((key, offer))
-        ranked.sort(key=lambda pair: pair[0].sort_key())
-        for rank, (key, offer) in enumerate(ranked, start=1):
-            keys.append(_fairness(offer, block, key=key, rank=rank, of=len(ranked), won=rank == 1))
-        if ranked:
-            winner = ranked[0][1]
-            winners[block.id] = winner
-            _book(people[winner.driver_id], block, booked, zones[block.id])
-
+    winners, keys = _allocate(blocks, zones, interested, people, booked, standing)
     rounds = {b.id: b.offer_round for b in blocks}
     taken = take_many(session, {b: o.driver_id for b, o in winners.items()}, now=now)
     allocated = {block_id: winners[block_id] for block_id in sorted(taken)}
@@ -167,6 +142,46 @@ def close_due_rounds(session: Session, *, now: datetime, policy: OfferPolicy) ->
     )
 
 
+def _allocate(
+    blocks: list[Block],
+    zones: dict[int, ZoneInfo],
+    interested: dict[int, list[Interest]],
+    people: dict[int, Candidate],
+    booked: dict[tuple[int, fairness.Week], float],
+    standing: dict[int, int],
+) -> tuple[dict[int, Interest], list[dict[str, Any]]]:
+    """Decide the due blocks in order of start: each goes to the interested driver who may
+    still take it with the lowest fairness key, and the winner's hours and held blocks count
+    for the blocks after it. Returns the winners (block id → offer) and every interested
+    offer's key."""
+    winners: dict[int, Interest] = {}
+    keys: list[dict[str, Any]] = []  # the fairness JSON of every interested offer
+    for block in blocks:
+        tz = zones[block.id]
+        ranked: list[tuple[fairness.FairnessKey, Interest]] = []
+        for offer in interested[block.id]:
+            person = people.get(offer.driver_id)
+            problem = refusal(person, block, tz) if person else None
+            if person is None or problem is not None:
+                keys.append(_fairness(offer, block, eligible=False, reason=problem))
+                continue
+            week = fairness.week_of(block.starts_at, tz)
+            key = fairness.FairnessKey(
+                hours=booked.get((offer.driver_id, week), 0.0),
+                standing=standing[offer.driver_id],
+                draw=fairness.draw(block.id, block.offer_round, offer.driver_id),
+            )
+            ranked.append((key, offer))
+        ranked.sort(key=lambda pair: pair[0].sort_key())
+        for rank, (key, offer) in enumerate(ranked, start=1):
+            keys.append(_fairness(offer, block, key=key, rank=rank, of=len(ranked), won=rank == 1))
+        if ranked:
+            winner = ranked[0][1]
+            winners[block.id] = winner
+            _book(people[winner.driver_id], block, booked, zones[block.id])
+    return winners, keys
+
+
 def _book(
     person: Candidate,
     block: Block,
@@ -178,7 +193,7 @@ def _book(
     person.held.append((block.id, block.starts_at, block.ends_at))
     week = fairness.week_of(block.starts_at, tz)
     hours = (block.ends_at - block.starts_at).total_seconds() / 3600
-    booked[(person.driver.id, week)] += hours
+    booked[(person.driver.id, week)] = booked.get((person.driver.id, week), 0.0) + hours
 
 
 def _fairness(

@@ -135,6 +135,8 @@ def record_taken(
 ) -> None:
     """The open → accepted event of each taken block (block id → the winning offer id). The
     blocks are read again, so their version is the database's."""
+    if not winners:
+        return
     blocks = session.scalars(
         select(Block)
         .where(Block.id.in_(winners))
