@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from doorstep.geo.travel import DEFAULT_SPEEDS_KMH, Router, RouterKind, SpeedProfile, TravelModel
@@ -173,6 +173,45 @@ class Settings(BaseSettings):
         "comma-separated (localhost, 127.0.0.1, 10.0.0.0/8): for receivers on a developer's "
         "machine or a private network; empty = public addresses only",
     )
+    # Notifications (docs/notifications.md). Without an SMTP host or an SMS account, messages
+    # stay in the dev outbox (/dev/outbox) outside production.
+    smtp_host: str | None = Field(default=None, description="SMTP server for e-mail")
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS")
+    mail_from: str = Field(
+        default="doorstep <no-reply@doorstep.invalid>",
+        description="The From of every e-mail, e.g. 'Chandler Delivery <no-reply@example.com>'",
+    )
+    sms_base_url: str = Field(
+        default="https://api.twilio.com",
+        description="A Twilio-compatible REST API (its /2010-04-01/Accounts/... paths)",
+    )
+    sms_account_sid: str | None = Field(default=None, description="The SMS account (AC…)")
+    sms_auth_token: SecretStr | None = Field(
+        default=None,
+        description="Signs API calls and the provider's inbound posts (X-Twilio-Signature)",
+    )
+    sms_from: str | None = Field(default=None, description="The sending number, E.164")
+    sms_inbound_url: str | None = Field(
+        default=None,
+        description="The public URL the provider posts replies to, as configured there "
+        "(signatures cover it; needed behind a proxy that changes scheme or host)",
+    )
+    # Blobs: proof-of-delivery photos and signatures (doorstep.storage).
+    blob_s3_bucket: str | None = Field(
+        default=None, description="Keep blobs in this S3 bucket instead of <data dir>/blobs"
+    )
+    blob_s3_endpoint_url: str | None = Field(
+        default=None, description="An S3-compatible endpoint (MinIO, R2…); empty for AWS"
+    )
+    blob_s3_region: str | None = None
+    blob_s3_access_key_id: str | None = None
+    blob_s3_secret_access_key: SecretStr | None = None
+    photo_max_bytes: int = Field(
+        default=8 * 1024 * 1024, ge=1, description="Largest proof-of-delivery photo accepted"
+    )
     # Offers
     offer_mode: Literal["rounds", "first_come"] = Field(
         default="rounds",
@@ -248,6 +287,26 @@ class Settings(BaseSettings):
             raise ValueError("DOORSTEP_TRAVEL_ROUTER_URL must be set with DOORSTEP_TRAVEL_ROUTER")
         if min(self.travel_speeds_kmh) <= 0:
             raise ValueError("every speed of DOORSTEP_TRAVEL_SPEEDS_KMH must be positive")
+        return self
+
+    @model_validator(mode="after")
+    def _mail_from_is_ours(self) -> Settings:
+        # Mail from the built-in .invalid address is refused by every receiving server.
+        default = type(self).model_fields["mail_from"].default
+        if (
+            self.environment is Environment.PRODUCTION
+            and self.smtp_host
+            and (self.mail_from == default)
+        ):
+            raise ValueError("DOORSTEP_MAIL_FROM must be set with DOORSTEP_SMTP_HOST")
+        return self
+
+    @model_validator(mode="after")
+    def _sms_account_is_complete(self) -> Settings:
+        if self.sms_account_sid and not (self.sms_auth_token and self.sms_from):
+            raise ValueError(
+                "DOORSTEP_SMS_ACCOUNT_SID needs DOORSTEP_SMS_AUTH_TOKEN and DOORSTEP_SMS_FROM"
+            )
         return self
 
     @model_validator(mode="after")

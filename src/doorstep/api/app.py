@@ -24,6 +24,7 @@ from doorstep.logs import configure_logging
 from doorstep.merchants import api as merchants_api
 from doorstep.models import utcnow
 from doorstep.network import api as network_api
+from doorstep.notifications import api as notifications_api
 from doorstep.orders import api as orders_api
 from doorstep.planning import api as planning_api
 from doorstep.promise import api as promise_api
@@ -32,6 +33,7 @@ from doorstep.promise.network import SnapshotCache
 from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
+from doorstep.web import dev_outbox
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.web.login_throttle import LoginThrottle
@@ -95,8 +97,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(shipments_api.router)
     app.include_router(drivers_api.router)
     app.include_router(webhooks_api.router)
+    app.include_router(notifications_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
+    app.include_router(dev_outbox.router)  # /dev/outbox, outside production only
     _install_docs(app)
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.
     app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)

@@ -16,6 +16,7 @@ from doorstep.drivers import rounds
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
+from doorstep.notifications import worker as notifications
 from doorstep.settings import Settings, get_settings
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery
 from doorstep.webhooks.worker import FAN_OUT, DeliveryWorker, http_client
@@ -43,6 +44,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     registry = Registry()
     deliveries.register(registry)
     retention.register(registry, days=settings.retention_days)
+    notifications.register(registry, settings)
     rounds.register(registry, OfferPolicy.from_settings(settings))
     return registry
 

@@ -31,6 +31,13 @@ from doorstep.models.network import (
     PartnerStoreClosedDay,
     ServiceArea,
 )
+from doorstep.models.notifications import (
+    Message,
+    MessageChannel,
+    MessageStatus,
+    OptOutSource,
+    SmsOptOut,
+)
 from doorstep.models.ops import ExceptionKind, ExceptionStatus, OpsException
 from doorstep.models.orders import (
     Channel,
@@ -79,12 +86,16 @@ __all__ = [
     "ManifestStatus",
     "Merchant",
     "MerchantUser",
+    "Message",
+    "MessageChannel",
+    "MessageStatus",
     "Node",
     "NodeKind",
     "Offer",
     "OfferMode",
     "OfferStatus",
     "OpsException",
+    "OptOutSource",
     "Order",
     "OrderLine",
     "OrderStatus",
@@ -103,6 +114,7 @@ __all__ = [
     "Route",
     "ServiceArea",
     "SignInCode",
+    "SmsOptOut",
     "Stop",
     "StopKind",
     "StopPackage",

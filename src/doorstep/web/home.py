@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from doorstep import __version__
+from doorstep.api.deps import get_settings_dep
+from doorstep.settings import Environment, Settings
 from doorstep.web import pages
 
 router = APIRouter(include_in_schema=False)
@@ -29,6 +32,7 @@ class Face:
     audience: str
     about: Markup  # written here, so it may hold <code>
     links: tuple[Link, ...] = ()
+    development_only: bool = False  # listed outside production only
 
 
 # The faces that exist, in the order the page lists them. A new face (the driver app at
@@ -73,9 +77,21 @@ FACES: tuple[Face, ...] = (
             "manifests, carrier parcels. Each page opens from disk."
         ),
     ),
+    Face(
+        "Dev outbox",
+        "Developers",
+        Markup(
+            "Every e-mail and SMS doorstep queued, newest first, as its recipient sees it. "
+            "Without a mail server or SMS account, messages go here: sign-in codes too."
+        ),
+        (Link("Outbox", "/dev/outbox", "development and test only"),),
+        development_only=True,
+    ),
 )
 
 
 @router.get("/", response_class=HTMLResponse)
-def home() -> HTMLResponse:
-    return pages.render("home.html", faces=FACES, version=__version__)
+def home(settings: Annotated[Settings, Depends(get_settings_dep)]) -> HTMLResponse:
+    production = settings.environment is Environment.PRODUCTION
+    faces = [face for face in FACES if not (production and face.development_only)]
+    return pages.render("home.html", faces=faces, version=__version__)

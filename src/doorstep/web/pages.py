@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -11,9 +10,12 @@ from zoneinfo import ZoneInfo
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-DEFAULT_COLOR = "#0f766e"
+# The brand rules are the merchants' (the e-mails use them too); pages call them from here.
+from doorstep.merchants.branding import DEFAULT_COLOR as DEFAULT_COLOR
+from doorstep.merchants.branding import brand_color as brand_color
+from doorstep.merchants.branding import text_on as text_on
+
 DEFAULT_LABEL = "Get it fast"
-_HEX_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 # Pages load only our own stylesheet and script; nothing may frame them (the checkout takes a
 # shopper's address), and forms post only back to us.
@@ -53,34 +55,6 @@ def money(cents: int) -> str:
 
 def dollars(cents: float) -> str:
     return f"${cents / 100:,.2f}"
-
-
-def brand_color(*candidates: object) -> str:
-    """The first valid ``#rgb``/``#rrggbb`` colour of the candidates, else our default."""
-    for candidate in candidates:
-        if isinstance(candidate, str) and _HEX_COLOR.match(candidate.strip()):
-            color = candidate.strip().lower()
-            if len(color) == 4:
-                color = "#" + "".join(c * 2 for c in color[1:])
-            return color
-    return DEFAULT_COLOR
-
-
-def text_on(color: str) -> str:
-    """Black or white, whichever reads better on ``color`` (WCAG contrast ratio)."""
-    luminance = _luminance(color)
-    on_white = 1.05 / (luminance + 0.05)
-    on_black = (luminance + 0.05) / 0.05
-    return "#ffffff" if on_white >= on_black else "#111827"
-
-
-def _luminance(color: str) -> float:
-    def channel(hex_pair: str) -> float:
-        c = int(hex_pair, 16) / 255
-        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
-
-    r, g, b = (channel(color[i : i + 2]) for i in (1, 3, 5))
-    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 def clock_time(moment: datetime, tz: ZoneInfo) -> str:

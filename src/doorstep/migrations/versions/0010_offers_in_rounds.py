@@ -8,8 +8,8 @@ compares columns, not CHECK constraints). Offer rows are made for every driver w
 open blocks, so the table grows by drivers × blocks a day; the pass every 15 seconds reads only
 the offers still offered whose time is up.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-03 12:30:00
 """
 
@@ -17,8 +17,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0009"
-down_revision: str | None = "0008"
+revision: str = "0010"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

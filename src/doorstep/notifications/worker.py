@@ -1,0 +1,131 @@
+"""The ``notifications.send`` job: one job per message, run by ``doorstep worker``.
+
+Each attempt reads the message in a short read-only transaction, hands it to the channel's
+sender with no transaction open, and records the outcome in a second short transaction:
+
+- already sent, failed or suppressed (a job delivered twice): nothing happens;
+- an SMS whose number opted out since it was queued: ``suppressed``, not sent;
+- sent: ``sent``; refused for good (an invalid address, an opted-out number): ``failed``, and
+  the job succeeds (there is nothing to retry);
+- a failure worth retrying: the job raises, and the runner queues it again with its backoff
+  (`doorstep.jobs.JobPolicy`); after the last attempt the message is ``failed`` too.
+
+Messages do not wait for each other: a message that keeps failing holds its own job only.
+
+Delivery is at least once. If the process dies after the provider took a message and before
+the outcome is committed, the next attempt sends it again; an e-mail keeps its Message-ID
+across attempts, so a mailbox can tell. The window is the few milliseconds of one commit.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.db import READ_ONLY_BEGIN, unit_of_work
+from doorstep.jobs import DEFAULT_POLICY, ClaimedJob, JobPolicy, Registry
+from doorstep.models import MessageStatus
+from doorstep.notifications import service
+from doorstep.notifications.senders import (
+    DevOutbox,
+    Outcome,
+    Result,
+    Sender,
+    Senders,
+    Unconfigured,
+)
+from doorstep.notifications.smtp import SmtpConfig, SmtpSender
+from doorstep.notifications.twilio import TwilioConfig, TwilioSender
+from doorstep.settings import Environment, Settings
+
+log = structlog.get_logger(__name__)
+
+
+class SendFailed(Exception):
+    """An attempt that should be tried again (the runner records it and backs off)."""
+
+
+class Notifier:
+    """Runs ``notifications.send`` jobs with ``senders``; the job's ``policy`` tells it which
+    attempt is the last."""
+
+    def __init__(self, senders: Senders, *, policy: JobPolicy = DEFAULT_POLICY) -> None:
+        self.senders = senders
+        self.policy = policy
+
+    def register(self, registry: Registry) -> None:
+        registry.async_job(service.SEND_JOB, self.run, policy=self.policy)
+
+    async def run(self, job: ClaimedJob, sessions: sessionmaker[Session]) -> None:
+        message_id = int(job.payload["message_id"])
+        with unit_of_work(sessions) as session:
+            session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
+            # A first attempt that finds the message failed is an operator's retry.
+            pending = service.pending(session, message_id, resend_failed=job.attempt == 1)
+        if pending is None:
+            return
+        if pending.failed:
+            with unit_of_work(sessions) as session:
+                if not service.requeue(session, message_id):
+                    return
+        if pending.opted_out:
+            with unit_of_work(sessions) as session:
+                service.suppress(session, message_id)
+            return
+        message = pending.message
+        sender = self.senders.for_channel(message.channel)
+        try:
+            outcome = await sender.send(message)
+        except Exception as error:  # a sender's bug: counted as an attempt, tried again
+            log.exception("notification_sender_failed", message_id=message.id)
+            outcome = Outcome.retry(sender.provider, f"{type(error).__name__}: {error}")
+        last_attempt = job.attempt >= self.policy.max_attempts
+        with unit_of_work(sessions) as session:
+            status = service.record(
+                session,
+                message,
+                outcome,
+                attempt=job.attempt,
+                now=job.now,
+                last_attempt=last_attempt,
+            )
+        if outcome.result is Result.RETRY and status in (
+            MessageStatus.QUEUED,
+            MessageStatus.FAILED,
+        ):
+            raise SendFailed(outcome.error or "the provider did not take the message")
+
+
+def senders_from_settings(settings: Settings) -> Senders:
+    """SMTP when ``DOORSTEP_SMTP_HOST`` is set, the SMS provider when
+    ``DOORSTEP_SMS_ACCOUNT_SID`` is. Without one: the dev outbox, or in production a sender
+    that fails each message of that channel, naming the setting to fix."""
+    production = settings.environment is Environment.PRODUCTION
+    email: Sender
+    sms: Sender
+    if settings.smtp_host:
+        email = SmtpSender(SmtpConfig.from_settings(settings))
+    else:
+        email = Unconfigured("smtp", "DOORSTEP_SMTP_HOST") if production else DevOutbox()
+    twilio = TwilioConfig.from_settings(settings)
+    if twilio is not None:
+        sms = TwilioSender(twilio)
+    else:
+        sms = Unconfigured("twilio", "DOORSTEP_SMS_ACCOUNT_SID") if production else DevOutbox()
+    return Senders(email=email, sms=sms)
+
+
+PRUNE = "notifications.prune"
+"""The periodic job that deletes old messages; its result is how many it deleted."""
+
+
+def register(registry: Registry, settings: Settings, *, senders: Senders | None = None) -> None:
+    """Add the sending job to a runner's registry (``doorstep worker``), and the deletion of
+    messages done more than ``DOORSTEP_RETENTION_DAYS`` ago (a batch a minute)."""
+    Notifier(senders or senders_from_settings(settings)).register(registry)
+    days = settings.retention_days
+    registry.every(
+        PRUNE, timedelta(minutes=1), lambda session, now: service.prune(session, now=now, days=days)
+    )
