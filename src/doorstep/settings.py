@@ -77,16 +77,28 @@ class Settings(BaseSettings):
         env_prefix="DOORSTEP_", env_file=".env", extra="ignore", frozen=True
     )
 
-    environment: Environment = Environment.DEVELOPMENT
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="development, test or production; production refuses the built-in "
+        "secrets and weak ones",
+    )
     data_dir: Path = Field(default=Path("var"), description="Where the SQLite file and reports go.")
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL; defaults to a SQLite file in data_dir. "
         "Use postgresql+psycopg://user@host/db for PostgreSQL.",
     )
-    database_echo: bool = False
-    operator_token: str = DEVELOPMENT_OPERATOR_TOKEN
-    secret_key: str = DEVELOPMENT_SECRET_KEY
+    database_echo: bool = Field(default=False, description="Log every SQL statement (debugging)")
+    operator_token: str = Field(
+        default=DEVELOPMENT_OPERATOR_TOKEN,
+        description="Bearer token of the operator endpoints; in production at least 32 random "
+        "characters",
+    )
+    secret_key: str = Field(
+        default=DEVELOPMENT_SECRET_KEY,
+        description="Signs page sessions, checkout forms and sign-in codes; in production at "
+        "least 32 random characters",
+    )
     rate_limit: str = Field(
         default="6000/minute",
         description="Per verified API key (publishable keys: per key and client address), and "
@@ -176,9 +188,9 @@ class Settings(BaseSettings):
     # Notifications (docs/notifications.md). Without an SMTP host or an SMS account, messages
     # stay in the dev outbox (/dev/outbox) outside production.
     smtp_host: str | None = Field(default=None, description="SMTP server for e-mail")
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535, description="The SMTP server's port")
+    smtp_username: str | None = Field(default=None, description="SMTP login, if it asks")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password")
     smtp_starttls: bool = Field(default=True, description="Upgrade the connection with STARTTLS")
     mail_from: str = Field(
         default="doorstep <no-reply@doorstep.invalid>",
@@ -206,9 +218,13 @@ class Settings(BaseSettings):
     blob_s3_endpoint_url: str | None = Field(
         default=None, description="An S3-compatible endpoint (MinIO, R2…); empty for AWS"
     )
-    blob_s3_region: str | None = None
-    blob_s3_access_key_id: str | None = None
-    blob_s3_secret_access_key: SecretStr | None = None
+    blob_s3_region: str | None = Field(default=None, description="The bucket's region")
+    blob_s3_access_key_id: str | None = Field(
+        default=None, description="S3 credentials; unset: the usual AWS credential chain"
+    )
+    blob_s3_secret_access_key: SecretStr | None = Field(
+        default=None, description="S3 credentials' secret"
+    )
     photo_max_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1, description="Largest proof-of-delivery photo accepted"
     )
@@ -250,7 +266,7 @@ class Settings(BaseSettings):
         description="A driver may give a block back until this long before it starts",
     )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
-    log_level: str = "INFO"
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

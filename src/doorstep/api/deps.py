@@ -51,6 +51,9 @@ async def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
 async def _now(request: Request) -> datetime:
     # The app's clock, so tests (and the simulator) can run the API at a chosen time.
     now: datetime = request.app.state.clock()

@@ -9,6 +9,7 @@ import typer
 from doorstep.cli import (
     bench,
     carrier,
+    config,
     db,
     demo,
     drivers,
@@ -27,6 +28,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(db.app, name="db")
+app.add_typer(config.app, name="config")
 app.add_typer(merchants.app, name="merchants")
 app.add_typer(demo.app, name="demo")
 app.add_typer(carrier.app, name="carrier")

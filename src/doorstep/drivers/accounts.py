@@ -14,7 +14,16 @@ from doorstep.access import service as access
 from doorstep.access.service import CODE_TTL
 from doorstep.drivers.schemas import DriverUpdate, SignUpIn, VehicleIn
 from doorstep.errors import DomainError, InvalidInput, NotFound
-from doorstep.models import Driver, DriverStatus, Node, NodeKind, Principal, Vehicle
+from doorstep.models import (
+    Driver,
+    DriverStatus,
+    MessageChannel,
+    Node,
+    NodeKind,
+    Principal,
+    Vehicle,
+)
+from doorstep.notifications import service as notifications
 
 # A page session lasts a month of shifts; an API token until it is revoked.
 PAGE_SESSION_TTL = timedelta(days=30)
@@ -141,6 +150,31 @@ def roster(session: Session, station_code: str | None = None) -> list[RosterRow]
     ]
 
 
+@dataclass(frozen=True)
+class Summary:
+    """What the app's first screen says about the driver."""
+
+    name: str
+    status: DriverStatus
+    station: str | None  # the home station's name
+    car: str | None
+    cargo_litres: int | None
+    always_available: bool
+
+
+def summary(session: Session, driver: Driver) -> Summary:
+    car = current_vehicle(session, driver)
+    station = session.get(Node, driver.home_node_id) if driver.home_node_id else None
+    return Summary(
+        name=driver.name,
+        status=driver.status,
+        station=station.name if station else None,
+        car=car.description if car else None,
+        cargo_litres=car.capacity_cm3 // 1000 if car else None,
+        always_available=not driver.has_weekly_pattern,
+    )
+
+
 def get_driver(session: Session, driver_id: int) -> Driver:
     driver = session.get(Driver, driver_id)
     if driver is None:
@@ -216,6 +250,29 @@ def request_sign_in_code(
         session, Principal.DRIVER, driver.id, now=now, secret_key=secret_key
     )
     return CodeRequest(driver, code, int(CODE_TTL.total_seconds()))
+
+
+def send_sign_in_code(
+    session: Session, email: str, *, now: datetime, secret_key: str
+) -> CodeRequest:
+    """A fresh code for the account with this e-mail, sent to that address in the same
+    transaction (the message and the code commit together). Unknown e-mails: nothing sent,
+    the same answer."""
+    request = request_sign_in_code(session, email, now=now, secret_key=secret_key)
+    if request.driver is not None and request.code is not None:
+        notifications.send(
+            session,
+            channel=MessageChannel.EMAIL,
+            to=request.driver.email,
+            template="sign_in_code",
+            context={
+                "code": request.code,
+                "valid_minutes": request.expires_in_s // 60,
+                "recipient_name": request.driver.name.split(" ")[0],
+            },
+            now=now,
+        )
+    return request
 
 
 def redeem_sign_in_code(

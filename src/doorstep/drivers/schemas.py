@@ -105,6 +105,11 @@ class DriverOut(BaseModel):
     vehicle: VehicleOut | None
 
 
+class SignedUp(BaseModel):
+    driver: DriverOut
+    code: CodeSent
+
+
 class DriverUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 

@@ -59,6 +59,17 @@ FACES: tuple[Face, ...] = (
         (Link("Sign in", "/console/login"),),
     ),
     Face(
+        "Driver app",
+        "Gig drivers",
+        Markup(
+            "On the driver's phone: block offers with the pay, hours and miles before "
+            "accepting, check-in at the station, scans, the stop list with navigation, proof "
+            "of delivery. It installs as an app and keeps what is done in a dead spot until "
+            "the signal returns."
+        ),
+        (Link("Open", "/driver/", "sign in by a code sent by e-mail"),),
+    ),
+    Face(
         "Hosted checkout",
         "Shoppers",
         Markup(

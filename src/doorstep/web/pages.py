@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
+from importlib.resources import files
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,9 +45,25 @@ def environment() -> Environment:
     return env
 
 
-def render(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+def static_bytes(name: str) -> bytes:
+    """A file of ``web/static`` (``driver/sw.js``), read from the installed package."""
+    return files("doorstep.web").joinpath("static", *name.split("/")).read_bytes()
+
+
+def render(
+    template: str,
+    status_code: int = 200,
+    *,
+    policy: str | None = None,
+    **context: Any,
+) -> HTMLResponse:
+    """A page with the security headers; ``policy``: a Content-Security-Policy of its own
+    (an app page that calls the API, takes photos, runs a service worker)."""
     html = environment().get_template(template).render(**context)
-    return HTMLResponse(html, status_code=status_code, headers=_PAGE_HEADERS)
+    headers = (
+        _PAGE_HEADERS if policy is None else {**_PAGE_HEADERS, "Content-Security-Policy": policy}
+    )
+    return HTMLResponse(html, status_code=status_code, headers=headers)
 
 
 def money(cents: int) -> str:

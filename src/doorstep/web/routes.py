@@ -25,12 +25,13 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, home, pages
+from doorstep.web import checkout, console, driver, home, pages
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
 router.include_router(home.router)
 router.include_router(console.router)
+router.include_router(driver.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
@@ -45,6 +46,11 @@ _ASSETS = {
     "vendor/swagger-ui/swagger-ui.css": _CSS,
     "vendor/swagger-ui/favicon-32x32.png": "image/png",
     "vendor/redoc/redoc.standalone.js": _JS,
+    # The driver app (web/driver.py): its script, stylesheet and icons.
+    "driver/app.js": _JS,
+    "driver/driver.css": _CSS,
+    "driver/icon-192.png": "image/png",
+    "driver/icon-512.png": "image/png",
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.

@@ -3,21 +3,29 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy.orm import Session
 
-from doorstep.access.service import NotSignedIn
-from doorstep.api.deps import DbSession, Now, RowId
+from doorstep.access.service import CodeRefused, NotSignedIn, TooManyCodeTries, revoke_token
+from doorstep.api.deps import DbSession, Now, RowId, SettingsDep
 from doorstep.api.errors import error_responses
+from doorstep.db import unit_of_work
 from doorstep.drivers import accounts, availability
-from doorstep.drivers.api.deps import CurrentDriver
+from doorstep.drivers.api.deps import CurrentDriver, driver_token
 from doorstep.drivers.schemas import (
     AvailabilityOut,
+    CodeSent,
     DriverOut,
     DriverUpdate,
     ExceptionIn,
     ExceptionOut,
+    SignedUp,
+    SignInCodeIn,
+    SignInIn,
+    SignUpIn,
+    TokenOut,
     VehicleOut,
     WeeklyIn,
 )
@@ -42,6 +50,74 @@ def driver_out(session: Session, driver: Driver) -> DriverOut:
         home_station=accounts.home_station_code(session, driver),
         vehicle=VehicleOut.model_validate(vehicle) if vehicle else None,
     )
+
+
+@router.post(
+    "/sign-up",
+    status_code=201,
+    summary="Sign up to drive: the account and its car; a sign-in code goes to the e-mail",
+    responses=error_responses(accounts.DriverEmailTaken, accounts.UnknownStation),
+)
+def sign_up(
+    body: SignUpIn,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+) -> SignedUp:
+    onboarded = accounts.sign_up(session, body, now=now)
+    sent = accounts.send_sign_in_code(session, body.email, now=now, secret_key=settings.secret_key)
+    return SignedUp(
+        driver=driver_out(session, onboarded.driver),
+        code=CodeSent(sent_to=accounts.masked(body.email), expires_in_s=sent.expires_in_s),
+    )
+
+
+@router.post(
+    "/sign-in",
+    status_code=202,
+    summary="Send a one-time sign-in code to the account's e-mail",
+    description="The same answer whether or not an account uses the address.",
+)
+def sign_in(
+    body: SignInIn,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+) -> CodeSent:
+    sent = accounts.send_sign_in_code(session, body.email, now=now, secret_key=settings.secret_key)
+    return CodeSent(sent_to=accounts.masked(body.email), expires_in_s=sent.expires_in_s)
+
+
+@router.post(
+    "/sign-in/verify",
+    summary="Trade the code for a bearer token (five wrong codes use the code up)",
+    responses=error_responses(CodeRefused, TooManyCodeTries),
+)
+def verify_code(
+    body: SignInCodeIn,
+    request: Request,
+    now: Now,
+    settings: SettingsDep,
+) -> TokenOut:
+    # Its own transaction, committed before a refusal is raised: a wrong try must count.
+    with unit_of_work(request.app.state.session_factory) as session:
+        driver, refusal = accounts.redeem_sign_in_code(
+            session, body.email, body.code, now=now, secret_key=settings.secret_key
+        )
+        token = accounts.issue_session(session, driver, now=now, page=False) if driver else None
+        driver_id = driver.id if driver else None
+    if refusal is not None:
+        raise refusal
+    assert token is not None and driver_id is not None
+    return TokenOut(token=token, driver_id=driver_id)
+
+
+@router.post("/sign-out", status_code=204, summary="Revoke the token this request carries")
+def sign_out(
+    token: Annotated[str, Depends(driver_token)], session: DbSession, now: Now
+) -> Response:
+    revoke_token(session, token, now=now)
+    return Response(status_code=204)
 
 
 @router.get("/me", summary="The signed-in driver, with the car")

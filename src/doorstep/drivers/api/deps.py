@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now
 from doorstep.drivers import accounts
+from doorstep.errors import DomainError
 from doorstep.models import Driver
 
 # The driver pages keep their session in this cookie (HttpOnly, SameSite=Lax).
@@ -18,15 +19,31 @@ SESSION_COOKIE = "doorstep_driver"
 _bearer = HTTPBearer(auto_error=False, description="A driver's token (drv_…)")
 
 
+# A browser sends a cookie with any site's form; it sends this header only from a script of
+# the page's own origin (a cross-site script would need a CORS preflight nobody answers).
+CSRF_HEADER = "X-Doorstep-Csrf"
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class CsrfHeaderMissing(DomainError):
+    status = 403
+    code = "csrf_header_missing"
+
+
 def driver_token(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
-    """The app's bearer token, else the page session's cookie."""
+    """The app's bearer token, else the page session's cookie (with the header that only the
+    app's own pages send, on anything that changes state)."""
     if credentials is not None:
         return credentials.credentials
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
+        if request.method not in _SAFE_METHODS and not request.headers.get(CSRF_HEADER):
+            raise CsrfHeaderMissing(
+                f"a change made with the page session's cookie needs the {CSRF_HEADER} header"
+            )
         return cookie
     raise NotSignedIn("missing 'Authorization: Bearer <driver token>' header; sign in first")
 
