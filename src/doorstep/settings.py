@@ -12,6 +12,7 @@ import re
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -227,6 +228,43 @@ class Settings(BaseSettings):
     photo_max_bytes: int = Field(
         default=8 * 1024 * 1024, ge=1, description="Largest proof-of-delivery photo accepted"
     )
+    # Offers
+    offer_mode: Literal["rounds", "first_come"] = Field(
+        default="rounds",
+        description="How planned blocks go on offer: rounds (interest during a round, then "
+        "allocated by fairness) or first_come (the first accept takes it)",
+    )
+    offer_round_minutes: int = Field(
+        default=30, ge=1, description="How long a round of offers stays open"
+    )
+    offer_rounds: int = Field(
+        default=2, ge=1, description="Rounds before a block nobody got goes first come"
+    )
+    checkin_slot_minutes: int = Field(
+        default=5, ge=1, le=60, description="Length of a staggered arrival slot at a block's start"
+    )
+    checkin_doors: int = Field(
+        default=4, ge=1, description="Drivers one arrival slot at one start place takes at most"
+    )
+    vehicle_cost_cents_per_mile: float = Field(
+        default=72.5,
+        ge=0,
+        description="What a mile costs the driver's car, shown against an offer's pay "
+        "(the IRS 2026 business rate)",
+    )
+    instant_offer_km: float = Field(
+        default=15.0,
+        gt=0,
+        description="Instant offers go to drivers online this close to the station",
+    )
+    instant_offer_minutes: int = Field(
+        default=10, ge=1, description="How long an instant offer can be accepted"
+    )
+    forfeit_cutoff_minutes: int = Field(
+        default=45,
+        ge=0,
+        description="A driver may give a block back until this long before it starts",
+    )
     # On the road
     checkin_radius_m: int = Field(
         default=300,
@@ -243,12 +281,6 @@ class Settings(BaseSettings):
         default=3,
         ge=1,
         description="Failed attempts at the door after which a parcel goes back to its merchant",
-    )
-    vehicle_cost_cents_per_mile: float = Field(
-        default=72.5,
-        ge=0,
-        description="What a mile costs a driver's own car (the IRS business rate), for the "
-        "earnings statement's net pay",
     )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")

@@ -108,8 +108,8 @@ def test_without_a_token_posts_are_taken_in_development_and_refused_in_productio
 
     production = {
         "environment": Environment.PRODUCTION,
-        "operator_token": "o" * 40,
-        "secret_key": "s" * 40,
+        "operator_token": "op-7fQ2xK9mWv3LrT8bNc4ZhY6dJs1GpE5a",
+        "secret_key": "sk-Hq4Vn8Rt2Lx6Bw9Mz3Kc7Pf1Yd5Gj0Sa",
     }
     with app_client(settings, engine, session_factory, **production) as live:
         refused = live.post(INBOUND, data={**STOP, "From": "+14805550102"})

@@ -22,8 +22,8 @@ from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, PHONE, serving
 
 PRODUCTION = {
     "environment": Environment.PRODUCTION,
-    "operator_token": "o" * 40,
-    "secret_key": "s" * 40,
+    "operator_token": "op-7fQ2xK9mWv3LrT8bNc4ZhY6dJs1GpE5a",
+    "secret_key": "sk-Hq4Vn8Rt2Lx6Bw9Mz3Kc7Pf1Yd5Gj0Sa",
 }
 
 

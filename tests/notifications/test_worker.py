@@ -18,7 +18,10 @@ from doorstep.settings import Environment, Settings
 from doorstep.webhooks.worker import DeliveryWorker
 from tests.notifications.conftest import T0, queued, reload, run_jobs, senders
 
-LIVE = {"operator_token": "o" * 40, "secret_key": "s" * 40}
+LIVE = {
+    "operator_token": "op-7fQ2xK9mWv3LrT8bNc4ZhY6dJs1GpE5a",
+    "secret_key": "sk-Hq4Vn8Rt2Lx6Bw9Mz3Kc7Pf1Yd5Gj0Sa",
+}
 SMS_ACCOUNT = {
     "sms_account_sid": "AC00000000000000000000000000000000",
     "sms_auth_token": "token",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -14,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.demo.seed import seed_demo_day
 from doorstep.models import (
     Block,
+    BlockEvent,
+    BlockStatus,
     CarrierShipment,
     CarrierShipmentStatus,
     ManifestItem,
@@ -153,7 +156,19 @@ def test_a_forced_replan_replaces_the_open_blocks(session: Session) -> None:
     assert second.plan.id != first.plan.id
     session.refresh(first.plan)
     assert first.plan.status is PlanStatus.SUPERSEDED
-    assert _count(session, Block) == blocks == len(second.result.blocks if second.result else ())
+    # The first plan's blocks are cancelled (their history stays), the second's are on offer.
+    by_status = dict(
+        session.execute(select(Block.status, func.count()).group_by(Block.status)).all()
+    )
+    assert by_status == {BlockStatus.CANCELLED: blocks, BlockStatus.OPEN: blocks}
+    assert blocks == len(second.result.blocks if second.result else ())
+    moves = Counter(
+        session.execute(select(BlockEvent.from_status, BlockEvent.to_status, BlockEvent.reason))
+    )
+    assert moves == {
+        (None, BlockStatus.OPEN, "published"): 2 * blocks,
+        (BlockStatus.OPEN, BlockStatus.CANCELLED, "replanned"): blocks,
+    }
     # Every released package was assigned again, through ready_for_pickup, with events.
     replanned = session.scalar(
         select(func.count()).select_from(PackageEvent).where(PackageEvent.reason == "replanned")

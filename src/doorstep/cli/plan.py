@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.cli.common import console, database, errors, service_date
 from doorstep.db import session_factory, unit_of_work
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.planning.core import PlanProgress
@@ -57,6 +58,7 @@ def plan_stations(
     progress_to: Console | None,
     dispatch_at: time | None = None,
     travel: TravelModel | None = None,
+    offers: OfferPolicy | None = None,
 ) -> list[dict[str, Any]]:
     """Plan each station's wave in its own transaction; write its page when it changed.
     ``progress_to``: the console that shows a progress bar (None: none)."""
@@ -77,6 +79,7 @@ def plan_stations(
                 progress=show,
                 dispatch_at=dispatch_at,
                 travel=travel,
+                offers=offers,
             )
             page = pages / f"plan-{code}-{day}.html"
             if run.result is not None:
@@ -233,6 +236,7 @@ def plan_command(
                 progress_to=None if as_json else console,
                 dispatch_at=dispatch_at,
                 travel=settings.travel_model(),
+                offers=OfferPolicy.from_settings(settings),
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")

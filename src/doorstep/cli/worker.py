@@ -12,6 +12,8 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import create_db_engine, session_factory
+from doorstep.drivers import rounds
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import background as road
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
@@ -44,6 +46,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     deliveries.register(registry)
     retention.register(registry, days=settings.retention_days)
     notifications.register(registry, settings)
+    rounds.register(registry, OfferPolicy.from_settings(settings))
     road.register(registry)
     return registry
 
@@ -71,6 +74,12 @@ def _show_pass(report: RunReport) -> None:
     pruned = report.periodic.get(retention.PERIODIC_NAME)
     if isinstance(pruned, retention.Pruned) and pruned.total:
         console.print(f"[cyan]retention deleted {_counts(pruned)}[/]")
+    closed = report.periodic.get(rounds.PERIODIC_NAME)
+    if isinstance(closed, rounds.RoundsClosed) and closed.closed:
+        console.print(
+            f"[cyan]closed {closed.closed} rounds: {closed.allocated} blocks allocated, "
+            f"{closed.next_round} to another round, {closed.first_come} first come[/]"
+        )
     for name in report.periodic_failed:
         console.print(f"[red]periodic job {name} failed[/] (see the log)")
 

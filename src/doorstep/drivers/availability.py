@@ -60,22 +60,40 @@ class Week:
 
 def week_of(session: Session, driver: Driver, around: date) -> Week:
     """The driver's pattern and the exceptions of the week around ``around``."""
-    exceptions = tuple(
-        session.scalars(
-            select(AvailabilityException).where(
-                AvailabilityException.driver_id == driver.id,
-                AvailabilityException.day.between(
-                    around - timedelta(days=7), around + timedelta(days=7)
-                ),
-            )
+    return weeks_of(session, [driver], around)[driver.id]
+
+
+def weeks_of(
+    session: Session, drivers: Sequence[Driver], around: date, through: date | None = None
+) -> dict[int, Week]:
+    """`week_of` for many drivers in two queries (by driver id); with ``through``, the
+    exceptions of the weeks around every day from ``around`` to ``through``."""
+    ids = [d.id for d in drivers]
+    exceptions: dict[int, list[AvailabilityException]] = {i: [] for i in ids}
+    for row in session.scalars(
+        select(AvailabilityException)
+        .where(
+            AvailabilityException.driver_id.in_(ids),
+            AvailabilityException.day.between(
+                around - timedelta(days=7), (through or around) + timedelta(days=7)
+            ),
         )
-    )
-    if not driver.has_weekly_pattern:
-        return Week(None, exceptions)
-    rows = session.scalars(
-        select(WeeklyAvailability).where(WeeklyAvailability.driver_id == driver.id)
-    )
-    return Week(tuple((r.weekday, r.start_minute, r.end_minute) for r in rows), exceptions)
+        .order_by(AvailabilityException.id)
+    ):
+        exceptions[row.driver_id].append(row)
+    patterned = [d.id for d in drivers if d.has_weekly_pattern]
+    stretches: dict[int, list[tuple[int, int, int]]] = {i: [] for i in patterned}
+    if patterned:
+        for r in session.scalars(
+            select(WeeklyAvailability).where(WeeklyAvailability.driver_id.in_(patterned))
+        ):
+            stretches[r.driver_id].append((r.weekday, r.start_minute, r.end_minute))
+    return {
+        d.id: Week(
+            tuple(stretches[d.id]) if d.has_weekly_pattern else None, tuple(exceptions[d.id])
+        )
+        for d in drivers
+    }
 
 
 def set_weekly(session: Session, driver: Driver, stretches: Sequence[WeeklyStretch]) -> None:

@@ -8,6 +8,7 @@ fail (the block's version column) instead of losing one of the two.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -51,22 +52,55 @@ def record_block_event(
 ) -> BlockEvent:
     """Append a row to the block's history (for a status a conditional UPDATE already set, or
     for the block's creation, ``from_status`` None)."""
-    last = session.scalar(
-        select(func.max(BlockEvent.sequence)).where(BlockEvent.block_id == block.id)
-    )
-    event = BlockEvent(
-        block_id=block.id,
-        sequence=(last or 0) + 1,
-        from_status=from_status,
-        to_status=to_status,
-        driver_id=block.driver_id,
-        occurred_at=at,
+    [event] = record_block_events(
+        session,
+        [block],
+        from_status,
+        to_status,
         actor=actor,
+        at=at,
         reason=reason,
-        data=data or {},
+        data={block.id: data} if data else None,
     )
-    session.add(event)
     return event
+
+
+def record_block_events(
+    session: Session,
+    blocks: Sequence[Block],
+    from_status: BlockStatus | None,
+    to_status: BlockStatus,
+    *,
+    actor: str,
+    at: datetime,
+    reason: str | None = None,
+    data: Mapping[int, dict[str, Any]] | None = None,
+) -> list[BlockEvent]:
+    """`record_block_event` for many blocks making the same move (a round's close, a re-plan),
+    in one query for their histories' last numbers; ``data`` by block id."""
+    last = dict(
+        session.execute(
+            select(BlockEvent.block_id, func.max(BlockEvent.sequence))
+            .where(BlockEvent.block_id.in_([b.id for b in blocks]))
+            .group_by(BlockEvent.block_id)
+        ).all()
+    )
+    events = [
+        BlockEvent(
+            block_id=block.id,
+            sequence=(last.get(block.id) or 0) + 1,
+            from_status=from_status,
+            to_status=to_status,
+            driver_id=block.driver_id,
+            occurred_at=at,
+            actor=actor,
+            reason=reason,
+            data=(data or {}).get(block.id) or {},
+        )
+        for block in blocks
+    ]
+    session.add_all(events)
+    return events
 
 
 def history(session: Session, block_id: int) -> list[BlockEvent]:

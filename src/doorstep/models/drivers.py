@@ -220,6 +220,8 @@ class Offer(Base):
     __table_args__ = (
         UniqueConstraint("block_id", "driver_id"),
         Index("ix_offers_block_status", "block_id", "status"),
+        # The periodic pass that expires offers past their time reads only those.
+        Index("ix_offers_status_expires", "status", "expires_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

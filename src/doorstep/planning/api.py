@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from doorstep.api.deps import DbSession, NotAuthenticated, RowId, require_operator
+from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId, require_operator
 from doorstep.api.errors import error_responses
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.planning import plan_views
 from doorstep.planning.loading import DriverPlan, StationNotFound
 from doorstep.planning.plan_views import BlockNotFound, PlanNotFound
@@ -26,7 +27,7 @@ router = APIRouter(
     summary="Plan a station's wave (returns when the plan is stored)",
     responses=error_responses(StationNotFound),
 )
-async def create_plan(body: PlanRequest, session: DbSession, request: Request) -> PlanOut:
+async def create_plan(body: PlanRequest, session: DbSession, request: Request, now: Now) -> PlanOut:
     # Routing takes seconds of CPU: off the event loop, in the request's transaction.
     run = await run_in_threadpool(
         plan_wave,
@@ -39,6 +40,8 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request) -
         force=body.force,
         dispatch_at=body.at,
         travel=request.app.state.travel,
+        offers=OfferPolicy.from_settings(request.app.state.settings),
+        now=now,
     )
     view = await run_in_threadpool(
         plan_views.plan_view, session, run.plan, new_plan=run.result is not None

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session, selectinload
 
 from doorstep.errors import InvalidInput, NotFound
@@ -98,13 +98,18 @@ class Wave:
 
 
 def without_claimed(session: Session, wave: Wave) -> Wave:
-    """The wave minus the parcels whose carrier shipment a label run claimed after the wave
-    was read: their label may be on sale at the carrier right now, so they stay with it."""
+    """The wave minus the parcels claimed after the wave was read: a carrier shipment a label
+    run claimed (its label may be on sale at the carrier right now, so they stay with it) or
+    a block a driver took (a re-plan leaves a taken block as it is)."""
     codes = {p.id: code for code, p in wave.packages.items()}
+    ids = sorted(codes)
     claimed = {
         codes[package_id]
         for package_id in session.scalars(
-            _with_the_carrier().where(CarrierShipment.package_id.in_(sorted(codes)))
+            union(
+                _with_the_carrier().where(CarrierShipment.package_id.in_(ids)),
+                _held_by_driver().where(StopPackage.package_id.in_(ids)),
+            )
         )
     }
     if not claimed:
@@ -121,6 +126,17 @@ def _with_the_carrier() -> Select[int]:
     over): they are out of every wave."""
     return select(CarrierShipment.package_id).where(
         CarrierShipment.status != CarrierShipmentStatus.PLANNED
+    )
+
+
+def _held_by_driver() -> Select[int]:
+    """Packages on a block a driver holds: out of every wave."""
+    return (
+        select(StopPackage.package_id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .join(Route, Route.id == Stop.route_id)
+        .join(Block, Block.id == Route.block_id)
+        .where(Block.driver_id.is_not(None))
     )
 
 
@@ -156,20 +172,13 @@ def load_wave(
         if store.node.active and _nearest(store.node, stations) is station
     ]
     partner_ids = {p.node_id for p in partners}
-    held_by_driver = (
-        select(StopPackage.package_id)
-        .join(Stop, Stop.id == StopPackage.stop_id)
-        .join(Route, Route.id == Stop.route_id)
-        .join(Block, Block.id == Route.block_id)
-        .where(Block.driver_id.is_not(None))
-    )
     rows = session.execute(
         select(Package, Order.speed, Order.recipient_name, Order.dest_lat, Order.dest_lng)
         .join(Order, Order.id == Package.order_id)
         .where(
             Package.service_date == service_date,
             Package.state.in_(WAVE_STATES),
-            Package.id.not_in(held_by_driver),
+            Package.id.not_in(_held_by_driver()),
             Package.id.not_in(_with_the_carrier()),
             *(() if known_at is None else (Package.created_at <= known_at,)),
         )

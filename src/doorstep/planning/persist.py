@@ -1,23 +1,25 @@
 """From a plan to rows: blocks, routes and stops, partner manifests, carrier shipments.
 
 Planning a wave again replaces what the previous plan made and nobody has taken yet: its open
-blocks, its manifests still in ``planned``, its carrier shipments not yet labelled. Their
-packages go back to ``ready_for_pickup`` through the state machine before the new plan assigns
-them again. If nothing the planner is given has changed, the wave is not planned again at all
-(see `planning.service`).
+blocks (cancelled, so their history and the offers drivers saw stay; their routes go), its
+manifests still in ``planned``, its carrier shipments not yet labelled. Their packages go back
+to ``ready_for_pickup`` through the state machine before the new plan assigns them again. If
+nothing the planner is given has changed, the wave is not planned again at all (see
+`planning.service`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import asdict
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers.publish import cancel_open_blocks
 from doorstep.models import (
     Block,
-    BlockStatus,
     CarrierShipment,
     CarrierShipmentStatus,
     Channel,
@@ -49,7 +51,7 @@ CHANNELS = {
 ACTOR = "planner"
 
 
-def release_previous(session: Session, wave: Wave) -> list[Plan]:
+def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Plan]:
     """Undo what earlier plans of this wave made and nobody has taken; return those plans."""
     plans = list(
         session.scalars(
@@ -64,20 +66,13 @@ def release_previous(session: Session, wave: Wave) -> list[Plan]:
     if not plan_ids:
         return []
     freed: set[int] = set()
-    blocks = list(
-        session.scalars(
-            select(Block).where(
-                Block.plan_id.in_(plan_ids),
-                Block.status == BlockStatus.OPEN,
-                Block.driver_id.is_(None),
-            )
-        )
-    )
+    # One conditional statement: a block a driver takes while the wave is planned again stays
+    # the driver's, with its route and parcels; only the blocks it cancelled are released.
+    released = set(cancel_open_blocks(session, plan_ids, at=now))
     routes = list(session.scalars(select(Route).where(Route.plan_id.in_(plan_ids))))
-    block_ids = {b.id for b in blocks}
     for route in routes:
-        if route.block_id is not None and route.block_id not in block_ids:
-            continue  # a driver holds this block: it stays as it is
+        if route.block_id is not None and route.block_id not in released:
+            continue  # a driver holds this block (or it was released before): it stays
         stop_ids = list(session.scalars(select(Stop.id).where(Stop.route_id == route.id)))
         freed.update(
             session.scalars(select(StopPackage.package_id).where(StopPackage.stop_id.in_(stop_ids)))
@@ -85,8 +80,6 @@ def release_previous(session: Session, wave: Wave) -> list[Plan]:
         session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(stop_ids)))
         session.execute(delete(Stop).where(Stop.route_id == route.id))
         session.delete(route)
-    for block in blocks:
-        session.delete(block)
     # One conditional statement, not a read and then deletes by id: a label run may claim a
     # shipment (planned -> labelling) in between, and a claimed shipment, whose label may be
     # on sale at the carrier right now, must stay with its package.
@@ -169,6 +162,8 @@ def store_plan(
             stop_count=len(block.stops),
             package_count=len(block.packages()),
             required_capacity_cm3=block.max_load_cm3,
+            required_weight_g=sum(wave.packages[code].weight_g for code in block.packages()),
+            station_id=wave.station.id,
             plan_id=row.id,
         )
         session.add(block_row)

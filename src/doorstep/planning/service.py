@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers.policy import OfferPolicy
+from doorstep.drivers.publish import publish_plan
 from doorstep.errors import InvalidInput
 from doorstep.geo import TravelModel
-from doorstep.models import Node, NodeKind, Plan, PlanStatus
+from doorstep.models import Node, NodeKind, Plan, PlanStatus, utcnow
 from doorstep.planning.core import HOUR, DayPlan, PlanProgress, plan_day
 from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
@@ -66,13 +68,20 @@ def plan_wave(
     epoch_s: int = HOUR,
     dispatch_time_limit_s: float = 10.0,
     travel: TravelModel | None = None,
+    offers: OfferPolicy | None = None,
+    now: datetime | None = None,
 ) -> PlanRun:
     """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
     only orders placed by then are planned, and the dynamic-dispatch policy holds back the
     same-day parcels better sent with a later wave (`planning.core.same_day`). A ``time`` is
-    the station's local clock on the service date."""
+    the station's local clock on the service date.
+
+    The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
+    offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
+    (by default the dispatch moment, else the clock)."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
+    now = now or dispatch_at or utcnow()
     wave = load_wave(
         session, station_code, service_date, drivers, known_at=dispatch_at, travel=travel
     )
@@ -104,7 +113,7 @@ def plan_wave(
     )
     if not force and current is not None and current.input_fingerprint == fingerprint:
         return PlanRun(plan=current, wave=wave, result=None, replanned=False)
-    previous = release_previous(session, wave)
+    previous = release_previous(session, wave, now=now)
     claimed = without_claimed(session, wave)
     if claimed is not wave:
         # What the plan covers is the wave without them: the next run reads the same wave.
@@ -118,6 +127,9 @@ def plan_wave(
         progress=progress,
     )
     plan = store_plan(session, wave, result, fingerprint, held=held)
+    publish_plan(
+        session, plan.id, now=now, policy=offers or OfferPolicy(), instant=dispatch_at is not None
+    )
     return PlanRun(plan=plan, wave=wave, result=result, replanned=bool(previous))
 
 

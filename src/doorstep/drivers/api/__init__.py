@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from doorstep.drivers.api import accounts, earnings, road
+from doorstep.drivers.api import accounts, earnings, offers, road
 
 router = APIRouter()
 router.include_router(accounts.router)
+router.include_router(offers.router)
 router.include_router(road.router)
 router.include_router(earnings.router)
 router.include_router(road.stations)

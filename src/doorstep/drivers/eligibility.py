@@ -1,0 +1,145 @@
+"""Who may take a block: the rules, and the rows they need read for many drivers at once.
+
+A driver may take an open block when
+- the account is active (not paused, not deactivated);
+- the block belongs to the driver's home station;
+- the car's cargo volume and payload hold what the block's parcels need;
+- the driver is available for the block's hours (the weekly pattern and dated exceptions, in
+  the station's time zone); an instant block asks instead that the driver be online near the
+  station now (`offers.is_near`), which is what being available means for same-day work;
+- no block the driver holds (accepted, under way, returning) overlaps it.
+
+`refusal` answers with the error to raise (accepting) or nothing, so listing, accepting and
+allocating a round apply the same rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.drivers.availability import Week, weeks_of
+from doorstep.errors import DomainError
+from doorstep.models import Block, BlockStatus, Driver, DriverStatus, OfferMode, Vehicle
+
+#: A block in these states is the driver's: it takes their time.
+HELD = (BlockStatus.ACCEPTED, BlockStatus.IN_PROGRESS, BlockStatus.RETURNING)
+
+
+class DriverPaused(DomainError):
+    status = 409
+    code = "driver_paused"
+
+
+class OtherStation(DomainError):
+    status = 409
+    code = "other_station"
+
+
+class VehicleTooSmall(DomainError):
+    status = 409
+    code = "vehicle_too_small"
+
+
+class OutsideAvailability(DomainError):
+    status = 409
+    code = "outside_availability"
+
+
+class OverlappingBlock(DomainError):
+    status = 409
+    code = "overlapping_block"
+
+
+@dataclass
+class Candidate:
+    """A driver with what the rules look at: the car, the hours, the blocks held."""
+
+    driver: Driver
+    vehicle: Vehicle | None
+    week: Week
+    held: list[tuple[int, datetime, datetime]] = field(default_factory=list)  # id, start, end
+
+    def overlapping(self, block: Block) -> int | None:
+        """The id of a held block whose hours overlap ``block``'s, if any."""
+        for block_id, starts_at, ends_at in self.held:
+            if block_id != block.id and starts_at < block.ends_at and block.starts_at < ends_at:
+                return block_id
+        return None
+
+
+def refusal(candidate: Candidate, block: Block, tz: ZoneInfo) -> DomainError | None:
+    """Why ``candidate`` may not take ``block`` (the first reason), or None."""
+    driver, car = candidate.driver, candidate.vehicle
+    if driver.status is not DriverStatus.ACTIVE:
+        return DriverPaused(
+            f"the account is {driver.status}: resume it to take blocks",
+            field="status",
+            status=driver.status.value,
+        )
+    if block.station_id is not None and driver.home_node_id != block.station_id:
+        return OtherStation(
+            "this block belongs to another station than the driver's home station",
+            field="home_station",
+        )
+    if (
+        car is None
+        or car.capacity_cm3 < block.required_capacity_cm3
+        or car.max_weight_g < block.required_weight_g
+    ):
+        return VehicleTooSmall(
+            "the block's parcels do not fit the car"
+            if car
+            else "no car on the account: add one to take blocks",
+            field="vehicle",
+            required_capacity_cm3=block.required_capacity_cm3,
+            required_weight_g=block.required_weight_g,
+            capacity_cm3=car.capacity_cm3 if car else 0,
+            max_weight_g=car.max_weight_g if car else 0,
+        )
+    if block.offer_mode is not OfferMode.INSTANT and not candidate.week.covers(
+        block.starts_at, block.ends_at, tz
+    ):
+        return OutsideAvailability(
+            "the block's hours are outside the driver's availability", field="availability"
+        )
+    other = candidate.overlapping(block)
+    if other is not None:
+        return OverlappingBlock(
+            f"the driver already holds block {other} at overlapping hours",
+            field="block_id",
+            overlapping_block_id=other,
+        )
+    return None
+
+
+def candidates(
+    session: Session, drivers: Sequence[Driver], first_day: date, last_day: date
+) -> dict[int, Candidate]:
+    """Every driver's car, hours (around ``first_day`` … ``last_day``) and held blocks, in
+    four queries whatever the number of drivers."""
+    if not drivers:
+        return {}
+    ids = [d.id for d in drivers]
+    cars: dict[int, Vehicle] = {}
+    for car in session.scalars(
+        select(Vehicle)
+        .where(Vehicle.driver_id.in_(ids), Vehicle.active.is_(True))
+        .order_by(Vehicle.id)
+    ):
+        cars[car.driver_id] = car  # the newest active car wins
+    weeks = weeks_of(session, drivers, first_day, last_day)
+    held: dict[int, list[tuple[int, datetime, datetime]]] = {i: [] for i in ids}
+    for block_id, driver_id, starts_at, ends_at in session.execute(
+        select(Block.id, Block.driver_id, Block.starts_at, Block.ends_at).where(
+            Block.driver_id.in_(ids), Block.status.in_(HELD)
+        )
+    ):
+        assert driver_id is not None  # the query selects by it
+        held[driver_id].append((block_id, starts_at, ends_at))
+    return {d.id: Candidate(d, cars.get(d.id), weeks[d.id], held[d.id]) for d in drivers}

@@ -1,0 +1,169 @@
+"""The fairness key that decides a round: hours booked this week, standing, a seeded draw.
+
+Of the drivers interested in a block when its round closes, the block goes to the one with
+
+1. the fewest hours already booked in the block's week (ISO week, the station's time), the
+   blocks won earlier in the same close included;
+2. then the better standing (`drivers.standing`, from the last four weeks);
+3. then the lower draw: a number in [0, 1) from a hash of the block, the round and the
+   driver, so the same round always draws the same, and a driver's draw does not change when
+   someone else joins.
+
+The key is stored on each offer (`Offer.fairness`), so a driver sees why a block went where
+it went. This module reads what the key needs for many drivers at once; the allocation is in
+`drivers.rounds`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session, aliased
+
+from doorstep.drivers.standing import STANDING_DAYS, StandingCounts, standing
+from doorstep.models import (
+    AvailabilityException,
+    Block,
+    BlockStatus,
+    Node,
+    Offer,
+    OfferStatus,
+)
+
+#: Blocks that count as booked hours: held now or already driven.
+BOOKED = (
+    BlockStatus.ACCEPTED,
+    BlockStatus.IN_PROGRESS,
+    BlockStatus.RETURNING,
+    BlockStatus.COMPLETED,
+)
+
+Week = tuple[int, int]  # ISO year, ISO week
+
+
+@dataclass(frozen=True)
+class FairnessKey:
+    hours: float  # booked in the block's week before this block
+    standing: int
+    draw: float
+
+    def sort_key(self) -> tuple[float, int, float]:
+        return (round(self.hours, 4), -self.standing, self.draw)
+
+    def as_json(self) -> dict[str, float | int]:
+        return {
+            "hours_this_week": round(self.hours, 2),
+            "standing": self.standing,
+            "draw": round(self.draw, 6),
+        }
+
+
+def draw(block_id: int, round_number: int, driver_id: int) -> float:
+    """The seeded draw: reproducible, in [0, 1)."""
+    digest = hashlib.sha256(f"block {block_id} round {round_number} driver {driver_id}".encode())
+    return int.from_bytes(digest.digest()[:8], "big") / 2**64
+
+
+def week_of(moment: datetime, tz: ZoneInfo) -> Week:
+    iso = moment.astimezone(tz).isocalendar()
+    return (iso.year, iso.week)
+
+
+def booked_hours(
+    session: Session, driver_ids: Iterable[int], since: datetime, until: datetime
+) -> dict[tuple[int, Week], float]:
+    """Hours of the blocks each driver booked, by the ISO week (station time) they start in,
+    for blocks starting in [since, until)."""
+    ids = sorted(set(driver_ids))
+    hours: dict[tuple[int, Week], float] = defaultdict(float)
+    if not ids:
+        return hours
+    station = aliased(Node)
+    rows = session.execute(
+        select(Block.driver_id, Block.starts_at, Block.ends_at, station.timezone)
+        .join(station, station.id == func.coalesce(Block.station_id, Block.start_node_id))
+        .where(
+            Block.driver_id.in_(ids),
+            Block.status.in_(BOOKED),
+            Block.starts_at >= since,
+            Block.starts_at < until,
+        )
+    )
+    for driver_id, starts_at, ends_at, zone in rows:
+        assert driver_id is not None  # the query selects by it
+        week = week_of(starts_at, ZoneInfo(zone))
+        hours[(driver_id, week)] += (ends_at - starts_at).total_seconds() / 3600
+    return hours
+
+
+def standing_counts(
+    session: Session, driver_ids: Iterable[int], now: datetime
+) -> dict[int, StandingCounts]:
+    """What standing counts for each driver over the last `STANDING_DAYS` days, a forfeit on
+    a day the driver declared an excused absence left out."""
+    ids = sorted(set(driver_ids))
+    since = now - timedelta(days=STANDING_DAYS)
+    counts: dict[int, dict[str, int]] = {i: {} for i in ids}
+    if not ids:
+        return {}
+    on_time = Block.checked_in_at <= func.coalesce(Block.arrival_closes_at, Block.starts_at)
+    for driver_id, completed, punctual, late in session.execute(
+        select(
+            Block.driver_id,
+            func.sum(case((Block.status == BlockStatus.COMPLETED, 1), else_=0)),
+            func.sum(case((on_time, 1), else_=0)),
+            func.sum(case((Block.checked_in_at.is_not(None) & ~on_time, 1), else_=0)),
+        )
+        .where(Block.driver_id.in_(ids), Block.starts_at >= since, Block.starts_at <= now)
+        .group_by(Block.driver_id)
+    ):
+        counts[driver_id].update(
+            completed=int(completed or 0),
+            on_time_check_ins=int(punctual or 0),
+            late_check_ins=int(late or 0),
+        )
+    forfeits = session.execute(
+        select(Offer.driver_id, Block.starts_at, Node.timezone)
+        .join(Block, Block.id == Offer.block_id)
+        .join(Node, Node.id == func.coalesce(Block.station_id, Block.start_node_id))
+        .where(
+            Offer.driver_id.in_(ids),
+            Offer.status == OfferStatus.FORFEITED,
+            Offer.responded_at >= since,
+        )
+    ).all()
+    days = [(d, starts_at.astimezone(ZoneInfo(zone)).date()) for d, starts_at, zone in forfeits]
+    if days:
+        excused = excused_days(session, ids, min(d for _, d in days), max(d for _, d in days))
+        for driver_id, day in days:
+            if (driver_id, day) not in excused:
+                counts[driver_id]["forfeits"] = counts[driver_id].get("forfeits", 0) + 1
+    return {i: StandingCounts(**counts[i]) for i in ids}
+
+
+def standings(session: Session, driver_ids: Iterable[int], now: datetime) -> dict[int, int]:
+    return {d: standing(c) for d, c in standing_counts(session, driver_ids, now).items()}
+
+
+def excused_days(
+    session: Session, driver_ids: Iterable[int], first: date, last: date
+) -> set[tuple[int, date]]:
+    """(driver, day) of every excused absence between ``first`` and ``last``: standing never
+    counts what happened on them against the driver."""
+    return {
+        (driver_id, day)
+        for driver_id, day in session.execute(
+            select(AvailabilityException.driver_id, AvailabilityException.day).where(
+                AvailabilityException.driver_id.in_(sorted(set(driver_ids))),
+                AvailabilityException.excused.is_(True),
+                AvailabilityException.available.is_(False),
+                AvailabilityException.day.between(first, last),
+            )
+        )
+    }

@@ -1,0 +1,191 @@
+"""The blocks a driver holds, and giving one back (a forfeit) before it starts.
+
+A forfeit is allowed up to `OfferPolicy.forfeit_cutoff` (45 minutes) before the start. The
+block goes straight back on offer: first come if it starts within two hours (no time for a
+round), otherwise a new round; an instant block stays instant, its offers with a fresh few
+minutes. The driver's offer becomes ``forfeited`` (standing counts it, unless the day is an
+excused absence) and is not offered to them again; the offers withdrawn when the driver took
+the block are offered again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from doorstep.drivers.blocks import record_block_event
+from doorstep.drivers.eligibility import HELD
+from doorstep.drivers.offers import BlockTerms, terms
+from doorstep.drivers.policy import FIRST_COME_WITHIN, OfferPolicy
+from doorstep.errors import DomainError, NotFound
+from doorstep.models import Block, BlockStatus, Driver, Node, Offer, OfferMode, OfferStatus
+
+
+class BlockNotFound(NotFound):
+    code = "block_not_found"
+
+
+class ForfeitTooLate(DomainError):
+    status = 409
+    code = "forfeit_too_late"
+
+
+class BlockNotForfeitable(DomainError):
+    status = 409
+    code = "block_not_forfeitable"
+
+
+@dataclass(frozen=True)
+class HeldBlock(BlockTerms):
+    status: BlockStatus
+    accepted_at: datetime | None
+    forfeit_until: datetime  # the last moment it can be given back
+
+
+@dataclass(frozen=True)
+class Forfeited:
+    block_id: int
+    forfeited_at: datetime
+    mode: OfferMode  # how it is on offer again
+    round: int | None
+    round_closes_at: datetime | None
+
+
+def held_blocks(session: Session, driver: Driver, *, policy: OfferPolicy) -> list[HeldBlock]:
+    """The blocks the driver holds (accepted, under way, returning), by start; one query."""
+    rows = session.execute(
+        select(Block, Node)
+        .join(Node, Node.id == Block.start_node_id)
+        .where(Block.driver_id == driver.id, Block.status.in_(HELD))
+        .order_by(Block.starts_at, Block.id)
+    )
+    return [_held(block, start, policy) for block, start in rows]
+
+
+def _held(block: Block, start: Node, policy: OfferPolicy) -> HeldBlock:
+    return HeldBlock(
+        **terms(block, start, policy),
+        status=block.status,
+        accepted_at=block.accepted_at,
+        forfeit_until=block.starts_at - policy.forfeit_cutoff,
+    )
+
+
+def forfeit_block(
+    session: Session, driver: Driver, block_id: int, *, now: datetime, policy: OfferPolicy
+) -> Forfeited:
+    """Give a held block back before the cut-off (see the module)."""
+    block = session.get(Block, block_id, populate_existing=True)
+    if block is None or block.driver_id != driver.id:
+        raise BlockNotFound(f"you hold no block {block_id}", field="block_id", block_id=block_id)
+    if block.status is not BlockStatus.ACCEPTED:
+        raise BlockNotForfeitable(
+            f"the block is {block.status}: only a block not yet started can be given back",
+            field="block_id",
+            block_id=block_id,
+            status=block.status.value,
+        )
+    cutoff = block.starts_at - policy.forfeit_cutoff
+    if now > cutoff:
+        raise ForfeitTooLate(
+            f"a block can be given back until {policy.forfeit_cutoff_minutes} minutes before "
+            "it starts; call the station instead",
+            field="block_id",
+            block_id=block_id,
+            cutoff=cutoff.isoformat(),
+        )
+    reopened = _reopened(block, now, policy)
+    changed = session.execute(
+        update(Block)
+        .where(
+            Block.id == block.id,
+            Block.driver_id == driver.id,
+            Block.status == BlockStatus.ACCEPTED,
+        )
+        .values(
+            status=BlockStatus.OPEN,
+            driver_id=None,
+            accepted_at=None,
+            version=Block.version + 1,
+            **reopened,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not getattr(changed, "rowcount", 0):  # checked in (or taken back) a moment ago
+        raise BlockNotForfeitable(
+            "the block changed a moment ago: it can no longer be given back",
+            field="block_id",
+            block_id=block_id,
+        )
+    # Recorded from the block as it was read: the event names the driver who gave it back.
+    record_block_event(
+        session,
+        block,
+        BlockStatus.ACCEPTED,
+        BlockStatus.OPEN,
+        actor=f"driver {driver.id}",
+        at=now,
+        reason="forfeited",
+        data={"mode": reopened["offer_mode"].value},
+    )
+    session.flush()
+    instant_until = None
+    if reopened["offer_mode"] is OfferMode.INSTANT:
+        instant_until = min(now + policy.instant_expiry, block.starts_at)
+    _reoffer(session, block.id, driver.id, now=now, instant_until=instant_until)
+    session.refresh(block)
+    return Forfeited(
+        block.id,
+        now,
+        block.offer_mode,
+        block.offer_round if block.offer_mode is OfferMode.ROUNDS else None,
+        block.round_closes_at,
+    )
+
+
+def _reopened(block: Block, now: datetime, policy: OfferPolicy) -> dict[str, Any]:
+    """How the given-back block goes on offer again."""
+    if block.offer_mode is OfferMode.INSTANT:
+        return {"offer_mode": OfferMode.INSTANT, "round_closes_at": None}
+    if block.starts_at - now <= FIRST_COME_WITHIN:
+        return {"offer_mode": OfferMode.FIRST_COME, "round_closes_at": None}
+    return {
+        "offer_mode": OfferMode.ROUNDS,
+        "offer_round": block.offer_round + 1,
+        "round_closes_at": now + policy.round_length,
+    }
+
+
+def _reoffer(
+    session: Session,
+    block_id: int,
+    driver_id: int,
+    *,
+    now: datetime,
+    instant_until: datetime | None,
+) -> None:
+    """The forfeiting driver's offer is forfeited; the others withdrawn when the block was
+    taken (or expired, for an instant block: until ``instant_until`` now) are offered again."""
+    session.execute(
+        update(Offer)
+        .where(Offer.block_id == block_id, Offer.driver_id == driver_id)
+        .values(status=OfferStatus.FORFEITED, responded_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    again: dict[str, Any] = {"status": OfferStatus.OFFERED, "responded_at": None, "round": None}
+    if instant_until is not None:
+        again["expires_at"] = instant_until
+    session.execute(
+        update(Offer)
+        .where(
+            Offer.block_id == block_id,
+            Offer.driver_id != driver_id,
+            Offer.status.in_((OfferStatus.WITHDRAWN, OfferStatus.EXPIRED)),
+        )
+        .values(**again)
+        .execution_options(synchronize_session=False)
+    )

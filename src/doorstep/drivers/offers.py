@@ -1,0 +1,388 @@
+"""A driver's offers: listing them, accepting (interest during a round, or taking the block at
+once), declining, and one offer read back with the fairness key that decided it.
+
+Offer rows are made when a driver lists them (``INSERT … ON CONFLICT DO NOTHING`` on the
+block and the driver), so each offer a driver saw has a stable id, and a driver who becomes
+eligible later (a new account, changed hours) simply sees the open blocks then. Taking a
+block, so that exactly one driver ever holds it, is `drivers.taking`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from doorstep.drivers.eligibility import Candidate, candidates, refusal
+from doorstep.drivers.policy import LISTING_HORIZON, METRES_PER_MILE, ONLINE_WITHIN, OfferPolicy
+from doorstep.drivers.taking import LIVE, lock_driver, settle, take
+from doorstep.errors import DomainError, NotFound
+from doorstep.geo import haversine_m
+from doorstep.models import (
+    Block,
+    BlockStatus,
+    Driver,
+    DriverStatus,
+    Node,
+    Offer,
+    OfferMode,
+    OfferStatus,
+)
+
+
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+
+
+class BlockAlreadyTaken(DomainError):
+    status = 409
+    code = "block_already_taken"
+
+
+class OfferExpired(DomainError):
+    status = 409
+    code = "offer_expired"
+
+
+class OfferWithdrawn(DomainError):
+    status = 409
+    code = "offer_withdrawn"
+
+
+class OfferForfeited(DomainError):
+    status = 409
+    code = "offer_forfeited"
+
+
+class OfferAlreadyAccepted(DomainError):
+    status = 409
+    code = "offer_already_accepted"
+
+
+@dataclass(frozen=True)
+class StartPlace:
+    code: str
+    name: str
+    kind: str  # station, mall, mall_store, local_store
+    address: str | None
+    lat: float
+    lng: float
+
+
+@dataclass(frozen=True)
+class ArrivalSlot:
+    opens_at: datetime
+    closes_at: datetime
+
+
+@dataclass(frozen=True)
+class BlockTerms:
+    """What a driver sees of a block before and after taking it."""
+
+    block_id: int
+    start: StartPlace
+    starts_at: datetime
+    ends_at: datetime
+    hours: float
+    arrival_slot: ArrivalSlot | None
+    pay_cents: int
+    pay_per_hour_cents: int
+    stop_count: int
+    package_count: int
+    estimated_distance_m: int
+    estimated_miles: float
+    vehicle_cost_cents: int  # the miles at the network's cost per mile
+    net_pay_per_hour_cents: int  # pay less the vehicle cost, per hour
+
+
+@dataclass(frozen=True)
+class OfferView(BlockTerms):
+    id: int  # the offer's
+    status: OfferStatus
+    mode: OfferMode
+    round: int | None  # rounds only
+    round_closes_at: datetime | None
+    expires_at: datetime
+    fairness: dict[str, Any] | None  # the key of the last round the driver was in
+
+
+@dataclass(frozen=True)
+class Accepted:
+    offer_id: int
+    block_id: int
+    status: OfferStatus  # accepted (the block is the driver's) or interested (a round)
+    mode: OfferMode
+    round: int | None
+    round_closes_at: datetime | None
+    arrival_slot: ArrivalSlot | None  # when to be at the start, once the block is the driver's
+
+
+def terms(block: Block, start: Node, policy: OfferPolicy) -> dict[str, Any]:
+    """The block's terms as `BlockTerms` fields: pay per hour before and after the miles."""
+    hours = (block.ends_at - block.starts_at).total_seconds() / 3600
+    miles = block.estimated_distance_m / METRES_PER_MILE
+    vehicle_cost = round(miles * policy.vehicle_cost_cents_per_mile)
+    return {
+        "block_id": block.id,
+        "start": StartPlace(
+            start.code, start.name, start.kind.value, start.address, start.lat, start.lng
+        ),
+        "starts_at": block.starts_at,
+        "ends_at": block.ends_at,
+        "hours": round(hours, 2),
+        "arrival_slot": _slot(block),
+        "pay_cents": block.pay_cents,
+        "pay_per_hour_cents": round(block.pay_cents / hours),
+        "stop_count": block.stop_count,
+        "package_count": block.package_count,
+        "estimated_distance_m": block.estimated_distance_m,
+        "estimated_miles": round(miles, 1),
+        "vehicle_cost_cents": vehicle_cost,
+        "net_pay_per_hour_cents": round((block.pay_cents - vehicle_cost) / hours),
+    }
+
+
+def offer_view(offer: Offer, block: Block, start: Node, policy: OfferPolicy) -> OfferView:
+    rounds = block.offer_mode is OfferMode.ROUNDS
+    status = offer.status
+    if status in LIVE and block.status is not BlockStatus.OPEN:
+        status = OfferStatus.WITHDRAWN  # taken by another driver, or re-planned (see `settle`)
+    return OfferView(
+        **terms(block, start, policy),
+        id=offer.id,
+        status=status,
+        mode=block.offer_mode,
+        round=block.offer_round if rounds else None,
+        round_closes_at=block.round_closes_at if rounds else None,
+        expires_at=offer.expires_at,
+        fairness=offer.fairness,
+    )
+
+
+def is_near(driver: Driver, station: Node, now: datetime, policy: OfferPolicy) -> bool:
+    """Online (a position in the last minutes) within the instant-offer radius."""
+    if driver.last_seen_at is None or driver.last_lat is None or driver.last_lng is None:
+        return False
+    if now - driver.last_seen_at > ONLINE_WITHIN:
+        return False
+    distance = haversine_m(driver.last_lat, driver.last_lng, station.lat, station.lng)
+    return distance <= policy.instant_km * 1000
+
+
+def list_offers(
+    session: Session, driver: Driver, *, now: datetime, policy: OfferPolicy
+) -> list[OfferView]:
+    """Every open block the driver may take, as an offer of theirs, by start (see the module).
+    Seven queries whatever the number of blocks."""
+    if driver.home_node_id is None or driver.status is not DriverStatus.ACTIVE:
+        return []
+    station = session.get_one(Node, driver.home_node_id)
+    tz = ZoneInfo(station.timezone)
+    rows = session.execute(
+        select(Block, Node)
+        .join(Node, Node.id == Block.start_node_id)
+        .where(
+            Block.status == BlockStatus.OPEN,
+            Block.station_id == station.id,
+            Block.starts_at > now,
+            Block.starts_at < now + LISTING_HORIZON,
+        )
+        .order_by(Block.starts_at, Block.id)
+    ).all()
+    if not rows:
+        return []
+    candidate = _candidate(session, driver, [block for block, _ in rows], tz)
+    near = is_near(driver, station, now, policy)
+    eligible = [
+        (block, start)
+        for block, start in rows
+        if (block.offer_mode is not OfferMode.INSTANT or near)
+        and refusal(candidate, block, tz) is None
+    ]
+    if not eligible:
+        return []
+    _make_offers(session, driver, (block for block, _ in eligible), now=now, policy=policy)
+    offers = {
+        offer.block_id: offer
+        for offer in session.scalars(
+            select(Offer)
+            .where(
+                Offer.driver_id == driver.id,
+                Offer.block_id.in_([block.id for block, _ in eligible]),
+            )
+            .execution_options(populate_existing=True)
+        )
+    }
+    return [
+        offer_view(offers[block.id], block, start, policy)
+        for block, start in eligible
+        if offers[block.id].status in LIVE and offers[block.id].expires_at > now
+    ]
+
+
+def _candidate(session: Session, driver: Driver, blocks: list[Block], tz: ZoneInfo) -> Candidate:
+    days = [b.starts_at.astimezone(tz).date() for b in blocks]
+    return candidates(session, [driver], min(days), max(days))[driver.id]
+
+
+def _make_offers(
+    session: Session, driver: Driver, blocks: Iterable[Block], *, now: datetime, policy: OfferPolicy
+) -> None:
+    """An offer row per block the driver has none for yet; one statement, and a concurrent
+    listing by the same driver inserts nothing twice."""
+    values = [
+        {
+            "block_id": block.id,
+            "driver_id": driver.id,
+            "status": OfferStatus.OFFERED,
+            "offered_at": now,
+            "expires_at": _expiry(block, now, policy),
+        }
+        for block in blocks
+    ]
+    make_insert = (
+        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    )
+    session.execute(
+        make_insert(Offer)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["block_id", "driver_id"])
+    )
+
+
+def _expiry(block: Block, now: datetime, policy: OfferPolicy) -> datetime:
+    """An instant offer lasts a few minutes; any other until the block starts."""
+    if block.offer_mode is OfferMode.INSTANT:
+        return min(now + policy.instant_expiry, block.starts_at)
+    return block.starts_at
+
+
+def get_offer(session: Session, driver: Driver, offer_id: int, *, policy: OfferPolicy) -> OfferView:
+    """One of the driver's offers in any state, with the fairness key of its last round."""
+    offer = _own_offer(session, driver, offer_id)
+    block = session.get_one(Block, offer.block_id)
+    return offer_view(offer, block, session.get_one(Node, block.start_node_id), policy)
+
+
+def _own_offer(session: Session, driver: Driver, offer_id: int) -> Offer:
+    offer = session.get(Offer, offer_id, populate_existing=True)
+    if offer is None or offer.driver_id != driver.id:
+        # Another driver's offer is answered as if it did not exist.
+        raise OfferNotFound(f"no offer {offer_id}", field="offer_id", offer_id=offer_id)
+    return offer
+
+
+def accept_offer(
+    session: Session, driver: Driver, offer_id: int, *, now: datetime, policy: OfferPolicy
+) -> Accepted:
+    """Accept an offer: during an open round, interest (the round's close decides); otherwise
+    the block at once, if nobody took it first. Accepting again answers the same."""
+    offer = _own_offer(session, driver, offer_id)
+    driver = lock_driver(session, driver.id)
+    block = session.get_one(Block, offer.block_id, populate_existing=True)
+    if offer.status is OfferStatus.ACCEPTED and block.driver_id == driver.id:
+        return _accepted(offer, block)
+    _check_offer(offer, block, now)
+    station = session.get_one(Node, block.station_id or block.start_node_id)
+    tz = ZoneInfo(station.timezone)
+    problem = refusal(_candidate(session, driver, [block], tz), block, tz)
+    if problem is not None:
+        raise problem
+    if block.offer_mode is OfferMode.ROUNDS:
+        return _interest(session, offer, block, now)
+    if not take(session, block.id, driver.id, now=now):
+        raise BlockAlreadyTaken(
+            "another driver took this block first", field="offer_id", block_id=block.id
+        )
+    settle(session, {block.id: offer.id}, now=now, actor=f"driver {driver.id}")
+    session.refresh(offer)
+    return _accepted(offer, session.get_one(Block, block.id))
+
+
+def _check_offer(offer: Offer, block: Block, now: datetime) -> None:
+    """Refuse an offer that can no longer be accepted, with the reason."""
+    context = {"field": "offer_id", "offer_id": offer.id, "block_id": block.id}
+    if offer.status is OfferStatus.FORFEITED:
+        raise OfferForfeited("you gave this block back: it is not offered to you again", **context)
+    if block.status is BlockStatus.CANCELLED:
+        raise OfferWithdrawn("this block was re-planned: it is no longer offered", **context)
+    if block.status is not BlockStatus.OPEN or offer.status is OfferStatus.WITHDRAWN:
+        raise BlockAlreadyTaken("another driver took this block first", **context)
+    if offer.status is OfferStatus.EXPIRED or offer.expires_at <= now:
+        raise OfferExpired(
+            "this offer has expired", **context, expires_at=offer.expires_at.isoformat()
+        )
+
+
+def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Accepted:
+    if offer.status is not OfferStatus.INTERESTED or offer.round != block.offer_round:
+        changed = session.execute(
+            update(Offer)
+            .where(
+                Offer.id == offer.id,
+                Offer.status.in_(
+                    (OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.DECLINED)
+                ),
+            )
+            .values(status=OfferStatus.INTERESTED, round=block.offer_round, responded_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if not getattr(changed, "rowcount", 0):  # the round closed under us: the block went
+            raise BlockAlreadyTaken(
+                "another driver got this block", field="offer_id", block_id=block.id
+            )
+        session.refresh(offer)
+    return Accepted(
+        offer.id,
+        block.id,
+        OfferStatus.INTERESTED,
+        block.offer_mode,
+        block.offer_round,
+        block.round_closes_at,
+        None,
+    )
+
+
+def _accepted(offer: Offer, block: Block) -> Accepted:
+    return Accepted(
+        offer.id, block.id, OfferStatus.ACCEPTED, block.offer_mode, None, None, _slot(block)
+    )
+
+
+def _slot(block: Block) -> ArrivalSlot | None:
+    if block.arrival_opens_at is None or block.arrival_closes_at is None:
+        return None
+    return ArrivalSlot(block.arrival_opens_at, block.arrival_closes_at)
+
+
+def decline_offer(session: Session, driver: Driver, offer_id: int, *, now: datetime) -> None:
+    """Hide an offer (and withdraw interest in it); declining again changes nothing. A block
+    the driver holds is given back with a forfeit, not a decline."""
+    offer = _own_offer(session, driver, offer_id)
+    session.execute(
+        update(Offer)
+        .where(Offer.id == offer.id, Offer.status.in_(LIVE))
+        .values(status=OfferStatus.DECLINED, responded_at=now, round=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(offer)
+    if offer.status is OfferStatus.ACCEPTED:
+        raise OfferAlreadyAccepted(
+            "the block is yours: give it back with a forfeit",
+            field="offer_id",
+            block_id=offer.block_id,
+        )
+
+
+def update_position(
+    session: Session, driver: Driver, lat: float, lng: float, *, now: datetime
+) -> None:
+    """Where the app is now (it reports every 30 s): instant offers go to drivers nearby."""
+    driver.last_lat, driver.last_lng, driver.last_seen_at = lat, lng, now
+    session.flush()
