@@ -13,14 +13,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.demo.seed import seed_demo_day
-from doorstep.drivers import accounts
-from doorstep.drivers.blocks import transition_block
+from doorstep.drivers import accounts, offers
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import attempts, deliveries
 from doorstep.drivers.road.load import BlockLoad, load_block
 from doorstep.drivers.road_schemas import AttemptIn, DeliveryIn
 from doorstep.drivers.schemas import VehicleIn
 from doorstep.geo import TravelModel
-from doorstep.models import Block, BlockStatus, Driver, Node, Route, Stop, StopKind
+from doorstep.models import Block, Driver, Node, OfferMode, Route, Stop, StopKind
 from doorstep.network.service import import_network_file
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
@@ -39,9 +39,13 @@ TINY_PNG = (
 TINY_JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00\xff\xd9"
 
 
+# Blocks go on offer first come, so a driver takes one with a single accept.
+OFFERS = OfferPolicy(mode=OfferMode.FIRST_COME)
+
+
 def plan_day(session: Session, orders: int = 30) -> None:
-    """The Chandler network, a morning of orders, and DCH1's wave planned (same seed, same
-    blocks)."""
+    """The Chandler network, a morning of orders, and DCH1's wave planned and on offer (same
+    seed, same blocks)."""
     import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
     seed_demo_day(session, orders=orders, order_time=local(9), console_password=None)
     plan_wave(
@@ -53,6 +57,8 @@ def plan_day(session: Session, orders: int = 30) -> None:
         seed=1,
         max_iterations=200,
         workers=1,
+        offers=OFFERS,
+        now=local(7),
     )
 
 
@@ -65,12 +71,16 @@ def new_driver(session: Session, email: str = "ada@example.com") -> tuple[Driver
 
 
 def hand_over(session: Session, block: Block, driver: Driver, at: datetime | None = None) -> None:
-    """The driver holds the block, as accepting an offer leaves it."""
+    """The driver takes the block through the offers: lists them and accepts this one."""
     at = at or local(8)
-    block.driver_id = driver.id
-    block.accepted_at = at
-    transition_block(session, block, BlockStatus.ACCEPTED, actor=f"driver:{driver.id}", at=at)
-    session.flush()
+    [offer] = [
+        view
+        for view in offers.list_offers(session, driver, now=at, policy=OFFERS)
+        if view.block_id == block.id
+    ]
+    offers.accept_offer(session, driver, offer.id, now=at, policy=OFFERS)
+    session.refresh(block)
+    assert block.driver_id == driver.id
 
 
 def block_starting_at(session: Session, kind: str) -> Block:
