@@ -23,17 +23,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, case, distinct, func, select
 from sqlalchemy.orm import Session, aliased
 
+from doorstep.drivers.road.checkin import CHECKED_IN_LATE
 from doorstep.drivers.standing import STANDING_DAYS, StandingCounts, standing
 from doorstep.models import (
     AvailabilityException,
     Block,
     BlockStatus,
+    DeliveryProof,
+    ExceptionKind,
     Node,
     Offer,
     OfferStatus,
+    OpsException,
+    ProofOutcome,
 )
 
 #: Blocks that count as booked hours: held now or already driven.
@@ -105,8 +110,8 @@ def booked_hours(
 def standing_counts(
     session: Session, driver_ids: Iterable[int], now: datetime
 ) -> dict[int, StandingCounts]:
-    """What standing counts for each driver over the last `STANDING_DAYS` days, a forfeit on
-    a day the driver declared an excused absence left out."""
+    """What standing counts for each driver over the last `STANDING_DAYS` days, a forfeit or
+    a no-show on a day the driver declared an excused absence left out."""
     ids = sorted(set(driver_ids))
     since = now - timedelta(days=STANDING_DAYS)
     counts: dict[int, dict[str, int]] = {i: {} for i in ids}
@@ -128,27 +133,84 @@ def standing_counts(
             on_time_check_ins=int(punctual or 0),
             late_check_ins=int(late or 0),
         )
-    forfeits = session.execute(
-        select(Offer.driver_id, Block.starts_at, Node.timezone)
-        .join(Block, Block.id == Offer.block_id)
-        .join(Node, Node.id == func.coalesce(Block.station_id, Block.start_node_id))
-        .where(
-            Offer.driver_id.in_(ids),
-            Offer.status == OfferStatus.FORFEITED,
-            Offer.responded_at >= since,
+    # Forfeits and no-shows fall on a block's day: an excused absence that day leaves them out.
+    absences = [
+        ("forfeits", d, starts_at.astimezone(ZoneInfo(zone)).date())
+        for d, starts_at, zone in session.execute(
+            select(Offer.driver_id, Block.starts_at, Node.timezone)
+            .join(Block, Block.id == Offer.block_id)
+            .join(Node, Node.id == func.coalesce(Block.station_id, Block.start_node_id))
+            .where(
+                Offer.driver_id.in_(ids),
+                Offer.status == OfferStatus.FORFEITED,
+                Offer.responded_at >= since,
+            )
         )
-    ).all()
-    days = [(d, starts_at.astimezone(ZoneInfo(zone)).date()) for d, starts_at, zone in forfeits]
-    if days:
-        excused = excused_days(session, ids, min(d for _, d in days), max(d for _, d in days))
-        for driver_id, day in days:
-            if (driver_id, day) not in excused:
-                counts[driver_id]["forfeits"] = counts[driver_id].get("forfeits", 0) + 1
+    ] + [
+        ("no_shows", d, starts_at.astimezone(ZoneInfo(zone)).date())
+        for d, starts_at, zone in session.execute(
+            select(OpsException.driver_id, Block.starts_at, Node.timezone)
+            .join(Block, Block.id == OpsException.block_id)
+            .join(Node, Node.id == func.coalesce(Block.station_id, Block.start_node_id))
+            .where(no_show_of(ids), OpsException.opened_at >= since)
+        )
+    ]
+    if absences:
+        days = [day for _, _, day in absences]
+        excused = excused_days(session, ids, min(days), max(days))
+        for name, driver_id, day in absences:
+            if driver_id is not None and (driver_id, day) not in excused:
+                counts[driver_id][name] = counts[driver_id].get(name, 0) + 1
+    # Doors: one count per action at a door (its client event id), however many parcels.
+    for driver_id, failed, flagged in session.execute(
+        select(
+            DeliveryProof.driver_id,
+            func.count(
+                distinct(
+                    case(
+                        (
+                            DeliveryProof.outcome == ProofOutcome.ATTEMPTED,
+                            DeliveryProof.client_event_id,
+                        )
+                    )
+                )
+            ),
+            func.count(
+                distinct(
+                    case(
+                        (
+                            (DeliveryProof.outcome == ProofOutcome.DELIVERED)
+                            & DeliveryProof.flagged,
+                            DeliveryProof.client_event_id,
+                        )
+                    )
+                )
+            ),
+        )
+        .where(
+            DeliveryProof.driver_id.in_(ids),
+            DeliveryProof.happened_at >= since,
+            DeliveryProof.happened_at <= now,
+        )
+        .group_by(DeliveryProof.driver_id)
+    ):
+        assert driver_id is not None  # the query selects by it
+        counts[driver_id].update(failed_attempts=int(failed), flagged_deliveries=int(flagged))
     return {i: StandingCounts(**counts[i]) for i in ids}
 
 
 def standings(session: Session, driver_ids: Iterable[int], now: datetime) -> dict[int, int]:
     return {d: standing(c) for d, c in standing_counts(session, driver_ids, now).items()}
+
+
+def no_show_of(driver_ids: Iterable[int]) -> ColumnElement[bool]:
+    """The no-show exceptions of these drivers: a block not checked in half an hour after its
+    slot (`drivers.road.checkin.flag_no_shows`), unless the driver came late after all."""
+    return (
+        (OpsException.kind == ExceptionKind.NO_CHECK_IN)
+        & OpsException.driver_id.in_(sorted(set(driver_ids)))
+        & (func.coalesce(OpsException.resolution, "") != CHECKED_IN_LATE)
+    )
 
 
 def excused_days(

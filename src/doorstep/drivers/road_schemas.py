@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from doorstep.drivers.proof import ProofKind, ProofLevel
+from doorstep.drivers.standing import Tier
 from doorstep.models import BlockStatus, StopKind, StopStatus
 from doorstep.orders.lifecycle import PackageState
 
@@ -357,3 +358,32 @@ class EarningsOut(BaseModel):
     net_cents: int
     pay_per_hour_cents: int
     net_per_hour_cents: int
+
+
+class StandingEventOut(BaseModel):
+    at: datetime
+    kind: str = Field(
+        description="completed, on_time_check_in, late_check_in, forfeit, no_show, "
+        "failed_attempt or flagged_delivery"
+    )
+    points: int = Field(description="What it added to or took from the standing")
+    counted: bool = Field(description="False: an excused day, or beyond what counts")
+    excused: bool
+    block_id: int | None
+    detail: str
+
+
+class TierOut(BaseModel):
+    tier: Tier
+    lowest: int = Field(description="The lowest standing of the tier")
+
+
+class StandingOut(BaseModel):
+    standing: int = Field(description="0 to 100; a new driver starts at the base")
+    tier: Tier
+    tiers: list[TierOut] = Field(description="Every tier with its threshold, best first")
+    base: int
+    since: datetime = Field(description="The events of the last four weeks count")
+    points: dict[str, int] = Field(description="What each count added or took")
+    counts: dict[str, int]
+    events: list[StandingEventOut] = Field(description="Newest first")

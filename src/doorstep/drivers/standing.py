@@ -1,22 +1,30 @@
-"""A driver's standing: one number from what the driver did in the last four weeks.
+"""A driver's standing: one number from what the driver did in the last four weeks, and the
+tier it puts the driver in.
 
-Pure: the caller counts (`drivers.fairness.standing_counts` reads them from the database) and
-this module turns the counts into the number and its reasons, so the driver sees both. An
-excused absence (an availability exception marked ``excused``: illness, a declared
-unavailability) is never counted: whoever counts leaves out whatever falls on such a day.
+Pure: the caller counts (`drivers.fairness.standing_counts` reads them from the database for
+the rounds; `drivers.record` lists the events behind them for the driver) and this module
+turns the counts into the number and its reasons, so the driver sees both. An excused absence
+(an availability exception marked ``excused``: illness, a declared unavailability) is never
+counted: whoever counts leaves out whatever falls on such a day.
 
-    standing = 70                      a new driver
-             + 2 per completed block   (at most 10 of them count)
-             + 1 per on-time check-in  (at most 10 of them count)
+    standing = 70                         a new driver
+             + 2 per completed block      (at most 10 of them count)
+             + 1 per on-time check-in     (at most 10 of them count)
              − 3 per late check-in
              − 10 per forfeit
              − 25 per block not shown up for
+             − 1 per door not delivered   (at most 5 count: most failed attempts are nobody's
+                                          fault: a shopper out, a closed shop)
+             − 3 per flagged delivery     (far from the address, or a warned proof skipped)
     kept between 0 and 100
+
+    tier     Fantastic 85 and up, Great 70 and up (a new driver), Fair 50 and up, At risk below
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 #: How far back standing looks.
 STANDING_DAYS = 28
@@ -30,7 +38,27 @@ POINTS = {
     "late_check_ins": -3,
     "forfeits": -10,
     "no_shows": -25,
+    "failed_attempts": -1,
+    "flagged_deliveries": -3,
 }
+#: How many of each count at most (the others count in full).
+CAPS = {"completed": COUNTED_AT_MOST, "on_time_check_ins": COUNTED_AT_MOST, "failed_attempts": 5}
+
+
+class Tier(StrEnum):
+    FANTASTIC = "fantastic"
+    GREAT = "great"
+    FAIR = "fair"
+    AT_RISK = "at_risk"
+
+
+#: The lowest standing of each tier, best first.
+TIERS: tuple[tuple[Tier, int], ...] = (
+    (Tier.FANTASTIC, 85),
+    (Tier.GREAT, 70),
+    (Tier.FAIR, 50),
+    (Tier.AT_RISK, 0),
+)
 
 
 @dataclass(frozen=True)
@@ -42,6 +70,8 @@ class StandingCounts:
     late_check_ins: int = 0
     forfeits: int = 0
     no_shows: int = 0
+    failed_attempts: int = 0  # doors not delivered (one per attempt, however many parcels)
+    flagged_deliveries: int = 0  # doors delivered far from the address or without a warned proof
 
 
 def standing(counts: StandingCounts) -> int:
@@ -51,11 +81,12 @@ def standing(counts: StandingCounts) -> int:
 
 def points(counts: StandingCounts) -> dict[str, int]:
     """What each count adds to (or takes from) the base: the reasons behind the number."""
-    given = {
-        "completed": min(counts.completed, COUNTED_AT_MOST),
-        "on_time_check_ins": min(counts.on_time_check_ins, COUNTED_AT_MOST),
-        "late_check_ins": counts.late_check_ins,
-        "forfeits": counts.forfeits,
-        "no_shows": counts.no_shows,
+    return {
+        name: each * min(getattr(counts, name), CAPS.get(name, getattr(counts, name)))
+        for name, each in POINTS.items()
     }
-    return {name: POINTS[name] * count for name, count in given.items()}
+
+
+def tier(number: int) -> Tier:
+    """The tier a standing number falls in."""
+    return next(name for name, lowest in TIERS if number >= lowest)

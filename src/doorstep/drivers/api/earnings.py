@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Query, Response
 from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now, get_settings_dep
 from doorstep.api.errors import error_responses
-from doorstep.drivers import accounts, earnings
+from doorstep.drivers import accounts, earnings, record
 from doorstep.drivers.api.deps import CurrentDriver
-from doorstep.drivers.road_schemas import EarningsOut
+from doorstep.drivers.road_schemas import EarningsOut, StandingOut
 from doorstep.settings import Settings
 
 router = APIRouter(
@@ -61,3 +61,11 @@ def get_statement(
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="earnings-{statement.week}.csv"'},
     )
+
+
+@router.get(
+    "/standing",
+    summary="Standing over the last four weeks, its tier, and every event behind it",
+)
+def get_standing(driver: CurrentDriver, session: DbSession, now: Now) -> StandingOut:
+    return record.standing_of(session, driver, now=now)
