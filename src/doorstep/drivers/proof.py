@@ -50,7 +50,6 @@ class ProofLevel(StrEnum):
 
 
 _RANK = {level: rank for rank, level in enumerate(ProofLevel)}
-_KINDS = {kind.value for kind in ProofKind}
 _LEVELS = {level.value for level in ProofLevel}
 
 # The request field that carries each kind of proof.
@@ -60,10 +59,6 @@ FIELD = {
     ProofKind.PIN: "pin",
     ProofKind.SCAN: "codes",
 }
-
-
-class InvalidProofPolicy(InvalidInput):
-    code = "invalid_proof_policy"
 
 
 class ProofRequired(InvalidInput):
@@ -112,25 +107,6 @@ class ProofPolicy:
                 for kind in ProofKind
             }
         )
-
-
-def parse_policy(raw: Mapping[str, str] | None, *, field: str = "proof_policy") -> dict[str, str]:
-    """A policy as stored: known kinds at known levels, else `InvalidProofPolicy`."""
-    if raw is None:
-        return {}
-    parsed: dict[str, str] = {}
-    for kind, level in raw.items():
-        if kind not in _KINDS:
-            raise InvalidProofPolicy(
-                f"unknown kind of proof {kind!r}; use {', '.join(ProofKind)}", field=field
-            )
-        if level not in _LEVELS:
-            raise InvalidProofPolicy(
-                f"unknown level {level!r} for {kind}; use {', '.join(ProofLevel)}",
-                field=f"{field}.{kind}",
-            )
-        parsed[kind] = level
-    return parsed
 
 
 def policy_for(
