@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import transition_block
@@ -26,6 +26,7 @@ from doorstep.drivers.road.load import (
     held_block,
     inside_geofence,
     load_block,
+    not_yet_flagged,
     note_position,
     position,
 )
@@ -114,16 +115,13 @@ def flag_no_shows(session: Session, now: datetime) -> int:
     """Open a ``no_check_in`` exception for every accepted block whose driver has not checked
     in by `NO_SHOW_AFTER` past the end of the arrival slot (once per block); return how many.
     The block stays the driver's: a driver who turns up after all checks in late."""
-    already = exists().where(
-        OpsException.block_id == Block.id, OpsException.kind == ExceptionKind.NO_CHECK_IN
-    )
     missing = list(
         session.scalars(
             select(Block).where(
                 Block.status == BlockStatus.ACCEPTED,
                 Block.checked_in_at.is_(None),
                 func.coalesce(Block.arrival_closes_at, Block.starts_at) < now - NO_SHOW_AFTER,
-                ~already,
+                not_yet_flagged(ExceptionKind.NO_CHECK_IN),
             )
         )
     )

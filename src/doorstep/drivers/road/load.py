@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import ColumnElement, delete, exists, select
 from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
@@ -22,7 +22,9 @@ from doorstep.models import (
     BlockEvent,
     BlockStatus,
     Driver,
+    ExceptionKind,
     Node,
+    OpsException,
     Order,
     Package,
     PackageEvent,
@@ -267,6 +269,11 @@ def load_block(session: Session, block: Block) -> BlockLoad:
         else:
             load.delivery_stop[package.id] = stop
     return load
+
+
+def not_yet_flagged(kind: ExceptionKind) -> ColumnElement[bool]:
+    """Blocks without an operator exception of ``kind`` yet (a periodic check opens one once)."""
+    return ~exists().where(OpsException.block_id == Block.id, OpsException.kind == kind)
 
 
 def block_of_package(session: Session, package: Package) -> Block | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import transition_block
@@ -30,6 +30,7 @@ from doorstep.drivers.road.load import (
     latest_event,
     load_block,
     local_zone,
+    not_yet_flagged,
     note_position,
     package_by_code,
     position,
@@ -361,15 +362,12 @@ def _answer(
 def flag_late_returns(session: Session, now: datetime) -> int:
     """Open a ``late_return`` exception for every block still out past its due time (once
     per block); return how many."""
-    already = exists().where(
-        OpsException.block_id == Block.id, OpsException.kind == ExceptionKind.LATE_RETURN
-    )
     late = list(
         session.scalars(
             select(Block).where(
                 Block.status == BlockStatus.RETURNING,
                 Block.return_due_at < now - LATE_AFTER,
-                ~already,
+                not_yet_flagged(ExceptionKind.LATE_RETURN),
             )
         )
     )
