@@ -282,6 +282,35 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed attempts at the door after which a parcel goes back to its merchant",
     )
+    # Partner stores
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="Where shoppers reach this doorstep (the links in their messages)",
+    )
+    store_scan_in_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A partner store scans in its morning batch within this many minutes of "
+        "the drop (its scan compliance is measured against it)",
+    )
+    store_counter_days: int = Field(
+        default=14,
+        ge=1,
+        description="Days a parcel waits at a partner store's counter before it rides back to "
+        "the station",
+    )
+    store_wrong_codes_per_hour: int = Field(
+        default=20,
+        ge=1,
+        description="Wrong pick-up codes a partner store may try in an hour before its counter "
+        "is refused for a while",
+    )
+    store_location_m: int = Field(
+        default=250,
+        gt=0,
+        description="How close to its address (metres) a store's phone must be for the "
+        "onboarding's location check",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 

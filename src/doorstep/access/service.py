@@ -135,6 +135,43 @@ def new_sign_in_code(
     return code
 
 
+def mail_sign_in_code(
+    session: Session,
+    principal: Principal,
+    subject_id: int,
+    *,
+    email: str,
+    name: str,
+    now: datetime,
+    secret_key: str,
+) -> str:
+    """A fresh code for the account, e-mailed to ``email`` in the caller's transaction (the
+    message and the code commit together); returns the code."""
+    from doorstep.models import MessageChannel
+    from doorstep.notifications import service as notifications
+
+    code = new_sign_in_code(session, principal, subject_id, now=now, secret_key=secret_key)
+    notifications.send(
+        session,
+        channel=MessageChannel.EMAIL,
+        to=email,
+        template="sign_in_code",
+        context={
+            "code": code,
+            "valid_minutes": int(CODE_TTL.total_seconds()) // 60,
+            "recipient_name": name.split(" ")[0],
+        },
+        now=now,
+    )
+    return code
+
+
+def masked(email: str) -> str:
+    """``ada@example.com`` → ``a**@example.com``: enough to recognise, not to harvest."""
+    name, _, domain = email.partition("@")
+    return f"{name[:1]}{'*' * max(2, len(name) - 1)}@{domain}"
+
+
 def redeem_sign_in_code(
     session: Session,
     principal: Principal,

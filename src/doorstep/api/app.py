@@ -26,6 +26,7 @@ from doorstep.models import utcnow
 from doorstep.network import api as network_api
 from doorstep.notifications import api as notifications_api
 from doorstep.orders import api as orders_api
+from doorstep.partners import api as partners_api
 from doorstep.planning import api as planning_api
 from doorstep.promise import api as promise_api
 from doorstep.promise.capacity import CommittedVolumeCache
@@ -99,6 +100,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(planning_api.router)
     app.include_router(shipments_api.router)
     app.include_router(drivers_api.router)
+    app.include_router(partners_api.router)
+    app.include_router(partners_api.operator)
     app.include_router(webhooks_api.router)
     app.include_router(notifications_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*

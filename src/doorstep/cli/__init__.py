@@ -17,6 +17,7 @@ from doorstep.cli import (
     jobs,
     merchants,
     network,
+    partners,
     plan,
     worker,
 )
@@ -34,6 +35,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(carrier.app, name="carrier")
 app.add_typer(network.app, name="network")
 app.add_typer(drivers.app, name="drivers")
+app.add_typer(partners.app, name="partners")
 app.add_typer(jobs.app, name="jobs")
 app.command("plan")(plan.plan_command)
 app.command("worker")(worker.worker)

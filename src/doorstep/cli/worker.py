@@ -18,6 +18,7 @@ from doorstep.drivers.road import background as road
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
 from doorstep.notifications import worker as notifications
+from doorstep.partners import background as partners_background
 from doorstep.settings import Settings, get_settings
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery
 from doorstep.webhooks.worker import FAN_OUT, DeliveryWorker, http_client
@@ -48,6 +49,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     notifications.register(registry, settings)
     rounds.register(registry, OfferPolicy.from_settings(settings))
     road.register(registry)
+    partners_background.register(registry)
     return registry
 
 

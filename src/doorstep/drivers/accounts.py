@@ -12,18 +12,17 @@ from sqlalchemy.orm import Session
 
 from doorstep.access import service as access
 from doorstep.access.service import CODE_TTL
+from doorstep.access.service import masked as masked
 from doorstep.drivers.schemas import DriverUpdate, SignUpIn, VehicleIn
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.models import (
     Driver,
     DriverStatus,
-    MessageChannel,
     Node,
     NodeKind,
     Principal,
     Vehicle,
 )
-from doorstep.notifications import service as notifications
 
 # A page session lasts a month of shifts; an API token until it is revoked.
 PAGE_SESSION_TTL = timedelta(days=30)
@@ -258,21 +257,19 @@ def send_sign_in_code(
     """A fresh code for the account with this e-mail, sent to that address in the same
     transaction (the message and the code commit together). Unknown e-mails: nothing sent,
     the same answer."""
-    request = request_sign_in_code(session, email, now=now, secret_key=secret_key)
-    if request.driver is not None and request.code is not None:
-        notifications.send(
-            session,
-            channel=MessageChannel.EMAIL,
-            to=request.driver.email,
-            template="sign_in_code",
-            context={
-                "code": request.code,
-                "valid_minutes": request.expires_in_s // 60,
-                "recipient_name": request.driver.name.split(" ")[0],
-            },
-            now=now,
-        )
-    return request
+    driver = driver_by_email(session, email)
+    if driver is None or driver.status is DriverStatus.DEACTIVATED:
+        return CodeRequest(None, None, int(CODE_TTL.total_seconds()))
+    code = access.mail_sign_in_code(
+        session,
+        Principal.DRIVER,
+        driver.id,
+        email=driver.email,
+        name=driver.name,
+        now=now,
+        secret_key=secret_key,
+    )
+    return CodeRequest(driver, code, int(CODE_TTL.total_seconds()))
 
 
 def redeem_sign_in_code(
@@ -311,12 +308,6 @@ def authenticate(session: Session, token: str, *, now: datetime) -> Driver:
     if driver.status is DriverStatus.DEACTIVATED:
         raise DriverDeactivated("this account is deactivated; contact the operator")
     return driver
-
-
-def masked(email: str) -> str:
-    """``ada@example.com`` → ``a**@example.com``: enough to recognise, not to harvest."""
-    name, _, domain = email.partition("@")
-    return f"{name[:1]}{'*' * max(2, len(name) - 1)}@{domain}"
 
 
 def _vehicle(driver: Driver, body: VehicleIn) -> Vehicle:

@@ -48,7 +48,15 @@ from doorstep.models.orders import (
     Package,
     PackageEvent,
 )
-from doorstep.models.partners import ManifestItem, ManifestStatus, PartnerManifest
+from doorstep.models.partners import (
+    BackToStation,
+    CounterCodeAttempt,
+    CounterParcel,
+    ManifestItem,
+    ManifestStatus,
+    PartnerManifest,
+    PartnerStaff,
+)
 from doorstep.models.planning import (
     CarrierShipment,
     CarrierShipmentStatus,
@@ -64,6 +72,7 @@ __all__ = [
     "ApiKey",
     "ApiKeyKind",
     "AvailabilityException",
+    "BackToStation",
     "Base",
     "Block",
     "BlockEvent",
@@ -71,6 +80,8 @@ __all__ = [
     "CarrierShipment",
     "CarrierShipmentStatus",
     "Channel",
+    "CounterCodeAttempt",
+    "CounterParcel",
     "DeliveryPreview",
     "DeliveryProof",
     "DeliverySpeed",
@@ -103,6 +114,7 @@ __all__ = [
     "Package",
     "PackageEvent",
     "PartnerManifest",
+    "PartnerStaff",
     "PartnerStore",
     "PartnerStoreClosedDay",
     "PayAdjustment",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
 
@@ -77,6 +77,9 @@ class PartnerStore(Base):
     pay_per_package_cents: Mapped[int] = mapped_column(default=0)
     # Weekly hours, local time: {"mon": ["08:00", "18:00"], ...}; a missing day is closed.
     opening_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Onboarding: the staff's phone at the store's address, then the store's own settings.
+    location_checked_at: Mapped[datetime | None]
+    onboarded_at: Mapped[datetime | None]
 
     node: Mapped[Node] = relationship(back_populates="partner_store", lazy="raise")
     closed_days: Mapped[list[PartnerStoreClosedDay]] = relationship(

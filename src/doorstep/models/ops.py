@@ -16,6 +16,7 @@ class ExceptionKind(StrEnum):
     MISSING_AT_PICKUP = "missing_at_pickup"
     MISSING_AT_SCAN_IN = "missing_at_scan_in"
     UNEXPECTED_AT_SCAN_IN = "unexpected_at_scan_in"
+    DAMAGED_AT_SCAN_IN = "damaged_at_scan_in"
     FAILED_DELIVERY = "failed_delivery"
     FAR_FROM_ADDRESS = "far_from_address"
     LATE_RETURN = "late_return"

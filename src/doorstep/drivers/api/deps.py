@@ -4,48 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends
 
-from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now
+from doorstep.api.sessions import CSRF_HEADER as CSRF_HEADER
+from doorstep.api.sessions import CsrfHeaderMissing as CsrfHeaderMissing
+from doorstep.api.sessions import token_from
 from doorstep.drivers import accounts
-from doorstep.errors import DomainError
 from doorstep.models import Driver
 
 # The driver pages keep their session in this cookie (HttpOnly, SameSite=Lax).
 SESSION_COOKIE = "doorstep_driver"
 
-_bearer = HTTPBearer(auto_error=False, description="A driver's token (drv_…)")
-
-
-# A browser sends a cookie with any site's form; it sends this header only from a script of
-# the page's own origin (a cross-site script would need a CORS preflight nobody answers).
-CSRF_HEADER = "X-Doorstep-Csrf"
-_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class CsrfHeaderMissing(DomainError):
-    status = 403
-    code = "csrf_header_missing"
-
-
-def driver_token(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
-    """The app's bearer token, else the page session's cookie (with the header that only the
-    app's own pages send, on anything that changes state)."""
-    if credentials is not None:
-        return credentials.credentials
-    cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        if request.method not in _SAFE_METHODS and not request.headers.get(CSRF_HEADER):
-            raise CsrfHeaderMissing(
-                f"a change made with the page session's cookie needs the {CSRF_HEADER} header"
-            )
-        return cookie
-    raise NotSignedIn("missing 'Authorization: Bearer <driver token>' header; sign in first")
+driver_token = token_from(SESSION_COOKIE, "A driver's token (drv_…)")
 
 
 def _current_driver(

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep, require_operator
 from doorstep.api.errors import error_responses
+from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
 from doorstep.drivers import accounts, proof
 from doorstep.drivers.api.deps import CurrentDriver, driver_token
 from doorstep.drivers.road import checkin, deliveries, door, load, phone, returns, scans, stops
@@ -37,10 +38,8 @@ from doorstep.drivers.road_schemas import (
     ScanOut,
     StationReturnIn,
 )
-from doorstep.geo import TravelModel
 from doorstep.settings import Settings
 from doorstep.storage.images import NotAnImage, PhotoTooLarge
-from doorstep.storage.service import BlobStore
 
 router = APIRouter(
     prefix="/v1/driver/blocks",
@@ -50,14 +49,6 @@ router = APIRouter(
 stations = APIRouter(prefix="/v1/stations", tags=["stations"])
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-
-
-def _travel(request: Request) -> TravelModel:
-    travel: TravelModel = request.app.state.travel
-    return travel
-
-
-Travel = Annotated[TravelModel, Depends(_travel)]
 
 
 @router.get("/{block_id}", summary="The itinerary: stops in driving order, links, proof, ETAs")
@@ -154,26 +145,6 @@ def depart(
 
 
 DriverToken = Annotated[str, Depends(driver_token)]
-Photo = Annotated[
-    UploadFile | None, File(description="JPEG, PNG, WebP or HEIC, at most DOORSTEP_PHOTO_MAX_BYTES")
-]
-
-
-def _blobs(request: Request) -> BlobStore:
-    store: BlobStore = request.app.state.blob_store
-    return store
-
-
-Blobs = Annotated[BlobStore, Depends(_blobs)]
-
-
-def _read(upload: UploadFile | None, max_bytes: int) -> bytes | None:
-    """The file's bytes, at most one past the limit (enough to refuse it as too large)."""
-    if upload is None:
-        return None
-    return upload.file.read(max_bytes + 1)
-
-
 _DOOR_ERRORS = (
     load.BlockNotInProgress,
     load.StopNotFound,
@@ -223,8 +194,8 @@ def deliver(
         block_id,
         stop_id,
         form,
-        photo=_read(photo, settings.photo_max_bytes),
-        signature=_read(signature, settings.photo_max_bytes),
+        photo=read_upload(photo, settings.photo_max_bytes),
+        signature=read_upload(signature, settings.photo_max_bytes),
         now=now,
         settings=settings,
         travel=travel,
@@ -255,7 +226,7 @@ def attempt(
         block_id,
         stop_id,
         form,
-        photo=_read(photo, settings.photo_max_bytes),
+        photo=read_upload(photo, settings.photo_max_bytes),
         now=now,
         settings=settings,
         travel=travel,

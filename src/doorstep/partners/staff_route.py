@@ -1,0 +1,428 @@
+"""The staff route: the store's own deliveries of the day, in driving order, with the same
+proof of delivery as drivers.
+
+The planner made the route with the manifest (a `Route` of the partner-store channel, no
+block: the store pays its staff), its stops ordered along a tour from the store by the one
+travel model. The route shows the stops whose parcels were scanned in, with ETAs re-timed now
+from the store by the same travel model (`Settings.travel_model()`) and links that open the
+phone's navigation. A delivery takes the proof a driver's does (`drivers.proof`: a photo unless
+the merchant says otherwise, the phone's position and time; the photo stored by the same code,
+outside the transaction) and is accepted once per ``client_event_id``. Unable to deliver, the
+parcels go ``delivery_attempted`` and straight back to ``at_partner_store``: they wait at the
+counter for the shopper, who is sent the pick-up code.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.db import unit_of_work
+from doorstep.drivers.proof import ProofKind, ProofPolicy, check_given, policy_for
+from doorstep.drivers.road.deliveries import FarFromAddress
+from doorstep.drivers.road.door import StopAlreadyDone
+from doorstep.drivers.road.load import StopNotFound, position, seconds_of_day
+from doorstep.drivers.road.phone import Stored, store_files
+from doorstep.drivers.road.stops import nav_links
+from doorstep.geo import TravelModel
+from doorstep.models import (
+    Channel,
+    CounterParcel,
+    DeliveryProof,
+    ManifestItem,
+    Merchant,
+    Order,
+    Package,
+    ProofOutcome,
+    Route,
+    Stop,
+    StopPackage,
+    StopStatus,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.transitions import transition_package
+from doorstep.partners import accounts, counter
+from doorstep.partners.accounts import Staff
+from doorstep.partners.scanin import SCANNED, store_today
+from doorstep.partners.schemas import (
+    DoorOut,
+    RouteOut,
+    RouteParcel,
+    RouteStop,
+    StaffAttemptIn,
+    StaffDoorIn,
+)
+from doorstep.settings import Settings
+from doorstep.storage.service import BlobStore
+
+T = TypeVar("T")
+ON_THE_WAY = frozenset({PackageState.AT_PARTNER_STORE, PackageState.OUT_FOR_DELIVERY})
+
+
+class _Door:
+    """One stop of the route with its parcels (those scanned in at the store)."""
+
+    def __init__(self, stop: Stop, parcels: list[Package], held: set[int]) -> None:
+        self.stop = stop
+        self.parcels = parcels
+        self.to_deliver = [p for p in parcels if p.state in ON_THE_WAY and p.id not in held]
+
+
+def route(session: Session, staff: Staff, *, now: datetime, travel: TravelModel) -> RouteOut:
+    day = store_today(staff.node, now)
+    doors, orders = _doors(session, staff, now)
+    ahead = [d for d in doors if d.to_deliver]
+    etas: dict[int, datetime] = {}
+    distance = duration = 0
+    if doors:
+        points = [(staff.node.lat, staff.node.lng), *((d.stop.lat, d.stop.lng) for d in doors)]
+        matrix = travel.matrix(points, depart_s=seconds_of_day(now, staff.node))
+        legs = [*list(range(len(points))), 0]
+        distance = int(sum(matrix.distances[a, b] for a, b in itertools.pairwise(legs)))
+        duration = int(sum(matrix.durations[a, b] for a, b in itertools.pairwise(legs)))
+        # ETAs now, from the store, through the doors still ahead in order.
+        index = {id(d): i for i, d in enumerate(doors, start=1)}
+        clock, previous = now, 0
+        for door in ahead:
+            here = index[id(door)]
+            clock += timedelta(seconds=int(matrix.durations[previous, here]))
+            etas[door.stop.id] = clock
+            clock += timedelta(seconds=door.stop.service_s)
+            previous = here
+    policies = _policies(session, orders)
+    stops = []
+    for door in doors:
+        first = orders[door.parcels[0].order_id]
+        recipients = list(dict.fromkeys(orders[p.order_id].recipient_name for p in door.parcels))
+        status = (
+            "to_deliver"
+            if door.to_deliver
+            else "delivered"
+            if all(p.state is PackageState.DELIVERED for p in door.parcels)
+            else "at_counter"
+        )
+        stops.append(
+            RouteStop(
+                stop_id=door.stop.id,
+                sequence=door.stop.sequence,
+                address=door.stop.address or first.full_address,
+                recipient=", ".join(recipients),
+                instructions=first.delivery_instructions,
+                lat=door.stop.lat,
+                lng=door.stop.lng,
+                eta_at=etas.get(door.stop.id),
+                status=status,
+                parcels=[RouteParcel(code=p.tracking_code, state=p.state) for p in door.parcels],
+                navigation=nav_links(door.stop.lat, door.stop.lng, recipients[0]),
+                needs_photo=_policy(door.parcels, orders, policies).photo.value
+                in ("required", "warn"),
+            )
+        )
+    return RouteOut(
+        store=staff.node.code,
+        service_date=day,
+        stops=stops,
+        distance_m=distance,
+        duration_s=duration,
+    )
+
+
+def deliver(
+    session: Session,
+    staff: Staff,
+    stop_id: int,
+    body: StaffDoorIn,
+    *,
+    photo_key: str | None,
+    now: datetime,
+    far_m: int,
+) -> DoorOut:
+    earlier = _replay(session, staff, body.client_event_id, stop_id)
+    if earlier:
+        return _out(session, earlier, replayed=True)
+    door, orders = _door(session, staff, stop_id, now)
+    policy = _policy(door.to_deliver, orders, _policies(session, orders))
+    skipped = check_given(policy, {ProofKind.PHOTO} if photo_key else set(), set())
+    where = position(body.lat, body.lng, body.accuracy_m)
+    distance = where.distance_m(door.stop.lat, door.stop.lng)
+    far = distance > far_m
+    if far and not body.confirm_far:
+        raise FarFromAddress(
+            f"you are {distance} m from the address; deliver there, or confirm (confirm_far)",
+            field="confirm_far",
+            distance_m=distance,
+            limit_m=far_m,
+        )
+    proofs = []
+    for package in door.to_deliver:
+        _leave_store(session, staff, package, now)
+        proof = _proof(staff, door, package, body, ProofOutcome.DELIVERED, photo_key, distance, now)
+        proof.flagged = far or bool(skipped)
+        session.add(proof)
+        session.flush()
+        proofs.append(proof)
+        transition_package(
+            session,
+            package,
+            PackageState.DELIVERED,
+            actor=staff.actor,
+            reason="staff_route",
+            data={
+                "store": staff.node.code,
+                "stop_id": door.stop.id,
+                "proof_id": proof.id,
+                "photo_key": photo_key,
+                "distance_m": distance,
+                "happened_at": body.at.isoformat(),
+                "pay_cents": staff.store.pay_per_package_cents,
+            }
+            | ({"flagged": True} if proof.flagged else {}),
+            at=now,
+        )
+    door.stop.status, door.stop.completed_at = StopStatus.COMPLETED, now
+    door.stop.arrived_at = door.stop.arrived_at or now
+    session.flush()
+    return _out(session, proofs, replayed=False)
+
+
+def attempt(
+    session: Session,
+    staff: Staff,
+    stop_id: int,
+    body: StaffAttemptIn,
+    *,
+    photo_key: str | None,
+    now: datetime,
+    secret_key: str,
+    counter_days: int,
+    public_url: str,
+) -> DoorOut:
+    """Unable to deliver: the parcels go back to the counter for the shopper, who is told."""
+    earlier = _replay(session, staff, body.client_event_id, stop_id)
+    if earlier:
+        return _out(session, earlier, replayed=True)
+    door, _ = _door(session, staff, stop_id, now)
+    where = position(body.lat, body.lng, body.accuracy_m)
+    distance = where.distance_m(door.stop.lat, door.stop.lng)
+    proofs = []
+    for package in door.to_deliver:
+        _leave_store(session, staff, package, now)
+        package.delivery_attempts += 1
+        proof = _proof(staff, door, package, body, ProofOutcome.ATTEMPTED, photo_key, distance, now)
+        proof.reason = body.reason
+        session.add(proof)
+        session.flush()
+        proofs.append(proof)
+        data = {"store": staff.node.code, "stop_id": door.stop.id, "proof_id": proof.id}
+        transition_package(
+            session,
+            package,
+            PackageState.DELIVERY_ATTEMPTED,
+            actor=staff.actor,
+            reason=body.reason,
+            data=data | {"photo_key": photo_key, "distance_m": distance},
+            at=now,
+        )
+        transition_package(
+            session,
+            package,
+            PackageState.AT_PARTNER_STORE,
+            actor=staff.actor,
+            reason="held_at_counter",
+            data=data,
+            at=now,
+        )
+        counter.hold(
+            session,
+            staff.node,
+            package,
+            now=now,
+            by=staff.actor,
+            secret_key=secret_key,
+            counter_days=counter_days,
+            public_url=public_url,
+        )
+    door.stop.status, door.stop.completed_at = StopStatus.FAILED, now
+    door.stop.arrived_at = door.stop.arrived_at or now
+    session.flush()
+    return _out(session, proofs, replayed=False)
+
+
+def from_the_phone(
+    sessions: sessionmaker[Session],
+    token: str,
+    *,
+    photo: bytes | None,
+    now: datetime,
+    settings: Settings,
+    store: BlobStore,
+    act: Callable[[Session, Staff, str | None], DoorOut],
+) -> DoorOut:
+    """A door as the phone sends it: the photo checked and stored before the transaction
+    (by the drivers' code), ``act`` in a unit of work of its own; the photo deleted again if
+    the door is refused or was accepted before."""
+    stored: Stored = store_files(
+        store, photo=photo, signature=None, now=now, max_bytes=settings.photo_max_bytes
+    )
+    try:
+        with unit_of_work(sessions) as session:
+            out = act(session, accounts.authenticate(session, token, now=now), stored.photo)
+    except BaseException:
+        stored.forget(store)
+        raise
+    if out.replayed:
+        stored.forget(store)
+    return out
+
+
+def _doors(session: Session, staff: Staff, now: datetime) -> tuple[list[_Door], dict[int, Order]]:
+    """Today's stops of the store's route with the parcels scanned in there, in order."""
+    day = store_today(staff.node, now)
+    route_id = session.scalar(
+        select(Route.id)
+        .where(
+            Route.channel == Channel.PARTNER_STORE,
+            Route.start_node_id == staff.node.id,
+            Route.service_date == day,
+            Route.block_id.is_(None),
+        )
+        .order_by(Route.id.desc())
+        .limit(1)
+    )
+    if route_id is None:
+        return [], {}
+    rows = session.execute(
+        select(Stop, Package, Order)
+        .join(StopPackage, StopPackage.stop_id == Stop.id)
+        .join(Package, Package.id == StopPackage.package_id)
+        .join(Order, Order.id == Package.order_id)
+        .join(ManifestItem, ManifestItem.package_id == Package.id)
+        .where(Stop.route_id == route_id, ManifestItem.outcome == SCANNED)
+        .order_by(Stop.sequence, Package.tracking_code)
+    ).all()
+    held = set(
+        session.scalars(
+            select(CounterParcel.package_id).where(
+                CounterParcel.package_id.in_([p.id for _, p, _ in rows])
+            )
+        )
+    )
+    by_stop: dict[int, tuple[Stop, list[Package]]] = {}
+    orders: dict[int, Order] = {}
+    for stop, package, order in rows:
+        by_stop.setdefault(stop.id, (stop, []))[1].append(package)
+        orders[order.id] = order
+    return [_Door(stop, parcels, held) for stop, parcels in by_stop.values()], orders
+
+
+def _door(
+    session: Session, staff: Staff, stop_id: int, now: datetime
+) -> tuple[_Door, dict[int, Order]]:
+    doors, orders = _doors(session, staff, now)
+    door = next((d for d in doors if d.stop.id == stop_id), None)
+    if door is None:
+        raise StopNotFound(f"no stop {stop_id} on today's route", field="stop_id")
+    if not door.to_deliver:
+        raise StopAlreadyDone(f"stop {stop_id} is done", stop_id=stop_id)
+    return door, orders
+
+
+def _leave_store(session: Session, staff: Staff, package: Package, now: datetime) -> None:
+    if package.state is PackageState.AT_PARTNER_STORE:
+        transition_package(
+            session,
+            package,
+            PackageState.OUT_FOR_DELIVERY,
+            actor=staff.actor,
+            reason="staff_route",
+            data={"store": staff.node.code},
+            at=now,
+        )
+
+
+def _proof(
+    staff: Staff,
+    door: _Door,
+    package: Package,
+    body: StaffDoorIn,
+    outcome: ProofOutcome,
+    photo_key: str | None,
+    distance: int,
+    now: datetime,
+) -> DeliveryProof:
+    return DeliveryProof(
+        package_id=package.id,
+        stop_id=door.stop.id,
+        actor=staff.actor,
+        outcome=outcome,
+        photo_key=photo_key,
+        lat=body.lat,
+        lng=body.lng,
+        accuracy_m=body.accuracy_m,
+        distance_m=distance,
+        note=body.note,
+        happened_at=body.at,
+        received_at=now,
+        client_event_id=body.client_event_id,
+    )
+
+
+def _replay(
+    session: Session, staff: Staff, client_event_id: str, stop_id: int
+) -> list[DeliveryProof]:
+    proofs = list(
+        session.scalars(
+            select(DeliveryProof)
+            .where(
+                DeliveryProof.client_event_id == client_event_id,
+                DeliveryProof.actor == staff.actor,
+                DeliveryProof.stop_id == stop_id,
+            )
+            .order_by(DeliveryProof.id)
+        )
+    )
+    return proofs
+
+
+def _out(session: Session, proofs: list[DeliveryProof], *, replayed: bool) -> DoorOut:
+    codes = dict(
+        session.execute(
+            select(Package.id, Package.tracking_code).where(
+                Package.id.in_([p.package_id for p in proofs])
+            )
+        ).all()
+    )
+    first = proofs[0]
+    assert first.stop_id is not None
+    return DoorOut(
+        stop_id=first.stop_id,
+        outcome="delivered" if first.outcome is ProofOutcome.DELIVERED else "at_counter",
+        replayed=replayed,
+        codes=[codes[p.package_id] for p in proofs],
+        photo_key=first.photo_key,
+        distance_m=first.distance_m,
+        flagged=any(p.flagged for p in proofs),
+    )
+
+
+def _policies(session: Session, orders: dict[int, Order]) -> dict[int, dict[str, str]]:
+    ids = {o.merchant_id for o in orders.values()}
+    if not ids:
+        return {}
+    rows = session.execute(select(Merchant.id, Merchant.proof_policy).where(Merchant.id.in_(ids)))
+    return {merchant_id: policy or {} for merchant_id, policy in rows}
+
+
+def _policy(
+    parcels: list[Package], orders: dict[int, Order], policies: dict[int, dict[str, str]]
+) -> ProofPolicy:
+    # A staff member asks no PIN (the shopper was never told one for a store's delivery).
+    return ProofPolicy.strictest(
+        policy_for(policies.get(orders[p.order_id].merchant_id), p.proof_policy, None)
+        for p in parcels
+    )
