@@ -211,6 +211,9 @@ class RouteOut(BaseModel):
 class StaffDoorIn(_In):
     """A door on the staff route, as the phone sends it (a form with the photo)."""
 
+    # A form model sees the files too: ignore them rather than refuse them.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=True)
+
     client_event_id: Annotated[str, Field(min_length=8, max_length=80)]
     at: datetime
     lat: Annotated[float, Field(ge=-90, le=90)] | None = None
