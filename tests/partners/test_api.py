@@ -333,7 +333,7 @@ def test_a_code_on_another_stores_parcel_is_a_404_and_codes_are_limited_per_stor
 def test_uncollected_parcels_ride_back_after_the_counter_days(
     store: Store, session: Session
 ) -> None:
-    code, _ = _held(store, session)
+    _held(store, session)
     assert counter.send_back_overdue(session, at(12) + timedelta(days=13)) == 0
     assert counter.send_back_overdue(session, at(12) + timedelta(days=14)) == 1
     assert counter.send_back_overdue(session, at(12) + timedelta(days=15)) == 0
