@@ -4,7 +4,7 @@ cookie), and the operator's part under ``/v1/partner-stores/…``."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 
@@ -168,43 +168,6 @@ def scan(
 
 
 @router.post(
-    "/manifest/missing",
-    summary="Report parcels of the manifest not in the batch: missing, the operator and the "
-    "merchant are told",
-    responses=error_responses(*_SCAN_ERRORS),
-)
-def report_missing(
-    body: CodesIn, staff: CurrentStaff, session: DbSession, now: Now, settings: SettingsDep
-) -> ReportOut:
-    return scanin.report_missing(
-        session,
-        staff,
-        body.codes,
-        now=now,
-        note=body.note,
-        scan_minutes=settings.store_scan_in_minutes,
-    )
-
-
-@router.post(
-    "/manifest/damaged",
-    summary="Refuse damaged parcels of the batch: they ride back with the run",
-    responses=error_responses(*_SCAN_ERRORS),
-)
-def refuse_damaged(
-    body: CodesIn, staff: CurrentStaff, session: DbSession, now: Now, settings: SettingsDep
-) -> ReportOut:
-    return scanin.refuse_damaged(
-        session,
-        staff,
-        body.codes,
-        now=now,
-        note=body.note,
-        scan_minutes=settings.store_scan_in_minutes,
-    )
-
-
-@router.post(
     "/manifest/unexpected",
     summary="A parcel that is not on this store's manifest: flagged, on the run back",
     responses=error_responses(load.UnknownPackage, scanin.PackageOnManifest),
@@ -213,6 +176,31 @@ def flag_unexpected(
     body: UnexpectedIn, staff: CurrentStaff, session: DbSession, now: Now
 ) -> ReportOut:
     return scanin.flag_unexpected(session, staff, body.code, now=now, note=body.note)
+
+
+@router.post(
+    "/manifest/{outcome}",
+    summary="Report parcels of the manifest not in the batch (missing: the operator and the "
+    "merchant are told), or refuse damaged ones (they ride back with the run)",
+    responses=error_responses(*_SCAN_ERRORS),
+)
+def report(
+    outcome: Literal["missing", "damaged"],
+    body: CodesIn,
+    staff: CurrentStaff,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+) -> ReportOut:
+    return scanin.report(
+        session,
+        staff,
+        body.codes,
+        outcome,
+        now=now,
+        note=body.note,
+        scan_minutes=settings.store_scan_in_minutes,
+    )
 
 
 @router.get("/route", summary="Today's deliveries in driving order, ETAs and navigation links")

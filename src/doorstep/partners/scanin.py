@@ -218,81 +218,48 @@ def scan(session: Session, staff: Staff, code: str, *, now: datetime, scan_minut
     )
 
 
-def report_missing(
+def report(
     session: Session,
     staff: Staff,
     codes: list[str],
+    outcome: str,
     *,
     now: datetime,
     note: str | None,
     scan_minutes: int,
 ) -> ReportOut:
-    """Parcels of today's batch that are not in it: ``missing``, an exception each."""
+    """Parcels of today's batch that are not in it (``missing``: the package goes
+    ``missing``), or refused as ``damaged`` (they ride back with the run, still
+    ``picked_up``); the operator gets an exception for each. One unknown or already reported
+    code refuses them all."""
     chosen = _unreported(session, staff, codes, now)
     manifest = chosen[0][0]
     if manifest.dropped_at is None:
         drop(session, staff.node, now=now, by=staff.actor, scan_minutes=scan_minutes)
     exceptions = []
     for _, item, package in chosen:
-        transition_package(
-            session,
-            package,
-            PackageState.MISSING,
-            actor=staff.actor,
-            reason="missing_at_scan_in",
-            data={"store": staff.node.code, "manifest_id": manifest.id},
-            at=now,
-        )
-        item.outcome, item.outcome_by = MISSING, staff.actor
+        item.outcome, item.outcome_by = outcome, staff.actor
+        if outcome == MISSING:
+            transition_package(
+                session,
+                package,
+                PackageState.MISSING,
+                actor=staff.actor,
+                reason="missing_at_scan_in",
+                data={"store": staff.node.code, "manifest_id": manifest.id},
+                at=now,
+            )
+            kind = ExceptionKind.MISSING_AT_SCAN_IN
+            said = f"parcel {package.tracking_code} was not in {staff.node.name}'s batch"
+        else:
+            _back(session, staff, package, DAMAGED, now)
+            kind = ExceptionKind.DAMAGED_AT_SCAN_IN
+            said = f"{staff.node.name} refused parcel {package.tracking_code} as damaged"
         exception = OpsException(
-            kind=ExceptionKind.MISSING_AT_SCAN_IN,
+            kind=kind,
             package_id=package.id,
             node_id=staff.node.id,
-            detail=(
-                f"parcel {package.tracking_code} was not in {staff.node.name}'s batch"
-                + (f": {note}" if note else "")
-            )[:500],
-            data={"code": package.tracking_code, "manifest_id": manifest.id},
-            opened_at=now,
-            opened_by=staff.actor,
-        )
-        session.add(exception)
-        exceptions.append(exception)
-    left = _after_outcome(session, manifest, now)
-    return ReportOut(
-        reported=[p.tracking_code for _, _, p in chosen],
-        exceptions=[e.id for e in exceptions],
-        left_to_scan=left,
-    )
-
-
-def refuse_damaged(
-    session: Session,
-    staff: Staff,
-    codes: list[str],
-    *,
-    now: datetime,
-    note: str | None,
-    scan_minutes: int,
-) -> ReportOut:
-    """Damaged parcels of today's batch are refused: they ride back with the run (still
-    ``picked_up``) and the operator is told."""
-    chosen = _unreported(session, staff, codes, now)
-    manifest = chosen[0][0]
-    if manifest.dropped_at is None:
-        drop(session, staff.node, now=now, by=staff.actor, scan_minutes=scan_minutes)
-    exceptions = []
-    for _, item, package in chosen:
-        item.outcome, item.outcome_by = DAMAGED, staff.actor
-        _back(session, staff, package, "damaged", now)
-        exception = OpsException(
-            kind=ExceptionKind.DAMAGED_AT_SCAN_IN,
-            package_id=package.id,
-            node_id=staff.node.id,
-            detail=(
-                f"{staff.node.name} refused parcel {package.tracking_code} as damaged"
-                + (f": {note}" if note else "")
-            )[:500],
+            detail=(said + (f": {note}" if note else ""))[:500],
             data={"code": package.tracking_code, "manifest_id": manifest.id},
             opened_at=now,
             opened_by=staff.actor,

@@ -184,10 +184,7 @@ def deliver(
             | ({"flagged": True} if proof.flagged else {}),
             at=now,
         )
-    door.stop.status, door.stop.completed_at = StopStatus.COMPLETED, now
-    door.stop.arrived_at = door.stop.arrived_at or now
-    session.flush()
-    return _out(session, proofs, replayed=False)
+    return _leave(session, door, StopStatus.COMPLETED, proofs, now)
 
 
 def attempt(
@@ -247,10 +244,7 @@ def attempt(
             counter_days=counter_days,
             public_url=public_url,
         )
-    door.stop.status, door.stop.completed_at = StopStatus.FAILED, now
-    door.stop.arrived_at = door.stop.arrived_at or now
-    session.flush()
-    return _out(session, proofs, replayed=False)
+    return _leave(session, door, StopStatus.FAILED, proofs, now)
 
 
 def from_the_phone(
@@ -330,6 +324,15 @@ def _door(
     if not door.to_deliver:
         raise StopAlreadyDone(f"stop {stop_id} is done", stop_id=stop_id)
     return door, orders
+
+
+def _leave(
+    session: Session, door: _Door, status: StopStatus, proofs: list[DeliveryProof], now: datetime
+) -> DoorOut:
+    door.stop.status, door.stop.completed_at = status, now
+    door.stop.arrived_at = door.stop.arrived_at or now
+    session.flush()
+    return _out(session, proofs, replayed=False)
 
 
 def _leave_store(session: Session, staff: Staff, package: Package, now: datetime) -> None:
