@@ -25,13 +25,14 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, driver, home, pages
+from doorstep.web import checkout, console, driver, home, pages, store
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
 router.include_router(home.router)
 router.include_router(console.router)
 router.include_router(driver.router)
+router.include_router(store.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
@@ -51,6 +52,9 @@ _ASSETS = {
     "driver/driver.css": _CSS,
     "driver/icon-192.png": "image/png",
     "driver/icon-512.png": "image/png",
+    # The partner store's pages (web/store.py).
+    "store/store.js": _JS,
+    "store/store.css": _CSS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.
