@@ -268,5 +268,5 @@ def onboarding_page(request: Request, session: DbSession, now: Now) -> Response:
     if staff is None:
         return RedirectResponse("/store/sign-in", status_code=303)
     store = onboarding.store_out(session, staff)
-    hours = "; ".join(f"{day} {span[0]}-{span[1]}" for day, span in store.opening_hours.items())
+    hours = counter.hours_text(staff.store).lower() if staff.store.opening_hours else ""
     return render("onboarding.html", staff, "", store=store, hours=hours)
