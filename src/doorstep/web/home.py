@@ -70,6 +70,16 @@ FACES: tuple[Face, ...] = (
         (Link("Open", "/driver/", "sign in by a code sent by e-mail"),),
     ),
     Face(
+        "Partner store",
+        "Staff of partner stores",
+        Markup(
+            "At a shop counter or on a phone: the morning batch scanned in (typed, by a "
+            "scanner or the camera), the staff route with navigation and photo proof, parcels "
+            "handed over at the counter by the shopper's code or barcode, the pay statement."
+        ),
+        (Link("Open", "/store/", "sign in by a code sent by e-mail"),),
+    ),
+    Face(
         "Hosted checkout",
         "Shoppers",
         Markup(
