@@ -82,7 +82,7 @@ def _stops(engine: Engine) -> dict[str, tuple[float, float]]:
 def _states(engine: Engine) -> dict[str, PackageState]:
     with Session(engine) as session:
         rows = session.execute(select(Package.tracking_code, Package.state))
-        return dict(rows.tuples().all())
+        return {row[0]: row[1] for row in rows}
 
 
 def test_a_clerks_morning_scan_in_route_counter(live: Live, tmp_path: Path) -> None:
