@@ -8,7 +8,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from doorstep.drivers.road_schemas import NavLinks
-from doorstep.drivers.schemas import normal_email
+from doorstep.drivers.schemas import CodeSent as CodeSent
+from doorstep.drivers.schemas import SignInCodeIn as SignInCodeIn
+from doorstep.drivers.schemas import SignInIn as SignInIn
 from doorstep.network.schemas import WEEKDAYS, parse_opening_hours
 from doorstep.orders.lifecycle import PackageState
 
@@ -17,24 +19,6 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class SignInIn(_In):
-    email: Annotated[str, Field(max_length=320)]
-
-    @field_validator("email")
-    @classmethod
-    def _email(cls, value: str) -> str:
-        return normal_email(value)
-
-
-class SignInCodeIn(SignInIn):
-    code: Annotated[str, Field(pattern=r"^\d{6}$")]
-
-
-class CodeSent(BaseModel):
-    sent_to: str
-    expires_in_s: int
 
 
 class TokenOut(BaseModel):

@@ -9,6 +9,7 @@ the page session's cookie, so the app and a third-party client use one API.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
@@ -21,12 +22,13 @@ from doorstep.api.deps import DbSession, Now, get_settings_dep
 from doorstep.db import unit_of_work
 from doorstep.drivers import accounts
 from doorstep.drivers.api.deps import SESSION_COOKIE
-from doorstep.drivers.schemas import SignInCodeIn, SignInIn, SignUpIn
+from doorstep.drivers.schemas import SignUpIn
 from doorstep.errors import DomainError
 from doorstep.models import Driver, NodeKind
 from doorstep.network import repository as network
-from doorstep.settings import Environment, Settings
+from doorstep.settings import Settings
 from doorstep.web import pages
+from doorstep.web.code_sign_in import CodeSignIn
 
 router = APIRouter(prefix="/driver", include_in_schema=False)
 
@@ -89,18 +91,6 @@ def signed_in_driver(request: Request, session: Session, now: Any) -> Driver | N
         return None
 
 
-def _start_session(response: Response, token: str, settings: Settings) -> None:
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(accounts.PAGE_SESSION_TTL.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=settings.environment is Environment.PRODUCTION,
-        path="/",
-    )
-
-
 @router.get("/sw.js")
 def service_worker() -> Response:
     # Served from /driver/ so that it may control every page of the app (its scope).
@@ -127,6 +117,28 @@ def sign_in_page(request: Request, session: DbSession, now: Now) -> Response:
     return render("sign_in.html", None, step="email", email="", error=None)
 
 
+def _redeem(
+    session: Session, email: str, code: str, now: datetime, key: str
+) -> tuple[str | None, DomainError | None]:
+    driver, refusal = accounts.redeem_sign_in_code(session, email, code, now=now, secret_key=key)
+    token = accounts.issue_session(session, driver, now=now, page=True) if driver else None
+    return token, refusal
+
+
+SIGN_IN = CodeSignIn(
+    template="sign_in.html",
+    cookie=SESSION_COOKIE,
+    ttl=accounts.PAGE_SESSION_TTL,
+    home="/driver/",
+    send=lambda session, email, now, key: (
+        accounts.send_sign_in_code(session, email, now=now, secret_key=key).expires_in_s
+    ),
+    redeem=_redeem,
+    render=lambda template, driver, **context: render(template, driver, **context),
+    email_error="Type the e-mail you signed up with, like name@example.com.",
+)
+
+
 @router.post("/sign-in", response_class=HTMLResponse)
 def send_code(
     request: Request,
@@ -134,28 +146,7 @@ def send_code(
     now: Now,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> HTMLResponse:
-    try:
-        address = SignInIn(email=email).email
-    except ValidationError:
-        return render(
-            "sign_in.html",
-            None,
-            status_code=422,
-            step="email",
-            email=email,
-            error="Type the e-mail you signed up with, like name@example.com.",
-        )
-    with unit_of_work(request.app.state.session_factory) as session:
-        sent = accounts.send_sign_in_code(session, address, now=now, secret_key=settings.secret_key)
-    return render(
-        "sign_in.html",
-        None,
-        step="code",
-        email=address,
-        masked=accounts.masked(address),
-        error=None,
-        notice=f"Code sent. It works for {sent.expires_in_s // 60} minutes.",
-    )
+    return SIGN_IN.send_code(request, settings, now, email)
 
 
 @router.post("/sign-in/code", response_class=HTMLResponse)
@@ -166,38 +157,7 @@ def check_code(
     email: Annotated[str, Form(max_length=320)] = "",
     code: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    try:
-        body = SignInCodeIn(email=email, code=code)
-    except ValidationError:
-        return render(
-            "sign_in.html",
-            None,
-            status_code=422,
-            step="code",
-            email=email,
-            masked=email,
-            error="The code is the six digits in the message.",
-        )
-    # Its own transaction, committed even when the code is refused: a wrong try counts.
-    with unit_of_work(request.app.state.session_factory) as session:
-        driver, refusal = accounts.redeem_sign_in_code(
-            session, body.email, body.code, now=now, secret_key=settings.secret_key
-        )
-        token = accounts.issue_session(session, driver, now=now, page=True) if driver else None
-    if refusal is not None or token is None:
-        detail = refusal.detail if refusal else "That code is not right."
-        return render(
-            "sign_in.html",
-            None,
-            status_code=401,
-            step="code",
-            email=body.email,
-            masked=accounts.masked(body.email),
-            error=detail,
-        )
-    response = RedirectResponse("/driver/", status_code=303)
-    _start_session(response, token, settings)
-    return response
+    return SIGN_IN.check_code(request, settings, now, email, code)
 
 
 @router.post("/sign-out")

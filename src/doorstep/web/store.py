@@ -15,20 +15,18 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from doorstep.access.service import masked, revoke_token
+from doorstep.access.service import revoke_token
 from doorstep.api.deps import DbSession, Now, get_settings_dep
-from doorstep.db import unit_of_work
 from doorstep.drivers.road.load import local_zone
 from doorstep.errors import DomainError
 from doorstep.partners import accounts, counter, onboarding, scanin, staff_route, statement
 from doorstep.partners.accounts import Staff
 from doorstep.partners.api import SESSION_COOKIE
-from doorstep.partners.schemas import SignInCodeIn, SignInIn
-from doorstep.settings import Environment, Settings
+from doorstep.settings import Settings
 from doorstep.web import pages
+from doorstep.web.code_sign_in import CodeSignIn
 
 router = APIRouter(prefix="/store", include_in_schema=False)
 
@@ -109,6 +107,22 @@ def sign_in_page(request: Request, session: DbSession, now: Now) -> Response:
     return render("sign_in.html", None, step="email", email="", error=None)
 
 
+SIGN_IN = CodeSignIn(
+    template="sign_in.html",
+    cookie=SESSION_COOKIE,
+    ttl=accounts.PAGE_SESSION_TTL,
+    home="/store/",
+    send=lambda session, email, now, key: accounts.send_sign_in_code(
+        session, email, now=now, secret_key=key
+    ),
+    redeem=lambda session, email, code, now, key: accounts.redeem_sign_in_code(
+        session, email, code, now=now, secret_key=key, page=True
+    ),
+    render=lambda template, staff, **context: render(template, staff, **context),
+    email_error="Type the e-mail the store was invited with, like name@example.com.",
+)
+
+
 @router.post("/sign-in", response_class=HTMLResponse)
 def send_code(
     request: Request,
@@ -116,28 +130,7 @@ def send_code(
     now: Now,
     email: Annotated[str, Form(max_length=320)] = "",
 ) -> HTMLResponse:
-    try:
-        address = SignInIn(email=email).email
-    except ValidationError:
-        return render(
-            "sign_in.html",
-            None,
-            status_code=422,
-            step="email",
-            email=email,
-            error="Type the e-mail the store was invited with, like name@example.com.",
-        )
-    with unit_of_work(request.app.state.session_factory) as session:
-        ttl = accounts.send_sign_in_code(session, address, now=now, secret_key=settings.secret_key)
-    return render(
-        "sign_in.html",
-        None,
-        step="code",
-        email=address,
-        masked=masked(address),
-        error=None,
-        notice=f"Code sent. It works for {ttl // 60} minutes.",
-    )
+    return SIGN_IN.send_code(request, settings, now, email)
 
 
 @router.post("/sign-in/code", response_class=HTMLResponse)
@@ -148,44 +141,7 @@ def check_code(
     email: Annotated[str, Form(max_length=320)] = "",
     code: Annotated[str, Form(max_length=20)] = "",
 ) -> Response:
-    try:
-        body = SignInCodeIn(email=email, code=code)
-    except ValidationError:
-        return render(
-            "sign_in.html",
-            None,
-            status_code=422,
-            step="code",
-            email=email,
-            masked=email,
-            error="The code is the six digits in the message.",
-        )
-    # Its own transaction, committed even when the code is refused: a wrong try counts.
-    with unit_of_work(request.app.state.session_factory) as session:
-        token, refusal = accounts.redeem_sign_in_code(
-            session, body.email, body.code, now=now, secret_key=settings.secret_key, page=True
-        )
-    if refusal is not None or token is None:
-        return render(
-            "sign_in.html",
-            None,
-            status_code=401,
-            step="code",
-            email=body.email,
-            masked=masked(body.email),
-            error=refusal.detail if refusal else "That code is not right.",
-        )
-    response = RedirectResponse("/store/", status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=int(accounts.PAGE_SESSION_TTL.total_seconds()),
-        httponly=True,
-        samesite="lax",
-        secure=settings.environment is Environment.PRODUCTION,
-        path="/",
-    )
-    return response
+    return SIGN_IN.check_code(request, settings, now, email, code)
 
 
 @router.post("/sign-out")
