@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import Request, Response
+from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from doorstep.access.service import masked
+from doorstep.api.deps import Now, SettingsDep
 from doorstep.db import unit_of_work
 from doorstep.drivers.schemas import SignInCodeIn, SignInIn
 from doorstep.errors import DomainError
@@ -41,6 +42,28 @@ class CodeSignIn:
     redeem: Redeem
     render: Callable[..., HTMLResponse]
     email_error: str
+
+    def install(self, router: APIRouter) -> None:
+        """``POST {prefix}/sign-in`` (the e-mail) and ``POST {prefix}/sign-in/code``."""
+
+        @router.post("/sign-in", response_class=HTMLResponse)
+        def send_code(
+            request: Request,
+            settings: SettingsDep,
+            now: Now,
+            email: Annotated[str, Form(max_length=320)] = "",
+        ) -> HTMLResponse:
+            return self.send_code(request, settings, now, email)
+
+        @router.post("/sign-in/code", response_class=HTMLResponse)
+        def check_code(
+            request: Request,
+            settings: SettingsDep,
+            now: Now,
+            email: Annotated[str, Form(max_length=320)] = "",
+            code: Annotated[str, Form(max_length=20)] = "",
+        ) -> Response:
+            return self.check_code(request, settings, now, email, code)
 
     def page(self, **context: Any) -> HTMLResponse:
         return self.render(self.template, None, **context)

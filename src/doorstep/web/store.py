@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -123,25 +123,7 @@ SIGN_IN = CodeSignIn(
 )
 
 
-@router.post("/sign-in", response_class=HTMLResponse)
-def send_code(
-    request: Request,
-    settings: SettingsDep,
-    now: Now,
-    email: Annotated[str, Form(max_length=320)] = "",
-) -> HTMLResponse:
-    return SIGN_IN.send_code(request, settings, now, email)
-
-
-@router.post("/sign-in/code", response_class=HTMLResponse)
-def check_code(
-    request: Request,
-    settings: SettingsDep,
-    now: Now,
-    email: Annotated[str, Form(max_length=320)] = "",
-    code: Annotated[str, Form(max_length=20)] = "",
-) -> Response:
-    return SIGN_IN.check_code(request, settings, now, email, code)
+SIGN_IN.install(router)
 
 
 @router.post("/sign-out")
