@@ -371,3 +371,22 @@ def test_a_second_clerk_of_the_same_store_shares_its_counter(
 ) -> None:
     second = open_store(session, client, email="second@example.com")
     assert second.get("/me").json()["code"] == store.node.code
+
+
+def test_the_morning_run_is_a_planned_route_through_the_stores(
+    store: Store, session: Session
+) -> None:
+    from doorstep.models import Node, Route, Stop, StopKind
+
+    run = session.scalars(
+        select(Route)
+        .join(Node, Node.id == Route.start_node_id)
+        .where(Node.code == "DCH1", Route.block_id.is_(None))
+    ).one()
+    stops = session.scalars(select(Stop).where(Stop.route_id == run.id)).all()
+    assert [(s.kind, s.node_id) for s in stops] == [(StopKind.DROP_OFF, store.node.id)]
+    assert run.distance_m > 0
+    assert run.cost_cents > 0
+    assert run.planned_start_at < stops[0].planned_arrival_at < run.planned_end_at
+    view = store.get("/manifest").json()
+    assert view["run_due_at"] is not None

@@ -34,6 +34,9 @@ from doorstep.models import (
     Order,
     Package,
     PartnerManifest,
+    Route,
+    Stop,
+    StopKind,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
@@ -151,6 +154,7 @@ def manifest_view(session: Session, staff: Staff, day: date) -> ManifestOut:
         store=node.code,
         service_date=day,
         status=manifest.status.value if manifest else "none",
+        run_due_at=run_due(session, node, day),
         dropped_at=manifest.dropped_at if manifest else None,
         scan_deadline_at=manifest.scan_deadline_at if manifest else None,
         scanned_in_at=manifest.scanned_in_at if manifest else None,
@@ -319,6 +323,21 @@ def flag_unexpected(
         reported=[package.tracking_code],
         exceptions=ids,
         left_to_scan=_left(session, manifest) if manifest else 0,
+    )
+
+
+def run_due(session: Session, node: Node, day: date) -> datetime | None:
+    """When the planned morning run drops this store's batch on ``day`` (None: not planned)."""
+    return session.scalar(
+        select(Stop.planned_arrival_at)
+        .join(Route, Route.id == Stop.route_id)
+        .where(
+            Stop.node_id == node.id,
+            Stop.kind == StopKind.DROP_OFF,
+            Route.service_date == day,
+        )
+        .order_by(Route.id.desc())
+        .limit(1)
     )
 
 

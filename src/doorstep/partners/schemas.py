@@ -122,6 +122,7 @@ class ManifestOut(BaseModel):
     store: str
     service_date: date
     status: str
+    run_due_at: datetime | None  # when the morning run is planned to drop the batch
     dropped_at: datetime | None
     scan_deadline_at: datetime | None
     scanned_in_at: datetime | None

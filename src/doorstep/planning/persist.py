@@ -38,7 +38,7 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
-from doorstep.planning.core import BlockStop, DayPlan
+from doorstep.planning.core import BlockStop, DayPlan, MorningRun
 from doorstep.planning.core import Channel as PlanChannel
 from doorstep.planning.loading import Wave
 
@@ -212,6 +212,8 @@ def store_plan(
         _assign(
             session, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}"
         )
+    if plan.morning_run is not None:
+        _morning_run(session, wave, row, plan.morning_run)
     for shipment in plan.carrier:
         session.add(
             CarrierShipment(
@@ -225,6 +227,41 @@ def store_plan(
         _assign(session, wave, (shipment.package,), Channel.CARRIER, shipment.service)
     session.flush()
     return row
+
+
+def _morning_run(session: Session, wave: Wave, plan: Plan, run: MorningRun) -> None:
+    """The station's van run through the stores with a batch, with the planned drop times
+    (no block yet: the run is routed and priced, not offered)."""
+    route = Route(
+        channel=Channel.PARTNER_STORE,
+        start_node_id=wave.station.id,
+        service_date=wave.service_date,
+        plan_id=plan.id,
+        planned_start_at=wave.at(run.start_s),
+        planned_end_at=wave.at(run.end_s),
+        distance_m=run.distance_m,
+        duration_s=run.end_s - run.start_s,
+        cost_cents=run.cost_cents,
+    )
+    session.add(route)
+    session.flush()
+    for sequence, stop in enumerate(run.stops, start=1):
+        store = wave.nodes[stop.store]
+        session.add(
+            Stop(
+                route_id=route.id,
+                sequence=sequence,
+                kind=StopKind.DROP_OFF,
+                node_id=store.id,
+                address=store.address,
+                lat=store.lat,
+                lng=store.lng,
+                planned_arrival_at=wave.at(stop.arrival_s),
+                eta_at=wave.at(stop.arrival_s),
+                service_s=stop.departure_s - stop.arrival_s,
+            )
+        )
+    session.flush()
 
 
 def _staff_route(

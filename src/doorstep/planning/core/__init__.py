@@ -5,6 +5,7 @@
     plan = plan_day(day, time_limit_s=20, seed=1, max_iterations=3_000)
     plan.blocks        # Block: start site and time, length sold, stops in order, miles, pay
     plan.manifests     # PartnerManifest: a partner store's batch in staff-route order
+    plan.morning_run   # MorningRun: the station's van through the stores with a batch, routed
     plan.carrier       # CarrierShipment: package, service, rate
     plan.unassigned    # UnassignedPackage: package and reason
     plan.decisions     # Decision: chosen channel and cost, runner-up channel and cost
@@ -27,11 +28,13 @@ from doorstep.planning.core.model import (
     DayPlan,
     Decision,
     DriverSupply,
+    MorningRun,
     Package,
     PartnerManifest,
     PartnerStore,
     PlanProgress,
     Promise,
+    RunStop,
     ServiceArea,
     Site,
     SiteKind,
@@ -61,12 +64,14 @@ __all__ = [
     "DayPlan",
     "Decision",
     "DriverSupply",
+    "MorningRun",
     "Package",
     "PartnerManifest",
     "PartnerStore",
     "PlanProgress",
     "PlanningBug",
     "Promise",
+    "RunStop",
     "ServiceArea",
     "Site",
     "SiteKind",

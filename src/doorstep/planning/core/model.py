@@ -264,6 +264,29 @@ class PartnerManifest:
 
 
 @dataclass(frozen=True, slots=True)
+class RunStop:
+    """A partner store on the morning run: when its batch is dropped."""
+
+    store: str
+    arrival_s: int
+    departure_s: int
+    packages: int
+
+
+@dataclass(frozen=True, slots=True)
+class MorningRun:
+    """The station's middle-mile run that drops each manifest at its store, routed: its stops
+    in order, its time and distance, and what it costs (driver time and miles)."""
+
+    start_site: str
+    start_s: int
+    end_s: int
+    stops: tuple[RunStop, ...]
+    distance_m: int
+    cost_cents: int
+
+
+@dataclass(frozen=True, slots=True)
 class CarrierShipment:
     package: str
     service: str
@@ -322,3 +345,4 @@ class DayPlan:
     totals: Totals
     seed: int
     runtime_s: float = 0.0
+    morning_run: MorningRun | None = None  # None: no partner store gets a batch

@@ -1,14 +1,28 @@
-"""Partner stores: the morning manifest and the staff route over it."""
+"""Partner stores: the morning manifest and the staff route over it, and the morning run that
+drops the manifests at their stores."""
 
 from __future__ import annotations
 
 from doorstep.optimize import ProblemBuilder, Step, solve
 from doorstep.planning.core.groups import group_packages
-from doorstep.planning.core.model import DayInput, Package, PartnerManifest, PartnerStore
+from doorstep.planning.core.model import (
+    HOUR,
+    MILE_M,
+    DayInput,
+    MorningRun,
+    Package,
+    PartnerManifest,
+    PartnerStore,
+    RunStop,
+)
 from doorstep.planning.core.routing import verified
 
 #: A staff route is a small single-vehicle tour; a fixed iteration count keeps it reproducible.
 STAFF_ROUTE_ITERATIONS = 400
+#: Parking, carrying the batch in and the clerk's signature at each store of the morning run.
+DROP_SERVICE_S = 600
+#: The run leaves the station this long before the batches are due at the stores.
+RUN_LEAD_S = HOUR
 
 
 def manifest(
@@ -50,4 +64,55 @@ def manifest(
         recipients=tuple(p.recipient for p in ordered),
         route_distance_m=solution.distance,
         cost_cents=cost,
+    )
+
+
+def morning_run(
+    day: DayInput, manifests: tuple[PartnerManifest, ...], seed: int
+) -> MorningRun | None:
+    """Route the station's van through every store with a batch and back (the one travel
+    model, checked by the core), timed from ``RUN_LEAD_S`` before the batches are due; priced
+    as a driver's time and miles. None without manifests or a station site."""
+    station = day.site(day.station)
+    if not manifests or station is None:
+        return None
+    stores = {s.id: s for s in day.partner_stores}
+    dropped = [m for m in manifests if m.store in stores]
+    if not dropped:
+        return None
+    b = ProblemBuilder(dimensions=("batches",), name=f"morning run {day.station}")
+    home = b.add_location(station.id)
+    locs = [b.add_location(m.store) for m in dropped]
+    points = [(station.lat, station.lng)] + [
+        (stores[m.store].lat, stores[m.store].lng) for m in dropped
+    ]
+    depart = max(0, day.middle_mile_arrival_s - RUN_LEAD_S)
+    travel = day.travel.matrix(points, depart_s=depart)
+    b.set_matrices(travel.distances, travel.durations)
+    b.add_vehicle_type(
+        "van", start=home, end=home, capacity=(len(dropped),), shift=(depart, depart + 12 * HOUR)
+    )
+    for m, loc in zip(dropped, locs, strict=True):
+        b.add_job(m.store, location=loc, demand=(1,), service=DROP_SERVICE_S)
+    problem = b.build()
+    solution = verified(
+        problem,
+        solve(problem, time_limit=10.0, seed=seed, max_iterations=STAFF_ROUTE_ITERATIONS),
+    )
+    [route] = solution.routes
+    sizes = {m.store: len(m.packages) for m in dropped}
+    stops = tuple(
+        RunStop(v.job_id, v.arrival, v.departure, sizes[v.job_id])
+        for v in route.visits
+        if v.step is Step.JOB
+    )
+    hours_cents = day.costs.driver_pay_per_hour_cents * (route.end_time - route.start_time)
+    miles_cents = day.costs.driver_pay_per_mile_cents * route.distance / MILE_M
+    return MorningRun(
+        start_site=station.id,
+        start_s=route.start_time,
+        end_s=route.end_time,
+        stops=stops,
+        distance_m=route.distance,
+        cost_cents=round(hours_cents / HOUR + miles_cents),
     )

@@ -42,7 +42,7 @@ from doorstep.planning.core.model import (
     PlanProgress,
     UnassignedReason,
 )
-from doorstep.planning.core.partners import manifest
+from doorstep.planning.core.partners import manifest, morning_run
 from doorstep.planning.core.pricing import (
     Option,
     carrier_option,
@@ -606,4 +606,5 @@ def _finish(
         totals=totals(day, blocks, manifests, alloc),
         seed=seed,
         runtime_s=time.perf_counter() - started,
+        morning_run=morning_run(day, manifests, seed),
     )
