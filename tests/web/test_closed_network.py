@@ -132,7 +132,10 @@ def test_every_page_loads_from_doorstep_alone(origin: str, shots: Path, tmp_path
 
             # ReDoc: the title, the sidebar's groups, an operation.
             page.goto(f"{origin}/redoc")
-            expect(page.get_by_role("heading", name=f"doorstep ({__version__})")).to_be_visible()
+            # ReDoc renders the whole spec before the title shows: allow a loaded machine time.
+            expect(page.get_by_role("heading", name=f"doorstep ({__version__})")).to_be_visible(
+                timeout=20_000
+            )
             expect(page.get_by_role("menuitem", name="orders")).to_be_visible()
             page.wait_for_load_state("networkidle")
             page.screenshot(path=shots / "redoc-desktop.png")
