@@ -282,6 +282,19 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed attempts at the door after which a parcel goes back to its merchant",
     )
+    # Shoppers: tracking pages, milestone messages, returns (docs/tracking.md)
+    public_url: str = Field(
+        default="http://localhost:8000",
+        description="The address shoppers reach this doorstep at (scheme and host, no path): "
+        "tracking links in the order API and in every message are built on it",
+    )
+    tracking_push_poll_ms: int = Field(
+        default=250,
+        ge=20,
+        le=10_000,
+        description="How often (ms) each server process reads new outbox events to push to the "
+        "tracking pages it holds open (one read per process, whatever the number of pages)",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 

@@ -56,6 +56,13 @@ from doorstep.models.planning import (
     PlanStatus,
 )
 from doorstep.models.routes import Route, Stop, StopKind, StopPackage, StopStatus
+from doorstep.models.tracking import (
+    NotificationSettings,
+    OutboxCursor,
+    PackageDelay,
+    Return,
+    ReturnStatus,
+)
 from doorstep.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -91,6 +98,7 @@ __all__ = [
     "MessageStatus",
     "Node",
     "NodeKind",
+    "NotificationSettings",
     "Offer",
     "OfferMode",
     "OfferStatus",
@@ -99,8 +107,10 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "OutboxCursor",
     "OutboxEvent",
     "Package",
+    "PackageDelay",
     "PackageEvent",
     "PartnerManifest",
     "PartnerStore",
@@ -111,6 +121,8 @@ __all__ = [
     "Principal",
     "Product",
     "ProofOutcome",
+    "Return",
+    "ReturnStatus",
     "Route",
     "ServiceArea",
     "SignInCode",
