@@ -34,6 +34,7 @@ from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
 from doorstep.storage.service import blob_store_from_settings
+from doorstep.tracking.push import Broadcaster
 from doorstep.web import dev_outbox
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.tracking_push.stop()
         if engine is None:
             app.state.engine.dispose()
 
@@ -76,6 +78,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     # Where merchants' webhook URLs may point (public addresses, and the operator's allow-list).
     app.state.webhook_addresses = AddressPolicy.allowing(settings.webhook_private_allowances)
+    # Live tracking pages: one reader of the outbox per process feeds every open page.
+    app.state.tracking_push = Broadcaster(
+        lambda: app.state.session_factory,
+        poll_s=settings.tracking_push_poll_ms / 1000,
+        clock=lambda: app.state.clock(),
+        max_attempts=settings.max_delivery_attempts,
+    )
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )

@@ -25,13 +25,14 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, driver, home, pages
+from doorstep.web import checkout, console, driver, home, pages, track
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
 router.include_router(home.router)
 router.include_router(console.router)
 router.include_router(driver.router)
+router.include_router(track.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
@@ -51,12 +52,15 @@ _ASSETS = {
     "driver/driver.css": _CSS,
     "driver/icon-192.png": "image/png",
     "driver/icon-512.png": "image/png",
+    # The shopper's tracking page (web/track.py).
+    "track.js": _JS,
+    "track.css": _CSS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.
 PUBLIC_PATHS = ("/widget.js", "/v1/delivery-previews", "/v1/geo/postal-codes/")
 # The pages people fill in: input the app refuses before routing gets a page, not JSON.
-PAGE_PATHS = ("/checkout", "/console")
+PAGE_PATHS = ("/checkout", "/console", "/track")
 
 
 def _asset(name: str) -> Response:
