@@ -30,7 +30,7 @@ def _summary(html: str) -> str:
 
 
 def _window_minutes(html: str) -> int:
-    found = re.search(r"data-eta-window>(\d+):(\d+)(?: (am|pm))? - (\d+):(\d+) (am|pm)<", html)
+    found = re.search(r"data-eta-window>(\d+):(\d+)(?: (am|pm))?-(\d+):(\d+) (am|pm)<", html)
     assert found is not None, html
     h1, m1, _, h2, m2, _ = found.groups()
     return (int(h2) % 12 * 60 + int(m2)) - (int(h1) % 12 * 60 + int(m1))

@@ -34,6 +34,7 @@ from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
 from doorstep.storage.service import blob_store_from_settings
+from doorstep.tracking import api as tracking_api
 from doorstep.tracking.push import Broadcaster
 from doorstep.web import dev_outbox
 from doorstep.web import routes as web_routes
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(drivers_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(notifications_api.router)
+    app.include_router(notifications_api.settings_router)
+    app.include_router(tracking_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
     app.include_router(dev_outbox.router)  # /dev/outbox, outside production only

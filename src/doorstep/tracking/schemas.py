@@ -20,7 +20,7 @@ class TimelineStep(BaseModel):
 
 class EtaOut(BaseModel):
     summary: str  # "3 stops away, about 12 minutes"
-    window_text: str  # "11:05 - 11:35 am"
+    window_text: str  # "11:05-11:35 am"
     earliest: datetime
     latest: datetime
     stops_away: int

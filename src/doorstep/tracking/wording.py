@@ -87,11 +87,11 @@ def day_text(day: date) -> str:
 
 
 def window_text(earliest: datetime, latest: datetime, tz: ZoneInfo) -> str:
-    """``11:05 - 11:35 am`` (ASCII, so it fits an SMS)."""
+    """``11:05-11:35 am`` (ASCII, so it fits an SMS)."""
     start, end = clock(earliest, tz), clock(latest, tz)
     if start[-2:] == end[-2:]:
         start = start[:-3]
-    return f"{start} - {end}"
+    return f"{start}-{end}"
 
 
 def zone(name: str | None) -> ZoneInfo:
