@@ -26,6 +26,7 @@ import structlog
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep.db import READ_ONLY_BEGIN
 from doorstep.models import OutboxEvent
 from doorstep.tracking import service
 from doorstep.tracking.repository import package_of_return, route_neighbours
@@ -111,6 +112,7 @@ class Broadcaster:
 
     def _start_cursor(self) -> None:
         with self._sessions()() as session:
+            session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
             self._cursor = session.scalar(select(func.max(OutboxEvent.id))) or 0
 
     def poll(self, wanted: frozenset[int]) -> dict[int, str]:
@@ -119,6 +121,8 @@ class Broadcaster:
             self._start_cursor()
             return {}
         with self._sessions()() as session:
+            # Only reads: on SQLite a snapshot that neither waits for nor holds up writers.
+            session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
             rows = session.execute(
                 select(OutboxEvent.id, OutboxEvent.aggregate_type, OutboxEvent.aggregate_id)
                 .where(

@@ -89,9 +89,7 @@ def build_view(facts: Facts, *, now: datetime, max_attempts: int) -> TrackingVie
         delayed_to = wording.day_text(facts.delay.new_date)
     headline = wording.HEADLINES[state]
     subline = None
-    if eta is not None:
-        headline, subline = f"Arriving {eta.window_text}", eta.summary
-    elif delayed_to is not None:
+    if delayed_to is not None:
         headline, subline = "Delayed", f"Now expected {delayed_to}"
     elif state is S.DELIVERY_ATTEMPTED:
         subline = wording.attempt_next_step(package.delivery_attempts, max_attempts)
@@ -160,20 +158,32 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
         steps.append(
             (event.occurred_at, _step(wording.STEP_LABELS[state], detail, event.occurred_at, tz))
         )
+    extras: list[tuple[datetime, TimelineStep]] = []
     if facts.delay is not None:
         delay = facts.delay
         detail = f"Now expected {wording.day_text(delay.new_date)}"
-        steps.append((delay.created_at, _step("Delayed", detail, delay.created_at, tz)))
+        extras.append((delay.created_at, _step("Delayed", detail, delay.created_at, tz)))
     if facts.returned is not None:
-        steps.extend(returns.timeline_steps(facts.returned, tz))
-    steps.sort(key=lambda pair: pair[0])
-    timeline = [step for _, step in steps]
+        extras.extend(returns.timeline_steps(facts.returned, tz))
+    timeline = _merged(steps, extras)
     state = facts.package.state
     if state not in TERMINAL_STATES and state is not S.AT_PARTNER_STORE:
         if state not in (S.OUT_FOR_DELIVERY,):
             timeline.append(TimelineStep(label=wording.STEP_LABELS[S.OUT_FOR_DELIVERY], done=False))
         timeline.append(TimelineStep(label=wording.STEP_LABELS[S.DELIVERED], done=False))
     return timeline
+
+
+def _merged(
+    steps: list[tuple[datetime, TimelineStep]], extras: list[tuple[datetime, TimelineStep]]
+) -> list[TimelineStep]:
+    """The package's steps in the order they happened (their sequence), with each delay or
+    return step before the first step later than it."""
+    merged = list(steps)
+    for at, extra in sorted(extras, key=lambda pair: pair[0]):
+        index = next((i for i, (when, _) in enumerate(merged) if when > at), len(merged))
+        merged.insert(index, (at, extra))
+    return [step for _, step in merged]
 
 
 def _step(label: str, detail: str | None, at: datetime, tz: ZoneInfo) -> TimelineStep:

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, StreamingResponse
 from sqlalchemy.orm import Session
 
 from doorstep.api.deps import DbSession, Now, SettingsDep
-from doorstep.db import unit_of_work
+from doorstep.db import READ_ONLY_BEGIN, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.settings import Settings
 from doorstep.storage.service import BlobNotFound, BlobStore
@@ -36,6 +36,11 @@ _POLICY = (
     "img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
+
+
+def reading(session: Session) -> None:
+    """This request only reads: on SQLite a snapshot that does not queue behind writers."""
+    session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
 
 
 def missing() -> HTMLResponse:
@@ -69,6 +74,7 @@ def _page(
 def page(
     token: str, session: DbSession, now: Now, settings: SettingsDep, saved: bool = False
 ) -> HTMLResponse:
+    reading(session)
     try:
         _, view = tracking.tracking_view(
             session, token, now=now, max_attempts=settings.max_delivery_attempts
@@ -138,6 +144,7 @@ def _form(
 
 @router.get("/{token}/photo")
 def photo(token: str, request: Request, session: DbSession) -> Response:
+    reading(session)
     try:
         key = tracking.photo_key(session, token)
         store: BlobStore = request.app.state.blob_store
@@ -162,6 +169,7 @@ async def events(token: str, request: Request, now: Now, settings: SettingsDep) 
 
     def first() -> tuple[int, str]:
         with unit_of_work(request.app.state.session_factory) as session:
+            reading(session)
             package_id, view = tracking.tracking_view(
                 session, token, now=now, max_attempts=settings.max_delivery_attempts
             )

@@ -26,7 +26,7 @@
     list.textContent = "";
     steps.forEach(function (step) {
       var li = document.createElement("li");
-      li.className = step.done ? "done" : "todo";
+      li.className = step.done ? "step-done" : "step-todo";
       var dot = document.createElement("span");
       dot.className = "dot";
       dot.setAttribute("aria-hidden", "true");
