@@ -295,6 +295,12 @@ class Settings(BaseSettings):
         description="How often (ms) each server process reads new outbox events to push to the "
         "tracking pages it holds open (one read per process, whatever the number of pages)",
     )
+    tracking_page_cache_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How long a server process reuses a tracking page it rendered; a change on "
+        "the parcel's route drops it sooner (at the next outbox read); 0 = render every time",
+    )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 

@@ -10,8 +10,16 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.models import Block, Node, NodeKind, Package, Stop, StopPackage
+from doorstep.settings import Settings
 from tests.drivers.road import Road, delivery_stops, hand_over, new_driver, plan_day
 from tests.shop import local
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Every page rendered afresh: these tests change the data under the app's feet, in a
+    transaction no outbox reader would see."""
+    return settings.model_copy(update={"tracking_page_cache_seconds": 0})
 
 
 @pytest.fixture

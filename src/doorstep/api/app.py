@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         poll_s=settings.tracking_push_poll_ms / 1000,
         clock=lambda: app.state.clock(),
         max_attempts=settings.max_delivery_attempts,
+        cache_s=settings.tracking_page_cache_seconds,
     )
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage

@@ -210,6 +210,13 @@ def update_instructions(session: Session, token: str, text: str, *, now: datetim
     return order
 
 
+def order_package_ids(session: Session, token: str) -> list[int]:
+    """The packages of the order of the package behind ``token`` (their pages show its
+    instructions)."""
+    package = session.get_one(Package, find_package(session, token))
+    return [p.id for p in packages_of_order(session, package.order_id)]
+
+
 def photo_key(session: Session, token: str) -> str:
     """The blob key of the delivery photo of the package behind ``token``."""
     package_id = find_package(session, token)

@@ -7,6 +7,7 @@ same 404 page, found by the same one digest lookup, so a guess learns nothing bu
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Annotated
@@ -47,6 +48,15 @@ def missing() -> HTMLResponse:
     return pages.render("track_missing.html", 404)
 
 
+PAGE_HEADERS = {
+    "Content-Security-Policy": _POLICY,
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
 def _page(
     token: str,
     view: TrackingView,
@@ -71,28 +81,52 @@ def _page(
 
 
 @router.get("/{token}", response_class=HTMLResponse)
-def page(
-    token: str, session: DbSession, now: Now, settings: SettingsDep, saved: bool = False
+async def page(
+    token: str, request: Request, now: Now, settings: SettingsDep, saved: bool = False
 ) -> HTMLResponse:
-    reading(session)
-    try:
-        _, view = tracking.tracking_view(
-            session, token, now=now, max_attempts=settings.max_delivery_attempts
-        )
-    except tracking.TrackingNotFound:
-        return missing()
-    return _page(token, view, saved=saved)
+    """From this process's cache when it holds the page (no database, no thread), else
+    rendered from a read-only snapshot."""
+    broadcaster: Broadcaster = request.app.state.tracking_push
+    if broadcaster.cache_s > 0:
+        broadcaster.ensure_running()  # its outbox reads are what keep the cache true
+    package_id = broadcaster.package_of(token)
+    # Straight after a form (?saved=1, ?return=started): rendered afresh, whatever is cached.
+    fresh = bool(request.url.query)
+    if package_id is not None and not fresh:
+        html = broadcaster.cached_page(package_id)
+        if html is not None:
+            return HTMLResponse(html, headers=PAGE_HEADERS)
+
+    def render() -> HTMLResponse | None:
+        since = time.monotonic()
+        with unit_of_work(request.app.state.session_factory) as session:
+            reading(session)
+            try:
+                found, view = tracking.tracking_view(
+                    session, token, now=now, max_attempts=settings.max_delivery_attempts
+                )
+            except tracking.TrackingNotFound:
+                return None
+        response = _page(token, view, saved=saved)
+        broadcaster.remember_token(token, found)
+        if not fresh:
+            broadcaster.remember_page(found, bytes(response.body).decode(), since=since)
+        return response
+
+    return await run_in_threadpool(render) or missing()
 
 
 @router.post("/{token}/instructions", response_class=HTMLResponse)
 def instructions(
     token: str,
+    request: Request,
     session: DbSession,
     now: Now,
     settings: SettingsDep,
     text: Annotated[str, Form(alias="instructions", max_length=1000)] = "",
 ) -> Response:
     return _form(
+        request,
         session,
         token,
         now,
@@ -105,22 +139,25 @@ def instructions(
 @router.post("/{token}/return", response_class=HTMLResponse)
 def start_return(
     token: str,
+    request: Request,
     session: DbSession,
     now: Now,
     settings: SettingsDep,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> Response:
     return _form(
+        request,
         session,
         token,
         now,
         settings,
         lambda: returns.request_return(session, token, reason=reason, now=now),
-        "",
+        "?return=started",
     )
 
 
 def _form(
+    request: Request,
     session: Session,
     token: str,
     now: datetime,
@@ -139,6 +176,10 @@ def _form(
             session, token, now=now, max_attempts=settings.max_delivery_attempts
         )
         return _page(token, view, error.status, error=error)
+    # This process's cached pages of the order go (others': at their next outbox read, or
+    # after DOORSTEP_TRACKING_PAGE_CACHE_SECONDS for instructions, which write no event).
+    broadcaster: Broadcaster = request.app.state.tracking_push
+    broadcaster.forget(tracking.order_package_ids(session, token))
     return RedirectResponse(f"/track/{token}{then}", status_code=303)
 
 
