@@ -171,7 +171,12 @@ class Broadcaster:
     def _start_cursor(self) -> None:
         with self._sessions()() as session:
             session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
-            self._cursor = session.scalar(select(func.max(OutboxEvent.id))) or 0
+            cursor = session.scalar(select(func.max(OutboxEvent.id))) or 0
+            # What is already there is in every page rendered from now on: seen.
+            self._seen = set(
+                session.scalars(select(OutboxEvent.id).where(OutboxEvent.id > cursor - GAP))
+            )
+            self._cursor = cursor
 
     def poll(self, wanted: frozenset[int]) -> tuple[set[int], dict[int, str]]:
         """New committed events → the packages whose pages they change, and the pages (JSON)

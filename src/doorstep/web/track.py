@@ -228,7 +228,8 @@ async def events(token: str, request: Request, now: Now, settings: SettingsDep) 
             yield f"retry: 5000\nevent: view\ndata: {initial}\n\n"
             while True:
                 try:
-                    payload = await asyncio.wait_for(queue.get(), timeout=KEEP_ALIVE_S)
+                    async with asyncio.timeout(KEEP_ALIVE_S):
+                        payload = await queue.get()
                 except TimeoutError:
                     yield ": keep-alive\n\n"
                     continue
