@@ -49,14 +49,14 @@ from tests.drivers.road import (  # noqa: E402
     new_driver,
     plan_day,
 )
-from tests.tracking.conftest import parcels_at  # noqa: E402
+from tests.tracking.conftest import busiest_block, parcels_at  # noqa: E402
 
 from doorstep.db import create_db_engine, session_factory  # noqa: E402
 from doorstep.drivers.road import deliveries  # noqa: E402
 from doorstep.drivers.road_schemas import DeliveryIn  # noqa: E402
 from doorstep.geo import TravelModel  # noqa: E402
 from doorstep.migrate import upgrade  # noqa: E402
-from doorstep.models import Block, Driver, Node, NodeKind, Package, utcnow  # noqa: E402
+from doorstep.models import Block, Driver, Node, Package, utcnow  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 console = Console()
@@ -97,12 +97,7 @@ def prepare(url: str) -> tuple[list[str], list[str], int, str]:
     upgrade(engine)
     with Session(engine) as session:
         plan_day(session, orders=150)
-        blocks = [
-            b
-            for b in session.scalars(select(Block).order_by(Block.id))
-            if session.get_one(Node, b.start_node_id).kind is NodeKind.STATION
-        ]
-        block = max(blocks, key=lambda b: len(delivery_stops(session, b)))
+        block = busiest_block(session)
         driver, token = new_driver(session)
         hand_over(session, block, driver)
         everyone = list(session.scalars(select(Package.tracking_token)))

@@ -31,12 +31,7 @@ def planned(session: Session) -> None:
 @pytest.fixture
 def road(session: Session, client: TestClient, planned: None) -> Road:
     """The station block of the plan with the most doors, in a driver's hands."""
-    blocks = [
-        b
-        for b in session.scalars(select(Block).order_by(Block.id))
-        if session.get_one(Node, b.start_node_id).kind is NodeKind.STATION
-    ]
-    block = max(blocks, key=lambda b: len(delivery_stops(session, b)))
+    block = busiest_block(session)
     driver, token = new_driver(session)
     hand_over(session, block, driver)
 
@@ -64,3 +59,13 @@ def parcels_at(session: Session, stop: Stop) -> list[Package]:
             .order_by(Package.id)
         )
     )
+
+
+def busiest_block(session: Session) -> Block:
+    """The station block of the plan with the most doors."""
+    blocks = [
+        b
+        for b in session.scalars(select(Block).order_by(Block.id))
+        if session.get_one(Node, b.start_node_id).kind is NodeKind.STATION
+    ]
+    return max(blocks, key=lambda b: len(delivery_stops(session, b)))

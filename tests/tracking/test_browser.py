@@ -15,11 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.api.app import create_app
-from doorstep.models import Block, Node, NodeKind, Order, OutboxCursor
+from doorstep.models import Order, OutboxCursor
 from doorstep.notifications import milestones
 from doorstep.notifications.smtp import SmtpSender
 from doorstep.settings import Settings
@@ -34,7 +34,7 @@ from tests.drivers.road import (
 )
 from tests.notifications.conftest import Inbox, mailer, run_jobs, senders, smtp_server
 from tests.shop import local
-from tests.tracking.conftest import parcels_at
+from tests.tracking.conftest import busiest_block, parcels_at
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -58,12 +58,7 @@ def scene(settings: Settings, committed_engine: Engine) -> Iterator[Scene]:
     sessions = sessionmaker(committed_engine, expire_on_commit=False)
     session = sessions()
     plan_day(session, orders=120)
-    blocks = [
-        b
-        for b in session.scalars(select(Block).order_by(Block.id))
-        if session.get_one(Node, b.start_node_id).kind is NodeKind.STATION
-    ]
-    block = max(blocks, key=lambda b: len(delivery_stops(session, b)))
+    block = busiest_block(session)
     driver, token = new_driver(session)
     hand_over(session, block, driver)
     watched = parcels_at(session, delivery_stops(session, block)[2])[0]

@@ -48,5 +48,5 @@ def receive_return(
         status=returned.status,
         received_at=returned.received_at,
         node=node.code,
-        restocked=[{"sku": i["sku"], "quantity": i["quantity"]} for i in returned.items],
+        restocked=returns.return_out(returned).items,
     )
