@@ -282,11 +282,26 @@ class Settings(BaseSettings):
         ge=1,
         description="Failed attempts at the door after which a parcel goes back to its merchant",
     )
-    # Partner stores
+    # Shoppers: tracking pages, milestone messages, returns (docs/tracking.md)
     public_url: str = Field(
         default="http://localhost:8000",
-        description="Where shoppers reach this doorstep (the links in their messages)",
+        description="The address shoppers reach this doorstep at (scheme and host, no path): "
+        "tracking links in the order API and in every message are built on it",
     )
+    tracking_push_poll_ms: int = Field(
+        default=250,
+        ge=20,
+        le=10_000,
+        description="How often (ms) each server process reads new outbox events to push to the "
+        "tracking pages it holds open (one read per process, whatever the number of pages)",
+    )
+    tracking_page_cache_seconds: float = Field(
+        default=15.0,
+        ge=0,
+        description="How long a server process reuses a tracking page it rendered; a change on "
+        "the parcel's route drops it sooner (at the next outbox read); 0 = render every time",
+    )
+    # Partner stores
     store_scan_in_minutes: int = Field(
         default=30,
         ge=1,

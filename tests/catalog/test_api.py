@@ -139,7 +139,13 @@ def test_products_are_created_then_updated_then_left_unchanged(
     assert session.scalar(stamped) == before  # an unchanged product is not even touched
 
     [mug] = get_json(client, shop, "/v1/products", sku="MUG-2")
-    assert mug == {**items[1], "active": True}
+    assert mug == {**items[1], "active": True, "return_window_days": None}
+
+    # Returnable for 30 days after delivery (the tracking page offers the return).
+    items[1] = {**items[1], "return_window_days": 30}
+    assert put_products(client, shop, items).json()["updated"] == 1
+    [mug] = get_json(client, shop, "/v1/products", sku="MUG-2")
+    assert mug["return_window_days"] == 30
 
 
 def test_one_sku_reads_back_alone_and_an_unknown_one_is_an_empty_list(

@@ -35,6 +35,8 @@ from doorstep.promise.rules import PromisePolicy
 from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
 from doorstep.storage.service import blob_store_from_settings
+from doorstep.tracking import api as tracking_api
+from doorstep.tracking.push import Broadcaster
 from doorstep.web import dev_outbox
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
@@ -51,6 +53,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.tracking_push.stop()
         if engine is None:
             app.state.engine.dispose()
 
@@ -77,6 +80,14 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.key_cache = KeyCache(settings.api_key_cache_seconds)
     # Where merchants' webhook URLs may point (public addresses, and the operator's allow-list).
     app.state.webhook_addresses = AddressPolicy.allowing(settings.webhook_private_allowances)
+    # Live tracking pages: one reader of the outbox per process feeds every open page.
+    app.state.tracking_push = Broadcaster(
+        lambda: app.state.session_factory,
+        poll_s=settings.tracking_push_poll_ms / 1000,
+        clock=lambda: app.state.clock(),
+        max_attempts=settings.max_delivery_attempts,
+        cache_s=settings.tracking_page_cache_seconds,
+    )
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )
@@ -104,6 +115,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(partners_api.operator)
     app.include_router(webhooks_api.router)
     app.include_router(notifications_api.router)
+    app.include_router(notifications_api.settings_router)
+    app.include_router(tracking_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
     app.include_router(dev_outbox.router)  # /dev/outbox, outside production only

@@ -19,6 +19,11 @@ class ProductIn(BaseModel):
     width_mm: Millimetres
     height_mm: Millimetres
     weight_g: Annotated[int, Field(gt=0, le=500_000)]
+    return_window_days: Annotated[int, Field(ge=0, le=365)] | None = Field(
+        default=None,
+        description="Days after delivery the shopper may start a return from the tracking "
+        "page; null: not returnable",
+    )
 
 
 class ProductOut(ProductIn):

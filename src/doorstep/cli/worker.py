@@ -17,9 +17,11 @@ from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import background as road
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
+from doorstep.notifications import milestones
 from doorstep.notifications import worker as notifications
 from doorstep.partners import background as partners_background
 from doorstep.settings import Settings, get_settings
+from doorstep.tracking import delays
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery
 from doorstep.webhooks.worker import FAN_OUT, DeliveryWorker, http_client
 
@@ -47,6 +49,8 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     deliveries.register(registry)
     retention.register(registry, days=settings.retention_days)
     notifications.register(registry, settings)
+    milestones.register(registry, settings)
+    delays.register(registry)
     rounds.register(registry, OfferPolicy.from_settings(settings))
     road.register(registry)
     partners_background.register(registry)

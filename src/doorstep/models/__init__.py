@@ -64,6 +64,13 @@ from doorstep.models.planning import (
     PlanStatus,
 )
 from doorstep.models.routes import Route, Stop, StopKind, StopPackage, StopStatus
+from doorstep.models.tracking import (
+    NotificationSettings,
+    OutboxCursor,
+    PackageDelay,
+    Return,
+    ReturnStatus,
+)
 from doorstep.models.webhooks import DeliveryStatus, WebhookAttempt, WebhookDelivery
 
 __all__ = [
@@ -102,6 +109,7 @@ __all__ = [
     "MessageStatus",
     "Node",
     "NodeKind",
+    "NotificationSettings",
     "Offer",
     "OfferMode",
     "OfferStatus",
@@ -110,8 +118,10 @@ __all__ = [
     "Order",
     "OrderLine",
     "OrderStatus",
+    "OutboxCursor",
     "OutboxEvent",
     "Package",
+    "PackageDelay",
     "PackageEvent",
     "PartnerManifest",
     "PartnerStaff",
@@ -123,6 +133,8 @@ __all__ = [
     "Principal",
     "Product",
     "ProofOutcome",
+    "Return",
+    "ReturnStatus",
     "Route",
     "ServiceArea",
     "SignInCode",

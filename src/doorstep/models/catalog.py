@@ -28,6 +28,8 @@ class Product(Timestamped, Base):
     height_mm: Mapped[int]
     weight_g: Mapped[int]
     active: Mapped[bool] = mapped_column(default=True)
+    # Days after delivery a shopper may return it from the tracking page; NULL: no returns.
+    return_window_days: Mapped[int | None]
 
 
 class InventoryLevel(Timestamped, Base):

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, 
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from doorstep.models.base import Base, Timestamped, enum_column, utcnow
+from doorstep.models.tracking import digest_of_row, new_tracking_token
 from doorstep.orders.lifecycle import INITIAL_STATE, PackageState
 
 
@@ -135,6 +136,11 @@ class Package(Timestamped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     # The unguessable code behind the customer's tracking link and the label barcode.
     tracking_code: Mapped[str] = mapped_column(String(40), unique=True)
+    # The secret behind the shopper's tracking page (/track/{token}): not the label's code,
+    # which anyone who handles the box can read. Kept as is, since every read of the order
+    # and every message gives the link again; looked up only by its digest (models.tracking).
+    tracking_token: Mapped[str] = mapped_column(String(64), default=new_tracking_token)
+    tracking_digest: Mapped[str] = mapped_column(String(64), unique=True, default=digest_of_row)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
     origin_node_id: Mapped[int] = mapped_column(
         ForeignKey("nodes.id", ondelete="RESTRICT"), index=True

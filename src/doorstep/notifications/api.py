@@ -8,10 +8,19 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from doorstep.api.deps import DbSession, Now, get_settings_dep
+from doorstep.api.deps import (
+    DbSession,
+    KeyNotAllowed,
+    NotAuthenticated,
+    Now,
+    SecretKeyCaller,
+    get_settings_dep,
+)
 from doorstep.api.errors import error_responses
 from doorstep.errors import DomainError
-from doorstep.notifications import service
+from doorstep.merchants.service import InvalidApiKey
+from doorstep.notifications import milestones, service
+from doorstep.notifications.schemas import NotificationSettingsIn, NotificationSettingsOut
 from doorstep.notifications.twilio import signature_valid
 from doorstep.settings import Environment, Settings
 
@@ -85,3 +94,26 @@ def sms_inbound(
         session, sender=sms.sender, body=sms.body, now=now, opt_out_type=sms.opt_out_type
     )
     return Response(EMPTY_TWIML, media_type="text/xml")
+
+
+# Each merchant's milestone messages (docs/notifications.md, "Milestones").
+settings_router = APIRouter(
+    prefix="/v1/notification-settings",
+    tags=["notifications"],
+    responses=error_responses(NotAuthenticated, InvalidApiKey, KeyNotAllowed),
+)
+
+
+@settings_router.get("", summary="Which milestones the merchant's shoppers get, by which channel")
+def get_notification_settings(
+    caller: SecretKeyCaller, session: DbSession
+) -> NotificationSettingsOut:
+    return NotificationSettingsOut(milestones=milestones.settings_of(session, caller.merchant_id))
+
+
+@settings_router.put("", summary="Choose milestones and channels (an empty list: none)")
+def put_notification_settings(
+    body: NotificationSettingsIn, caller: SecretKeyCaller, session: DbSession, now: Now
+) -> NotificationSettingsOut:
+    chosen = milestones.update_settings(session, caller.merchant_id, body.milestones, now=now)
+    return NotificationSettingsOut(milestones=chosen)

@@ -19,6 +19,7 @@ from doorstep.api.deps import (
     Promises,
     SecretKeyCaller,
     check_scope,
+    get_settings_dep,
     identify,
     presented_key,
 )
@@ -29,7 +30,9 @@ from doorstep.models import DeliverySpeed, OrderStatus
 from doorstep.orders import service, views
 from doorstep.orders.schemas import Moment, OrderIn, OrderOut, OrderPage
 from doorstep.promise.service import PreviewExpired, PreviewNotFound
+from doorstep.settings import Settings
 
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 router = APIRouter(
     prefix="/v1",
     tags=["orders"],
@@ -112,12 +115,13 @@ async def create_order(
                 savepoint=False,  # an error rolls the whole unit of work back
             )
             if placed.view_data is not None:
-                return views.order_out(placed.order, placed.view_data)
+                return views.order_out(placed.order, placed.view_data, public_url=public_url)
             response.status_code = 200
             response.headers["Idempotent-Replayed"] = "true"
             order = service.get_order(session, caller.merchant_id, placed.order.public_id)
-            return views.order_views(session, [order])[0]
+            return views.order_views(session, [order], public_url=public_url)[0]
 
+    public_url = request.app.state.settings.public_url
     return await run_in_threadpool(in_one_transaction)
 
 
@@ -125,6 +129,7 @@ async def create_order(
 def list_orders(
     caller: SecretKeyCaller,
     session: DbSession,
+    settings: SettingsDep,
     status: OrderStatus | None = None,
     speed: DeliverySpeed | None = None,
     q: Annotated[str | None, Query(max_length=200, description="Search text")] = None,
@@ -135,7 +140,12 @@ def list_orders(
 ) -> OrderPage:
     where = _filters(status, speed, q, created_from, created_to)
     data, next_cursor = views.page_of_orders(
-        session, caller.merchant_id, where, limit=limit, cursor=cursor
+        session,
+        caller.merchant_id,
+        where,
+        limit=limit,
+        cursor=cursor,
+        public_url=settings.public_url,
     )
     return OrderPage(data=data, next_cursor=next_cursor)
 
@@ -149,6 +159,7 @@ def list_orders(
 def export_orders(
     caller: SecretKeyCaller,
     session: DbSession,
+    settings: SettingsDep,
     status: OrderStatus | None = None,
     speed: DeliverySpeed | None = None,
     q: Annotated[str | None, Query(max_length=200)] = None,
@@ -157,7 +168,11 @@ def export_orders(
 ) -> StreamingResponse:
     where = _filters(status, speed, q, created_from, created_to)
     # Rendered inside the request's transaction: the stream then only sends bytes.
-    body = "".join(views.csv_lines(views.iter_orders(session, caller.merchant_id, where)))
+    body = "".join(
+        views.csv_lines(
+            views.iter_orders(session, caller.merchant_id, where, public_url=settings.public_url)
+        )
+    )
     return StreamingResponse(
         iter([body]),
         media_type="text/csv",
@@ -170,9 +185,11 @@ def export_orders(
     summary="One order with its packages",
     responses=error_responses(service.OrderNotFound),
 )
-def get_order(order_id: str, caller: SecretKeyCaller, session: DbSession) -> OrderOut:
+def get_order(
+    order_id: str, caller: SecretKeyCaller, session: DbSession, settings: SettingsDep
+) -> OrderOut:
     order = service.get_order(session, caller.merchant_id, order_id)
-    return views.order_views(session, [order])[0]
+    return views.order_views(session, [order], public_url=settings.public_url)[0]
 
 
 @router.post(
@@ -180,6 +197,8 @@ def get_order(order_id: str, caller: SecretKeyCaller, session: DbSession) -> Ord
     summary="Cancel before pickup; releases the reserved stock",
     responses=error_responses(service.OrderNotFound, service.OrderNotCancellable),
 )
-def cancel_order(order_id: str, caller: SecretKeyCaller, session: DbSession, now: Now) -> OrderOut:
+def cancel_order(
+    order_id: str, caller: SecretKeyCaller, session: DbSession, now: Now, settings: SettingsDep
+) -> OrderOut:
     order = service.cancel_order(session, caller.merchant_id, order_id, now=now)
-    return views.order_views(session, [order])[0]
+    return views.order_views(session, [order], public_url=settings.public_url)[0]

@@ -102,6 +102,9 @@ class OrderLineOut(BaseModel):
 
 class PackageOut(BaseModel):
     tracking_code: str
+    tracking_url: str = Field(
+        description="The shopper's tracking page (no login; the link is the key to it)"
+    )
     state: PackageState
     channel: Channel | None
     ships_from: str

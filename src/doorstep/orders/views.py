@@ -86,9 +86,16 @@ class OrderFilter:
 
 
 def page_of_orders(
-    session: Session, merchant_id: int, where: OrderFilter, *, limit: int, cursor: str | None
+    session: Session,
+    merchant_id: int,
+    where: OrderFilter,
+    *,
+    limit: int,
+    cursor: str | None,
+    public_url: str = "",
 ) -> tuple[list[OrderOut], str | None]:
-    """Newest first; the cursor is opaque to clients (the last row's id)."""
+    """Newest first; the cursor is opaque to clients (the last row's id). ``public_url``: what
+    tracking links start with (``DOORSTEP_PUBLIC_URL``; empty: links relative to this host)."""
     statement = where.apply(select(Order).where(Order.merchant_id == merchant_id))
     if cursor:
         statement = statement.where(Order.id < _decode(cursor))
@@ -97,27 +104,36 @@ def page_of_orders(
     )
     more = len(orders) > limit
     orders = orders[:limit]
-    views = order_views(session, orders)
+    views = order_views(session, orders, public_url=public_url)
     return views, (_encode(orders[-1].id) if more and orders else None)
 
 
 def iter_orders(
-    session: Session, merchant_id: int, where: OrderFilter, batch: int = 500
+    session: Session, merchant_id: int, where: OrderFilter, batch: int = 500, public_url: str = ""
 ) -> Iterator[OrderOut]:
     cursor: str | None = None
     while True:
-        views, cursor = page_of_orders(session, merchant_id, where, limit=batch, cursor=cursor)
+        views, cursor = page_of_orders(
+            session, merchant_id, where, limit=batch, cursor=cursor, public_url=public_url
+        )
         yield from views
         if cursor is None:
             return
 
 
-def order_views(session: Session, orders: Sequence[Order]) -> list[OrderOut]:
+def order_views(
+    session: Session, orders: Sequence[Order], *, public_url: str = ""
+) -> list[OrderOut]:
     data = order_view_data(session, orders)
-    return [order_out(order, data) for order in orders]
+    return [order_out(order, data, public_url=public_url) for order in orders]
 
 
-def order_out(order: Order, data: dict[str, Any]) -> OrderOut:
+def tracking_url(public_url: str, token: str) -> str:
+    """The shopper's tracking page of a package: ``{DOORSTEP_PUBLIC_URL}/track/{token}``."""
+    return f"{public_url.rstrip('/')}/track/{token}"
+
+
+def order_out(order: Order, data: dict[str, Any], *, public_url: str = "") -> OrderOut:
     codes, skus = data["node_codes"], data["skus"]
     return OrderOut(
         id=order.public_id,
@@ -152,6 +168,7 @@ def order_out(order: Order, data: dict[str, Any]) -> OrderOut:
         packages=[
             PackageOut(
                 tracking_code=p.tracking_code,
+                tracking_url=tracking_url(public_url, p.tracking_token),
                 state=p.state,
                 channel=p.channel,
                 ships_from=codes[p.origin_node_id],

@@ -90,6 +90,15 @@ FACES: tuple[Face, ...] = (
         ),
     ),
     Face(
+        "Tracking page",
+        "Shoppers",
+        Markup(
+            "<code>/track/&lt;token&gt;</code>, the link in every message to the shopper and "
+            "in the order API: the parcel's progress, a live arrival window, the delivery "
+            "photo, instructions for the driver, returns. No login: the link is the key."
+        ),
+    ),
+    Face(
         "Plan pages",
         "Operators",
         Markup(

@@ -25,7 +25,7 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, driver, home, pages, store
+from doorstep.web import checkout, console, driver, home, pages, store, track
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
@@ -33,6 +33,7 @@ router.include_router(home.router)
 router.include_router(console.router)
 router.include_router(driver.router)
 router.include_router(store.router)
+router.include_router(track.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
@@ -55,12 +56,15 @@ _ASSETS = {
     # The partner store's pages (web/store.py).
     "store/store.js": _JS,
     "store/store.css": _CSS,
+    # The shopper's tracking page (web/track.py).
+    "track.js": _JS,
+    "track.css": _CSS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.
 PUBLIC_PATHS = ("/widget.js", "/v1/delivery-previews", "/v1/geo/postal-codes/")
 # The pages people fill in: input the app refuses before routing gets a page, not JSON.
-PAGE_PATHS = ("/checkout", "/console")
+PAGE_PATHS = ("/checkout", "/console", "/track")
 
 
 def _asset(name: str) -> Response:

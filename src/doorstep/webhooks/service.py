@@ -33,7 +33,10 @@ from doorstep.webhooks.signing import new_secret
 
 ALL_EVENTS = "*"
 EVENT_TYPES: frozenset[str] = frozenset(
-    {f"package.{state.value}" for state in PackageState} | {"order.created", "order.cancelled"}
+    {f"package.{state.value}" for state in PackageState}
+    | {"order.created", "order.cancelled"}
+    # The shopper's side (doorstep.tracking): a promise that slipped, a return's steps.
+    | {"package.delayed", "return.requested", "return.received"}
 )
 _TEXT_LIMIT = 500  # the log's text columns are VARCHAR(500)
 #: Public addresses only, resolved by the operating system: the default of every check.
@@ -279,7 +282,7 @@ def fan_out(session: Session, *, now: datetime | None = None, batch: int = 1000)
     events it has seen, in the same transaction as the rows it queued, so an event is queued
     once per endpoint, never twice and never not at all.
     """
-    _wait_for_outbox_writers(session)
+    wait_for_outbox_writers(session)
     now = now or utcnow()
     newest = session.scalar(select(func.max(OutboxEvent.id))) or 0
     endpoints = session.scalars(
@@ -320,7 +323,7 @@ def fan_out(session: Session, *, now: datetime | None = None, batch: int = 1000)
     return queued
 
 
-def _wait_for_outbox_writers(session: Session) -> None:
+def wait_for_outbox_writers(session: Session) -> None:
     # PostgreSQL hands out ids before commit, so event 9 can become visible after event 10:
     # moving a cursor past 10 would skip 9 for good. SHARE mode waits for every transaction
     # that has written to the outbox and holds new writers back until we commit (a few ms),

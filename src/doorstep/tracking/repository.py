@@ -1,0 +1,180 @@
+"""Reading what a tracking page needs, for one package or a route's worth at once: the same
+dozen queries whatever the number of packages (the live push refreshes a whole route's pages
+after each door)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.errors import NotFound
+from doorstep.models import (
+    DeliveryProof,
+    Merchant,
+    Node,
+    Order,
+    OrderLine,
+    Package,
+    PackageDelay,
+    PackageEvent,
+    Product,
+    ProofOutcome,
+    Return,
+    Stop,
+    StopKind,
+    StopPackage,
+    StopStatus,
+)
+from doorstep.models.tracking import token_digest
+
+AHEAD = (StopStatus.PENDING, StopStatus.ARRIVED)
+
+
+@dataclass
+class Facts:
+    """Everything known about one package that its tracking page shows."""
+
+    package: Package
+    order: Order
+    merchant: Merchant
+    events: list[PackageEvent] = field(default_factory=list)
+    stop: Stop | None = None  # its delivery stop on the latest route that carries it
+    stops_ahead: int = 0  # stops of that route still to do before it
+    proof: DeliveryProof | None = None  # the delivery's proof
+    delay: PackageDelay | None = None  # the latest slip of its promise
+    returned: Return | None = None
+    node: Node | None = None  # the station or store that delivers it (its time zone)
+    lines: list[tuple[Product, int]] = field(default_factory=list)
+
+
+def package_id_by_token(session: Session, token: str) -> int | None:
+    """The package whose tracking token is ``token``, found by the token's digest (any
+    string: a malformed token is looked up like any other and found like none)."""
+    return session.scalar(
+        select(Package.id).where(Package.tracking_digest == token_digest(token[:200]))
+    )
+
+
+class TrackingNotFound(NotFound):
+    code = "tracking_not_found"
+
+
+def find_package(session: Session, token: str) -> int:
+    """The id of the package behind ``token``, or `TrackingNotFound` (the same answer for
+    every unknown token)."""
+    package_id = package_id_by_token(session, token)
+    if package_id is None:
+        raise TrackingNotFound("no parcel has this tracking link")
+    return package_id
+
+
+def load_facts(session: Session, package_ids: Collection[int]) -> dict[int, Facts]:
+    ids = sorted(set(package_ids))
+    if not ids:
+        return {}
+    packages = list(session.scalars(select(Package).where(Package.id.in_(ids))))
+    orders = {
+        o.id: o
+        for o in session.scalars(select(Order).where(Order.id.in_({p.order_id for p in packages})))
+    }
+    merchants = {
+        m.id: m
+        for m in session.scalars(
+            select(Merchant).where(Merchant.id.in_({o.merchant_id for o in orders.values()}))
+        )
+    }
+    facts = {
+        p.id: Facts(
+            package=p, order=orders[p.order_id], merchant=merchants[orders[p.order_id].merchant_id]
+        )
+        for p in packages
+    }
+    for event in session.scalars(
+        select(PackageEvent)
+        .where(PackageEvent.package_id.in_(ids))
+        .order_by(PackageEvent.package_id, PackageEvent.sequence)
+    ):
+        facts[event.package_id].events.append(event)
+    _stops(session, facts)
+    for proof in session.scalars(
+        select(DeliveryProof)
+        .where(DeliveryProof.package_id.in_(ids), DeliveryProof.outcome == ProofOutcome.DELIVERED)
+        .order_by(DeliveryProof.id)
+    ):
+        facts[proof.package_id].proof = proof
+    for delay in session.scalars(
+        select(PackageDelay).where(PackageDelay.package_id.in_(ids)).order_by(PackageDelay.id)
+    ):
+        facts[delay.package_id].delay = delay
+    for returned in session.scalars(select(Return).where(Return.package_id.in_(ids))):
+        facts[returned.package_id].returned = returned
+    node_ids = {p.serving_node_id or p.origin_node_id for p in packages}
+    nodes = {n.id: n for n in session.scalars(select(Node).where(Node.id.in_(node_ids)))}
+    for p in packages:
+        facts[p.id].node = nodes.get(p.serving_node_id or p.origin_node_id)
+    for package_id, product, quantity in session.execute(
+        select(OrderLine.package_id, Product, OrderLine.quantity)
+        .join(Product, Product.id == OrderLine.product_id)
+        .where(OrderLine.package_id.in_(ids))
+        .order_by(OrderLine.id)
+    ):
+        if package_id is not None:
+            facts[package_id].lines.append((product, quantity))
+    return facts
+
+
+def _stops(session: Session, facts: dict[int, Facts]) -> None:
+    for package_id, stop in session.execute(
+        select(StopPackage.package_id, Stop)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .where(StopPackage.package_id.in_(facts), Stop.kind == StopKind.DELIVERY)
+        .order_by(Stop.id)
+    ):
+        facts[package_id].stop = stop  # the last one wins: the latest route
+    routes = {f.stop.route_id for f in facts.values() if f.stop is not None}
+    if not routes:
+        return
+    ahead: dict[int, list[int]] = defaultdict(list)
+    for route_id, sequence in session.execute(
+        select(Stop.route_id, Stop.sequence).where(
+            Stop.route_id.in_(routes), Stop.status.in_(AHEAD)
+        )
+    ):
+        ahead[route_id].append(sequence)
+    for f in facts.values():
+        if f.stop is not None:
+            f.stops_ahead = sum(1 for s in ahead[f.stop.route_id] if s < f.stop.sequence)
+
+
+def route_neighbours(session: Session, package_ids: Collection[int]) -> set[int]:
+    """``package_ids`` and every package delivered on the same routes (a door done moves
+    everyone's ETA on its route)."""
+    if not package_ids:
+        return set()
+    routes = (
+        select(Stop.route_id)
+        .join(StopPackage, StopPackage.stop_id == Stop.id)
+        .where(StopPackage.package_id.in_(package_ids))
+    )
+    neighbours = session.scalars(
+        select(StopPackage.package_id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .where(Stop.route_id.in_(routes), Stop.kind == StopKind.DELIVERY)
+    )
+    return set(package_ids) | set(neighbours)
+
+
+def package_of_return(session: Session, return_ids: Collection[int]) -> set[int]:
+    if not return_ids:
+        return set()
+    return set(session.scalars(select(Return.package_id).where(Return.id.in_(return_ids))))
+
+
+def packages_of_order(session: Session, order_id: int) -> list[Package]:
+    return list(
+        session.scalars(select(Package).where(Package.order_id == order_id).order_by(Package.id))
+    )

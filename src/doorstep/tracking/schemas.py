@@ -1,0 +1,88 @@
+"""What the tracking page shows (and what each live update pushes), and the returns API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from doorstep.models import ReturnStatus
+from doorstep.orders.lifecycle import PackageState
+
+
+class TimelineStep(BaseModel):
+    label: str
+    detail: str | None = None
+    at: datetime | None = None
+    at_text: str | None = None  # in the serving node's time zone: "Tue 24 Nov, 10:10 am"
+    done: bool = True  # False: a step still to come
+
+
+class EtaOut(BaseModel):
+    summary: str  # "3 stops away, about 12 minutes"
+    window_text: str  # "11:05-11:35 am"
+    earliest: datetime
+    latest: datetime
+    stops_away: int
+    minutes_away: int
+
+
+class CounterPickup(BaseModel):
+    """A parcel waiting at a partner store's counter: what the shopper needs to collect it.
+
+    The partner side provides it (see `tracking.service.counter_pickup_of`)."""
+
+    store_name: str
+    store_address: str | None = None
+    store_hours: str | None = None
+    code: str | None = None  # the 6-digit pick-up code
+    pickup_by: str | None = None
+
+
+class ReturnOut(BaseModel):
+    code: str = Field(description="What the shopper shows at a counter or gives the driver")
+    status: ReturnStatus
+    requested_at: datetime
+    received_at: datetime | None
+    items: list[dict[str, object]]
+
+
+class ReturnOffer(BaseModel):
+    allowed: bool
+    until_text: str | None = None  # the last day, in the node's time zone
+    why_not: str | None = None
+
+
+class TrackingView(BaseModel):
+    """The tracking page of one package, rendered on the server and pushed as JSON."""
+
+    merchant: str
+    color: str
+    text_color: str
+    recipient: str  # the first name
+    state: PackageState
+    headline: str  # "Out for delivery"
+    subline: str | None = None
+    promised_text: str | None = None
+    delayed_to: str | None = None  # the new date, when the promise slipped
+    eta: EtaOut | None = None
+    timeline: list[TimelineStep]
+    has_photo: bool = False
+    destination: str
+    instructions: str | None = None
+    instructions_editable: bool = False
+    counter: CounterPickup | None = None
+    return_request: ReturnOut | None = None
+    return_offer: ReturnOffer | None = None
+
+
+class ReturnReceiveIn(BaseModel):
+    node: str = Field(description="The code of the station or partner store that received it")
+
+
+class ReturnReceivedOut(BaseModel):
+    code: str
+    status: ReturnStatus
+    received_at: datetime
+    node: str
+    restocked: list[dict[str, object]]

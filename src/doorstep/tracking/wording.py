@@ -1,0 +1,101 @@
+"""How the shopper's page and messages name states, reasons and times (pure)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from doorstep.orders.lifecycle import PackageState
+
+S = PackageState
+
+STEP_LABELS: dict[PackageState, str] = {
+    S.CREATED: "Order confirmed",
+    S.READY_FOR_PICKUP: "Packed",
+    S.ASSIGNED: "Planned for delivery",
+    S.PICKED_UP: "On its way",
+    S.OUT_FOR_DELIVERY: "Out for delivery",
+    S.DELIVERY_ATTEMPTED: "Delivery attempted",
+    S.AT_PARTNER_STORE: "At the store",
+    S.HANDED_TO_CARRIER: "With the carrier",
+    S.RETURNED: "Back at the station",
+    S.MISSING: "Held up: we are looking into it",
+    S.DELIVERED: "Delivered",
+    S.PICKED_UP_AT_COUNTER: "Collected at the counter",
+    S.RETURNED_TO_MERCHANT: "Returned to the seller",
+    S.CANCELLED: "Cancelled",
+    S.LOST: "Lost: the seller has been told",
+}
+
+HEADLINES: dict[PackageState, str] = {
+    S.CREATED: "Order confirmed",
+    S.READY_FOR_PICKUP: "Packed and waiting for its driver",
+    S.ASSIGNED: "Planned for delivery",
+    S.PICKED_UP: "On its way",
+    S.OUT_FOR_DELIVERY: "Out for delivery",
+    S.DELIVERY_ATTEMPTED: "We could not deliver it",
+    S.AT_PARTNER_STORE: "Ready to collect at the store",
+    S.HANDED_TO_CARRIER: "With the carrier",
+    S.RETURNED: "Back at the station",
+    S.MISSING: "Held up",
+    S.DELIVERED: "Delivered",
+    S.PICKED_UP_AT_COUNTER: "Collected",
+    S.RETURNED_TO_MERCHANT: "Returned to the seller",
+    S.CANCELLED: "Cancelled",
+    S.LOST: "Lost",
+}
+
+ATTEMPT_REASONS: dict[str, str] = {
+    "no_access": "the driver could not get to the door",
+    "recipient_unavailable": "nobody was there to take it",
+    "unsafe_location": "there was no safe place to leave it",
+    "damaged": "it was damaged on the way",
+    "wrong_address": "the address could not be found",
+    "business_closed": "the business was closed",
+}
+
+# Steps whose repeats say nothing new to a shopper (a re-plan goes back through them).
+ONCE = frozenset({S.CREATED, S.READY_FOR_PICKUP, S.ASSIGNED, S.PICKED_UP})
+# Where the instructions can still reach the driver's stop list before the doors begin.
+INSTRUCTIONS_OPEN = frozenset({S.CREATED, S.READY_FOR_PICKUP, S.ASSIGNED, S.PICKED_UP})
+
+
+def attempt_reason(reason: str | None) -> str:
+    return ATTEMPT_REASONS.get(reason or "", "the driver could not deliver it")
+
+
+def attempt_next_step(attempts: int, max_attempts: int) -> str:
+    if attempts >= max_attempts:
+        return "It goes back to the seller, who will be in touch."
+    return "We will try again on the next delivery day; you will hear from us when it sets off."
+
+
+def clock(moment: datetime, tz: ZoneInfo) -> str:
+    """``2:10 pm``."""
+    local = moment.astimezone(tz)
+    return f"{local.strftime('%I').lstrip('0')}:{local:%M} {local.strftime('%p').lower()}"
+
+
+def moment_text(moment: datetime, tz: ZoneInfo) -> str:
+    """``Tue 24 Nov, 2:10 pm``."""
+    return f"{moment.astimezone(tz):%a %d %b}, {clock(moment, tz)}"
+
+
+def day_text(day: date) -> str:
+    """``Thu 26 Nov``."""
+    return f"{day:%a %d %b}"
+
+
+def window_text(earliest: datetime, latest: datetime, tz: ZoneInfo) -> str:
+    """``11:05-11:35 am`` (ASCII, so it fits an SMS)."""
+    start, end = clock(earliest, tz), clock(latest, tz)
+    if start[-2:] == end[-2:]:
+        start = start[:-3]
+    return f"{start}-{end}"
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
