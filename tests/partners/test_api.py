@@ -388,7 +388,8 @@ def test_the_morning_run_is_a_planned_route_through_the_stores(
     assert run.distance_m > 0
     assert run.cost_cents > 0
     arrival = stops[0].planned_arrival_at
-    assert run.planned_start_at is not None and arrival is not None
+    assert run.planned_start_at is not None
+    assert arrival is not None
     assert run.planned_end_at is not None
     assert run.planned_start_at < arrival < run.planned_end_at
     view = store.get("/manifest").json()
