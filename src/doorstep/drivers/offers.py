@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,9 @@ from doorstep.models import (
     OfferMode,
     OfferStatus,
 )
+
+#: Round results shown for blocks that started up to this long ago.
+RESULTS_SINCE = timedelta(days=1)
 
 
 class OfferNotFound(NotFound):
@@ -268,6 +271,26 @@ def get_offer(session: Session, driver: Driver, offer_id: int, *, policy: OfferP
     offer = _own_offer(session, driver, offer_id)
     block = session.get_one(Block, offer.block_id)
     return offer_view(offer, block, session.get_one(Node, block.start_node_id), policy)
+
+
+def round_results(
+    session: Session, driver: Driver, *, now: datetime, policy: OfferPolicy, limit: int = 10
+) -> list[OfferView]:
+    """The driver's offers that a round has decided or ranked (they carry a fairness key), of
+    blocks starting from a day ago on, newest round first; one query."""
+    rows = session.execute(
+        select(Offer, Block, Node)
+        .join(Block, Block.id == Offer.block_id)
+        .join(Node, Node.id == Block.start_node_id)
+        .where(
+            Offer.driver_id == driver.id,
+            Offer.fairness.is_not(None),
+            Block.starts_at > now - RESULTS_SINCE,
+        )
+        .order_by(Offer.responded_at.desc(), Offer.id.desc())
+        .limit(limit)
+    ).all()
+    return [offer_view(offer, block, start, policy) for offer, block, start in rows]
 
 
 def _own_offer(session: Session, driver: Driver, offer_id: int) -> Offer:

@@ -25,13 +25,15 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, driver, home, pages
+from doorstep.web import checkout, console, driver, driver_me, driver_work, home, pages
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
 router.include_router(home.router)
 router.include_router(console.router)
 router.include_router(driver.router)
+router.include_router(driver_work.router)
+router.include_router(driver_me.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
@@ -48,6 +50,7 @@ _ASSETS = {
     "vendor/redoc/redoc.standalone.js": _JS,
     # The driver app (web/driver.py): its script, stylesheet and icons.
     "driver/app.js": _JS,
+    "driver/road.js": _JS,
     "driver/driver.css": _CSS,
     "driver/icon-192.png": "image/png",
     "driver/icon-512.png": "image/png",
