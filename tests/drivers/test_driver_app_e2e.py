@@ -287,6 +287,7 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
     stop_id, lat, lng = doors[-1]
     context.set_geolocation({"latitude": lat, "longitude": lng})
     app.set_clock(local(12, 30))
+    page.clock.set_fixed_time(local(12, 30))
     page.goto(f"{url}/driver/blocks/{app.block_id}/stops/{stop_id}")
     page.get_by_text("Unable to deliver").click()
     _shot(page, "11-unable")
@@ -297,6 +298,7 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
 
     # Back at the station: the parcel scanned in; the block is complete.
     app.set_clock(local(13, 5))
+    page.clock.set_fixed_time(local(13, 5))
     context.set_geolocation({"latitude": app.station.lat, "longitude": app.station.lng})
     page.get_by_role("link", name=re.compile("scan them in")).click()
     back = page.locator("#left [data-code]").all_inner_texts()

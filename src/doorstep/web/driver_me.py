@@ -37,6 +37,18 @@ KINDS = {
 }
 
 
+# What a count of the standing counts.
+COUNTS = {
+    "completed": "Blocks completed",
+    "on_time_check_ins": "On-time check-ins",
+    "late_check_ins": "Late check-ins",
+    "forfeits": "Blocks given back",
+    "no_shows": "Blocks not shown up for",
+    "failed_attempts": "Doors not delivered",
+    "flagged_deliveries": "Deliveries flagged",
+}
+
+
 @router.get("/earnings", response_class=HTMLResponse)
 def earnings_page(
     request: Request,
@@ -76,6 +88,7 @@ def standing_page(request: Request, session: DbSession, now: Now) -> Response:
         "me",
         standing=record.standing_of(session, driver, now=now),
         kinds=KINDS,
+        counts=COUNTS,
         clock=clock_for(session, driver, now),
     )
 

@@ -74,7 +74,8 @@
   app.problem = function (result) {
     if (result.data && result.data.detail) {
       const detail = result.data.detail;
-      return typeof detail === "string" ? detail : detail.map(function (d) { return d.msg; }).join("; ");
+      const text = typeof detail === "string" ? detail : detail.map(function (d) { return d.msg; }).join("; ");
+      return text.charAt(0).toUpperCase() + text.slice(1);
     }
     return "Something went wrong (" + result.status + "). Try again.";
   };
