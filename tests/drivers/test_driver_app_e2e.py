@@ -25,7 +25,21 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.api.app import create_app
 from doorstep.db import unit_of_work
 from doorstep.demo.seed import seed_demo_day
-from doorstep.models import Block, Merchant, Node, OutboxEvent
+from doorstep.drivers import accounts
+from doorstep.drivers.api.deps import SESSION_COOKIE
+from doorstep.drivers.road import checkin, scans
+from doorstep.drivers.road.load import load_block
+from doorstep.drivers.road_schemas import CheckInIn, ScanIn
+from doorstep.geo import TravelModel
+from doorstep.models import (
+    Block,
+    DeliveryProof,
+    Merchant,
+    Node,
+    OutboxEvent,
+    Stop,
+    StopStatus,
+)
 from doorstep.network.service import import_network_file
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
@@ -33,7 +47,7 @@ from doorstep.settings import Settings
 from doorstep.storage.service import LocalBlobStore
 from doorstep.webhooks import service as webhooks
 from tests.conftest import EXAMPLES, REPO_ROOT
-from tests.drivers.road import DAY, OFFERS, block_starting_at, delivery_stops
+from tests.drivers.road import CAR, DAY, OFFERS, block_starting_at, delivery_stops, hand_over
 from tests.shop import local
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, serving
 from tests.webhooks.conftest import Receiver, local_receivers, run_pass, start_receiver
@@ -319,3 +333,98 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
     ):
         page.goto(f"{url}{path}")
         _shot(page, name)
+
+
+def test_a_door_delivered_in_a_dead_spot_is_sent_once_when_the_signal_returns(
+    live: tuple[Live, Receiver],
+) -> None:
+    """The service worker keeps the delivery made without signal (its photo, position and
+    moment) and sends it when the signal returns; the server takes it once."""
+    app, _ = live
+    at = local(10, 50)
+    with unit_of_work(app.sessions) as session:
+        onboarded = accounts.create_driver(
+            session,
+            name="Sam Lee",
+            email="sam@example.com",
+            station_code="DCH1",
+            vehicle=CAR,
+            now=local(8),
+            with_token=False,
+        )
+        driver = onboarded.driver
+        block = session.get_one(Block, app.block_id)
+        hand_over(session, block, driver)
+        start = app.station
+        checkin.check_in(
+            session,
+            driver,
+            block.id,
+            CheckInIn(lat=start.lat, lng=start.lng, accuracy_m=5, at=at),
+            now=at,
+            radius_m=300,
+            travel=TravelModel(),
+        )
+        for n, package in enumerate(load_block(session, block).packages.values()):
+            body = ScanIn(code=package.tracking_code, at=at, client_event_id=f"s{n}")
+            scans.scan(session, driver, block.id, body, now=at)
+        [door, *_] = delivery_stops(session, block)
+        stop_id, lat, lng = door.id, door.lat, door.lng
+        cookie = accounts.issue_session(session, driver, now=local(8), page=True)
+    app.set_clock(local(11, 10))
+
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(
+                viewport=PHONE,
+                is_mobile=True,
+                has_touch=True,
+                permissions=["geolocation"],
+                geolocation={"latitude": lat, "longitude": lng},
+                bypass_csp=True,  # the test's own scripts wait on the service worker
+            )
+            context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": app.url}])
+            page = context.new_page()
+            page.goto(f"{app.url}/driver/blocks/{app.block_id}")
+            page.wait_for_function(
+                "() => navigator.serviceWorker.controller !== null", timeout=15_000
+            )
+            page.reload()  # now under the worker: the stop list fetches each door for later
+            page.wait_for_timeout(1500)
+            stop_page = f"{app.url}/driver/blocks/{app.block_id}/stops/{stop_id}"
+            page.goto(stop_page)
+            page.wait_for_function("() => !!navigator.serviceWorker.controller")
+            context.set_offline(True)
+            page.set_input_files(
+                "#photo", files=[{"name": "d.jpg", "mimeType": "image/jpeg", "buffer": _jpeg()}]
+            )
+            expect = sync_api.expect
+            expect(page.locator("#toast")).to_contain_text("kept on the phone")
+            expect(page.locator("#net")).to_contain_text("1 kept")
+            page.wait_for_load_state()
+            _shot(page, "20-kept-offline")
+            with Session(app.engine) as session:
+                assert session.get_one(Stop, stop_id).status is StopStatus.PENDING
+            context.set_offline(False)
+            page.evaluate("window.dispatchEvent(new Event('online'))")
+            for _ in range(50):
+                with Session(app.engine) as session:
+                    if session.get_one(Stop, stop_id).status is StopStatus.COMPLETED:
+                        break
+                page.wait_for_timeout(200)
+            # Sent again (a second replay, a retried request): still one delivery.
+            page.evaluate("navigator.serviceWorker.controller.postMessage({type: 'replay'})")
+            page.wait_for_timeout(500)
+            page.goto(f"{app.url}/driver/blocks/{app.block_id}")
+            _shot(page, "21-sent-after-signal")
+        finally:
+            browser.close()
+    with Session(app.engine) as session:
+        assert session.get_one(Stop, stop_id).status is StopStatus.COMPLETED
+        proofs = session.scalars(
+            select(DeliveryProof).where(DeliveryProof.block_id == app.block_id)
+        ).all()
+        assert len(proofs) == len({p.package_id for p in proofs}) >= 1
+        assert all(p.photo_key for p in proofs)
+        assert {p.happened_at for p in proofs} != {None}

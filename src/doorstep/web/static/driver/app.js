@@ -93,7 +93,7 @@
   // What a tap does after the API answered: go on (data-ok: a page, or "reload"), say it.
   app.after = function (element, result) {
     if (result.queued) {
-      app.toast("No signal: kept on the phone, it goes when the signal returns.", "ok");
+      sessionStorage.setItem("doorstep-toast", "No signal: kept on the phone, it goes when the signal returns.");
       if (element.dataset.kept) app.keep(element.dataset.kept);
     } else if (element.dataset.done) {
       sessionStorage.setItem("doorstep-toast", element.dataset.done);
@@ -251,6 +251,13 @@
     });
     localStorage.setItem("doorstep-kept", JSON.stringify(left));
     if (document.querySelector("[data-here], #door, #scanner")) app.watch();
+    // The stop list: fetch each door's page once, so the service worker has it for a dead spot.
+    if (navigator.onLine && navigator.serviceWorker && navigator.serviceWorker.controller) {
+      const doors = Array.prototype.map.call(document.querySelectorAll(".stop:not(.done) .stop-link"), function (a) { return a.href; });
+      doors.reduce(function (chain, href) {
+        return chain.then(function () { return fetch(href, { credentials: "same-origin" }).catch(function () {}); });
+      }, Promise.resolve());
+    }
     if (document.getElementById("net")) {
       reportPosition();
       setInterval(reportPosition, 30000);
