@@ -334,6 +334,19 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
         page.goto(f"{url}{path}")
         _shot(page, name)
 
+    # Hours: not on Sundays, and a day off marked excused.
+    page.goto(f"{url}/driver/availability")
+    page.uncheck("#on-6")
+    page.get_by_role("button", name="Save my week").click()
+    expect(page.locator("#toast")).to_contain_text("Your week is saved")
+    expect(page.locator("#on-6")).not_to_be_checked()
+    expect(page.locator("#on-0")).to_be_checked()
+    page.fill("#ex-day", "2026-11-27")
+    page.check("input[name=excused]")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_text("excused", exact=True)).to_be_visible()
+    _shot(page, "19-hours-saved")
+
 
 def test_a_door_delivered_in_a_dead_spot_is_sent_once_when_the_signal_returns(
     live: tuple[Live, Receiver],
