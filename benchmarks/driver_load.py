@@ -480,6 +480,15 @@ def main() -> None:
         async def phases_run() -> None:
             phases.append(
                 await run(
+                    "list offers, one driver alone",
+                    base,
+                    [lister(tokens, min(args.seconds, 5), 99)],
+                    server.pid,
+                    "(the request by itself)",
+                )
+            )
+            phases.append(
+                await run(
                     "list offers (200 blocks)",
                     base,
                     [lister(tokens, args.seconds, n) for n in range(clients)],

@@ -41,13 +41,11 @@ from doorstep.models import (
     StopStatus,
 )
 from doorstep.network.service import import_network_file
-from doorstep.planning.loading import DriverPlan
-from doorstep.planning.service import plan_wave
 from doorstep.settings import Settings
 from doorstep.storage.service import LocalBlobStore
 from doorstep.webhooks import service as webhooks
 from tests.conftest import EXAMPLES, REPO_ROOT
-from tests.drivers.road import CAR, DAY, OFFERS, block_starting_at, delivery_stops, hand_over
+from tests.drivers.road import CAR, block_starting_at, delivery_stops, hand_over, plan_dch1
 from tests.shop import local
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, serving
 from tests.webhooks.conftest import Receiver, local_receivers, run_pass, start_receiver
@@ -106,18 +104,7 @@ def live(
                 addresses=local_receivers(),
             )
         seed_demo_day(session, orders=30, order_time=local(9), console_password=None)
-        plan_wave(
-            session,
-            "DCH1",
-            DAY,
-            drivers=DriverPlan(8, 2),
-            time_limit_s=2,
-            seed=1,
-            max_iterations=200,
-            workers=1,
-            offers=OFFERS,
-            now=local(7),
-        )
+        plan_dch1(session)
         block = block_starting_at(session, "station")
         station = session.get_one(Node, block.start_node_id)
         first_event = (session.scalar(select(func.max(OutboxEvent.id))) or 0) + 1

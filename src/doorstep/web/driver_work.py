@@ -25,7 +25,7 @@ from doorstep.drivers.road_schemas import (
     ParcelOut,
 )
 from doorstep.errors import DomainError
-from doorstep.models import BlockStatus, StopKind, StopStatus
+from doorstep.models import BlockStatus, Driver, StopKind, StopStatus
 from doorstep.orders.lifecycle import PackageState
 from doorstep.settings import Settings
 from doorstep.web.driver import clock_for, render, signed_in_driver
@@ -105,17 +105,28 @@ def _road(itinerary: ItineraryOut) -> Road:
     )
 
 
-@router.get("/blocks/{block_id}", response_class=HTMLResponse)
-def block_page(
-    block_id: RowId, request: Request, session: DbSession, now: Now, settings: SettingsDep
-) -> Response:
+def _itinerary(
+    request: Request, session: DbSession, now: Now, block_id: int
+) -> tuple[Driver, ItineraryOut] | Response:
+    """The signed-in driver and the block's itinerary, or where to go instead: sign-in, or
+    today's screen for a block the driver does not hold."""
     driver = signed_in_driver(request, session, now)
     if driver is None:
         return RedirectResponse(SIGN_IN, status_code=303)
     try:
-        itinerary = stops.itinerary(session, driver, block_id)
+        return driver, stops.itinerary(session, driver, block_id)
     except DomainError:
         return RedirectResponse("/driver/", status_code=303)
+
+
+@router.get("/blocks/{block_id}", response_class=HTMLResponse)
+def block_page(
+    block_id: RowId, request: Request, session: DbSession, now: Now, settings: SettingsDep
+) -> Response:
+    found = _itinerary(request, session, now, block_id)
+    if isinstance(found, Response):
+        return found
+    driver, itinerary = found
     terms = next(
         (
             b
@@ -149,13 +160,10 @@ def scan_page(
 ) -> Response:
     """Loading at the start node (or a store's stop with ``stop``), or the parcels brought back
     at the station (``back``): the camera, typed entry, what is left to scan."""
-    driver = signed_in_driver(request, session, now)
-    if driver is None:
-        return RedirectResponse(SIGN_IN, status_code=303)
-    try:
-        itinerary = stops.itinerary(session, driver, block_id)
-    except DomainError:
-        return RedirectResponse("/driver/", status_code=303)
+    found = _itinerary(request, session, now, block_id)
+    if isinstance(found, Response):
+        return found
+    driver, itinerary = found
     road = _road(itinerary)
     pickup = next((s for s in itinerary.stops if s.id == stop), None) if stop else None
     if back:
@@ -184,13 +192,10 @@ def scan_page(
 def stop_page(
     block_id: RowId, stop_id: RowId, request: Request, session: DbSession, now: Now
 ) -> Response:
-    driver = signed_in_driver(request, session, now)
-    if driver is None:
-        return RedirectResponse(SIGN_IN, status_code=303)
-    try:
-        itinerary = stops.itinerary(session, driver, block_id)
-    except DomainError:
-        return RedirectResponse("/driver/", status_code=303)
+    found = _itinerary(request, session, now, block_id)
+    if isinstance(found, Response):
+        return found
+    driver, itinerary = found
     stop = next((s for s in itinerary.stops if s.id == stop_id), None)
     if stop is None:
         return RedirectResponse(f"/driver/blocks/{block_id}", status_code=303)
