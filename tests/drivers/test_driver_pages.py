@@ -21,6 +21,8 @@ from tests.drivers.offer_factory import (
     network,
     pin_clock,
 )
+from tests.drivers.road import Road, delivery_stops
+from tests.shop import local
 
 CLOSE = NOW + POLICY.round_length
 
@@ -124,3 +126,28 @@ def test_the_pay_standing_hours_and_account_screens(
     assert "any day and hour" in hours
     assert 'data-weekday="6"' in hours
     assert "Pause offers" in client.get("/driver/account").text
+
+
+def test_a_door_asks_for_what_its_parcels_require(road: Road) -> None:
+    """Where the photo is all a door needs, taking it delivers; a door whose parcel asks for more
+    shows a signature pad and a field for the labels, and a Delivered button."""
+    road.check_in()
+    road.scan_all()
+    first, second, *_ = delivery_stops(road.session, road.block)
+    road.client.cookies.set(
+        SESSION_COOKIE,
+        accounts.issue_session(road.session, road.driver, now=local(10, 50), page=True),
+    )
+    plain = road.client.get(f"/driver/blocks/{road.block.id}/stops/{first.id}").text
+    assert "Photo and deliver" in plain
+    assert 'capture="environment"' in plain
+    assert "door-codes" not in plain
+    package = next(iter(road.load().live[second.id]))
+    package.proof_policy = {"signature": "warn", "scan": "required"}
+    road.session.flush()
+    asks = road.client.get(f"/driver/blocks/{road.block.id}/stops/{second.id}").text
+    assert "Photo and deliver" not in asks
+    assert 'id="door-codes"' in asks
+    assert 'id="signature-pad"' in asks
+    assert ">Delivered</button>" in asks
+    assert "Nobody there" in asks  # unable to deliver, one tap a reason

@@ -120,7 +120,8 @@
       return p;
     });
     // Nothing else to give: the photo is all the door needs, so taking it delivers.
-    const photoDelivers = door.dataset.photo === "required" && door.dataset.pin === "off" && door.dataset.signature !== "required";
+    const photoDelivers = door.dataset.photo === "required" && door.dataset.pin === "off" && door.dataset.signature !== "required" && door.dataset.scan !== "required";
+    const doorCodes = document.getElementById("door-codes");
 
     if (photo) {
       photo.addEventListener("change", function () {
@@ -173,6 +174,7 @@
         }
         if (photo && photo.files.length) form.append("photo", photo.files[0]);
         if (pin && pin.value) form.append("pin", pin.value.trim());
+        if (doorCodes) doorCodes.value.split(/[\s,]+/).filter(Boolean).forEach(function (code) { form.append("codes", code); });
         const drawn = await signature();
         if (drawn) form.append("signature", drawn, "signature.png");
         if (extra.confirmFar) form.append("confirm_far", "true");
