@@ -308,8 +308,11 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
         page.locator("#code").fill(code)
         page.locator("#code").press("Enter")
         expect(page.locator("#results .ok").first).to_contain_text(code)
+    expect(page.locator("#results .ok").first).to_contain_text("back at the station")
     _shot(page, "13-returned")
-    page.goto(f"{url}/driver/blocks/{app.block_id}")
+    page.wait_for_url(f"{url}/driver/blocks/{app.block_id}")
+    expect(page.get_by_text(re.compile("Block complete"))).to_have_count(2)  # notice, toast
+    _shot(page, "13-complete")
     page.goto(f"{url}/driver/")
     _shot(page, "14-today-after")
     for name, path in (

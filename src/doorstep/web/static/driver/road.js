@@ -51,9 +51,14 @@
           show(code, true, "kept: sends when the signal returns");
           scanned(code);
         } else if (result.ok) {
-          show(code, true, result.data.replayed ? "already scanned" : "scanned");
+          const back = scanner.dataset.back;
+          show(code, true, result.data.replayed ? "already scanned" : back ? "back at the station" : "scanned");
           if (navigator.vibrate) navigator.vibrate(60);
           scanned(code);
+          if (back && result.data.block_status === "completed") {
+            sessionStorage.setItem("doorstep-toast", "Block complete. Thank you!");
+            setTimeout(function () { window.location.assign(scanner.dataset.blockPage); }, 1200);
+          }
         } else {
           show(code, false, app.problem(result));
           if (navigator.vibrate) navigator.vibrate([80, 60, 80]);
@@ -74,6 +79,7 @@
     const startButton = document.getElementById("camera-start");
     if ("BarcodeDetector" in window && navigator.mediaDevices && navigator.mediaDevices.getUserMedia) {
       startButton.hidden = false;
+      document.getElementById("code-label").textContent = "Or type the label's code";
       startButton.addEventListener("click", async function () {
         const video = document.getElementById("camera");
         let detector;
