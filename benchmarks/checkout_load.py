@@ -249,7 +249,7 @@ def start_server(database_url: str, port: int, workers: int) -> subprocess.Popen
         [
             sys.executable,
             "-m",
-            "doorstep.cli",
+            "doorstep",
             "serve",
             "--port",
             str(port),

@@ -48,6 +48,11 @@ def plan_day(session: Session, orders: int = 30) -> None:
     seed, same blocks)."""
     import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
     seed_demo_day(session, orders=orders, order_time=local(9), console_password=None)
+    plan_dch1(session)
+
+
+def plan_dch1(session: Session) -> None:
+    """DCH1's wave of the day planned (seed 1) and on offer first come."""
     plan_wave(
         session,
         "DCH1",

@@ -117,6 +117,18 @@ def test_a_missing_parcel_leaves_the_block_and_the_operator_is_told(road: Road) 
         select(OutboxEvent.event_type).where(OutboxEvent.aggregate_id == package.id)
     ).all()
     assert outbox[-1] == "package.missing"
+    # The phone sends the report again (its answer was lost in a dead spot): answered, once.
+    again = road.post("/missing", {"codes": [package.tracking_code]})
+    assert again.status_code == 200, again.text
+    assert again.json()["reported"] == []
+    assert again.json()["already_reported"] == [package.tracking_code]
+    assert (
+        road.session.scalars(
+            select(OutboxEvent.event_type).where(OutboxEvent.aggregate_id == package.id)
+        ).all()
+        == outbox
+    )
+    assert len(road.session.scalars(select(OpsException)).all()) == 1
     scanned = next(p for p in road.load().packages.values())
     _scan(road, scanned.tracking_code)
     refused = road.post("/missing", {"codes": [scanned.tracking_code]})

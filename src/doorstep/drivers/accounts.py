@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -198,6 +199,13 @@ def home_station_code(session: Session, driver: Driver) -> str | None:
     if driver.home_node_id is None:
         return None
     return session.get_one(Node, driver.home_node_id).code
+
+
+def home_zone(session: Session, driver: Driver) -> ZoneInfo:
+    """The time zone of the driver's home station (UTC without one)."""
+    if driver.home_node_id is None:
+        return ZoneInfo("UTC")
+    return ZoneInfo(session.get_one(Node, driver.home_node_id).timezone)
 
 
 def update_driver(session: Session, driver: Driver, body: DriverUpdate) -> Driver:

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers import accounts
 from doorstep.drivers.road_schemas import AdjustmentOut, BlockEarnings, EarningsOut
 from doorstep.errors import InvalidInput
 from doorstep.models import Block, BlockStatus, Driver, Node, PayAdjustment
@@ -64,7 +65,7 @@ def week_statement(
 ) -> EarningsOut:
     """The driver's blocks of ``week`` (default: this week at the home station)."""
     if week is None:
-        zone = _home_zone(session, driver)
+        zone = accounts.home_zone(session, driver)
         week = week_of(now.astimezone(zone).date())
     monday = parse_week(week)
     sunday = monday + timedelta(days=6)
@@ -109,12 +110,6 @@ def week_statement(
         pay_per_hour_cents=_per_hour(total, hours),
         net_per_hour_cents=_per_hour(total - vehicle, hours),
     )
-
-
-def _home_zone(session: Session, driver: Driver) -> ZoneInfo:
-    if driver.home_node_id is None:
-        return ZoneInfo("UTC")  # no home station: weeks of UTC dates
-    return ZoneInfo(session.get_one(Node, driver.home_node_id).timezone)
 
 
 def _adjustments(session: Session, block_ids: list[int]) -> dict[int, list[AdjustmentOut]]:

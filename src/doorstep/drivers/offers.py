@@ -9,9 +9,8 @@ block, so that exactly one driver ever holds it, is `drivers.taking`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +33,9 @@ from doorstep.models import (
     OfferMode,
     OfferStatus,
 )
+
+#: Round results shown for blocks that started up to this long ago.
+RESULTS_SINCE = timedelta(days=1)
 
 
 class OfferNotFound(NotFound):
@@ -179,7 +181,7 @@ def list_offers(
     session: Session, driver: Driver, *, now: datetime, policy: OfferPolicy
 ) -> list[OfferView]:
     """Every open block the driver may take, as an offer of theirs, by start (see the module).
-    Seven queries whatever the number of blocks."""
+    Six queries whatever the number of blocks (seven when some are new to the driver)."""
     if driver.home_node_id is None or driver.status is not DriverStatus.ACTIVE:
         return []
     station = session.get_one(Node, driver.home_node_id)
@@ -207,18 +209,12 @@ def list_offers(
     ]
     if not eligible:
         return []
-    _make_offers(session, driver, (block for block, _ in eligible), now=now, policy=policy)
-    offers = {
-        offer.block_id: offer
-        for offer in session.scalars(
-            select(Offer)
-            .where(
-                Offer.driver_id == driver.id,
-                Offer.block_id.in_([block.id for block, _ in eligible]),
-            )
-            .execution_options(populate_existing=True)
-        )
-    }
+    # The offers the driver has; only blocks new to them get one (the usual listing writes
+    # nothing: building a statement of 200 rows that all conflict cost more than the rest).
+    offers = _offers_of(session, driver, [block.id for block, _ in eligible])
+    new = [block for block, _ in eligible if block.id not in offers]
+    if new:
+        offers |= _make_offers(session, driver, new, now=now, policy=policy)
     return [
         offer_view(offers[block.id], block, start, policy)
         for block, start in eligible
@@ -231,11 +227,23 @@ def _candidate(session: Session, driver: Driver, blocks: list[Block], tz: ZoneIn
     return candidates(session, [driver], min(days), max(days))[driver.id]
 
 
+def _offers_of(session: Session, driver: Driver, block_ids: list[int]) -> dict[int, Offer]:
+    return {
+        offer.block_id: offer
+        for offer in session.scalars(
+            select(Offer)
+            .where(Offer.driver_id == driver.id, Offer.block_id.in_(block_ids))
+            .execution_options(populate_existing=True)
+        )
+    }
+
+
 def _make_offers(
-    session: Session, driver: Driver, blocks: Iterable[Block], *, now: datetime, policy: OfferPolicy
-) -> None:
-    """An offer row per block the driver has none for yet; one statement, and a concurrent
-    listing by the same driver inserts nothing twice."""
+    session: Session, driver: Driver, blocks: list[Block], *, now: datetime, policy: OfferPolicy
+) -> dict[int, Offer]:
+    """An offer row per block the driver has none for yet, by block: one statement (its rows
+    sent as parameters, so it is compiled once), and a concurrent listing by the same driver
+    inserts nothing twice (the rows it made first are read back)."""
     values = [
         {
             "block_id": block.id,
@@ -249,11 +257,17 @@ def _make_offers(
     make_insert = (
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
-    session.execute(
-        make_insert(Offer)
-        .values(values)
-        .on_conflict_do_nothing(index_elements=["block_id", "driver_id"])
-    )
+    made = {
+        offer.block_id: offer
+        for offer in session.scalars(
+            make_insert(Offer)
+            .on_conflict_do_nothing(index_elements=["block_id", "driver_id"])
+            .returning(Offer),
+            values,
+        )
+    }
+    raced = [block.id for block in blocks if block.id not in made]
+    return made | (_offers_of(session, driver, raced) if raced else {})
 
 
 def _expiry(block: Block, now: datetime, policy: OfferPolicy) -> datetime:
@@ -268,6 +282,26 @@ def get_offer(session: Session, driver: Driver, offer_id: int, *, policy: OfferP
     offer = _own_offer(session, driver, offer_id)
     block = session.get_one(Block, offer.block_id)
     return offer_view(offer, block, session.get_one(Node, block.start_node_id), policy)
+
+
+def round_results(
+    session: Session, driver: Driver, *, now: datetime, policy: OfferPolicy, limit: int = 10
+) -> list[OfferView]:
+    """The driver's offers that a round has decided or ranked (they carry a fairness key), of
+    blocks starting from a day ago on, newest round first; one query."""
+    rows = session.execute(
+        select(Offer, Block, Node)
+        .join(Block, Block.id == Offer.block_id)
+        .join(Node, Node.id == Block.start_node_id)
+        .where(
+            Offer.driver_id == driver.id,
+            Offer.fairness.is_not(None),
+            Block.starts_at > now - RESULTS_SINCE,
+        )
+        .order_by(Offer.responded_at.desc(), Offer.id.desc())
+        .limit(limit)
+    ).all()
+    return [offer_view(offer, block, start, policy) for offer, block, start in rows]
 
 
 def _own_offer(session: Session, driver: Driver, offer_id: int) -> Offer:

@@ -103,6 +103,10 @@ class MissingIn(BaseModel):
 
 class MissingOut(BaseModel):
     reported: list[str] = Field(description="Parcels now missing, off the block")
+    already_reported: list[str] = Field(
+        default_factory=list,
+        description="Parcels this block had reported missing already (the report sent again)",
+    )
     skipped_stops: list[int] = Field(description="Stops left without a parcel")
     exceptions: list[int] = Field(description="The operator's exceptions opened")
     stop_count: int

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -20,8 +21,9 @@ from sqlalchemy.orm import Session
 
 from doorstep.api.deps import DbSession, Now, get_settings_dep
 from doorstep.db import unit_of_work
-from doorstep.drivers import accounts
+from doorstep.drivers import accounts, held, offers
 from doorstep.drivers.api.deps import SESSION_COOKIE
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.schemas import SignUpIn
 from doorstep.errors import DomainError
 from doorstep.models import Driver, NodeKind
@@ -43,6 +45,20 @@ TABS: tuple[tuple[str, str, str, Markup], ...] = (
         Markup('<path d="M3 11l9-7 9 7v9a1 1 0 0 1-1 1h-5v-6h-6v6H4a1 1 0 0 1-1-1z"/>'),
     ),
     (
+        "offers",
+        "Offers",
+        "/driver/offers",
+        Markup(
+            '<rect x="3" y="5" width="18" height="15" rx="2"/><path d="M3 10h18M8 3v4M16 3v4"/>'
+        ),
+    ),
+    (
+        "pay",
+        "Pay",
+        "/driver/earnings",
+        Markup('<path d="M12 3v18M17 7H9.5a3 3 0 0 0 0 6h5a3 3 0 0 1 0 6H6"/>'),
+    ),
+    (
         "hours",
         "Hours",
         "/driver/availability",
@@ -57,6 +73,48 @@ TABS: tuple[tuple[str, str, str, Markup], ...] = (
 )
 
 
+class Clock:
+    """Times as the driver reads them: in the home station's time zone."""
+
+    def __init__(self, tz: ZoneInfo, now: datetime) -> None:
+        self.tz = tz
+        self.now = now
+
+    def time(self, moment: datetime | None) -> str:
+        return pages.clock_time(moment, self.tz) if moment else "—"
+
+    def day(self, moment: datetime | None) -> str:
+        if moment is None:
+            return "—"
+        local, today = moment.astimezone(self.tz).date(), self.now.astimezone(self.tz).date()
+        if local == today:
+            return "Today"
+        if (local - today).days == 1:
+            return "Tomorrow"
+        if (local - today).days == -1:
+            return "Yesterday"
+        return f"{local:%a} {local.day} {local:%b}"
+
+    def when(self, moment: datetime | None) -> str:
+        return f"{self.day(moment)}, {self.time(moment)}" if moment else "—"
+
+    def until(self, moment: datetime | None) -> str:
+        """``in 25 min``, ``in 3 h 10 min``, or ``now`` once past."""
+        if moment is None:
+            return "—"
+        minutes = int((moment - self.now).total_seconds() // 60)
+        if minutes <= 0:
+            return "now"
+        if minutes < 60:
+            return f"in {minutes} min"
+        hours, rest = divmod(minutes, 60)
+        return f"in {hours} h {rest} min" if rest else f"in {hours} h"
+
+
+def clock_for(session: Session, driver: Driver, now: datetime) -> Clock:
+    return Clock(accounts.home_zone(session, driver), now)
+
+
 # The app calls its own API, runs its service worker, shows the photo just taken (blob:) and
 # loads nothing from another host.
 APP_POLICY = (
@@ -69,6 +127,7 @@ APP_POLICY = (
 def render(
     template: str, driver: Driver | None, tab: str = "", status_code: int = 200, **context: Any
 ) -> HTMLResponse:
+    """A page of the app (its frame: the tab bar with ``tab`` current)."""
     return pages.render(
         f"driver/{template}",
         status_code,
@@ -230,11 +289,20 @@ async def sign_up(request: Request, settings: SettingsDep, now: Now) -> Response
 
 
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, session: DbSession, now: Now) -> Response:
+def home(request: Request, session: DbSession, now: Now, settings: SettingsDep) -> Response:
     driver = signed_in_driver(request, session, now)
     if driver is None:
         return RedirectResponse("/driver/sign-in", status_code=303)
-    return render("home.html", driver, "home", me=accounts.summary(session, driver))
+    policy = OfferPolicy.from_settings(settings)
+    return render(
+        "home.html",
+        driver,
+        "home",
+        me=accounts.summary(session, driver),
+        blocks=held.held_blocks(session, driver, policy=policy),
+        offers=len(offers.list_offers(session, driver, now=now, policy=policy)),
+        clock=clock_for(session, driver, now),
+    )
 
 
 def _stations(session: Session) -> list[tuple[str, str]]:

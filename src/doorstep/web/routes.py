@@ -25,7 +25,17 @@ from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
 from doorstep.settings import Settings
-from doorstep.web import checkout, console, driver, home, pages, store, track
+from doorstep.web import (
+    checkout,
+    console,
+    driver,
+    driver_me,
+    driver_work,
+    home,
+    pages,
+    store,
+    track,
+)
 from doorstep.web.checkout import Passthrough
 
 router = APIRouter()
@@ -34,6 +44,8 @@ router.include_router(console.router)
 router.include_router(driver.router)
 router.include_router(store.router)
 router.include_router(track.router)
+router.include_router(driver_work.router)
+router.include_router(driver_me.router)
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 _STATIC = files("doorstep.web").joinpath("static")
@@ -50,6 +62,7 @@ _ASSETS = {
     "vendor/redoc/redoc.standalone.js": _JS,
     # The driver app (web/driver.py): its script, stylesheet and icons.
     "driver/app.js": _JS,
+    "driver/road.js": _JS,
     "driver/driver.css": _CSS,
     "driver/icon-192.png": "image/png",
     "driver/icon-512.png": "image/png",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from pydantic import TypeAdapter
 
 from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep
@@ -37,12 +38,20 @@ async def _policy(settings: Annotated[Settings, Depends(get_settings_dep)]) -> O
 Policy = Annotated[OfferPolicy, Depends(_policy)]
 
 
-@router.get("/offers", summary="Every open block you may take, as your offers, by start")
-def list_offers(
-    driver: CurrentDriver, session: DbSession, now: Now, policy: Policy
-) -> list[OfferOut]:
+# A listing carries up to a few hundred offers: read from the service's views and written as
+# JSON in one pass (FastAPI would validate the list again and encode it twice).
+_OFFER_LIST = TypeAdapter(list[OfferOut])
+
+
+@router.get(
+    "/offers",
+    summary="Every open block you may take, as your offers, by start",
+    response_model=list[OfferOut],
+)
+def list_offers(driver: CurrentDriver, session: DbSession, now: Now, policy: Policy) -> Response:
     views = offers.list_offers(session, driver, now=now, policy=policy)
-    return [OfferOut.model_validate(view) for view in views]
+    listed = _OFFER_LIST.validate_python(views, from_attributes=True)
+    return Response(_OFFER_LIST.dump_json(listed), media_type="application/json")
 
 
 @router.get(

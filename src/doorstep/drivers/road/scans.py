@@ -174,9 +174,13 @@ def report_missing(
     require_in_progress(block, "report missing parcels")
     load = load_block(session, block)
     chosen: dict[int, Package] = {}
+    already: list[str] = []
     for code in body.codes:
         package = package_by_code(session, code)
         if package.id not in load.packages:
+            if _reported_from(session, package, block.id):
+                already.append(package.tracking_code)  # the phone sent the report again
+                continue
             raise _not_ours(session, load, package, code)
         if package.state is not PackageState.ASSIGNED:
             raise PackageAlreadyScanned(
@@ -227,11 +231,21 @@ def report_missing(
     retime(load, last_position(driver), now, travel)
     return MissingOut(
         reported=sorted(p.tracking_code for p in chosen.values()),
+        already_reported=sorted(already),
         skipped_stops=skipped,
         exceptions=[e.id for e in exceptions],
         stop_count=block.stop_count,
         package_count=block.package_count,
     )
+
+
+def _reported_from(session: Session, package: Package, block_id: int) -> bool:
+    """Whether this block already reported the parcel missing (a report sent again after a
+    dead spot is answered, not refused)."""
+    if package.state is not PackageState.MISSING:
+        return False
+    event = latest_event(session, package, PackageState.MISSING)
+    return event is not None and (event.data or {}).get("block_id") == block_id
 
 
 def depart(

@@ -4,8 +4,8 @@
 // driver recorded (the time and position of the moment are in its body) and sent again, in the
 // order it happened, when the signal returns; the server accepts each once (client_event_id).
 "use strict";
-const CACHE = "doorstep-driver-v1";
-const SHELL = ["/driver/", "/assets/driver/driver.css", "/assets/driver/app.js", "/driver/manifest.webmanifest"];
+const CACHE = "doorstep-driver-v2";
+const SHELL = ["/driver/", "/assets/driver/driver.css", "/assets/driver/app.js", "/assets/driver/road.js", "/driver/manifest.webmanifest"];
 const DB = "doorstep-driver";
 const STORE = "outbox";
 
