@@ -387,6 +387,8 @@ def test_the_morning_run_is_a_planned_route_through_the_stores(
     assert [(s.kind, s.node_id) for s in stops] == [(StopKind.DROP_OFF, store.node.id)]
     assert run.distance_m > 0
     assert run.cost_cents > 0
-    assert run.planned_start_at < stops[0].planned_arrival_at < run.planned_end_at
+    arrival = stops[0].planned_arrival_at
+    assert arrival is not None
+    assert run.planned_start_at < arrival < run.planned_end_at
     view = store.get("/manifest").json()
     assert view["run_due_at"] is not None

@@ -340,10 +340,12 @@ def hours_text(store: PartnerStore) -> str:
 def _row(session: Session, staff: Staff, body: HandOverIn) -> CounterParcel | None:
     if body.barcode is not None:
         return session.scalar(
-            select(CounterParcel).where(
+            select(CounterParcel)
+            .where(
                 CounterParcel.barcode_hash == _digest(body.barcode.strip().upper()),
                 CounterParcel.partner_store_id == staff.node.id,
             )
+            .with_for_update()
         )
     assert body.package is not None
     return session.scalar(
