@@ -344,6 +344,7 @@ def ready_at_counter(
     package_id: int,
     *,
     pickup_code: str,
+    pickup_barcode: str | None = None,
     store_name: str,
     store_address: str,
     store_hours: str,
@@ -362,6 +363,8 @@ def ready_at_counter(
     }
     if pickup_by:
         context["pickup_by"] = pickup_by
+    if pickup_barcode:
+        context["pickup_barcode"] = pickup_barcode
     url = tracking_url(public_url, facts.package.tracking_token)
     attempts = facts.package.delivery_attempts
     send_milestone(

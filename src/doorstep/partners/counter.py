@@ -31,7 +31,6 @@ from doorstep.models import (
     CounterParcel,
     ExceptionKind,
     ExceptionStatus,
-    MessageChannel,
     Node,
     OpsException,
     Order,
@@ -39,7 +38,7 @@ from doorstep.models import (
     PartnerStore,
 )
 from doorstep.network.schemas import WEEKDAYS
-from doorstep.notifications import service as notifications
+from doorstep.notifications import milestones
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 from doorstep.partners.accounts import Staff
@@ -340,10 +339,12 @@ def hours_text(store: PartnerStore) -> str:
 def _row(session: Session, staff: Staff, body: HandOverIn) -> CounterParcel | None:
     if body.barcode is not None:
         return session.scalar(
-            select(CounterParcel).where(
+            select(CounterParcel)
+            .where(
                 CounterParcel.barcode_hash == _digest(body.barcode.strip().upper()),
                 CounterParcel.partner_store_id == staff.node.id,
             )
+            .with_for_update()
         )
     assert body.package is not None
     return session.scalar(
@@ -395,32 +396,19 @@ def _tell_shopper(
     secret_key: str,
     url: str,
 ) -> None:
-    order = session.get_one(Order, package.order_id)
+    """The shopper's "ready at the counter" message, through the one place that sends the
+    milestones (the merchant's choice of milestones and channels, the tracking link)."""
     store = session.get_one(PartnerStore, node.id)
     pickup = pickup_of(row, secret_key=secret_key)
-    context = {
-        "tracking_url": f"{url.rstrip('/')}/track/{package.tracking_code}",
-        "pickup_code": pickup.code,
-        "pickup_barcode": pickup.barcode,
-        "store_name": node.name,
-        "store_address": node.address or node.name,
-        "store_hours": hours_text(store),
-        "pickup_by": f"{row.collect_by.astimezone(local_zone(node)):%a %d %b}",
-        "recipient_name": order.recipient_name.split(" ")[0],
-    }
-    for channel, to in (
-        (MessageChannel.EMAIL, order.recipient_email),
-        (MessageChannel.SMS, order.recipient_phone),
-    ):
-        if to:
-            notifications.send(
-                session,
-                channel=channel,
-                to=to,
-                template="ready_at_counter",
-                context=context,
-                now=now,
-                merchant_id=order.merchant_id,
-                dedupe_key=f"package:{package.id}:ready_at_counter:{channel.value}",
-                related=notifications.Related(order_id=order.id, package_id=package.id),
-            )
+    milestones.ready_at_counter(
+        session,
+        package.id,
+        pickup_code=pickup.code,
+        pickup_barcode=pickup.barcode,
+        store_name=node.name,
+        store_address=node.address or node.name,
+        store_hours=hours_text(store),
+        pickup_by=f"{row.collect_by.astimezone(local_zone(node)):%a %d %b}",
+        public_url=url,
+        now=now,
+    )

@@ -142,6 +142,8 @@ def deliver(
     now: datetime,
     far_m: int,
 ) -> DoorOut:
+    # One request at a time per door: a double tap waits, then finds the first one's proofs.
+    session.scalar(select(Stop.id).where(Stop.id == stop_id).with_for_update())
     earlier = _replay(session, staff, body.client_event_id, stop_id)
     if earlier:
         return _out(session, earlier, replayed=True)
@@ -200,6 +202,8 @@ def attempt(
     public_url: str,
 ) -> DoorOut:
     """Unable to deliver: the parcels go back to the counter for the shopper, who is told."""
+    # One request at a time per door: a double tap waits, then finds the first one's proofs.
+    session.scalar(select(Stop.id).where(Stop.id == stop_id).with_for_update())
     earlier = _replay(session, staff, body.client_event_id, stop_id)
     if earlier:
         return _out(session, earlier, replayed=True)

@@ -20,6 +20,7 @@ from doorstep.models import (
     CarrierShipmentStatus,
     Channel,
     Node,
+    NodeKind,
     Order,
     Package,
     Plan,
@@ -203,7 +204,13 @@ def manifests(session: Session, plan_id: int) -> list[ManifestView]:
     routes = list(
         session.scalars(
             select(Route)
-            .where(Route.plan_id == plan_id, Route.channel == Channel.PARTNER_STORE)
+            .join(Node, Node.id == Route.start_node_id)
+            .where(
+                Route.plan_id == plan_id,
+                Route.channel == Channel.PARTNER_STORE,
+                # The staff routes (the morning run starts at the station).
+                Node.kind == NodeKind.PARTNER_STORE,
+            )
             .order_by(Route.id)
         )
     )
