@@ -70,6 +70,36 @@ def test_existing_packages_get_their_tokens(tmp_path: Path) -> None:
                 for _ in range(3)
             ],
         )
+        # Their history points at them, as every real package's does.
+        first = session.scalar(sa.select(sa.func.min(sa.column("id"))).select_from(OLD_PACKAGES))
+        session.execute(
+            sa.insert(
+                sa.table(
+                    "package_events",
+                    *(
+                        sa.column(c)
+                        for c in (
+                            "package_id",
+                            "sequence",
+                            "to_state",
+                            "occurred_at",
+                            "actor",
+                            "data",
+                        )
+                    ),
+                )
+            ),
+            [
+                {
+                    "package_id": first,
+                    "sequence": 1,
+                    "to_state": "created",
+                    "occurred_at": now,
+                    "actor": "system",
+                    "data": "{}",
+                }
+            ],
+        )
         session.commit()
     upgrade(engine, "0013")
     with Session(engine) as session:

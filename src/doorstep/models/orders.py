@@ -131,6 +131,7 @@ class Package(Timestamped, Base):
         Index("ix_packages_state_origin", "state", "origin_node_id"),
         # Committed volume of a station or partner store on a day: the promise's capacity check.
         Index("ix_packages_serving_day", "serving_node_id", "service_date"),
+        Index("ix_packages_tracking_digest", "tracking_digest", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -139,8 +140,13 @@ class Package(Timestamped, Base):
     # The secret behind the shopper's tracking page (/track/{token}): not the label's code,
     # which anyone who handles the box can read. Kept as is, since every read of the order
     # and every message gives the link again; looked up only by its digest (models.tracking).
-    tracking_token: Mapped[str] = mapped_column(String(64), default=new_tracking_token)
-    tracking_digest: Mapped[str] = mapped_column(String(64), unique=True, default=digest_of_row)
+    # Every insert fills both (column defaults) and migration 0013 filled the older rows;
+    # NULL is allowed by the schema only so that SQLite adds them without rebuilding the
+    # table the whole history points at.
+    tracking_token: Mapped[str] = mapped_column(
+        String(64), nullable=True, default=new_tracking_token
+    )
+    tracking_digest: Mapped[str] = mapped_column(String(64), nullable=True, default=digest_of_row)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="RESTRICT"))
     origin_node_id: Mapped[int] = mapped_column(
         ForeignKey("nodes.id", ondelete="RESTRICT"), index=True

@@ -32,10 +32,9 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("tracking_token", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("tracking_digest", sa.String(length=64), nullable=True))
     _backfill_tokens()
-    with op.batch_alter_table("packages", schema=None) as batch_op:
-        batch_op.alter_column("tracking_token", existing_type=sa.String(length=64), nullable=False)
-        batch_op.alter_column("tracking_digest", existing_type=sa.String(length=64), nullable=False)
-        batch_op.create_unique_constraint(op.f("uq_packages_tracking_digest"), ["tracking_digest"])
+    # An index, not a constraint, and the columns left nullable: SQLite adds both without
+    # rebuilding packages (a rebuild drops the table that every event and line points at).
+    op.create_index("ix_packages_tracking_digest", "packages", ["tracking_digest"], unique=True)
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.add_column(sa.Column("return_window_days", sa.Integer(), nullable=True))
 
@@ -182,7 +181,7 @@ def downgrade() -> None:
     op.drop_table("returns")
     with op.batch_alter_table("products", schema=None) as batch_op:
         batch_op.drop_column("return_window_days")
+    op.drop_index("ix_packages_tracking_digest", table_name="packages")
     with op.batch_alter_table("packages", schema=None) as batch_op:
-        batch_op.drop_constraint(op.f("uq_packages_tracking_digest"), type_="unique")
         batch_op.drop_column("tracking_digest")
         batch_op.drop_column("tracking_token")
