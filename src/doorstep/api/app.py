@@ -25,6 +25,7 @@ from doorstep.merchants import api as merchants_api
 from doorstep.models import utcnow
 from doorstep.network import api as network_api
 from doorstep.notifications import api as notifications_api
+from doorstep.ops import api as ops_api
 from doorstep.orders import api as orders_api
 from doorstep.planning import api as planning_api
 from doorstep.promise import api as promise_api
@@ -35,6 +36,7 @@ from doorstep.settings import Settings, get_settings
 from doorstep.shipments import api as shipments_api
 from doorstep.storage.service import blob_store_from_settings
 from doorstep.web import dev_outbox
+from doorstep.web import ops as ops_pages
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.web.login_throttle import LoginThrottle
@@ -79,6 +81,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )
+    app.state.ops_login_throttle = LoginThrottle(
+        settings.console_login_limit, settings.rate_limit_storage, namespace="ops-login"
+    )
 
     install_error_handlers(app)
     # Inside the rate limits (a refused flood is not read) and the request id (errors carry it).
@@ -101,8 +106,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(drivers_api.router)
     app.include_router(webhooks_api.router)
     app.include_router(notifications_api.router)
+    app.include_router(ops_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
+    app.include_router(ops_pages.router)  # /ops/*: the operator's console
     app.include_router(dev_outbox.router)  # /dev/outbox, outside production only
     _install_docs(app)
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.

@@ -18,6 +18,7 @@ from doorstep.cli import (
     merchants,
     network,
     plan,
+    users,
     worker,
 )
 from doorstep.cli.serve import serve
@@ -35,6 +36,7 @@ app.add_typer(carrier.app, name="carrier")
 app.add_typer(network.app, name="network")
 app.add_typer(drivers.app, name="drivers")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(users.app, name="users")
 app.command("plan")(plan.plan_command)
 app.command("worker")(worker.worker)
 app.command("serve")(serve)

@@ -38,6 +38,7 @@ from doorstep.models.notifications import (
     OptOutSource,
     SmsOptOut,
 )
+from doorstep.models.operators import AuditEntry, OperatorRole, OperatorUser
 from doorstep.models.ops import ExceptionKind, ExceptionStatus, OpsException
 from doorstep.models.orders import (
     Channel,
@@ -63,6 +64,7 @@ __all__ = [
     "AccessToken",
     "ApiKey",
     "ApiKeyKind",
+    "AuditEntry",
     "AvailabilityException",
     "Base",
     "Block",
@@ -94,6 +96,8 @@ __all__ = [
     "Offer",
     "OfferMode",
     "OfferStatus",
+    "OperatorRole",
+    "OperatorUser",
     "OpsException",
     "OptOutSource",
     "Order",

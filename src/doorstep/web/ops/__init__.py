@@ -1,0 +1,10 @@
+"""The operator's console under ``/ops/``: one router assembled from its pages."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from doorstep.web.ops import frame
+
+router = APIRouter()
+router.include_router(frame.router)
