@@ -7,17 +7,22 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
 from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId
 from doorstep.api.errors import error_responses
 from doorstep.api.operators import operator_may
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.errors import InvalidInput
+from doorstep.models import ExceptionKind, ExceptionStatus
 from doorstep.ops import audit, policy, users
+from doorstep.ops import exceptions as ops_exceptions
 from doorstep.ops.policy import Action, ActionNotAllowed
 from doorstep.ops.schemas import (
     AuditEntryOut,
     CreatedOperatorOut,
+    ExceptionActionIn,
+    ExceptionOut,
     IssuedTokenOut,
     MeOut,
     OperatorIn,
@@ -39,6 +44,8 @@ Viewer = Annotated[Operator, Depends(operator_may(Action.CONSOLE_VIEW))]
 UsersReader = Annotated[Operator, Depends(operator_may(Action.USERS_READ))]
 UsersManager = Annotated[Operator, Depends(operator_may(Action.USERS_MANAGE))]
 AuditReader = Annotated[Operator, Depends(operator_may(Action.AUDIT_READ))]
+ExceptionsReader = Annotated[Operator, Depends(operator_may(Action.EXCEPTIONS_READ))]
+ExceptionsActor = Annotated[Operator, Depends(operator_may(Action.EXCEPTIONS_ACT))]
 
 
 @router.get("/me", summary="The operator behind the token, and what their role may do")
@@ -152,3 +159,56 @@ def audit_log(
             session, limit=limit, subject_type=subject_type, subject_id=subject_id
         )
     ]
+
+
+@router.get("/exceptions", summary="Exceptions to act on, newest first (open ones by default)")
+def list_exceptions(
+    session: DbSession,
+    _: ExceptionsReader,
+    status: ExceptionStatus | None = ExceptionStatus.OPEN,
+    kind: ExceptionKind | None = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[ExceptionOut]:
+    rows = ops_exceptions.list_exceptions(session, status=status, kind=kind, limit=limit)
+    return [ExceptionOut.model_validate(r) for r in rows]
+
+
+@router.get(
+    "/exceptions/{exception_id}",
+    summary="One exception and the actions that apply to it now",
+    responses=error_responses(ops_exceptions.ExceptionNotFound),
+)
+def get_exception(exception_id: RowId, session: DbSession, _: ExceptionsReader) -> ExceptionOut:
+    return ExceptionOut.model_validate(ops_exceptions.get_exception(session, exception_id))
+
+
+@router.post(
+    "/exceptions/{exception_id}/actions",
+    summary="Act on an exception (re-offer, carrier, contact, resolve); it is resolved",
+    responses=error_responses(
+        ops_exceptions.ExceptionNotFound,
+        ops_exceptions.ExceptionAlreadyResolved,
+        ops_exceptions.ActionNotApplicable,
+        InvalidInput,
+    ),
+)
+def act_on_exception(
+    exception_id: RowId,
+    body: ExceptionActionIn,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    operator: ExceptionsActor,
+) -> ExceptionOut:
+    row = ops_exceptions.act(
+        session,
+        exception_id,
+        ops_exceptions.Act(body.action),
+        by=operator.actor,
+        now=now,
+        note=body.note,
+        message=body.message,
+        service=body.service,
+        offers=OfferPolicy.from_settings(request.app.state.settings),
+    )
+    return ExceptionOut.model_validate(row)

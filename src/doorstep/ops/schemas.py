@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -85,3 +85,33 @@ class AuditEntryOut(BaseModel):
     subject_id: str | None
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+
+
+class ExceptionOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    kind: str
+    status: str
+    detail: str
+    opened_at: datetime
+    opened_by: str
+    block_id: int | None
+    package: str | None = Field(description="The parcel's tracking code")
+    package_state: str | None
+    driver: str | None
+    driver_id: int | None
+    node: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    resolution: str | None
+    actions: list[str] = Field(description="What can be done about it now")
+
+
+class ExceptionActionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    action: Literal["reoffer", "carrier", "contact_driver", "contact_shopper", "resolve"]
+    note: str = Field(default="", max_length=400, description="How it was resolved (resolve)")
+    message: str = Field(default="", max_length=600, description="What to send (contact_*)")
+    service: str = Field(default="next_day", max_length=50, description="Carrier service")

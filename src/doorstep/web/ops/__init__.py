@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from doorstep.web.ops import frame
+from doorstep.web.ops import exceptions, frame
 
 router = APIRouter()
 router.include_router(frame.router)
+router.include_router(exceptions.router)
