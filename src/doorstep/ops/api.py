@@ -5,9 +5,10 @@ Every endpoint names its action; `doorstep.ops.policy` decides who may take it.
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, timedelta
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId
 from doorstep.api.errors import error_responses
@@ -15,12 +16,13 @@ from doorstep.api.operators import operator_may
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.errors import InvalidInput
 from doorstep.models import ExceptionKind, ExceptionStatus
-from doorstep.ops import audit, policy, users
+from doorstep.ops import audit, console, numbers, policy, users
 from doorstep.ops import exceptions as ops_exceptions
 from doorstep.ops.policy import Action, ActionNotAllowed
 from doorstep.ops.schemas import (
     AuditEntryOut,
     CreatedOperatorOut,
+    DayNumbersOut,
     ExceptionActionIn,
     ExceptionOut,
     IssuedTokenOut,
@@ -46,6 +48,7 @@ UsersManager = Annotated[Operator, Depends(operator_may(Action.USERS_MANAGE))]
 AuditReader = Annotated[Operator, Depends(operator_may(Action.AUDIT_READ))]
 ExceptionsReader = Annotated[Operator, Depends(operator_may(Action.EXCEPTIONS_READ))]
 ExceptionsActor = Annotated[Operator, Depends(operator_may(Action.EXCEPTIONS_ACT))]
+NumbersReader = Annotated[Operator, Depends(operator_may(Action.NUMBERS_READ))]
 
 
 @router.get("/me", summary="The operator behind the token, and what their role may do")
@@ -212,3 +215,30 @@ def act_on_exception(
         offers=OfferPolicy.from_settings(request.app.state.settings),
     )
     return ExceptionOut.model_validate(row)
+
+
+@router.get(
+    "/numbers",
+    summary="The day's numbers, one row per local day (JSON, or CSV with format=csv)",
+    responses={200: {"content": {"text/csv": {}}}, **error_responses(InvalidInput)},
+    response_model=list[DayNumbersOut],
+)
+def day_numbers(
+    session: DbSession,
+    now: Now,
+    _: NumbersReader,
+    start: Annotated[date | None, Query(alias="from", description="First day (local)")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Last day (local)")] = None,
+    format: Literal["json", "csv"] = "json",
+) -> Response | list[DayNumbersOut]:
+    zone = console.network_zone(session)
+    last = end or now.astimezone(zone).date()
+    first = start or last - timedelta(days=6)
+    rows = numbers.compute(session, first, last, zone=zone, now=now)
+    if format == "csv":
+        return Response(
+            "".join(numbers.csv_lines(rows)),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="numbers-{first}-{last}.csv"'},
+        )
+    return [DayNumbersOut.model_validate(r) for r in rows]

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.models import Block, BlockStatus, ExceptionStatus, Node, OpsException, Plan
+from doorstep.network import repository as network
 
 
 @dataclass(frozen=True)
@@ -62,3 +64,12 @@ def blocks_by_status(session: Session, start: datetime, end: datetime) -> dict[s
     counts = {s.value: 0 for s in BlockStatus}
     counts.update({status.value: n for status, n in rows})
     return counts
+
+
+def network_zone(session: Session) -> ZoneInfo:
+    """The network's time zone (its days are local days)."""
+    return ZoneInfo(network.timezone_of(session, []) or "UTC")
+
+
+def local_day(session: Session, now: datetime) -> date:
+    return now.astimezone(network_zone(session)).date()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -115,3 +115,22 @@ class ExceptionActionIn(BaseModel):
     note: str = Field(default="", max_length=400, description="How it was resolved (resolve)")
     message: str = Field(default="", max_length=600, description="What to send (contact_*)")
     service: str = Field(default="next_day", max_length=50, description="Carrier service")
+
+
+class DayNumbersOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    day: date
+    packages: int
+    delivered: int
+    delivered_on_time: int
+    on_time_rate: float | None = Field(description="delivered on time / delivered")
+    same_day_given: int = Field(description="packages of same-day orders placed that day")
+    same_day_kept: int = Field(description="of those, delivered by their promise")
+    cost_per_package_cents: dict[str, int | None] = Field(description="by channel")
+    driver_utilisation: float | None = Field(
+        description="checked-in time to completion over the worked blocks' paid hours"
+    )
+    driver_miles: float = Field(description="planned miles of the blocks drivers took")
+    carrier_share: float | None = Field(description="carrier packages / packages with a channel")
+    blocks_worked: int

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from doorstep.web.ops import exceptions, frame
+from doorstep.web.ops import exceptions, frame, numbers
 
 router = APIRouter()
 router.include_router(frame.router)
 router.include_router(exceptions.router)
+router.include_router(numbers.router)
