@@ -43,7 +43,7 @@ def create(
 
     chosen = _role(role)
     secret = (
-        typer.prompt("Password", hide_input=True, confirmation_prompt=True) if password else None
+        typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True) if password else None
     )
     try:
         with database() as engine, unit_of_work(session_factory(engine)) as session:
@@ -204,7 +204,7 @@ def set_password(email: Annotated[str, typer.Argument(help="The operator's e-mai
     """Set an operator's console password (asked twice, never echoed)."""
     from doorstep.ops import audit, users
 
-    secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     try:
         with database() as engine, unit_of_work(session_factory(engine)) as session:
             user = users.find_by_email(session, email)
