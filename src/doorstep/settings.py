@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     database_echo: bool = Field(default=False, description="Log every SQL statement (debugging)")
     operator_token: str = Field(
         default=DEVELOPMENT_OPERATOR_TOKEN,
-        description="Bearer token of the operator endpoints; in production at least 32 random "
-        "characters",
+        description="A shared bearer token that acts as an operator admin in development and "
+        "tests only; production refuses it (operators use their own opr_ tokens: doorstep users "
+        "create). In production at least 32 random characters",
     )
     secret_key: str = Field(
         default=DEVELOPMENT_SECRET_KEY,

@@ -28,6 +28,12 @@ def _role(text: str) -> OperatorRole:
         raise typer.Exit(2) from None
 
 
+def _ask_password() -> str:
+    # On stderr: with --json, stdout carries the one JSON object only.
+    answer: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    return answer
+
+
 @app.command("create")
 def create(
     email: Annotated[str, typer.Argument(help="The person's e-mail (their sign-in)")],
@@ -42,9 +48,7 @@ def create(
     from doorstep.ops import audit, users
 
     chosen = _role(role)
-    secret = (
-        typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True) if password else None
-    )
+    secret = _ask_password() if password else None
     try:
         with database() as engine, unit_of_work(session_factory(engine)) as session:
             made = users.create_operator(
@@ -204,7 +208,7 @@ def set_password(email: Annotated[str, typer.Argument(help="The operator's e-mai
     """Set an operator's console password (asked twice, never echoed)."""
     from doorstep.ops import audit, users
 
-    secret = typer.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    secret = _ask_password()
     try:
         with database() as engine, unit_of_work(session_factory(engine)) as session:
             user = users.find_by_email(session, email)

@@ -44,7 +44,8 @@ FACES: tuple[Face, ...] = (
         "Developers and integrators",
         Markup(
             "Every endpoint with its request, answer and errors. Merchant endpoints take the "
-            "merchant's API key, operator endpoints the operator token, each as a bearer token."
+            "merchant's API key, operator endpoints an operator's own token (opr_…), each as a "
+            "bearer token."
         ),
         (
             Link("Interactive docs", "/docs", "try a call (Swagger UI)"),
@@ -78,6 +79,16 @@ FACES: tuple[Face, ...] = (
             "promise for the shopper's ZIP code and opens the checkout for that quote, which "
             "takes the address. Payment stays with the merchant."
         ),
+    ),
+    Face(
+        "Operator console",
+        "Operators",
+        Markup(
+            "Run the day: open exceptions with the actions that resolve them, the day's "
+            "numbers, the stored plans, and (admins) the people, their tokens and the audit "
+            "log. Accounts come from <code>doorstep users create</code>."
+        ),
+        (Link("Sign in", "/ops/sign-in"),),
     ),
     Face(
         "Plan pages",
