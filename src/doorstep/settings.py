@@ -286,6 +286,21 @@ class Settings(BaseSettings):
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
 
+    # The operator's live map (/ops/map).
+    ops_map_tile_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s'\"]+\{z\}[^\s'\"]*$",
+        description="Map tiles under the live map, as https://host/{z}/{x}/{y}.png (Web "
+        "Mercator); unset = the network drawn on a plain background (closed networks)",
+    )
+    ops_map_refresh_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often the live map's stream reads today's blocks again (seconds); "
+        "it sends an update only when something changed",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         # A deployment that forgot to set a secret must not start with a public one.

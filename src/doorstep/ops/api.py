@@ -132,7 +132,7 @@ def issue_token(
 def list_tokens(
     session: DbSession,
     _: UsersReader,
-    user_id: Annotated[int | None, Query(ge=1)] = None,
+    user_id: RowId | None = None,
 ) -> list[TokenOut]:
     return [TokenOut.model_validate(t) for t in users.list_tokens(session, user_id)]
 

@@ -25,6 +25,7 @@ class Action(StrEnum):
     """Everything an operator can do, each read or change named once."""
 
     CONSOLE_VIEW = "console.view"
+    MAP_VIEW = "map.view"
     NETWORK_READ = "network.read"
     PLANS_READ = "plans.read"
     PLANS_CREATE = "plans.create"
@@ -40,6 +41,7 @@ class Action(StrEnum):
 
 ALLOWED: dict[Action, frozenset[OperatorRole]] = {
     Action.CONSOLE_VIEW: EVERYONE,
+    Action.MAP_VIEW: EVERYONE,
     Action.NETWORK_READ: EVERYONE,
     Action.PLANS_READ: EVERYONE,
     Action.PLANS_CREATE: RUNS_THE_DAY,

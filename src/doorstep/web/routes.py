@@ -51,6 +51,8 @@ _ASSETS = {
     "driver/driver.css": _CSS,
     "driver/icon-192.png": "image/png",
     "driver/icon-512.png": "image/png",
+    # The operator's live map (web/ops/live_map.py).
+    "ops/map.js": _JS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.

@@ -27,6 +27,7 @@ HOME = "/ops/"
 #: The console's sections, in the order of its navigation, each with the action it needs.
 SECTIONS = (
     ("/ops/", "Today", Action.CONSOLE_VIEW),
+    ("/ops/map", "Map", Action.MAP_VIEW),
     ("/ops/exceptions", "Exceptions", Action.EXCEPTIONS_READ),
     ("/ops/numbers", "Numbers", Action.NUMBERS_READ),
     ("/ops/plans", "Plans", Action.PLANS_READ),
@@ -69,13 +70,19 @@ def page_operator(
 
 
 def render(
-    template: str, operator: Operator, status_code: int = 200, **context: Any
+    template: str,
+    operator: Operator,
+    status_code: int = 200,
+    *,
+    csp: str | None = None,
+    **context: Any,
 ) -> HTMLResponse:
     """A console page with its navigation (only the sections the role may open)."""
     nav = [(href, label) for href, label, action in SECTIONS if policy.may(operator.role, action)]
     return pages.render(
         template,
         status_code=status_code,
+        policy=csp,
         operator=operator,
         nav=nav,
         may=lambda action: policy.may(operator.role, Action(action)),
