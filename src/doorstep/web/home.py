@@ -88,7 +88,7 @@ FACES: tuple[Face, ...] = (
             "numbers, the stored plans, and (admins) the people, their tokens and the audit "
             "log. Accounts come from <code>doorstep users create</code>."
         ),
-        (Link("Sign in", "/ops/sign-in"),),
+        (Link("Open the console", "/ops/sign-in", "with an operator account"),),
     ),
     Face(
         "Plan pages",
