@@ -6,8 +6,9 @@ The page draws the still network in SVG on the server; the stream sends today's 
 their positions already projected into the same frame, and ``/assets/ops/map.js`` redraws
 them. Every ``DOORSTEP_OPS_MAP_REFRESH_S`` the stream reads the blocks again in a short
 read-only transaction of its own and sends them when something changed (a comment every 15 s
-otherwise, so proxies keep the connection); it ends after ten minutes and the browser's
-EventSource reconnects by itself.
+otherwise, so proxies keep the connection); it ends after 30 s and the browser's
+EventSource reconnects by itself (a server stopping waits for open requests: a map holds it up
+for 30 s at most).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
+from sqlalchemy.orm import Session
 
 from doorstep.api.deps import DbSession, Now, get_settings_dep
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
@@ -36,7 +38,9 @@ router = APIRouter(prefix="/ops", include_in_schema=False)
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 WIDTH, HEIGHT, PAD = 1000, 700, 0.08
-STREAM_S = 600
+# A stream ends after this and the browser reconnects (about a second): a server that stops
+# waits for open requests, so a map holds a restart up for this long at most.
+STREAM_S = 30
 KEEP_ALIVE_S = 15
 MAX_TILES = 64
 
@@ -133,6 +137,11 @@ def _network(session: DbSession) -> tuple[Frame, dict[str, Any]]:
             radius = round(east[0] - x, 1)
         drawn_places.append({**p.__dict__, "x": x, "y": y, "r": radius})
     return frame, {"areas": drawn_areas, "places": drawn_places}
+
+
+def network_frame(session: Session) -> Frame:
+    """The frame the page draws in and the stream projects into."""
+    return _network(session)[0]
 
 
 def _day(session: DbSession, now: datetime) -> tuple[datetime, datetime]:
