@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,15 @@ from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
 from doorstep.drivers.road import checkin
-from doorstep.models import Block, BlockStatus, OperatorRole, Package, Stop, StopPackage
+from doorstep.models import (
+    Block,
+    BlockStatus,
+    OperatorRole,
+    Package,
+    Stop,
+    StopPackage,
+    StopStatus,
+)
 from doorstep.ops import audit, live, users
 from doorstep.settings import Settings
 from tests.drivers.conftest import _road
@@ -69,18 +77,33 @@ def test_the_map_draws_the_network_and_todays_blocks(
 
 
 def test_a_stop_is_late_when_its_eta_passes_its_promise(road: Road) -> None:
-    [stop, *_] = delivery_stops(road.session, road.block)
-    promise = road.block.ends_at
+    session = road.session
+    stops = delivery_stops(session, road.block)
+    stop = stops[-1]
+    promise = min(p.promised_by for p in _parcels(session, stop))
+    day = (road.block.starts_at - timedelta(hours=12), road.block.starts_at + timedelta(hours=12))
+
+    def late(now: datetime) -> bool:
+        session.flush()
+        [block] = [b for b in live.blocks_layer(session, *day, now) if b.id == road.block.id]
+        return next(s.late for s in block.stops if s.id == stop.id)
+
     now = promise - timedelta(hours=1)
     stop.eta_at = promise - timedelta(minutes=1)
-    assert not live.is_late(stop, promise, now)
+    assert not late(now)
     stop.eta_at = promise + timedelta(minutes=1)
-    assert live.is_late(stop, promise, now)
+    assert late(now)
     # An ETA gone by without the stop done: late once now passes the promise.
     stop.eta_at = now - timedelta(minutes=5)
-    assert not live.is_late(stop, promise, now)
-    assert live.is_late(stop, promise, promise + timedelta(seconds=1))
-    assert not live.is_late(stop, None, now)
+    assert not late(now)
+    assert late(promise + timedelta(seconds=1))
+    # Done: late only if done after the promise; a window, when there is one, comes first.
+    stop.status, stop.completed_at = StopStatus.COMPLETED, promise - timedelta(minutes=3)
+    assert not late(promise + timedelta(hours=2))
+    stop.window_end = promise - timedelta(minutes=10)
+    assert late(now)
+    stop.status = StopStatus.SKIPPED
+    assert not late(now)
 
 
 pytestmark_browser = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")

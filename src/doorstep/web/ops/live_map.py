@@ -19,6 +19,7 @@ import math
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -53,6 +54,7 @@ class Frame:
     top: float
     scale: float
 
+    @lru_cache(maxsize=65_536)  # noqa: B019 (frames are few and live as long as a stream)
     def xy(self, lat: float, lng: float) -> tuple[float, float]:
         mx, my = _mercator(lat, lng)
         return round((mx - self.left) * self.scale, 1), round((my - self.top) * self.scale, 1)
