@@ -91,8 +91,9 @@ class Settings(BaseSettings):
     database_echo: bool = Field(default=False, description="Log every SQL statement (debugging)")
     operator_token: str = Field(
         default=DEVELOPMENT_OPERATOR_TOKEN,
-        description="Bearer token of the operator endpoints; in production at least 32 random "
-        "characters",
+        description="A shared bearer token that acts as an operator admin in development and "
+        "tests only; production refuses it (operators use their own opr_ tokens: doorstep users "
+        "create). In production at least 32 random characters",
     )
     secret_key: str = Field(
         default=DEVELOPMENT_SECRET_KEY,
@@ -328,6 +329,21 @@ class Settings(BaseSettings):
     )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+
+    # The operator's live map (/ops/map).
+    ops_map_tile_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s'\"]+\{z\}[^\s'\"]*$",
+        description="Map tiles under the live map, as https://host/{z}/{x}/{y}.png (Web "
+        "Mercator); unset = the network drawn on a plain background (closed networks)",
+    )
+    ops_map_refresh_s: float = Field(
+        default=1.0,
+        gt=0,
+        le=60,
+        description="How often the live map's stream reads today's blocks again (seconds); "
+        "it sends an update only when something changed",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

@@ -42,11 +42,13 @@ FULL = {
     "pickup_by": "Fri 18 Dec",
     "new_date": "Thu 17 Dec",
     "recipient_name": "Ana",
+    "tracking_code": "DS-7K2Q9X",
 }
 # What each kind needs at the least (everything else is optional).
 REQUIRED = {
     "sign_in_code": {"code"},
     "driver_reminder": {"message"},
+    "operator_note": {"message", "tracking_code"},
     "order_confirmed": {"tracking_url", "promise"},
     "out_for_delivery": {"tracking_url", "eta_window"},
     "arriving": {"tracking_url", "eta_window"},

@@ -22,6 +22,8 @@ from sqlalchemy.orm import Session
 
 from doorstep import __version__
 from doorstep.api.app import create_app
+from doorstep.models import OperatorRole, utcnow
+from doorstep.ops import audit, users
 from doorstep.settings import Settings
 from doorstep.web.plan_page import render_plan_page
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, serving
@@ -29,6 +31,9 @@ from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, open_shop_with_c
 from tests.web.test_plan_page import a_plan_with_every_section
 
 sync_api = pytest.importorskip("playwright.sync_api")
+
+OPERATOR_EMAIL = "dana@ops.example.com"
+OPERATOR_PASSWORD = "dispatch-2026-dana"
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
 
@@ -64,6 +69,9 @@ class Watch:
             self.problems.append(f"console: {message.text} ({message.location.get('url')})")
 
     def _failed(self, request: Any) -> None:
+        # An event stream never ends by itself: leaving its page cuts it, and that is no fault.
+        if request.resource_type == "eventsource" and "ERR_ABORTED" in (request.failure or ""):
+            return
         if request.url not in self.elsewhere:  # those are counted apart
             self.problems.append(f"failed: {request.url} {request.failure}")
 
@@ -76,6 +84,16 @@ class Watch:
 def origin(settings: Settings, committed_engine: Engine) -> Iterator[str]:
     with Session(committed_engine) as session:
         open_shop_with_console(session)
+        users.create_operator(
+            session,
+            OPERATOR_EMAIL,
+            OperatorRole.DISPATCHER,
+            name="Dana",
+            password=OPERATOR_PASSWORD,
+            by=audit.COMMAND_LINE,
+            now=utcnow(),
+        )
+        session.commit()
     with serving(create_app(settings, engine=committed_engine)) as url:
         yield url
 
@@ -149,6 +167,24 @@ def test_every_page_loads_from_doorstep_alone(origin: str, shots: Path, tmp_path
             expect(page.get_by_role("heading", name="Orders")).to_be_visible()
             expect(page.get_by_text("No orders yet")).to_be_visible()
             page.screenshot(path=shots / "console-desktop.png")
+
+            # The operator's console, signed in, and its live map (SVG, its own script, the
+            # event stream: nothing from elsewhere).
+            page.goto(f"{origin}/ops/sign-in")
+            page.get_by_label("E-mail").fill(OPERATOR_EMAIL)
+            page.get_by_label("Password").fill(OPERATOR_PASSWORD)
+            page.get_by_role("button", name="Sign in").click()
+            page.wait_for_url("**/ops/")
+            page.goto(f"{origin}/ops/map")
+            expect(page.locator("#live-state")).to_have_text("live")
+            expect(page.get_by_role("img", name="Stations, stores")).to_be_visible()
+            page.screenshot(path=shots / "ops-map-desktop.png")
+            for path, heading in (
+                ("/ops/exceptions", "Exceptions"),
+                ("/ops/numbers", "The day's numbers"),
+            ):
+                page.goto(f"{origin}{path}")
+                expect(page.get_by_role("heading", name=heading)).to_be_visible()
 
             # A plan page, opened from disk as `doorstep plan` leaves it.
             page.goto(plan_page.as_uri())

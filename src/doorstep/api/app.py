@@ -25,6 +25,7 @@ from doorstep.merchants import api as merchants_api
 from doorstep.models import utcnow
 from doorstep.network import api as network_api
 from doorstep.notifications import api as notifications_api
+from doorstep.ops import api as ops_api
 from doorstep.orders import api as orders_api
 from doorstep.partners import api as partners_api
 from doorstep.planning import api as planning_api
@@ -38,6 +39,7 @@ from doorstep.storage.service import blob_store_from_settings
 from doorstep.tracking import api as tracking_api
 from doorstep.tracking.push import Broadcaster
 from doorstep.web import dev_outbox
+from doorstep.web import ops as ops_pages
 from doorstep.web import routes as web_routes
 from doorstep.web.cors import PublicCorsMiddleware
 from doorstep.web.login_throttle import LoginThrottle
@@ -91,6 +93,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage
     )
+    app.state.ops_login_throttle = LoginThrottle(
+        settings.console_login_limit, settings.rate_limit_storage, namespace="ops-login"
+    )
 
     install_error_handlers(app)
     # Inside the rate limits (a refused flood is not read) and the request id (errors carry it).
@@ -117,8 +122,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(notifications_api.router)
     app.include_router(notifications_api.settings_router)
     app.include_router(tracking_api.router)
+    app.include_router(ops_api.router)
     # /, /widget.js, /assets/*, /v1/geo/postal-codes/{code}, /checkout*, /console*
     app.include_router(web_routes.router)
+    app.include_router(ops_pages.router)  # /ops/*: the operator's console
     app.include_router(dev_outbox.router)  # /dev/outbox, outside production only
     _install_docs(app)
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.

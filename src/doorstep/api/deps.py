@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,19 +101,6 @@ async def _promise_policy(request: Request) -> PromisePolicy:
 
 
 Promises = Annotated[PromisePolicy, Depends(_promise_policy)]
-
-_bearer = HTTPBearer(auto_error=False, description="Operator token")
-
-
-def require_operator(
-    settings: Annotated[Settings, Depends(get_settings_dep)],
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> None:
-    """Operator endpoints: ``Authorization: Bearer <DOORSTEP_OPERATOR_TOKEN>``."""
-    if credentials is None:
-        raise NotAuthenticated("missing 'Authorization: Bearer <operator token>' header")
-    if not secrets.compare_digest(credentials.credentials, settings.operator_token):
-        raise NotAuthenticated("the operator token is not valid")
 
 
 @dataclass(frozen=True)

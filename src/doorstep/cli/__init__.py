@@ -19,6 +19,7 @@ from doorstep.cli import (
     network,
     partners,
     plan,
+    users,
     worker,
 )
 from doorstep.cli.serve import serve
@@ -37,6 +38,7 @@ app.add_typer(network.app, name="network")
 app.add_typer(drivers.app, name="drivers")
 app.add_typer(partners.app, name="partners")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(users.app, name="users")
 app.command("plan")(plan.plan_command)
 app.command("worker")(worker.worker)
 app.command("serve")(serve)

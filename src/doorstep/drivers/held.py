@@ -98,12 +98,70 @@ def forfeit_block(
             block_id=block_id,
             cutoff=cutoff.isoformat(),
         )
+    _give_back(
+        session,
+        block,
+        driver.id,
+        actor=f"driver {driver.id}",
+        reason="forfeited",
+        now=now,
+        policy=policy,
+    )
+    session.refresh(block)
+    return Forfeited(
+        block.id,
+        now,
+        block.offer_mode,
+        block.offer_round if block.offer_mode is OfferMode.ROUNDS else None,
+        block.round_closes_at,
+    )
+
+
+class BlockNotTakenBack(DomainError):
+    status = 409
+    code = "block_not_taken_back"
+
+
+def take_back_block(
+    session: Session, block_id: int, *, actor: str, now: datetime, policy: OfferPolicy
+) -> Block:
+    """The operator takes a block from a driver who has not checked in (a no-show) and puts it
+    on offer again, as a forfeit would (no cut-off: the operator decides)."""
+    block = session.get(Block, block_id, populate_existing=True)
+    if block is None:
+        raise BlockNotFound(f"no block {block_id}", field="block_id", block_id=block_id)
+    if block.status is not BlockStatus.ACCEPTED or block.driver_id is None:
+        raise BlockNotTakenBack(
+            f"the block is {block.status}: only a block taken and not yet started can be "
+            "offered again",
+            field="block_id",
+            block_id=block_id,
+            status=block.status.value,
+        )
+    _give_back(
+        session, block, block.driver_id, actor=actor, reason="taken_back", now=now, policy=policy
+    )
+    session.refresh(block)
+    return block
+
+
+def _give_back(
+    session: Session,
+    block: Block,
+    driver_id: int,
+    *,
+    actor: str,
+    reason: str,
+    now: datetime,
+    policy: OfferPolicy,
+) -> None:
+    """The driver's block goes on offer again: status, its event and the offers, at once."""
     reopened = _reopened(block, now, policy)
     changed = session.execute(
         update(Block)
         .where(
             Block.id == block.id,
-            Block.driver_id == driver.id,
+            Block.driver_id == driver_id,
             Block.status == BlockStatus.ACCEPTED,
         )
         .values(
@@ -119,32 +177,24 @@ def forfeit_block(
         raise BlockNotForfeitable(
             "the block changed a moment ago: it can no longer be given back",
             field="block_id",
-            block_id=block_id,
+            block_id=block.id,
         )
-    # Recorded from the block as it was read: the event names the driver who gave it back.
+    # Recorded from the block as it was read: the event names the driver who had it.
     record_block_event(
         session,
         block,
         BlockStatus.ACCEPTED,
         BlockStatus.OPEN,
-        actor=f"driver {driver.id}",
+        actor=actor,
         at=now,
-        reason="forfeited",
+        reason=reason,
         data={"mode": reopened["offer_mode"].value},
     )
     session.flush()
     instant_until = None
     if reopened["offer_mode"] is OfferMode.INSTANT:
         instant_until = min(now + policy.instant_expiry, block.starts_at)
-    _reoffer(session, block.id, driver.id, now=now, instant_until=instant_until)
-    session.refresh(block)
-    return Forfeited(
-        block.id,
-        now,
-        block.offer_mode,
-        block.offer_round if block.offer_mode is OfferMode.ROUNDS else None,
-        block.round_closes_at,
-    )
+    _reoffer(session, block.id, driver_id, now=now, instant_until=instant_until)
 
 
 def _reopened(block: Block, now: datetime, policy: OfferPolicy) -> dict[str, Any]:

@@ -38,6 +38,7 @@ from doorstep.models.notifications import (
     OptOutSource,
     SmsOptOut,
 )
+from doorstep.models.operators import AuditEntry, OperatorRole, OperatorUser
 from doorstep.models.ops import ExceptionKind, ExceptionStatus, OpsException
 from doorstep.models.orders import (
     Channel,
@@ -78,6 +79,7 @@ __all__ = [
     "AccessToken",
     "ApiKey",
     "ApiKeyKind",
+    "AuditEntry",
     "AvailabilityException",
     "BackToStation",
     "Base",
@@ -113,6 +115,8 @@ __all__ = [
     "Offer",
     "OfferMode",
     "OfferStatus",
+    "OperatorRole",
+    "OperatorUser",
     "OpsException",
     "OptOutSource",
     "Order",

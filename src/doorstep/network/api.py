@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from doorstep.api.deps import DbSession, NotAuthenticated, require_operator
+from doorstep.api.deps import DbSession, NotAuthenticated
 from doorstep.api.errors import error_responses
+from doorstep.api.operators import operator_may
 from doorstep.errors import NotFound
 from doorstep.models import Node, NodeKind
 from doorstep.network import repository
 from doorstep.network.schemas import NodeOut, PartnerStoreOut, ServiceAreaOut
+from doorstep.ops.policy import Action, ActionNotAllowed
 
 router = APIRouter(
     prefix="/v1/network",
     tags=["network"],
-    dependencies=[Depends(require_operator)],
-    responses=error_responses(NotAuthenticated),
+    dependencies=[Depends(operator_may(Action.NETWORK_READ))],
+    responses=error_responses(NotAuthenticated, ActionNotAllowed),
 )
 
 

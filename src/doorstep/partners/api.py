@@ -9,14 +9,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Form, Query, Request, Response
 
 from doorstep.access.service import CodeRefused, NotSignedIn, TooManyCodeTries, masked, revoke_token
-from doorstep.api.deps import DbSession, Now, RowId, SettingsDep, require_operator
+from doorstep.api.deps import DbSession, Now, RowId, SettingsDep
 from doorstep.api.errors import error_responses
+from doorstep.api.operators import operator_may
 from doorstep.api.sessions import token_from
 from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
 from doorstep.db import unit_of_work
 from doorstep.drivers import proof
 from doorstep.drivers.road import door, load
 from doorstep.drivers.road.deliveries import FarFromAddress
+from doorstep.ops.policy import Action
 from doorstep.partners import accounts, counter, onboarding, scanin, staff_route, statement
 from doorstep.partners.accounts import Staff
 from doorstep.partners.schemas import (
@@ -67,7 +69,7 @@ router = APIRouter(
 operator = APIRouter(
     prefix="/v1/partner-stores",
     tags=["partner stores"],
-    dependencies=[Depends(require_operator)],
+    dependencies=[Depends(operator_may(Action.PARTNER_DROP))],
 )
 
 

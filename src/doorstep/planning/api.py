@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
-from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId, require_operator
+from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId
 from doorstep.api.errors import error_responses
+from doorstep.api.operators import operator_may
 from doorstep.drivers.policy import OfferPolicy
+from doorstep.ops.policy import Action, ActionNotAllowed
 from doorstep.planning import plan_views
 from doorstep.planning.loading import DriverPlan, StationNotFound
 from doorstep.planning.plan_views import BlockNotFound, PlanNotFound
@@ -17,8 +19,7 @@ from doorstep.planning.service import plan_wave
 router = APIRouter(
     prefix="/v1/plans",
     tags=["planning"],
-    dependencies=[Depends(require_operator)],
-    responses=error_responses(NotAuthenticated),
+    responses=error_responses(NotAuthenticated, ActionNotAllowed),
 )
 
 
@@ -26,6 +27,7 @@ router = APIRouter(
     "",
     summary="Plan a station's wave (returns when the plan is stored)",
     responses=error_responses(StationNotFound),
+    dependencies=[Depends(operator_may(Action.PLANS_CREATE))],
 )
 async def create_plan(body: PlanRequest, session: DbSession, request: Request, now: Now) -> PlanOut:
     # Routing takes seconds of CPU: off the event loop, in the request's transaction.
@@ -49,7 +51,12 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request, n
     return PlanOut.model_validate(view)
 
 
-@router.get("/{plan_id}", summary="A stored plan", responses=error_responses(PlanNotFound))
+@router.get(
+    "/{plan_id}",
+    summary="A stored plan",
+    responses=error_responses(PlanNotFound),
+    dependencies=[Depends(operator_may(Action.PLANS_READ))],
+)
 def get_plan(plan_id: RowId, session: DbSession) -> PlanOut:
     plan = plan_views.get_plan(session, plan_id)
     return PlanOut.model_validate(plan_views.plan_view(session, plan, new_plan=False))
@@ -59,6 +66,7 @@ def get_plan(plan_id: RowId, session: DbSession) -> PlanOut:
     "/{plan_id}/blocks/{block_id}",
     summary="One block of a plan with its stops and parcels in order",
     responses=error_responses(BlockNotFound),
+    dependencies=[Depends(operator_may(Action.PLANS_READ))],
 )
 def get_block(plan_id: RowId, block_id: RowId, session: DbSession) -> BlockDetailOut:
     return BlockDetailOut.model_validate(plan_views.block_detail(session, plan_id, block_id))

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from doorstep.api.deps import DbSession, NotAuthenticated, Now, require_operator
+from doorstep.api.deps import DbSession, NotAuthenticated, Now
 from doorstep.api.errors import error_responses
+from doorstep.api.operators import operator_may
+from doorstep.ops.policy import Action, ActionNotAllowed
 from doorstep.shipments.handover import HandoverStatus, hand_over
 from doorstep.shipments.schemas import HandoverOut, HandoverRequest, ScanOut
 
 router = APIRouter(
     prefix="/v1/carrier",
     tags=["carrier"],
-    dependencies=[Depends(require_operator)],
-    responses=error_responses(NotAuthenticated),
+    dependencies=[Depends(operator_may(Action.CARRIER_HANDOVER))],
+    responses=error_responses(NotAuthenticated, ActionNotAllowed),
 )
 
 

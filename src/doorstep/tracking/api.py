@@ -11,10 +11,11 @@ from doorstep.api.deps import (
     NotAuthenticated,
     Now,
     SecretKeyCaller,
-    require_operator,
 )
 from doorstep.api.errors import error_responses
+from doorstep.api.operators import operator_may
 from doorstep.merchants.service import InvalidApiKey
+from doorstep.ops.policy import Action
 from doorstep.tracking import returns
 from doorstep.tracking.schemas import ReturnOut, ReturnReceivedOut, ReturnReceiveIn
 
@@ -33,7 +34,7 @@ def list_returns(caller: SecretKeyCaller, session: DbSession) -> list[ReturnOut]
 @router.post(
     "/returns/{code}/receive",
     summary="A return scanned in at a station or partner store: its stock is on hand again",
-    dependencies=[Depends(require_operator)],
+    dependencies=[Depends(operator_may(Action.RETURN_RECEIVE))],
     responses=error_responses(NotAuthenticated, returns.ReturnNotFound, returns.NodeNotFound),
 )
 def receive_return(

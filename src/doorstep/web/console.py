@@ -18,7 +18,7 @@ from doorstep.settings import Settings
 from doorstep.web import pages
 from doorstep.web import session as console_session
 from doorstep.web.checkout import zone_of
-from doorstep.web.login_throttle import LoginThrottle
+from doorstep.web.login_throttle import SignInRefused, password_sign_in
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -70,32 +70,25 @@ def login(
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
-    throttle: LoginThrottle = request.app.state.login_throttle
     client = request.client.host if request.client else "unknown"
-    refusal = throttle.attempt(email, client)
-    if refusal is not None:
-        minutes = max(1, round(refusal.retry_after_s / 60))
+    user = password_sign_in(
+        request.app.state.login_throttle,
+        client,
+        email,
+        password,
+        lambda e, p: verify_console_login(session, e, p),
+    )
+    if isinstance(user, SignInRefused):
         page = pages.render(
             "login.html",
-            status_code=429,
+            status_code=user.status,
             next=_safe_next(next),
             email=email,
-            error=f"Too many sign-in attempts. For your account's safety, try again in "
-            f"{minutes} minute{'s' if minutes != 1 else ''}.",
+            error=user.message,
         )
-        page.headers["Retry-After"] = str(refusal.retry_after_s)
+        if user.retry_after_s is not None:
+            page.headers["Retry-After"] = str(user.retry_after_s)
         return page
-    user = verify_console_login(session, email, password) if email and password else None
-    if user is None:
-        throttle.failed(email, client)
-        return pages.render(
-            "login.html",
-            status_code=401,
-            next=_safe_next(next),
-            email=email,
-            error="That e-mail and password don't match an account. Check both and try again.",
-        )
-    throttle.succeeded(email, client)
     response = RedirectResponse(_safe_next(next), status_code=303)
     console_session.sign_in(response, request, settings, user)
     return response

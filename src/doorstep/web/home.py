@@ -44,7 +44,8 @@ FACES: tuple[Face, ...] = (
         "Developers and integrators",
         Markup(
             "Every endpoint with its request, answer and errors. Merchant endpoints take the "
-            "merchant's API key, operator endpoints the operator token, each as a bearer token."
+            "merchant's API key, operator endpoints an operator's own token (opr_…), each as a "
+            "bearer token."
         ),
         (
             Link("Interactive docs", "/docs", "try a call (Swagger UI)"),
@@ -97,6 +98,16 @@ FACES: tuple[Face, ...] = (
             "in the order API: the parcel's progress, a live arrival window, the delivery "
             "photo, instructions for the driver, returns. No login: the link is the key."
         ),
+    ),
+    Face(
+        "Operator console",
+        "Operators",
+        Markup(
+            "Run the day: open exceptions with the actions that resolve them, the day's "
+            "numbers, the stored plans, and (admins) the people, their tokens and the audit "
+            "log. Accounts come from <code>doorstep users create</code>."
+        ),
+        (Link("Open the console", "/ops/sign-in", "with an operator account"),),
     ),
     Face(
         "Plan pages",

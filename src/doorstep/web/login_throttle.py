@@ -22,10 +22,14 @@ count: an attacker's addresses stay refused).
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from limits import RateLimitItem, parse, storage
 from limits.strategies import MovingWindowRateLimiter
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,10 @@ class Refusal:
 
 
 class LoginThrottle:
-    def __init__(self, limit: str, storage_uri: str) -> None:
+    def __init__(self, limit: str, storage_uri: str, *, namespace: str = "console-login") -> None:
+        # One namespace per sign-in page: the merchant console's counts and the operator
+        # console's are kept apart.
+        self.namespace = namespace
         self.item: RateLimitItem | None = parse(limit) if limit else None
         self.limiter = MovingWindowRateLimiter(storage.storage_from_string(storage_uri))
 
@@ -42,7 +49,7 @@ class LoginThrottle:
         """Count a sign-in attempt; a refusal when its password must not be checked."""
         if self.item is None:
             return None
-        address = f"console-login:client:{client}"
+        address = f"{self.namespace}:client:{client}"
         if not self.limiter.hit(self.item, address):
             return self._refusal(self.item, address)
         account, pair = self._account_keys(email, client)
@@ -60,7 +67,7 @@ class LoginThrottle:
             self.limiter.clear(self.item, self._account_keys(email, client)[1])
 
     def _account_keys(self, email: str, client: str) -> tuple[str, str]:
-        account = f"console-login:account:{email.strip().lower()}"
+        account = f"{self.namespace}:account:{email.strip().lower()}"
         return account, f"{account}:client:{client}"
 
     def _has_failed(self, item: RateLimitItem, pair: str) -> bool:
@@ -69,3 +76,40 @@ class LoginThrottle:
     def _refusal(self, item: RateLimitItem, key: str) -> Refusal:
         reset_at = self.limiter.get_window_stats(item, key).reset_time
         return Refusal(max(1, int(reset_at - time.time()) + 1))
+
+
+@dataclass(frozen=True)
+class SignInRefused:
+    """Why a sign-in form is shown again: its status, the message, when to retry."""
+
+    status: int
+    message: str
+    retry_after_s: int | None = None
+
+
+def password_sign_in(
+    throttle: LoginThrottle,
+    client: str,
+    email: str,
+    password: str,
+    verify: Callable[[str, str], T | None],
+) -> T | SignInRefused:
+    """One sign-in attempt at a console's form: counted first, then the password checked by
+    ``verify`` (the account, or None); the account, or why not. Both consoles use it."""
+    refusal = throttle.attempt(email, client)
+    if refusal is not None:
+        minutes = max(1, round(refusal.retry_after_s / 60))
+        return SignInRefused(
+            429,
+            "Too many sign-in attempts. For your account's safety, try again in "
+            f"{minutes} minute{'s' if minutes != 1 else ''}.",
+            refusal.retry_after_s,
+        )
+    account = verify(email, password) if email and password else None
+    if account is None:
+        throttle.failed(email, client)
+        return SignInRefused(
+            401, "That e-mail and password don't match an account. Check both and try again."
+        )
+    throttle.succeeded(email, client)
+    return account

@@ -72,6 +72,8 @@ _ASSETS = {
     # The shopper's tracking page (web/track.py).
     "track.js": _JS,
     "track.css": _CSS,
+    # The operator's live map (web/ops/live_map.py).
+    "ops/map.js": _JS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.

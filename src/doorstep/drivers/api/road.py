@@ -12,9 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from doorstep.access.service import NotSignedIn
-from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep, require_operator
+from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep
 from doorstep.api.errors import error_responses
 from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
+from doorstep.api.operators import operator_may
 from doorstep.drivers import accounts, proof
 from doorstep.drivers.api.deps import CurrentDriver, driver_token
 from doorstep.drivers.road import checkin, deliveries, door, load, phone, returns, scans, stops
@@ -38,6 +39,7 @@ from doorstep.drivers.road_schemas import (
     ScanOut,
     StationReturnIn,
 )
+from doorstep.ops.policy import Action
 from doorstep.settings import Settings
 from doorstep.storage.images import NotAnImage, PhotoTooLarge
 
@@ -283,7 +285,7 @@ def scan_return(
 @stations.post(
     "/{code}/returns",
     summary="The station's own scan of a parcel brought back by a driver",
-    dependencies=[Depends(require_operator)],
+    dependencies=[Depends(operator_may(Action.STATION_RETURN))],
     responses=error_responses(
         returns.StationNotFound, returns.PackageNotReturnable, load.UnknownPackage
     ),

@@ -1,0 +1,181 @@
+"""Acting on exceptions: re-offer a no-show's block, send a missing parcel by carrier, contact
+the shopper, resolve with a note; each recorded on the exception and in the audit log."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.drivers.road import checkin
+from doorstep.models import (
+    AuditEntry,
+    BlockStatus,
+    CarrierShipment,
+    Channel,
+    ExceptionKind,
+    Message,
+    OperatorRole,
+    OpsException,
+    Order,
+    Package,
+    PackageEvent,
+)
+from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.transitions import transition_package
+from tests.drivers.conftest import _road
+from tests.drivers.road import Road, plan_day
+from tests.ops.conftest import bearer
+
+
+@pytest.fixture
+def road(session: Session, client: TestClient) -> Road:
+    plan_day(session)
+    return _road(session, client, "station")
+
+
+def _no_show(road: Road) -> OpsException:
+    later = road.block.starts_at + timedelta(minutes=31)
+    assert checkin.flag_no_shows(road.session, later) == 1
+    road.set_clock(later)
+    return road.session.scalars(
+        select(OpsException).where(OpsException.kind == ExceptionKind.NO_CHECK_IN)
+    ).one()
+
+
+def _missing(session: Session, road: Road) -> OpsException:
+    package = session.scalars(
+        select(Package).where(Package.state == PackageState.ASSIGNED).order_by(Package.id)
+    ).first()
+    assert package is not None
+    transition_package(session, package, PackageState.MISSING, actor="test", reason="missing")
+    exception = OpsException(
+        kind=ExceptionKind.MISSING_AT_PICKUP,
+        package_id=package.id,
+        driver_id=road.driver.id,
+        detail=f"parcel {package.tracking_code} was not at its pickup",
+        opened_at=road.block.starts_at,
+        opened_by="test",
+    )
+    session.add(exception)
+    session.commit()
+    return exception
+
+
+def test_a_dispatcher_re_offers_a_no_shows_block(
+    road: Road, tokens: dict[OperatorRole, str]
+) -> None:
+    exception = _no_show(road)
+    client = road.client
+    viewer = bearer(tokens[OperatorRole.VIEWER])
+    [listed] = client.get("/v1/ops/exceptions", headers=viewer).json()
+    assert listed["id"] == exception.id
+    assert "reoffer" in listed["actions"]
+    url = f"/v1/ops/exceptions/{exception.id}/actions"
+    assert client.post(url, json={"action": "reoffer"}, headers=viewer).status_code == 403
+
+    done = client.post(
+        url, json={"action": "reoffer"}, headers=bearer(tokens[OperatorRole.DISPATCHER])
+    )
+    assert done.status_code == 200, done.text
+    assert done.json()["status"] == "resolved"
+    assert done.json()["resolution"].startswith(f"block {road.block.id} offered again")
+    road.session.refresh(road.block)
+    assert road.block.status is BlockStatus.OPEN
+    assert road.block.driver_id is None
+    again = client.post(
+        url, json={"action": "reoffer"}, headers=bearer(tokens[OperatorRole.DISPATCHER])
+    )
+    assert again.status_code == 409
+    entry = road.session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "exceptions.reoffer")
+    ).one()
+    assert entry.actor == "dispatcher@ops.example.com"
+    assert entry.before is not None
+    assert entry.before["status"] == "open"
+    assert entry.after is not None
+    assert entry.after["status"] == "resolved"
+
+
+def test_a_missing_parcel_goes_by_carrier_and_the_shopper_is_told(
+    session: Session, road: Road, tokens: dict[OperatorRole, str]
+) -> None:
+    client = road.client
+    dispatcher = bearer(tokens[OperatorRole.DISPATCHER])
+    first = _missing(session, road)
+    url = f"/v1/ops/exceptions/{first.id}/actions"
+    sent = client.post(url, json={"action": "carrier", "service": "ground"}, headers=dispatcher)
+    assert sent.status_code == 200, sent.text
+    package = session.get(Package, first.package_id, populate_existing=True)
+    assert package is not None
+    assert package.state is PackageState.ASSIGNED
+    assert package.channel is Channel.CARRIER
+    shipment = session.scalars(
+        select(CarrierShipment).where(CarrierShipment.package_id == package.id)
+    ).one()
+    assert shipment.service == "ground"
+    reasons = session.scalars(
+        select(PackageEvent.reason).where(PackageEvent.package_id == package.id)
+    ).all()
+    assert "sent_by_carrier" in reasons
+
+    second = _missing(session, road)
+    missing = session.get(Package, second.package_id)
+    assert missing is not None
+    order = session.get(Order, missing.order_id)
+    assert order is not None
+    order.recipient_email = "sam@example.com"
+    session.commit()
+    url = f"/v1/ops/exceptions/{second.id}/actions"
+    empty = client.post(url, json={"action": "contact_shopper"}, headers=dispatcher)
+    assert empty.status_code == 422
+    assert empty.json()["context"]["field"] == "message"
+    told = client.post(
+        url,
+        json={"action": "contact_shopper", "message": "Your parcel leaves by carrier tomorrow."},
+        headers=dispatcher,
+    )
+    assert told.status_code == 200, told.text
+    [message] = session.scalars(select(Message).where(Message.template == "operator_note")).all()
+    assert "leaves by carrier tomorrow" in message.body_text
+
+
+def test_resolving_needs_a_note(road: Road, tokens: dict[OperatorRole, str]) -> None:
+    exception = _no_show(road)
+    admin = bearer(tokens[OperatorRole.ADMIN])
+    url = f"/v1/ops/exceptions/{exception.id}/actions"
+    assert road.client.post(url, json={"action": "resolve"}, headers=admin).status_code == 422
+    done = road.client.post(
+        url, json={"action": "resolve", "note": "Ada called: flat tyre"}, headers=admin
+    )
+    assert done.json()["resolution"] == "Ada called: flat tyre"
+    assert road.client.get("/v1/ops/exceptions", headers=admin).json() == []
+    resolved = road.client.get(
+        "/v1/ops/exceptions", params={"status": "resolved"}, headers=admin
+    ).json()
+    assert [e["id"] for e in resolved] == [exception.id]
+
+
+def test_the_exceptions_page_acts_for_a_dispatcher_and_shows_a_viewer(
+    road: Road, tokens: dict[OperatorRole, str]
+) -> None:
+    from tests.ops.test_pages import sign_in
+
+    exception = _no_show(road)
+    client = road.client
+    sign_in(client, OperatorRole.VIEWER)
+    page = client.get("/ops/exceptions")
+    assert page.status_code == 200
+    assert "no check in" in page.text
+    assert "Re-offer the block" not in page.text
+    refused = client.post(f"/ops/exceptions/{exception.id}/act", data={"action": "reoffer"})
+    assert refused.status_code == 403
+    sign_in(client, OperatorRole.DISPATCHER)
+    page = client.get("/ops/exceptions")
+    assert "Re-offer the block" in page.text
+    done = client.post(f"/ops/exceptions/{exception.id}/act", data={"action": "reoffer"})
+    assert done.status_code == 200
+    assert "offered again" in done.text
