@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from doorstep.access.service import NotSignedIn
 from doorstep.api.deps import DbSession, Now, RowId, get_settings_dep
 from doorstep.api.errors import error_responses
-from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
 from doorstep.api.operators import operator_may
+from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
 from doorstep.drivers import accounts, proof
 from doorstep.drivers.api.deps import CurrentDriver, driver_token
 from doorstep.drivers.road import checkin, deliveries, door, load, phone, returns, scans, stops
