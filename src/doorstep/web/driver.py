@@ -89,14 +89,15 @@ def signed_in_driver(request: Request, session: Session, now: Any) -> Driver | N
         return None
 
 
-def _start_session(response: Response, token: str, settings: Settings) -> None:
+def _start_session(response: Response, token: str, settings: Settings, request: Request) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
         max_age=int(accounts.PAGE_SESSION_TTL.total_seconds()),
         httponly=True,
         samesite="lax",
-        secure=settings.environment is Environment.PRODUCTION,
+        # Over HTTPS (direct, or behind a trusted TLS proxy) and always in production.
+        secure=request.url.scheme == "https" or settings.environment is Environment.PRODUCTION,
         path="/",
     )
 
@@ -196,7 +197,7 @@ def check_code(
             error=detail,
         )
     response = RedirectResponse("/driver/", status_code=303)
-    _start_session(response, token, settings)
+    _start_session(response, token, settings, request)
     return response
 
 
