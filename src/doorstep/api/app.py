@@ -15,6 +15,7 @@ from doorstep import __version__
 from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
 from doorstep.api.key_cache import KeyCache
+from doorstep.api.openapi import install_openapi
 from doorstep.api.ratelimit import install_rate_limits
 from doorstep.api.request_context import RequestContextMiddleware
 from doorstep.api.request_guard import BodyLimits, RequestGuard
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(web_routes.router)
     app.include_router(dev_outbox.router)  # /dev/outbox, outside production only
     _install_docs(app)
+    install_openapi(app)  # every error status in the envelope's shape
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.
     app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)
     # Outermost of all: behind a TLS proxy the request's scheme (HSTS, Secure cookies) and
