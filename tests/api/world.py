@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers import accounts
 from doorstep.drivers.schemas import VehicleIn
 from doorstep.merchants import service as merchants
-from doorstep.models import ApiKeyKind, DeliverySpeed, Merchant
+from doorstep.models import ApiKeyKind, DeliverySpeed, Merchant, WebhookDelivery
 from doorstep.orders import service as orders
 from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
 from doorstep.promise.schemas import BasketItem
@@ -69,6 +70,14 @@ def build_world(session: Session) -> World:
         with_token=False,
     ).driver
     driver_token = accounts.issue_session(session, driver, now=local(7), page=False)
+    endpoint = webhooks.create_endpoint(
+        session,
+        merchant_a.id,
+        "https://hooks.example.com/doorstep",
+        ["*"],
+        environment=Environment.TEST,
+        addresses=AddressPolicy.allowing([], resolver=lambda host, port: ["93.184.215.14"]),
+    )
     order = orders.place_order(
         session,
         merchant_a.id,
@@ -81,14 +90,10 @@ def build_world(session: Session) -> World:
         idempotency_key=None,
         now=local(10),
     ).order
-    endpoint = webhooks.create_endpoint(
-        session,
-        merchant_a.id,
-        "https://hooks.example.com/doorstep",
-        ["*"],
-        environment=Environment.TEST,
-        addresses=AddressPolicy.allowing([], resolver=lambda host, port: ["93.184.215.14"]),
-    )
+    webhooks.fan_out(session)  # a delivery of merchant A's order.created to that endpoint
+    delivery_id = session.scalars(
+        select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
+    ).first()
     headers = {
         "anonymous": {},
         "secret_a": bearer(shop.secret_key),
@@ -103,5 +108,10 @@ def build_world(session: Session) -> World:
         merchant_a=merchant_a.id,
         merchant_b=other.merchant.id,
         headers=headers,
-        owned_by_a={"order_id": order.public_id, "endpoint_id": str(endpoint.id)},
+        owned_by_a={
+            "order_id": order.public_id,
+            "endpoint_id": str(endpoint.id),
+            "delivery_id": str(delivery_id),
+            "key_id": str(revoked.api_key.id),
+        },
     )

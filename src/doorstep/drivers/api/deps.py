@@ -7,11 +7,11 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from doorstep.access.service import NotSignedIn
+from doorstep.access.service import NotSignedIn, has_shape_of
 from doorstep.api.deps import DbSession, Now
 from doorstep.drivers import accounts
 from doorstep.errors import DomainError
-from doorstep.models import Driver
+from doorstep.models import Driver, Principal
 
 # The driver pages keep their session in this cookie (HttpOnly, SameSite=Lax).
 SESSION_COOKIE = "doorstep_driver"
@@ -35,17 +35,26 @@ def driver_token(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> str:
     """The app's bearer token, else the page session's cookie (with the header that only the
-    app's own pages send, on anything that changes state)."""
+    app's own pages send, on anything that changes state).
+
+    What is not shaped like a driver's token (a merchant's key, the operator's token) is
+    refused here, before any body is read; the token itself is checked by the endpoint."""
     if credentials is not None:
-        return credentials.credentials
+        return _driver_shaped(credentials.credentials)
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
         if request.method not in _SAFE_METHODS and not request.headers.get(CSRF_HEADER):
             raise CsrfHeaderMissing(
                 f"a change made with the page session's cookie needs the {CSRF_HEADER} header"
             )
-        return cookie
+        return _driver_shaped(cookie)
     raise NotSignedIn("missing 'Authorization: Bearer <driver token>' header; sign in first")
+
+
+def _driver_shaped(token: str) -> str:
+    if not has_shape_of(token, Principal.DRIVER):
+        raise NotSignedIn("the token is not valid; sign in again")
+    return token
 
 
 def _current_driver(
