@@ -46,6 +46,9 @@ from doorstep.models import JobStatus, utcnow
 
 log = structlog.get_logger(__name__)
 
+#: How long a woken runner waits for more wake-ups before its pass.
+COALESCE_S = 0.01
+
 
 @dataclass
 class RunReport:
@@ -243,6 +246,10 @@ class Runner:
                 if on_pass is not None:
                     on_pass(self.report)
                 await _first_of(wake, stop, timeout=interval)
+                if wake.is_set() and not stop.is_set():
+                    # Let the wake-ups of the next few milliseconds join this one: one pass
+                    # (one claim per lane) for many attempts ending, not one each.
+                    await asyncio.sleep(COALESCE_S)
         finally:
             self._wake = None
             for listener in listeners:
