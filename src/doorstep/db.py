@@ -115,3 +115,18 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+#: The escape character of every LIKE pattern built by `escape_like`.
+LIKE_ESCAPE = "\\"
+
+
+def escape_like(text: str) -> str:
+    """``text`` as a LIKE pattern matching exactly itself: its ``%``, ``_`` and the escape
+    character are escaped. Use with ``column.like(pattern, escape=LIKE_ESCAPE)``, so a search
+    for ``50%`` or ``a_b`` finds those characters rather than treating them as wildcards."""
+    return (
+        text.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2)
+        .replace("%", LIKE_ESCAPE + "%")
+        .replace("_", LIKE_ESCAPE + "_")
+    )

@@ -329,6 +329,19 @@ class Settings(BaseSettings):
     )
     log_json: bool = Field(default=False, description="Log one JSON object per line.")
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR")
+    # Behind a TLS proxy (doorstep.api.app): whose forwarded headers count, and HSTS.
+    trusted_proxies: str = Field(
+        default="",
+        description="Comma-separated addresses or networks (like 10.0.0.5,172.16.0.0/12) of the "
+        "reverse proxies whose X-Forwarded-Proto and X-Forwarded-For are believed; empty: "
+        "nobody's, the connection's own scheme and address count",
+    )
+    hsts_seconds: int = Field(
+        default=365 * 24 * 3600,
+        ge=0,
+        description="Strict-Transport-Security max-age on every answer to an HTTPS request "
+        "(direct or through a trusted proxy); 0: no header",
+    )
 
     # The operator's live map (/ops/map).
     ops_map_tile_url: str | None = Field(
@@ -414,6 +427,23 @@ class Settings(BaseSettings):
                         "an address or network (like 10.0.0.0/8)"
                     ) from None
         return self
+
+    @model_validator(mode="after")
+    def _trusted_proxies_are_addresses(self) -> Settings:
+        for entry in self.trusted_proxy_networks:
+            try:
+                ipaddress.ip_network(entry)
+            except ValueError:
+                raise ValueError(
+                    f"DOORSTEP_TRUSTED_PROXIES: '{entry}' is not an address or network "
+                    "(like 10.0.0.5 or 172.16.0.0/12)"
+                ) from None
+        return self
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[str, ...]:
+        """The entries of ``trusted_proxies``."""
+        return tuple(e.strip() for e in self.trusted_proxies.split(",") if e.strip())
 
     @property
     def webhook_private_allowances(self) -> tuple[str, ...]:

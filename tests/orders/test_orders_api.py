@@ -85,7 +85,7 @@ def test_order_from_a_preview_keeps_its_promise_and_reserves_stock(
     assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 2
     assert _reserved(session, "KETTLE-1", "WTE1") == 1
     events = session.scalars(select(OutboxEvent.event_type).order_by(OutboxEvent.id)).all()
-    assert events == ["package.created", "package.created", "order.created"]
+    assert events == ["order.created", "package.created", "package.created"]
 
 
 def test_order_from_a_basket_and_speed(client: TestClient, session: Session, shop: Shop) -> None:
@@ -535,6 +535,31 @@ def test_list_search_paginate_and_export(client: TestClient, shop: Shop) -> None
     assert len(rows) == 5
     assert rows[0]["items"] == "1 x PAN-28"
     assert rows[0]["packages"].endswith(":created")
+
+
+def test_search_wildcards_match_only_themselves(client: TestClient, shop: Shop) -> None:
+    for number, reference in enumerate(("CP-50%", "CP-500", "A_B", "AXB", "back\\slash")):
+        body = {
+            "items": [{"sku": "PAN-28", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "two_day",
+            "recipient": {"name": f"Customer {number}"},
+            "merchant_reference": reference,
+        }
+        assert _order(client, shop, body).status_code == 201
+
+    def found(query: str) -> list[str]:
+        for path in ("/v1/orders", "/v1/orders.csv"):
+            response = client.get(path, params={"q": query}, headers=shop.headers())
+            assert response.status_code == 200, response.text
+        data = client.get("/v1/orders", params={"q": query}, headers=shop.headers()).json()
+        return sorted(o["merchant_reference"] for o in data["data"])
+
+    # Before, % and _ were wildcards: "50%" also found CP-500, "a_b" also AXB, "%" everything.
+    assert found("50%") == ["CP-50%"]
+    assert found("a_b") == ["A_B"]
+    assert found("%") == ["CP-50%"]
+    assert found("k\\s") == ["back\\slash"]
 
 
 # What a shopper or a merchant's page may type that a spreadsheet would run as a formula.

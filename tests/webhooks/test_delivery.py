@@ -6,15 +6,17 @@ import json
 from collections.abc import Callable
 from datetime import timedelta
 
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 from standardwebhooks import Webhook
 
-from doorstep.models import DeliveryStatus, Order, OutboxEvent, WebhookAttempt, utcnow
+from doorstep.models import DeliveryStatus, Merchant, Order, OutboxEvent, WebhookAttempt, utcnow
 from doorstep.orders.lifecycle import PackageState
 from doorstep.settings import Environment
 from doorstep.webhooks import service
 from doorstep.webhooks.signing import new_secret
+from tests.shop import DOWNTOWN_CHANDLER, local, open_shop
 from tests.webhooks.conftest import (
     Receiver,
     advance,
@@ -230,3 +232,42 @@ def test_dead_receiver_is_retried_then_failed_then_redelivered(
         select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery.id)
     ).all()
     assert len(attempts) == policy.max_attempts + 1
+
+
+def test_a_new_order_reaches_the_receiver_before_its_packages(
+    client: TestClient,
+    session: Session,
+    session_factory: sessionmaker[Session],
+    start_receiver: Callable[..., Receiver],
+) -> None:
+    # Regression: the order's own event was written after its packages', so a receiver got
+    # package.created before order.created for the same order.
+    shop = open_shop(session)
+    receiver = start_receiver()
+    merchant = session.get_one(Merchant, shop.merchant_id)
+    service.create_endpoint(
+        session,
+        merchant.id,
+        receiver.url,
+        ["*"],
+        environment=Environment.TEST,
+        addresses=local_receivers(),
+    )
+    session.commit()
+    client.app.state.clock = lambda: local(10)  # type: ignore[attr-defined]
+    response = client.post(
+        "/v1/orders",
+        json={
+            "items": [{"sku": "PAN-28", "quantity": 1}, {"sku": "KETTLE-1", "quantity": 1}],
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "same_day",
+            "recipient": {"name": "Ana Ruiz", "phone": "+1 480 555 0101"},
+        },
+        headers=shop.headers(),
+    )
+    assert response.status_code == 201, response.json()
+
+    for _ in range(5):  # each pass delivers the next event of the order
+        run_pass(session_factory)
+    types = [json.loads(r.body)["type"] for r in receiver.requests]
+    assert types == ["order.created", "package.created", "package.created"]

@@ -77,12 +77,20 @@ def issue_token(
     return IssuedToken(plaintext, token)
 
 
+def has_shape_of(plaintext: str, principal: Principal) -> bool:
+    """Whether ``plaintext`` looks like a token of ``principal`` (no database look-up): what a
+    face may check before reading a request's body, so another kind of credential is a 401
+    at once rather than a 422 about a body it could never have sent."""
+    match = _TOKEN.match(plaintext)
+    return match is not None and match["prefix"].startswith(TOKEN_PREFIX[principal] + "_")
+
+
 def authenticate(session: Session, plaintext: str, principal: Principal, *, now: datetime) -> int:
     """The subject id of a valid, unexpired, unrevoked token of ``principal``; else
     `NotSignedIn` (the same answer whatever was wrong, so it tells a prober nothing)."""
     match = _TOKEN.match(plaintext)
     refused = NotSignedIn("the token is not valid; sign in again")
-    if match is None or not match["prefix"].startswith(TOKEN_PREFIX[principal] + "_"):
+    if match is None or not has_shape_of(plaintext, principal):
         raise refused
     token = session.scalar(select(AccessToken).where(AccessToken.prefix == match["prefix"]))
     if (

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 from sqlalchemy import Engine
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from doorstep import __version__
 from doorstep.api import health
 from doorstep.api.errors import install_error_handlers
 from doorstep.api.key_cache import KeyCache
+from doorstep.api.openapi import install_openapi
 from doorstep.api.ratelimit import install_rate_limits
 from doorstep.api.request_context import RequestContextMiddleware
 from doorstep.api.request_guard import BodyLimits, RequestGuard
@@ -106,7 +108,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         html_problem=web_routes.unreadable_input,
     )
     install_rate_limits(app, settings)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, hsts_seconds=settings.hsts_seconds)
     app.include_router(health.router)
     app.include_router(network_api.router)
     app.include_router(merchants_api.router)
@@ -128,8 +130,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.include_router(ops_pages.router)  # /ops/*: the operator's console
     app.include_router(dev_outbox.router)  # /dev/outbox, outside production only
     _install_docs(app)
+    install_openapi(app)  # every error status in the envelope's shape
     # Added last, so outermost: it answers preflights and puts CORS headers on 429s too.
     app.add_middleware(PublicCorsMiddleware, paths=web_routes.PUBLIC_PATHS)
+    # Outermost of all: behind a TLS proxy the request's scheme (HSTS, Secure cookies) and
+    # client address (rate limits) are the forwarded ones, from the configured proxies only.
+    if settings.trusted_proxy_networks:
+        app.add_middleware(
+            ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxy_networks)
+        )
     return app
 
 

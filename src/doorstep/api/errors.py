@@ -8,7 +8,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -18,11 +18,22 @@ from doorstep.errors import DomainError
 log = structlog.get_logger(__name__)
 
 
-class ErrorBody(BaseModel):
-    """What every error response looks like (shown in OpenAPI)."""
+class FieldProblem(BaseModel):
+    """One problem of a request that failed validation (``validation_error``)."""
 
-    error: str
-    detail: Any
+    field: str = Field(description="Where: body.items.0.sku, query.limit, header.x-y, path")
+    message: str
+    type: str = Field(description="The kind of problem: missing, extra_forbidden, …")
+
+
+class ErrorBody(BaseModel):
+    """What every error response looks like (shown in OpenAPI): a stable ``error`` code, a
+    ``detail`` (a sentence, or for ``validation_error`` the list of problems), sometimes a
+    ``context`` of machine-readable facts, and the request's id."""
+
+    error: str = Field(description="A stable code, like out_of_stock or validation_error")
+    detail: str | list[FieldProblem]
+    context: dict[str, Any] | None = None
     request_id: str | None = None
 
 

@@ -7,6 +7,9 @@ and the headers every answer carries unless it set its own:
   addresses, keys, previews of a shopper's basket, errors about them), and any answer to a
   request that carried credentials (an ``Authorization`` header or a cookie). Public assets
   (``/widget.js``, ``/assets/…``) set their own caching, and it is kept.
+- ``Strict-Transport-Security`` on every answer to an HTTPS request: the scheme is the
+  connection's, or a trusted proxy's ``X-Forwarded-Proto`` (``DOORSTEP_TRUSTED_PROXIES``, read
+  by the outermost middleware); a browser then never tries plain HTTP for the host again.
 
 A plain ASGI middleware rather than ``@app.middleware("http")``: Starlette's
 ``BaseHTTPMiddleware`` runs the rest of the app in a separate task and streams the response
@@ -34,8 +37,9 @@ _ids = random.Random()
 
 
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, hsts_seconds: int = 0) -> None:
         self.app = app
+        self.hsts = f"max-age={hsts_seconds}; includeSubDomains" if hsts_seconds else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -55,6 +59,7 @@ class RequestContextMiddleware:
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()
         status = 500
+        hsts = self.hsts if scope.get("scheme") == "https" else None
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -65,6 +70,8 @@ class RequestContextMiddleware:
                 answer.setdefault("X-Content-Type-Options", "nosniff")
                 if private:
                     answer.setdefault("Cache-Control", "no-store")
+                if hsts is not None:
+                    answer.setdefault("Strict-Transport-Security", hsts)
             await send(message)
 
         try:

@@ -34,4 +34,6 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        # The app reads forwarded headers itself, from DOORSTEP_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )

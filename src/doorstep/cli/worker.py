@@ -101,8 +101,14 @@ def worker(
         float, typer.Option(min=0.05, help="Seconds between polls of the outbox and the queues.")
     ] = 1.0,
     concurrency: Annotated[
-        int, typer.Option(min=1, max=200, help="Webhook requests in flight at most.")
-    ] = 10,
+        int,
+        typer.Option(
+            min=1,
+            max=200,
+            help="Webhook requests in flight at most (one endpoint: half of them; one order's "
+            "events: one at a time, in order).",
+        ),
+    ] = 50,
     job_concurrency: Annotated[
         int, typer.Option(min=1, max=100, help="Queued jobs running at once at most.")
     ] = 4,

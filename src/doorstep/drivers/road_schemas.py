@@ -77,7 +77,17 @@ class ScanOut(BaseModel):
 
 
 class MissingIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # `_something` in the schema: some codes, or the rest of the pickup.
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["codes"], "properties": {"codes": {"minItems": 1}}},
+                {"required": ["rest_of_pickup"], "properties": {"rest_of_pickup": {"const": True}}},
+            ]
+        },
+    )
 
     codes: Annotated[list[TrackingCode], Field(max_length=500)] = Field(
         default_factory=list, description="Parcels not found at the pickup"

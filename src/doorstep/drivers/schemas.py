@@ -144,7 +144,12 @@ class WeeklyIn(BaseModel):
 
 
 class ExceptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # `_hours` in the schema, but for the order of start and end: both or neither.
+        json_schema_extra={"dependentRequired": {"start": ["end"], "end": ["start"]}},
+    )
 
     day: date
     available: bool = Field(description="false: not working; true: extra hours")

@@ -12,7 +12,7 @@ builds one registry from every domain and hands it to the `Runner`, which knows 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -31,6 +31,9 @@ AsyncHandler = Callable[[ClaimedJob, sessionmaker[Session]], Awaitable[object]]
 
 PeriodicRun = Callable[[Session, datetime], object]
 """One run of a periodic job, in its own transaction; the return value lands in the report."""
+
+Listener = Callable[[Callable[[], None], asyncio.Event], Coroutine[Any, Any, None]]
+"""``await listener(wake, stop)``: calls ``wake()`` on new work until ``stop`` is set."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,7 @@ class Registry:
         self.handlers: dict[str, Handler] = {}
         self.periodic: list[Periodic] = []
         self.lanes: list[Lane] = []
+        self.listeners: list[Listener] = []
 
     def job(self, kind: str, run: SyncHandler, *, policy: JobPolicy = DEFAULT_POLICY) -> None:
         """Run jobs of ``kind`` with ``run(session, job)``, on the runner's thread, in the
@@ -94,6 +98,13 @@ class Registry:
 
     def lane(self, lane: Lane) -> None:
         self.lanes.append(lane)
+
+    def listen(self, listener: Listener) -> None:
+        """Run ``await listener(wake, stop)`` beside the runner's polls (`Runner.run_forever`):
+        it calls ``wake()`` when there is new work (a notification from the database), so the
+        runner's next pass starts at once instead of at the next poll. It returns when
+        ``stop`` is set."""
+        self.listeners.append(listener)
 
     def _add(self, handler: Handler) -> None:
         if handler.kind in self.handlers:

@@ -24,7 +24,6 @@ to outside services).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import os
 import secrets
@@ -46,6 +45,9 @@ from doorstep.jobs.registry import Clock, Handler, Periodic, Registry
 from doorstep.models import JobStatus, utcnow
 
 log = structlog.get_logger(__name__)
+
+#: How long a woken runner waits for more wake-ups before its pass.
+COALESCE_S = 0.01
 
 
 @dataclass
@@ -195,6 +197,8 @@ class Runner:
             on_done=self._job_done,
         )
         self.lanes = [*registry.lanes, self.jobs]
+        self.listeners = list(registry.listeners)
+        self._wake: Callable[[], None] | None = None
         self.report = RunReport()
         self._next_run: dict[str, datetime] = {}
         self._in_flight: set[asyncio.Task[Any]] = set()
@@ -220,20 +224,37 @@ class Runner:
         interval: float = 1.0,
         on_pass: Callable[[RunReport], None] | None = None,
     ) -> None:
-        """Poll every ``interval`` seconds until ``stop`` is set, then let what runs finish."""
-        while not stop.is_set():
-            self.report = RunReport()
-            self.run_periodic(self.clock())
-            for lane in self.lanes:
-                try:
-                    self._track(lane.start_due(self.clock))
-                except Exception:
-                    # A database hiccup must not end the runner; the next poll tries again.
-                    log.exception("lane_poll_failed", lane=type(lane).__name__)
-            if on_pass is not None:
-                on_pass(self.report)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+        """Pass every ``interval`` seconds until ``stop`` is set, then let what runs finish.
+
+        A pass also starts as soon as something is woken: a task ended (its slot is free for
+        the next item, say the next event of the same order), or a listener was told of new
+        work (`Registry.listen`: new outbox events)."""
+        wake = asyncio.Event()
+        self._wake = wake.set
+        listeners = [asyncio.create_task(listener(wake.set, stop)) for listener in self.listeners]
+        try:
+            while not stop.is_set():
+                wake.clear()
+                self.report = RunReport()
+                self.run_periodic(self.clock())
+                for lane in self.lanes:
+                    try:
+                        self._track(lane.start_due(self.clock))
+                    except Exception:
+                        # A database hiccup must not end the runner; the next pass tries again.
+                        log.exception("lane_poll_failed", lane=type(lane).__name__)
+                if on_pass is not None:
+                    on_pass(self.report)
+                await _first_of(wake, stop, timeout=interval)
+                if wake.is_set() and not stop.is_set():
+                    # Let the wake-ups of the next few milliseconds join this one: one pass
+                    # (one claim per lane) for many attempts ending, not one each.
+                    await asyncio.sleep(COALESCE_S)
+        finally:
+            self._wake = None
+            for listener in listeners:
+                listener.cancel()
+            await asyncio.gather(*listeners, return_exceptions=True)
         if self._in_flight:
             await asyncio.wait(list(self._in_flight))
 
@@ -261,7 +282,12 @@ class Runner:
     def _track(self, tasks: Iterable[asyncio.Task[Any]]) -> None:
         for task in tasks:
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[Any]) -> None:
+        self._in_flight.discard(task)
+        if self._wake is not None:
+            self._wake()  # a slot is free: the next pass may start what waited for it
 
     def _job_done(self, job: ClaimedJob, status: JobStatus | None, error: str | None) -> None:
         if status is JobStatus.SUCCEEDED:
@@ -274,6 +300,16 @@ class Runner:
             self.report.lost += 1
         if self.on_job is not None:
             self.on_job(job, status, error)
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Return when one of ``events`` is set, or after ``timeout`` seconds."""
+    waiters = [asyncio.create_task(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
 
 
 def _pinned(now: datetime) -> Clock:

@@ -37,5 +37,7 @@ class ApiKeyCreated(ApiKeyOut):
 
 
 class ApiKeyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it
+
     kind: ApiKeyKind
     label: Annotated[str, Field(max_length=200)] | None = None

@@ -65,7 +65,36 @@ class OrderIn(BaseModel):
     adds the street address, and its ``lat``/``lng`` (and postal code, when both give one)
     must be the preview's."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        # The rule `_one_way_to_say_what` enforces, in the schema for clients and fuzzers.
+        json_schema_extra={
+            "anyOf": [
+                {
+                    "title": "From a preview",
+                    "required": ["preview_id", "option_id"],
+                    "properties": {
+                        "preview_id": {"type": "string"},
+                        "option_id": {"type": "string"},
+                        "items": {"type": "null"},
+                        "speed": {"type": "null"},
+                    },
+                },
+                {
+                    "title": "A basket promised now",
+                    "required": ["items", "destination", "speed"],
+                    "properties": {
+                        "items": {"type": "array"},
+                        "destination": {"type": "object"},
+                        "speed": {"type": "string"},
+                        "preview_id": {"type": "null"},
+                        "option_id": {"type": "null"},
+                    },
+                },
+            ]
+        },
+    )
 
     preview_id: Annotated[str, Field(max_length=40)] | None = None
     option_id: DeliverySpeed | None = None

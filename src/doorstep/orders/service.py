@@ -431,9 +431,9 @@ def _reserve_and_pack(
         order,
         actor=f"merchant:{order.merchant_id}",
         at=now,
-        # One statement for every outbox row of the new order: the packages' events, then
-        # the order's own.
-        then_outbox=[order_event_values(order, "order.created", now)],
+        # One statement for every outbox row of the new order: the order's own event, then
+        # the packages' (order.created before package.created, as receivers expect).
+        first_outbox=[order_event_values(order, "order.created", now)],
     )
     lines = list(
         session.scalars(

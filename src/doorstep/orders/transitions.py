@@ -39,11 +39,12 @@ def insert_new_packages(
     *,
     actor: str,
     at: datetime,
-    then_outbox: Sequence[dict[str, Any]] = (),
+    first_outbox: Sequence[dict[str, Any]] = (),
 ) -> list[Package]:
     """Insert an order's new packages in state ``created``, with their first history rows and
-    outbox events: three statements, however many packages. ``then_outbox``: outbox rows
-    to write after the packages' own, in the same statement (the order's own event).
+    outbox events: three statements, however many packages. ``first_outbox``: outbox rows
+    to write before the packages' own, in the same statement (the order's own event: a
+    receiver must hear of the order before its packages).
 
     ORM bulk inserts, not the unit of work: these rows are written once, and its bookkeeping
     was most of the cost of placing an order.
@@ -59,8 +60,9 @@ def insert_new_packages(
         for package in packages
     ]
     session.execute(insert(PackageEvent), [event for event, _ in written])
-    # In package order: a receiver sees an order's events in the order they were written.
-    session.execute(insert(OutboxEvent), [*(outbox for _, outbox in written), *then_outbox])
+    # Ids follow the rows' order, and a receiver gets an order's events in id order: the
+    # order's own event first, then each package's.
+    session.execute(insert(OutboxEvent), [*first_outbox, *(outbox for _, outbox in written)])
     return packages
 
 

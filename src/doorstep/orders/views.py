@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
+from doorstep.db import LIKE_ESCAPE, escape_like
 from doorstep.errors import InvalidInput
 from doorstep.models import DeliverySpeed, Order, OrderStatus
 from doorstep.orders.schemas import (
@@ -73,13 +74,14 @@ class OrderFilter:
         if self.created_to:
             statement = statement.where(Order.created_at < self.created_to)
         if self.query:
-            like = f"%{self.query.strip().lower()}%"
+            # The words searched for, literally: a % or _ in them matches itself only.
+            like = f"%{escape_like(self.query.strip().lower())}%"
             statement = statement.where(
                 or_(
-                    func.lower(Order.public_id).like(like),
-                    func.lower(Order.merchant_reference).like(like),
-                    func.lower(Order.recipient_name).like(like),
-                    func.lower(Order.recipient_email).like(like),
+                    func.lower(Order.public_id).like(like, escape=LIKE_ESCAPE),
+                    func.lower(Order.merchant_reference).like(like, escape=LIKE_ESCAPE),
+                    func.lower(Order.recipient_name).like(like, escape=LIKE_ESCAPE),
+                    func.lower(Order.recipient_email).like(like, escape=LIKE_ESCAPE),
                 )
             )
         return statement

@@ -11,6 +11,8 @@ from doorstep.models import CarrierShipmentStatus, PlanStatus, StopKind
 
 
 class PlanRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it
+
     station: Annotated[str, Field(description="Station code")]
     date: date
     drivers: Annotated[int, Field(ge=0, le=1000)] = 30

@@ -12,6 +12,8 @@ Scan = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class HandoverRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it
+
     tracking_numbers: Annotated[
         list[Scan], Field(min_length=1, max_length=500, description="As scanned, one per parcel")
     ]

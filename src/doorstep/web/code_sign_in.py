@@ -116,7 +116,8 @@ class CodeSignIn:
             max_age=int(self.ttl.total_seconds()),
             httponly=True,
             samesite="lax",
-            secure=settings.environment is Environment.PRODUCTION,
+            # Over HTTPS (direct, or behind a trusted TLS proxy) and always in production.
+            secure=request.url.scheme == "https" or settings.environment is Environment.PRODUCTION,
             path="/",
         )
         return response

@@ -16,12 +16,16 @@ EventTypes = Annotated[
 
 
 class EndpointIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it
+
     url: Annotated[str, Field(max_length=2000, description="Where events are POSTed")]
     event_types: EventTypes = Field(default_factory=lambda: ["*"])
 
 
 class EndpointUpdate(BaseModel):
     """Only the fields present are changed."""
+
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it
 
     url: Annotated[str, Field(max_length=2000)] | None = None
     event_types: EventTypes | None = None
@@ -49,6 +53,8 @@ class EndpointCreated(EndpointOut):
 
 
 class SecretRotation(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # an unknown field is a 422 naming it
+
     keep_previous_hours: float = Field(
         default=24,
         ge=0,

@@ -7,15 +7,20 @@ attempt's outcome. Every function works in the caller's transaction and only flu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import and_, exists, func, select, text
-from sqlalchemy.orm import Session, aliased
+import psycopg
+import structlog
+from sqlalchemy import URL, and_, func, select, text, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.models import (
@@ -30,6 +35,8 @@ from doorstep.orders.lifecycle import PackageState
 from doorstep.settings import Environment
 from doorstep.webhooks.addresses import AddressNotPublic, AddressPolicy
 from doorstep.webhooks.signing import new_secret
+
+log = structlog.get_logger(__name__)
 
 ALL_EVENTS = "*"
 EVENT_TYPES: frozenset[str] = frozenset(
@@ -323,6 +330,62 @@ def fan_out(session: Session, *, now: datetime | None = None, batch: int = 1000)
     return queued
 
 
+#: The channel the outbox's trigger notifies on PostgreSQL (migration 0014).
+OUTBOX_CHANNEL = "doorstep_outbox"
+#: How often SQLite, which has no NOTIFY, is asked for new events.
+SQLITE_OUTBOX_POLL_S = 0.05
+
+
+async def watch_outbox(
+    sessions: sessionmaker[Session], on_new: Callable[[], None], stop: asyncio.Event
+) -> None:
+    """Call ``on_new()`` whenever new outbox events are committed, until ``stop`` is set.
+
+    PostgreSQL: ``LISTEN doorstep_outbox`` on a connection of its own (the writing
+    transaction's trigger notifies as it commits). SQLite: the newest event id, read every
+    50 ms (a cheap index look-up). A lost connection is logged and opened again; the
+    runner's own polls go on meanwhile, so nothing waits longer than a poll.
+    """
+    engine = sessions.kw["bind"]
+    while not stop.is_set():
+        try:
+            if engine.dialect.name == "postgresql":
+                await _listen(engine.url, on_new, stop)
+            else:
+                await _poll(sessions, on_new, stop)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.warning("outbox_watch_failed", exc_info=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+
+
+async def _listen(url: URL, on_new: Callable[[], None], stop: asyncio.Event) -> None:
+    conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    async with await psycopg.AsyncConnection.connect(conninfo, autocommit=True) as connection:
+        await connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
+        on_new()  # what was written before we listened
+        while not stop.is_set():
+            # A bounded wait, so a stop is noticed without a notification.
+            async for _ in connection.notifies(timeout=1.0):
+                on_new()
+
+
+async def _poll(
+    sessions: sessionmaker[Session], on_new: Callable[[], None], stop: asyncio.Event
+) -> None:
+    seen = -1
+    while not stop.is_set():
+        with sessions() as session:
+            newest = session.scalar(select(func.max(OutboxEvent.id))) or 0
+        if newest != seen:
+            seen = newest
+            on_new()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=SQLITE_OUTBOX_POLL_S)
+
+
 def wait_for_outbox_writers(session: Session) -> None:
     # PostgreSQL hands out ids before commit, so event 9 can become visible after event 10:
     # moving a cursor past 10 would skip 9 for good. SHARE mode waits for every transaction
@@ -368,39 +431,59 @@ def claim_due(
     recording the outcome, the delivery comes due again (at-least-once, never lost).
     """
     busy = dict(in_flight or {})
-    earlier = aliased(WebhookDelivery)
-    blocked = exists().where(
-        earlier.endpoint_id == WebhookDelivery.endpoint_id,
-        earlier.ordering_key == WebhookDelivery.ordering_key,
-        earlier.event_id < WebhookDelivery.event_id,
-        earlier.status == DeliveryStatus.PENDING,
-    )
     due_ok = and_(
         WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
     )
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=WebhookDelivery.endpoint_id,
-            order_by=(WebhookDelivery.next_attempt_at, WebhookDelivery.id),
+    # The oldest due deliveries of active endpoints (the "due" index, in its order), a window
+    # a few times what is wanted: the claim costs the window, not the length of the queue.
+    # A delivery whose earlier event of the same order waits for a retry waits with it
+    # (`record_attempt` moves it along), so the window is not filled with blocked ones.
+    window = session.execute(
+        select(
+            WebhookDelivery.id,
+            WebhookDelivery.endpoint_id,
+            WebhookDelivery.ordering_key,
+            WebhookDelivery.event_id,
         )
-        .label("rank")
-    )
-    ranked = (
-        select(WebhookDelivery.id, WebhookDelivery.endpoint_id, rank)
         .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(due_ok, WebhookEndpoint.active, ~blocked)
-        .subquery()
-    )
-    # Enough candidates that the busy endpoints' share can be dropped and ``limit`` remain.
-    candidates = session.execute(
-        select(ranked.c.id, ranked.c.endpoint_id, ranked.c.rank)
-        .where(ranked.c.rank <= per_endpoint)
-        .order_by(ranked.c.rank, ranked.c.id)
-        .limit(limit + per_endpoint * len(busy))
+        .where(due_ok, WebhookEndpoint.active)
+        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
+        .limit(max(200, 4 * (limit + per_endpoint * len(busy))))
     ).all()
+    # The head of each of their queues: per endpoint and ordering key, the earliest event
+    # still pending (an index look-up per key). Only a head may go; a delivery without a
+    # key is a queue of its own.
+    keys = {row.ordering_key for row in window if row.ordering_key is not None}
+    heads: dict[tuple[int, str | None], int] = {}
+    if keys:
+        heads = {
+            (endpoint_id, key): first
+            for endpoint_id, key, first in session.execute(
+                select(
+                    WebhookDelivery.endpoint_id,
+                    WebhookDelivery.ordering_key,
+                    func.min(WebhookDelivery.event_id),
+                )
+                .where(
+                    WebhookDelivery.endpoint_id.in_({row.endpoint_id for row in window}),
+                    WebhookDelivery.ordering_key.in_(keys),
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                )
+                .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.ordering_key)
+            )
+        }
+    ranks: Counter[int] = Counter()
+    candidates: list[tuple[int, int, int]] = []  # (delivery id, endpoint id, rank in it)
+    for row in window:
+        if row.ordering_key is not None and heads.get((row.endpoint_id, row.ordering_key)) != (
+            row.event_id
+        ):
+            continue
+        ranks[row.endpoint_id] += 1
+        if ranks[row.endpoint_id] <= per_endpoint:
+            candidates.append((row.id, row.endpoint_id, ranks[row.endpoint_id]))
     # Round-robin: the endpoints with the fewest attempts running go first.
-    fair = sorted(candidates, key=lambda row: (busy.get(row.endpoint_id, 0) + row.rank, row.id))
+    fair = sorted(candidates, key=lambda row: (busy.get(row[1], 0) + row[2], row[0]))
     chosen: list[int] = []
     for delivery_id, endpoint_id, _ in fair:
         if len(chosen) < limit and busy.get(endpoint_id, 0) < per_endpoint:
@@ -420,7 +503,6 @@ def claim_due(
     ).all()
     claimed: list[DueDelivery] = []
     for delivery, endpoint, event in rows:
-        delivery.next_attempt_at = now + policy.lease
         claimed.append(
             DueDelivery(
                 delivery_id=delivery.id,
@@ -435,7 +517,14 @@ def claim_due(
                 attempt=delivery.attempts + 1,
             )
         )
-    session.flush()
+    if claimed:
+        # One statement for the whole claim, not one per row.
+        session.execute(
+            update(WebhookDelivery)
+            .where(WebhookDelivery.id.in_([due.delivery_id for due in claimed]))
+            .values(next_attempt_at=now + policy.lease),
+            execution_options={"synchronize_session": False},
+        )
     return claimed
 
 
@@ -489,6 +578,19 @@ def record_attempt(
         delivery.status = DeliveryStatus.FAILED
     else:
         delivery.next_attempt_at = now + policy.delay_after(delivery.attempts)
+        if delivery.ordering_key is not None:
+            # The order's later events cannot go before this one: they wait as long.
+            session.execute(
+                update(WebhookDelivery)
+                .where(
+                    WebhookDelivery.endpoint_id == delivery.endpoint_id,
+                    WebhookDelivery.ordering_key == delivery.ordering_key,
+                    WebhookDelivery.status == DeliveryStatus.PENDING,
+                    WebhookDelivery.event_id > delivery.event_id,
+                    WebhookDelivery.next_attempt_at < delivery.next_attempt_at,
+                )
+                .values(next_attempt_at=delivery.next_attempt_at)
+            )
     session.flush()
     return delivery
 

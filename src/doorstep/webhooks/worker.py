@@ -36,6 +36,9 @@ log = structlog.get_logger(__name__)
 FAN_OUT = "webhooks.fan_out"
 """The periodic job that queues new outbox events; its result is how many it queued."""
 
+#: The outbox is read at least this often even when no notification came.
+FAN_OUT_AT_LEAST_EVERY_S = 1.0
+
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 USER_AGENT = "doorstep-webhooks/1"
 
@@ -68,7 +71,8 @@ class PinnedTransport(httpx.AsyncHTTPTransport):
         # httpx takes no network backend of its own, so its pool is replaced by the same pool
         # (httpx's default limits) built with one. tests/webhooks/test_addresses.py delivers
         # to a name only the test's resolver knows, so a pool bypassing it would fail there.
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        # Keep as many connections alive as requests may be in flight (see DeliveryWorker).
+        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(trust_env=False),
             max_connections=limits.max_connections,
@@ -167,16 +171,29 @@ class DeliveryWorker:
         self._started = time.perf_counter()
         self._in_flight: dict[int, asyncio.Task[None]] = {}
         self._endpoint_of: dict[int, int] = {}
+        self._outbox_changed = True
+        self._next_fan_out = 0.0
 
     def register(self, registry: Registry) -> None:
-        """Queue new outbox events on every poll of the runner, and deliver them as a lane."""
+        """Queue new outbox events as soon as they are committed (the runner is woken by
+        `service.watch_outbox`; a poll every second at the latest), and deliver them as a
+        lane."""
         registry.every(FAN_OUT, timedelta(0), self.fan_out)
         registry.lane(self)
+        registry.listen(self.watch_outbox)
+
+    async def watch_outbox(self, wake: Callable[[], None], stop: asyncio.Event) -> None:
+        def new_events() -> None:
+            self._outbox_changed = True
+            wake()
+
+        await service.watch_outbox(self.sessions, new_events, stop)
 
     async def run_once(self, now: datetime | None = None) -> PassReport:
         """Queue new events, attempt every delivery due at ``now``, wait for all of them."""
         self.report = report = PassReport()
         self._started = time.perf_counter()
+        self._outbox_changed = True  # a pass of its own reads the outbox whatever it was told
         registry = Registry()
         self.register(registry)
         run = await Runner(self.sessions, registry, clock=self.clock).run_once(now)
@@ -185,6 +202,13 @@ class DeliveryWorker:
         return report
 
     def fan_out(self, session: Session, now: datetime) -> int:
+        # Passes come as often as attempts end; the outbox is read (and briefly locked, see
+        # service.fan_out) only when told of new events, or once a second in case a
+        # notification was missed.
+        if not self._outbox_changed and time.monotonic() < self._next_fan_out:
+            return 0
+        self._outbox_changed = False
+        self._next_fan_out = time.monotonic() + FAN_OUT_AT_LEAST_EVERY_S
         return service.fan_out(session, now=now)
 
     def start_due(self, now: Clock) -> list[asyncio.Task[None]]:

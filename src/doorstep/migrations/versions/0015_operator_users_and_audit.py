@@ -4,7 +4,7 @@ Operators sign in with their own accounts (a role each: admin, dispatcher, viewe
 one shared token; every change they make is written to the audit log in its own transaction.
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03 14:30:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import doorstep.models.base
 
 revision: str = "0015"
-down_revision: str | None = "0013"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
