@@ -32,6 +32,7 @@ __all__ = ["TrackingNotFound", "find_package"]
 from doorstep.tracking.schemas import CounterPickup, EtaOut, TimelineStep, TrackingView
 
 S = PackageState
+SCANNED_IN = "scanned_in"  # the reason of a partner store's scan-in (`partners.scanin`)
 INSTRUCTIONS_LIMIT = 1000  # orders.delivery_instructions is VARCHAR(1000)
 
 
@@ -171,13 +172,20 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
         detail = None
         if state is S.DELIVERY_ATTEMPTED:
             attempts = int((event.data or {}).get("attempts", 1))
-            detail = (
-                f"{wording.attempt_reason(event.reason).capitalize()}. "
-                f"{wording.attempt_next_step(attempts, max_attempts)}"
+            next_step = (
+                f"It waits for you at {facts.counter.node.name}."
+                if facts.counter is not None  # a store's staff kept it at the counter
+                else wording.attempt_next_step(attempts, max_attempts)
             )
+            detail = f"{wording.attempt_reason(event.reason).capitalize()}. {next_step}"
         elif state is S.AT_PARTNER_STORE:
             store = _counter_store(facts)
-            detail = f"Waiting for you at {store}" if store else None
+            if store is None:
+                detail = None
+            elif event.reason == SCANNED_IN:  # the store's morning batch: its staff deliver it
+                detail = f"Arrived at {store}, who deliver it"
+            else:
+                detail = f"Waiting for you at {store}"
         steps.append(
             (event.occurred_at, _step(wording.STEP_LABELS[state], detail, event.occurred_at, tz))
         )
