@@ -12,18 +12,30 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from doorstep.models import ManifestItem, Node, Package, PartnerManifest, Stop
+from doorstep.models import CounterParcel, ManifestItem, Node, Package, PartnerManifest, Stop
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
-from doorstep.partners import accounts
+from doorstep.partners import accounts, counter
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
+from tests.drivers.road import TINY_JPEG
 from tests.shop import local, open_shop
 
 DAY = date(2026, 11, 25)  # a Wednesday: Maricopa Hardware is open 07:00-19:00
 STORE = "PS-MARICOPA-HARDWARE"
 
-__all__ = ["DAY", "STORE", "Store", "at", "busiest_store", "plan_day"]
+__all__ = [
+    "DAY",
+    "STORE",
+    "Store",
+    "at",
+    "busiest_store",
+    "door",
+    "held",
+    "open_store",
+    "plan_day",
+    "scanned_in",
+]
 
 
 def at(hour: int, minute: int = 0) -> datetime:
@@ -130,3 +142,42 @@ def open_store(session: Session, client: TestClient, email: str = "clerk@example
 
     set_clock(at(8))
     return Store(session, client, node, manifest, invited.token, set_clock)
+
+
+def door(store: Store, code: str, action: str, **fields: str) -> object:
+    """The staff route's ``action`` (deliver, attempt) at the door of parcel ``code``, with a
+    photo, as the store's phone posts it."""
+    stop = store.stop_of(code)
+    stop_lat, stop_lng = stop.lat, stop.lng
+    data = {
+        "client_event_id": f"evt-{action}-{code[:10]}",
+        "at": at(10).isoformat(),
+        "lat": str(stop_lat),
+        "lng": str(stop_lng),
+        "accuracy_m": "8",
+        **fields,
+    }
+    files = {"photo": ("door.jpg", TINY_JPEG, "image/jpeg")}
+    return store.post(f"/route/stops/{stop.id}/{action}", data=data, files=files)
+
+
+def scanned_in(store: Store, missing: int = 0) -> list[str]:
+    """The manifest scanned in, the first ``missing`` parcels reported missing."""
+    codes = store.codes()
+    for code in codes[missing:]:
+        assert store.post("/manifest/scans", json={"code": code}).status_code == 200
+    if missing:
+        store.post("/manifest/missing", json={"codes": codes[:missing]})
+    return codes
+
+
+def held(store: Store, session: Session) -> tuple[str, counter.Pickup]:
+    """The first parcel of the staff route kept at the counter (no access): its label code
+    and what its shopper shows."""
+    scanned_in(store)
+    route = store.get("/route").json()
+    code = route["stops"][0]["parcels"][0]["code"]
+    assert door(store, code, "attempt", reason="no_access").status_code == 200  # type: ignore[attr-defined]
+    row = session.get_one(CounterParcel, store.package(code).id)
+    settings = store.client.app.state.settings  # type: ignore[attr-defined]
+    return code, counter.pickup_of(row, secret_key=settings.secret_key)

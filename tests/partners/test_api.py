@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from doorstep.models import (
     BackToStation,
-    CounterParcel,
     DeliveryProof,
     ExceptionKind,
     Message,
@@ -22,29 +21,13 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import counter
-from tests.drivers.road import TINY_JPEG
-from tests.partners.store import Store, at, open_store
+from tests.partners.store import Store, at, door, held, open_store, scanned_in
 
 SECRET = "test-secret-key"  # conftest's settings use the default development key
 
 
 def _count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
-
-
-def _door(store: Store, code: str, action: str, **fields: str) -> object:
-    stop = store.stop_of(code)
-    stop_lat, stop_lng = stop.lat, stop.lng
-    data = {
-        "client_event_id": f"evt-{action}-{code[:10]}",
-        "at": at(10).isoformat(),
-        "lat": str(stop_lat),
-        "lng": str(stop_lng),
-        "accuracy_m": "8",
-        **fields,
-    }
-    files = {"photo": ("door.jpg", TINY_JPEG, "image/jpeg")}
-    return store.post(f"/route/stops/{stop.id}/{action}", data=data, files=files)
 
 
 def test_sign_in_by_a_code_from_the_outbox(store: Store, session: Session) -> None:
@@ -189,19 +172,10 @@ def test_scan_in_refuses_what_is_not_ours_and_writes_nothing(
     assert own.json()["error"] == "package_on_manifest"
 
 
-def _scanned_in(store: Store, missing: int = 0) -> list[str]:
-    codes = store.codes()
-    for code in codes[missing:]:
-        assert store.post("/manifest/scans", json={"code": code}).status_code == 200
-    if missing:
-        store.post("/manifest/missing", json={"codes": codes[:missing]})
-    return codes
-
-
 def test_staff_route_delivers_with_photo_and_fails_one_to_the_counter(
     store: Store, session: Session
 ) -> None:
-    codes = _scanned_in(store, missing=1)
+    codes = scanned_in(store, missing=1)
     route = store.get("/route").json()
     assert [len(s["parcels"]) for s in route["stops"]] == [1, 1, 1]
     assert all(s["navigation"]["geo"].startswith("geo:") for s in route["stops"])
@@ -220,14 +194,14 @@ def test_staff_route_delivers_with_photo_and_fails_one_to_the_counter(
     )
     assert no_photo.status_code == 422
     assert no_photo.json()["error"] == "proof_required"
-    delivered = _door(store, order[0], "deliver")
+    delivered = door(store, order[0], "deliver")
     assert delivered.status_code == 200, delivered.text  # type: ignore[attr-defined]
     assert delivered.json()["outcome"] == "delivered"  # type: ignore[attr-defined]
-    again = _door(store, order[0], "deliver")
+    again = door(store, order[0], "deliver")
     assert again.json()["replayed"] is True  # type: ignore[attr-defined]
     assert store.package(order[0]).state is PackageState.DELIVERED
-    assert _door(store, order[1], "deliver").status_code == 200  # type: ignore[attr-defined]
-    failed = _door(store, order[2], "attempt", reason="no_one_home")
+    assert door(store, order[1], "deliver").status_code == 200  # type: ignore[attr-defined]
+    failed = door(store, order[2], "attempt", reason="no_one_home")
     assert failed.status_code == 200, failed.text  # type: ignore[attr-defined]
     assert failed.json()["outcome"] == "at_counter"  # type: ignore[attr-defined]
     package = store.package(order[2])
@@ -244,20 +218,10 @@ def test_staff_route_delivers_with_photo_and_fails_one_to_the_counter(
     assert statuses == ["delivered", "delivered", "at_counter"]
 
 
-def _held(store: Store, session: Session) -> tuple[str, counter.Pickup]:
-    _scanned_in(store)
-    route = store.get("/route").json()
-    code = route["stops"][0]["parcels"][0]["code"]
-    assert _door(store, code, "attempt", reason="no_access").status_code == 200  # type: ignore[attr-defined]
-    row = session.get_one(CounterParcel, store.package(code).id)
-    settings = store.client.app.state.settings  # type: ignore[attr-defined]
-    return code, counter.pickup_of(row, secret_key=settings.secret_key)
-
-
 def test_counter_hands_over_by_code_and_the_shopper_was_told_it(
     store: Store, session: Session
 ) -> None:
-    code, pickup = _held(store, session)
+    code, pickup = held(store, session)
     message = session.scalars(select(Message).where(Message.template == "ready_at_counter")).one()
     assert pickup.code in (message.body_text or "")
     handed = store.post("/counter/hand-over", json={"package": code, "pickup_code": pickup.code})
@@ -268,7 +232,7 @@ def test_counter_hands_over_by_code_and_the_shopper_was_told_it(
 
 
 def test_counter_hands_over_by_barcode(store: Store, session: Session) -> None:
-    code, pickup = _held(store, session)
+    code, pickup = held(store, session)
     handed = store.post("/counter/hand-over", json={"barcode": pickup.barcode})
     assert handed.status_code == 200, handed.text
     assert handed.json()["how"] == "barcode"
@@ -278,7 +242,7 @@ def test_counter_hands_over_by_barcode(store: Store, session: Session) -> None:
 def test_five_wrong_codes_lock_the_parcel_until_the_operator_unlocks_it(
     store: Store, session: Session
 ) -> None:
-    code, pickup = _held(store, session)
+    code, pickup = held(store, session)
     wrong = f"{(int(pickup.code) + 1) % 1_000_000:06d}"
     answers = [
         store.post("/counter/hand-over", json={"package": code, "pickup_code": wrong})
@@ -298,7 +262,7 @@ def test_five_wrong_codes_lock_the_parcel_until_the_operator_unlocks_it(
 def test_a_code_on_another_stores_parcel_is_a_404_and_codes_are_limited_per_store(
     store: Store, session: Session, client: TestClient
 ) -> None:
-    code, pickup = _held(store, session)
+    code, pickup = held(store, session)
     from doorstep.partners import accounts
 
     other = accounts.invite(session, "PS-QC-FLORIST", email="o@example.com", name="O", now=at(7))
@@ -333,7 +297,7 @@ def test_a_code_on_another_stores_parcel_is_a_404_and_codes_are_limited_per_stor
 def test_uncollected_parcels_ride_back_after_the_counter_days(
     store: Store, session: Session
 ) -> None:
-    _held(store, session)
+    held(store, session)
     assert counter.send_back_overdue(session, at(12) + timedelta(days=13)) == 0
     assert counter.send_back_overdue(session, at(12) + timedelta(days=14)) == 1
     assert counter.send_back_overdue(session, at(12) + timedelta(days=15)) == 0
@@ -347,11 +311,11 @@ def test_uncollected_parcels_ride_back_after_the_counter_days(
 def test_statement_lists_each_parcel_with_its_pay_and_as_csv(
     store: Store, session: Session
 ) -> None:
-    code, pickup = _held(store, session)
+    code, pickup = held(store, session)
     route = store.get("/route").json()
     for stop in route["stops"]:
         if stop["status"] == "to_deliver":
-            assert _door(store, stop["parcels"][0]["code"], "deliver").status_code == 200  # type: ignore[attr-defined]
+            assert door(store, stop["parcels"][0]["code"], "deliver").status_code == 200  # type: ignore[attr-defined]
     store.post("/counter/hand-over", json={"package": code, "pickup_code": pickup.code})
     out = store.get("/statement", params={"start": "2026-11-25", "end": "2026-11-25"}).json()
     assert out["delivered"] == 3

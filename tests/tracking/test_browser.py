@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,9 +31,10 @@ from tests.drivers.road import (
     new_driver,
     plan_day,
 )
-from tests.notifications.conftest import Inbox, mailer, run_jobs, senders, smtp_server
+from tests.notifications.conftest import Inbox, mailer, smtp_server
 from tests.shop import local
 from tests.tracking.conftest import busiest_block, parcels_at
+from tests.tracking.mail import mails_to, send_mail, tracking_link
 from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, PHONE, serving
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -84,12 +84,7 @@ def scene(settings: Settings, committed_engine: Engine) -> Iterator[Scene]:
 
 
 def _send_mail(scene: Scene, mailer: SmtpSender, now: datetime) -> None:
-    with scene.sessions() as session:
-        milestones.follow_outbox(session, now, public_url=scene.api, max_attempts=3)
-        session.commit()
-    # In a thread of its own: Playwright's sync API keeps an event loop running in this one.
-    with ThreadPoolExecutor(1) as pool:
-        pool.submit(run_jobs, scene.sessions, senders(email=mailer), now).result()
+    send_mail(scene.sessions, mailer, now, public_url=scene.api)
 
 
 def _window_minutes(text: str) -> int:
@@ -107,12 +102,8 @@ def test_the_shopper_follows_the_driver_live_from_the_email(
     stops = delivery_stops(road.session, road.block)
     road.session.commit()  # SQLite: a session holds the write lock until it commits
     _send_mail(scene, mailer, local(10, 46))
-    [mail] = [m for e, m in inbox.messages if SHOPPER in e.rcpt_tos]
-    assert mail["To"] == SHOPPER
-    body = mail.get_body(preferencelist=("plain",))
-    assert body is not None
-    link = re.search(r"(http://127\.0\.0\.1:\d+/track/[A-Za-z0-9_-]{43})", body.get_content())
-    assert link is not None, body.get_content()
+    [(_, text)] = mails_to(inbox, SHOPPER)
+    link = tracking_link(text)
 
     start = road.start
     road.session.commit()
@@ -146,7 +137,7 @@ def test_the_shopper_follows_the_driver_live_from_the_email(
             page.set_default_timeout(10_000)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.goto(link.group(1))
+            page.goto(link)
             timeline = page.locator("[data-timeline]")
             expect(timeline).to_contain_text("Order confirmed")
             expect(timeline).to_contain_text("On its way")
@@ -173,7 +164,7 @@ def test_the_shopper_follows_the_driver_live_from_the_email(
 
             # The "arriving" e-mail went out for the next door: the stop before ours is done.
             _send_mail(scene, mailer, local(11, 21))
-            subjects = [m["Subject"] for e, m in inbox.messages if SHOPPER in e.rcpt_tos]
+            subjects = [subject for subject, _ in mails_to(inbox, SHOPPER)]
             assert len(subjects) >= 2, subjects
 
             road.set_clock(local(11, 30))

@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         poll_s=settings.tracking_push_poll_ms / 1000,
         clock=lambda: app.state.clock(),
         max_attempts=settings.max_delivery_attempts,
+        secret_key=settings.secret_key,
         cache_s=settings.tracking_page_cache_seconds,
     )
     app.state.login_throttle = LoginThrottle(

@@ -49,12 +49,14 @@ class Broadcaster:
         poll_s: float,
         clock: Callable[[], datetime],
         max_attempts: int,
+        secret_key: str,
         cache_s: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self.poll_s = poll_s
         self._clock = clock
         self._max_attempts = max_attempts
+        self._secret_key = secret_key  # the counter pick-up codes (pushed behind the token)
         self._subscribers: dict[int, set[asyncio.Queue[str]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
         self._cursor: int | None = None
@@ -212,6 +214,10 @@ class Broadcaster:
             if not affected:
                 return changed, {}
             views = service.views_of(
-                session, affected, now=self._clock(), max_attempts=self._max_attempts
+                session,
+                affected,
+                now=self._clock(),
+                max_attempts=self._max_attempts,
+                secret_key=self._secret_key,
             )
         return changed, {package_id: view.model_dump_json() for package_id, view in views.items()}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.errors import NotFound
 from doorstep.models import (
+    CounterParcel,
     DeliveryProof,
     Merchant,
     Node,
@@ -21,6 +22,7 @@ from doorstep.models import (
     Package,
     PackageDelay,
     PackageEvent,
+    PartnerStore,
     Product,
     ProofOutcome,
     Return,
@@ -49,6 +51,17 @@ class Facts:
     returned: Return | None = None
     node: Node | None = None  # the station or store that delivers it (its time zone)
     lines: list[tuple[Product, int]] = field(default_factory=list)
+    counter: Counter | None = None  # held at a partner store's counter for the shopper
+
+
+@dataclass(frozen=True)
+class Counter:
+    """The parcel's row at a partner store's counter, with that store (its name, address,
+    hours and time zone): the shopper's page derives the pick-up code from ``row``."""
+
+    row: CounterParcel
+    node: Node
+    store: PartnerStore
 
 
 def package_id_by_token(session: Session, token: str) -> int | None:
@@ -124,6 +137,13 @@ def load_facts(session: Session, package_ids: Collection[int]) -> dict[int, Fact
     ):
         if package_id is not None:
             facts[package_id].lines.append((product, quantity))
+    for row, node, store in session.execute(
+        select(CounterParcel, Node, PartnerStore)
+        .join(Node, Node.id == CounterParcel.partner_store_id)
+        .join(PartnerStore, PartnerStore.node_id == CounterParcel.partner_store_id)
+        .where(CounterParcel.package_id.in_(ids))
+    ):
+        facts[row.package_id].counter = Counter(row, node, store)
     return facts
 
 

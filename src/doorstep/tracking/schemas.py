@@ -30,12 +30,14 @@ class EtaOut(BaseModel):
 class CounterPickup(BaseModel):
     """A parcel waiting at a partner store's counter: what the shopper needs to collect it.
 
-    The partner side provides it (see `tracking.service.counter_pickup_of`)."""
+    Read from the parcel's counter row (see `tracking.service.counter_pickup_of`); the code
+    and barcode are the shopper's secret, shown only behind the tracking token."""
 
     store_name: str
     store_address: str | None = None
     store_hours: str | None = None
     code: str | None = None  # the 6-digit pick-up code
+    barcode: str | None = None  # the same as a barcode the clerk scans: "DS…"
     pickup_by: str | None = None
 
 

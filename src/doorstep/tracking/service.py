@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, NotFound
 from doorstep.merchants.branding import brand_of
-from doorstep.models import Order, Package
+from doorstep.models import Node, Order, Package
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
+from doorstep.partners import counter
 from doorstep.tracking import returns, wording
 from doorstep.tracking.eta import eta_window
 from doorstep.tracking.repository import (
@@ -31,6 +32,7 @@ __all__ = ["TrackingNotFound", "find_package"]
 from doorstep.tracking.schemas import CounterPickup, EtaOut, TimelineStep, TrackingView
 
 S = PackageState
+SCANNED_IN = "scanned_in"  # the reason of a partner store's scan-in (`partners.scanin`)
 INSTRUCTIONS_LIMIT = 1000  # orders.delivery_instructions is VARCHAR(1000)
 
 
@@ -44,41 +46,63 @@ class InstructionsLocked(DomainError):
 
 
 def tracking_view(
-    session: Session, token: str, *, now: datetime, max_attempts: int
+    session: Session, token: str, *, now: datetime, max_attempts: int, secret_key: str
 ) -> tuple[int, TrackingView]:
     package_id = find_package(session, token)
     facts = load_facts(session, [package_id])[package_id]
-    return package_id, build_view(facts, now=now, max_attempts=max_attempts)
+    return package_id, build_view(facts, now=now, max_attempts=max_attempts, secret_key=secret_key)
 
 
 def views_of(
-    session: Session, package_ids: Collection[int], *, now: datetime, max_attempts: int
+    session: Session,
+    package_ids: Collection[int],
+    *,
+    now: datetime,
+    max_attempts: int,
+    secret_key: str,
 ) -> dict[int, TrackingView]:
     """The pages of many packages at once (a route's, after a door): a dozen queries."""
     return {
-        package_id: build_view(facts, now=now, max_attempts=max_attempts)
+        package_id: build_view(facts, now=now, max_attempts=max_attempts, secret_key=secret_key)
         for package_id, facts in load_facts(session, package_ids).items()
     }
 
 
-def counter_pickup_of(facts: Facts) -> CounterPickup | None:
-    """The partner store's counter, for a parcel waiting there.
-
-    The hook the partner side fills: its ``at_partner_store`` transition puts
-    ``{"counter": {"store_name", "store_address", "store_hours", "code", "pickup_by"}}`` in
-    the event's ``data``; without it the page names the serving store (no code)."""
+def counter_pickup_of(facts: Facts, *, secret_key: str) -> CounterPickup | None:
+    """The partner store's counter, for a parcel waiting there: the store's name, address and
+    hours, the collect-by day, and the shopper's six-digit code and barcode, derived from the
+    parcel's counter row with the process's secret key (`partners.counter.pickup_of`; never
+    written to an event, which merchants' webhooks receive). Without a row (not yet held for
+    the shopper), the serving store's name and address, no code."""
     if facts.package.state is not S.AT_PARTNER_STORE:
         return None
-    for event in reversed(facts.events):
-        counter = (event.data or {}).get("counter")
-        if event.to_state is S.AT_PARTNER_STORE and isinstance(counter, dict):
-            return CounterPickup.model_validate(counter)
+    held = facts.counter
+    if held is not None and held.row.handed_over_at is None:
+        pickup = counter.pickup_of(held.row, secret_key=secret_key)
+        return CounterPickup(
+            store_name=held.node.name,
+            store_address=held.node.address,
+            store_hours=counter.hours_text(held.store),
+            code=pickup.code,
+            barcode=pickup.barcode,
+            pickup_by=wording.day_text(held.row.collect_by.astimezone(_zone(held.node)).date()),
+        )
     if facts.node is None:
         return None
     return CounterPickup(store_name=facts.node.name, store_address=facts.node.address)
 
 
-def build_view(facts: Facts, *, now: datetime, max_attempts: int) -> TrackingView:
+def _zone(node: Node) -> ZoneInfo:
+    return wording.zone(node.timezone)
+
+
+def _counter_store(facts: Facts) -> str | None:
+    if facts.counter is not None:
+        return facts.counter.node.name
+    return facts.node.name if facts.node is not None else None
+
+
+def build_view(facts: Facts, *, now: datetime, max_attempts: int, secret_key: str) -> TrackingView:
     package, order, merchant = facts.package, facts.order, facts.merchant
     tz = wording.zone(facts.node.timezone if facts.node is not None else None)
     brand = brand_of(merchant.name, merchant.display_name, merchant.button_settings)
@@ -111,7 +135,7 @@ def build_view(facts: Facts, *, now: datetime, max_attempts: int) -> TrackingVie
         destination=order.full_address,
         instructions=order.delivery_instructions,
         instructions_editable=state in wording.INSTRUCTIONS_OPEN,
-        counter=counter_pickup_of(facts),
+        counter=counter_pickup_of(facts, secret_key=secret_key),
         return_request=returns.return_out(facts.returned) if facts.returned else None,
         return_offer=returns.offer(facts, now=now, tz=tz),
     )
@@ -148,13 +172,20 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
         detail = None
         if state is S.DELIVERY_ATTEMPTED:
             attempts = int((event.data or {}).get("attempts", 1))
-            detail = (
-                f"{wording.attempt_reason(event.reason).capitalize()}. "
-                f"{wording.attempt_next_step(attempts, max_attempts)}"
+            next_step = (
+                f"It waits for you at {facts.counter.node.name}."
+                if facts.counter is not None  # a store's staff kept it at the counter
+                else wording.attempt_next_step(attempts, max_attempts)
             )
+            detail = f"{wording.attempt_reason(event.reason).capitalize()}. {next_step}"
         elif state is S.AT_PARTNER_STORE:
-            counter = counter_pickup_of(facts)
-            detail = f"Waiting for you at {counter.store_name}" if counter else None
+            store = _counter_store(facts)
+            if store is None:
+                detail = None
+            elif event.reason == SCANNED_IN:  # the store's morning batch: its staff deliver it
+                detail = f"Arrived at {store}, who deliver it"
+            else:
+                detail = f"Waiting for you at {store}"
         steps.append(
             (event.occurred_at, _step(wording.STEP_LABELS[state], detail, event.occurred_at, tz))
         )

@@ -27,6 +27,7 @@ from doorstep.tracking import service as tracking
 from doorstep.tracking.push import Broadcaster
 from doorstep.tracking.schemas import TrackingView
 from doorstep.web import pages
+from doorstep.web.barcodes import code128_svg
 
 router = APIRouter(prefix="/track", include_in_schema=False)
 
@@ -77,6 +78,9 @@ def _page(
         if error is None
         else {"code": error.code, "detail": error.detail, "field": error.context.get("field")},
         saved=saved,
+        barcode=None
+        if view.counter is None or view.counter.barcode is None
+        else code128_svg(view.counter.barcode, label=f"Pick-up barcode {view.counter.barcode}"),
     )
 
 
@@ -103,7 +107,11 @@ async def page(
             reading(session)
             try:
                 found, view = tracking.tracking_view(
-                    session, token, now=now, max_attempts=settings.max_delivery_attempts
+                    session,
+                    token,
+                    now=now,
+                    max_attempts=settings.max_delivery_attempts,
+                    secret_key=settings.secret_key,
                 )
             except tracking.TrackingNotFound:
                 return None
@@ -173,7 +181,11 @@ def _form(
         return missing()
     except DomainError as error:
         _, view = tracking.tracking_view(
-            session, token, now=now, max_attempts=settings.max_delivery_attempts
+            session,
+            token,
+            now=now,
+            max_attempts=settings.max_delivery_attempts,
+            secret_key=settings.secret_key,
         )
         return _page(token, view, error.status, error=error)
     # This process's cached pages of the order go (others': at their next outbox read, or
@@ -212,7 +224,11 @@ async def events(token: str, request: Request, now: Now, settings: SettingsDep) 
         with unit_of_work(request.app.state.session_factory) as session:
             reading(session)
             package_id, view = tracking.tracking_view(
-                session, token, now=now, max_attempts=settings.max_delivery_attempts
+                session,
+                token,
+                now=now,
+                max_attempts=settings.max_delivery_attempts,
+                secret_key=settings.secret_key,
             )
             return package_id, view.model_dump_json()
 

@@ -67,8 +67,9 @@
     document.title = view.headline + " \u00b7 " + view.merchant;
     // What changes the page's parts (a photo, the forms): draw it again from the server.
     var parts = [view.has_photo ? "yes" : "no", view.instructions_editable ? "yes" : "no",
-                 view.return_offer ? "yes" : "no"];
-    var shown = [root.dataset.photo, root.dataset.editable, root.dataset.offer];
+                 view.return_offer ? "yes" : "no", view.counter && view.counter.code ? "yes" : "no"];
+    var shown = [root.dataset.photo, root.dataset.editable, root.dataset.offer,
+                 root.dataset.code];
     if (parts.join() !== shown.join()) { location.reload(); return; }
     root.dataset.state = view.state;
   }
