@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from doorstep.errors import InvalidInput, NotFound
+from doorstep.errors import NotFound
 from doorstep.geo import TravelModel, haversine_m
 from doorstep.models import (
     Block,
@@ -253,14 +253,11 @@ def load_wave(
 
 def _deliver_by(package: Package, service_date: date, tz: ZoneInfo) -> int:
     promised = package.promised_by.astimezone(tz)
-    if promised.date() > service_date:
+    # A parcel carried over to a later day (another try after a failed door, or a block
+    # nobody took) is late already: it is delivered that day, by the end of the day, rather
+    # than refused with the whole wave.
+    if promised.date() != service_date:
         return LAST_DELIVERY_S
-    if promised.date() < service_date:
-        raise InvalidInput(
-            f"package {package.tracking_code} was promised by {promised:%Y-%m-%d %H:%M}, "
-            f"before the service date {service_date}",
-            package=package.tracking_code,
-        )
     return min(LAST_DELIVERY_S, seconds_of_day(promised))
 
 
