@@ -18,6 +18,7 @@ from doorstep.cli import (
     merchants,
     network,
     plan,
+    simulate,
     worker,
 )
 from doorstep.cli.serve import serve
@@ -36,6 +37,7 @@ app.add_typer(network.app, name="network")
 app.add_typer(drivers.app, name="drivers")
 app.add_typer(jobs.app, name="jobs")
 app.command("plan")(plan.plan_command)
+app.command("simulate")(simulate.simulate_command)
 app.command("worker")(worker.worker)
 app.command("serve")(serve)
 # `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.

@@ -77,7 +77,7 @@ class SimConfig:
     dispatch_hours: tuple[float, ...] = (9.0, 10.0, 11.0, 12.0, 13.0, 14.0)
     final_plan_hour: float = 15.25
     end_of_day_hour: float = 22.5
-    tick_s: int = 300
+    tick_s: int = 600  # the periodic jobs (rounds closing, no-show flags)
     max_days: int = 20  # the day, the follow-up days, counters waiting and carriers in transit
 
     def with_value(self, key: str, value: str) -> SimConfig:

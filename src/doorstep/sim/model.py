@@ -126,6 +126,10 @@ class Simulation:
         # Blocks on offer per station as the world last heard (a plan published them, a driver
         # took one): drivers open the app's offers only when there is something to take.
         self.on_offer: Counter[str] = Counter()
+        # Each plan (or forfeit) that put blocks on offer is a new generation: a driver who
+        # looked at this one and took nothing waits for the next instead of asking again.
+        self.generation = 0
+        self.seen: dict[str, int] = {}
         self.holding: dict[str, float] = {}  # driver → when it last accepted or stated interest
         self.finished = self.env.event()
 
@@ -256,6 +260,7 @@ class Simulation:
         blocks = self.port.plan(day, self._now(), dispatch=dispatch)
         self.log.plans.append((self._now(), day, dispatch, blocks))
         if blocks:
+            self.generation += 1
             for station in self.network.of_kind("station"):
                 self.on_offer[station.code] = max(self.on_offer[station.code], 1)
         return blocks
@@ -293,9 +298,10 @@ class Simulation:
                 continue
             if self._now() >= leaves:
                 return
-            if not self.on_offer[home.code]:
+            if not self.on_offer[home.code] or self.seen.get(key, -1) == self.generation:
                 yield self.env.timeout(config.look_every_s)
                 continue
+            self.seen[key] = self.generation
             offers = self.port.offers(key, self._now(), home.lat, home.lng)
             if not offers:
                 self.on_offer[home.code] = 0
@@ -312,8 +318,11 @@ class Simulation:
                         -(per_hour - config.accept_pay_per_hour_cents) / config.accept_spread_cents
                     )
                 )
-                if rng.random() < keen and self.port.accept(key, best, self._now()):
-                    self.holding[key] = self._now()
+                if rng.random() < keen:
+                    if self.port.accept(key, best, self._now()):
+                        self.holding[key] = self._now()
+                    else:
+                        self.seen.pop(key, None)  # taken first by another: look again
                     continue
             yield self.env.timeout(config.look_every_s)
 
@@ -324,8 +333,8 @@ class Simulation:
             yield self._until(now + rng.random() * (block.starts_s - FORFEIT_BEFORE_S - now))
             if self.port.forfeit(key, block.block_id, self._now()):
                 self.log.forfeits += 1
-                station = next(s for s in self.network.of_kind("station") if s == home)
-                self.on_offer[station.code] += 1
+                self.on_offer[home.code] += 1
+                self.generation += 1
                 self.claimed.discard(block.block_id)
                 return
         draw = rng.random()

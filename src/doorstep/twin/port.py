@@ -30,6 +30,7 @@ from doorstep.geo import TravelModel, postal_codes
 from doorstep.models import Block, Driver, NodeKind, StopKind
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
+from doorstep.planning.core.routing import PlanningBug
 from doorstep.planning.loading import DriverPlan, load_wave
 from doorstep.planning.persist import release_previous
 from doorstep.planning.service import plan_wave, station_codes
@@ -79,6 +80,7 @@ class TwinSettings:
     far_m: int = 150
     max_attempts: int = 3
     secret_key: str = "twin-secret-key-for-pins-0123456789"
+    middle_mile_cents: int = 1800  # the van's share per batch dropped (the planner's price)
     data_dir: str = "var"
 
 
@@ -104,13 +106,29 @@ class TwinNetwork:
         self.policy = PromisePolicy(travel=settings.travel)
         self.carrier = TwinCarrier(settings.seed, clock=lambda: self.now)
         self.phase_s: dict[str, float] = {}
+        self.middle_mile_cents = settings.middle_mile_cents
+        self.carried_over: set[str] = set()  # parcels moved to a later day at its end
+        self.plans_checked = 0  # plans routed (each route passed the core's checker)
+        self.checker_failures: list[str] = []
         with self._tx() as session:
             self.merchants = repository.merchant_ids(session)
             self.stations = station_codes(session)
             self._snapshot: NetworkSnapshot = load_snapshot(session)
+            stores = repository.partner_stores(session)
+            codes = {n.id: n.code for n in repository.nodes(session)}
+            self.partner_pay_cents = {i: s.pay_per_package_cents for i, s in stores.items()}
+            self.partner_codes = {i: codes.get(i, str(i)) for i in stores}
+            self.partner_capacity = {
+                n.id: n.daily_capacity or 0 for n in repository.nodes(session) if n.id in stores
+            }
         self._snapshot_at: datetime | None = None
 
     # Time ----------------------------------------------------------------------------------
+
+    @property
+    def reference_prefix(self) -> str:
+        """The merchant reference of every order of this simulated day (its KPIs count them)."""
+        return f"TWIN-{self.settings.day:%Y%m%d}-S{self.settings.seed}-"
 
     def moment(self, at: float) -> datetime:
         return self.origin + timedelta(seconds=at)
@@ -187,7 +205,7 @@ class TwinNetwork:
                 "postal_code": zip_code.code,
             },
             "recipient": {"name": f"Shopper {request.number + 1}"},
-            "merchant_reference": f"TWIN-{self.settings.day:%Y%m%d}-{request.number + 1:05d}",
+            "merchant_reference": f"{self.reference_prefix}{request.number + 1:05d}",
         }
         refusal = "no_speed"
         offered: list[str] = []
@@ -228,23 +246,31 @@ class TwinNetwork:
         service_date = self.date_of(day)
         blocks = 0
         for code in self.stations:
-            with self._tx(at, "planning") as session:
-                run = plan_wave(
-                    session,
-                    code,
-                    service_date,
-                    drivers=self.settings.drivers,
-                    time_limit_s=self.settings.time_limit_s,
-                    seed=self.settings.seed,
-                    max_iterations=self.settings.max_iterations,
-                    workers=1,
-                    dispatch_at=self.now if dispatch else None,
-                    travel=self.settings.travel,
-                    offers=self.settings.offers,
-                    now=self.now,
-                )
-                blocks += repository.open_blocks_of(session, run.plan.id)
+            try:
+                blocks += self._plan_station(code, service_date, at, dispatch)
+            except PlanningBug as bug:
+                # The optimization core's checker refused a route: an invariant broken.
+                self.checker_failures.append(f"{code} {service_date}: {bug}")
         return blocks
+
+    def _plan_station(self, code: str, service_date: date, at: float, dispatch: bool) -> int:
+        with self._tx(at, "planning") as session:
+            run = plan_wave(
+                session,
+                code,
+                service_date,
+                drivers=self.settings.drivers,
+                time_limit_s=self.settings.time_limit_s,
+                seed=self.settings.seed,
+                max_iterations=self.settings.max_iterations,
+                workers=1,
+                dispatch_at=self.now if dispatch else None,
+                travel=self.settings.travel,
+                offers=self.settings.offers,
+                now=self.now,
+            )
+            self.plans_checked += run.result is not None
+            return repository.open_blocks_of(session, run.plan.id)
 
     def end_of_day(self, day: int, at: float) -> int:
         """What nobody took or no plan covers moves to tomorrow: the day's open blocks are
@@ -258,6 +284,7 @@ class TwinNetwork:
             waiting = repository.waiting_packages(session, service_date)
             for package in waiting:
                 package.service_date = service_date + timedelta(days=1)
+                self.carried_over.add(package.tracking_code)
             return len(waiting)
 
     # Drivers ---------------------------------------------------------------------------------
@@ -578,7 +605,7 @@ class TwinNetwork:
 
     def open_parcels(self) -> int:
         with self._tx() as session:
-            return repository.open_parcels(session)
+            return repository.open_parcels(session, self.reference_prefix)
 
 
 def _seconds(clock: str) -> int:

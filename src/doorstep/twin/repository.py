@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
-from typing import Any
+from datetime import date, time
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -99,9 +98,17 @@ def waiting_packages(session: Session, day: date) -> list[Package]:
     )
 
 
-def open_parcels(session: Session) -> int:
+def open_parcels(session: Session, reference_prefix: str) -> int:
+    """Parcels of the simulated day's orders not in a terminal state yet."""
     return (
-        session.scalar(select(func.count(Package.id)).where(Package.state.not_in(TERMINAL_STATES)))
+        session.scalar(
+            select(func.count(Package.id))
+            .join(Order, Order.id == Package.order_id)
+            .where(
+                Package.state.not_in(TERMINAL_STATES),
+                Order.merchant_reference.startswith(reference_prefix, autoescape=True),
+            )
+        )
         or 0
     )
 
@@ -176,97 +183,65 @@ def labelled_to_hand_over(session: Session, through: date) -> list[tuple[Carrier
 # What the KPIs count ---------------------------------------------------------------------------
 
 
-def packages_with_orders(session: Session) -> list[tuple[Package, Order]]:
-    return [(p, o) for p, o in session.execute(select(Package, Order).join(Order))]
+def packages_with_orders(session: Session, reference_prefix: str) -> list[tuple[Package, Order]]:
+    """The packages of the orders whose merchant reference starts with ``reference_prefix``
+    (one simulated day's)."""
+    return [
+        (p, o)
+        for p, o in session.execute(
+            select(Package, Order)
+            .join(Order, Order.id == Package.order_id)
+            .where(Order.merchant_reference.startswith(reference_prefix, autoescape=True))
+            .order_by(Package.id)
+        ).tuples()
+    ]
 
 
-def final_events(session: Session) -> dict[int, PackageEvent]:
-    """Each package's last event (its terminal one when it has ended)."""
-    last = (
-        select(PackageEvent.package_id, func.max(PackageEvent.sequence).label("sequence"))
-        .group_by(PackageEvent.package_id)
-        .subquery()
-    )
-    return {
-        e.package_id: e
-        for e in session.scalars(
-            select(PackageEvent).join(
-                last,
-                (last.c.package_id == PackageEvent.package_id)
-                & (last.c.sequence == PackageEvent.sequence),
-            )
-        )
-    }
-
-
-def terminal_event_counts(session: Session) -> dict[int, int]:
-    """How many events moved each package into a terminal state (exactly one when ended)."""
-    rows = session.execute(
-        select(PackageEvent.package_id, func.count(PackageEvent.id))
-        .where(PackageEvent.to_state.in_(TERMINAL_STATES))
-        .group_by(PackageEvent.package_id)
-    )
-    return dict(rows.tuples())
-
-
-def attempt_reasons(session: Session) -> dict[int, str]:
-    """The reason of each package's last failed attempt (or kept at a partner's counter)."""
-    found: dict[int, str] = {}
-    for package_id, reason, data in session.execute(
-        select(PackageEvent.package_id, PackageEvent.reason, PackageEvent.data)
-        .where(PackageEvent.to_state == PackageState.DELIVERY_ATTEMPTED)
-        .order_by(PackageEvent.package_id, PackageEvent.sequence)
-    ):
-        found[package_id] = reason or str((data or {}).get("reason", "attempted"))
+def events_of(session: Session, package_ids: Sequence[int]) -> dict[int, list[PackageEvent]]:
+    """Every event of these packages, in order, by package id."""
+    found: dict[int, list[PackageEvent]] = {i: [] for i in package_ids}
+    for start in range(0, len(package_ids), 500):
+        chunk = package_ids[start : start + 500]
+        for event in session.scalars(
+            select(PackageEvent)
+            .where(PackageEvent.package_id.in_(chunk))
+            .order_by(PackageEvent.package_id, PackageEvent.sequence)
+        ):
+            found[event.package_id].append(event)
     return found
 
 
-def rolled_over(session: Session) -> set[int]:
-    return set(
-        session.scalars(
-            select(PackageEvent.package_id).where(PackageEvent.reason == "replanned").distinct()
-        )
-    )
-
-
-def blocks_driven(session: Session) -> list[tuple[Block, Route | None, Node]]:
-    return [
-        (b, r, n)
-        for b, r, n in session.execute(
-            select(Block, Route, Node)
+def blocks_by_id(session: Session, ids: Sequence[int]) -> dict[int, tuple[Block, Route | None]]:
+    found: dict[int, tuple[Block, Route | None]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.execute(
+            select(Block, Route)
             .outerjoin(Route, Route.block_id == Block.id)
-            .join(Node, Node.id == Block.start_node_id)
-            .where(Block.checked_in_at.is_not(None))
-            .order_by(Block.id)
+            .where(Block.id.in_(ids[start : start + 500]))
+        ).tuples()
+        for block, route in rows:
+            found[block.id] = (block, route)
+    return found
+
+
+def carrier_shipments(session: Session, package_ids: Sequence[int]) -> list[CarrierShipment]:
+    found: list[CarrierShipment] = []
+    for start in range(0, len(package_ids), 500):
+        found.extend(
+            session.scalars(
+                select(CarrierShipment).where(
+                    CarrierShipment.package_id.in_(package_ids[start : start + 500])
+                )
+            )
         )
-    ]
-
-
-def carrier_shipments(session: Session) -> list[CarrierShipment]:
-    return list(session.scalars(select(CarrierShipment)))
-
-
-def partner_counts(session: Session) -> list[tuple[Node, PartnerStore, date, int]]:
-    return [
-        (n, p, d, c)
-        for n, p, d, c in session.execute(
-            select(Node, PartnerStore, PartnerManifest.service_date, func.count())
-            .join(PartnerStore, PartnerStore.node_id == Node.id)
-            .join(PartnerManifest, PartnerManifest.partner_store_id == Node.id)
-            .join(ManifestItem, ManifestItem.manifest_id == PartnerManifest.id)
-            .group_by(Node.id, PartnerStore.node_id, PartnerManifest.service_date)
-        )
-    ]
-
-
-def plan_totals(session: Session) -> list[dict[str, Any]]:
-    return [
-        p.totals for p in session.scalars(select(Plan).where(Plan.status == PlanStatus.CURRENT))
-    ]
-
-
-def moment_of(event: PackageEvent) -> datetime:
-    return event.occurred_at
+    return found
 
 
 __all__ = ["NodeKind"]
+
+
+def set_station_cutoffs(session: Session, cutoff: time) -> None:
+    """Every station's same-day cut-off (a what-if of `doorstep simulate --compare`)."""
+    for node in session.scalars(select(Node).where(Node.kind == NodeKind.STATION)):
+        node.same_day_cutoff = cutoff
+    session.flush()
