@@ -148,7 +148,7 @@ def _charts(run: TwinRun) -> list[tuple[str, dict[str, Any]]]:
                     "yaxis2": {
                         "overlaying": "y",
                         "side": "right",
-                        "range": [0, 1.1],
+                        "range": [0, 1.05],
                         "tickformat": ".0%",
                     },
                     "showlegend": False,
@@ -208,7 +208,12 @@ def _timeline_chart(run: TwinRun, layout: dict[str, Any]) -> dict[str, Any]:
         }
         for what in TIMELINE
     ]
-    return {"data": data, "layout": layout | {"legend": {"orientation": "h"}}}
+    axis = {"type": "category", "nticks": 18, "tickangle": -45}
+    layout = layout | {"margin": {"l": 60, "r": 20, "t": 40, "b": 90}}
+    return {
+        "data": data,
+        "layout": layout | {"legend": {"orientation": "h", "y": 1.15}, "xaxis": axis},
+    }
 
 
 def _hours(run: TwinRun) -> list[int]:
@@ -289,7 +294,9 @@ def _map(run: TwinRun) -> str:
         x, y = xy(site.lat, site.lng)
         label = html.escape(site.code)
         if site.kind == "station":
-            parts.append(f'<rect x="{x - 7}" y="{y - 7}" width="14" height="14" class="station"/>')
+            parts.append(
+                f'<rect x="{x - 7}" y="{y - 7}" width="14" height="14" class="station-site"/>'
+            )
             parts.append(f'<text x="{x + 10}" y="{y + 4}">{label}</text>')
         elif site.kind == "partner_store":
             parts.append(f'<circle cx="{x}" cy="{y}" r="6" class="partner-site"/>')
@@ -360,7 +367,7 @@ margin:16px 0}section h2{font-size:16px;margin:0 0 8px}
 .radius{fill:#dcfce7;fill-opacity:.35;stroke:#86efac;stroke-dasharray:4 3}
 .route{fill:none;stroke-width:1.6;stroke-opacity:.8}.route.station{stroke:#2563eb}
 .route.store{stroke:#ea580c}.route.partner{stroke:#16a34a;stroke-dasharray:5 3}
-.station{fill:#0f172a}.partner-site{fill:#16a34a}.store-site{fill:#ea580c}
+.station-site{fill:#0f172a}.partner-site{fill:#16a34a}.store-site{fill:#ea580c}
 .legend{color:#475569;font-size:13px}.key{display:inline-block;width:18px;height:3px;
 vertical-align:middle;margin-left:8px}.key.station{background:#2563eb}
 .key.store{background:#ea580c}.key.partner{background:#16a34a}

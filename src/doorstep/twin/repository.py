@@ -193,7 +193,7 @@ def packages_with_orders(session: Session, reference_prefix: str) -> list[tuple[
             .join(Order, Order.id == Package.order_id)
             .where(Order.merchant_reference.startswith(reference_prefix, autoescape=True))
             .order_by(Package.id)
-        ).tuples()
+        )
     ]
 
 
@@ -218,7 +218,7 @@ def blocks_by_id(session: Session, ids: Sequence[int]) -> dict[int, tuple[Block,
             select(Block, Route)
             .outerjoin(Route, Route.block_id == Block.id)
             .where(Block.id.in_(ids[start : start + 500]))
-        ).tuples()
+        )
         for block, route in rows:
             found[block.id] = (block, route)
     return found
