@@ -60,3 +60,80 @@ def demo_seed(
             f"secret key {access['secret_key']}, "
             f"publishable key {access['publishable_key']}"
         )
+
+
+@app.command("day")
+def demo_day(
+    orders: Annotated[int, typer.Option(help="Shoppers during the day", min=1)] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    date: Annotated[
+        str | None, typer.Option(help="The day YYYY-MM-DD (default: today in Chandler)")
+    ] = None,
+    time_limit: Annotated[float, typer.Option(help="Routing seconds per station plan")] = 2.0,
+) -> None:
+    """The demo day: the demo merchants (once), then today simulated through the real
+    services (shoppers, planner, drivers, partner stores, carrier), its KPIs and where to
+    click through it. Safe to run again: a day already simulated is shown, not redone."""
+    from doorstep.cli.common import service_date
+    from doorstep.cli.simulate import print_summary, run_once, scale_for, twin_settings
+    from doorstep.logs import configure_logging
+    from doorstep.migrate import upgrade
+    from doorstep.settings import get_settings
+    from doorstep.sim import SimConfig
+
+    settings = get_settings()
+    configure_logging(level="WARNING", json=settings.log_json)
+    day = service_date(date)
+    out = settings.data_dir / "twin"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"day-{day}-seed{seed}"
+    config = SimConfig(orders=orders, seed=seed, driver_scale=scale_for(orders))
+    with database() as engine:
+        upgrade(engine)
+        summary = run_once(
+            session_factory(engine),
+            config,
+            twin_settings(day, seed, time_limit),
+            out / f"{stem}.html",
+            out / f"{stem}.json",
+            force=False,
+            quiet=False,
+        )
+    print_summary(summary)
+    prepared = summary.get("prepared", {})
+    if summary.get("replayed"):
+        console.print("Nothing was changed: the database already holds this day.")
+    elif prepared.get("imported_example_network"):
+        console.print("Imported the example network (Chandler, AZ).")
+    for name, access in prepared.get("merchants", {}).items():
+        console.print(
+            f"[bold]{name}[/]: console {access['console_email']} / doorstep-demo, "
+            f"secret key {access['secret_key']}"
+        )
+    print_links(summary)
+
+
+def print_links(summary: dict[str, object]) -> None:
+    """Where to click through the day once `doorstep serve` runs."""
+    from pathlib import Path
+
+    base = "http://127.0.0.1:8000"
+    report = Path(str(summary["report"])).resolve()
+    driver = summary.get("driver")
+    table = Table(title="Click through the day", show_header=False)
+    table.add_column("what")
+    table.add_column("where")
+    table.add_row("the day's report (opens offline)", report.as_uri())
+    if isinstance(driver, dict):
+        table.add_row(
+            f"a driver's view of block {driver['block_id']} ({driver['doors']} doors)",
+            f"{base}/driver/  sign in as {driver['email']} (the code arrives in {base}/dev/outbox)",
+        )
+    table.add_row("a partner store's manifest", f"{base}/store/  (partner-store pages)")
+    table.add_row("a shopper's tracking page", f"{base}/track/…  (tracking pages)")
+    table.add_row(
+        "the merchant console", f"{base}/console/login  copper@example.com / doorstep-demo"
+    )
+    table.add_row("the operator console", f"{base}/ops/  (operator pages)")
+    table.add_row("the API", f"{base}/docs")
+    console.print(table)

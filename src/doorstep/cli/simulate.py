@@ -82,17 +82,7 @@ def simulate_command(
         seed=seed,
         driver_scale=driver_scale if driver_scale is not None else scale_for(orders),
     )
-    twin = TwinSettings(
-        day=day,
-        seed=seed,
-        time_limit_s=time_limit,
-        offers=OfferPolicy.from_settings(settings),
-        travel=settings.travel_model(),
-        checkin_radius_m=settings.checkin_radius_m,
-        far_m=settings.delivery_far_m,
-        max_attempts=settings.max_delivery_attempts,
-        data_dir=str(settings.data_dir),
-    )
+    twin = twin_settings(day, seed, time_limit)
     if compare:
         _compare(config, twin, compare, seeds, as_json)
         return
@@ -115,6 +105,23 @@ def simulate_command(
 def scale_for(orders: int) -> float:
     """Drivers in proportion to the day: the defaults staff about 300 orders."""
     return max(1.0, orders / 300)
+
+
+def twin_settings(day: date, seed: int, time_limit: float) -> TwinSettings:
+    """The network's side of a simulated day, from the settings (as `doorstep plan` reads
+    them)."""
+    settings = get_settings()
+    return TwinSettings(
+        day=day,
+        seed=seed,
+        time_limit_s=time_limit,
+        offers=OfferPolicy.from_settings(settings),
+        travel=settings.travel_model(),
+        checkin_radius_m=settings.checkin_radius_m,
+        far_m=settings.delivery_far_m,
+        max_attempts=settings.max_delivery_attempts,
+        data_dir=str(settings.data_dir),
+    )
 
 
 def run_once(
@@ -145,7 +152,9 @@ def run_once(
     summary["prepared"] = {
         "imported_example_network": prepared.imported_network,
         "created_merchants": prepared.created_merchants,
+        "merchants": prepared.merchants,
     }
+    summary["driver"] = first_driver(run)
     summary_path.write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return summary
 
@@ -174,6 +183,17 @@ def _simulate(
             )
 
         return simulate_day(sessions, config, twin, progress=show)
+
+
+def first_driver(run: TwinRun) -> dict[str, Any] | None:
+    """A driver who drove a block that day (the demo links to the driver's view of it)."""
+    for trip in sorted(run.log.trips, key=lambda t: t.block_id):
+        return {
+            "email": run.port.driver_email(trip.driver),
+            "block_id": trip.block_id,
+            "doors": trip.doors,
+        }
+    return None
 
 
 def summarize(run: TwinRun, report_path: Path | None) -> dict[str, Any]:

@@ -292,9 +292,12 @@ class TwinNetwork:
     def _driver(self, session: Session, key: str) -> Driver:
         return accounts.get_driver(session, self.drivers[key])
 
+    def driver_email(self, key: str) -> str:
+        return f"{key.lower()}-{self.settings.day:%Y%m%d}-{self.settings.seed}@twin.example"
+
     def add_driver(self, key: str, station: str, at: float) -> None:
         with self._tx(at, "drivers") as session:
-            email = f"{key.lower()}-{self.settings.day:%Y%m%d}-{self.settings.seed}@twin.example"
+            email = self.driver_email(key)
             found = accounts.driver_by_email(session, email)
             if found is None:
                 found = accounts.create_driver(

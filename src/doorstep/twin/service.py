@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -39,6 +39,7 @@ class TwinRun:
 class Prepared:
     imported_network: bool
     created_merchants: int
+    merchants: dict[str, dict[str, str]] = field(default_factory=dict)  # name → logins, keys
 
 
 def prepare(session: Session, *, console_password: str | None = None) -> Prepared:
@@ -48,13 +49,13 @@ def prepare(session: Session, *, console_password: str | None = None) -> Prepare
     if not repository.nodes(session):
         import_network_file(session, EXAMPLE_NETWORK)
         imported = True
-    created = 0
+    merchants: dict[str, dict[str, str]] = {}
     if not repository.merchant_ids(session):
         summary = seed_demo_day(
             session, orders=0, order_time=morning_of(None), console_password=console_password
         )
-        created = len(summary.merchants)
-    return Prepared(imported, created)
+        merchants = summary.merchants
+    return Prepared(imported, len(merchants), merchants)
 
 
 def already_simulated(sessions: sessionmaker[Session], settings: TwinSettings) -> int:
