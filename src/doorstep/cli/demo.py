@@ -114,26 +114,29 @@ def demo_day(
 
 
 def print_links(summary: dict[str, object]) -> None:
-    """Where to click through the day once `doorstep serve` runs."""
+    """Where to click through the day once `doorstep serve` runs (one link a line, so a
+    narrow terminal does not cut them)."""
     from pathlib import Path
 
     base = "http://127.0.0.1:8000"
     report = Path(str(summary["report"])).resolve()
     driver = summary.get("driver")
-    table = Table(title="Click through the day", show_header=False)
-    table.add_column("what")
-    table.add_column("where")
-    table.add_row("the day's report (opens offline)", report.as_uri())
+    console.print("[bold]Click through the day[/] (the server starts next):")
+    links = [("The day's report (opens offline)", report.as_uri())]
     if isinstance(driver, dict):
-        table.add_row(
-            f"a driver's view of block {driver['block_id']} ({driver['doors']} doors)",
-            f"{base}/driver/  sign in as {driver['email']} (the code arrives in {base}/dev/outbox)",
+        links.append(
+            (
+                f"A driver's view of block {driver['block_id']} ({driver['doors']} doors)",
+                f"{base}/driver/ — sign in as {driver['email']}; the code arrives in "
+                f"{base}/dev/outbox",
+            )
         )
-    table.add_row("a partner store's manifest", f"{base}/store/  (partner-store pages)")
-    table.add_row("a shopper's tracking page", f"{base}/track/…  (tracking pages)")
-    table.add_row(
-        "the merchant console", f"{base}/console/login  copper@example.com / doorstep-demo"
-    )
-    table.add_row("the operator console", f"{base}/ops/  (operator pages)")
-    table.add_row("the API", f"{base}/docs")
-    console.print(table)
+    links += [
+        ("A partner store's manifest", f"{base}/store/ (the partner-store pages)"),
+        ("A shopper's tracking page", f"{base}/track/… (the tracking pages)"),
+        ("The merchant console", f"{base}/console/login — copper@example.com / doorstep-demo"),
+        ("The operator console", f"{base}/ops/ (the operator pages)"),
+        ("The API", f"{base}/docs"),
+    ]
+    for what, where in links:
+        console.print(f"  {what}: {where}", soft_wrap=True)
