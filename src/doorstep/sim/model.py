@@ -132,6 +132,7 @@ class Simulation:
         self.seen: dict[str, int] = {}
         self.holding: dict[str, float] = {}  # driver → when it last accepted or stated interest
         self.finished = self.env.event()
+        self.driving_days: set[int] = set()
 
     # The run ------------------------------------------------------------------------------
 
@@ -152,7 +153,8 @@ class Simulation:
     def _ticker(self) -> Process:
         while True:
             hour = (self.env.now % DAY_S) / HOUR_S
-            if 5 <= hour < 23:  # nothing is on offer or on the road at night
+            # Nothing is on offer or on the road at night, nor on a day without drivers.
+            if 5 <= hour < 23 and int(self.env.now // DAY_S) in self.driving_days:
                 self.port.tick(self._now())
             yield self.env.timeout(self.config.tick_s)
 
@@ -269,6 +271,7 @@ class Simulation:
 
     def _drivers_for(self, day: int) -> None:
         config, rng = self.config, self.driver_rng
+        self.driving_days.update((day, day + 1))  # a block may run past midnight
         for station in self.network.of_kind("station"):
             for hour, count in enumerate(config.drivers_by_hour):
                 for number in range(round(count * config.driver_scale)):

@@ -3,7 +3,7 @@ the real database: each call is one transaction at the simulated moment (``now``
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -329,13 +329,20 @@ class TwinNetwork:
             ]
 
     def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        return self._driver_asks(driver, at, offers.accept_offer, offer.offer_id)
+
+    def _driver_asks(
+        self, driver: str, at: float, service: Callable[..., object], target: int
+    ) -> bool:
+        """A driver's request to a service that may refuse (taken first, too late to give
+        back): True when it went through, the refusal counted when not."""
         with self._tx(at, "offers") as session:
             savepoint = session.begin_nested()
             try:
-                offers.accept_offer(
+                service(
                     session,
                     self._driver(session, driver),
-                    offer.offer_id,
+                    target,
                     now=self.now,
                     policy=self.settings.offers,
                 )
@@ -363,22 +370,7 @@ class TwinNetwork:
             ]
 
     def forfeit(self, driver: str, block_id: int, at: float) -> bool:
-        with self._tx(at, "offers") as session:
-            savepoint = session.begin_nested()
-            try:
-                held.forfeit_block(
-                    session,
-                    self._driver(session, driver),
-                    block_id,
-                    now=self.now,
-                    policy=self.settings.offers,
-                )
-            except DomainError as refused:
-                savepoint.rollback()
-                self._refused(refused)
-                return False
-            savepoint.commit()
-            return True
+        return self._driver_asks(driver, at, held.forfeit_block, block_id)
 
     # The road --------------------------------------------------------------------------------
 
