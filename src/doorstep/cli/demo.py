@@ -96,7 +96,6 @@ def demo_day(
             twin_settings(day, seed, time_limit),
             out / f"{stem}.html",
             out / f"{stem}.json",
-            force=False,
             quiet=False,
         )
     print_summary(summary)

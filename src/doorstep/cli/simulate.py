@@ -66,9 +66,6 @@ def simulate_command(
         typer.Option(help="KEY=VALUE: run each seed with and without this change, and compare"),
     ] = None,
     seeds: Annotated[int, typer.Option(help="Seeds a comparison runs", min=2)] = 5,
-    force: Annotated[
-        bool, typer.Option(help="Simulate again even if this day and seed were simulated")
-    ] = False,
 ) -> None:
     """Simulate a day of the network through doorstep's own services: shoppers at the
     checkouts, the planner at each cut-off and dispatch moment, drivers taking blocks and
@@ -93,9 +90,7 @@ def simulate_command(
     with database() as engine:
         upgrade(engine)
         sessions = session_factory(engine)
-        summary = run_once(
-            sessions, config, twin, report_path, out / f"{stem}.json", force, as_json
-        )
+        summary = run_once(sessions, config, twin, report_path, out / f"{stem}.json", as_json)
     if as_json:
         print(json.dumps(summary))
         return
@@ -130,17 +125,16 @@ def run_once(
     twin: TwinSettings,
     report_path: Path,
     summary_path: Path,
-    force: bool,
     quiet: bool,
 ) -> dict[str, Any]:
     """Simulate the day (unless done before: then say so and give the stored summary)."""
     with unit_of_work(sessions) as session:
         prepared = prepare(session, console_password="doorstep-demo")
-    if not force and already_simulated(sessions, twin) and summary_path.exists():
+    if already_simulated(sessions, twin) and summary_path.exists():
         stored: dict[str, Any] = json.loads(summary_path.read_text(encoding="utf-8"))
         stored["replayed"] = True
         return stored
-    if not force and already_simulated(sessions, twin):
+    if already_simulated(sessions, twin):
         errors.print(
             f"[red]{twin.day} with seed {config.seed} was simulated in this database but its "
             "summary is gone; use another --seed or --date[/]"
@@ -217,7 +211,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     if summary.get("replayed"):
         console.print(
             f"[bold]{summary['date']}[/] with seed {summary['seed']} was simulated before: "
-            "here is what it measured (--force to simulate it again)."
+            "here is what it measured (another --seed or --date plays another day)."
         )
     table = Table(title=f"A simulated day on the network: {summary['date']}")
     table.add_column("KPI")
@@ -374,6 +368,3 @@ def _read(summary: dict[str, Any], path: str) -> float:
 def _fmt(value: float, *, signed: bool = False) -> str:
     text = f"{value:+,.3f}" if signed else f"{value:,.3f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-__all__ = ["date", "simulate_command"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -97,7 +97,7 @@ def measure(session: Session, port: TwinNetwork, log: SimLog) -> DayKpis:
     _on_time(kpis)
     _costs(session, kpis, rows, log, blocks, port)
     _drivers(kpis, log, port)
-    _partners(session, kpis, rows, port)
+    _partners(kpis, rows, port)
     kpis.carrier_share = round(channels["carrier"] / max(kpis.packages, 1), 4)
     _demand(kpis, log)
     kpis.invariants = _invariants(kpis, rows, events, port)
@@ -251,9 +251,7 @@ def _drivers(kpis: DayKpis, log: SimLog, port: TwinNetwork) -> None:
     }
 
 
-def _partners(
-    session: Session, kpis: DayKpis, rows: list[tuple[Package, Order]], port: TwinNetwork
-) -> None:
+def _partners(kpis: DayKpis, rows: list[tuple[Package, Order]], port: TwinNetwork) -> None:
     """Parcels each partner store handled on its busiest day, against its daily capacity."""
     per_day: Counter[tuple[int, date]] = Counter()
     for package, _ in rows:
@@ -317,6 +315,4 @@ def _invariants(
 
 
 def _utc(moment: datetime) -> datetime:
-    from datetime import UTC
-
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -7,6 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from time import perf_counter
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +40,6 @@ from doorstep.promise.network import NetworkSnapshot, load_snapshot
 from doorstep.promise.rules import PromisePolicy
 from doorstep.shipments import handover, labels, tracking
 from doorstep.sim.port import (
-    DAY_S,
     Area,
     BlockOffer,
     CarrierParcel,
@@ -145,13 +146,11 @@ class TwinNetwork:
             self.now = self.moment(at)
         if what:
             self.counts.calls[what] = self.counts.calls.get(what, 0) + 1
-        import time as clock
-
-        started = clock.perf_counter()
+        started = perf_counter()
         with unit_of_work(self.sessions) as session:
             yield session
         if what:
-            self.phase_s[what] = self.phase_s.get(what, 0.0) + clock.perf_counter() - started
+            self.phase_s[what] = self.phase_s.get(what, 0.0) + perf_counter() - started
 
     def _refused(self, error: DomainError) -> None:
         self.counts.refused[error.code] = self.counts.refused.get(error.code, 0) + 1
@@ -562,8 +561,6 @@ class TwinNetwork:
     def carrier_labels(self, day: int, at: float) -> list[CarrierParcel]:
         """Buy the labels of the carrier shipments planned so far (today's and the next two
         days'), then list those to hand over today: due by today plus their transit time."""
-        from pathlib import Path
-
         self.now = self.moment(at)
         for ahead in range(3):
             labels.buy_labels(
@@ -608,4 +605,4 @@ def _seconds(clock: str) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-__all__ = ["DAY_S", "TwinNetwork", "TwinSettings"]
+__all__ = ["TwinNetwork", "TwinSettings"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import html
 import json
+import math
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from doorstep.sim.port import DAY_S
 from doorstep.twin.service import TwinRun
 
 PALETTE = {
@@ -254,8 +254,6 @@ def _map(run: TwinRun) -> str:
     lats, lngs = [p[0] for p in points], [p[1] for p in points]
     south, north, west, east = min(lats), max(lats), min(lngs), max(lngs)
     width, height = 960, 640
-    import math
-
     aspect = math.cos(math.radians((south + north) / 2))
     span = max((east - west) * aspect, north - south, 1e-6)
     scale = min(width, height) / span * 0.95
@@ -377,4 +375,4 @@ padding:2px 10px;border-bottom:1px solid #e2e8f0;text-align:right}
 .invariants .bad{color:#b91c1c;font-weight:600}
 """
 
-__all__ = ["DAY_S", "render", "write_report"]
+__all__ = ["render", "write_report"]

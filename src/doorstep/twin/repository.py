@@ -237,9 +237,6 @@ def carrier_shipments(session: Session, package_ids: Sequence[int]) -> list[Carr
     return found
 
 
-__all__ = ["NodeKind"]
-
-
 def set_station_cutoffs(session: Session, cutoff: time) -> None:
     """Every station's same-day cut-off (a what-if of `doorstep simulate --compare`)."""
     for node in session.scalars(select(Node).where(Node.kind == NodeKind.STATION)):

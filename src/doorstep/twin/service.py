@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -83,10 +82,3 @@ def simulate_day(
     total = time.perf_counter() - started
     phases["the world (SimPy) and the rest"] = max(0.0, total - sum(phases.values()))
     return TwinRun(config, settings, log, kpis, port, total, phases)
-
-
-def service_day(text: str | None, zone: str = "America/Phoenix") -> date:
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    return date.fromisoformat(text) if text else datetime.now(ZoneInfo(zone)).date()
