@@ -251,12 +251,18 @@ def _map(run: TwinRun) -> str:
         points.extend(staff.path)
     if not points:
         return "<p>No routes.</p>"
+    for site in net.sites:  # the whole of each partner store's radius is on the map
+        if site.kind == "partner_store" and site.radius_m:
+            reach = site.radius_m / 111_320
+            points += [(site.lat - reach, site.lng), (site.lat + reach, site.lng)]
+            across = reach / math.cos(math.radians(site.lat))
+            points += [(site.lat, site.lng - across), (site.lat, site.lng + across)]
     lats, lngs = [p[0] for p in points], [p[1] for p in points]
     south, north, west, east = min(lats), max(lats), min(lngs), max(lngs)
-    width, height = 960, 640
     aspect = math.cos(math.radians((south + north) / 2))
-    span = max((east - west) * aspect, north - south, 1e-6)
-    scale = min(width, height) / span * 0.95
+    width = 960
+    scale = width / max((east - west) * aspect, 1e-6)
+    height = round((north - south) * scale)
 
     def xy(lat: float, lng: float) -> tuple[float, float]:
         x = (lng - west) * aspect * scale + 20
