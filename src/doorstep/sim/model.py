@@ -299,8 +299,8 @@ class Simulation:
                 self.claimed.add(block.block_id)
                 yield from self._work(key, home, block)
                 continue
-            if self._now() >= leaves:
-                return
+            if self._now() >= leaves and key not in self.holding:
+                return  # a driver who stated interest waits for the round's close
             if not self.on_offer[home.code] or self.seen.get(key, -1) == self.generation:
                 yield self.env.timeout(config.look_every_s)
                 continue
