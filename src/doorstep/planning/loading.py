@@ -29,6 +29,8 @@ from doorstep.models import (
     Order,
     Package,
     PartnerStore,
+    Plan,
+    PlanStatus,
     Route,
     ServiceArea,
     Stop,
@@ -129,6 +131,26 @@ def _with_the_carrier() -> Select[int]:
     )
 
 
+def _planned_by_another_station(station_id: int) -> Select[int]:
+    """Packages on a route (a block, a partner staff route) or a carrier shipment of another
+    station's current plan: a partner store's parcels are in the waves of every station near
+    it, and only the plan that holds one may release it."""
+    other = (Plan.station_id != station_id, Plan.status == PlanStatus.CURRENT)
+    on_routes = (
+        select(StopPackage.package_id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .join(Route, Route.id == Stop.route_id)
+        .join(Plan, Plan.id == Route.plan_id)
+        .where(*other)
+    )
+    shipped = (
+        select(CarrierShipment.package_id)
+        .join(Plan, Plan.id == CarrierShipment.plan_id)
+        .where(*other)
+    )
+    return select(union(on_routes, shipped).subquery().c[0])
+
+
 def _held_by_driver() -> Select[int]:
     """Packages on a block a driver holds: out of every wave."""
     return (
@@ -180,6 +202,7 @@ def load_wave(
             Package.state.in_(WAVE_STATES),
             Package.id.not_in(_held_by_driver()),
             Package.id.not_in(_with_the_carrier()),
+            Package.id.not_in(_planned_by_another_station(station.id)),
             *(() if known_at is None else (Package.created_at <= known_at,)),
         )
         .order_by(Package.id)
