@@ -30,14 +30,13 @@ $(SYSTEM_TOOLS):
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium poppler-utils
 
-## The main job: the example network, a morning of orders, today's plan and its carrier labels
-## (the offline counter carrier), then the API on :8000
+## The main job: the example network, then today simulated through doorstep's own services
+## (shoppers, the planner, drivers, partner stores, the carrier), its KPIs and report, then the
+## API on :8000 to click through the day. Running it again shows the day already simulated.
 demo: setup
 	$(BIN)/doorstep db upgrade
 	$(BIN)/doorstep network import examples/chandler-az/network.geojson
-	$(BIN)/doorstep demo seed --orders 300
-	$(BIN)/doorstep plan --time-limit 10
-	$(BIN)/doorstep carrier labels
+	$(BIN)/doorstep demo day --orders 300
 	$(BIN)/doorstep serve
 
 serve: setup

@@ -19,6 +19,7 @@ from doorstep.cli import (
     network,
     partners,
     plan,
+    simulate,
     users,
     worker,
 )
@@ -40,6 +41,7 @@ app.add_typer(partners.app, name="partners")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(users.app, name="users")
 app.command("plan")(plan.plan_command)
+app.command("simulate")(simulate.simulate_command)
 app.command("worker")(worker.worker)
 app.command("serve")(serve)
 # `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.

@@ -60,3 +60,82 @@ def demo_seed(
             f"secret key {access['secret_key']}, "
             f"publishable key {access['publishable_key']}"
         )
+
+
+@app.command("day")
+def demo_day(
+    orders: Annotated[int, typer.Option(help="Shoppers during the day", min=1)] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    date: Annotated[
+        str | None, typer.Option(help="The day YYYY-MM-DD (default: today in Chandler)")
+    ] = None,
+    time_limit: Annotated[float, typer.Option(help="Routing seconds per station plan")] = 2.0,
+) -> None:
+    """The demo day: the demo merchants (once), then today simulated through the real
+    services (shoppers, planner, drivers, partner stores, carrier), its KPIs and where to
+    click through it. Safe to run again: a day already simulated is shown, not redone."""
+    from doorstep.cli.common import service_date
+    from doorstep.cli.simulate import print_summary, run_once, scale_for, twin_settings
+    from doorstep.logs import configure_logging
+    from doorstep.migrate import upgrade
+    from doorstep.settings import get_settings
+    from doorstep.sim import SimConfig
+
+    settings = get_settings()
+    configure_logging(level="WARNING", json=settings.log_json)
+    day = service_date(date)
+    out = settings.data_dir / "twin"
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"day-{day}-seed{seed}"
+    config = SimConfig(orders=orders, seed=seed, driver_scale=scale_for(orders))
+    with database() as engine:
+        upgrade(engine)
+        summary = run_once(
+            session_factory(engine),
+            config,
+            twin_settings(day, seed, time_limit),
+            out / f"{stem}.html",
+            out / f"{stem}.json",
+            quiet=False,
+        )
+    print_summary(summary)
+    prepared = summary.get("prepared", {})
+    if summary.get("replayed"):
+        console.print("Nothing was changed: the database already holds this day.")
+    elif prepared.get("imported_example_network"):
+        console.print("Imported the example network (Chandler, AZ).")
+    for name, access in prepared.get("merchants", {}).items():
+        console.print(
+            f"[bold]{name}[/]: console {access['console_email']} / doorstep-demo, "
+            f"secret key {access['secret_key']}"
+        )
+    print_links(summary)
+
+
+def print_links(summary: dict[str, object]) -> None:
+    """Where to click through the day once `doorstep serve` runs (one link a line, so a
+    narrow terminal does not cut them)."""
+    from pathlib import Path
+
+    base = "http://127.0.0.1:8000"
+    report = Path(str(summary["report"])).resolve()
+    driver = summary.get("driver")
+    console.print("[bold]Click through the day[/] (the server starts next):")
+    links = [("The day's report (opens offline)", report.as_uri())]
+    if isinstance(driver, dict):
+        links.append(
+            (
+                f"A driver's view of block {driver['block_id']} ({driver['doors']} doors)",
+                f"{base}/driver/ — sign in as {driver['email']}; the code arrives in "
+                f"{base}/dev/outbox",
+            )
+        )
+    links += [
+        ("A partner store's manifest", f"{base}/store/ (the partner-store pages)"),
+        ("A shopper's tracking page", f"{base}/track/… (the tracking pages)"),
+        ("The merchant console", f"{base}/console/login — copper@example.com / doorstep-demo"),
+        ("The operator console", f"{base}/ops/ (the operator pages)"),
+        ("The API", f"{base}/docs"),
+    ]
+    for what, where in links:
+        console.print(f"  {what}: {where}", soft_wrap=True)

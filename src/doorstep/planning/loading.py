@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select, union
 from sqlalchemy.orm import Session, selectinload
 
-from doorstep.errors import InvalidInput, NotFound
+from doorstep.errors import NotFound
 from doorstep.geo import TravelModel, haversine_m
 from doorstep.models import (
     Block,
@@ -29,6 +29,8 @@ from doorstep.models import (
     Order,
     Package,
     PartnerStore,
+    Plan,
+    PlanStatus,
     Route,
     ServiceArea,
     Stop,
@@ -129,6 +131,26 @@ def _with_the_carrier() -> Select[int]:
     )
 
 
+def _planned_by_another_station(station_id: int) -> Select[int]:
+    """Packages on a route (a block, a partner staff route) or a carrier shipment of another
+    station's current plan: a partner store's parcels are in the waves of every station near
+    it, and only the plan that holds one may release it."""
+    other = (Plan.station_id != station_id, Plan.status == PlanStatus.CURRENT)
+    on_routes = (
+        select(StopPackage.package_id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .join(Route, Route.id == Stop.route_id)
+        .join(Plan, Plan.id == Route.plan_id)
+        .where(*other)
+    )
+    shipped = (
+        select(CarrierShipment.package_id)
+        .join(Plan, Plan.id == CarrierShipment.plan_id)
+        .where(*other)
+    )
+    return select(union(on_routes, shipped).subquery().c[0])
+
+
 def _held_by_driver() -> Select[int]:
     """Packages on a block a driver holds: out of every wave."""
     return (
@@ -180,6 +202,7 @@ def load_wave(
             Package.state.in_(WAVE_STATES),
             Package.id.not_in(_held_by_driver()),
             Package.id.not_in(_with_the_carrier()),
+            Package.id.not_in(_planned_by_another_station(station.id)),
             *(() if known_at is None else (Package.created_at <= known_at,)),
         )
         .order_by(Package.id)
@@ -253,14 +276,11 @@ def load_wave(
 
 def _deliver_by(package: Package, service_date: date, tz: ZoneInfo) -> int:
     promised = package.promised_by.astimezone(tz)
-    if promised.date() > service_date:
+    # A parcel carried over to a later day (another try after a failed door, or a block
+    # nobody took) is late already: it is delivered that day, by the end of the day, rather
+    # than refused with the whole wave.
+    if promised.date() != service_date:
         return LAST_DELIVERY_S
-    if promised.date() < service_date:
-        raise InvalidInput(
-            f"package {package.tracking_code} was promised by {promised:%Y-%m-%d %H:%M}, "
-            f"before the service date {service_date}",
-            package=package.tracking_code,
-        )
     return min(LAST_DELIVERY_S, seconds_of_day(promised))
 
 

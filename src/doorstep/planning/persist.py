@@ -102,12 +102,30 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
             )
         )
     )
+    # Only this wave's parcels: another station's partner parcels stay on their batches.
+    ours = {package.id for package in wave.packages.values()}
     for manifest in manifests:
         items = list(
             session.scalars(select(ManifestItem).where(ManifestItem.manifest_id == manifest.id))
         )
+        items = [item for item in items if item.package_id in ours]
         freed.update(item.package_id for item in items)
         for item in items:
+            session.delete(item)
+    # A batch past `planned` (the van left it at the store) keeps what left with it; a parcel
+    # a later plan added that is still at the station (assigned) is freed like any other.
+    for item in session.scalars(
+        select(ManifestItem)
+        .join(PartnerManifest, PartnerManifest.id == ManifestItem.manifest_id)
+        .join(Package, Package.id == ManifestItem.package_id)
+        .where(
+            PartnerManifest.service_date == wave.service_date,
+            PartnerManifest.status != ManifestStatus.PLANNED,
+            Package.state == PackageState.ASSIGNED,
+        )
+    ).all():
+        if item.package_id in ours:
+            freed.add(item.package_id)
             session.delete(item)
     session.flush()
     for package in session.scalars(select(Package).where(Package.id.in_(sorted(freed)))):

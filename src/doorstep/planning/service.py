@@ -85,6 +85,7 @@ def plan_wave(
     wave = load_wave(
         session, station_code, service_date, drivers, known_at=dispatch_at, travel=travel
     )
+    wave = _from_now(wave, now)
     held: list[dict[str, str]] | None = None
     if dispatch_at is not None:
         at_s = _seconds_of_day(dispatch_at, wave)
@@ -131,6 +132,29 @@ def plan_wave(
         session, plan.id, now=now, policy=offers or OfferPolicy(), instant=dispatch_at is not None
     )
     return PlanRun(plan=plan, wave=wave, result=result, replanned=bool(previous))
+
+
+#: How long after the plan a block may start: drivers read the offer and drive to the station.
+START_LEAD_S = 30 * 60
+
+
+def _from_now(wave: Wave, now: datetime) -> Wave:
+    """A wave planned on its own day, after its drivers' hours have begun (a dispatch moment,
+    a plan run in the afternoon), starts its blocks after ``now``: a block that started in
+    the past could be taken by nobody."""
+    local = now.astimezone(wave.tz)
+    if local.date() != wave.service_date:
+        return wave
+    earliest = seconds_of_day(local) + START_LEAD_S
+    drivers = tuple(
+        replace(d, available=(max(d.available[0], earliest), d.available[1]))
+        if d.available[0] < earliest < d.available[1]
+        else d
+        for d in wave.day.drivers
+    )
+    if drivers == wave.day.drivers:
+        return wave
+    return replace(wave, day=replace(wave.day, drivers=drivers))
 
 
 def _fingerprint(wave: Wave, seed: int, held: list[dict[str, str]] | None) -> str:

@@ -295,7 +295,13 @@ def back_at_station(
     if client_event_id:
         data["client_event_id"] = client_event_id
     transition_package(
-        session, package, PackageState.RETURNED, actor=who, reason="back_at_station", data=data
+        session,
+        package,
+        PackageState.RETURNED,
+        actor=who,
+        reason="back_at_station",
+        data=data,
+        at=now,
     )
     attempts = {"attempts": package.delivery_attempts, "block_id": load.block.id}
     if package.delivery_attempts >= max_attempts:

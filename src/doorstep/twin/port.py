@@ -1,0 +1,608 @@
+"""The port of the simulated world, implemented with doorstep's own services, in-process, on
+the real database: each call is one transaction at the simulated moment (``now``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from time import perf_counter
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.db import unit_of_work
+from doorstep.drivers import accounts, held, offers, rounds
+from doorstep.drivers.policy import OfferPolicy
+from doorstep.drivers.road import attempts, checkin, deliveries, returns, scans
+from doorstep.drivers.road.load import load_block
+from doorstep.drivers.road_schemas import (
+    AttemptIn,
+    CheckInIn,
+    DeliveryIn,
+    DepartIn,
+    ReturnScanIn,
+    ScanIn,
+)
+from doorstep.drivers.schemas import VehicleIn
+from doorstep.errors import DomainError
+from doorstep.geo import TravelModel, postal_codes
+from doorstep.models import Block, Driver, NodeKind, StopKind
+from doorstep.orders.schemas import OrderIn
+from doorstep.orders.service import place_order
+from doorstep.planning.core.routing import PlanningBug
+from doorstep.planning.loading import DriverPlan, load_wave
+from doorstep.planning.persist import release_previous
+from doorstep.planning.service import plan_wave, station_codes
+from doorstep.promise.network import NetworkSnapshot, load_snapshot
+from doorstep.promise.rules import PromisePolicy
+from doorstep.shipments import handover, labels, tracking
+from doorstep.sim.port import (
+    Area,
+    BlockOffer,
+    CarrierParcel,
+    Catalog,
+    HeldBlock,
+    ManifestView,
+    NetworkView,
+    OrderRequest,
+    Placed,
+    Returned,
+    RouteView,
+    Site,
+    StopView,
+)
+from doorstep.twin import partner_adapter, repository
+from doorstep.twin.carrier import TwinCarrier
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+STREETS = ("Chandler Blvd", "Ray Rd", "Warner Rd", "Alma School Rd", "Gilbert Rd", "Hunt Hwy")
+CAR = VehicleIn(description="Own car", cargo_litres=1500, payload_kg=350)
+# The planner's carrier services, by name: how many days each takes.
+TRANSIT_DAYS = {"ground": 2, "next_day": 1, "same_day_courier": 0}
+
+
+@dataclass(frozen=True)
+class TwinSettings:
+    """The network's side of a simulated day: how it plans and offers (what `doorstep plan`
+    and the settings decide in production)."""
+
+    day: date
+    timezone: str = "America/Phoenix"
+    seed: int = 1
+    time_limit_s: float = 2.0
+    max_iterations: int | None = 300
+    drivers: DriverPlan = field(default_factory=lambda: DriverPlan(30, 6))
+    offers: OfferPolicy = field(default_factory=OfferPolicy)
+    travel: TravelModel = field(default_factory=TravelModel)
+    checkin_radius_m: int = 150
+    far_m: int = 150
+    max_attempts: int = 3
+    secret_key: str = "twin-secret-key-for-pins-0123456789"
+    middle_mile_cents: int = 1800  # the van's share per batch dropped (the planner's price)
+    data_dir: str = "var"
+
+
+@dataclass
+class Counts:
+    """Calls that went through, and refusals the world met (by the service's error code)."""
+
+    calls: dict[str, int] = field(default_factory=dict)
+    refused: dict[str, int] = field(default_factory=dict)
+
+
+class TwinNetwork:
+    """`doorstep.sim.port.Network` on the real services."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: TwinSettings) -> None:
+        self.sessions = sessions
+        self.settings = settings
+        self.zone = ZoneInfo(settings.timezone)
+        self.origin = datetime.combine(settings.day, time(0), tzinfo=self.zone).astimezone(UTC)
+        self.now = self.origin
+        self.drivers: dict[str, int] = {}
+        self.counts = Counts()
+        self.policy = PromisePolicy(travel=settings.travel)
+        self.carrier = TwinCarrier(settings.seed, clock=lambda: self.now)
+        self.phase_s: dict[str, float] = {}
+        self.middle_mile_cents = settings.middle_mile_cents
+        self.carried_over: set[str] = set()  # parcels moved to a later day at its end
+        self.plans_checked = 0  # plans routed (each route passed the core's checker)
+        self.checker_failures: list[str] = []
+        with self._tx() as session:
+            self.merchants = repository.merchant_ids(session)
+            self.stations = station_codes(session)
+            self._snapshot: NetworkSnapshot = load_snapshot(session)
+            stores = repository.partner_stores(session)
+            codes = {n.id: n.code for n in repository.nodes(session)}
+            self.partner_pay_cents = {i: s.pay_per_package_cents for i, s in stores.items()}
+            self.partner_codes = {i: codes.get(i, str(i)) for i in stores}
+            self.partner_capacity = {
+                n.id: n.daily_capacity or 0 for n in repository.nodes(session) if n.id in stores
+            }
+        self._snapshot_at: datetime | None = None
+
+    # Time ----------------------------------------------------------------------------------
+
+    @property
+    def reference_prefix(self) -> str:
+        """The merchant reference of every order of this simulated day (its KPIs count them)."""
+        return f"TWIN-{self.settings.day:%Y%m%d}-S{self.settings.seed}-"
+
+    def moment(self, at: float) -> datetime:
+        return self.origin + timedelta(seconds=at)
+
+    def seconds(self, moment: datetime) -> float:
+        return (moment - self.origin).total_seconds()
+
+    def date_of(self, day: int) -> date:
+        return self.settings.day + timedelta(days=day)
+
+    @contextmanager
+    def _tx(self, at: float | None = None, what: str = "") -> Iterator[Session]:
+        if at is not None:
+            self.now = self.moment(at)
+        if what:
+            self.counts.calls[what] = self.counts.calls.get(what, 0) + 1
+        started = perf_counter()
+        with unit_of_work(self.sessions) as session:
+            yield session
+        if what:
+            self.phase_s[what] = self.phase_s.get(what, 0.0) + perf_counter() - started
+
+    def _refused(self, error: DomainError) -> None:
+        self.counts.refused[error.code] = self.counts.refused.get(error.code, 0) + 1
+
+    # The network as the world sees it -----------------------------------------------------
+
+    def network(self) -> NetworkView:
+        with self._tx() as session:
+            partners = repository.partner_stores(session)
+            weekday = WEEKDAYS[self.settings.day.weekday()]
+            sites = []
+            for node in repository.nodes(session):
+                radius, opens, closes = 0.0, 8 * 3600, 18 * 3600
+                store = partners.get(node.id)
+                if store is not None:
+                    radius = float(store.service_radius_m)
+                    hours = (store.opening_hours or {}).get(weekday)
+                    if hours:
+                        opens, closes = _seconds(hours[0]), _seconds(hours[1])
+                sites.append(
+                    Site(node.code, node.kind.value, node.lat, node.lng, radius, opens, closes)
+                )
+            areas = tuple(
+                Area(a.code, station, a.min_lat, a.max_lat, a.min_lng, a.max_lng)
+                for a, station in repository.service_areas(session)
+            )
+            catalogs = tuple(
+                Catalog(m.name, tuple(skus)) for m, skus in repository.catalogs(session) if skus
+            )
+        return NetworkView(tuple(sites), areas, catalogs)
+
+    def tick(self, at: float) -> None:
+        with self._tx(at, "periodic jobs") as session:
+            rounds.close_due_rounds(session, now=self.now, policy=self.settings.offers)
+            checkin.flag_no_shows(session, self.now)
+            returns.flag_late_returns(session, self.now)
+
+    # Shoppers --------------------------------------------------------------------------------
+
+    def place_order(self, request: OrderRequest, at: float) -> Placed:
+        moment = self.moment(at)
+        zip_code = postal_codes.nearest(request.lat, request.lng)
+        body = {
+            "items": [{"sku": sku, "quantity": q} for sku, q in request.items],
+            "destination": {
+                "lat": request.lat,
+                "lng": request.lng,
+                "address": f"{100 + request.number % 4900} {STREETS[request.number % 6]}",
+                "city": zip_code.city,
+                "state": zip_code.state,
+                "postal_code": zip_code.code,
+            },
+            "recipient": {"name": f"Shopper {request.number + 1}"},
+            "merchant_reference": f"{self.reference_prefix}{request.number + 1:05d}",
+        }
+        refusal = "no_speed"
+        offered: list[str] = []
+        with self._tx(at, "checkout") as session:
+            if self._snapshot_at is None or moment - self._snapshot_at > timedelta(minutes=5):
+                self._snapshot, self._snapshot_at = load_snapshot(session), moment
+            for speed in request.speeds:
+                savepoint = session.begin_nested()
+                try:
+                    placed = place_order(
+                        session,
+                        self.merchants[request.merchant],
+                        OrderIn.model_validate({**body, "speed": speed}),
+                        idempotency_key=f"twin-{self.settings.day:%Y%m%d}-{self.settings.seed}-"
+                        f"{request.number}",
+                        now=moment,
+                        policy=self.policy,
+                        network=self._snapshot,
+                    )
+                except DomainError as refused:
+                    savepoint.rollback()
+                    refusal = refused.code
+                    continue
+                savepoint.commit()
+                offered.append(speed)
+                return Placed(
+                    order=placed.order.public_id,
+                    speed=placed.order.speed.value,
+                    offered=tuple(offered),
+                    parcels=tuple(p.tracking_code for p in placed.order.packages),
+                )
+        return Placed(order=None, speed=None, offered=(), refused=refusal)
+
+    # Planning --------------------------------------------------------------------------------
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        """Each station's wave, as `doorstep plan` (``--at`` when ``dispatch``) runs it."""
+        service_date = self.date_of(day)
+        blocks = 0
+        for code in self.stations:
+            try:
+                blocks += self._plan_station(code, service_date, at, dispatch)
+            except PlanningBug as bug:
+                # The optimization core's checker refused a route: an invariant broken.
+                self.checker_failures.append(f"{code} {service_date}: {bug}")
+        return blocks
+
+    def _plan_station(self, code: str, service_date: date, at: float, dispatch: bool) -> int:
+        with self._tx(at, "planning") as session:
+            run = plan_wave(
+                session,
+                code,
+                service_date,
+                drivers=self.settings.drivers,
+                time_limit_s=self.settings.time_limit_s,
+                seed=self.settings.seed,
+                max_iterations=self.settings.max_iterations,
+                workers=1,
+                dispatch_at=self.now if dispatch else None,
+                travel=self.settings.travel,
+                offers=self.settings.offers,
+                now=self.now,
+            )
+            self.plans_checked += run.result is not None
+            return repository.open_blocks_of(session, run.plan.id)
+
+    def end_of_day(self, day: int, at: float) -> int:
+        """What nobody took or no plan covers moves to tomorrow: the day's open blocks are
+        released as a re-plan releases them (`planning.persist.release_previous`), and their
+        parcels (with any never planned) get tomorrow's service date, for tomorrow's plan."""
+        service_date = self.date_of(day)
+        with self._tx(at, "end of day") as session:
+            for code in self.stations:
+                wave = load_wave(session, code, service_date, self.settings.drivers)
+                release_previous(session, wave, now=self.now)
+            waiting = repository.waiting_packages(session, service_date)
+            for package in waiting:
+                package.service_date = service_date + timedelta(days=1)
+                self.carried_over.add(package.tracking_code)
+            return len(waiting)
+
+    # Drivers ---------------------------------------------------------------------------------
+
+    def _driver(self, session: Session, key: str) -> Driver:
+        return accounts.get_driver(session, self.drivers[key])
+
+    def driver_email(self, key: str) -> str:
+        return f"{key.lower()}-{self.settings.day:%Y%m%d}-{self.settings.seed}@twin.example"
+
+    def add_driver(self, key: str, station: str, at: float) -> None:
+        with self._tx(at, "drivers") as session:
+            email = self.driver_email(key)
+            found = accounts.driver_by_email(session, email)
+            if found is None:
+                found = accounts.create_driver(
+                    session,
+                    name=f"Driver {key}",
+                    email=email,
+                    station_code=station,
+                    vehicle=CAR,
+                    now=self.now,
+                    with_token=False,
+                ).driver
+            self.drivers[key] = found.id
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        with self._tx(at, "offers") as session:
+            who = self._driver(session, driver)
+            offers.update_position(session, who, lat, lng, now=self.now)
+            views = offers.list_offers(session, who, now=self.now, policy=self.settings.offers)
+            return [
+                BlockOffer(
+                    v.id,
+                    v.block_id,
+                    self.seconds(v.starts_at),
+                    self.seconds(v.ends_at),
+                    v.pay_cents,
+                    v.estimated_distance_m,
+                )
+                for v in views
+            ]
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        return self._driver_asks(driver, at, offers.accept_offer, offer.offer_id)
+
+    def _driver_asks(
+        self, driver: str, at: float, service: Callable[..., object], target: int
+    ) -> bool:
+        """A driver's request to a service that may refuse (taken first, too late to give
+        back): True when it went through, the refusal counted when not."""
+        with self._tx(at, "offers") as session:
+            savepoint = session.begin_nested()
+            try:
+                service(
+                    session,
+                    self._driver(session, driver),
+                    target,
+                    now=self.now,
+                    policy=self.settings.offers,
+                )
+            except DomainError as refused:
+                savepoint.rollback()
+                self._refused(refused)
+                return False
+            savepoint.commit()
+            return True
+
+    def held(self, driver: str, at: float) -> list[HeldBlock]:
+        with self._tx(at) as session:
+            found = held.held_blocks(
+                session, self._driver(session, driver), policy=self.settings.offers
+            )
+            return [
+                HeldBlock(
+                    h.block_id,
+                    self.seconds(h.starts_at),
+                    self.seconds(h.ends_at),
+                    self.seconds(h.arrival_slot.closes_at if h.arrival_slot else h.starts_at),
+                    h.pay_cents,
+                )
+                for h in found
+            ]
+
+    def forfeit(self, driver: str, block_id: int, at: float) -> bool:
+        return self._driver_asks(driver, at, held.forfeit_block, block_id)
+
+    # The road --------------------------------------------------------------------------------
+
+    def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
+        with self._tx(at, "road") as session:
+            who = self._driver(session, driver)
+            block = session.get_one(Block, block_id)
+            load = load_block(session, block)
+            checkin.check_in(
+                session,
+                who,
+                block_id,
+                CheckInIn(lat=load.start.lat, lng=load.start.lng, accuracy_m=5, at=self.now),
+                now=self.now,
+                radius_m=self.settings.checkin_radius_m,
+                travel=self.settings.travel,
+            )
+            load = load_block(session, block)
+            stops = tuple(
+                StopView(
+                    stop.id,
+                    "pickup" if stop.kind is StopKind.PICKUP else "delivery",
+                    stop.lat,
+                    stop.lng,
+                    self.seconds(stop.planned_arrival_at) if stop.planned_arrival_at else None,
+                    stop.service_s,
+                    tuple(p.tracking_code for p in load.live.get(stop.id, [])),
+                )
+                for stop in load.stops
+                if load.live.get(stop.id)
+            )
+            return RouteView(
+                block_id,
+                load.start.lat,
+                load.start.lng,
+                tuple(sorted(p.tracking_code for p in load.unscanned_at_start())),
+                stops,
+            )
+
+    def scan(self, driver: str, block_id: int, codes: tuple[str, ...], at: float) -> None:
+        with self._tx(at, "road") as session:
+            who = self._driver(session, driver)
+            for code in codes:
+                scans.scan(
+                    session,
+                    who,
+                    block_id,
+                    ScanIn(code=code, at=self.now, client_event_id=f"scan-{block_id}-{code}"),
+                    now=self.now,
+                )
+
+    def depart(self, driver: str, block_id: int, at: float) -> None:
+        with self._tx(at, "road") as session:
+            scans.depart(
+                session,
+                self._driver(session, driver),
+                block_id,
+                DepartIn(at=self.now),
+                now=self.now,
+                travel=self.settings.travel,
+            )
+
+    def deliver(self, driver: str, block_id: int, stop: StopView, at: float) -> None:
+        with self._tx(at, "road") as session:
+            answer = deliveries.deliver(
+                session,
+                self._driver(session, driver),
+                block_id,
+                stop.stop_id,
+                DeliveryIn(
+                    lat=stop.lat,
+                    lng=stop.lng,
+                    accuracy_m=5,
+                    at=self.now,
+                    client_event_id=f"deliver-{block_id}-{stop.stop_id}",
+                ),
+                photo_key=f"twin/{block_id}/{stop.stop_id}.jpg",
+                signature_key=None,
+                now=self.now,
+                far_m=self.settings.far_m,
+                secret_key=self.settings.secret_key,
+                travel=self.settings.travel,
+            )
+            if isinstance(answer, DomainError):
+                raise answer
+
+    def attempt(self, driver: str, block_id: int, stop: StopView, reason: str, at: float) -> None:
+        with self._tx(at, "road") as session:
+            attempts.attempt(
+                session,
+                self._driver(session, driver),
+                block_id,
+                stop.stop_id,
+                AttemptIn.model_validate(
+                    {
+                        "reason": reason,
+                        "lat": stop.lat,
+                        "lng": stop.lng,
+                        "at": self.now,
+                        "client_event_id": f"attempt-{block_id}-{stop.stop_id}",
+                    }
+                ),
+                photo_key=None,
+                now=self.now,
+                max_attempts=self.settings.max_attempts,
+                travel=self.settings.travel,
+            )
+
+    def return_parcels(self, driver: str, block_id: int, at: float) -> Returned:
+        returned = Returned()
+        with self._tx(at, "road") as session:
+            who = self._driver(session, driver)
+            load = load_block(session, session.get_one(Block, block_id))
+            station = session.get_one(type(load.start), load.block.station_id)
+            for package in sorted(load.with_the_driver(), key=lambda p: p.tracking_code):
+                answer = returns.scan_return(
+                    session,
+                    who,
+                    block_id,
+                    ReturnScanIn(
+                        code=package.tracking_code,
+                        lat=station.lat,
+                        lng=station.lng,
+                        at=self.now,
+                        client_event_id=f"back-{block_id}-{package.tracking_code}",
+                    ),
+                    now=self.now,
+                    radius_m=self.settings.checkin_radius_m,
+                    max_attempts=self.settings.max_attempts,
+                )
+                returned.codes.append(answer.code)
+                if package.state.value == "returned_to_merchant":
+                    returned.back_to_merchant += 1
+                else:
+                    returned.another_try += 1
+        return returned
+
+    # Partner stores (the adapter step: see `doorstep.twin.partner_adapter`) -------------------
+
+    def partner_manifests(self, day: int, at: float) -> list[ManifestView]:
+        with self._tx(at, "partner stores") as session:
+            batches = partner_adapter.drop_off(session, self.date_of(day), self.now)
+            views = []
+            for node in repository.nodes(session):
+                if node.kind is not NodeKind.PARTNER_STORE or node.id not in batches:
+                    continue
+                views.append(
+                    ManifestView(
+                        node.code,
+                        node.lat,
+                        node.lng,
+                        tuple((p.package.tracking_code, p.lat, p.lng) for p in batches[node.id]),
+                    )
+                )
+            return views
+
+    def partner_scan_in(self, store: str, codes: tuple[str, ...], at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            for code in codes:
+                package = repository.package_by_code(session, code)
+                partner_adapter.scan_in(session, store, package, self.now)
+
+    def partner_deliver(self, store: str, code: str, at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            partner_adapter.deliver(
+                session, store, repository.package_by_code(session, code), self.now
+            )
+
+    def partner_keep_at_counter(self, store: str, code: str, reason: str, at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            partner_adapter.keep_at_counter(
+                session, store, repository.package_by_code(session, code), reason, self.now
+            )
+
+    def counter_pickup(self, store: str, code: str, at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            partner_adapter.collected(
+                session, store, repository.package_by_code(session, code), self.now
+            )
+
+    def counter_expired(self, store: str, code: str, at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            partner_adapter.expired(
+                session, store, repository.package_by_code(session, code), self.now
+            )
+
+    # The carrier -----------------------------------------------------------------------------
+
+    def carrier_labels(self, day: int, at: float) -> list[CarrierParcel]:
+        """Buy the labels of the carrier shipments planned so far (today's and the next two
+        days'), then list those to hand over today: due by today plus their transit time."""
+        self.now = self.moment(at)
+        for ahead in range(3):
+            labels.buy_labels(
+                self.sessions,
+                self.date_of(day + ahead),
+                self.carrier,
+                Path(self.settings.data_dir),
+                clock=lambda: self.now,
+            )
+        today = self.date_of(day)
+        with self._tx(at, "carrier") as session:
+            due = []
+            for shipment, code in repository.labelled_to_hand_over(session, today + timedelta(2)):
+                transit = TRANSIT_DAYS.get(shipment.service or "", 2)
+                package = repository.package_by_code(session, code)
+                if package.service_date is None:
+                    continue
+                if package.service_date - timedelta(days=transit) <= today:
+                    days = max(0, (package.service_date - today).days)
+                    due.append(
+                        CarrierParcel(shipment.tracking_number or "", code, min(days, transit))
+                    )
+            return due
+
+    def hand_to_carrier(self, numbers: tuple[str, ...], at: float) -> None:
+        with self._tx(at, "carrier") as session:
+            handover.hand_over(session, numbers, at=self.now, location="twin counter")
+
+    def carrier_delivered(self, numbers: tuple[str, ...], at: float) -> None:
+        self.now = self.moment(at)
+        self.carrier.arrived = set(numbers)
+        tracking.refresh_tracking(self.sessions, self.carrier)
+        self.carrier.arrived = set()
+
+    def open_parcels(self) -> int:
+        with self._tx() as session:
+            return repository.open_parcels(session, self.reference_prefix)
+
+
+def _seconds(clock: str) -> int:
+    hours, minutes = clock.split(":")[:2]
+    return int(hours) * 3600 + int(minutes) * 60
+
+
+__all__ = ["TwinNetwork", "TwinSettings"]

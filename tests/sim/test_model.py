@@ -1,0 +1,182 @@
+"""The simulated world on its own, against a port that records what it is asked: seeded draws,
+destinations where the configuration says, a day that ends."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from doorstep.geo import haversine_m
+from doorstep.sim import SimConfig, Simulation
+from doorstep.sim.port import (
+    Area,
+    BlockOffer,
+    CarrierParcel,
+    Catalog,
+    HeldBlock,
+    ManifestView,
+    NetworkView,
+    OrderRequest,
+    Placed,
+    Returned,
+    RouteView,
+    Site,
+    StopView,
+)
+
+NETWORK = NetworkView(
+    sites=(
+        Site("S1", "station", 33.30, -111.90),
+        Site("P1", "partner_store", 33.10, -111.60, radius_m=16_000),
+    ),
+    areas=(Area("A1", "S1", 33.25, 33.35, -111.95, -111.85),),
+    catalogs=(Catalog("Shop", ("A", "B", "C")),),
+)
+
+
+class RecordingPort:
+    """Takes every order, plans nothing: the world's shoppers alone."""
+
+    def __init__(self) -> None:
+        self.orders: list[tuple[float, OrderRequest]] = []
+        self.plans: list[tuple[int, float, bool]] = []
+
+    def network(self) -> NetworkView:
+        return NETWORK
+
+    def tick(self, at: float) -> None:
+        pass
+
+    def place_order(self, request: OrderRequest, at: float) -> Placed:
+        self.orders.append((at, request))
+        return Placed(f"o{request.number}", request.speeds[0], (request.speeds[0],), ())
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        self.plans.append((day, at, dispatch))
+        return 0
+
+    def end_of_day(self, day: int, at: float) -> int:
+        return 0
+
+    def add_driver(self, key: str, station: str, at: float) -> None:
+        pass
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        return []
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        return False
+
+    def held(self, driver: str, at: float) -> list[HeldBlock]:
+        return []
+
+    def forfeit(self, driver: str, block_id: int, at: float) -> bool:
+        return False
+
+    def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
+        raise AssertionError("no block is ever held")
+
+    def scan(self, driver: str, block_id: int, codes: tuple[str, ...], at: float) -> None:
+        pass
+
+    def depart(self, driver: str, block_id: int, at: float) -> None:
+        pass
+
+    def deliver(self, driver: str, block_id: int, stop: StopView, at: float) -> None:
+        pass
+
+    def attempt(self, driver: str, block_id: int, stop: StopView, reason: str, at: float) -> None:
+        pass
+
+    def return_parcels(self, driver: str, block_id: int, at: float) -> Returned:
+        return Returned()
+
+    def partner_manifests(self, day: int, at: float) -> list[ManifestView]:
+        return []
+
+    def partner_scan_in(self, store: str, codes: tuple[str, ...], at: float) -> None:
+        pass
+
+    def partner_deliver(self, store: str, code: str, at: float) -> None:
+        pass
+
+    def partner_keep_at_counter(self, store: str, code: str, reason: str, at: float) -> None:
+        pass
+
+    def counter_pickup(self, store: str, code: str, at: float) -> None:
+        pass
+
+    def counter_expired(self, store: str, code: str, at: float) -> None:
+        pass
+
+    def carrier_labels(self, day: int, at: float) -> list[CarrierParcel]:
+        return []
+
+    def hand_to_carrier(self, numbers: tuple[str, ...], at: float) -> None:
+        pass
+
+    def carrier_delivered(self, numbers: tuple[str, ...], at: float) -> None:
+        pass
+
+    def open_parcels(self) -> int:
+        return 0
+
+
+def run(config: SimConfig) -> RecordingPort:
+    port = RecordingPort()
+    Simulation(port, config).run()
+    return port
+
+
+def test_the_same_seed_draws_the_same_day() -> None:
+    first, again = run(SimConfig(orders=80, seed=7)), run(SimConfig(orders=80, seed=7))
+    assert first.orders == again.orders
+    assert first.plans == again.plans
+    other = run(SimConfig(orders=80, seed=8))
+    assert other.orders != first.orders
+
+
+def test_shoppers_follow_the_hourly_profile_and_the_destinations_mix() -> None:
+    port = run(SimConfig(orders=400, seed=1, beyond_reach_share=0.1, near_partner_share=0.2))
+    hours = [at // 3600 for at, _ in port.orders]
+    assert len(hours) == 400
+    assert min(hours) >= 6
+    assert max(hours) <= 22
+    assert hours == sorted(hours)
+    area, partner = NETWORK.areas[0], NETWORK.sites[1]
+    inside = beyond = near = 0
+    for _, order in port.orders:
+        in_area = area.min_lat <= order.lat <= area.max_lat
+        in_area = in_area and area.min_lng <= order.lng <= area.max_lng
+        by_partner = haversine_m(order.lat, order.lng, partner.lat, partner.lng) <= 16_000
+        inside += in_area
+        near += by_partner and not in_area
+        beyond += not in_area and not by_partner
+    assert 20 <= beyond <= 70  # about 10 %
+    assert 50 <= near <= 120  # about 20 %
+    # Only a shopper near a partner store may choose its counter.
+    assert all(
+        haversine_m(o.lat, o.lng, partner.lat, partner.lng) <= 16_000
+        for _, o in port.orders
+        if o.counter_pickup
+    )
+    assert any(o.counter_pickup for _, o in port.orders)
+
+
+def test_the_planner_runs_at_the_morning_plan_and_each_dispatch_moment() -> None:
+    config = SimConfig(orders=5, seed=1, dispatch_hours=(9.0, 12.0))
+    plans = run(config).plans
+    day0 = [(at / 3600, dispatch) for day, at, dispatch in plans if at < 86_400 and day == 0]
+    assert day0 == [(6.0, False), (9.0, True), (12.0, True), (15.25, False)]
+    assert {day for day, _, _ in plans} >= {0, 1, 2}  # tomorrow's waves planned ahead
+
+
+def test_a_setting_is_changed_from_text() -> None:
+    config = SimConfig()
+    assert config.with_value("orders", "50").orders == 50
+    assert config.with_value("no_show_rate", "0.1").no_show_rate == pytest.approx(0.1)
+    assert config.with_value("dispatch_hours", "9,11").dispatch_hours == (9.0, 11.0)
+    assert replace(config, seed=2).seed == 2
+    with pytest.raises(KeyError):
+        config.with_value("no_such_setting", "1")
