@@ -52,3 +52,40 @@ def test_json_contract_and_a_safe_rerun(own_database: Path, tmp_path: Path) -> N
     replayed = json.loads(again.stdout)
     assert replayed["replayed"] is True
     assert replayed["packages"] == summary["packages"]
+
+
+def test_the_demo_day_prints_links_that_open_real_pages(own_database: Path) -> None:
+    from urllib.parse import urlsplit
+
+    from fastapi.testclient import TestClient
+
+    from doorstep.api.app import create_app
+    from doorstep.settings import get_settings
+    from doorstep.twin.service import DEMO_OPERATOR_EMAIL, DEMO_PASSWORD, DEMO_STORE_EMAIL
+
+    runner = CliRunner()
+    day = ["demo", "day", "--orders", "25", "--date", "2026-11-24", *FAST]
+    answer = runner.invoke(app, day, terminal_width=400)
+    assert answer.exit_code == 0, answer.output
+    tracking = next(w for w in answer.output.split() if "/track/" in w)
+    assert f"{DEMO_OPERATOR_EMAIL} / {DEMO_PASSWORD}" in answer.output
+    assert DEMO_STORE_EMAIL in answer.output
+
+    again = runner.invoke(app, day, terminal_width=400)  # safe to run again, accounts kept
+    assert again.exit_code == 0, again.output
+    assert "Nothing was changed" in again.output
+
+    get_settings.cache_clear()
+    with TestClient(create_app(get_settings())) as client:
+        page = client.get(urlsplit(tracking).path)
+        assert page.status_code == 200
+        assert "text/html" in page.headers["content-type"]
+        signed_in = client.post(
+            "/ops/sign-in",
+            data={"email": DEMO_OPERATOR_EMAIL, "password": DEMO_PASSWORD},
+            follow_redirects=False,
+        )
+        assert signed_in.status_code == 303, signed_in.text
+        assert client.get("/ops/").status_code == 200
+        code = client.post("/v1/store/sign-in", json={"email": DEMO_STORE_EMAIL})
+        assert code.status_code == 202

@@ -9,6 +9,8 @@ from rich.table import Table
 
 from doorstep.cli.common import console, database
 from doorstep.db import session_factory, unit_of_work
+from doorstep.models import utcnow
+from doorstep.twin.service import DemoFaces, demo_faces
 
 app = typer.Typer(help="A demo day on the example network.", no_args_is_help=True)
 
@@ -98,6 +100,8 @@ def demo_day(
             out / f"{stem}.json",
             quiet=False,
         )
+        with unit_of_work(session_factory(engine)) as session:
+            faces = demo_faces(session, public_url=settings.public_url, now=utcnow())
     print_summary(summary)
     prepared = summary.get("prepared", {})
     if summary.get("replayed"):
@@ -109,10 +113,10 @@ def demo_day(
             f"[bold]{name}[/]: console {access['console_email']} / doorstep-demo, "
             f"secret key {access['secret_key']}"
         )
-    print_links(summary)
+    print_links(summary, faces)
 
 
-def print_links(summary: dict[str, object]) -> None:
+def print_links(summary: dict[str, object], faces: DemoFaces) -> None:
     """Where to click through the day once `doorstep serve` runs (one link a line, so a
     narrow terminal does not cut them)."""
     from pathlib import Path
@@ -130,11 +134,22 @@ def print_links(summary: dict[str, object]) -> None:
                 f"{base}/dev/outbox",
             )
         )
+    if faces.store_email is not None:
+        links.append(
+            (
+                f"Partner store {faces.store_code}'s manifest and counter",
+                f"{base}/store/ — sign in as {faces.store_email}; the code arrives in "
+                f"{base}/dev/outbox",
+            )
+        )
+    if faces.tracking_url is not None:
+        links.append(("A shopper's tracking page", faces.tracking_url))
     links += [
-        ("A partner store's manifest", f"{base}/store/ (the partner-store pages)"),
-        ("A shopper's tracking page", f"{base}/track/… (the tracking pages)"),
         ("The merchant console", f"{base}/console/login — copper@example.com / doorstep-demo"),
-        ("The operator console", f"{base}/ops/ (the operator pages)"),
+        (
+            "The operator console",
+            f"{base}/ops/sign-in — {faces.operator_email} / {faces.operator_password}",
+        ),
         ("The API", f"{base}/docs"),
     ]
     for what, where in links:

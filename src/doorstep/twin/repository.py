@@ -242,3 +242,22 @@ def set_station_cutoffs(session: Session, cutoff: time) -> None:
     for node in session.scalars(select(Node).where(Node.kind == NodeKind.STATION)):
         node.same_day_cutoff = cutoff
     session.flush()
+
+
+def a_delivered_token(session: Session) -> str | None:
+    """The tracking token of a delivered parcel (the most recent), else of any parcel: the
+    demo's link to a shopper's page."""
+    for wanted in (PackageState.DELIVERED, None):
+        query = select(Package.tracking_token).order_by(Package.id.desc()).limit(1)
+        if wanted is not None:
+            query = query.where(Package.state == wanted)
+        token = session.scalar(query)
+        if token:
+            return token
+    return None
+
+
+def first_partner_store_code(session: Session) -> str | None:
+    return session.scalar(
+        select(Node.code).where(Node.kind == NodeKind.PARTNER_STORE).order_by(Node.code).limit(1)
+    )

@@ -6,13 +6,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
 from doorstep.demo.seed import morning_of, seed_demo_day
+from doorstep.models import OperatorRole, OperatorUser
 from doorstep.network.service import import_network_file
+from doorstep.ops import users
+from doorstep.ops.audit import COMMAND_LINE
+from doorstep.orders.views import tracking_url
+from doorstep.partners import accounts as partner_accounts
 from doorstep.sim import SimConfig, SimLog, Simulation
 from doorstep.twin import repository
 from doorstep.twin.kpis import DayKpis, measure
@@ -55,6 +62,55 @@ def prepare(session: Session, *, console_password: str | None = None) -> Prepare
         )
         merchants = summary.merchants
     return Prepared(imported, len(merchants), merchants)
+
+
+#: The demo's own accounts for the store and operator pages (development data only).
+DEMO_OPERATOR_EMAIL = "ops@example.com"
+DEMO_STORE_EMAIL = "store@example.com"
+DEMO_PASSWORD = "doorstep-demo"
+
+
+@dataclass(frozen=True)
+class DemoFaces:
+    """Who to be on each page of the demo day."""
+
+    operator_email: str
+    operator_password: str
+    store_code: str | None
+    store_email: str | None
+    tracking_url: str | None
+
+
+def demo_faces(session: Session, *, public_url: str, now: datetime) -> DemoFaces:
+    """An operator (admin, a password) and a partner store's clerk for the demo, made once, and
+    a delivered parcel's tracking link: the links `make demo` prints open real pages."""
+    known = select(OperatorUser.id).where(OperatorUser.email == DEMO_OPERATOR_EMAIL)
+    if session.scalar(known) is None:
+        users.create_operator(
+            session,
+            DEMO_OPERATOR_EMAIL,
+            OperatorRole.ADMIN,
+            name="Demo dispatcher",
+            password=DEMO_PASSWORD,
+            by=COMMAND_LINE,
+            now=now,
+        )
+    store_code = repository.first_partner_store_code(session)
+    store_email = None
+    if store_code is not None:
+        store_email = DEMO_STORE_EMAIL
+        if partner_accounts.staff_by_email(session, DEMO_STORE_EMAIL) is None:
+            partner_accounts.invite(
+                session, store_code, email=DEMO_STORE_EMAIL, name="Demo clerk", now=now
+            )
+    token = repository.a_delivered_token(session)
+    return DemoFaces(
+        DEMO_OPERATOR_EMAIL,
+        DEMO_PASSWORD,
+        store_code,
+        store_email,
+        tracking_url(public_url, token) if token else None,
+    )
 
 
 def already_simulated(sessions: sessionmaker[Session], settings: TwinSettings) -> int:
