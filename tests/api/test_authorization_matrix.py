@@ -413,12 +413,15 @@ def test_every_endpoint_for_every_caller(matrix: Matrix) -> None:
 
 def _print(table: dict[str, dict[str, str]], tally: Counter[tuple[Access, str, str]]) -> None:
     callers = list(CALLERS)
-    print(f"\n{'endpoint':62} {'class':13} " + " ".join(f"{c[:13]:>13}" for c in callers))
+    # Each column as wide as its caller's name (and at least a "12/16" tally).
+    width = {c: max(len(c), 5) for c in callers}
+    heads = " ".join(f"{c:>{width[c]}}" for c in callers)
+    print(f"\n{'endpoint':62} {'class':14} {heads}")
     for key, row in table.items():
-        cells = " ".join(f"{row[c]:>13}" for c in callers)
-        print(f"{key[:62]:62} {ACCESS[key].value:13} {cells}")
-    print(f"\n{'class':13} {'endpoints':>9} " + " ".join(f"{c[:13]:>13}" for c in callers))
+        cells = " ".join(f"{row[c]:>{width[c]}}" for c in callers)
+        print(f"{key[:62]:62} {ACCESS[key].value:14} {cells}")
+    print(f"\nallowed, of the endpoints of each class\n{'class':14} {'endpoints':>9} {heads}")
     for access in Access:
         count = sum(1 for key in table if ACCESS[key] is access)
-        allowed = [f"{tally[(access, caller, 'allowed')]}/{count} ok" for caller in callers]
-        print(f"{access.value:13} {count:>9} " + " ".join(f"{c:>13}" for c in allowed))
+        allowed = [f"{tally[(access, c, 'allowed')]:>{width[c]}}" for c in callers]
+        print(f"{access.value:14} {count:>9} " + " ".join(allowed))
