@@ -22,6 +22,8 @@ from tests.web.conftest import CONSOLE_EMAIL, CONSOLE_PASSWORD, open_shop_with_c
 FORMS_BESIDE_FILES = {
     "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/deliver",
     "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/attempt",
+    "POST /v1/store/route/stops/{stop_id}/deliver",
+    "POST /v1/store/route/stops/{stop_id}/attempt",
 }
 
 

@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 from doorstep.drivers import accounts
 from doorstep.drivers.schemas import VehicleIn
 from doorstep.merchants import service as merchants
-from doorstep.models import ApiKeyKind, DeliverySpeed, Merchant, WebhookDelivery
+from doorstep.models import ApiKeyKind, DeliverySpeed, Merchant, OperatorRole, WebhookDelivery
+from doorstep.ops import audit
+from doorstep.ops import users as operators
 from doorstep.orders import service as orders
 from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
+from doorstep.partners import accounts as stores
 from doorstep.promise.schemas import BasketItem
 from doorstep.settings import Environment
 from doorstep.webhooks import service as webhooks
@@ -35,7 +38,15 @@ CALLER_KINDS: dict[str, str] = {
     "revoked": "a revoked secret key of merchant A",
     "operator": "the operator token (DOORSTEP_OPERATOR_TOKEN)",
     "driver": "a driver's app token (drv_…)",
+    "staff_a": "partner store A's staff token (stf_…)",
+    "staff_b": "partner store B's staff token (stf_…)",
+    "admin": "an operator account's token (opr_…), role admin",
+    "dispatcher": "an operator account's token (opr_…), role dispatcher",
+    "viewer": "an operator account's token (opr_…), role viewer",
 }
+
+#: Partner store A (the caller ``staff_a``'s) and B.
+STORE_A, STORE_B = "PS-MARICOPA-HARDWARE", "PS-SUNLAKES-CAFE"
 
 
 @dataclass
@@ -90,6 +101,24 @@ def build_world(session: Session) -> World:
         idempotency_key=None,
         now=local(10),
     ).order
+    staff = {
+        name: stores.invite(
+            session, code, email=f"clerk@{name}.example.com", name="Cleo Clerk", now=local(7)
+        ).token
+        for name, code in (("staff_a", STORE_A), ("staff_b", STORE_B))
+    }
+    roles = {
+        role.value: operators.create_operator(
+            session,
+            f"{role.value}@ops.example.com",
+            role,
+            name=None,
+            password=None,
+            by=audit.COMMAND_LINE,
+            now=local(7),
+        ).token
+        for role in OperatorRole
+    }
     webhooks.fan_out(session)  # a delivery of merchant A's order.created to that endpoint
     delivery_id = session.scalars(
         select(WebhookDelivery.id).where(WebhookDelivery.endpoint_id == endpoint.id)
@@ -102,6 +131,8 @@ def build_world(session: Session) -> World:
         "revoked": bearer(revoked.plaintext),
         "operator": bearer(OPERATOR_TOKEN),
         "driver": bearer(driver_token),
+        **{name: bearer(token) for name, token in staff.items()},
+        **{role: bearer(token) for role, token in roles.items()},
     }
     assert set(headers) == set(CALLER_KINDS)
     return World(

@@ -105,13 +105,18 @@ def authenticate(session: Session, plaintext: str, principal: Principal, *, now:
 
 
 def revoke_token(session: Session, plaintext: str, *, now: datetime) -> None:
-    """Sign a token out (unknown or malformed tokens: nothing to do)."""
+    """Sign a token out (unknown or malformed tokens: nothing to do). The whole token must
+    match: its lookup part alone (which operators' token lists show) signs no one out."""
     match = _TOKEN.match(plaintext)
     if match is None:
         return
     session.execute(
         update(AccessToken)
-        .where(AccessToken.prefix == match["prefix"], AccessToken.revoked_at.is_(None))
+        .where(
+            AccessToken.prefix == match["prefix"],
+            AccessToken.secret_hash == _digest(plaintext),
+            AccessToken.revoked_at.is_(None),
+        )
         .values(revoked_at=now)
     )
 

@@ -12,8 +12,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from doorstep.access.service import NotSignedIn
+from doorstep.access.service import NotSignedIn, has_shape_of
 from doorstep.errors import DomainError
+from doorstep.models import Principal
 
 # A browser sends a cookie with any site's form; it sends this header only from a script of
 # the page's own origin (a cross-site script would need a CORS preflight nobody answers).
@@ -30,9 +31,13 @@ class CsrfHeaderMissing(DomainError):
 # and as strings they would name ``bearer``, which only the closure knows.
 
 
-def token_from(cookie: str, description: str) -> Callable[..., str]:
+def token_from(
+    cookie: str, description: str, principal: Principal | None = None
+) -> Callable[..., str]:
     """A dependency that answers the request's token: the bearer token, else the cookie
-    ``cookie`` (with `CSRF_HEADER` on anything that changes state)."""
+    ``cookie`` (with `CSRF_HEADER` on anything that changes state). With ``principal``, a
+    bearer token not shaped like that principal's (a merchant's key, another app's token) is
+    refused at once, before any body is read; the token itself is checked by the endpoint."""
     bearer = HTTPBearer(auto_error=False, description=description)
 
     def token(
@@ -40,6 +45,8 @@ def token_from(cookie: str, description: str) -> Callable[..., str]:
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> str:
         if credentials is not None:
+            if principal is not None and not has_shape_of(credentials.credentials, principal):
+                raise NotSignedIn("the token is not valid; sign in again")
             return credentials.credentials
         value = request.cookies.get(cookie)
         if value:

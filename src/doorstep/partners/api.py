@@ -18,6 +18,7 @@ from doorstep.db import unit_of_work
 from doorstep.drivers import proof
 from doorstep.drivers.road import door, load
 from doorstep.drivers.road.deliveries import FarFromAddress
+from doorstep.models import Principal
 from doorstep.ops.policy import Action
 from doorstep.partners import accounts, counter, onboarding, scanin, staff_route, statement
 from doorstep.partners.accounts import Staff
@@ -51,7 +52,9 @@ from doorstep.storage.images import NotAnImage, PhotoTooLarge
 # The store pages keep their session in this cookie (HttpOnly, SameSite=Lax).
 SESSION_COOKIE = "doorstep_store"
 
-store_token = token_from(SESSION_COOKIE, "A partner store staff token (stf_…)")
+store_token = token_from(
+    SESSION_COOKIE, "A partner store staff token (stf_…)", Principal.PARTNER_STAFF
+)
 StoreToken = Annotated[str, Depends(store_token)]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from doorstep.models import ReturnStatus
 from doorstep.orders.lifecycle import PackageState
@@ -79,6 +79,8 @@ class TrackingView(BaseModel):
 
 
 class ReturnReceiveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
     node: str = Field(description="The code of the station or partner store that received it")
 
 
