@@ -43,8 +43,12 @@ serve: setup
 	$(BIN)/doorstep db upgrade
 	$(BIN)/doorstep serve
 
-## Every check: lint, types, the tests on SQLite and again on PostgreSQL
-test: lint system-packages test-sqlite test-postgres
+## Every check: lint, types, the tests on SQLite and again on PostgreSQL. The two suites run
+## side by side (each on its own database; much of their time is spent waiting on servers,
+## browsers and the database); each prints its report when it ends.
+test: lint system-packages
+	@echo "== the tests on SQLite and on PostgreSQL, side by side (about 15 minutes) =="
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-sqlite test-postgres
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks tools
