@@ -23,13 +23,14 @@ from doorstep.api.app import create_app
 from doorstep.db import create_db_engine
 from doorstep.migrate import upgrade
 from doorstep.settings import Environment, Settings, get_settings
+from tests import tiny_instances
 
 TEST_DATABASE_ENV = "DOORSTEP_TEST_DATABASE_URL"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO_ROOT / "examples"
-#: Tiny instances of our own, one per format (tests/data/instances/README.md): what the unit
-#: tests of the optimizer and the dispatch read, so a bare clone runs them.
-TINY_INSTANCES = REPO_ROOT / "tests" / "data" / "instances"
+#: Tiny instances of our own, one per format (tests/tiny_instances.py), written for this run:
+#: what the unit tests of the optimizer and the dispatch read, so a bare clone runs them.
+TINY_INSTANCES = tiny_instances.generated()
 
 
 def benchmark_data_missing(message: str) -> NoReturn:

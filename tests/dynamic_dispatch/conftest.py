@@ -15,7 +15,7 @@ from doorstep.optimize.instances import OrtecInstance, read_ortec
 from tests.conftest import TINY_INSTANCES, require_benchmark_data
 
 TEST_INSTANCE = "ORTEC-VRPTW-ASYM-0bdff870-d1-n458-k35.txt"
-#: Twelve customers, windows opening over six epochs (tests/data/instances/README.md).
+#: Twelve customers, windows opening over six epochs (tests/tiny_instances.py).
 TINY_ORTEC = TINY_INSTANCES / "ortec" / "tiny-n12.txt"
 
 

@@ -12,7 +12,7 @@ from doorstep.optimize import Problem, ProblemBuilder, Solution, check
 from doorstep.optimize.suite import benchmarks_dir
 from tests.conftest import TINY_INSTANCES, require_benchmark_data
 
-#: Every tiny instance (tests/data/instances), by the name its file gives it.
+#: Every tiny instance (tests/tiny_instances.py), by the name its file gives it.
 TINY = {
     path.name.split(".")[0]: path
     for folder in ("solomon", "cvrp", "li_lim", "ortec")

@@ -1,8 +1,12 @@
-"""Write the tiny benchmark instances of this folder and their optimal solutions.
+"""Tiny benchmark instances of our own, one or two per format the readers take, with their
+optimal solutions: what the optimizer and dispatch unit tests read, so a bare clone runs them
+(the public sets are read from ``../shared/benchmarks``, never copied here, for the regressions
+against best-known scores). The tests write them once per run into a temporary folder
+(`generated`); to look at them:
 
-    .venv/bin/python tests/data/instances/make_tiny.py
+    .venv/bin/python -m tests.tiny_instances DEST
 
-Every instance is drawn from a fixed seed, so running this again writes the same files. The
+Every instance is drawn from a fixed seed, so each run writes the same files. The
 optimum of each is found by exact enumeration, independently of doorstep's readers and
 engines: every route one vehicle can drive is built as a labelled path (cost and time so far;
 a label no cheaper and no earlier than another at the same stops is dropped), then the stops
@@ -16,7 +20,12 @@ duration matrix (total driving time).
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
+import shutil
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +33,6 @@ import numpy as np
 import numpy.typing as npt
 import vrplib
 
-HERE = Path(__file__).resolve().parent
 Label = tuple[float, float, tuple[int, ...]]  # cost, service start at the last stop, path
 
 
@@ -166,7 +174,7 @@ def _windows(
     return windows
 
 
-def solomon(name: str, seed: int, clustered: bool) -> None:
+def solomon(dest: Path, name: str, seed: int, clustered: bool) -> None:
     """A VRPTW in VRPLIB form, as the Solomon files of PyVRP/Instances are written."""
     rng = np.random.default_rng(seed)
     depot = np.array([[40, 50]])
@@ -200,12 +208,12 @@ def solomon(name: str, seed: int, clustered: bool) -> None:
     if not clustered:
         data["SERVICE_TIME_SECTION"] = [int(v) for v in service]
     data["DEPOT_SECTION"] = [1, -1]
-    folder = HERE / "solomon"
+    folder = dest / "solomon"
     vrplib.write_instance(folder / f"{name}.vrp", data)
     _write_solution(folder / f"{name}.sol", routes, f"{cost / 10:.1f}")
 
 
-def cvrp(name: str, seed: int) -> None:
+def cvrp(dest: Path, name: str, seed: int) -> None:
     """A CVRP in VRPLIB form (no time windows), every arc rounded to an integer."""
     rng = np.random.default_rng(seed)
     xy = np.vstack([[[500, 500]], rng.integers(0, 1000, size=(12, 2))])
@@ -223,11 +231,11 @@ def cvrp(name: str, seed: int) -> None:
         "DEMAND_SECTION": demand,
         "DEPOT_SECTION": [1, -1],
     }
-    vrplib.write_instance(HERE / "cvrp" / f"{name}.vrp", data)
-    _write_solution(HERE / "cvrp" / f"{name}.sol", routes, f"{cost:.0f}")
+    vrplib.write_instance(dest / "cvrp" / f"{name}.vrp", data)
+    _write_solution(dest / "cvrp" / f"{name}.sol", routes, f"{cost:.0f}")
 
 
-def li_lim(name: str, seed: int, tight: bool) -> tuple[int, float]:
+def li_lim(dest: Path, name: str, seed: int, tight: bool) -> tuple[int, float]:
     """Six pickup-delivery pairs in the Li & Lim text format; returns (vehicles, distance)."""
     rng = np.random.default_rng(seed)
     pairs = 6
@@ -268,13 +276,13 @@ def li_lim(name: str, seed: int, tight: bool) -> tuple[int, float]:
                 )
             )
         )  # fmt: skip
-    (HERE / "li_lim" / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    (dest / "li_lim" / f"{name}.txt").write_text("\n".join(lines) + "\n")
     # Beside bks.csv, as in the published set, so that best_known reads the table.
-    _write_solution(HERE / "li_lim" / "bks_solutions" / f"{name}.sol", routes, f"{distance:.4f}")
+    _write_solution(dest / "li_lim" / "bks_solutions" / f"{name}.sol", routes, f"{distance:.4f}")
     return len(routes), distance
 
 
-def ortec(name: str, seed: int) -> None:
+def ortec(dest: Path, name: str, seed: int) -> None:
     """An ORTEC-style VRPTW: asymmetric durations (s), windows in seconds from midnight."""
     rng = np.random.default_rng(seed)
     xy = np.vstack([[[0, 0]], rng.integers(-8000, 8000, size=(12, 2))])
@@ -304,7 +312,7 @@ def ortec(name: str, seed: int) -> None:
         "SERVICE_TIME_SECTION": [int(v) for v in service],
         "TIME_WINDOW_SECTION": [[int(a), int(b)] for a, b in windows],
     }
-    folder = HERE / "ortec"
+    folder = dest / "ortec"
     vrplib.write_instance(folder / f"{name}.txt", data)
     _write_solution(folder / f"{name}.sol", routes, f"{cost:.0f}")
     configs = [
@@ -314,21 +322,34 @@ def ortec(name: str, seed: int) -> None:
     (folder / "configs.json").write_text(json.dumps(configs, indent=4) + "\n")
 
 
-def main() -> None:
+def write(dest: Path) -> Path:
+    """Write every tiny instance, its optimal solution and the tables beside them under
+    ``dest`` (solomon/, cvrp/, li_lim/ with bks.csv and bks_solutions/, ortec/ with
+    configs.json); returns ``dest``."""
     for folder in ("solomon", "cvrp", "li_lim/bks_solutions", "ortec"):
-        (HERE / folder).mkdir(parents=True, exist_ok=True)
-    solomon("tiny-c12", seed=1, clustered=True)
-    solomon("tiny-r12", seed=2, clustered=False)
-    cvrp("tiny-x12", seed=3)
+        (dest / folder).mkdir(parents=True, exist_ok=True)
+    solomon(dest, "tiny-c12", seed=1, clustered=True)
+    solomon(dest, "tiny-r12", seed=2, clustered=False)
+    cvrp(dest, "tiny-x12", seed=3)
     rows = [
-        ("tiny-lc6", *li_lim("tiny-lc6", seed=4, tight=True)),
-        ("tiny-lr6", *li_lim("tiny-lr6", seed=5, tight=False)),
+        ("tiny-lc6", *li_lim(dest, "tiny-lc6", seed=4, tight=True)),
+        ("tiny-lr6", *li_lim(dest, "tiny-lr6", seed=5, tight=False)),
     ]
-    (HERE / "li_lim" / "bks.csv").write_text(
+    (dest / "li_lim" / "bks.csv").write_text(
         "instance,routes,distance\n" + "".join(f"{n},{v},{d:.4f}\n" for n, v, d in rows)
     )
-    ortec("tiny-n12", seed=6)
+    ortec(dest, "tiny-n12", seed=6)
+    return dest
+
+
+@functools.cache
+def generated() -> Path:
+    """The tiny instances, written once per test process into a temporary folder (under a
+    second; removed when the process ends)."""
+    folder = Path(tempfile.mkdtemp(prefix="doorstep-tiny-instances-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return write(folder)
 
 
 if __name__ == "__main__":
-    main()
+    write(Path(sys.argv[1]))
