@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -30,6 +30,27 @@ SendCode = Callable[[Session, str, datetime, str], int]
 
 Redeem = Callable[[Session, str, str, datetime, str], tuple[str | None, DomainError | None]]
 """A page session's token for the account whose code this is, or the refusal."""
+
+
+Account = TypeVar("Account")
+
+
+def signed_in_by_cookie(
+    request: Request,
+    session: Session,
+    now: datetime,
+    cookie: str,
+    authenticate: Callable[..., Account],
+) -> Account | None:
+    """The account of the page session's ``cookie`` (``authenticate(session, token, now=now)``),
+    or None: no cookie, or a token expired or revoked."""
+    token = request.cookies.get(cookie)
+    if not token:
+        return None
+    try:
+        return authenticate(session, token, now=now)
+    except DomainError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from doorstep.settings import Settings
 from doorstep.web import pages
 from doorstep.web import session as console_session
 from doorstep.web.checkout import zone_of
-from doorstep.web.login_throttle import SignInRefused, password_sign_in
+from doorstep.web.login_throttle import SignInRefused, password_sign_in, safe_next
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -33,10 +33,7 @@ def _to_login(request: Request) -> RedirectResponse:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a page of the console itself: never another site (an open redirect).
-    if target and target.startswith("/console/") and not target.startswith("//"):
-        return target
-    return HOME
+    return safe_next(target, within="/console/", home=HOME)
 
 
 def _filters(q: str, status: str) -> views.OrderFilter:
@@ -79,16 +76,15 @@ def login(
         lambda e, p: verify_console_login(session, e, p),
     )
     if isinstance(user, SignInRefused):
-        page = pages.render(
-            "login.html",
-            status_code=user.status,
-            next=_safe_next(next),
-            email=email,
-            error=user.message,
+        return user.shown_on(
+            pages.render(
+                "login.html",
+                status_code=user.status,
+                next=_safe_next(next),
+                email=email,
+                error=user.message,
+            )
         )
-        if user.retry_after_s is not None:
-            page.headers["Retry-After"] = str(user.retry_after_s)
-        return page
     response = RedirectResponse(_safe_next(next), status_code=303)
     console_session.sign_in(response, request, settings, user)
     return response

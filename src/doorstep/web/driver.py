@@ -30,7 +30,7 @@ from doorstep.models import Driver, NodeKind
 from doorstep.network import repository as network
 from doorstep.settings import Settings
 from doorstep.web import pages
-from doorstep.web.code_sign_in import CodeSignIn
+from doorstep.web.code_sign_in import CodeSignIn, signed_in_by_cookie
 
 router = APIRouter(prefix="/driver", include_in_schema=False)
 
@@ -139,15 +139,9 @@ def render(
     )
 
 
-def signed_in_driver(request: Request, session: Session, now: Any) -> Driver | None:
+def signed_in_driver(request: Request, session: Session, now: datetime) -> Driver | None:
     """The driver of the page session's cookie, or None (no cookie, expired, revoked)."""
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return accounts.authenticate(session, token, now=now)
-    except DomainError:
-        return None
+    return signed_in_by_cookie(request, session, now, SESSION_COOKIE, accounts.authenticate)
 
 
 @router.get("/sw.js")

@@ -28,6 +28,7 @@ from typing import TypeVar
 
 from limits import RateLimitItem, parse, storage
 from limits.strategies import MovingWindowRateLimiter
+from starlette.responses import Response
 
 T = TypeVar("T")
 
@@ -85,6 +86,20 @@ class SignInRefused:
     status: int
     message: str
     retry_after_s: int | None = None
+
+    def shown_on(self, page: Response) -> Response:
+        """``page`` (the form again, with the message) with the Retry-After a throttle sets."""
+        if self.retry_after_s is not None:
+            page.headers["Retry-After"] = str(self.retry_after_s)
+        return page
+
+
+def safe_next(target: str | None, *, within: str, home: str) -> str:
+    """Where to go after signing in: ``target`` when it is a page under ``within`` (never
+    another site: an open redirect), else ``home``."""
+    if target and target.startswith(within) and not target.startswith("//"):
+        return target
+    return home
 
 
 def password_sign_in(

@@ -26,7 +26,7 @@ from doorstep.partners.accounts import Staff
 from doorstep.partners.api import SESSION_COOKIE
 from doorstep.settings import Settings
 from doorstep.web import pages
-from doorstep.web.code_sign_in import CodeSignIn
+from doorstep.web.code_sign_in import CodeSignIn, signed_in_by_cookie
 
 router = APIRouter(prefix="/store", include_in_schema=False)
 
@@ -86,13 +86,7 @@ def render(
 
 
 def signed_in(request: Request, session: Session, now: datetime) -> Staff | None:
-    token = request.cookies.get(SESSION_COOKIE)
-    if not token:
-        return None
-    try:
-        return accounts.authenticate(session, token, now=now)
-    except DomainError:
-        return None
+    return signed_in_by_cookie(request, session, now, SESSION_COOKIE, accounts.authenticate)
 
 
 def _clock(staff: Staff) -> Any:

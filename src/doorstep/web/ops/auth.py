@@ -18,7 +18,7 @@ from doorstep.ops import policy, users
 from doorstep.ops.policy import Action
 from doorstep.ops.users import Operator
 from doorstep.settings import Settings
-from doorstep.web import pages
+from doorstep.web import login_throttle, pages
 from doorstep.web.session import PageSession
 
 OPS_SESSION = PageSession("doorstep_ops", "/ops", "doorstep.ops.session")
@@ -36,10 +36,7 @@ SECTIONS = (
 
 
 def safe_next(target: str | None) -> str:
-    # Only a page of the console itself: never another site (an open redirect).
-    if target and target.startswith("/ops/") and not target.startswith("//"):
-        return target
-    return HOME
+    return login_throttle.safe_next(target, within="/ops/", home=HOME)
 
 
 def signed_in(request: Request, session: Session, settings: Settings) -> Operator | None:

@@ -73,10 +73,7 @@ def sign_in(
         lambda e, p: users.verify_login(session, e, p),
     )
     if isinstance(user, SignInRefused):
-        page = _sign_in_page(next, email, user.message, status_code=user.status)
-        if user.retry_after_s is not None:
-            page.headers["Retry-After"] = str(user.retry_after_s)
-        return page
+        return user.shown_on(_sign_in_page(next, email, user.message, status_code=user.status))
     response = RedirectResponse(safe_next(next), status_code=303)
     OPS_SESSION.sign_in(response, request, settings, {"u": user.id})
     return response
