@@ -21,6 +21,13 @@ concurrent drivers (``--clients``), each on one keep-alive connection:
     .venv/bin/python benchmarks/driver_load.py
     .venv/bin/python benchmarks/driver_load.py --seconds 5 --orders 300   # a quicker run
 
+By default each driver sends its next request the moment the last is answered: 16 requests
+are always in flight, the server's saturation. ``--pace S`` has each driver act like a person
+at a phone instead: the next tap comes S seconds (0.5–1.5 × S, at random) after the last one
+began, so 16 drivers tapping once a second is ``--pace 1``. The table says which ran.
+
+    .venv/bin/python benchmarks/driver_load.py --pace 1   # 16 drivers, a tap a second each
+
 Not a test: it prints a Rich table (and writes benchmarks/results/driver_load.json). Targets:
 a round closed in 2 s; p99 ≤ 100 ms for each phase; a 3 MB photo stored and acknowledged in
 300 ms.
@@ -44,7 +51,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from PIL import Image
 from rich.console import Console
@@ -350,6 +357,26 @@ async def run(name: str, base_url: str, workers: list[Work], server_pid: int, ta
     )
 
 
+class Pace:
+    """A person's pace at the phone: each connection's next request waits until 0.5–1.5 ×
+    ``seconds`` after its previous one began (the first after a random part of that), so the
+    drivers do not tap in step. ``seconds`` 0: no wait, the next request at once."""
+
+    seconds = 0.0
+    _due: ClassVar[dict[int, float]] = {}
+    _rng = random.Random(7)
+
+    @classmethod
+    async def wait(cls, connection: KeepAliveConnection) -> None:
+        if cls.seconds <= 0:
+            return
+        now = time.perf_counter()
+        due = cls._due.get(id(connection), now + cls._rng.uniform(0, cls.seconds))
+        if due > now:
+            await asyncio.sleep(due - now)
+        cls._due[id(connection)] = time.perf_counter() + cls.seconds * cls._rng.uniform(0.5, 1.5)
+
+
 async def timed(
     connection: KeepAliveConnection,
     latencies: list[float],
@@ -357,6 +384,7 @@ async def timed(
     *args: Any,
     **kwargs: Any,
 ) -> bytes:
+    await Pace.wait(connection)
     started = time.perf_counter()
     status, payload = await send(connection, *args, **kwargs)
     latencies.append(time.perf_counter() - started)
@@ -438,7 +466,14 @@ def main() -> None:
     parser.add_argument("--photos", type=int, default=10, help="3 MB uploads")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="seconds between one driver's taps (0: back to back, the server's saturation)",
+    )
     args = parser.parse_args()
+    Pace.seconds = args.pace
 
     admin_url = make_url(args.postgres)
     name = f"doorstep_bench_{uuid.uuid4().hex[:10]}"
@@ -450,6 +485,7 @@ def main() -> None:
     data_dir = tempfile.mkdtemp(prefix="doorstep-bench-")
     server = None
     phases: list[Phase] = []
+    load = 0.0
     try:
         upgrade(engine)
         with console.status(f"Building {args.drivers} drivers and {args.blocks} blocks…"):
@@ -537,6 +573,7 @@ def main() -> None:
                 )
             )
 
+        load = os.getloadavg()[0]  # other people's work when the requests began
         asyncio.run(phases_run())
         stored = sum(1 for _ in Path(data_dir, "blobs").rglob("*") if _.is_file())
     finally:
@@ -559,8 +596,13 @@ def main() -> None:
     console.print(close_table)
 
     table = Table(
-        title=f"Driver API over HTTP on PostgreSQL, {args.workers} server workers "
-        f"(shared 2-core machine)"
+        title=f"Driver API over HTTP on PostgreSQL, {args.workers} server workers, "
+        + (
+            f"each driver tapping every {args.pace:g} s (0.5–1.5 ×)"
+            if args.pace > 0
+            else "each driver's next request at once (saturation)"
+        )
+        + f"; load average {load:.1f} at the start"
     )
     for column in (
         "phase",
@@ -598,6 +640,7 @@ def main() -> None:
             {
                 "round_close_s": [round(s, 3) for s, _, _ in closes],
                 "phases": [asdict(p) for p in phases],
+                "pace_s": args.pace,
                 "load": os.getloadavg(),
             },
             indent=2,
