@@ -12,6 +12,10 @@ its open pages and pushes each page its state (doorstep.tracking.push).
 
     .venv/bin/python benchmarks/tracking_load.py                     # SQLite
     .venv/bin/python benchmarks/tracking_load.py --streams 500 --requests 1000  # quicker
+    .venv/bin/python benchmarks/tracking_load.py --pace 1 --requests 800  # a load a second each
+
+``--pace S``: each shopper loads the next page 0.5–1.5 × S seconds after the last began, as a
+person does; without it each loads the next at once (16 requests always in flight).
     .venv/bin/python benchmarks/tracking_load.py --database-url URL  # an empty database
 
 Not a test: it prints a table and writes benchmarks/results/tracking_load.json.
@@ -81,6 +85,8 @@ class Result:
     push_max_ms: float
     poll_ms: int
     page_cache_seconds: float
+    pace_s: float
+    load_average: float  # other people's work when the page loads began
 
 
 def free_port() -> int:
@@ -173,20 +179,31 @@ class Connection:
             self.writer.close()
 
 
-async def pages(port: int, tokens: list[str], requests: int, concurrency: int) -> list[float]:
+async def pages(
+    port: int, tokens: list[str], requests: int, concurrency: int, pace: float = 0.0
+) -> list[float]:
+    """Each shopper loads pages one after another: at once (``pace`` 0, the server's
+    saturation), or as a person would, the next 0.5–1.5 × ``pace`` seconds after the last."""
     latencies: list[float] = []
     rng = random.Random(1)
+    waits = random.Random(2)
     todo = [rng.choice(tokens) for _ in range(requests)]
     connections = [Connection(port) for _ in range(concurrency)]
     for connection, token in zip(connections, todo, strict=False):  # warm up
         await connection.get(f"/track/{token}")
 
     async def shopper(connection: Connection, mine: list[str]) -> None:
+        if pace > 0:
+            await asyncio.sleep(waits.uniform(0, pace))
         for token in mine:
             started = time.perf_counter()
             status = await connection.get(f"/track/{token}")
             latencies.append((time.perf_counter() - started) * 1000)
             assert status == 200, status
+            if pace > 0:
+                await asyncio.sleep(
+                    max(0.0, started + pace * waits.uniform(0.5, 1.5) - time.perf_counter())
+                )
 
     await asyncio.gather(*(shopper(c, todo[i::concurrency]) for i, c in enumerate(connections)))
     for connection in connections:
@@ -345,7 +362,8 @@ def run(url: str, args: argparse.Namespace) -> Result:
         console.print(f"{args.concurrency} shoppers, {args.requests:,} page loads…")
         latencies = []
         started = time.perf_counter()
-        latencies = asyncio.run(pages(port, everyone, args.requests, args.concurrency))
+        load = os.getloadavg()[0]
+        latencies = asyncio.run(pages(port, everyone, args.requests, args.concurrency, args.pace))
         elapsed = time.perf_counter() - started
         console.print("the driver checks in and scans…")
         # The clock is the real one: the block is checked in now, whatever its planned hour.
@@ -372,6 +390,8 @@ def run(url: str, args: argparse.Namespace) -> Result:
         push_max_ms=round(max(pushes, default=float("nan")), 1),
         poll_ms=args.poll_ms,
         page_cache_seconds=args.page_cache_seconds,
+        pace_s=args.pace,
+        load_average=round(load, 1),
     )
 
 
@@ -382,6 +402,12 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=2000)
     parser.add_argument("--doors", type=int, default=3)
     parser.add_argument("--poll-ms", type=int, default=250)
+    parser.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="seconds between one shopper's page loads (0: back to back, the saturation)",
+    )
     parser.add_argument("--database-url", help="an empty database (PostgreSQL); default SQLite")
     parser.add_argument(
         "--page-cache-seconds",
@@ -403,7 +429,8 @@ def main() -> None:
     table.add_column("value", justify="right")
     table.add_column("target", justify="right")
     table.add_row(
-        f"page p50 / p95 / p99 at {result.page_concurrency} shoppers",
+        f"page p50 / p95 / p99 at {result.page_concurrency} shoppers, "
+        + (f"a load every {result.pace_s:g} s each" if result.pace_s else "back to back"),
         f"{result.page_p50_ms} / {result.page_p95_ms} / {result.page_p99_ms} ms",
         "p99 <= 50 ms",
     )
@@ -420,11 +447,13 @@ def main() -> None:
     )
     console.print(table)
     console.print(
-        f"[dim]{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; the machine is shared (2 cores, other "
-        "people's jobs running): figures are what it gave then.[/]"
+        f"[dim]{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {result.load_average} when "
+        "the page loads began (2 cores): figures are what the machine gave then.[/]"
     )
     RESULTS.mkdir(parents=True, exist_ok=True)
     name = "tracking_load.json" if result.page_cache_seconds else "tracking_load_uncached.json"
+    if result.pace_s:
+        name = name.replace(".json", "_paced.json")
     (RESULTS / name).write_text(json.dumps(asdict(result), indent=2) + "\n")
 
 
