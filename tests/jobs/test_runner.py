@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
-from doorstep.jobs import ClaimedJob, Registry, Runner, enqueue, queue
+from doorstep.jobs import ClaimedJob, Finish, Registry, Runner, enqueue, queue
 from doorstep.models import Job, JobStatus, Merchant
 from tests.factories import make_merchant
 from tests.jobs.conftest import EXACT, T0, job, run_once
@@ -174,6 +174,51 @@ def test_async_handlers_run_concurrently_up_to_the_limit(
     assert most == 3
     assert time.perf_counter() - started < 1.0  # two rounds of 0.2 s, not six
     assert sorted(merchant_names(session)) == [f"Mailed {n}" for n in range(6)]
+
+
+def test_an_async_handler_s_finishing_writes_commit_in_the_transaction_that_completes_it(
+    session: Session, session_factory: sessionmaker[Session]
+) -> None:
+    async def send(claimed: ClaimedJob, _sessions: sessionmaker[Session]) -> Finish:
+        await asyncio.sleep(0)  # the mail server took it
+
+        return lambda work: make_merchant(work, name=f"Mailed {claimed.payload['n']}")
+
+    registry = Registry()
+    registry.async_job("mail.send", send, policy=EXACT)
+    done = enqueue(session, "mail.send", {"n": 1}, run_at=T0)
+    assert run_once(session_factory, registry, T0).succeeded == 1
+    assert merchant_names(session) == ["Mailed 1"]
+    assert job(session, done).status is JobStatus.SUCCEEDED
+
+    # The claim lost meanwhile: what happened outside is still recorded, the job is not ours.
+    async def send_late(claimed: ClaimedJob, sessions: sessionmaker[Session]) -> Finish:
+        with unit_of_work(sessions) as work:
+            work.execute(update(Job).where(Job.id == claimed.id).values(locked_by="other"))
+        return lambda work: make_merchant(work, name="Mailed late")
+
+    late = Registry()
+    late.async_job("mail.late", send_late, policy=EXACT)
+    taken = enqueue(session, "mail.late", {}, run_at=T0)
+    report = run_once(session_factory, late, T0)
+    assert (report.lost, report.succeeded) == (1, 0)
+    assert merchant_names(session) == ["Mailed 1", "Mailed late"]
+    assert job(session, taken).status is JobStatus.RUNNING
+
+    # A finish that fails: rolled back with the job's success, which is retried.
+    async def send_broken(claimed: ClaimedJob, _sessions: sessionmaker[Session]) -> Finish:
+        def record(work: Session) -> None:
+            make_merchant(work, name="Half written")
+            raise RuntimeError("disk full")
+
+        return record
+
+    broken = Registry()
+    broken.async_job("mail.broken", send_broken, policy=EXACT)
+    retried = enqueue(session, "mail.broken", {}, run_at=T0)
+    assert run_once(session_factory, broken, T0).retrying == 1
+    assert "Half written" not in merchant_names(session)
+    assert job(session, retried).status is JobStatus.QUEUED
 
 
 def test_a_failing_async_handler_is_retried(

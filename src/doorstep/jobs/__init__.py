@@ -13,13 +13,14 @@ from doorstep.jobs.queue import (
     JobPolicy,
     enqueue,
 )
-from doorstep.jobs.registry import Clock, Lane, Registry
+from doorstep.jobs.registry import Clock, Finish, Lane, Registry
 from doorstep.jobs.runner import Runner, RunReport
 
 __all__ = [
     "DEFAULT_POLICY",
     "ClaimedJob",
     "Clock",
+    "Finish",
     "JobNotFound",
     "JobNotRetryable",
     "JobPolicy",

@@ -26,8 +26,13 @@ Clock = Callable[[], datetime]
 SyncHandler = Callable[[Session, ClaimedJob], object]
 """Database work: runs in the transaction that marks the job succeeded."""
 
+Finish = Callable[[Session], object]
+"""What an async handler leaves to record: run in the transaction that marks its job
+succeeded, so the outcome and the job's success commit together (one transaction, not two)."""
+
 AsyncHandler = Callable[[ClaimedJob, sessionmaker[Session]], Awaitable[object]]
-"""Work that waits on the outside world: opens its own short transactions from ``sessions``."""
+"""Work that waits on the outside world: opens its own short transactions from ``sessions``.
+When it returns a `Finish`, the runner calls it in the transaction that completes the job."""
 
 PeriodicRun = Callable[[Session, datetime], object]
 """One run of a periodic job, in its own transaction; the return value lands in the report."""
@@ -82,7 +87,10 @@ class Registry:
 
         For a job that calls an outside service (mail, SMS): it holds no transaction while it
         waits, and opens short ones itself (``unit_of_work(sessions)``). A blocking library
-        call belongs in ``asyncio.to_thread``, outside any transaction.
+        call belongs in ``asyncio.to_thread``, outside any transaction. Its last writes can
+        be returned as a `Finish` (a callable taking the session): they then commit in the
+        transaction that records the job's success (also when the claim turns out lost: they
+        record what already happened outside).
         """
         self._add(Handler(kind, policy, run_async=run))
 

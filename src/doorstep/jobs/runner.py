@@ -125,10 +125,15 @@ class JobLane:
                         raise _ClaimLost  # roll the handler's writes back with it
             else:
                 assert handler.run_async is not None
-                await handler.run_async(job, self.sessions)
+                finish = await handler.run_async(job, self.sessions)
                 with unit_of_work(self.sessions) as session:
-                    if not queue.complete(session, job, now=now()):
-                        raise _ClaimLost
+                    # What it returns to record is the outcome of work already done outside
+                    # (a message the provider took): it commits even when the claim was lost.
+                    if callable(finish):
+                        finish(session)
+                    completed = queue.complete(session, job, now=now())
+                if not completed:
+                    raise _ClaimLost
         except _ClaimLost:
             log.warning("job_claim_lost", job_id=job.id, kind=job.kind, attempt=job.attempt)
             self.on_done(job, None, None)

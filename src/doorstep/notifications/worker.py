@@ -1,7 +1,8 @@
 """The ``notifications.send`` job: one job per message, run by ``doorstep worker``.
 
 Each attempt reads the message in a short read-only transaction, hands it to the channel's
-sender with no transaction open, and records the outcome in a second short transaction:
+sender with no transaction open, and records the outcome in a second short transaction (the
+one in which the runner marks the job done, when there is nothing to retry):
 
 - already sent, failed or suppressed (a job delivered twice): nothing happens;
 - an SMS whose number opted out since it was queued: ``suppressed``, not sent;
@@ -25,7 +26,7 @@ import structlog
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
-from doorstep.jobs import DEFAULT_POLICY, ClaimedJob, JobPolicy, Registry
+from doorstep.jobs import DEFAULT_POLICY, ClaimedJob, Finish, JobPolicy, Registry
 from doorstep.models import MessageStatus
 from doorstep.notifications import service
 from doorstep.notifications.senders import (
@@ -58,22 +59,22 @@ class Notifier:
     def register(self, registry: Registry) -> None:
         registry.async_job(service.SEND_JOB, self.run, policy=self.policy)
 
-    async def run(self, job: ClaimedJob, sessions: sessionmaker[Session]) -> None:
+    async def run(self, job: ClaimedJob, sessions: sessionmaker[Session]) -> Finish | None:
         message_id = int(job.payload["message_id"])
         with unit_of_work(sessions) as session:
             session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
             # A first attempt that finds the message failed is an operator's retry.
             pending = service.pending(session, message_id, resend_failed=job.attempt == 1)
         if pending is None:
-            return
+            return None
         if pending.failed:
             with unit_of_work(sessions) as session:
                 if not service.requeue(session, message_id):
-                    return
+                    return None
         if pending.opted_out:
             with unit_of_work(sessions) as session:
                 service.suppress(session, message_id)
-            return
+            return None
         message = pending.message
         sender = self.senders.for_channel(message.channel)
         try:
@@ -82,8 +83,9 @@ class Notifier:
             log.exception("notification_sender_failed", message_id=message.id)
             outcome = Outcome.retry(sender.provider, f"{type(error).__name__}: {error}")
         last_attempt = job.attempt >= self.policy.max_attempts
-        with unit_of_work(sessions) as session:
-            status = service.record(
+
+        def record(session: Session) -> MessageStatus | None:
+            return service.record(
                 session,
                 message,
                 outcome,
@@ -91,11 +93,14 @@ class Notifier:
                 now=job.now,
                 last_attempt=last_attempt,
             )
-        if outcome.result is Result.RETRY and status in (
-            MessageStatus.QUEUED,
-            MessageStatus.FAILED,
-        ):
+
+        if outcome.result is not Result.RETRY:
+            return record  # sent, or refused for good: recorded as the job succeeds
+        with unit_of_work(sessions) as session:
+            status = record(session)
+        if status in (MessageStatus.QUEUED, MessageStatus.FAILED):
             raise SendFailed(outcome.error or "the provider did not take the message")
+        return None
 
 
 def senders_from_settings(settings: Settings) -> Senders:
