@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter
 from sqlalchemy import Engine, event, func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers import availability, offers
+from doorstep.drivers.offer_schemas import OfferOut
 from doorstep.drivers.schemas import ExceptionIn, WeeklyStretch
 from doorstep.models import (
     Block,
@@ -150,6 +152,10 @@ def test_the_offer_list_shows_the_terms_up_front(
     assert offer["arrival_slot"]["closes_at"].startswith("2026-11-24T17:00:00")
     one = client.get(f"/v1/driver/offers/{offer['id']}", headers=headers)
     assert one.json() == offer
+    # The listing is written straight from the service's views: byte for byte what the
+    # documented OfferOut model would write (same fields, same order, nothing more).
+    as_documented = TypeAdapter(list[OfferOut])
+    assert listed.content == as_documented.dump_json(as_documented.validate_json(listed.content))
 
 
 def test_first_come_one_accept_takes_the_block_and_withdraws_the_rest(
