@@ -150,7 +150,24 @@ def terms(block: Block, start: Node, policy: OfferPolicy) -> dict[str, Any]:
     }
 
 
-def offer_view(offer: Offer, block: Block, start: Node, policy: OfferPolicy) -> OfferView:
+@dataclass(frozen=True)
+class OfferState:
+    """What a listing reads of an offer row: its columns, not the ORM object (a listing holds
+    a few hundred, and loading them as objects was a sixth of the request)."""
+
+    id: int
+    block_id: int
+    status: OfferStatus
+    expires_at: datetime
+    fairness: dict[str, Any] | None
+
+
+_OFFER_STATE = (Offer.id, Offer.block_id, Offer.status, Offer.expires_at, Offer.fairness)
+
+
+def offer_view(
+    offer: Offer | OfferState, block: Block, start: Node, policy: OfferPolicy
+) -> OfferView:
     rounds = block.offer_mode is OfferMode.ROUNDS
     status = offer.status
     if status in LIVE and block.status is not BlockStatus.OPEN:
@@ -211,7 +228,7 @@ def list_offers(
         return []
     # The offers the driver has; only blocks new to them get one (the usual listing writes
     # nothing: building a statement of 200 rows that all conflict cost more than the rest).
-    offers = _offers_of(session, driver, [block.id for block, _ in eligible])
+    offers = _listed_offers(session, driver, station, now)
     new = [block for block, _ in eligible if block.id not in offers]
     if new:
         offers |= _make_offers(session, driver, new, now=now, policy=policy)
@@ -227,20 +244,36 @@ def _candidate(session: Session, driver: Driver, blocks: list[Block], tz: ZoneIn
     return candidates(session, [driver], min(days), max(days))[driver.id]
 
 
-def _offers_of(session: Session, driver: Driver, block_ids: list[int]) -> dict[int, Offer]:
-    return {
-        offer.block_id: offer
-        for offer in session.scalars(
-            select(Offer)
-            .where(Offer.driver_id == driver.id, Offer.block_id.in_(block_ids))
-            .execution_options(populate_existing=True)
+def _listed_offers(
+    session: Session, driver: Driver, station: Node, now: datetime
+) -> dict[int, OfferState]:
+    """The driver's offers of the blocks a listing reads, by block: chosen by the listing's
+    own conditions rather than by a list of a few hundred block ids (building and sending
+    that IN list cost more than reading the rows)."""
+    rows = session.execute(
+        select(*_OFFER_STATE)
+        .join(Block, Block.id == Offer.block_id)
+        .where(
+            Offer.driver_id == driver.id,
+            Block.status == BlockStatus.OPEN,
+            Block.station_id == station.id,
+            Block.starts_at > now,
+            Block.starts_at < now + LISTING_HORIZON,
         )
-    }
+    )
+    return {row.block_id: OfferState(*row) for row in rows}
+
+
+def _offers_of(session: Session, driver: Driver, block_ids: list[int]) -> dict[int, OfferState]:
+    rows = session.execute(
+        select(*_OFFER_STATE).where(Offer.driver_id == driver.id, Offer.block_id.in_(block_ids))
+    )
+    return {row.block_id: OfferState(*row) for row in rows}
 
 
 def _make_offers(
     session: Session, driver: Driver, blocks: list[Block], *, now: datetime, policy: OfferPolicy
-) -> dict[int, Offer]:
+) -> dict[int, OfferState]:
     """An offer row per block the driver has none for yet, by block: one statement (its rows
     sent as parameters, so it is compiled once), and a concurrent listing by the same driver
     inserts nothing twice (the rows it made first are read back)."""
@@ -258,11 +291,11 @@ def _make_offers(
         postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
     made = {
-        offer.block_id: offer
-        for offer in session.scalars(
+        row.block_id: OfferState(*row)
+        for row in session.execute(
             make_insert(Offer)
             .on_conflict_do_nothing(index_elements=["block_id", "driver_id"])
-            .returning(Offer),
+            .returning(*_OFFER_STATE),
             values,
         )
     }
