@@ -165,6 +165,11 @@ def test_changes_are_audited_with_before_and_after(
     assert entries[0]["actor"] == "admin@ops.example.com"
     assert entries[0]["before"]["role"] == "viewer"
     assert entries[0]["after"]["role"] == "dispatcher"
+    # A change of nothing is refused, not answered 200 with nothing audited.
+    for empty in ({}, {"name": None}):
+        refused = client.patch(f"/v1/ops/users/{new_id}", json=empty, headers=admin)
+        assert refused.status_code == 422, refused.text
+        assert "nothing to change" in refused.text
     # A refused change writes nothing.
     taken = client.post(
         "/v1/ops/users", json={"email": "ola@ops.example.com", "role": "viewer"}, headers=admin

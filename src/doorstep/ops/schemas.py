@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from doorstep.models import OperatorRole
 
@@ -25,6 +25,13 @@ class OperatorPatch(BaseModel):
     role: OperatorRole | None = None
     active: bool | None = None
     name: str | None = Field(default=None, max_length=200)
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> OperatorPatch:
+        # An empty change would answer 200 and audit nothing: most likely a client's bug.
+        if self.role is None and self.active is None and self.name is None:
+            raise ValueError("nothing to change: give role, active or name")
+        return self
 
 
 class OperatorOut(BaseModel):
