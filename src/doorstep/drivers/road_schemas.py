@@ -204,6 +204,10 @@ class ItineraryOut(BaseModel):
     package_count: int
     start: StartOut
     stops: list[ItineraryStop]
+    returns_in_car: list[str] = Field(
+        default_factory=list,
+        description="A partner run: the shoppers' returns it collected, for the station",
+    )
 
 
 class ProofOut(BaseModel):

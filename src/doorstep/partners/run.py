@@ -103,6 +103,13 @@ def going_back(session: Session, node: Node) -> list[GoingBack]:
     return out
 
 
+def going_back_at(session: Session, driver: Driver, block_id: int, stop_id: int) -> list[GoingBack]:
+    """What waits for the driver's run at the store of this drop-off stop (the driver's page)."""
+    block = held_block(session, driver, block_id, lock=False)
+    stop = _drop_off(load_block(session, block), stop_id)
+    return going_back(session, session.get_one(Node, stop.node_id))
+
+
 def take_return(session: Session, staff: Staff, code: str, *, now: datetime) -> CounterReturnOut:
     """A shopper leaves a return at the counter (its code, from the tracking page): it waits
     for the next run back, which brings it to the station where it is received."""
