@@ -92,7 +92,12 @@ def going_back(session: Session, node: Node) -> list[GoingBack]:
     rows = session.execute(
         select(BackToStation, Package.tracking_code)
         .join(Package, Package.id == BackToStation.package_id)
-        .where(BackToStation.partner_store_id == node.id, BackToStation.collected_at.is_(None))
+        .where(
+            BackToStation.partner_store_id == node.id,
+            BackToStation.collected_at.is_(None),
+            # Handed over at the counter after all (or otherwise gone): nothing to take.
+            Package.state.in_(COLLECTABLE),
+        )
         .order_by(BackToStation.added_at, BackToStation.id)
     )
     out = [GoingBack(code=code, reason=row.reason, since=row.added_at) for row, code in rows]
