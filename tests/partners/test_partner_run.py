@@ -35,6 +35,8 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import counter
+from doorstep.planning.loading import DriverPlan
+from doorstep.planning.service import plan_wave
 from doorstep.tracking import returns
 from tests.drivers.road import OFFERS, Road, hand_over, new_driver
 from tests.partners.store import DAY, Store, at, door, open_store, plan_day
@@ -357,3 +359,40 @@ def test_the_run_brings_back_what_the_store_sends_and_the_station_receives_it(
         StopKind.DROP_OFF: StopStatus.COMPLETED,
         StopKind.PICKUP: StopStatus.COMPLETED,
     }
+
+
+def test_planning_again_leaves_a_taken_run_its_batches(
+    run: tuple[Road, Store], session: Session
+) -> None:
+    """A driver holds the run: planning the wave again keeps the block, its stops and the
+    store's manifest with every parcel on it (they are in the driver's care, not free)."""
+    road, store = run
+    before = sorted(store.codes())
+    plan_wave(
+        session,
+        "DCH1",
+        DAY,
+        drivers=DriverPlan(4, 0),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+        offers=OFFERS,
+        force=True,
+        now=PUBLISHED + timedelta(minutes=30),
+    )
+    session.expire_all()
+    kept = session.get_one(Block, road.block.id)
+    assert kept.status is BlockStatus.ACCEPTED
+    assert sorted(p.tracking_code for p in road.load().packages.values()) == before
+    assert sorted(store.codes()) == before
+    assert {store.package(c).state for c in before} == {PackageState.ASSIGNED}
+    # No second run for the same batches.
+    assert (
+        session.scalar(
+            select(func.count(func.distinct(Route.id)))
+            .join(Stop, Stop.route_id == Route.id)
+            .where(Stop.kind == StopKind.DROP_OFF)
+        )
+        == 1
+    )

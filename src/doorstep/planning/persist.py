@@ -70,23 +70,16 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
     # the driver's, with its route and parcels; only the blocks it cancelled are released.
     released = set(cancel_open_blocks(session, plan_ids, at=now))
     routes = list(session.scalars(select(Route).where(Route.plan_id.in_(plan_ids))))
-    kept: set[int] = set()  # parcels on a block a driver holds: their batches stay too
+    on_route = {route.id: _parcels_on(session, route) for route in routes}
+    # A driver holds these blocks (or they were released before): they stay, and so do the
+    # batches and staff routes of their parcels (a partner run's drops).
+    held = [r for r in routes if r.block_id is not None and r.block_id not in released]
+    kept = {package_id for route in held for package_id in on_route[route.id]}
     for route in routes:
-        if route.block_id is not None and route.block_id not in released:
-            # A driver holds this block (or it was released before): it stays, and so do the
-            # batches of its parcels (a morning run's drops).
-            kept.update(
-                session.scalars(
-                    select(StopPackage.package_id)
-                    .join(Stop, Stop.id == StopPackage.stop_id)
-                    .where(Stop.route_id == route.id)
-                )
-            )
+        if route in held or (route.block_id is None and on_route[route.id] & kept):
             continue
         stop_ids = list(session.scalars(select(Stop.id).where(Stop.route_id == route.id)))
-        freed.update(
-            session.scalars(select(StopPackage.package_id).where(StopPackage.stop_id.in_(stop_ids)))
-        )
+        freed.update(on_route[route.id])
         session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(stop_ids)))
         session.execute(delete(Stop).where(Stop.route_id == route.id))
         session.delete(route)
@@ -147,6 +140,16 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
         plan.status = PlanStatus.SUPERSEDED
     session.flush()
     return plans
+
+
+def _parcels_on(session: Session, route: Route) -> set[int]:
+    return set(
+        session.scalars(
+            select(StopPackage.package_id)
+            .join(Stop, Stop.id == StopPackage.stop_id)
+            .where(Stop.route_id == route.id)
+        )
+    )
 
 
 def store_plan(
