@@ -396,3 +396,14 @@ def test_planning_again_leaves_a_taken_run_its_batches(
         )
         == 1
     )
+
+
+def test_a_counter_refuses_an_unknown_return_code(
+    run: tuple[Road, Store], session: Session
+) -> None:
+    _, store = run
+    unknown = store.post("/returns", json={"code": "R0000000000"})
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "return_not_found"
+    assert store.post("/returns", json={"code": ""}).status_code == 422
+    assert _events(session, "return.dropped_off") == 0

@@ -7,8 +7,14 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from doorstep.drivers.road_schemas import ClientEventId, NavLinks, PhoneTime
-from doorstep.drivers.road_schemas import _Position as _Position
+from doorstep.drivers.road_schemas import (
+    Accuracy,
+    ClientEventId,
+    Latitude,
+    Longitude,
+    NavLinks,
+    PhoneTime,
+)
 from doorstep.drivers.schemas import CodeSent as CodeSent
 from doorstep.drivers.schemas import SignInCodeIn as SignInCodeIn
 from doorstep.drivers.schemas import SignInIn as SignInIn
@@ -296,6 +302,14 @@ class GoingBack(BaseModel):
     code: str = Field(description="A parcel's tracking code, or a shopper's return code")
     reason: str = Field(description="uncollected, damaged, unexpected, or return")
     since: datetime
+
+
+class _Position(_In):
+    """Where the driver's phone was (the drivers' own fields)."""
+
+    lat: Latitude | None = None
+    lng: Longitude | None = None
+    accuracy_m: Accuracy | None = None
 
 
 class RunDropIn(_Position):
