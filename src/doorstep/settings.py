@@ -357,6 +357,12 @@ class Settings(BaseSettings):
         description="How often the live map's stream reads today's blocks again (seconds); "
         "it sends an update only when something changed",
     )
+    morning_run: Literal["block", "van"] = Field(
+        default="block",
+        description="How the station's morning run to the partner stores is driven: `block` "
+        "(offered to drivers like any block; it also brings back what the stores send back) "
+        "or `van` (the station's own van: a planned route, offered to nobody)",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

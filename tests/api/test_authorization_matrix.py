@@ -169,6 +169,7 @@ ACCESS: dict[str, Access] = {
     "POST /v1/store/route/stops/{stop_id}/attempt": S,
     "GET /v1/store/counter": S,
     "POST /v1/store/counter/hand-over": S,
+    "POST /v1/store/returns": S,
     "GET /v1/store/statement": S,
     "GET /v1/store/statement.csv": S,
     # Drivers
@@ -198,6 +199,8 @@ ACCESS: dict[str, Access] = {
     "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/attempt": D,
     "POST /v1/driver/blocks/{block_id}/return": D,
     "POST /v1/driver/blocks/{block_id}/returns": D,
+    "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/drop": D,
+    "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/collect": D,
     "GET /v1/driver/earnings": D,
     "GET /v1/driver/earnings.csv": D,
     "GET /v1/driver/standing": D,

@@ -12,7 +12,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from doorstep.models import CounterParcel, ManifestItem, Node, Package, PartnerManifest, Stop
+from doorstep.drivers.policy import OfferPolicy
+from doorstep.models import (
+    CounterParcel,
+    ManifestItem,
+    Node,
+    Package,
+    PartnerManifest,
+    Stop,
+    StopKind,
+)
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
 from doorstep.partners import accounts, counter
@@ -43,7 +52,14 @@ def at(hour: int, minute: int = 0) -> datetime:
     return local(hour, minute, day=DAY.day)
 
 
-def plan_day(session: Session, parcels: int = 4) -> None:
+def plan_day(
+    session: Session,
+    parcels: int = 4,
+    *,
+    offers: OfferPolicy | None = None,
+    morning_run: str = "block",
+    now: datetime | None = None,
+) -> None:
     """Station stock ordered to Maricopa (outside every service area, inside Maricopa
     Hardware's radius): the plan puts it on the store's manifest with a staff route."""
     shop = open_shop(session, kettle_stock=parcels)
@@ -73,6 +89,9 @@ def plan_day(session: Session, parcels: int = 4) -> None:
         seed=1,
         max_iterations=200,
         workers=1,
+        offers=offers,
+        morning_run=morning_run,
+        now=now,
     )
 
 
@@ -129,7 +148,7 @@ class Store:
         return self.session.scalars(
             select(Stop)
             .join(StopPackage, StopPackage.stop_id == Stop.id)
-            .where(StopPackage.package_id == package.id)
+            .where(StopPackage.package_id == package.id, Stop.kind == StopKind.DELIVERY)
         ).one()
 
 

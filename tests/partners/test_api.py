@@ -340,13 +340,15 @@ def test_a_second_clerk_of_the_same_store_shares_its_counter(
 def test_the_morning_run_is_a_planned_route_through_the_stores(
     store: Store, session: Session
 ) -> None:
-    from doorstep.models import Node, Route, Stop, StopKind
+    from doorstep.models import Channel, Node, Route, Stop, StopKind
 
+    # A block drivers are offered (tests/partners/test_partner_run.py takes it on the road).
     run = session.scalars(
         select(Route)
         .join(Node, Node.id == Route.start_node_id)
-        .where(Node.code == "DCH1", Route.block_id.is_(None))
+        .where(Node.code == "DCH1", Route.channel == Channel.PARTNER_STORE)
     ).one()
+    assert run.block_id is not None
     stops = session.scalars(select(Stop).where(Stop.route_id == run.id)).all()
     assert [(s.kind, s.node_id) for s in stops] == [(StopKind.DROP_OFF, store.node.id)]
     assert run.distance_m > 0

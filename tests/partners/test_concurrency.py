@@ -14,7 +14,15 @@ from sqlalchemy.orm import Session
 
 from doorstep.db import session_factory, unit_of_work
 from doorstep.errors import DomainError
-from doorstep.models import CounterParcel, DeliveryProof, Package, PackageEvent, Stop, StopPackage
+from doorstep.models import (
+    CounterParcel,
+    DeliveryProof,
+    Package,
+    PackageEvent,
+    Stop,
+    StopKind,
+    StopPackage,
+)
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import accounts, counter, scanin, staff_route
 from doorstep.partners.schemas import HandOverIn, HandOverOut, StaffAttemptIn, StaffDoorIn
@@ -44,7 +52,7 @@ def _door(session: Session, code: str) -> Stop:
         select(Stop)
         .join(StopPackage, StopPackage.stop_id == Stop.id)
         .join(Package, Package.id == StopPackage.package_id)
-        .where(Package.tracking_code == code)
+        .where(Package.tracking_code == code, Stop.kind == StopKind.DELIVERY)
     ).one()
 
 

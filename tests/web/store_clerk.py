@@ -17,7 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
-from doorstep.models import Message, Node, Package, Stop, StopPackage
+from doorstep.models import Message, Node, Package, Stop, StopKind, StopPackage
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import accounts
 from doorstep.settings import Settings
@@ -72,6 +72,8 @@ def doors(engine: Engine) -> dict[str, tuple[float, float]]:
             select(Package.tracking_code, Stop.lat, Stop.lng)
             .join(StopPackage, StopPackage.package_id == Package.id)
             .join(Stop, Stop.id == StopPackage.stop_id)
+            # The doors, not the morning run's drop at the store.
+            .where(Stop.kind == StopKind.DELIVERY)
         )
         return {code: (lat, lng) for code, lat, lng in rows}
 

@@ -59,6 +59,7 @@ def plan_stations(
     dispatch_at: time | None = None,
     travel: TravelModel | None = None,
     offers: OfferPolicy | None = None,
+    morning_run: str = "block",
 ) -> list[dict[str, Any]]:
     """Plan each station's wave in its own transaction; write its page when it changed.
     ``progress_to``: the console that shows a progress bar (None: none)."""
@@ -80,6 +81,7 @@ def plan_stations(
                 dispatch_at=dispatch_at,
                 travel=travel,
                 offers=offers,
+                morning_run=morning_run,
             )
             page = pages / f"plan-{code}-{day}.html"
             if run.result is not None:
@@ -237,6 +239,7 @@ def plan_command(
                 dispatch_at=dispatch_at,
                 travel=settings.travel_model(),
                 offers=OfferPolicy.from_settings(settings),
+                morning_run=settings.morning_run,
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")

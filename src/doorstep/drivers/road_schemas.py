@@ -15,7 +15,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validato
 
 from doorstep.drivers.proof import ProofKind, ProofLevel
 from doorstep.drivers.standing import Tier
-from doorstep.models import BlockStatus, StopKind, StopStatus
+from doorstep.models import BlockStatus, ReturnStatus, StopKind, StopStatus
 from doorstep.orders.lifecycle import PackageState
 
 Latitude = Annotated[float, Field(ge=-90, le=90)]
@@ -204,6 +204,10 @@ class ItineraryOut(BaseModel):
     package_count: int
     start: StartOut
     stops: list[ItineraryStop]
+    returns_in_car: list[str] = Field(
+        default_factory=list,
+        description="A partner run: the shoppers' returns it collected, for the station",
+    )
 
 
 class ProofOut(BaseModel):
@@ -324,8 +328,12 @@ class StationReturnIn(BaseModel):
 
 class ReturnScanOut(BaseModel):
     code: str
-    state: PackageState = Field(
-        description="ready_for_pickup (another try) or returned_to_merchant"
+    state: PackageState | None = Field(
+        description="ready_for_pickup (another try) or returned_to_merchant; null for a "
+        "shopper's return"
+    )
+    return_status: ReturnStatus | None = Field(
+        default=None, description="A shopper's return a partner run brought back: received"
     )
     block_id: int
     block_status: BlockStatus

@@ -138,4 +138,7 @@ class BackToStation(Base):
     reason: Mapped[str] = mapped_column(String(16))  # unexpected, damaged, uncollected
     added_at: Mapped[datetime]
     added_by: Mapped[str] = mapped_column(String(100))
+    # When the run back scanned it at the store, who, and on which block.
     collected_at: Mapped[datetime | None]
+    collected_by: Mapped[str | None] = mapped_column(String(100))
+    block_id: Mapped[int | None] = mapped_column(ForeignKey("blocks.id", ondelete="SET NULL"))

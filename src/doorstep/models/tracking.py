@@ -68,6 +68,17 @@ class Return(Base):
         ForeignKey("nodes.id", ondelete="RESTRICT")
     )
     received_by: Mapped[str | None] = mapped_column(String(100))
+    # Left at a partner store's counter for the run back (not received there: the stock is
+    # on hand again only at the station it rides back to).
+    dropped_at: Mapped[datetime | None]
+    dropped_node_id: Mapped[int | None] = mapped_column(ForeignKey("nodes.id", ondelete="RESTRICT"))
+    dropped_by: Mapped[str | None] = mapped_column(String(100))
+    # Scanned into a driver's car (at the store's counter) on a block.
+    collected_at: Mapped[datetime | None]
+    collected_by: Mapped[str | None] = mapped_column(String(100))
+    collected_block_id: Mapped[int | None] = mapped_column(
+        ForeignKey("blocks.id", ondelete="SET NULL"), index=True
+    )
 
 
 class PackageDelay(Base):

@@ -60,8 +60,11 @@ TRANSITIONS: dict[PackageState, frozenset[PackageState]] = {
     # After a failed attempt: another try the same day, back to the station, or (partner
     # stores) kept at the counter for the customer.
     S.DELIVERY_ATTEMPTED: frozenset({S.OUT_FOR_DELIVERY, S.RETURNED, S.AT_PARTNER_STORE, S.LOST}),
-    # Parcels not collected within 14 days go back (returned).
-    S.AT_PARTNER_STORE: frozenset({S.OUT_FOR_DELIVERY, S.PICKED_UP_AT_COUNTER, S.RETURNED, S.LOST}),
+    # Parcels not collected within 14 days go back: the run back picks them up at the store
+    # (picked_up), the station receives them (returned).
+    S.AT_PARTNER_STORE: frozenset(
+        {S.OUT_FOR_DELIVERY, S.PICKED_UP_AT_COUNTER, S.PICKED_UP, S.RETURNED, S.LOST}
+    ),
     S.HANDED_TO_CARRIER: frozenset({S.DELIVERED, S.RETURNED, S.LOST}),
     # Found again: planned again; or declared lost after an investigation.
     S.MISSING: frozenset({S.READY_FOR_PICKUP, S.LOST}),

@@ -20,12 +20,14 @@ from doorstep.drivers.road import door, load
 from doorstep.drivers.road.deliveries import FarFromAddress
 from doorstep.models import Principal
 from doorstep.ops.policy import Action
-from doorstep.partners import accounts, counter, onboarding, scanin, staff_route, statement
+from doorstep.partners import accounts, counter, onboarding, run, scanin, staff_route, statement
 from doorstep.partners.accounts import Staff
 from doorstep.partners.schemas import (
     CodeSent,
     CodesIn,
     CounterParcelOut,
+    CounterReturnIn,
+    CounterReturnOut,
     DoorOut,
     DropOut,
     HandOverIn,
@@ -48,6 +50,7 @@ from doorstep.partners.schemas import (
     UnexpectedIn,
 )
 from doorstep.storage.images import NotAnImage, PhotoTooLarge
+from doorstep.tracking import returns as shopper_returns
 
 # The store pages keep their session in this cookie (HttpOnly, SameSite=Lax).
 SESSION_COOKIE = "doorstep_store"
@@ -206,6 +209,21 @@ def report(
         note=body.note,
         scan_minutes=settings.store_scan_in_minutes,
     )
+
+
+@router.post(
+    "/returns",
+    summary="A shopper leaves a return at the counter (its code): it rides back to the station",
+    responses=error_responses(
+        shopper_returns.ReturnNotFound,
+        shopper_returns.ReturnAlreadyReceived,
+        shopper_returns.ReturnNotAtThisStore,
+    ),
+)
+def take_return(
+    body: CounterReturnIn, staff: CurrentStaff, session: DbSession, now: Now
+) -> CounterReturnOut:
+    return run.take_return(session, staff, body.code, now=now)
 
 
 @router.get("/route", summary="Today's deliveries in driving order, ETAs and navigation links")

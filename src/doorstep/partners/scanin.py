@@ -49,6 +49,7 @@ from doorstep.partners.schemas import (
     ReportOut,
     ScanOut,
 )
+from doorstep.tracking import returns as shopper_returns
 
 COMPLIANCE_DAYS = 30
 SCANNED, MISSING, DAMAGED = "scanned", "missing", "damaged"
@@ -162,6 +163,11 @@ def manifest_view(session: Session, staff: Staff, day: date) -> ManifestOut:
         parcels=parcels,
         back_to_station=[
             BackOut(code=code, reason=row.reason, added_at=row.added_at) for row, code in back
+        ]
+        # Shoppers' returns left at the counter ride back too.
+        + [
+            BackOut(code=r.public_id, reason="return", added_at=r.dropped_at or r.requested_at)
+            for r in shopper_returns.waiting_at(session, node.id)
         ],
         compliance=compliance(session, node, day),
     )

@@ -7,10 +7,18 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from doorstep.drivers.road_schemas import NavLinks
+from doorstep.drivers.road_schemas import (
+    Accuracy,
+    ClientEventId,
+    Latitude,
+    Longitude,
+    NavLinks,
+    PhoneTime,
+)
 from doorstep.drivers.schemas import CodeSent as CodeSent
 from doorstep.drivers.schemas import SignInCodeIn as SignInCodeIn
 from doorstep.drivers.schemas import SignInIn as SignInIn
+from doorstep.models import BlockStatus
 from doorstep.network.schemas import WEEKDAYS, parse_opening_hours
 from doorstep.orders.lifecycle import PackageState
 
@@ -285,3 +293,63 @@ class DropOut(BaseModel):
     service_date: date
     dropped_at: datetime
     scan_deadline_at: datetime
+
+
+# --- the partner run: the driver's drop and what rides back ---------------------------------
+
+
+class GoingBack(BaseModel):
+    code: str = Field(description="A parcel's tracking code, or a shopper's return code")
+    reason: str = Field(description="uncollected, damaged, unexpected, or return")
+    since: datetime
+
+
+class _Position(_In):
+    """Where the driver's phone was (the drivers' own fields)."""
+
+    lat: Latitude | None = None
+    lng: Longitude | None = None
+    accuracy_m: Accuracy | None = None
+
+
+class RunDropIn(_Position):
+    at: PhoneTime
+    client_event_id: ClientEventId
+
+
+class RunDropOut(BaseModel):
+    block_id: int
+    block_status: BlockStatus
+    stop_id: int
+    store: str
+    dropped: list[str] = Field(description="The batch handed over (the clerk scans it in)")
+    completed_at: datetime | None
+    going_back: list[GoingBack] = Field(description="What still waits here for the run back")
+    next_stop_id: int | None
+    replayed: bool
+
+
+class CollectIn(_Position):
+    code: Code
+    at: PhoneTime
+    client_event_id: ClientEventId
+
+
+class CollectOut(BaseModel):
+    code: str
+    state: PackageState | None = Field(description="picked_up; null for a shopper's return")
+    block_id: int
+    store: str
+    left_here: list[GoingBack]
+    replayed: bool
+
+
+class CounterReturnIn(_In):
+    code: Code
+
+
+class CounterReturnOut(BaseModel):
+    code: str
+    store: str
+    dropped_at: datetime
+    replayed: bool

@@ -44,6 +44,7 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request, n
         travel=request.app.state.travel,
         offers=OfferPolicy.from_settings(request.app.state.settings),
         now=now,
+        morning_run=request.app.state.settings.morning_run,
     )
     view = await run_in_threadpool(
         plan_views.plan_view, session, run.plan, new_plan=run.result is not None

@@ -70,13 +70,16 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
     # the driver's, with its route and parcels; only the blocks it cancelled are released.
     released = set(cancel_open_blocks(session, plan_ids, at=now))
     routes = list(session.scalars(select(Route).where(Route.plan_id.in_(plan_ids))))
+    on_route = {route.id: _parcels_on(session, route) for route in routes}
+    # A driver holds these blocks (or they were released before): they stay, and so do the
+    # batches and staff routes of their parcels (a partner run's drops).
+    held = [r for r in routes if r.block_id is not None and r.block_id not in released]
+    kept = {package_id for route in held for package_id in on_route[route.id]}
     for route in routes:
-        if route.block_id is not None and route.block_id not in released:
-            continue  # a driver holds this block (or it was released before): it stays
+        if route in held or (route.block_id is None and on_route[route.id] & kept):
+            continue
         stop_ids = list(session.scalars(select(Stop.id).where(Stop.route_id == route.id)))
-        freed.update(
-            session.scalars(select(StopPackage.package_id).where(StopPackage.stop_id.in_(stop_ids)))
-        )
+        freed.update(on_route[route.id])
         session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(stop_ids)))
         session.execute(delete(Stop).where(Stop.route_id == route.id))
         session.delete(route)
@@ -103,7 +106,7 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
         )
     )
     # Only this wave's parcels: another station's partner parcels stay on their batches.
-    ours = {package.id for package in wave.packages.values()}
+    ours = {package.id for package in wave.packages.values()} - kept
     for manifest in manifests:
         items = list(
             session.scalars(select(ManifestItem).where(ManifestItem.manifest_id == manifest.id))
@@ -139,6 +142,16 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
     return plans
 
 
+def _parcels_on(session: Session, route: Route) -> set[int]:
+    return set(
+        session.scalars(
+            select(StopPackage.package_id)
+            .join(Stop, Stop.id == StopPackage.stop_id)
+            .where(Stop.route_id == route.id)
+        )
+    )
+
+
 def store_plan(
     session: Session,
     wave: Wave,
@@ -146,6 +159,7 @@ def store_plan(
     fingerprint: str,
     *,
     held: list[dict[str, str]] | None = None,
+    morning_run: str = "block",
 ) -> Plan:
     row = Plan(
         held=held,
@@ -231,7 +245,14 @@ def store_plan(
             session, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}"
         )
     if plan.morning_run is not None:
-        _morning_run(session, wave, row, plan.morning_run)
+        _morning_run(
+            session,
+            wave,
+            row,
+            plan.morning_run,
+            {m.store: m.packages for m in plan.manifests},
+            as_block=morning_run == "block",
+        )
     for shipment in plan.carrier:
         session.add(
             CarrierShipment(
@@ -247,12 +268,45 @@ def store_plan(
     return row
 
 
-def _morning_run(session: Session, wave: Wave, plan: Plan, run: MorningRun) -> None:
-    """The station's van run through the stores with a batch, with the planned drop times
-    (no block yet: the run is routed and priced, not offered)."""
+def _morning_run(
+    session: Session,
+    wave: Wave,
+    plan: Plan,
+    run: MorningRun,
+    manifests: dict[str, tuple[str, ...]],
+    *,
+    as_block: bool,
+) -> None:
+    """The station's run through the stores with a batch, with the planned drop times.
+
+    ``as_block``: a block offered to drivers like any other (its pay the run's cost), each
+    store's parcels on its ``drop_off`` stop, so the driver scans them out at the station and
+    hands them over at the store. Otherwise the station's own van: the route alone, offered to
+    nobody."""
+    block_id = None
+    if as_block:
+        codes = [code for stop in run.stops for code in manifests.get(stop.store, ())]
+        block = Block(
+            start_node_id=wave.station.id,
+            starts_at=wave.at(run.start_s),
+            ends_at=wave.at(run.end_s),
+            pay_cents=run.cost_cents,
+            estimated_distance_m=run.distance_m,
+            stop_count=len(run.stops),
+            package_count=len(codes),
+            # The whole load leaves the station at once.
+            required_capacity_cm3=sum(wave.packages[code].volume_cm3 for code in codes),
+            required_weight_g=sum(wave.packages[code].weight_g for code in codes),
+            station_id=wave.station.id,
+            plan_id=plan.id,
+        )
+        session.add(block)
+        session.flush()
+        block_id = block.id
     route = Route(
         channel=Channel.PARTNER_STORE,
         start_node_id=wave.station.id,
+        block_id=block_id,
         service_date=wave.service_date,
         plan_id=plan.id,
         planned_start_at=wave.at(run.start_s),
@@ -265,20 +319,25 @@ def _morning_run(session: Session, wave: Wave, plan: Plan, run: MorningRun) -> N
     session.flush()
     for sequence, stop in enumerate(run.stops, start=1):
         store = wave.nodes[stop.store]
-        session.add(
-            Stop(
-                route_id=route.id,
-                sequence=sequence,
-                kind=StopKind.DROP_OFF,
-                node_id=store.id,
-                address=store.address,
-                lat=store.lat,
-                lng=store.lng,
-                planned_arrival_at=wave.at(stop.arrival_s),
-                eta_at=wave.at(stop.arrival_s),
-                service_s=stop.departure_s - stop.arrival_s,
-            )
+        row = Stop(
+            route_id=route.id,
+            sequence=sequence,
+            kind=StopKind.DROP_OFF,
+            node_id=store.id,
+            address=store.address,
+            lat=store.lat,
+            lng=store.lng,
+            planned_arrival_at=wave.at(stop.arrival_s),
+            eta_at=wave.at(stop.arrival_s),
+            service_s=stop.departure_s - stop.arrival_s,
         )
+        session.add(row)
+        if as_block:
+            session.flush()
+            session.add_all(
+                StopPackage(stop_id=row.id, package_id=wave.packages[code].id)
+                for code in manifests.get(stop.store, ())
+            )
     session.flush()
 
 

@@ -70,6 +70,7 @@ def plan_wave(
     travel: TravelModel | None = None,
     offers: OfferPolicy | None = None,
     now: datetime | None = None,
+    morning_run: str = "block",
 ) -> PlanRun:
     """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
     only orders placed by then are planned, and the dynamic-dispatch policy holds back the
@@ -78,7 +79,8 @@ def plan_wave(
 
     The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
-    (by default the dispatch moment, else the clock)."""
+    (by default the dispatch moment, else the clock). ``morning_run``: ``block`` (the run to
+    the partner stores is a block like any other) or ``van`` (`Settings.morning_run`)."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
@@ -127,7 +129,7 @@ def plan_wave(
         workers=workers,
         progress=progress,
     )
-    plan = store_plan(session, wave, result, fingerprint, held=held)
+    plan = store_plan(session, wave, result, fingerprint, held=held, morning_run=morning_run)
     publish_plan(
         session, plan.id, now=now, policy=offers or OfferPolicy(), instant=dispatch_at is not None
     )

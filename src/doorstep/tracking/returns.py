@@ -2,7 +2,8 @@
 allows; a station or partner store receives it, and its stock is on hand again.
 
 Each step is an outbox event the merchant hears by webhook (``return.requested``,
-``return.received``) and the milestone reader turns into the shopper's message.
+``return.dropped_off`` at a partner store's counter, ``return.collected`` into the car of the
+run back, ``return.received``) and the milestone reader turns into the shopper's message.
 """
 
 from __future__ import annotations
@@ -121,9 +122,7 @@ def receive_return(
     """A station's or partner store's scan of a return: it is received, and each item's
     stock is on hand again at that node. Receiving it again changes nothing (the stock is
     counted once). What the station API and the partner counter's scan call."""
-    returned = session.scalar(
-        select(Return).where(Return.public_id == code.strip().upper()).with_for_update()
-    )
+    returned = find_return(session, code, lock=True)
     if returned is None:
         raise ReturnNotFound(f"no return {code!r}", field="code")
     node = session.scalar(select(Node).where(Node.code == node_code.strip()))
@@ -161,6 +160,90 @@ def receive_return(
     return returned, node
 
 
+class ReturnNotAtThisStore(DomainError):
+    status = 409
+    code = "return_not_at_this_store"
+
+
+class ReturnAlreadyReceived(DomainError):
+    status = 409
+    code = "return_already_received"
+
+
+def find_return(session: Session, code: str, *, lock: bool = False) -> Return | None:
+    """The return whose code the shopper showed (codes are upper case; a scanner may not be)."""
+    query = select(Return).where(Return.public_id == code.strip().upper())
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def drop_at_counter(
+    session: Session, code: str, *, node: Node, actor: str, now: datetime
+) -> tuple[Return, bool]:
+    """The shopper left the return at a partner store's counter: it waits for the run back to
+    the station, where it is received (``return.dropped_off``). Left there already: the same
+    answer (True: replayed). Received, or left at another store: refused."""
+    returned = find_return(session, code, lock=True)
+    if returned is None:
+        raise ReturnNotFound(f"no return {code!r}", field="code")
+    if returned.status is ReturnStatus.RECEIVED:
+        raise ReturnAlreadyReceived(f"return {returned.public_id} was received already")
+    if returned.dropped_node_id is not None:
+        if returned.dropped_node_id != node.id:
+            raise ReturnNotAtThisStore(
+                f"return {returned.public_id} was left at another store", field="code"
+            )
+        return returned, True
+    returned.dropped_at, returned.dropped_node_id = now, node.id
+    returned.dropped_by = actor[:100]
+    session.flush()
+    order = session.get_one(Order, returned.order_id)
+    package = session.get_one(Package, returned.package_id)
+    _emit(session, returned, order, package, "return.dropped_off", now, node=node.code)
+    return returned, False
+
+
+def collect_return(
+    session: Session, returned: Return, *, block_id: int, node: Node, actor: str, now: datetime
+) -> bool:
+    """A driver scanned the return into the car (at the counter it was left at) on a block:
+    ``return.collected``. False when that block had it already (a re-sent scan)."""
+    if returned.collected_block_id == block_id:
+        return False
+    returned.collected_at, returned.collected_block_id = now, block_id
+    returned.collected_by = actor[:100]
+    session.flush()
+    order = session.get_one(Order, returned.order_id)
+    package = session.get_one(Package, returned.package_id)
+    _emit(session, returned, order, package, "return.collected", now, node=node.code)
+    return True
+
+
+def waiting_at(session: Session, node_id: int) -> list[Return]:
+    """Returns left at a store's counter that no run has collected yet, oldest first."""
+    return list(
+        session.scalars(
+            select(Return)
+            .where(
+                Return.dropped_node_id == node_id,
+                Return.collected_at.is_(None),
+                Return.status == ReturnStatus.REQUESTED,
+            )
+            .order_by(Return.dropped_at, Return.id)
+        )
+    )
+
+
+def in_car(session: Session, block_id: int) -> list[Return]:
+    """Returns a block collected that no station has received yet."""
+    return list(
+        session.scalars(
+            select(Return)
+            .where(Return.collected_block_id == block_id, Return.status == ReturnStatus.REQUESTED)
+            .order_by(Return.public_id)
+        )
+    )
+
+
 def list_returns(session: Session, merchant_id: int, *, limit: int = 100) -> list[Return]:
     return list(
         session.scalars(
@@ -194,6 +277,28 @@ def timeline_steps(returned: Return, tz: ZoneInfo) -> list[tuple[datetime, Timel
             ),
         )
     ]
+    if returned.dropped_at is not None:
+        steps.append(
+            (
+                returned.dropped_at,
+                TimelineStep(
+                    label="Return left at the store",
+                    at=returned.dropped_at,
+                    at_text=wording.moment_text(returned.dropped_at, tz),
+                ),
+            )
+        )
+    if returned.collected_at is not None:
+        steps.append(
+            (
+                returned.collected_at,
+                TimelineStep(
+                    label="Return on its way back",
+                    at=returned.collected_at,
+                    at_text=wording.moment_text(returned.collected_at, tz),
+                ),
+            )
+        )
     if returned.received_at is not None:
         steps.append(
             (

@@ -267,6 +267,8 @@ class TwinNetwork:
                 travel=self.settings.travel,
                 offers=self.settings.offers,
                 now=self.now,
+                # The twin's drivers deliver doors; the stores' batches arrive by the van.
+                morning_run="van",
             )
             self.plans_checked += run.result is not None
             return repository.open_blocks_of(session, run.plan.id)

@@ -22,11 +22,11 @@ from doorstep.drivers.road_schemas import (
     AttemptReason,
     ItineraryOut,
     ItineraryStop,
-    ParcelOut,
 )
 from doorstep.errors import DomainError
 from doorstep.models import BlockStatus, Driver, StopKind, StopStatus
 from doorstep.orders.lifecycle import PackageState
+from doorstep.partners import run
 from doorstep.settings import Settings
 from doorstep.web.driver import clock_for, render, signed_in_driver
 
@@ -82,26 +82,38 @@ class Road:
     """What the block's screens show besides the itinerary."""
 
     next_stop: ItineraryStop | None  # the first stop not done
-    deliveries: int  # doors of the block
+    deliveries: int  # doors of the block (a partner run: its stores)
     done: int  # doors done
-    to_return: list[ParcelOut]  # parcels in the car once every stop is done
+    to_return: list[Back]  # parcels in the car once every stop is done
+    partner_run: bool = False  # the morning run to the partner stores
+
+
+@dataclass(frozen=True)
+class Back:
+    """Something to bring back to the station: a parcel, or a shopper's return."""
+
+    code: str
+    recipient: str
 
 
 def _road(itinerary: ItineraryOut) -> Road:
-    doors = [s for s in itinerary.stops if s.kind is StopKind.DELIVERY]
+    partner_run = any(s.kind is StopKind.DROP_OFF for s in itinerary.stops)
+    doors = [s for s in itinerary.stops if s.kind in (StopKind.DELIVERY, StopKind.DROP_OFF)]
     ahead = [s for s in itinerary.stops if s.status not in DONE]
     back = [
-        p
+        Back(p.code, p.recipient)
         for s in itinerary.stops
-        if s.kind is StopKind.DELIVERY
+        # A partner run's collections (its pickups at the stores) ride back to the station.
+        if s.kind is StopKind.DELIVERY or (partner_run and s.kind is StopKind.PICKUP)
         for p in s.parcels
         if p.state in IN_THE_CAR and s.status in DONE
-    ]
+    ] + [Back(code, "shopper's return") for code in itinerary.returns_in_car]
     return Road(
         next_stop=ahead[0] if ahead else None,
         deliveries=len(doors),
         done=sum(1 for s in doors if s.status in DONE),
         to_return=back,
+        partner_run=partner_run,
     )
 
 
@@ -157,16 +169,22 @@ def scan_page(
     now: Now,
     stop: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     back: Annotated[bool, Query()] = False,
+    collect: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> Response:
-    """Loading at the start node (or a store's stop with ``stop``), or the parcels brought back
-    at the station (``back``): the camera, typed entry, what is left to scan."""
+    """Loading at the start node (or a store's stop with ``stop``), the parcels brought back
+    at the station (``back``), or what a partner store sends back (``collect``, its drop-off
+    stop): the camera, typed entry, what is left to scan."""
     found = _itinerary(request, session, now, block_id)
     if isinstance(found, Response):
         return found
     driver, itinerary = found
     road = _road(itinerary)
     pickup = next((s for s in itinerary.stops if s.id == stop), None) if stop else None
-    if back:
+    store = next((s for s in itinerary.stops if s.id == collect), None) if collect else None
+    if store is not None and store.kind is StopKind.DROP_OFF:
+        left = [g.code for g in run.going_back_at(session, driver, block_id, store.id)]
+        place = store.name or store.address
+    elif back:
         left = [p.code for p in road.to_return]
         place = itinerary.station
     elif pickup is not None:
@@ -184,6 +202,7 @@ def scan_page(
         place=place,
         pickup=pickup,
         back=back,
+        store=store if store is not None and store.kind is StopKind.DROP_OFF else None,
         clock=clock_for(session, driver, now),
     )
 
@@ -211,6 +230,9 @@ def stop_page(
         after=after,
         reasons=REASONS,
         to_deliver=[p for p in stop.parcels if p.state in TO_DELIVER],
+        going_back=run.going_back_at(session, driver, block_id, stop.id)
+        if stop.kind is StopKind.DROP_OFF
+        else [],
         in_progress=itinerary.status is BlockStatus.IN_PROGRESS,
         clock=clock_for(session, driver, now),
     )

@@ -44,6 +44,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
     | {"order.created", "order.cancelled"}
     # The shopper's side (doorstep.tracking): a promise that slipped, a return's steps.
     | {"package.delayed", "return.requested", "return.received"}
+    # A return left at a partner store's counter, then in the car of the run back.
+    | {"return.dropped_off", "return.collected"}
 )
 _TEXT_LIMIT = 500  # the log's text columns are VARCHAR(500)
 #: Public addresses only, resolved by the operating system: the default of every check.

@@ -40,6 +40,8 @@ from doorstep.drivers.road_schemas import (
     StationReturnIn,
 )
 from doorstep.ops.policy import Action
+from doorstep.partners import run
+from doorstep.partners.schemas import CollectIn, CollectOut, RunDropIn, RunDropOut
 from doorstep.settings import Settings
 from doorstep.storage.images import NotAnImage, PhotoTooLarge
 
@@ -279,6 +281,68 @@ def scan_return(
         now=now,
         radius_m=settings.checkin_radius_m,
         max_attempts=settings.max_delivery_attempts,
+    )
+
+
+@router.post(
+    "/{block_id}/stops/{stop_id}/drop",
+    summary="A partner run: the store's batch handed over (its scan-in clock starts)",
+    responses=error_responses(
+        load.StopNotFound,
+        load.BlockNotInProgress,
+        load.PositionRequired,
+        load.OutsideGeofence,
+        run.NotADropOff,
+        scans.UnscannedPackages,
+    ),
+)
+def drop_batch(
+    block_id: RowId,
+    stop_id: RowId,
+    body: RunDropIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+    travel: Travel,
+) -> RunDropOut:
+    return run.drop(
+        session,
+        driver,
+        block_id,
+        stop_id,
+        body,
+        now=now,
+        radius_m=settings.checkin_radius_m,
+        scan_minutes=settings.store_scan_in_minutes,
+        travel=travel,
+    )
+
+
+@router.post(
+    "/{block_id}/stops/{stop_id}/collect",
+    summary="A partner run: scan a parcel or a shopper's return the store sends back",
+    responses=error_responses(
+        load.StopNotFound,
+        load.UnknownPackage,
+        load.PositionRequired,
+        load.OutsideGeofence,
+        run.NotADropOff,
+        run.NotGoingBack,
+        run.RunOver,
+    ),
+)
+def collect_going_back(
+    block_id: RowId,
+    stop_id: RowId,
+    body: CollectIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+) -> CollectOut:
+    return run.collect(
+        session, driver, block_id, stop_id, body, now=now, radius_m=settings.checkin_radius_m
     )
 
 

@@ -21,6 +21,7 @@ from doorstep.models import (
     Block,
     BlockEvent,
     BlockStatus,
+    Channel,
     Driver,
     ExceptionKind,
     Node,
@@ -235,8 +236,21 @@ class BlockLoad:
     def unscanned_at_start(self) -> list[Package]:
         return [p for p in self.at_start() if p.state is PackageState.ASSIGNED]
 
+    def dropped(self, package: Package) -> bool:
+        """Left at a partner store with its batch: the morning run's drop-off stop is done."""
+        stop = self.delivery_stop.get(package.id)
+        return stop is not None and stop.kind is StopKind.DROP_OFF and stop.status in DONE_STOP
+
+    @property
+    def partner_run(self) -> bool:
+        """The morning run to the partner stores (and back): nothing in it goes out for
+        delivery; batches go on the stores' shelves, what comes back goes to the station."""
+        return self.route is not None and self.route.channel is Channel.PARTNER_STORE
+
     def with_the_driver(self) -> list[Package]:
-        return [p for p in self.packages.values() if p.state in WITH_THE_DRIVER]
+        return [
+            p for p in self.packages.values() if p.state in WITH_THE_DRIVER and not self.dropped(p)
+        ]
 
 
 def load_block(session: Session, block: Block) -> BlockLoad:
@@ -277,13 +291,15 @@ def not_yet_flagged(kind: ExceptionKind) -> ColumnElement[bool]:
 
 
 def block_of_package(session: Session, package: Package) -> Block | None:
-    """The block whose route carries ``package`` now (one at most: a plan assigns it once)."""
+    """The block whose route carries ``package`` now: a plan assigns it once, and a parcel a
+    partner run brings back is on that later block too (the latest counts)."""
     return session.scalar(
         select(Block)
         .join(Route, Route.block_id == Block.id)
         .join(Stop, Stop.route_id == Route.id)
         .join(StopPackage, StopPackage.stop_id == Stop.id)
         .where(StopPackage.package_id == package.id)
+        .order_by(Block.id.desc())
         .limit(1)
     )
 

@@ -49,6 +49,7 @@ from doorstep.errors import DomainError, NotFound
 from doorstep.geo import TravelModel
 from doorstep.jobs import ClaimedJob, enqueue
 from doorstep.models import (
+    BackToStation,
     Block,
     BlockStatus,
     Driver,
@@ -58,11 +59,14 @@ from doorstep.models import (
     NodeKind,
     OpsException,
     Package,
+    Return,
+    ReturnStatus,
     StopPackage,
 )
 from doorstep.notifications import service as notifications
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
+from doorstep.tracking import returns as shopper_returns
 
 RETURN_BY = time(10, 0)  # the next morning, station time
 REMINDER_AT = time(8, 0)
@@ -72,6 +76,9 @@ REMINDER_JOB = "drivers.return_reminder"
 # Parcels a driver can bring back: never handed over (picked up) or tried and failed.
 RETURNABLE = frozenset({PackageState.PICKED_UP, PackageState.DELIVERY_ATTEMPTED})
 BACK = frozenset({PackageState.READY_FOR_PICKUP, PackageState.RETURNED_TO_MERCHANT})
+# Parcels a partner run brings back that go on to their merchant (an unexpected one is planned
+# again like any parcel back at the station), with the reason of that last step.
+TO_MERCHANT = {"uncollected": "uncollected_at_store", "damaged": "damaged_at_scan_in"}
 
 
 class BlockNotReturning(DomainError):
@@ -96,7 +103,7 @@ def finish_if_done(
     block = load.block
     if block.status is not BlockStatus.IN_PROGRESS or load.remaining():
         return
-    to_return = sorted(p.tracking_code for p in load.with_the_driver())
+    to_return = in_the_car(session, load)
     if not to_return:
         _complete(session, block, actor(driver), now)
         return
@@ -171,7 +178,7 @@ def plan_return(
         status=block.status,
         return_due_at=block.return_due_at,
         reminder_at=reminder,
-        to_return=sorted(p.tracking_code for p in load.with_the_driver()),
+        to_return=in_the_car(session, load),
     )
 
 
@@ -198,8 +205,12 @@ def scan_return(
     radius_m: int,
     max_attempts: int,
 ) -> ReturnScanOut:
-    """The driver scans a parcel back at the station."""
+    """The driver scans a parcel back at the station, or a shopper's return the partner run
+    collected (received there: its stock is on hand again)."""
     block = held_block(session, driver, block_id)
+    returned = shopper_returns.find_return(session, body.code)
+    if returned is not None and returned.collected_block_id == block.id:
+        return _receive(session, driver, block, returned, body, now=now, radius_m=radius_m)
     package = package_by_code(session, body.code)
     if _returned_from(session, package) == block.id:
         return _answer(session, block, package, replayed=True)
@@ -222,6 +233,41 @@ def scan_return(
     note_position(driver, where, now)
     complete_if_all_back(session, load, actor(driver), now)
     return _answer(session, block, package, replayed=False, load=load)
+
+
+def _receive(
+    session: Session,
+    driver: Driver,
+    block: Block,
+    returned: Return,
+    body: ReturnScanIn,
+    *,
+    now: datetime,
+    radius_m: int,
+) -> ReturnScanOut:
+    """A shopper's return back at the station: received once (the tracking domain's service
+    puts its stock on hand and tells the merchant); scanned again, the same answer."""
+    load = load_block(session, block)
+    station = station_of(session, block)
+    replayed = returned.status is ReturnStatus.RECEIVED
+    if not replayed:
+        _require_returning(block)
+        where = position(body.lat, body.lng, body.accuracy_m)
+        inside_geofence(where, station, radius_m, doing="return parcels")
+        shopper_returns.receive_return(
+            session, returned.public_id, node_code=station.code, actor=actor(driver), now=now
+        )
+        note_position(driver, where, now)
+        complete_if_all_back(session, load, actor(driver), now)
+    return ReturnScanOut(
+        code=returned.public_id,
+        state=None,
+        return_status=returned.status,
+        block_id=block.id,
+        block_status=block.status,
+        left_to_return=in_the_car(session, load),
+        replayed=replayed,
+    )
 
 
 def station_return(
@@ -304,6 +350,23 @@ def back_at_station(
         at=now,
     )
     attempts = {"attempts": package.delivery_attempts, "block_id": load.block.id}
+    back = session.scalar(
+        select(BackToStation).where(
+            BackToStation.package_id == package.id, BackToStation.block_id == load.block.id
+        )
+    )
+    if back is not None and back.reason in TO_MERCHANT:
+        # Not collected at the counter in time, or refused there as damaged: the merchant's.
+        transition_package(
+            session,
+            package,
+            PackageState.RETURNED_TO_MERCHANT,
+            actor=who,
+            reason=TO_MERCHANT[back.reason],
+            data={"block_id": load.block.id, "store_id": back.partner_store_id},
+            at=now,
+        )
+        return
     if package.delivery_attempts >= max_attempts:
         transition_package(
             session,
@@ -333,8 +396,17 @@ def back_at_station(
 
 
 def complete_if_all_back(session: Session, load: BlockLoad, who: str, now: datetime) -> None:
-    if load.block.status is BlockStatus.RETURNING and not load.with_the_driver():
+    if load.block.status is BlockStatus.RETURNING and not in_the_car(session, load):
         _complete(session, load.block, who, now)
+
+
+def in_the_car(session: Session, load: BlockLoad) -> list[str]:
+    """What the block still has to bring back to the station: parcels (their tracking codes)
+    and the shoppers' returns a partner run collected (their return codes)."""
+    parcels = sorted(p.tracking_code for p in load.with_the_driver())
+    if not load.partner_run:
+        return parcels
+    return parcels + [r.public_id for r in shopper_returns.in_car(session, load.block.id)]
 
 
 def _returned_from(session: Session, package: Package) -> int | None:
@@ -360,7 +432,7 @@ def _answer(
         state=package.state,
         block_id=block.id,
         block_status=block.status,
-        left_to_return=sorted(p.tracking_code for p in load.with_the_driver()),
+        left_to_return=in_the_car(session, load),
         replayed=replayed,
     )
 

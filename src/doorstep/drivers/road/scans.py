@@ -294,7 +294,12 @@ def depart_loaded(session: Session, driver: Driver, load: BlockLoad, *, now: dat
     do), once the start node's parcels are accounted for."""
     ensure_loaded(load)
     loaded = sorted(
-        (p for p in load.packages.values() if p.state is PackageState.PICKED_UP),
+        (
+            p
+            for p in load.packages.values()
+            # A partner run hands its batches to the stores: nothing leaves it for a door.
+            if p.state is PackageState.PICKED_UP and not load.partner_run
+        ),
         key=lambda p: p.tracking_code,
     )
     for package in loaded:

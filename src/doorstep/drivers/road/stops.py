@@ -38,6 +38,7 @@ from doorstep.drivers.road_schemas import (
 )
 from doorstep.geo import TravelModel
 from doorstep.models import Driver, Merchant, Node, Package, Stop, StopKind
+from doorstep.tracking import returns as shopper_returns
 
 
 def retime(load: BlockLoad, where: Position | None, now: datetime, travel: TravelModel) -> None:
@@ -120,6 +121,9 @@ def itinerary(session: Session, driver: Driver, block_id: int) -> ItineraryOut:
             parcels=len(load.at_start()),
         ),
         stops=[_stop(load, stop, nodes, policies) for stop in load.stops],
+        returns_in_car=[r.public_id for r in shopper_returns.in_car(session, block.id)]
+        if load.partner_run
+        else [],
     )
 
 

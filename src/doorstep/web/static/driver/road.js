@@ -52,7 +52,8 @@
           scanned(code);
         } else if (result.ok) {
           const back = scanner.dataset.back;
-          show(code, true, result.data.replayed ? "already scanned" : back ? "back at the station" : "scanned");
+          const collect = scanner.dataset.collect;
+          show(code, true, result.data.replayed ? "already scanned" : back ? "back at the station" : collect ? "collected" : "scanned");
           if (navigator.vibrate) navigator.vibrate(60);
           scanned(code);
           if (back && result.data.block_status === "completed") {
