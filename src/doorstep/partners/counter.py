@@ -94,6 +94,22 @@ def chosen_counter(session: Session, package: Package) -> int | None:
 
 
 @dataclass(frozen=True)
+class CounterStore:
+    """A partner store's counter as a shopper is told it."""
+
+    code: str
+    name: str
+    address: str
+    hours: str
+
+
+def counter_store(session: Session, store_id: int) -> CounterStore:
+    store = session.get_one(PartnerStore, store_id)
+    node = session.get_one(Node, store_id)
+    return CounterStore(node.code, node.name, node.address or node.name, hours_text(store))
+
+
+@dataclass(frozen=True)
 class Pickup:
     """What the shopper shows at the counter."""
 

@@ -396,6 +396,17 @@ def _stored_option(option: rules.Option) -> dict[str, Any]:
         "id": option.id,
         "speed": option.speed.value,
         "pickup_node_id": option.pickup.place.id if option.pickup else None,
+        # What the hosted checkout shows of the store, as the shopper was told it.
+        "pickup_store": (
+            {
+                "code": option.pickup.place.code,
+                "name": option.pickup.place.name,
+                "address": option.pickup.address,
+                "hours": rules.hours_text(option.pickup.opening_hours),
+            }
+            if option.pickup
+            else None
+        ),
         "promised_by": option.promised_by.isoformat(),
         "fee_cents": option.fee_cents,
         "legs": [
