@@ -7,7 +7,7 @@ well-formed or not, costs the same one indexed query and gets the same `Tracking
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from doorstep.merchants.branding import brand_of
 from doorstep.models import Node, Order, Package
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
 from doorstep.partners import counter
-from doorstep.tracking import returns, wording
+from doorstep.tracking import counter_choice, returns, wording
 from doorstep.tracking.eta import eta_window
 from doorstep.tracking.repository import (
     Facts,
@@ -29,7 +29,13 @@ from doorstep.tracking.repository import (
 )
 
 __all__ = ["TrackingNotFound", "find_package"]
-from doorstep.tracking.schemas import CounterPickup, EtaOut, TimelineStep, TrackingView
+from doorstep.tracking.schemas import (
+    CounterOffer,
+    CounterPickup,
+    EtaOut,
+    TimelineStep,
+    TrackingView,
+)
 
 S = PackageState
 SCANNED_IN = "scanned_in"  # the reason of a partner store's scan-in (`partners.scanin`)
@@ -50,7 +56,10 @@ def tracking_view(
 ) -> tuple[int, TrackingView]:
     package_id = find_package(session, token)
     facts = load_facts(session, [package_id])[package_id]
-    return package_id, build_view(facts, now=now, max_attempts=max_attempts, secret_key=secret_key)
+    offers = counter_choice.counter_offers(session, facts.package, facts.order, now=now)
+    return package_id, build_view(
+        facts, now=now, max_attempts=max_attempts, secret_key=secret_key, offers=offers
+    )
 
 
 def views_of(
@@ -63,7 +72,13 @@ def views_of(
 ) -> dict[int, TrackingView]:
     """The pages of many packages at once (a route's, after a door): a dozen queries."""
     return {
-        package_id: build_view(facts, now=now, max_attempts=max_attempts, secret_key=secret_key)
+        package_id: build_view(
+            facts,
+            now=now,
+            max_attempts=max_attempts,
+            secret_key=secret_key,
+            offers=counter_choice.counter_offers(session, facts.package, facts.order, now=now),
+        )
         for package_id, facts in load_facts(session, package_ids).items()
     }
 
@@ -102,7 +117,14 @@ def _counter_store(facts: Facts) -> str | None:
     return facts.node.name if facts.node is not None else None
 
 
-def build_view(facts: Facts, *, now: datetime, max_attempts: int, secret_key: str) -> TrackingView:
+def build_view(
+    facts: Facts,
+    *,
+    now: datetime,
+    max_attempts: int,
+    secret_key: str,
+    offers: Sequence[CounterOffer] = (),
+) -> TrackingView:
     package, order, merchant = facts.package, facts.order, facts.merchant
     tz = wording.zone(facts.node.timezone if facts.node is not None else None)
     brand = brand_of(merchant.name, merchant.display_name, merchant.button_settings)
@@ -136,6 +158,7 @@ def build_view(facts: Facts, *, now: datetime, max_attempts: int, secret_key: st
         instructions=order.delivery_instructions,
         instructions_editable=state in wording.INSTRUCTIONS_OPEN,
         counter=counter_pickup_of(facts, secret_key=secret_key),
+        counter_offers=list(offers),
         return_request=returns.return_out(facts.returned) if facts.returned else None,
         return_offer=returns.offer(facts, now=now, tz=tz),
     )
