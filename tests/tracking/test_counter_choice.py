@@ -49,9 +49,7 @@ def test_after_a_failed_attempt_the_shopper_picks_a_counter(loaded: Road) -> Non
     assert "Sun Lakes Corner Café" in page
     assert "Ready tomorrow from 10 am" in page
 
-    chosen = client.post(
-        f"/track/{token}/counter", data={"store": CAFE}, follow_redirects=False
-    )
+    chosen = client.post(f"/track/{token}/counter", data={"store": CAFE}, follow_redirects=False)
     assert chosen.status_code == 303, chosen.text
     session.expire_all()
     choice = session.get_one(CounterChoice, package.id)

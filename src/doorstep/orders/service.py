@@ -268,7 +268,9 @@ def _resolve_promise(
         if option is None:
             reason = next((u for u in preview.unavailable if u["speed"] == wanted), None)
             why = f": {reason['detail']}" if reason else ""
-            raise SpeedUnavailable(f"the preview offered no {wanted} option{why}", field="option_id")
+            raise SpeedUnavailable(
+                f"the preview offered no {wanted} option{why}", field="option_id"
+            )
         counter_at = option.get("pickup_node_id")
         items = [BasketItem.model_validate(i) for i in preview.items]
         destination = _same_place_as_preview(

@@ -256,7 +256,9 @@ def _plan(
 
     rest = [p for p in packages if p.id not in alloc.placed]
     rest.sort(key=lambda p: (-_saving(partner_price.get(p.id), carrier.get(p.id)), p.id))
-    capacity = {s.id: s.capacity_left - kept.get(s.id, 0) for s in day.partner_stores if s.open_today}
+    capacity = {
+        s.id: s.capacity_left - kept.get(s.id, 0) for s in day.partner_stores if s.open_today
+    }
     for p in rest:
         store = next(
             (s for s in candidates.get(p.id, []) if capacity.get(s, 0) > 0),
