@@ -32,6 +32,7 @@ __all__ = [
     "busiest_store",
     "door",
     "held",
+    "neighbours",
     "open_store",
     "plan_day",
     "scanned_in",
@@ -47,6 +48,22 @@ def plan_day(session: Session, parcels: int = 4) -> None:
     """Station stock ordered to Maricopa (outside every service area, inside Maricopa
     Hardware's radius): the plan puts it on the store's manifest with a staff route."""
     shop = open_shop(session, kettle_stock=parcels)
+    neighbours(session, shop.merchant_id, parcels)
+    plan_wave(
+        session,
+        "DCH1",
+        DAY,
+        drivers=DriverPlan(4, 0),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+    )
+
+
+def neighbours(session: Session, merchant_id: int, parcels: int) -> None:
+    """Next-day orders of a kettle each to Maricopa, a few hundred metres apart: outside every
+    service area, inside Maricopa Hardware's radius."""
     for number in range(parcels):
         body = OrderIn.model_validate(
             {
@@ -63,17 +80,7 @@ def plan_day(session: Session, parcels: int = 4) -> None:
                 },
             }
         )
-        place_order(session, shop.merchant_id, body, idempotency_key=None, now=local(9))
-    plan_wave(
-        session,
-        "DCH1",
-        DAY,
-        drivers=DriverPlan(4, 0),
-        time_limit_s=2,
-        seed=1,
-        max_iterations=200,
-        workers=1,
-    )
+        place_order(session, merchant_id, body, idempotency_key=None, now=local(9))
 
 
 def busiest_store(session: Session) -> tuple[Node, PartnerManifest]:

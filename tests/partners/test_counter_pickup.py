@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,12 +23,10 @@ from doorstep.models import (
     StopPackage,
 )
 from doorstep.orders.lifecycle import PackageState
-from doorstep.orders.schemas import OrderIn
-from doorstep.orders.service import place_order
 from doorstep.partners import counter
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
-from tests.partners.store import DAY, STORE, at, open_store
+from tests.partners.store import DAY, STORE, at, neighbours, open_store
 from tests.shop import Shop, local, open_shop
 
 MARICOPA = {"lat": 33.0605, "lng": -112.0440, "address": "44120 W Garvey Ave, Maricopa"}
@@ -56,29 +55,19 @@ def _order(client: TestClient, shop: Shop, preview_id: str, option_id: str, key:
     )
 
 
-def _deliveries(session: Session, shop: Shop, count: int) -> None:
-    for number in range(count):
-        body = OrderIn.model_validate(
-            {
-                "items": [{"sku": "KETTLE-1", "quantity": 1}],
-                "destination": {
-                    "lat": 33.06 + 0.004 * number,
-                    "lng": -112.04,
-                    "address": f"{100 + number} W Honeycutt Rd",
-                },
-                "speed": "next_day",
-                "recipient": {"name": f"Neighbour {number}"},
-            }
-        )
-        place_order(session, shop.merchant_id, body, idempotency_key=None, now=local(9))
-
-
-def test_a_pickup_order_ends_at_the_counter_with_a_code(
-    client: TestClient, session: Session
-) -> None:
+@pytest.fixture
+def shop(client: TestClient, session: Session) -> Shop:
+    """Copper Pot with kettles in the warehouse, committed; the app's clock at 09:00 on the
+    day before the service day."""
     shop = open_shop(session, kettle_stock=6)
     session.commit()
     client.app.state.clock = lambda: local(9)  # type: ignore[attr-defined]
+    return shop
+
+
+def test_a_pickup_order_ends_at_the_counter_with_a_code(
+    client: TestClient, session: Session, shop: Shop
+) -> None:
     preview = _preview(client, shop)
     pickup = next(o for o in preview["options"] if o["id"] == OPTION)
     assert pickup["kind"] == "pickup"
@@ -97,7 +86,7 @@ def test_a_pickup_order_ends_at_the_counter_with_a_code(
     again = client.get(f"/v1/orders/{order['id']}", headers=shop.headers()).json()
     assert again["packages"][0]["collect_at"] == STORE
 
-    _deliveries(session, shop, 2)
+    neighbours(session, shop.merchant_id, 2)
     plan_wave(
         session,
         "DCH1",
@@ -148,11 +137,8 @@ def test_a_pickup_order_ends_at_the_counter_with_a_code(
 
 
 def test_a_pickup_at_a_store_that_filled_up_is_refused(
-    client: TestClient, session: Session
+    client: TestClient, session: Session, shop: Shop
 ) -> None:
-    shop = open_shop(session, kettle_stock=6)
-    session.commit()
-    client.app.state.clock = lambda: local(9)  # type: ignore[attr-defined]
     preview = _preview(client, shop)
     assert OPTION in {o["id"] for o in preview["options"]}
     node = session.scalars(select(Node).where(Node.code == STORE)).one()
@@ -169,11 +155,8 @@ def test_a_pickup_at_a_store_that_filled_up_is_refused(
 
 
 def test_a_pickup_option_the_preview_did_not_offer_is_refused(
-    client: TestClient, session: Session
+    client: TestClient, session: Session, shop: Shop
 ) -> None:
-    shop = open_shop(session, kettle_stock=6)
-    session.commit()
-    client.app.state.clock = lambda: local(9)  # type: ignore[attr-defined]
     preview = _preview(client, shop)
     other = _order(client, shop, preview["id"], "pickup:PS-QC-FLORIST", "pickup-other")
     assert other.status_code == 409
@@ -182,3 +165,16 @@ def test_a_pickup_option_the_preview_did_not_offer_is_refused(
     assert malformed.status_code == 422
     unknown = _order(client, shop, preview["id"], "teleport", "pickup-bad-2")
     assert unknown.status_code == 422
+    # Strict bodies: a field the API doesn't know is refused, not ignored.
+    extra = client.post(
+        "/v1/orders",
+        json={
+            "preview_id": preview["id"],
+            "option_id": OPTION,
+            "pickup_store": STORE,
+            "recipient": {"name": "Pia Pickup"},
+        },
+        headers=shop.headers() | {"Idempotency-Key": "pickup-bad-3"},
+    )
+    assert extra.status_code == 422
+    assert session.scalars(select(CounterChoice)).all() == []
