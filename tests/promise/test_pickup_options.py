@@ -11,10 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.models import Node, PartnerStoreClosedDay
+from doorstep.orders.schemas import OrderIn
+from doorstep.orders.service import SpeedUnavailable, place_order
 from doorstep.promise import service
 from doorstep.promise.schemas import OptionOut, PreviewIn, PreviewOut
 from tests.factories import make_package
-from tests.shop import NORTH_PHOENIX, QUEEN_CREEK, Shop, local, open_shop
+from tests.shop import DOWNTOWN_CHANDLER, NORTH_PHOENIX, QUEEN_CREEK, Shop, local, open_shop
 
 KETTLE = [{"sku": "KETTLE-1", "quantity": 1}]
 
@@ -99,3 +101,25 @@ def test_a_full_store_offers_no_counter(session: Session, shop: Shop) -> None:
         make_package(session, serving_node_id=florist.id, service_date=date(2026, 11, day))
     pickups = _pickups(_preview(session, shop, KETTLE, QUEEN_CREEK, local(9)))
     assert list(pickups) == ["pickup:PS-SANTAN-FUEL"]
+
+
+def test_a_speed_asked_without_a_preview_is_never_a_pickup(session: Session, shop: Shop) -> None:
+    # The station is full tomorrow, so next-day delivery downtown is refused; the Sun Lakes
+    # café still has room at its counter. An order asking for next_day gets the refusal, not
+    # the café's counter (a pick-up is chosen by its id, from a preview).
+    station = _node(session, "DCH1")
+    station.daily_capacity = 1
+    make_package(session, serving_node_id=station.id, service_date=date(2026, 11, 25))
+    preview = _preview(session, shop, KETTLE, DOWNTOWN_CHANDLER, local(9))
+    assert "pickup:PS-SUNLAKES-CAFE" in _pickups(preview)
+    assert "next_day" not in {o.id for o in preview.options}
+    body = OrderIn.model_validate(
+        {
+            "items": KETTLE,
+            "destination": DOWNTOWN_CHANDLER,
+            "speed": "next_day",
+            "recipient": {"name": "Dee Direct"},
+        }
+    )
+    with pytest.raises(SpeedUnavailable):
+        place_order(session, shop.merchant_id, body, idempotency_key=None, now=local(9))

@@ -312,7 +312,10 @@ def _resolve_promise(
         network=network,
         committed=committed,
     )
-    chosen = next((o for o in assessment.options if o.speed is body.speed), None)
+    # A speed is delivery to the door: a pick-up option of the same speed is not it.
+    chosen = next(
+        (o for o in assessment.options if o.speed is body.speed and o.pickup is None), None
+    )
     if chosen is None:
         refusal = next(u for u in assessment.unavailable if u.speed is body.speed)
         error = {"out_of_stock": OutOfStock, "outside_service_area": OutsideServiceArea}.get(
