@@ -26,6 +26,7 @@ from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import counter
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
+from doorstep.settings import Settings
 from tests.partners.store import DAY, STORE, at, neighbours, open_store
 from tests.shop import Shop, local, open_shop
 
@@ -53,6 +54,12 @@ def _order(client: TestClient, shop: Shop, preview_id: str, option_id: str, key:
         },
         headers=shop.headers() | {"Idempotency-Key": key},
     )
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Tracking pages rendered afresh, with no outbox reader on the test's connection."""
+    return settings.model_copy(update={"tracking_page_cache_seconds": 0})
 
 
 @pytest.fixture
@@ -85,6 +92,11 @@ def test_a_pickup_order_ends_at_the_counter_with_a_code(
     # Read back, the order says the same.
     again = client.get(f"/v1/orders/{order['id']}", headers=shop.headers()).json()
     assert again["packages"][0]["collect_at"] == STORE
+    # The shopper's page says where and from when, with no code yet.
+    page = client.get(parcel["tracking_url"]).text
+    assert "Collect it at Maricopa Hardware &amp; Feed" in page
+    assert "Ready to collect from Wed 25 Nov, 10:00 am" in page
+    assert "data-pickup-code" not in page
 
     neighbours(session, shop.merchant_id, 2)
     plan_wave(
@@ -127,6 +139,9 @@ def test_a_pickup_order_ends_at_the_counter_with_a_code(
     assert told.recipient == "pia@example.com"
     assert shown.code in (told.body_text or "")
     assert [w["code"] for w in store.get("/counter").json()] == [code]
+    page = client.get(parcel["tracking_url"]).text
+    assert f"data-pickup-code>{shown.code}<" in page
+    assert "who deliver it" not in page
     # The staff route has the two deliveries only.
     route = store.get("/route").json()
     assert code not in {p["code"] for s in route["stops"] for p in s["parcels"]}

@@ -39,6 +39,8 @@ from doorstep.tracking.schemas import (
 
 S = PackageState
 SCANNED_IN = "scanned_in"  # the reason of a partner store's scan-in (`partners.scanin`)
+# A parcel whose shopper chose a counter, before the store scans it in.
+ON_THE_WAY_TO_COUNTER = frozenset({S.CREATED, S.READY_FOR_PICKUP, S.ASSIGNED, S.PICKED_UP})
 INSTRUCTIONS_LIMIT = 1000  # orders.delivery_instructions is VARCHAR(1000)
 
 
@@ -89,6 +91,14 @@ def counter_pickup_of(facts: Facts, *, secret_key: str) -> CounterPickup | None:
     parcel's counter row with the process's secret key (`partners.counter.pickup_of`; never
     written to an event, which merchants' webhooks receive). Without a row (not yet held for
     the shopper), the serving store's name and address, no code."""
+    chosen = facts.chosen
+    if facts.package.state in ON_THE_WAY_TO_COUNTER and chosen is not None:
+        # Chosen, not there yet: where and when, no code (it is made at the scan-in).
+        return CounterPickup(
+            store_name=chosen.node.name,
+            store_address=chosen.node.address,
+            store_hours=counter.hours_text(chosen.store),
+        )
     if facts.package.state is not S.AT_PARTNER_STORE:
         return None
     held = facts.counter
@@ -149,6 +159,8 @@ def build_view(
         subline=subline,
         promised_text=None
         if state in TERMINAL_STATES
+        else f"Ready to collect from {wording.moment_text(package.promised_by, tz)}"
+        if facts.chosen is not None and state in ON_THE_WAY_TO_COUNTER
         else f"Promised by {wording.moment_text(package.promised_by, tz)}",
         delayed_to=delayed_to,
         eta=eta,
@@ -205,7 +217,7 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
             store = _counter_store(facts)
             if store is None:
                 detail = None
-            elif event.reason == SCANNED_IN:  # the store's morning batch: its staff deliver it
+            elif event.reason == SCANNED_IN and facts.chosen is None:  # its staff deliver it
                 detail = f"Arrived at {store}, who deliver it"
             else:
                 detail = f"Waiting for you at {store}"
@@ -221,7 +233,11 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
         extras.extend(returns.timeline_steps(facts.returned, tz))
     timeline = _merged(steps, extras)
     state = facts.package.state
-    if state not in TERMINAL_STATES and state is not S.AT_PARTNER_STORE:
+    if facts.chosen is not None and state in ON_THE_WAY_TO_COUNTER:
+        # Collected at the counter, not delivered to the door.
+        for ahead in (S.AT_PARTNER_STORE, S.PICKED_UP_AT_COUNTER):
+            timeline.append(TimelineStep(label=wording.STEP_LABELS[ahead], done=False))
+    elif state not in TERMINAL_STATES and state is not S.AT_PARTNER_STORE:
         if state not in (S.OUT_FOR_DELIVERY,):
             timeline.append(TimelineStep(label=wording.STEP_LABELS[S.OUT_FOR_DELIVERY], done=False))
         timeline.append(TimelineStep(label=wording.STEP_LABELS[S.DELIVERED], done=False))
