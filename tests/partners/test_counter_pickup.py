@@ -97,6 +97,7 @@ def test_a_pickup_order_ends_at_the_counter_with_a_code(
     assert "Collect it at Maricopa Hardware &amp; Feed" in page
     assert "Ready to collect from Wed 25 Nov, 10:00 am" in page
     assert "data-pickup-code" not in page
+    assert "Instructions for the driver" not in page
 
     neighbours(session, shop.merchant_id, 2)
     plan_wave(

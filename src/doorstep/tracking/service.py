@@ -168,7 +168,8 @@ def build_view(
         has_photo=bool(facts.proof is not None and facts.proof.photo_key and state is S.DELIVERED),
         destination=order.full_address,
         instructions=order.delivery_instructions,
-        instructions_editable=state in wording.INSTRUCTIONS_OPEN,
+        # No driver comes to the door of a parcel collected at a counter.
+        instructions_editable=state in wording.INSTRUCTIONS_OPEN and facts.chosen is None,
         counter=counter_pickup_of(facts, secret_key=secret_key),
         counter_offers=list(offers),
         return_request=returns.return_out(facts.returned) if facts.returned else None,
