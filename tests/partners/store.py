@@ -35,6 +35,7 @@ __all__ = [
     "neighbours",
     "open_store",
     "plan_day",
+    "plan_dch1",
     "scanned_in",
 ]
 
@@ -49,6 +50,11 @@ def plan_day(session: Session, parcels: int = 4) -> None:
     Hardware's radius): the plan puts it on the store's manifest with a staff route."""
     shop = open_shop(session, kettle_stock=parcels)
     neighbours(session, shop.merchant_id, parcels)
+    plan_dch1(session)
+
+
+def plan_dch1(session: Session) -> None:
+    """DCH1's wave of the service day planned (seed 1, four drivers)."""
     plan_wave(
         session,
         "DCH1",

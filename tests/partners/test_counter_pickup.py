@@ -24,10 +24,8 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import counter
-from doorstep.planning.loading import DriverPlan
-from doorstep.planning.service import plan_wave
 from doorstep.settings import Settings
-from tests.partners.store import DAY, STORE, at, neighbours, open_store
+from tests.partners.store import STORE, at, neighbours, open_store, plan_dch1
 from tests.shop import Shop, local, open_shop
 
 MARICOPA = {"lat": 33.0605, "lng": -112.0440, "address": "44120 W Garvey Ave, Maricopa"}
@@ -100,16 +98,7 @@ def test_a_pickup_order_ends_at_the_counter_with_a_code(
     assert "Instructions for the driver" not in page
 
     neighbours(session, shop.merchant_id, 2)
-    plan_wave(
-        session,
-        "DCH1",
-        DAY,
-        drivers=DriverPlan(4, 0),
-        time_limit_s=2,
-        seed=1,
-        max_iterations=200,
-        workers=1,
-    )
+    plan_dch1(session)
     code = parcel["tracking_code"]
     package = session.scalars(select(Package).where(Package.tracking_code == code)).one()
     assert package.state is PackageState.ASSIGNED
