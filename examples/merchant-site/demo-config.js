@@ -1,5 +1,5 @@
 // Demo only: writes the one widget tag with the key and server taken from this page's address
-// (index.html?key=pk_...&api=http://127.0.0.1:8000), so the page works without editing.
+// (index.html?key=pk_...&api=http://127.0.0.1:8000[&sku=KETTLE-1]), so the page works without editing.
 // On a real shop, paste the <script src=".../widget.js" data-key=...> tag itself.
 (function () {
   "use strict";
@@ -8,7 +8,7 @@
   var tag = document.createElement("script");
   tag.src = api + "/widget.js";
   tag.setAttribute("data-key", params.get("key") || "pk_REPLACE_WITH_YOUR_PUBLISHABLE_KEY");
-  tag.setAttribute("data-sku", "PAN-28");
+  tag.setAttribute("data-sku", params.get("sku") || "PAN-28");
   tag.setAttribute("data-quantity", "1");
   tag.setAttribute("data-color", "#9a3412");
   tag.setAttribute("data-label", "Get it today");

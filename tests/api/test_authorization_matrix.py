@@ -259,6 +259,7 @@ ACCESS: dict[str, Access] = {
     "GET /track/{token}": P,
     "POST /track/{token}/instructions": P,
     "POST /track/{token}/return": P,
+    "POST /track/{token}/counter": P,
     "GET /track/{token}/photo": P,
     "GET /track/{token}/events": P,
     "GET /checkout": P,

@@ -41,8 +41,10 @@ __all__ = [
     "busiest_store",
     "door",
     "held",
+    "neighbours",
     "open_store",
     "plan_day",
+    "plan_dch1",
     "scanned_in",
 ]
 
@@ -63,6 +65,36 @@ def plan_day(
     """Station stock ordered to Maricopa (outside every service area, inside Maricopa
     Hardware's radius): the plan puts it on the store's manifest with a staff route."""
     shop = open_shop(session, kettle_stock=parcels)
+    neighbours(session, shop.merchant_id, parcels)
+    plan_dch1(session, offers=offers, morning_run=morning_run, now=now)
+
+
+def plan_dch1(
+    session: Session,
+    *,
+    offers: OfferPolicy | None = None,
+    morning_run: str = "block",
+    now: datetime | None = None,
+) -> None:
+    """DCH1's wave of the service day planned (seed 1, four drivers)."""
+    plan_wave(
+        session,
+        "DCH1",
+        DAY,
+        drivers=DriverPlan(4, 0),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+        offers=offers,
+        morning_run=morning_run,
+        now=now,
+    )
+
+
+def neighbours(session: Session, merchant_id: int, parcels: int) -> None:
+    """Next-day orders of a kettle each to Maricopa, a few hundred metres apart: outside every
+    service area, inside Maricopa Hardware's radius."""
     for number in range(parcels):
         body = OrderIn.model_validate(
             {
@@ -79,20 +111,7 @@ def plan_day(
                 },
             }
         )
-        place_order(session, shop.merchant_id, body, idempotency_key=None, now=local(9))
-    plan_wave(
-        session,
-        "DCH1",
-        DAY,
-        drivers=DriverPlan(4, 0),
-        time_limit_s=2,
-        seed=1,
-        max_iterations=200,
-        workers=1,
-        offers=offers,
-        morning_run=morning_run,
-        now=now,
-    )
+        place_order(session, merchant_id, body, idempotency_key=None, now=local(9))
 
 
 def busiest_store(session: Session) -> tuple[Node, PartnerManifest]:

@@ -66,7 +66,14 @@ def test_a_double_tap_delivers_once_and_two_clerks_hand_over_once(
         staff = accounts.authenticate(session, token, now=at(8))
         codes = [p.code for p in scanin.manifest_view(session, staff, at(8).date()).parcels]
         for code in codes:
-            scanin.scan(session, staff, code, now=at(8), scan_minutes=30)
+            scanin.scan(
+                session,
+                staff,
+                code,
+                now=at(8),
+                scan_minutes=30,
+                hold=counter.HoldSettings(secret_key="k", counter_days=14, public_url=""),
+            )
         doors = {code: (_door(session, code).id, _door(session, code).lat) for code in codes}
         lng = _door(session, codes[0]).lng
 

@@ -412,3 +412,26 @@ def test_part_full_cars_of_neighbouring_territories_merge_into_fewer_blocks(
     assert not merged.unassigned
     assert len(merged.blocks) < len(unmerged.blocks)
     assert merged.totals.cost_cents < unmerged.totals.cost_cents
+
+
+def test_counter_pickups_go_to_their_store_and_off_its_staff_route() -> None:
+    # Two city parcels a driver would take cheaply, collected at the Queen Creek counter
+    # instead; Queen Creek's own batch still gets its staff route; a counter pick-up at a
+    # store closed today is left unassigned rather than driven to the door.
+    city = city_packages(3)
+    kept = [replace(p, counter=QUEEN_CREEK.id, promise=Promise.NEXT_DAY) for p in city[:2]]
+    closed = replace(city[2], id="closed", counter=MARICOPA.id, promise=Promise.NEXT_DAY)
+    result = plan(small_day([*kept, closed, *queen_creek_batch()], drivers=1))
+    (manifest,) = result.manifests
+    assert manifest.store == QUEEN_CREEK.id
+    assert set(manifest.counter) == {p.id for p in kept}
+    assert set(manifest.packages) >= set(manifest.counter)
+    assert manifest.route_distance_m > 0  # the batch's doors, without the counter's parcels
+    driven = {pid for b in result.blocks for pid in b.packages()}
+    assert driven.isdisjoint({p.id for p in kept} | {"closed"})
+    assert {u.package: u.reason for u in result.unassigned} == {
+        "closed": UnassignedReason.NO_CAPACITY
+    }
+    only_counter = plan(small_day(kept, drivers=1))
+    (alone,) = only_counter.manifests
+    assert (alone.route_distance_m, set(alone.counter)) == (0, {p.id for p in kept})

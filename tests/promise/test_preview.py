@@ -35,7 +35,7 @@ def _preview(
 
 def _by_speed(preview: PreviewOut) -> tuple[dict[str, OptionOut], dict[str, UnavailableOut]]:
     return (
-        {o.speed.value: o for o in preview.options},
+        {o.speed.value: o for o in preview.options if o.kind == "delivery"},
         {u.speed.value: u for u in preview.unavailable},
     )
 

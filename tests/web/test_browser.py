@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
-from doorstep.models import Order
+from doorstep.models import CounterChoice, Node, Order, Package
 from doorstep.settings import Settings
 from tests.conftest import EXAMPLES
 from tests.shop import local
@@ -157,3 +157,75 @@ def test_shop_page_to_order_to_console(live: Live) -> None:
         assert order.payment_reference == "pi_demo_1001"
         assert order.dest_postal_code == "85225"
         assert order.recipient_name == "Ana Ruiz"
+
+
+def test_widget_and_checkout_choose_counter_pickup(live: Live) -> None:
+    """A shopper in Queen Creek picks up the kettle (warehouse stock) at the florist's counter:
+    chosen in the widget, kept chosen in the hosted checkout, shown on the confirmation."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    expect = sync_api.expect
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport=PHONE)
+            context.set_default_timeout(15_000)
+            page = context.new_page()
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            page.goto(
+                f"{live.site}/index.html?key={live.publishable_key}&api={live.api}&sku=KETTLE-1"
+            )
+            widget = page.locator(".doorstep-widget")
+            widget.get_by_label("Delivery ZIP code").fill("85142")
+            widget.get_by_role("button", name="Check").click()
+            expect(widget.get_by_role("status")).to_contain_text("Tomorrow by")
+            choices = widget.get_by_role("group", name="How you get it")
+            florist = choices.get_by_role("radio", name="Pick up at Queen Creek Blooms")
+            expect(florist).to_be_visible()
+            expect(choices).to_contain_text("Ready tomorrow from 10 am")
+            expect(choices).to_contain_text("22407 S Ellsworth Rd")
+            expect(choices).to_contain_text("Open Mon-Sat 08:00-18:00")
+            expect(choices.get_by_role("radio", name="Pick up at San Tan Valley Fuel Stop"))
+            florist.check()
+            page.screenshot(path=SHOTS / "5-widget-pickup-phone.png", full_page=True)
+            page.set_viewport_size(DESKTOP)
+            page.screenshot(path=SHOTS / "5-widget-pickup-desktop.png")
+            page.set_viewport_size(PHONE)
+
+            widget.get_by_role("button", name="Get it today").click()
+            page.wait_for_url("**/checkout?**")
+            chosen = page.get_by_role("radio", name="Pick up at Queen Creek Blooms")
+            expect(chosen).to_be_checked()
+            expect(page.get_by_role("heading", name="When and where")).to_be_visible()
+            expect(page.locator("#option")).to_contain_text("Open Mon-Sat 08:00-18:00")
+            page.get_by_label("Full name").fill("Pia Pickup")
+            page.get_by_label("Phone").fill("480 555 0199")
+            page.get_by_label("E-mail").fill("pia@example.com")
+            page.get_by_label("Street address").fill("22300 S Ellsworth Rd")
+            page.screenshot(path=SHOTS / "6-checkout-pickup-phone.png", full_page=True)
+            page.set_viewport_size(DESKTOP)
+            page.screenshot(path=SHOTS / "6-checkout-pickup-desktop.png", full_page=True)
+            page.set_viewport_size(PHONE)
+            page.get_by_role("button", name="Place order").click()
+
+            page.wait_for_url("**/checkout/confirmation?**")
+            expect(page.get_by_text("Pick up at Queen Creek Blooms")).to_be_visible()
+            expect(page.get_by_text("pick-up code and barcode")).to_be_visible()
+            order_id = page.locator("[data-order-id]").inner_text()
+            page.screenshot(path=SHOTS / "7-confirmation-pickup-phone.png", full_page=True)
+            page.set_viewport_size(DESKTOP)
+            page.screenshot(path=SHOTS / "7-confirmation-pickup-desktop.png", full_page=True)
+            assert errors == []
+        finally:
+            browser.close()
+
+    with Session(live.engine) as session:
+        order = session.scalars(select(Order).where(Order.public_id == order_id)).one()
+        stores = session.execute(
+            select(Node.code)
+            .join(CounterChoice, CounterChoice.partner_store_id == Node.id)
+            .join(Package, Package.id == CounterChoice.package_id)
+            .where(Package.order_id == order.id)
+        ).all()
+        assert [code for (code,) in stores] == ["PS-QC-FLORIST"]
+        assert order.fee_cents == 0

@@ -51,6 +51,7 @@ from doorstep.models.orders import (
 )
 from doorstep.models.partners import (
     BackToStation,
+    CounterChoice,
     CounterCodeAttempt,
     CounterParcel,
     ManifestItem,
@@ -89,6 +90,7 @@ __all__ = [
     "CarrierShipment",
     "CarrierShipmentStatus",
     "Channel",
+    "CounterChoice",
     "CounterCodeAttempt",
     "CounterParcel",
     "DeliveryPreview",

@@ -103,6 +103,26 @@ class CounterParcel(Base):
     overdue_at: Mapped[datetime | None]
 
 
+class CounterChoice(Base):
+    """A parcel its shopper collects at a partner store's counter instead of having it
+    delivered: chosen at checkout (the promise's pick-up option) or after a failed delivery
+    (from the tracking page). The planner puts it on that store's manifest, off the staff
+    route; scanned in, it waits at the counter."""
+
+    __tablename__ = "counter_choices"
+    __table_args__ = (Index("ix_counter_choices_store", "partner_store_id"),)
+
+    package_id: Mapped[int] = mapped_column(
+        ForeignKey("packages.id", ondelete="RESTRICT"), primary_key=True
+    )
+    partner_store_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_stores.node_id", ondelete="RESTRICT")
+    )
+    # "checkout" or "after_attempt": where the shopper chose it.
+    chosen_in: Mapped[str] = mapped_column(String(20))
+    chosen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CounterCodeAttempt(Base):
     """One code tried at a store's counter (right or wrong): the per-store rate limit counts
     the wrong ones."""

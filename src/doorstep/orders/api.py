@@ -29,7 +29,7 @@ from doorstep.merchants.service import InvalidApiKey
 from doorstep.models import DeliverySpeed, OrderStatus
 from doorstep.orders import service, views
 from doorstep.orders.schemas import Moment, OrderIn, OrderOut, OrderPage
-from doorstep.promise.service import PreviewExpired, PreviewNotFound
+from doorstep.promise.service import PickupUnavailable, PreviewExpired, PreviewNotFound
 from doorstep.settings import Settings
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
@@ -86,6 +86,7 @@ SecretKey = Annotated[HTTPAuthorizationCredentials, Depends(presented_key("*"))]
         service.OrderDiffersFromPreview,
         PreviewNotFound,
         PreviewExpired,
+        PickupUnavailable,
     ),
 )
 async def create_order(

@@ -29,6 +29,10 @@ def _as_utc(value: datetime) -> datetime:
 
 
 StateCode = Annotated[str, AfterValidator(_state_code)]
+# A preview's counter pick-up option: ``pickup:`` and the partner store's node code.
+PickupOptionId = Annotated[
+    str, Field(pattern=r"^pickup:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", max_length=71)
+]
 # A moment a client names (a filter's bound): without a time zone it is read as UTC, the zone
 # every stored timestamp is in.
 Moment = Annotated[datetime, AfterValidator(_as_utc)]
@@ -97,7 +101,11 @@ class OrderIn(BaseModel):
     )
 
     preview_id: Annotated[str, Field(max_length=40)] | None = None
-    option_id: DeliverySpeed | None = None
+    option_id: DeliverySpeed | PickupOptionId | None = Field(
+        default=None,
+        description="The preview option's id: a speed (delivery to the door) or "
+        "pickup:<store code> (collected at that partner store's counter)",
+    )
     items: Basket | None = None
     destination: OrderDestination | None = None
     speed: DeliverySpeed | None = None
@@ -138,6 +146,11 @@ class PackageOut(BaseModel):
     channel: Channel | None
     ships_from: str
     delivered_by: str | None
+    collect_at: str | None = Field(
+        default=None,
+        description="The partner store whose counter keeps it for the shopper (counter "
+        "pick-up); null when it is delivered to the door",
+    )
     promised_by: datetime
     weight_g: int
     volume_cm3: int

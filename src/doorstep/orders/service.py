@@ -26,6 +26,7 @@ from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.geo import postal_codes
 from doorstep.models import (
     Channel,
+    CounterChoice,
     DeliverySpeed,
     InventoryLevel,
     Node,
@@ -103,6 +104,7 @@ class Leg:
     service_date: date
     promised_by: datetime
     skus: tuple[str, ...]
+    counter: bool = False  # kept at the serving partner store's counter for the shopper
 
 
 @dataclass(frozen=True)
@@ -227,6 +229,11 @@ def place_order(
     view_data = {
         "node_codes": _node_codes(session, node_ids, network),
         "skus": {product.id: sku for sku, product in products.items()},
+        "collect_at": {
+            package.id: package.serving_node_id
+            for leg, package in zip(legs, order.packages, strict=True)
+            if leg.counter and package.serving_node_id is not None
+        },
     }
     return PlacedOrder(order, replayed=False, view_data=view_data)
 
@@ -250,15 +257,21 @@ def _resolve_promise(
 ]:
     if body.preview_id is not None and body.option_id is not None:
         preview = promise.load_preview(session, merchant_id, body.preview_id, now=now)
-        option = next((o for o in preview.options if o["id"] == body.option_id.value), None)
-        if option is None:
-            reason = next(
-                (u for u in preview.unavailable if u["speed"] == body.option_id.value), None
+        wanted = str(body.option_id)  # a speed's value, or pickup:<store code>
+        option = next((o for o in preview.options if o["id"] == wanted), None)
+        if option is None and not isinstance(body.option_id, DeliverySpeed):
+            raise promise.PickupUnavailable(
+                f"the preview offered no {wanted} option: that store does not keep parcels "
+                "for this address; ask for a new preview",
+                field="option_id",
             )
+        if option is None:
+            reason = next((u for u in preview.unavailable if u["speed"] == wanted), None)
             why = f": {reason['detail']}" if reason else ""
             raise SpeedUnavailable(
-                f"the preview offered no {body.option_id.value} option{why}", field="option_id"
+                f"the preview offered no {wanted} option{why}", field="option_id"
             )
+        counter_at = option.get("pickup_node_id")
         items = [BasketItem.model_validate(i) for i in preview.items]
         destination = _same_place_as_preview(
             body, Destination.model_validate(preview.destination), preview.public_id
@@ -271,14 +284,18 @@ def _resolve_promise(
                 service_date=date.fromisoformat(leg["service_date"]),
                 promised_by=datetime.fromisoformat(leg["promised_by"]),
                 skus=tuple(leg["skus"]),
+                counter=counter_at is not None,
             )
             for leg in option["legs"]
         ]
+        if counter_at is not None:
+            # The store's day may have filled (or closed) since the preview: check it again.
+            promise.check_counter(session, counter_at, legs[0].service_date, now=now)
         products = promise.basket_products(session, merchant_id, items)
         return (
             items,
             destination,
-            body.option_id,
+            DeliverySpeed(option["speed"]),
             option["fee_cents"],
             legs,
             preview.public_id,
@@ -295,7 +312,10 @@ def _resolve_promise(
         network=network,
         committed=committed,
     )
-    chosen = next((o for o in assessment.options if o.speed is body.speed), None)
+    # A speed is delivery to the door: a pick-up option of the same speed is not it.
+    chosen = next(
+        (o for o in assessment.options if o.speed is body.speed and o.pickup is None), None
+    )
     if chosen is None:
         refusal = next(u for u in assessment.unavailable if u.speed is body.speed)
         error = {"out_of_stock": OutOfStock, "outside_service_area": OutsideServiceArea}.get(
@@ -453,6 +473,18 @@ def _reserve_and_pack(
     )
     # The new order's collections are exactly these: mark them loaded, so its view needs no
     # query (the relationships refuse lazy loads).
+    counters = [
+        {
+            "package_id": package.id,
+            "partner_store_id": leg.serving_node_id,
+            "chosen_in": "checkout",
+            "chosen_at": now,
+        }
+        for leg, package in zip(legs, packages, strict=True)
+        if leg.counter
+    ]
+    if counters:
+        session.execute(insert(CounterChoice), counters)
     set_committed_value(order, "packages", packages)
     set_committed_value(order, "lines", lines)
 
@@ -609,12 +641,25 @@ def order_view_data(session: Session, orders: Sequence[Order]) -> dict[str, Any]
     product_ids = {line.product_id for o in orders for line in o.lines}
     # .all(): a list of (id, code) rows. dict(result) itself would take the Result for a
     # mapping, since it has .keys().
-    codes: dict[int, str] = dict(
-        session.execute(select(Node.id, Node.code).where(Node.id.in_(sorted(node_ids)))).all()
-    )
     skus: dict[int, str] = dict(
         session.execute(
             select(Product.id, Product.sku).where(Product.id.in_(sorted(product_ids)))
         ).all()
     )
-    return {"node_codes": codes, "skus": skus}
+    package_ids = sorted(p.id for o in orders for p in o.packages)
+    collect_at: dict[int, int] = (
+        dict(
+            session.execute(
+                select(CounterChoice.package_id, CounterChoice.partner_store_id).where(
+                    CounterChoice.package_id.in_(package_ids)
+                )
+            ).all()
+        )
+        if package_ids
+        else {}
+    )
+    node_ids |= set(collect_at.values())
+    codes: dict[int, str] = dict(
+        session.execute(select(Node.id, Node.code).where(Node.id.in_(sorted(node_ids)))).all()
+    )
+    return {"node_codes": codes, "skus": skus, "collect_at": collect_at}

@@ -137,6 +137,7 @@ def tracking_url(public_url: str, token: str) -> str:
 
 def order_out(order: Order, data: dict[str, Any], *, public_url: str = "") -> OrderOut:
     codes, skus = data["node_codes"], data["skus"]
+    collect_at: dict[int, int] = data.get("collect_at", {})
     return OrderOut(
         id=order.public_id,
         status=order.status,
@@ -175,6 +176,7 @@ def order_out(order: Order, data: dict[str, Any], *, public_url: str = "") -> Or
                 channel=p.channel,
                 ships_from=codes[p.origin_node_id],
                 delivered_by=codes.get(p.serving_node_id) if p.serving_node_id else None,
+                collect_at=codes.get(collect_at[p.id]) if p.id in collect_at else None,
                 promised_by=p.promised_by,
                 weight_g=p.weight_g,
                 volume_cm3=p.volume_cm3,

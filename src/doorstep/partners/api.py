@@ -171,7 +171,16 @@ def scan(
     body: ScanIn, staff: CurrentStaff, session: DbSession, now: Now, settings: SettingsDep
 ) -> ScanOut:
     return scanin.scan(
-        session, staff, body.code, now=now, scan_minutes=settings.store_scan_in_minutes
+        session,
+        staff,
+        body.code,
+        now=now,
+        scan_minutes=settings.store_scan_in_minutes,
+        hold=counter.HoldSettings(
+            secret_key=settings.secret_key,
+            counter_days=settings.store_counter_days,
+            public_url=settings.public_url,
+        ),
     )
 
 

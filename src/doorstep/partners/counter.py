@@ -27,6 +27,7 @@ from doorstep.drivers.road.load import local_zone, package_by_code
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.models import (
     BackToStation,
+    CounterChoice,
     CounterCodeAttempt,
     CounterParcel,
     ExceptionKind,
@@ -37,12 +38,12 @@ from doorstep.models import (
     Package,
     PartnerStore,
 )
-from doorstep.network.schemas import WEEKDAYS
 from doorstep.notifications import milestones
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 from doorstep.partners.accounts import Staff
 from doorstep.partners.schemas import CounterParcelOut, HandOverIn, HandOverOut
+from doorstep.promise import rules
 
 CODE_TRIES = 5
 SYSTEM_ACTOR = "doorstep"
@@ -74,6 +75,38 @@ class CounterCodesLimited(DomainError):
 
 class HandOverNeedsCode(InvalidInput):
     code = "hand_over_needs_code"
+
+
+@dataclass(frozen=True)
+class HoldSettings:
+    """What keeping a parcel at the counter needs from the process's settings."""
+
+    secret_key: str
+    counter_days: int  # DOORSTEP_STORE_COUNTER_DAYS
+    public_url: str  # where the shopper's tracking link starts
+
+
+def chosen_counter(session: Session, package: Package) -> int | None:
+    """The partner store whose counter the shopper chose for ``package`` (None: delivery)."""
+    return session.scalar(
+        select(CounterChoice.partner_store_id).where(CounterChoice.package_id == package.id)
+    )
+
+
+@dataclass(frozen=True)
+class CounterStore:
+    """A partner store's counter as a shopper is told it."""
+
+    code: str
+    name: str
+    address: str
+    hours: str
+
+
+def counter_store(session: Session, store_id: int) -> CounterStore:
+    store = session.get_one(PartnerStore, store_id)
+    node = session.get_one(Node, store_id)
+    return CounterStore(node.code, node.name, node.address or node.name, hours_text(store))
 
 
 @dataclass(frozen=True)
@@ -320,20 +353,7 @@ def send_back_overdue(session: Session, now: datetime) -> int:
 
 def hours_text(store: PartnerStore) -> str:
     """``{"mon": ["08:00", "18:00"], …}`` → ``Mon-Sat 08:00-18:00`` (runs of equal days)."""
-    parts: list[str] = []
-    run: list[str] = []
-    span: list[str] | None = None
-    for day in (*WEEKDAYS, None):
-        hours = store.opening_hours.get(day) if day else None
-        if run and hours != span:
-            assert span is not None
-            days = run[0].title() + (f"-{run[-1].title()}" if len(run) > 1 else "")
-            parts.append(f"{days} {span[0]}-{span[1]}")
-            run = []
-        if day and hours:
-            run.append(day)
-            span = hours
-    return "; ".join(parts) or "ask the store"
+    return rules.hours_text(store.opening_hours)
 
 
 def _row(session: Session, staff: Staff, body: HandOverIn) -> CounterParcel | None:

@@ -40,6 +40,7 @@ from doorstep.models import (
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
+from doorstep.partners import counter
 from doorstep.partners.accounts import Staff
 from doorstep.partners.schemas import (
     BackOut,
@@ -173,8 +174,17 @@ def manifest_view(session: Session, staff: Staff, day: date) -> ManifestOut:
     )
 
 
-def scan(session: Session, staff: Staff, code: str, *, now: datetime, scan_minutes: int) -> ScanOut:
-    """One parcel of today's batch on the shelf: ``at_partner_store``."""
+def scan(
+    session: Session,
+    staff: Staff,
+    code: str,
+    *,
+    now: datetime,
+    scan_minutes: int,
+    hold: counter.HoldSettings,
+) -> ScanOut:
+    """One parcel of today's batch on the shelf: ``at_partner_store``. A parcel its shopper
+    collects here is kept at the counter at once, and the shopper is sent the code."""
     package = package_by_code(session, code)
     manifest, item = _item(session, staff, package, code, now)
     if item.outcome == SCANNED:
@@ -185,6 +195,7 @@ def scan(session: Session, staff: Staff, code: str, *, now: datetime, scan_minut
             scanned_at=item.scanned_in_at,
             on_time=_on_time(manifest, item),
             replayed=True,
+            for_counter=counter.chosen_counter(session, package) == staff.node.id,
             left_to_scan=_left(session, manifest),
         )
     if item.outcome is not None:
@@ -217,6 +228,18 @@ def scan(session: Session, staff: Staff, code: str, *, now: datetime, scan_minut
         at=now,
     )
     item.outcome, item.outcome_by, item.scanned_in_at = SCANNED, staff.actor, now
+    for_counter = counter.chosen_counter(session, package) == staff.node.id
+    if for_counter:
+        counter.hold(
+            session,
+            staff.node,
+            package,
+            now=now,
+            by=staff.actor,
+            secret_key=hold.secret_key,
+            counter_days=hold.counter_days,
+            public_url=hold.public_url,
+        )
     left = _after_outcome(session, manifest, now)
     return ScanOut(
         code=package.tracking_code,
@@ -225,6 +248,7 @@ def scan(session: Session, staff: Staff, code: str, *, now: datetime, scan_minut
         on_time=_on_time(manifest, item),
         replayed=False,
         left_to_scan=left,
+        for_counter=for_counter,
     )
 
 

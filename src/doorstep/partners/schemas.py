@@ -157,6 +157,11 @@ class ScanOut(BaseModel):
     on_time: bool
     replayed: bool
     left_to_scan: int
+    for_counter: bool = Field(
+        default=False,
+        description="Its shopper collects it here: keep it at the counter (the shopper was "
+        "sent the pick-up code), not for the staff route",
+    )
 
 
 class CodesIn(_In):

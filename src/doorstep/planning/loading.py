@@ -23,6 +23,7 @@ from doorstep.models import (
     Block,
     CarrierShipment,
     CarrierShipmentStatus,
+    CounterChoice,
     DeliverySpeed,
     Node,
     NodeKind,
@@ -195,8 +196,16 @@ def load_wave(
     ]
     partner_ids = {p.node_id for p in partners}
     rows = session.execute(
-        select(Package, Order.speed, Order.recipient_name, Order.dest_lat, Order.dest_lng)
+        select(
+            Package,
+            Order.speed,
+            Order.recipient_name,
+            Order.dest_lat,
+            Order.dest_lng,
+            CounterChoice.partner_store_id,
+        )
         .join(Order, Order.id == Package.order_id)
+        .outerjoin(CounterChoice, CounterChoice.package_id == Package.id)
         .where(
             Package.service_date == service_date,
             Package.state.in_(WAVE_STATES),
@@ -210,7 +219,7 @@ def load_wave(
     by_id = {n.id: n for n in nodes.values()}
     packages: dict[str, Package] = {}
     plan_packages = []
-    for package, speed, recipient, lat, lng in rows:
+    for package, speed, recipient, lat, lng, counter_at in rows:
         origin = by_id.get(package.origin_node_id)
         if origin is None:
             continue
@@ -235,6 +244,7 @@ def load_wave(
                 window=(0, _deliver_by(package, service_date, tz)),
                 promise=Promise(speed.value),
                 recipient=recipient,
+                counter=by_id[counter_at].code if counter_at in by_id else None,
             )
         )
     sites = tuple(

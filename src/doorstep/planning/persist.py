@@ -240,7 +240,9 @@ def store_plan(
             session.flush()
         for code in manifest.packages:
             session.add(ManifestItem(manifest_id=batch.id, package_id=wave.packages[code].id))
-        _staff_route(session, wave, row, store, manifest.packages, manifest.route_distance_m)
+        to_doors = tuple(code for code in manifest.packages if code not in manifest.counter)
+        if to_doors:
+            _staff_route(session, wave, row, store, to_doors, manifest.route_distance_m)
         _assign(
             session, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}"
         )

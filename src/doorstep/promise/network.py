@@ -54,6 +54,7 @@ class _Partner:
     radius_m: float
     opening_hours: Mapping[str, Sequence[str]]
     closed_days: frozenset[date]
+    address: str | None = None
 
 
 class NetworkSnapshot:
@@ -88,6 +89,7 @@ class NetworkSnapshot:
                 distance_m=float(distance),
                 opening_hours=partner.opening_hours,
                 closed_days=partner.closed_days,
+                address=partner.address,
             )
             for partner, distance, radius in zip(
                 self._partners, distances, self._partner_radii, strict=True
@@ -99,6 +101,7 @@ class NetworkSnapshot:
 def load_snapshot(session: Session) -> NetworkSnapshot:
     nodes = session.scalars(select(Node).where(Node.active.is_(True))).all()
     places = {node.id: place_of(node) for node in nodes}
+    addresses = {node.id: node.address for node in nodes}
     areas = [
         _Area(
             code=area.code,
@@ -115,6 +118,7 @@ def load_snapshot(session: Session) -> NetworkSnapshot:
             radius_m=store.service_radius_m,
             opening_hours=store.opening_hours,
             closed_days=frozenset(closed.day for closed in store.closed_days),
+            address=addresses[store.node_id],
         )
         for store in session.scalars(
             select(PartnerStore).options(selectinload(PartnerStore.closed_days))

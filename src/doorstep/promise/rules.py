@@ -6,6 +6,12 @@ way holds when, for every node it uses, the destination is covered (a station's 
 a partner store's radius), the node's cut-off has not passed, the travel fits, and the serving
 station or partner store has capacity left on that day. What can't be offered is reported with
 the reason of the best attempt.
+
+Counter pick-up (`counter_options`): the nearest partner stores whose radius contains the
+address offer to keep the basket at their counter. The basket rides the station's morning run
+to the store (so only warehouse and station stock, never a merchant store's shelf) on the first
+of the next two days the store is open and has room; it is ready from
+``PromisePolicy.counter_ready_at`` or the store's opening, whichever is later.
 """
 
 from __future__ import annotations
@@ -47,6 +53,14 @@ class PartnerCoverage:
     distance_m: float
     opening_hours: Mapping[str, Sequence[str]]
     closed_days: frozenset[date]
+    address: str | None = None
+
+    def opening_time(self, day: date) -> time | None:
+        """When the store opens on ``day``, or None if it is closed that day."""
+        if day in self.closed_days:
+            return None
+        hours = self.opening_hours.get(WEEKDAYS[day.weekday()])
+        return time.fromisoformat(hours[0]) if hours else None
 
     def closing_time(self, day: date) -> time | None:
         """When the store closes on ``day``, or None if it is closed that day."""
@@ -82,6 +96,12 @@ class PromisePolicy:
     max_same_day_drive_s: int = 75 * 60
     # The process's one travel model (`Settings.travel_model`), the planner's too.
     travel: TravelModel = field(default_factory=TravelModel)
+    # Counter pick-up: free (the shopper does the last mile), at the nearest this many stores,
+    # ready from this local time (the morning run drops the batch by 09:00 and the store has
+    # half an hour to scan it in) or the store's opening, whichever is later.
+    pickup_fee_cents: int = 0
+    pickup_stores: int = 2
+    counter_ready_at: time = time(10, 0)
 
 
 @dataclass(frozen=True)
@@ -100,6 +120,13 @@ class Option:
     promised_by: datetime
     fee_cents: int
     legs: tuple[Leg, ...]
+    # Counter pick-up at this store (promised_by: ready from); None: delivered to the door.
+    pickup: PartnerCoverage | None = None
+
+    @property
+    def id(self) -> str:
+        """What the shopper's choice is called: the speed, or ``pickup:<store code>``."""
+        return self.speed.value if self.pickup is None else pickup_id(self.pickup.place.code)
 
     @property
     def channel(self) -> Channel:
@@ -184,7 +211,94 @@ def assess(
         else:
             assert first_refusal is not None
             unavailable.append(Unavailable(speed, first_refusal.reason, first_refusal.detail))
-    return Assessment(tuple(options), tuple(unavailable))
+    pickups = counter_options(
+        now=now,
+        destination=destination,
+        lines=lines,
+        partners=partners,
+        used_capacity=used_capacity,
+        policy=policy,
+    )
+    return Assessment((*options, *pickups), tuple(unavailable))
+
+
+PICKUP_PREFIX = "pickup:"
+
+
+def pickup_id(store_code: str) -> str:
+    return f"{PICKUP_PREFIX}{store_code}"
+
+
+def counter_options(
+    *,
+    now: datetime,
+    destination: tuple[float, float],
+    lines: Sequence[Line],
+    partners: Sequence[PartnerCoverage],
+    used_capacity: Mapping[tuple[int, date], int],
+    policy: PromisePolicy,
+) -> tuple[Option, ...]:
+    """Counter pick-up at the nearest partner stores that reach the address, are open on one
+    of the next two days and have room then (none: nothing to offer, no reason given)."""
+    if not partners or any(not line.candidates for line in lines):
+        return ()
+    # The morning run carries the station's stock: a way that needs a store's shelf can't.
+    way = next(
+        (
+            w
+            for w in _fulfilment_ways(destination, lines)
+            if all(place.kind not in STORE_KINDS for place, _ in w)
+        ),
+        None,
+    )
+    if way is None:
+        return ()
+    options: list[Option] = []
+    for partner in sorted(partners, key=lambda p: (p.distance_m, p.place.id)):
+        if len(options) >= policy.pickup_stores:
+            break
+        found = counter_day(partner, now, used_capacity, policy)
+        if found is None:
+            continue
+        speed, day, ready = found
+        legs = tuple(
+            Leg(
+                place=place,
+                channel=Channel.PARTNER_STORE,
+                serving=partner.place,
+                service_date=day,
+                promised_by=ready,
+                skus=skus,
+            )
+            for place, skus in way
+        )
+        options.append(Option(speed, ready, policy.pickup_fee_cents, legs, pickup=partner))
+    return tuple(options)
+
+
+def counter_day(
+    partner: PartnerCoverage,
+    now: datetime,
+    used: Mapping[tuple[int, date], int],
+    policy: PromisePolicy,
+) -> tuple[DeliverySpeed, date, datetime] | None:
+    """The first of the next two days ``partner`` is open with room, as (speed, day, ready
+    from), or None."""
+    tz = partner.place.tz
+    today = now.astimezone(tz).date()
+    for speed in (DeliverySpeed.NEXT_DAY, DeliverySpeed.TWO_DAY):
+        day = today + timedelta(days=DAYS_AHEAD[speed])
+        opens, closes = partner.opening_time(day), partner.closing_time(day)
+        if opens is None or closes is None:
+            continue
+        capacity = partner.place.daily_capacity
+        if capacity is not None and used.get((partner.place.id, day), 0) >= capacity:
+            continue
+        ready = max(opens, policy.counter_ready_at)
+        if ready >= closes:
+            continue
+        return speed, day, _at(day, ready, tz)
+    return None
 
 
 def _fulfilment_ways(
@@ -338,3 +452,33 @@ def label(speed: DeliverySpeed, promised_by: datetime, tz: ZoneInfo) -> str:
     if speed is DeliverySpeed.NEXT_DAY:
         return f"Tomorrow {by}"
     return f"In 2 days ({local:%a %d %b})"
+
+
+def pickup_label(promised_by: datetime, tz: ZoneInfo, now: datetime) -> str:
+    """What a shopper reads for a pick-up: "Ready tomorrow from 10 am", "Ready Fri 05 Dec ..."."""
+    local = promised_by.astimezone(tz)
+    hour = local.strftime("%I").lstrip("0") + (local.strftime(":%M") if local.minute else "")
+    when = (
+        "tomorrow"
+        if local.date() == now.astimezone(tz).date() + timedelta(days=1)
+        else f"{local:%a %d %b}"
+    )
+    return f"Ready {when} from {hour} {local.strftime('%p').lower()}"
+
+
+def hours_text(opening_hours: Mapping[str, Sequence[str]]) -> str:
+    """``{"mon": ["08:00", "18:00"], …}`` → ``Mon-Sat 08:00-18:00`` (runs of equal days)."""
+    parts: list[str] = []
+    run: list[str] = []
+    span: Sequence[str] | None = None
+    for day in (*WEEKDAYS, None):
+        hours = opening_hours.get(day) if day else None
+        if run and hours != span:
+            assert span is not None
+            days = run[0].title() + (f"-{run[-1].title()}" if len(run) > 1 else "")
+            parts.append(f"{days} {span[0]}-{span[1]}")
+            run = []
+        if day and hours:
+            run.append(day)
+            span = hours
+    return "; ".join(parts) or "ask the store"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -63,14 +63,42 @@ class FulfilmentOut(BaseModel):
     skus: list[str]
 
 
+class PickupStoreOut(BaseModel):
+    """The partner store that keeps the order at its counter for the shopper."""
+
+    code: str = Field(description="The store's node code (the option id is pickup:<code>)")
+    name: str
+    address: str | None
+    lat: float
+    lng: float
+    distance_m: int = Field(description="From the destination, as the crow flies")
+    opening_hours: dict[str, list[str]] = Field(
+        description='Weekly hours, like {"mon": ["08:00", "18:00"]}; a missing day is closed'
+    )
+    hours: str = Field(description='The hours for people: "Mon-Sat 08:00-18:00"')
+    ready_by: datetime = Field(description="The order waits at the counter from then")
+
+
 class OptionOut(BaseModel):
-    id: str = Field(description="Pass as option_id when creating the order")
-    speed: DeliverySpeed
-    label: str = Field(description='For people: "Today by 9 pm", "Tomorrow", "In 2 days"')
-    promised_by: datetime
+    id: str = Field(
+        description="Pass as option_id when creating the order: the speed (same_day, "
+        "next_day, two_day) for delivery to the door, pickup:<store code> for counter pick-up"
+    )
+    kind: Literal["delivery", "pickup"] = Field(
+        default="delivery", description="Delivered to the door, or collected at a counter"
+    )
+    speed: DeliverySpeed = Field(description="For a pick-up: the day it reaches the store")
+    label: str = Field(
+        description='For people: "Today by 9 pm", "Tomorrow", "In 2 days", '
+        '"Ready tomorrow from 10 am"'
+    )
+    promised_by: datetime = Field(description="Delivered by, or (pick-up) ready from")
     fee_cents: int
     channel: Channel = Field(description="How most of the basket travels")
     fulfilment: list[FulfilmentOut]
+    pickup: PickupStoreOut | None = Field(
+        default=None, description="The store's counter, for a pick-up option"
+    )
 
 
 class UnavailableOut(BaseModel):

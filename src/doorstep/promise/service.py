@@ -10,22 +10,24 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, insert, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from doorstep.errors import DomainError, InvalidInput
 from doorstep.models import (
     DeliveryPreview,
     InventoryLevel,
+    PartnerStore,
     Product,
 )
 from doorstep.promise import rules
 from doorstep.promise.capacity import CommittedVolumeCache, committed_volume
-from doorstep.promise.network import NetworkSnapshot, load_snapshot
+from doorstep.promise.network import NetworkSnapshot, load_snapshot, place_of
 from doorstep.promise.schemas import (
     BasketItem,
     Destination,
     FulfilmentOut,
     OptionOut,
+    PickupStoreOut,
     PreviewIn,
     PreviewOut,
     UnavailableOut,
@@ -43,6 +45,14 @@ class UnknownSku(InvalidInput):
 
 class BasketTooLarge(InvalidInput):
     code = "basket_too_large"
+
+
+class PickupUnavailable(DomainError):
+    """A counter pick-up the store can no longer keep: it closed that day, its day is full,
+    or it was not offered for this address."""
+
+    status = 409
+    code = "pickup_unavailable"
 
 
 class PreviewNotFound(DomainError):
@@ -80,7 +90,7 @@ def create_preview(
         network=network,
         committed=committed,
     )
-    options = [_option_out(option) for option in assessment.options]
+    options = [_option_out(option, now) for option in assessment.options]
     unavailable = [
         UnavailableOut(speed=u.speed, reason=u.reason, detail=u.detail)
         for u in assessment.unavailable
@@ -109,6 +119,40 @@ def create_preview(
         options=options,
         unavailable=unavailable,
     )
+
+
+def check_counter(session: Session, store_id: int, day: date, *, now: datetime) -> None:
+    """`PickupUnavailable` unless the partner store can still keep parcels on ``day``: it is
+    active, open that day, and its committed parcels are below its daily capacity."""
+    store = session.scalar(
+        select(PartnerStore)
+        .where(PartnerStore.node_id == store_id)
+        .options(selectinload(PartnerStore.closed_days), selectinload(PartnerStore.node))
+    )
+    if store is None or not store.node.active:
+        raise PickupUnavailable(
+            "that partner store no longer keeps parcels; ask for a new preview", field="option_id"
+        )
+    coverage = rules.PartnerCoverage(
+        place=place_of(store.node),
+        distance_m=0.0,
+        opening_hours=store.opening_hours,
+        closed_days=frozenset(closed.day for closed in store.closed_days),
+    )
+    if coverage.closing_time(day) is None:
+        raise PickupUnavailable(
+            f"{store.node.name} is closed {day:%a %d %b}; ask for a new preview",
+            field="option_id",
+            store=store.node.code,
+        )
+    capacity = store.node.daily_capacity
+    used = committed_volume(session, now.date(), [store_id]).get((store_id, day), 0)
+    if capacity is not None and used >= capacity:
+        raise PickupUnavailable(
+            f"{store.node.name} is full for {day:%a %d %b}; ask for a new preview",
+            field="option_id",
+            store=store.node.code,
+        )
 
 
 def find_preview(session: Session, merchant_id: int, public_id: str) -> DeliveryPreview | None:
@@ -303,13 +347,20 @@ def _used_capacity(
     return committed_volume(session, now.date(), node_ids)
 
 
-def _option_out(option: rules.Option) -> OptionOut:
+def _option_out(option: rules.Option, now: datetime) -> OptionOut:
     tz = option.legs[0].serving.tz if option.legs[0].serving else option.legs[0].place.tz
+    store = option.pickup
     return OptionOut(
-        id=option.speed.value,
+        id=option.id,
+        kind="delivery" if store is None else "pickup",
         speed=option.speed,
-        label=rules.label(option.speed, option.promised_by, tz),
+        label=(
+            rules.label(option.speed, option.promised_by, tz)
+            if store is None
+            else rules.pickup_label(option.promised_by, tz, now)
+        ),
         promised_by=option.promised_by,
+        pickup=None if store is None else _pickup_store_out(store, option.promised_by),
         fee_cents=option.fee_cents,
         channel=option.channel,
         fulfilment=[
@@ -325,11 +376,37 @@ def _option_out(option: rules.Option) -> OptionOut:
     )
 
 
+def _pickup_store_out(store: rules.PartnerCoverage, ready_by: datetime) -> PickupStoreOut:
+    return PickupStoreOut(
+        code=store.place.code,
+        name=store.place.name,
+        address=store.address,
+        lat=store.place.lat,
+        lng=store.place.lng,
+        distance_m=round(store.distance_m),
+        opening_hours={day: list(hours) for day, hours in store.opening_hours.items()},
+        hours=rules.hours_text(store.opening_hours),
+        ready_by=ready_by,
+    )
+
+
 def _stored_option(option: rules.Option) -> dict[str, Any]:
     """What an order needs later to keep exactly this promise."""
     return {
-        "id": option.speed.value,
+        "id": option.id,
         "speed": option.speed.value,
+        "pickup_node_id": option.pickup.place.id if option.pickup else None,
+        # What the hosted checkout shows of the store, as the shopper was told it.
+        "pickup_store": (
+            {
+                "code": option.pickup.place.code,
+                "name": option.pickup.place.name,
+                "address": option.pickup.address,
+                "hours": rules.hours_text(option.pickup.opening_hours),
+            }
+            if option.pickup
+            else None
+        ),
         "promised_by": option.promised_by.isoformat(),
         "fee_cents": option.fee_cents,
         "legs": [

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.errors import NotFound
 from doorstep.models import (
+    CounterChoice,
     CounterParcel,
     DeliveryProof,
     Merchant,
@@ -52,6 +53,8 @@ class Facts:
     node: Node | None = None  # the station or store that delivers it (its time zone)
     lines: list[tuple[Product, int]] = field(default_factory=list)
     counter: Counter | None = None  # held at a partner store's counter for the shopper
+    # The store whose counter the shopper chose (at checkout or after a failed attempt).
+    chosen: Chosen | None = None
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,14 @@ class Counter:
     hours and time zone): the shopper's page derives the pick-up code from ``row``."""
 
     row: CounterParcel
+    node: Node
+    store: PartnerStore
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The partner store the shopper collects the parcel at, before it is held there."""
+
     node: Node
     store: PartnerStore
 
@@ -144,6 +155,13 @@ def load_facts(session: Session, package_ids: Collection[int]) -> dict[int, Fact
         .where(CounterParcel.package_id.in_(ids))
     ):
         facts[row.package_id].counter = Counter(row, node, store)
+    for package_id, node, store in session.execute(
+        select(CounterChoice.package_id, Node, PartnerStore)
+        .join(Node, Node.id == CounterChoice.partner_store_id)
+        .join(PartnerStore, PartnerStore.node_id == CounterChoice.partner_store_id)
+        .where(CounterChoice.package_id.in_(ids))
+    ):
+        facts[package_id].chosen = Chosen(node, store)
     return facts
 
 

@@ -41,6 +41,17 @@ class CounterPickup(BaseModel):
     pickup_by: str | None = None
 
 
+class CounterOffer(BaseModel):
+    """A partner store's counter the shopper may choose after a failed delivery."""
+
+    store_code: str
+    store_name: str
+    store_address: str | None = None
+    store_hours: str
+    ready_text: str  # "Ready tomorrow from 10 am"
+    ready_by: datetime
+
+
 class ReturnOut(BaseModel):
     code: str = Field(description="What the shopper shows at a counter or gives the driver")
     status: ReturnStatus
@@ -74,6 +85,8 @@ class TrackingView(BaseModel):
     instructions: str | None = None
     instructions_editable: bool = False
     counter: CounterPickup | None = None
+    # After a failed delivery: the counters the shopper may collect it at instead.
+    counter_offers: list[CounterOffer] = Field(default_factory=list)
     return_request: ReturnOut | None = None
     return_offer: ReturnOffer | None = None
 

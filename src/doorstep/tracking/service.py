@@ -7,7 +7,7 @@ well-formed or not, costs the same one indexed query and gets the same `Tracking
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from doorstep.merchants.branding import brand_of
 from doorstep.models import Node, Order, Package
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
 from doorstep.partners import counter
-from doorstep.tracking import returns, wording
+from doorstep.tracking import counter_choice, returns, wording
 from doorstep.tracking.eta import eta_window
 from doorstep.tracking.repository import (
     Facts,
@@ -29,10 +29,18 @@ from doorstep.tracking.repository import (
 )
 
 __all__ = ["TrackingNotFound", "find_package"]
-from doorstep.tracking.schemas import CounterPickup, EtaOut, TimelineStep, TrackingView
+from doorstep.tracking.schemas import (
+    CounterOffer,
+    CounterPickup,
+    EtaOut,
+    TimelineStep,
+    TrackingView,
+)
 
 S = PackageState
 SCANNED_IN = "scanned_in"  # the reason of a partner store's scan-in (`partners.scanin`)
+# A parcel whose shopper chose a counter, before the store scans it in.
+ON_THE_WAY_TO_COUNTER = frozenset({S.CREATED, S.READY_FOR_PICKUP, S.ASSIGNED, S.PICKED_UP})
 INSTRUCTIONS_LIMIT = 1000  # orders.delivery_instructions is VARCHAR(1000)
 
 
@@ -50,7 +58,10 @@ def tracking_view(
 ) -> tuple[int, TrackingView]:
     package_id = find_package(session, token)
     facts = load_facts(session, [package_id])[package_id]
-    return package_id, build_view(facts, now=now, max_attempts=max_attempts, secret_key=secret_key)
+    offers = counter_choice.counter_offers(session, facts.package, facts.order, now=now)
+    return package_id, build_view(
+        facts, now=now, max_attempts=max_attempts, secret_key=secret_key, offers=offers
+    )
 
 
 def views_of(
@@ -63,7 +74,13 @@ def views_of(
 ) -> dict[int, TrackingView]:
     """The pages of many packages at once (a route's, after a door): a dozen queries."""
     return {
-        package_id: build_view(facts, now=now, max_attempts=max_attempts, secret_key=secret_key)
+        package_id: build_view(
+            facts,
+            now=now,
+            max_attempts=max_attempts,
+            secret_key=secret_key,
+            offers=counter_choice.counter_offers(session, facts.package, facts.order, now=now),
+        )
         for package_id, facts in load_facts(session, package_ids).items()
     }
 
@@ -74,6 +91,14 @@ def counter_pickup_of(facts: Facts, *, secret_key: str) -> CounterPickup | None:
     parcel's counter row with the process's secret key (`partners.counter.pickup_of`; never
     written to an event, which merchants' webhooks receive). Without a row (not yet held for
     the shopper), the serving store's name and address, no code."""
+    chosen = facts.chosen
+    if facts.package.state in ON_THE_WAY_TO_COUNTER and chosen is not None:
+        # Chosen, not there yet: where and when, no code (it is made at the scan-in).
+        return CounterPickup(
+            store_name=chosen.node.name,
+            store_address=chosen.node.address,
+            store_hours=counter.hours_text(chosen.store),
+        )
     if facts.package.state is not S.AT_PARTNER_STORE:
         return None
     held = facts.counter
@@ -102,7 +127,14 @@ def _counter_store(facts: Facts) -> str | None:
     return facts.node.name if facts.node is not None else None
 
 
-def build_view(facts: Facts, *, now: datetime, max_attempts: int, secret_key: str) -> TrackingView:
+def build_view(
+    facts: Facts,
+    *,
+    now: datetime,
+    max_attempts: int,
+    secret_key: str,
+    offers: Sequence[CounterOffer] = (),
+) -> TrackingView:
     package, order, merchant = facts.package, facts.order, facts.merchant
     tz = wording.zone(facts.node.timezone if facts.node is not None else None)
     brand = brand_of(merchant.name, merchant.display_name, merchant.button_settings)
@@ -127,6 +159,8 @@ def build_view(facts: Facts, *, now: datetime, max_attempts: int, secret_key: st
         subline=subline,
         promised_text=None
         if state in TERMINAL_STATES
+        else f"Ready to collect from {wording.moment_text(package.promised_by, tz)}"
+        if facts.chosen is not None and state in ON_THE_WAY_TO_COUNTER
         else f"Promised by {wording.moment_text(package.promised_by, tz)}",
         delayed_to=delayed_to,
         eta=eta,
@@ -134,8 +168,10 @@ def build_view(facts: Facts, *, now: datetime, max_attempts: int, secret_key: st
         has_photo=bool(facts.proof is not None and facts.proof.photo_key and state is S.DELIVERED),
         destination=order.full_address,
         instructions=order.delivery_instructions,
-        instructions_editable=state in wording.INSTRUCTIONS_OPEN,
+        # No driver comes to the door of a parcel collected at a counter.
+        instructions_editable=state in wording.INSTRUCTIONS_OPEN and facts.chosen is None,
         counter=counter_pickup_of(facts, secret_key=secret_key),
+        counter_offers=list(offers),
         return_request=returns.return_out(facts.returned) if facts.returned else None,
         return_offer=returns.offer(facts, now=now, tz=tz),
     )
@@ -182,7 +218,7 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
             store = _counter_store(facts)
             if store is None:
                 detail = None
-            elif event.reason == SCANNED_IN:  # the store's morning batch: its staff deliver it
+            elif event.reason == SCANNED_IN and facts.chosen is None:  # its staff deliver it
                 detail = f"Arrived at {store}, who deliver it"
             else:
                 detail = f"Waiting for you at {store}"
@@ -198,7 +234,11 @@ def _timeline(facts: Facts, tz: ZoneInfo, max_attempts: int) -> list[TimelineSte
         extras.extend(returns.timeline_steps(facts.returned, tz))
     timeline = _merged(steps, extras)
     state = facts.package.state
-    if state not in TERMINAL_STATES and state is not S.AT_PARTNER_STORE:
+    if facts.chosen is not None and state in ON_THE_WAY_TO_COUNTER:
+        # Collected at the counter, not delivered to the door.
+        for ahead in (S.AT_PARTNER_STORE, S.PICKED_UP_AT_COUNTER):
+            timeline.append(TimelineStep(label=wording.STEP_LABELS[ahead], done=False))
+    elif state not in TERMINAL_STATES and state is not S.AT_PARTNER_STORE:
         if state not in (S.OUT_FOR_DELIVERY,):
             timeline.append(TimelineStep(label=wording.STEP_LABELS[S.OUT_FOR_DELIVERY], done=False))
         timeline.append(TimelineStep(label=wording.STEP_LABELS[S.DELIVERED], done=False))

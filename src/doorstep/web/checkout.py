@@ -102,6 +102,8 @@ class OptionView:
     id: str
     label: str
     fee_cents: int
+    # Counter pick-up: the store's name, address and hours (None: delivery to the door).
+    store: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -239,8 +241,14 @@ def options_of(session: Session, preview: DeliveryPreview) -> list[OptionView]:
         node_ids = [leg["serving_node_id"] or leg["node_id"] for leg in legs[:1]]
         speed = DeliverySpeed(option["speed"])
         promised_by = datetime.fromisoformat(option["promised_by"])
-        label = rules.label(speed, promised_by, zone_of(session, node_ids))
-        views.append(OptionView(option["id"], label, int(option["fee_cents"])))
+        zone = zone_of(session, node_ids)
+        store = option.get("pickup_store")
+        label = (
+            rules.label(speed, promised_by, zone)
+            if store is None
+            else rules.pickup_label(promised_by, zone, preview.created_at)
+        )
+        views.append(OptionView(option["id"], label, int(option["fee_cents"]), store))
     return views
 
 
@@ -319,15 +327,17 @@ _FIELDS = (
     "instructions",
 )
 _STATE = re.compile(r"^[A-Z]{2}$")
+_SPEEDS = frozenset(speed.value for speed in DeliverySpeed)
 
 
 def order_body(
-    preview: DeliveryPreview, option: DeliverySpeed, shopper: Shopper, extra: Passthrough
+    preview: DeliveryPreview, option: str, shopper: Shopper, extra: Passthrough
 ) -> OrderIn:
+    """The order for the preview's ``option`` (a speed, or ``pickup:<store code>``)."""
     where = Destination.model_validate(preview.destination)
     return OrderIn(
         preview_id=preview.public_id,
-        option_id=option,
+        option_id=DeliverySpeed(option) if option in _SPEEDS else option,
         destination=OrderDestination(
             lat=where.lat,
             lng=where.lng,
@@ -364,6 +374,13 @@ def explain(exc: DomainError) -> Problem:
             "Sold out for fast delivery",
             "Someone else just bought the last one from the store that would have sent it. "
             "A fresh quote checks the other stores and warehouses.",
+            requote=True,
+        )
+    if isinstance(exc, promise.PickupUnavailable):
+        return Problem(
+            "The store can no longer keep your order",
+            "It is closed that day or has no room left. Get a fresh quote to see where and "
+            "when you can have it now.",
             requote=True,
         )
     if isinstance(exc, orders.SpeedUnavailable):

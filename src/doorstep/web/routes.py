@@ -19,8 +19,9 @@ from doorstep.api.errors import error_responses
 from doorstep.errors import DomainError
 from doorstep.geo import postal_codes
 from doorstep.merchants import service as merchants
-from doorstep.models import DeliveryPreview, DeliverySpeed, Merchant
+from doorstep.models import DeliveryPreview, Merchant
 from doorstep.orders import service as orders
+from doorstep.partners import counter
 from doorstep.promise import rules
 from doorstep.promise import service as promise
 from doorstep.promise.schemas import PostalCodeOut, PreviewIn
@@ -123,9 +124,12 @@ def _checkout_page(
     token: str | None = None,
     values: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
+    preselect: str = "",
 ) -> HTMLResponse:
     options = checkout.options_of(session, preview)
-    chosen = (values or {}).get("option") or (options[0].id if options else "")
+    offered = {o.id for o in options}
+    wanted = (values or {}).get("option") or preselect
+    chosen = wanted if wanted in offered else (options[0].id if options else "")
     return pages.render(
         "checkout.html",
         status_code=422 if errors else 200,
@@ -209,6 +213,7 @@ def checkout_form(
     ref: Annotated[str | None, Query(max_length=200)] = None,
     return_url: Annotated[str | None, Query(alias="return", max_length=2000)] = None,
     color: Annotated[str | None, Query(max_length=20)] = None,
+    option: Annotated[str, Query(max_length=80)] = "",
 ) -> HTMLResponse:
     extra = Passthrough.clean(payment_ref, ref, return_url, color)
     merchant = None
@@ -217,7 +222,9 @@ def checkout_form(
         found = promise.load_preview(session, merchant.id, preview, now=now)
     except DomainError as exc:
         return _problem(exc, merchant=merchant, extra=extra, key=key, preview_id=preview)
-    return _checkout_page(session, settings, key=key, merchant=merchant, preview=found, extra=extra)
+    return _checkout_page(
+        session, settings, key=key, merchant=merchant, preview=found, extra=extra, preselect=option
+    )
 
 
 @router.post("/checkout", response_class=HTMLResponse, include_in_schema=False)
@@ -229,7 +236,7 @@ def place_checkout_order(
     policy: Promises,
     key: Annotated[str, Form(max_length=200)] = "",
     token: Annotated[str, Form(max_length=4000)] = "",
-    option: Annotated[str, Form(max_length=20)] = "",
+    option: Annotated[str, Form(max_length=80)] = "",
     name: Annotated[str, Form(max_length=2000)] = "",
     phone: Annotated[str, Form(max_length=2000)] = "",
     email: Annotated[str, Form(max_length=2000)] = "",
@@ -267,7 +274,7 @@ def place_checkout_order(
     shopper, errors = checkout.read_shopper(values, quoted_zip)
     speeds = {o["id"] for o in preview.options}
     if option not in speeds:
-        errors["option"] = "Choose how fast you'd like it."
+        errors["option"] = "Choose how fast you'd like it, or where to pick it up."
     if shopper is None or errors:
         return _checkout_page(
             session,
@@ -280,7 +287,7 @@ def place_checkout_order(
             values=values,
             errors=errors,
         )
-    body = checkout.order_body(preview, DeliverySpeed(option), shopper, extra)
+    body = checkout.order_body(preview, option, shopper, extra)
     try:
         placed = orders.place_order(
             session,
@@ -345,13 +352,22 @@ def confirmation(
     zone = checkout.zone_of(
         session, [p.serving_node_id or p.origin_node_id for p in order.packages][:1]
     )
-    skus = orders.order_view_data(session, [order])["skus"]
+    data = orders.order_view_data(session, [order])
+    skus = data["skus"]
     items = [{"sku": skus[line.product_id], "quantity": line.quantity} for line in order.lines]
+    counter_at = next(iter(data["collect_at"].values()), None)
+    store = None if counter_at is None else counter.counter_store(session, counter_at)
     return pages.render(
         "confirmation.html",
         **_brand(merchant, extra),
         order=order,
-        promise_label=rules.label(order.speed, order.promised_by, zone),
+        store=store,
+        promise_label=(
+            rules.label(order.speed, order.promised_by, zone)
+            if store is None
+            else f"Pick up at {store.name}: "
+            + rules.pickup_label(order.promised_by, zone, order.created_at).lower()
+        ),
         lines=checkout.lines_of(session, merchant_id, items),
         payment_by=checkout.merchant_name(merchant) if merchant else "the shop",
     )

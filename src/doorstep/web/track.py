@@ -22,7 +22,7 @@ from doorstep.db import READ_ONLY_BEGIN, unit_of_work
 from doorstep.errors import DomainError
 from doorstep.settings import Settings
 from doorstep.storage.service import BlobNotFound, BlobStore
-from doorstep.tracking import returns
+from doorstep.tracking import counter_choice, returns
 from doorstep.tracking import service as tracking
 from doorstep.tracking.push import Broadcaster
 from doorstep.tracking.schemas import TrackingView
@@ -161,6 +161,27 @@ def start_return(
         settings,
         lambda: returns.request_return(session, token, reason=reason, now=now),
         "?return=started",
+    )
+
+
+@router.post("/{token}/counter", response_class=HTMLResponse)
+def collect_at_counter(
+    token: str,
+    request: Request,
+    session: DbSession,
+    now: Now,
+    settings: SettingsDep,
+    store: Annotated[str, Form(max_length=80)] = "",
+) -> Response:
+    """After a failed delivery: collect it at this partner store's counter instead."""
+    return _form(
+        request,
+        session,
+        token,
+        now,
+        settings,
+        lambda: counter_choice.choose_counter(session, token, store, now=now),
+        "?counter=chosen",
     )
 
 

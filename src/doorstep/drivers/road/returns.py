@@ -389,7 +389,8 @@ def back_at_station(
     )
     day = now.astimezone(local_zone(station)).date()
     block_day = load.block.starts_at.astimezone(local_zone(station)).date()
-    package.service_date = max(day, block_day + timedelta(days=1))
+    # A later day stands: the shopper chose a store's counter for it (tracking.counter_choice).
+    package.service_date = max(day, block_day + timedelta(days=1), package.service_date or day)
     session.execute(delete(StopPackage).where(StopPackage.package_id == package.id))
     for stop_id, parcels in load.live.items():
         load.live[stop_id] = [p for p in parcels if p.id != package.id]

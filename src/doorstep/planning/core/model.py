@@ -112,6 +112,9 @@ class Package:
     service_s: int = 60
     recipient: str = ""
     ready_s: int = 0  # when it is packed and waiting at its origin
+    # A partner store's id: its shopper collects it at that store's counter, so it goes on
+    # that store's batch whatever it costs, and on no route to the door.
+    counter: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,13 +257,15 @@ class Block:
 
 @dataclass(frozen=True, slots=True)
 class PartnerManifest:
-    """A partner store's morning batch and its staff route (``packages`` in route order)."""
+    """A partner store's morning batch and its staff route (``packages`` in route order, then
+    the parcels kept at the counter, which ``counter`` lists again)."""
 
     store: str
     packages: tuple[str, ...]
     recipients: tuple[str, ...]
     route_distance_m: int
     cost_cents: int  # pay per package plus the middle-mile drop
+    counter: tuple[str, ...] = ()  # for counter pick-up: on the batch, off the staff route
 
 
 @dataclass(frozen=True, slots=True)

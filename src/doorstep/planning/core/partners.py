@@ -28,7 +28,21 @@ RUN_LEAD_S = HOUR
 def manifest(
     day: DayInput, store: PartnerStore, packages: list[Package], seed: int
 ) -> PartnerManifest:
-    """Order the batch along a staff tour from the store and back (checked by the core)."""
+    """Order the batch along a staff tour from the store and back (checked by the core); the
+    parcels its shoppers collect at the counter ride with the batch but not on the tour."""
+    kept = [p for p in packages if p.counter == store.id]
+    to_doors = [p for p in packages if p.counter != store.id]
+    cost = day.costs.partner_pay(store) * len(packages) + day.costs.middle_mile_cost_per_drop_cents
+    if not to_doors:
+        return PartnerManifest(
+            store=store.id,
+            packages=tuple(p.id for p in kept),
+            recipients=tuple(p.recipient for p in kept),
+            route_distance_m=0,
+            cost_cents=cost,
+            counter=tuple(p.id for p in kept),
+        )
+    packages = to_doors
     groups = group_packages(packages, prefix="m")
     b = ProblemBuilder(dimensions=("parcels",), name=f"partner {store.id}")
     home = b.add_location(store.id)
@@ -57,13 +71,14 @@ def manifest(
     # A batch larger than one tour (should not happen: capacity is the batch) stays listed.
     seen = {p.id for p in ordered}
     ordered.extend(p for p in packages if p.id not in seen)
-    cost = day.costs.partner_pay(store) * len(packages) + day.costs.middle_mile_cost_per_drop_cents
+    ordered.extend(kept)
     return PartnerManifest(
         store=store.id,
         packages=tuple(p.id for p in ordered),
         recipients=tuple(p.recipient for p in ordered),
         route_distance_m=solution.distance,
         cost_cents=cost,
+        counter=tuple(p.id for p in kept),
     )
 
 

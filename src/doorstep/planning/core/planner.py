@@ -205,7 +205,10 @@ def _plan(
     alloc = Allocation()
     known = {s.id for s in day.sites}
     packages = []
+    kept = _to_counters(day, alloc)
     for p in day.packages:
+        if p.id in alloc.placed:
+            continue
         if p.origin in known:
             packages.append(p)
         else:
@@ -253,7 +256,9 @@ def _plan(
 
     rest = [p for p in packages if p.id not in alloc.placed]
     rest.sort(key=lambda p: (-_saving(partner_price.get(p.id), carrier.get(p.id)), p.id))
-    capacity = {s.id: s.capacity_left for s in day.partner_stores if s.open_today}
+    capacity = {
+        s.id: s.capacity_left - kept.get(s.id, 0) for s in day.partner_stores if s.open_today
+    }
     for p in rest:
         store = next(
             (s for s in candidates.get(p.id, []) if capacity.get(s, 0) > 0),
@@ -275,6 +280,23 @@ def _plan(
     )
     steps.phase("done", advance=1)
     return plan
+
+
+def _to_counters(day: DayInput, alloc: Allocation) -> dict[str, int]:
+    """Parcels their shoppers collect at a store's counter go on that store's batch (the
+    shopper chose the store; no other channel keeps that promise); returns how many per
+    store. A store that is not open today (or not in the wave) leaves them unassigned."""
+    open_stores = {s.id for s in day.partner_stores if s.open_today}
+    kept: dict[str, int] = {}
+    for p in day.packages:
+        if p.counter is None:
+            continue
+        if p.counter in open_stores:
+            alloc.to_partner(p.id, p.counter)
+            kept[p.counter] = kept.get(p.counter, 0) + 1
+        else:
+            alloc.unassign(p.id, UnassignedReason.NO_CAPACITY)
+    return kept
 
 
 def _drop_thin_batches(day: DayInput, alloc: Allocation, carrier: dict[str, Option]) -> None:

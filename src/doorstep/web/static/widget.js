@@ -3,8 +3,9 @@
  *   <script src="https://DOORSTEP_HOST/widget.js" data-key="pk_..." data-sku="PAN-28"
  *           data-quantity="1" data-color="#0f766e" data-label="Get it fast"></script>
  *
- * Shows the live delivery promise for the shopper's ZIP code or location and opens the hosted
- * checkout. It talks only to the server it was loaded from; no other requests, no cookies.
+ * Shows the live delivery promise for the shopper's ZIP code or location (and, where a partner
+ * store nearby keeps parcels at its counter, the pick-up options to choose from) and opens the
+ * hosted checkout with the shopper's choice. It talks only to the server it was loaded from; no other requests, no cookies.
  */
 (function () {
   "use strict";
@@ -67,10 +68,17 @@
     ".buy{width:100%;min-height:48px;border:0;background:var(--c);color:var(--on);font-size:17px;font-weight:700;padding:10px 16px}" +
     ".buy[aria-disabled=true]{opacity:.55;cursor:not-allowed}" +
     ".small{margin:8px 0 0;font-size:12px;color:#4b5563}" +
+    ".choices{border:0;margin:0 0 10px;padding:0}" +
+    ".choices legend{font-size:13px;font-weight:600;margin:0 0 4px;padding:0}" +
+    ".choice{display:flex;gap:8px;align-items:flex-start;padding:8px;border:1px solid #d1d5db;border-radius:8px;margin:0 0 6px;cursor:pointer;font-size:14px}" +
+    ".choice:has(input:checked){border-color:var(--c);box-shadow:inset 0 0 0 1px var(--c)}" +
+    ".choice input{flex:none;width:auto;margin:3px 0 0;padding:0;accent-color:var(--c)}" +
+    ".choice span{flex:1}.choice small{display:block;color:#4b5563;font-size:12px}" +
     ":focus-visible{outline:3px solid #2563eb;outline-offset:2px}" +
     "</style>" +
     "<div class='box' style='--c:" + color + ";--on:" + onColor + "'>" +
     "<p class='promise' role='status' aria-live='polite'></p>" +
+    "<fieldset class='choices' hidden><legend>How you get it</legend></fieldset>" +
     "<form class='where' novalidate>" +
     "<label for='" + uid + "-zip'>Delivery ZIP code</label>" +
     "<div class='row'><input id='" + uid + "-zip' name='zip' inputmode='numeric' autocomplete='postal-code' maxlength='10' placeholder='e.g. 85225'>" +
@@ -86,6 +94,7 @@
   var zipInput = root.querySelector("input");
   var geoButton = root.querySelector(".geo");
   var buy = root.querySelector(".buy");
+  var choices = root.querySelector(".choices");
   buy.textContent = label;
   if (!navigator.geolocation || !window.isSecureContext) geoButton.hidden = true;
 
@@ -110,6 +119,45 @@
     return cents === 0 ? "free delivery" : "$" + (cents / 100).toFixed(2) + " delivery";
   }
 
+  function price(cents) {
+    return cents === 0 ? "free" : "$" + (cents / 100).toFixed(2);
+  }
+
+  // Counter pick-up next to the fastest delivery: the shopper picks one, the checkout opens
+  // with it chosen (the hosted checkout still lets them change it).
+  function showChoices(best, pickups) {
+    while (choices.lastChild && choices.lastChild.tagName !== "LEGEND") choices.removeChild(choices.lastChild);
+    choices.hidden = !pickups.length;
+    if (!pickups.length) return;
+    var offered = (best ? [best] : []).concat(pickups);
+    offered.forEach(function (option, index) {
+      var row = document.createElement("label");
+      row.className = "choice";
+      var radio = document.createElement("input");
+      radio.type = "radio";
+      radio.name = uid + "-option";
+      radio.value = option.id;
+      radio.checked = index === 0;
+      radio.addEventListener("change", function () { if (current) current.option = option.id; });
+      var text = document.createElement("span");
+      var title = document.createElement("strong");
+      var more = document.createElement("small");
+      if (option.kind === "pickup" && option.pickup) {
+        title.textContent = "Pick up at " + option.pickup.name;
+        more.textContent = option.label + " · " + price(option.fee_cents) +
+          (option.pickup.address ? " · " + option.pickup.address : "") + " · Open " + option.pickup.hours;
+      } else {
+        title.textContent = "Delivery: " + option.label;
+        more.textContent = price(option.fee_cents);
+      }
+      text.appendChild(title);
+      text.appendChild(more);
+      row.appendChild(radio);
+      row.appendChild(text);
+      choices.appendChild(row);
+    });
+  }
+
   function request(method, path, body) {
     var options = { method: method, headers: { Accept: "application/json" }, credentials: "omit", mode: "cors" };
     if (body) {
@@ -127,6 +175,7 @@
   function preview(destination, place) {
     say("Checking delivery times…");
     current = null;
+    choices.hidden = true;
     buy.setAttribute("aria-disabled", "true");
     return request("POST", "/v1/delivery-previews", {
       items: [{ sku: sku, quantity: quantity }],
@@ -138,15 +187,19 @@
         return;
       }
       var p = result.data;
-      if (p.options && p.options.length) {
-        var best = p.options[0];
+      var options = p.options || [];
+      var pickups = options.filter(function (o) { return o.kind === "pickup"; });
+      var deliveries = options.filter(function (o) { return o.kind !== "pickup"; });
+      showChoices(deliveries[0], pickups);
+      if (options.length) {
+        var best = deliveries[0] || options[0];
         var line = document.createElement("span");
         var strong = document.createElement("strong");
         strong.textContent = best.label;
         line.appendChild(strong);
         line.appendChild(document.createTextNode(" · " + money(best.fee_cents) + " to " + place));
         say(line);
-        current = { preview: p, destination: destination, place: place, at: Date.now() };
+        current = { preview: p, destination: destination, place: place, at: Date.now(), option: best.id };
         buy.removeAttribute("aria-disabled");
       } else {
         var first = (p.unavailable || [])[0];
@@ -198,6 +251,7 @@
 
   function checkoutUrl(p) {
     var query = new URLSearchParams({ key: key, preview: p.id, "return": window.location.href, color: color });
+    if (current && current.option) query.set("option", current.option);
     if (attr("payment-ref", "")) query.set("payment_ref", attr("payment-ref", ""));
     if (attr("ref", "")) query.set("ref", attr("ref", ""));
     return api + "/checkout?" + query.toString();
@@ -218,7 +272,13 @@
     // A quote is held for 10 minutes; ask again rather than send the shopper to an old one.
     var age = Date.now() - current.at;
     if (age > 8 * 60 * 1000) {
-      preview(current.destination, current.place).then(function () { if (current) go(current.preview); });
+      var wanted = current.option;
+      preview(current.destination, current.place).then(function () {
+        if (!current) return;
+        var still = (current.preview.options || []).some(function (o) { return o.id === wanted; });
+        if (still) current.option = wanted;
+        go(current.preview);
+      });
     } else {
       go(current.preview);
     }

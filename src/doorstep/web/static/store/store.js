@@ -63,7 +63,8 @@
   const SCANS = {
     scan: function (code) {
       return api("POST", "/v1/store/manifest/scans", { code: code }).then(function (r) {
-        if (r.ok) return (r.data.replayed ? "Already scanned: " : "Scanned: ") + code.slice(0, 10) + (r.data.on_time ? "" : " (late)");
+        if (r.ok) return (r.data.replayed ? "Already scanned: " : "Scanned: ") + code.slice(0, 10) + (r.data.on_time ? "" : " (late)") +
+          (r.data.for_counter ? " · keep it at the counter: its shopper picks it up" : "");
         throw r;
       });
     },
