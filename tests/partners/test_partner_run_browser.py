@@ -24,7 +24,7 @@ from doorstep.drivers.road_schemas import CheckInIn, ScanIn
 from doorstep.geo import TravelModel
 from doorstep.models import Block, Node, Package
 from doorstep.orders.lifecycle import PackageState
-from doorstep.partners import accounts, scanin
+from doorstep.partners import accounts, counter, scanin
 from doorstep.settings import Settings
 from doorstep.storage.service import LocalBlobStore
 from tests.conftest import REPO_ROOT
@@ -85,7 +85,18 @@ def test_the_driver_brings_back_a_refused_parcel_and_hands_the_batch_over(
         )
         damaged, *shelved = codes
         for code in shelved:
-            scanin.scan(session, staff, code, now=at(8, 50), scan_minutes=30)
+            scanin.scan(
+                session,
+                staff,
+                code,
+                now=at(8, 50),
+                scan_minutes=30,
+                hold=counter.HoldSettings(
+                    secret_key=settings.secret_key,
+                    counter_days=settings.store_counter_days,
+                    public_url=settings.public_url,
+                ),
+            )
         scanin.report(
             session, staff, [damaged], "damaged", now=at(8, 51), note=None, scan_minutes=30
         )
