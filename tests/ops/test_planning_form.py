@@ -29,7 +29,8 @@ def test_a_dispatcher_plans_and_replans_a_wave_from_the_form(
     form = client.get("/ops/plans/new?station=DCH1")
     assert form.status_code == 200
     assert '<option value="DCH1" selected>' in form.text
-    assert "/assets/ops/plan-form.js" in form.text
+    assert 'src="/assets/ops/plan-form.js"' in form.text
+    assert client.get("/assets/ops/plan-form.js").status_code == 200
     assert 'href="/ops/plans/new"' in client.get("/ops/plans").text
 
     planned = client.post("/ops/plans/new", data=FORM | {"time_limit_s": "1"})

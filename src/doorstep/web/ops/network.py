@@ -189,6 +189,8 @@ def _node_page(
     field: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
+    # The API's message names the field; the form marks the field instead.
+    problem = problem.removeprefix(f"{field}: ")
     if field == "service_radius_m":
         field = "service_radius_mi"  # the form asks for miles
     return render(
