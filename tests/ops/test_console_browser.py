@@ -82,7 +82,8 @@ def test_a_dispatcher_edits_a_partner_store_then_plans_a_wave(
         page.screenshot(path=str(SHOTS / "ops-node-saved.png"), full_page=True)
         with Session(engine) as session:
             node = repository.get_node(session, code)
-            assert node is not None and node.partner_store is not None
+            assert node is not None
+            assert node.partner_store is not None
             assert node.daily_capacity == 35
             assert node.partner_store.service_radius_m == 12_070
             assert len(node.partner_store.closed_days) == 2
