@@ -18,9 +18,9 @@ from doorstep.network.service import import_network_file
 from doorstep.ops import audit, users
 from doorstep.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.ops.conftest import NOW, PASSWORD
+from tests.ops.conftest import NOW, PASSWORD, browser_dispatcher
 from tests.shop import local
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, serving
+from tests.web.browser import CHROMIUM, serving
 
 SHOTS = Path("/tmp/doorstep-shots")
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs /usr/bin/chromium")
@@ -56,12 +56,7 @@ def test_a_dispatcher_edits_a_partner_store_then_plans_a_wave(
     base, engine, code = console
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": DESKTOP["width"], "height": DESKTOP["height"]})
-        page.goto(f"{base}/ops/sign-in")
-        page.fill("#email", "dispatcher@ops.example.com")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        browser, page = browser_dispatcher(playwright, base)
 
         page.click("nav.ops-nav >> text=Network")
         expect(page.locator("h1")).to_have_text("The network")

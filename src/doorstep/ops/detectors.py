@@ -42,7 +42,7 @@ from doorstep.models import (
     StopPackage,
     StopStatus,
 )
-from doorstep.ops.live import late_stop
+from doorstep.ops import live
 from doorstep.orders.lifecycle import PackageState
 from doorstep.settings import Settings
 
@@ -113,40 +113,35 @@ def _first_parcels(session: Session, stop_ids: list[int]) -> dict[int, int]:
 
 def late_stops(session: Session, now: datetime) -> int:
     """A stop not done yet whose ETA (or now, once the ETA has gone by) is after its deadline
-    (its window's end, else its parcels' earliest promise): the map's own rule (`live`)."""
-    promises = (
-        select(StopPackage.stop_id, func.min(Package.promised_by).label("promised_by"))
-        .join(Package, Package.id == StopPackage.package_id)
-        .group_by(StopPackage.stop_id)
-        .subquery()
-    )
-    deadline = func.coalesce(Stop.window_end, promises.c.promised_by)
-    rows = session.execute(
-        select(Stop.id, Stop.sequence, Block.id, Block.driver_id, Block.start_node_id, deadline)
-        .join(Route, Route.id == Stop.route_id)
-        .join(Block, Block.id == Route.block_id)
-        .outerjoin(promises, promises.c.stop_id == Stop.id)
-        .where(
-            Block.status.in_((BlockStatus.ACCEPTED, BlockStatus.IN_PROGRESS)),
-            Stop.status.in_((StopStatus.PENDING, StopStatus.ARRIVED)),
-            late_stop(deadline, now),
+    (its window's end, else its parcels' earliest promise): the map's own rule
+    (`live.is_late`), over the blocks a driver holds or runs."""
+    blocks = session.execute(
+        select(Block.id, Block.driver_id, Block.start_node_id).where(
+            Block.status.in_((BlockStatus.ACCEPTED, BlockStatus.IN_PROGRESS))
         )
-        .order_by(Block.id, Stop.sequence)
     ).all()
-    flagged = _flagged_stops(session, ExceptionKind.LATE_STOP, {r[2] for r in rows})
-    fresh = [r for r in rows if r[0] not in flagged]
-    parcels = _first_parcels(session, [r[0] for r in fresh])
-    for stop_id, sequence, block_id, driver_id, node_id, due in fresh:
+    of_block = {b.id: b for b in blocks}
+    late = [
+        stop
+        for stop in live.stop_rows(session, list(of_block))
+        if stop.status in (StopStatus.PENDING.value, StopStatus.ARRIVED.value) and stop.late(now)
+    ]
+    flagged = _flagged_stops(session, ExceptionKind.LATE_STOP, {s.block_id for s in late})
+    fresh = [s for s in late if s.id not in flagged]
+    parcels = _first_parcels(session, [s.id for s in fresh])
+    for stop in fresh:
+        block = of_block[stop.block_id]
+        assert stop.deadline is not None
         session.add(
             OpsException(
                 kind=ExceptionKind.LATE_STOP,
-                block_id=block_id,
-                driver_id=driver_id,
-                node_id=node_id,
-                package_id=parcels.get(stop_id),
-                detail=f"stop {sequence} of block {block_id} will miss its promise "
-                f"({due:%H:%M} UTC)",
-                data={"stop_id": stop_id, "deadline": due.isoformat()},
+                block_id=block.id,
+                driver_id=block.driver_id,
+                node_id=block.start_node_id,
+                package_id=parcels.get(stop.id),
+                detail=f"stop {stop.sequence} of block {block.id} will miss its promise "
+                f"({stop.deadline:%H:%M} UTC)",
+                data={"stop_id": stop.id, "deadline": stop.deadline.isoformat()},
                 opened_at=now,
                 opened_by=SYSTEM,
             )
@@ -172,6 +167,7 @@ def long_stops(session: Session, now: datetime, thresholds: Thresholds) -> int:
     fresh = [r for r in rows if r[0] not in flagged]
     parcels = _first_parcels(session, [r[0] for r in fresh])
     for stop_id, sequence, arrived_at, block_id, driver_id in fresh:
+        assert arrived_at is not None  # the query asks for it
         minutes = int((now - arrived_at).total_seconds() // 60)
         session.add(
             OpsException(

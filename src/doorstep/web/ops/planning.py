@@ -25,9 +25,8 @@ from doorstep.network import repository
 from doorstep.ops import audit
 from doorstep.ops.policy import Action
 from doorstep.ops.users import Operator
-from doorstep.planning.loading import DriverPlan
 from doorstep.planning.schemas import PlanRequest
-from doorstep.planning.service import PlanRun, plan_wave
+from doorstep.planning.service import PlanRun, plan_requested
 from doorstep.settings import Settings
 from doorstep.web.checkout import zone_of
 from doorstep.web.ops.auth import page_operator, render
@@ -123,15 +122,9 @@ def _plan(
     operator: Operator,
     now: datetime,
 ) -> PlanRun:
-    run = plan_wave(
+    run = plan_requested(
         session,
-        body.station,
-        body.date,
-        drivers=DriverPlan(body.drivers, body.mall_drivers),
-        time_limit_s=body.time_limit_s,
-        seed=body.seed,
-        force=body.force,
-        dispatch_at=body.at,
+        body,
         travel=request.app.state.travel,
         offers=OfferPolicy.from_settings(settings),
         now=now,

@@ -62,7 +62,7 @@
     clock.textContent = "updated " + new Date().toLocaleTimeString();
   }
 
-  draw(JSON.parse(document.getElementById("first-blocks").textContent));
+  // No first frame in the page: the stream sends the blocks as soon as it opens.
   const source = new EventSource("/ops/map/events");
   source.addEventListener("open", function () { state.textContent = "live"; state.className = "live-state on"; });
   source.addEventListener("error", function () { state.textContent = "reconnecting…"; state.className = "live-state"; });
