@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
 from doorstep.demo.seed import seed_demo_day
-from doorstep.models import OperatorRole
+from doorstep.models import NodeKind, OperatorRole
 from doorstep.network import repository
 from doorstep.network.service import import_network_file
 from doorstep.ops import audit, users
@@ -42,7 +42,7 @@ def console(settings: Settings, committed_engine: Engine) -> Iterator[tuple[str,
             now=NOW,
         )
         session.commit()
-        [store, *_] = repository.list_nodes(session, repository.NodeKind.PARTNER_STORE)
+        [store, *_] = repository.list_nodes(session, NodeKind.PARTNER_STORE)
         code = store.code
     with serving(create_app(settings, engine=committed_engine)) as base:
         yield base, committed_engine, code

@@ -30,9 +30,10 @@ from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 from doorstep.settings import Settings
 from tests.drivers.conftest import _road
-from tests.drivers.road import Road, block_starting_at, delivery_stops, local, new_driver, plan_day
+from tests.drivers.road import Road, block_starting_at, delivery_stops, new_driver, plan_day
 from tests.factories import make_planned_carrier_shipment
 from tests.ops.conftest import bearer
+from tests.shop import local
 
 THRESHOLDS = Thresholds()
 
