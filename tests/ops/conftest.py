@@ -37,6 +37,19 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def make_dispatcher(session: Session) -> None:
+    """The dispatcher the browser tests sign in as (`browser_dispatcher`)."""
+    users.create_operator(
+        session,
+        "dispatcher@ops.example.com",
+        OperatorRole.DISPATCHER,
+        name="Dana",
+        password=PASSWORD,
+        by=audit.COMMAND_LINE,
+        now=NOW,
+    )
+
+
 def browser_dispatcher(playwright: Any, base: str) -> tuple[Any, Any]:
     """Chromium at the desktop viewport, signed in to the console at ``base`` as the
     dispatcher (``dispatcher@ops.example.com``, `PASSWORD`); the browser and its page."""

@@ -12,13 +12,12 @@ from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
 from doorstep.demo.seed import seed_demo_day
-from doorstep.models import NodeKind, OperatorRole
+from doorstep.models import NodeKind
 from doorstep.network import repository
 from doorstep.network.service import import_network_file
-from doorstep.ops import audit, users
 from doorstep.settings import Settings
 from tests.conftest import EXAMPLES
-from tests.ops.conftest import NOW, PASSWORD, browser_dispatcher
+from tests.ops.conftest import browser_dispatcher, make_dispatcher
 from tests.shop import local
 from tests.web.browser import CHROMIUM, serving
 
@@ -32,15 +31,7 @@ def console(settings: Settings, committed_engine: Engine) -> Iterator[tuple[str,
     with Session(committed_engine) as session:
         import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
         seed_demo_day(session, orders=60, order_time=local(9))
-        users.create_operator(
-            session,
-            "dispatcher@ops.example.com",
-            OperatorRole.DISPATCHER,
-            name="Dana",
-            password=PASSWORD,
-            by=audit.COMMAND_LINE,
-            now=NOW,
-        )
+        make_dispatcher(session)
         session.commit()
         [store, *_] = repository.list_nodes(session, NodeKind.PARTNER_STORE)
         code = store.code

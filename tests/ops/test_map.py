@@ -25,7 +25,7 @@ from doorstep.models import (
     StopPackage,
     StopStatus,
 )
-from doorstep.ops import audit, live, users
+from doorstep.ops import live
 from doorstep.settings import Settings
 from tests.drivers.conftest import _road
 from tests.drivers.road import (
@@ -36,7 +36,7 @@ from tests.drivers.road import (
     new_driver,
     plan_day,
 )
-from tests.ops.conftest import NOW, PASSWORD, browser_dispatcher
+from tests.ops.conftest import browser_dispatcher, make_dispatcher
 from tests.ops.test_pages import sign_in
 from tests.web.browser import CHROMIUM, serving
 
@@ -118,15 +118,7 @@ def watched(settings: Settings, committed_engine: Engine) -> Iterator[tuple[str,
         driver, _ = new_driver(session)
         block = block_starting_at(session, "station")
         hand_over(session, block, driver)
-        users.create_operator(
-            session,
-            "dispatcher@ops.example.com",
-            OperatorRole.DISPATCHER,
-            name="Dana",
-            password=PASSWORD,
-            by=audit.COMMAND_LINE,
-            now=NOW,
-        )
+        make_dispatcher(session)
         session.commit()
         block_id, starts = block.id, block.starts_at
     app = create_app(
