@@ -234,7 +234,7 @@ def main() -> int:
                                 return
                             if line.startswith("event:"):
                                 event = line[6:].strip()
-                            elif line.startswith("data:") and event == "blocks":
+                            elif line.startswith("data:") and event in ("blocks", "changes"):
                                 seen(line[5:], time.monotonic())
 
         def seen(data: str, arrived: float) -> None:

@@ -4,6 +4,7 @@ re-offers a no-show's block."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -27,6 +28,7 @@ from doorstep.models import (
 )
 from doorstep.ops import live
 from doorstep.settings import Settings
+from doorstep.web.ops import live_map
 from tests.drivers.conftest import _road
 from tests.drivers.road import (
     Road,
@@ -213,3 +215,20 @@ def test_one_reading_serves_every_open_map(
     assert feed.payload(sessions, frame, now) is first
     assert feed.readings == 1
     assert f'"id": {road.block.id}' in first
+
+
+def test_after_the_first_event_the_stream_sends_only_what_changed() -> None:
+    sent = {1: '{"id": 1}', 2: '{"id": 2}', 3: '{"id": 3}'}
+    assert live_map.changes(sent, dict(sent)) is None
+    moved = {1: '{"id": 1}', 2: '{"id": 2, "at": [5, 6]}', 3: '{"id": 3}'}
+    assert json.loads(live_map.changes(sent, moved) or "") == {
+        "blocks": [{"id": 2, "at": [5, 6]}],
+        "gone": [],
+        "order": None,
+    }
+    replanned = {3: '{"id": 3}', 4: '{"id": 4}'}
+    assert json.loads(live_map.changes(sent, replanned) or "") == {
+        "blocks": [{"id": 4}],
+        "gone": [1, 2],
+        "order": [3, 4],
+    }
