@@ -363,6 +363,34 @@ class Settings(BaseSettings):
         "(offered to drivers like any block; it also brings back what the stores send back) "
         "or `van` (the station's own van: a planned route, offered to nobody)",
     )
+    ops_long_stop_minutes: int = Field(
+        default=15,
+        ge=1,
+        le=600,
+        description="A driver at one stop longer than this (minutes from arriving) opens a "
+        "long_stop exception",
+    )
+    ops_unclaimed_block_lead_minutes: int = Field(
+        default=60,
+        ge=1,
+        le=24 * 60,
+        description="A block still on offer this close to its start (minutes) with no driver "
+        "near its start opens an unclaimed_block exception",
+    )
+    ops_unclaimed_block_near_miles: float = Field(
+        default=10.0,
+        gt=0,
+        le=100,
+        description="How near a driver's last position must be to a block's start (miles) to "
+        "count as someone who could still take it",
+    )
+    ops_carrier_silent_hours: int = Field(
+        default=48,
+        ge=1,
+        le=24 * 30,
+        description="A parcel handed to a carrier with no tracking news for this long (hours) "
+        "opens a carrier_silent exception",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:

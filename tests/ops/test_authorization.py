@@ -73,6 +73,7 @@ def test_every_operator_path_names_an_action(client: TestClient) -> None:
     paths = {path for _, path, _ in endpoints}
     assert {"/v1/plans", "/v1/network/nodes", "/v1/carrier/handovers", "/v1/ops/users"} <= paths
     assert {"/v1/stations/999999/returns", "/v1/ops/exceptions", "/v1/ops/numbers"} <= paths
+    assert ("PATCH", "/v1/network/nodes/999999", Action.NETWORK_EDIT) in endpoints
 
 
 def test_a_viewer_may_not_plan_and_a_dispatcher_may(

@@ -4,6 +4,7 @@ re-offers a no-show's block."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -25,8 +26,9 @@ from doorstep.models import (
     StopPackage,
     StopStatus,
 )
-from doorstep.ops import audit, live, users
+from doorstep.ops import live
 from doorstep.settings import Settings
+from doorstep.web.ops import live_map
 from tests.drivers.conftest import _road
 from tests.drivers.road import (
     Road,
@@ -36,9 +38,9 @@ from tests.drivers.road import (
     new_driver,
     plan_day,
 )
-from tests.ops.conftest import NOW, PASSWORD
+from tests.ops.conftest import browser_dispatcher, make_dispatcher
 from tests.ops.test_pages import sign_in
-from tests.web.browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, serving
+from tests.web.browser import CHROMIUM, serving
 
 SHOTS = Path("/tmp/doorstep-shots")
 
@@ -71,7 +73,7 @@ def test_the_map_draws_the_network_and_todays_blocks(
     assert page.status_code == 200
     assert ">DCH1</text>" in page.text
     assert 'src="/assets/ops/map.js"' in page.text
-    assert f'"id": {road.block.id}' in page.text
+    assert "first-blocks" not in page.text  # the stream sends the first frame
     assert "tile" not in page.headers["content-security-policy"]
     assert client.get("/assets/ops/map.js").status_code == 200
 
@@ -118,15 +120,7 @@ def watched(settings: Settings, committed_engine: Engine) -> Iterator[tuple[str,
         driver, _ = new_driver(session)
         block = block_starting_at(session, "station")
         hand_over(session, block, driver)
-        users.create_operator(
-            session,
-            "dispatcher@ops.example.com",
-            OperatorRole.DISPATCHER,
-            name="Dana",
-            password=PASSWORD,
-            by=audit.COMMAND_LINE,
-            now=NOW,
-        )
+        make_dispatcher(session)
         session.commit()
         block_id, starts = block.id, block.starts_at
     app = create_app(
@@ -148,12 +142,7 @@ def test_a_dispatcher_sees_a_late_stop_without_reloading_then_re_offers_the_bloc
     base, engine, block_id = watched
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": DESKTOP["width"], "height": DESKTOP["height"]})
-        page.goto(f"{base}/ops/sign-in")
-        page.fill("#email", "dispatcher@ops.example.com")
-        page.fill("#password", PASSWORD)
-        page.click("button[type=submit]")
+        browser, page = browser_dispatcher(playwright, base)
         page.goto(f"{base}/ops/map")
         expect(page.locator("#live-state")).to_have_text("live")
         item = page.locator(f'.block-item[data-block="{block_id}"]')
@@ -185,3 +174,61 @@ def test_a_dispatcher_sees_a_late_stop_without_reloading_then_re_offers_the_bloc
         browser.close()
     with Session(engine) as session:
         assert session.get_one(Block, block_id).status is BlockStatus.OPEN
+
+
+def test_the_day_reader_reads_a_blocks_stops_again_only_when_it_changed(road: Road) -> None:
+    session = road.session
+    day = (road.block.starts_at - timedelta(hours=12), road.block.starts_at + timedelta(hours=12))
+    now = road.block.starts_at
+    reader = live.DayReader(full_every_s=3600)
+    first = reader.read(session, *day, now)
+    every_stop = sum(len(b.stops) for b in first)
+    assert reader.stops_read == every_stop > 0
+    reader.read(session, *day, now)
+    assert reader.stops_read == 0  # nothing moved: no stop read
+    # The driver's phone reports (a scan, a door, a fix): that block's stops are read again.
+    stop = delivery_stops(session, road.block)[-1]
+    stop.eta_at = max(p.promised_by for p in _parcels(session, stop)) + timedelta(hours=1)
+    road.driver.last_seen_at = now
+    session.flush()
+    again = reader.read(session, *day, now)
+    mine = len(next(b for b in again if b.id == road.block.id).stops)
+    assert reader.stops_read == mine < every_stop
+    assert next(b for b in again if b.id == road.block.id).late == 1
+    # What a fresh reading of everything says, the kept one says too.
+    assert again == live.blocks_layer(session, *day, now)
+
+
+def test_one_reading_serves_every_open_map(
+    road: Road, tokens: dict[OperatorRole, str], settings: Settings
+) -> None:
+    client = road.client
+    road.set_clock(road.block.starts_at)
+    sign_in(client, OperatorRole.VIEWER)
+    client.get("/ops/map")
+    feed = client.app.state.ops_live_feed  # type: ignore[attr-defined]
+    frame, _ = feed.network(road.session)
+    sessions = client.app.state.session_factory  # type: ignore[attr-defined]
+    now = road.block.starts_at
+    first = feed.payload(sessions, frame, now)
+    # A second map asking within the same refresh gets the same reading.
+    assert feed.payload(sessions, frame, now) is first
+    assert feed.readings == 1
+    assert f'"id": {road.block.id}' in first
+
+
+def test_after_the_first_event_the_stream_sends_only_what_changed() -> None:
+    sent = {1: '{"id": 1}', 2: '{"id": 2}', 3: '{"id": 3}'}
+    assert live_map.changes(sent, dict(sent)) is None
+    moved = {1: '{"id": 1}', 2: '{"id": 2, "at": [5, 6]}', 3: '{"id": 3}'}
+    assert json.loads(live_map.changes(sent, moved) or "") == {
+        "blocks": [{"id": 2, "at": [5, 6]}],
+        "gone": [],
+        "order": None,
+    }
+    replanned = {3: '{"id": 3}', 4: '{"id": 4}'}
+    assert json.loads(live_map.changes(sent, replanned) or "") == {
+        "blocks": [{"id": 4}],
+        "gone": [1, 2],
+        "order": [3, 4],
+    }

@@ -108,3 +108,22 @@ def test_the_counter_carrier_is_not_asked(
     assert (outcome.status, outcome.last) == (TrackStatus.NOT_TRACKED, TrackingStatus.HANDED_OVER)
     assert outcome.detail == "handed over at the counter; this carrier reports no deliveries"
     assert _state(session, shipment) is PackageState.HANDED_TO_CARRIER
+
+
+def test_news_without_a_delivery_is_kept_for_the_silence_check(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    ups: Carrier,
+    transport: RecordedTransport,
+) -> None:
+    # The recorded answer without its delivery: out for delivery at 08:15 the next morning.
+    transport.add("GET", TRACK, "ups/track_in_transit.json")
+    by_ups = with_the_carrier(session, "ups", UPS_NUMBER)
+
+    [moving] = refresh_tracking(session_factory, ups)
+
+    assert moving.status is TrackStatus.ON_THE_WAY
+    session.expire_all()
+    shipment = session.get_one(CarrierShipment, by_ups.id)
+    assert shipment.tracking_news_at == datetime(2026, 11, 25, 8, 15, tzinfo=UTC)
+    assert _state(session, by_ups) is PackageState.HANDED_TO_CARRIER

@@ -112,6 +112,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(RequestContextMiddleware, hsts_seconds=settings.hsts_seconds)
     app.include_router(health.router)
     app.include_router(network_api.router)
+    app.include_router(network_api.edits)
     app.include_router(merchants_api.router)
     app.include_router(catalog_api.router)
     app.include_router(promise_api.router)

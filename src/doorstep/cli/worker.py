@@ -19,6 +19,7 @@ from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
 from doorstep.models import DeliveryStatus, JobStatus
 from doorstep.notifications import milestones
 from doorstep.notifications import worker as notifications
+from doorstep.ops import detectors as ops_detectors
 from doorstep.partners import background as partners_background
 from doorstep.settings import Settings, get_settings
 from doorstep.tracking import delays
@@ -54,6 +55,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     rounds.register(registry, OfferPolicy.from_settings(settings))
     road.register(registry)
     partners_background.register(registry)
+    ops_detectors.register(registry, settings)
     return registry
 
 

@@ -84,3 +84,5 @@ class CarrierShipment(Base):
     labelled_at: Mapped[datetime | None]
     # When the counter scanned it onto the carrier's truck (shipments/handover.py).
     handed_over_at: Mapped[datetime | None]
+    # The time of the carrier's latest tracking event, as its tracking last reported it.
+    tracking_news_at: Mapped[datetime | None]

@@ -1,17 +1,21 @@
-"""Operator endpoints to read the network."""
+"""Operator endpoints to read the network, and to edit a node (a second router: its own
+action, ``network.edit``)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends
 
-from doorstep.api.deps import DbSession, NotAuthenticated
+from doorstep.api.deps import DbSession, NotAuthenticated, Now
 from doorstep.api.errors import error_responses
 from doorstep.api.operators import operator_may
-from doorstep.errors import NotFound
 from doorstep.models import Node, NodeKind
-from doorstep.network import repository
-from doorstep.network.schemas import NodeOut, PartnerStoreOut, ServiceAreaOut
+from doorstep.network import editing, repository
+from doorstep.network.editing import NodeEditInvalid, NodeNotFound
+from doorstep.network.schemas import NodeEditIn, NodeOut, PartnerStoreOut, ServiceAreaOut
 from doorstep.ops.policy import Action, ActionNotAllowed
+from doorstep.ops.users import Operator
 
 router = APIRouter(
     prefix="/v1/network",
@@ -20,9 +24,12 @@ router = APIRouter(
     responses=error_responses(NotAuthenticated, ActionNotAllowed),
 )
 
-
-class NodeNotFound(NotFound):
-    code = "node_not_found"
+edits = APIRouter(
+    prefix="/v1/network",
+    tags=["network"],
+    responses=error_responses(NotAuthenticated, ActionNotAllowed),
+)
+Editor = Annotated[Operator, Depends(operator_may(Action.NETWORK_EDIT))]
 
 
 def node_view(node: Node) -> NodeOut | PartnerStoreOut:
@@ -66,3 +73,15 @@ def list_service_areas(session: DbSession) -> list[ServiceAreaOut]:
         )
         for area in repository.list_service_areas(session)
     ]
+
+
+@edits.patch(
+    "/nodes/{code}",
+    summary="Change a node's cut-off, capacity and (a partner store) calendar and radius",
+    responses=error_responses(NodeNotFound, NodeEditInvalid),
+)
+def edit_node(
+    code: str, body: NodeEditIn, session: DbSession, now: Now, operator: Editor
+) -> NodeOut | PartnerStoreOut:
+    changes = body.model_dump(exclude_unset=True)
+    return node_view(editing.edit_node(session, code, changes, by=operator.actor, now=now))

@@ -189,3 +189,24 @@ class ImportSummary(BaseModel):
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+
+
+class NodeEditIn(BaseModel):
+    """A change to one node from the console; only the fields given change. The node with the
+    change must pass the import's validation (`NodeRecord`); a partner store's radius is 10
+    miles at most. ``null`` clears a cut-off or a capacity."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    same_day_cutoff: time | None = Field(default=None, description="Local time, e.g. 14:00")
+    daily_capacity: int | None = Field(default=None, description="Packages a day")
+    opening_hours: dict[str, list[str]] | str | None = Field(
+        default=None,
+        description='A partner store\'s weekly hours: {"mon": ["08:00", "18:00"], …} or '
+        '"mon-fri 08:00-18:00; sat 09:00-13:00"; a day left out is closed',
+    )
+    closed_days: list[date] | str | None = Field(
+        default=None, description="A partner store's closed dates (holidays), all of them"
+    )
+    service_radius_m: int | None = None
+    service_radius_mi: float | None = None

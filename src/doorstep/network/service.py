@@ -117,6 +117,19 @@ def _upsert_node(session: Session, record: NodeRecord, existing: dict[str, Node]
         session.add(node)
         existing[record.code] = node
     parent = existing[record.parent] if record.parent else None
+    changed = apply_node_record(session, node, record, parent, created=created)
+    changed |= _assign(node, {"active": True})
+    session.flush()
+    return "created" if created else ("updated" if changed else "unchanged")
+
+
+def apply_node_record(
+    session: Session, node: Node, record: NodeRecord, parent: Node | None, *, created: bool
+) -> bool:
+    """Set ``node`` (and its partner store) to ``record``; True if anything changed.
+
+    The import and the console's edits both write through here, so a node edited by hand
+    holds exactly what importing the same values would have written."""
     changed = _assign(
         node,
         {
@@ -128,13 +141,11 @@ def _upsert_node(session: Session, record: NodeRecord, existing: dict[str, Node]
             "parent": parent,
             "same_day_cutoff": record.same_day_cutoff,
             "daily_capacity": record.daily_capacity,
-            "active": True,
         },
     )
     if record.kind is NodeKind.PARTNER_STORE:
         changed |= _upsert_partner(session, node, record, created)
-    session.flush()
-    return "created" if created else ("updated" if changed else "unchanged")
+    return changed
 
 
 def _upsert_partner(session: Session, node: Node, record: NodeRecord, created: bool) -> bool:

@@ -27,6 +27,7 @@ class Action(StrEnum):
     CONSOLE_VIEW = "console.view"
     MAP_VIEW = "map.view"
     NETWORK_READ = "network.read"
+    NETWORK_EDIT = "network.edit"
     PLANS_READ = "plans.read"
     PLANS_CREATE = "plans.create"
     CARRIER_HANDOVER = "carrier.handover"
@@ -45,6 +46,9 @@ ALLOWED: dict[Action, frozenset[OperatorRole]] = {
     Action.CONSOLE_VIEW: EVERYONE,
     Action.MAP_VIEW: EVERYONE,
     Action.NETWORK_READ: EVERYONE,
+    # Running the day includes a store's closed day or a station's capacity for tomorrow;
+    # every edit is in the audit log with its before and after.
+    Action.NETWORK_EDIT: RUNS_THE_DAY,
     Action.PLANS_READ: EVERYONE,
     Action.PLANS_CREATE: RUNS_THE_DAY,
     Action.CARRIER_HANDOVER: RUNS_THE_DAY,

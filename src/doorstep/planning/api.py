@@ -11,10 +11,10 @@ from doorstep.api.operators import operator_may
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.ops.policy import Action, ActionNotAllowed
 from doorstep.planning import plan_views
-from doorstep.planning.loading import DriverPlan, StationNotFound
+from doorstep.planning.loading import StationNotFound
 from doorstep.planning.plan_views import BlockNotFound, PlanNotFound
 from doorstep.planning.schemas import BlockDetailOut, PlanOut, PlanRequest
-from doorstep.planning.service import plan_wave
+from doorstep.planning.service import plan_requested
 
 router = APIRouter(
     prefix="/v1/plans",
@@ -32,15 +32,9 @@ router = APIRouter(
 async def create_plan(body: PlanRequest, session: DbSession, request: Request, now: Now) -> PlanOut:
     # Routing takes seconds of CPU: off the event loop, in the request's transaction.
     run = await run_in_threadpool(
-        plan_wave,
+        plan_requested,
         session,
-        body.station,
-        body.date,
-        drivers=DriverPlan(body.drivers, body.mall_drivers),
-        time_limit_s=body.time_limit_s,
-        seed=body.seed,
-        force=body.force,
-        dispatch_at=body.at,
+        body,
         travel=request.app.state.travel,
         offers=OfferPolicy.from_settings(request.app.state.settings),
         now=now,

@@ -31,6 +31,7 @@ from doorstep.planning.loading import (
     without_claimed,
 )
 from doorstep.planning.persist import release_previous, store_plan
+from doorstep.planning.schemas import PlanRequest
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,30 @@ def station_codes(session: Session) -> list[str]:
             .where(Node.kind == NodeKind.STATION, Node.active.is_(True))
             .order_by(Node.code)
         )
+    )
+
+
+def plan_requested(
+    session: Session,
+    body: PlanRequest,
+    *,
+    travel: TravelModel | None,
+    offers: OfferPolicy,
+    now: datetime,
+) -> PlanRun:
+    """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form)."""
+    return plan_wave(
+        session,
+        body.station,
+        body.date,
+        drivers=DriverPlan(body.drivers, body.mall_drivers),
+        time_limit_s=body.time_limit_s,
+        seed=body.seed,
+        force=body.force,
+        dispatch_at=body.at,
+        travel=travel,
+        offers=offers,
+        now=now,
     )
 
 

@@ -126,6 +126,12 @@ def _record(
     delivered = _delivery(answer.events)
     if delivered is None:
         last = answer.events[-1]
+        with unit_of_work(sessions) as session:
+            # News, for the operators' carrier_silent check (ops/detectors.py).
+            shipment = session.get_one(CarrierShipment, shipment_id)
+            latest = max(e.at for e in answer.events)
+            if shipment.tracking_news_at is None or latest > shipment.tracking_news_at:
+                shipment.tracking_news_at = latest
         return outcome(TrackStatus.ON_THE_WAY, _describe(last))
     with unit_of_work(sessions) as session:
         shipment = session.get_one(CarrierShipment, shipment_id)

@@ -75,6 +75,8 @@ _ASSETS = {
     "track.css": _CSS,
     # The operator's live map (web/ops/live_map.py).
     "ops/map.js": _JS,
+    # The console's planning form (web/ops/planning.py).
+    "ops/plan-form.js": _JS,
 }
 
 # Paths a merchant's page calls from the shopper's browser (any origin): see cors.py.

@@ -31,6 +31,7 @@ SECTIONS = (
     ("/ops/exceptions", "Exceptions", Action.EXCEPTIONS_READ),
     ("/ops/numbers", "Numbers", Action.NUMBERS_READ),
     ("/ops/plans", "Plans", Action.PLANS_READ),
+    ("/ops/network", "Network", Action.NETWORK_READ),
     ("/ops/users", "People", Action.USERS_READ),
 )
 

@@ -121,7 +121,13 @@ def plans(request: Request, session: DbSession, settings: SettingsDep) -> Respon
 
 
 @router.get("/plans/{plan_id}", response_class=HTMLResponse)
-def plan(plan_id: RowId, request: Request, session: DbSession, settings: SettingsDep) -> Response:
+def plan(
+    plan_id: RowId,
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    done: Annotated[str, Query(max_length=300)] = "",
+) -> Response:
     operator = page_operator(request, session, settings, Action.PLANS_READ)
     if isinstance(operator, Response):
         return operator
@@ -130,7 +136,9 @@ def plan(plan_id: RowId, request: Request, session: DbSession, settings: Setting
     except DomainError as exc:
         return render("ops/denied.html", operator, status_code=exc.status, problem=exc.detail)
     zone = zone_of(session, [])
-    return render("ops/plan.html", operator, plan=view, zone=zone, clock=pages.clock_time)
+    return render(
+        "ops/plan.html", operator, plan=view, zone=zone, clock=pages.clock_time, done=done
+    )
 
 
 @router.get("/users", response_class=HTMLResponse)

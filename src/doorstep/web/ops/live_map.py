@@ -16,17 +16,20 @@ from __future__ import annotations
 import asyncio
 import json
 import math
-from collections.abc import AsyncIterator, Callable
+import threading
+import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, StreamingResponse
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.api.deps import DbSession, Now, get_settings_dep
 from doorstep.db import READ_ONLY_BEGIN, unit_of_work
@@ -44,6 +47,7 @@ WIDTH, HEIGHT, PAD = 1000, 700, 0.08
 STREAM_S = 30
 KEEP_ALIVE_S = 15
 MAX_TILES = 64
+FULL_READ_EVERY = 5
 
 
 @dataclass(frozen=True)
@@ -153,29 +157,119 @@ def _day(session: DbSession, now: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=1)
 
 
+def _block_json(b: live.LiveBlock, frame: Frame, zone: ZoneInfo) -> dict[str, Any]:
+    position = frame.xy(b.lat, b.lng) if b.lat is not None and b.lng is not None else None
+    return {
+        "id": b.id,
+        "status": b.status,
+        "start": b.start,
+        "hours": f"{b.starts_at.astimezone(zone):%H:%M}–{b.ends_at.astimezone(zone):%H:%M}",
+        "driver": b.driver,
+        "at": position,
+        "seen": b.seen_at.astimezone(zone).strftime("%H:%M:%S") if b.seen_at else None,
+        "done": b.done,
+        "to_do": b.to_do,
+        "late": b.late,
+        "stops": [[*frame.xy(s.lat, s.lng), s.status, s.late] for s in b.stops],
+    }
+
+
 def snapshot(session: DbSession, frame: Frame, now: datetime) -> dict[str, Any]:
     """Today's blocks, projected into ``frame``: what one update of the stream carries."""
     start, end = _day(session, now)
     zone = console.network_zone(session)
-    blocks = []
-    for b in live.blocks_layer(session, start, end, now):
-        position = frame.xy(b.lat, b.lng) if b.lat is not None and b.lng is not None else None
-        blocks.append(
-            {
-                "id": b.id,
-                "status": b.status,
-                "start": b.start,
-                "hours": f"{b.starts_at.astimezone(zone):%H:%M}–{b.ends_at.astimezone(zone):%H:%M}",
-                "driver": b.driver,
-                "at": position,
-                "seen": b.seen_at.astimezone(zone).strftime("%H:%M:%S") if b.seen_at else None,
-                "done": b.done,
-                "to_do": b.to_do,
-                "late": b.late,
-                "stops": [[*frame.xy(s.lat, s.lng), s.status, s.late] for s in b.stops],
-            }
-        )
-    return {"blocks": blocks}
+    return {
+        "blocks": [_block_json(b, frame, zone) for b in live.blocks_layer(session, start, end, now)]
+    }
+
+
+class LiveFeed:
+    """One reading of today's blocks for every open map of this process.
+
+    However many maps are open, the blocks are read once per refresh: a stream asking within
+    half a refresh of the last reading gets that reading. The reading goes through one
+    `live.DayReader` (a block's stops are read again only when the block or its driver
+    changed), and each block's JSON is kept while the block is unchanged, so an update
+    encodes only the blocks that moved. The drawn network is kept too, until a node, a
+    partner store or an area changes (`live.network_version`).
+    """
+
+    def __init__(self, every_s: float) -> None:
+        self.every_s = every_s
+        self._lock = threading.Lock()
+        # Everything again every five updates: a stop changed with neither its block nor its
+        # driver (an operator's fix in the database) shows within five refreshes.
+        self._reader = live.DayReader(full_every_s=FULL_READ_EVERY * every_s)
+        self._read_at = -math.inf
+        self._key: tuple[Frame, str] | None = None
+        self._payload = ""
+        # Each block's JSON in the reading's order (what `changes` compares against).
+        self.texts: dict[int, str] = {}
+        self._encoded: dict[int, tuple[live.LiveBlock, str]] = {}
+        self._network: tuple[tuple[Any, ...], Frame, dict[str, Any]] | None = None
+        self._network_lock = threading.Lock()
+        self.readings = 0
+
+    def network(self, session: Session) -> tuple[Frame, dict[str, Any]]:
+        version = live.network_version(session)
+        with self._network_lock:
+            if self._network is None or self._network[0] != version:
+                frame, drawn = _network(session)
+                self._network = (version, frame, drawn)
+            return self._network[1], self._network[2]
+
+    def payload(self, sessions: sessionmaker[Session], frame: Frame, now: datetime) -> str:
+        """The latest reading as one ``blocks`` event's data (every block)."""
+        return self.reading(sessions, frame, now)[0]
+
+    def reading(
+        self, sessions: sessionmaker[Session], frame: Frame, now: datetime
+    ) -> tuple[str, dict[int, str]]:
+        """The latest reading: the whole of it, and each block's JSON by id, in order."""
+        with self._lock:
+            return self._read(sessions, frame, now), self.texts
+
+    def _read(self, sessions: sessionmaker[Session], frame: Frame, now: datetime) -> str:
+        # Under self._lock (`reading` holds it).
+        fresh = time.monotonic() - self._read_at < self.every_s / 2
+        if fresh and self._key is not None and self._key[0] == frame:
+            return self._payload
+        with unit_of_work(sessions) as session:
+            session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
+            start, end = _day(session, now)
+            zone = console.network_zone(session)
+            blocks = self._reader.read(session, start, end, now)
+        key = (frame, str(zone))
+        if key != self._key:
+            self._encoded = {}
+        encoded: dict[int, tuple[live.LiveBlock, str]] = {}
+        for b in blocks:
+            kept = self._encoded.get(b.id)
+            text = (
+                kept[1]
+                if kept is not None and kept[0] == b
+                else json.dumps(_block_json(b, frame, zone))
+            )
+            encoded[b.id] = (b, text)
+        self._encoded, self._key = encoded, key
+        self.texts = {block_id: text for block_id, (_, text) in encoded.items()}
+        self._payload = '{"blocks": [' + ", ".join(self.texts.values()) + "]}"
+        self._read_at = time.monotonic()
+        self.readings += 1
+        return self._payload
+
+
+_FEED_LOCK = threading.Lock()
+
+
+def live_feed(request: Request, settings: Settings) -> LiveFeed:
+    """The process's feed (one per app), made on first use."""
+    with _FEED_LOCK:
+        feed = getattr(request.app.state, "ops_live_feed", None)
+        if feed is None or feed.every_s != settings.ops_map_refresh_s:
+            feed = LiveFeed(settings.ops_map_refresh_s)
+            request.app.state.ops_live_feed = feed
+        return feed
 
 
 @router.get("/map", response_class=HTMLResponse)
@@ -183,7 +277,9 @@ def map_page(request: Request, session: DbSession, settings: SettingsDep, now: N
     operator = page_operator(request, session, settings, Action.MAP_VIEW)
     if isinstance(operator, Response):
         return operator
-    frame, network = _network(session)
+    # No first frame inline: the stream sends it as soon as the page connects, so the page
+    # itself reads no block and no stop.
+    frame, network = live_feed(request, settings).network(session)
     url = settings.ops_map_tile_url
     img = "'self' data:"
     if url:
@@ -200,7 +296,6 @@ def map_page(request: Request, session: DbSession, settings: SettingsDep, now: N
         width=WIDTH,
         height=HEIGHT,
         tiles=tiles(frame, url) if url else [],
-        first=json.dumps(snapshot(session, frame, now)),
         **network,
     )
 
@@ -210,37 +305,59 @@ def map_events(request: Request, session: DbSession, settings: SettingsDep) -> R
     operator = page_operator(request, session, settings, Action.MAP_VIEW)
     if isinstance(operator, Response):
         return Response("sign in first", status_code=401, media_type="text/plain")
-    frame, _ = _network(session)
+    feed = live_feed(request, settings)
+    frame, _ = feed.network(session)
     return StreamingResponse(
-        _stream(request, frame, settings.ops_map_refresh_s),
+        _stream(request, feed, frame, settings.ops_map_refresh_s),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
 
 
-async def _stream(request: Request, frame: Frame, every_s: float) -> AsyncIterator[str]:
-    read = _reader(request, frame)
-    last = None
+def changes(sent: dict[int, str], texts: dict[int, str]) -> str | None:
+    """A ``changes`` event's data: the blocks whose JSON differs from what this stream sent,
+    the ids gone, and the order when it moved; None when nothing did."""
+    changed = [text for block_id, text in texts.items() if sent.get(block_id) != text]
+    gone = [block_id for block_id in sent if block_id not in texts]
+    order = list(texts) if list(sent) != list(texts) else None
+    if not changed and not gone and order is None:
+        return None
+    return (
+        '{"blocks": ['
+        + ", ".join(changed)
+        + f'], "gone": {json.dumps(gone)}, "order": {json.dumps(order)}}}'
+    )
+
+
+async def _stream(
+    request: Request, feed: LiveFeed, frame: Frame, every_s: float
+) -> AsyncIterator[str]:
+    """The whole day first (``blocks``), then only what changed (``changes``): at 300
+    blocks an update is a few blocks, not 200 KB for the browser to parse every second."""
+    sessions, clock = request.app.state.session_factory, request.app.state.clock
+
+    def read() -> tuple[str, dict[int, str]]:
+        return feed.reading(sessions, frame, clock())
+
+    sent: dict[int, str] | None = None
     quiet = 0.0
     yield "retry: 1000\n\n"
     loop = asyncio.get_running_loop()
     ends = loop.time() + STREAM_S
+    tick = loop.time()
     while loop.time() < ends and not await request.is_disconnected():
-        payload = await run_in_threadpool(read)
-        if payload != last:
-            yield f"event: blocks\ndata: {payload}\n\n"
-            last, quiet = payload, 0.0
+        whole, texts = await run_in_threadpool(read)
+        update = None if sent is None else changes(sent, texts)
+        if sent is None:
+            yield f"event: blocks\ndata: {whole}\n\n"
+            sent, quiet = texts, 0.0
+        elif update is not None:
+            yield f"event: changes\ndata: {update}\n\n"
+            sent, quiet = texts, 0.0
         elif quiet >= KEEP_ALIVE_S:
             yield ": still here\n\n"
             quiet = 0.0
-        await asyncio.sleep(every_s)
+        # On a steady beat: the time a reading took comes off the wait for the next one.
+        tick = max(tick + every_s, loop.time())
+        await asyncio.sleep(tick - loop.time())
         quiet += every_s
-
-
-def _reader(request: Request, frame: Frame) -> Callable[[], str]:
-    def read() -> str:
-        with unit_of_work(request.app.state.session_factory) as session:
-            session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
-            return json.dumps(snapshot(session, frame, request.app.state.clock()))
-
-    return read

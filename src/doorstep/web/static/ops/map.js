@@ -62,9 +62,26 @@
     clock.textContent = "updated " + new Date().toLocaleTimeString();
   }
 
-  draw(JSON.parse(document.getElementById("first-blocks").textContent));
+  // No first frame in the page: the stream sends every block as soon as it opens
+  // ("blocks"), then only the blocks that changed ("changes": blocks, gone ids, new order).
+  const known = new Map();
+  let order = [];
+  function redraw() { draw({ blocks: order.map(function (id) { return known.get(id); }).filter(Boolean) }); }
   const source = new EventSource("/ops/map/events");
   source.addEventListener("open", function () { state.textContent = "live"; state.className = "live-state on"; });
   source.addEventListener("error", function () { state.textContent = "reconnecting…"; state.className = "live-state"; });
-  source.addEventListener("blocks", function (event) { draw(JSON.parse(event.data)); });
+  source.addEventListener("blocks", function (event) {
+    const data = JSON.parse(event.data);
+    known.clear();
+    data.blocks.forEach(function (b) { known.set(b.id, b); });
+    order = data.blocks.map(function (b) { return b.id; });
+    redraw();
+  });
+  source.addEventListener("changes", function (event) {
+    const data = JSON.parse(event.data);
+    data.blocks.forEach(function (b) { known.set(b.id, b); });
+    data.gone.forEach(function (id) { known.delete(id); });
+    if (data.order) order = data.order;
+    redraw();
+  });
 })();
