@@ -60,8 +60,10 @@ def plan_requested(
     travel: TravelModel | None,
     offers: OfferPolicy,
     now: datetime,
+    morning_run: str = "block",
 ) -> PlanRun:
-    """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form)."""
+    """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form);
+    ``morning_run`` is `Settings.morning_run`."""
     return plan_wave(
         session,
         body.station,
@@ -74,6 +76,7 @@ def plan_requested(
         travel=travel,
         offers=offers,
         now=now,
+        morning_run=morning_run,
     )
 
 

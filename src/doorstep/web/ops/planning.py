@@ -128,6 +128,7 @@ def _plan(
         travel=request.app.state.travel,
         offers=OfferPolicy.from_settings(settings),
         now=now,
+        morning_run=settings.morning_run,
     )
     audit.record(
         session,
