@@ -14,6 +14,12 @@ No web, no database, no domain: the callers (planning, the benchmark command) br
 function and its data.
 """
 
-from doorstep.cluster.pool import ClusterUnavailable, open_client, run_tasks, worker_pids
+from doorstep.cluster.pool import (
+    ClusterUnavailable,
+    open_client,
+    run_tasks,
+    runner_on,
+    worker_pids,
+)
 
-__all__ = ["ClusterUnavailable", "open_client", "run_tasks", "worker_pids"]
+__all__ = ["ClusterUnavailable", "open_client", "run_tasks", "runner_on", "worker_pids"]

@@ -98,3 +98,13 @@ def run_tasks(
 def worker_pids(client: Client) -> dict[str, int]:
     """The process id of each worker, by its address (to watch or stop one)."""
     return {address: int(pid) for address, pid in client.run(os.getpid).items()}
+
+
+def runner_on(client: Client) -> Callable[[Callable[[T], R], Sequence[T]], list[R]]:
+    """``run(function, tasks)`` on the client's workers, results in order: what a pure core
+    that solves parts at once (`optimize.decomposition`) takes, without knowing Dask."""
+
+    def run(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+        return run_tasks(client, function, tasks)
+
+    return run

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from doorstep.optimize.checker import check
+from doorstep.optimize.decomposition import Runner, in_turn, solve_decomposed
 from doorstep.optimize.instances import (
     BenchmarkInstance,
     Convention,
@@ -113,11 +114,25 @@ def run_instance(
     time_limit: float,
     seed: int = 1,
     solution_out: str | None = None,
+    *,
+    workers: int | None = None,
+    run: Runner = in_turn,
 ) -> InstanceResult:
     """Solve one instance file and check the result (a top-level function, so worker
-    processes can run it)."""
+    processes can run it). With ``workers``: PyVRP on sub-problems, ``workers`` at a time
+    by ``run`` (`optimize.decomposition`), on instances that give their stops' positions."""
     instance = read_instance(path)
-    solution = solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
+    if workers is not None and instance.positions is not None:
+        solution = solve_decomposed(
+            instance.problem,
+            instance.positions,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            run=run,
+        )
+    else:
+        solution = solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
     report = check(instance.problem, solution)
     if solution_out:
         write_solution(solution_out, instance, solution)
