@@ -84,6 +84,10 @@ def test_several_stations_are_planned_on_a_local_cluster_as_one_process_plans_th
     for key in ("packages", "cost_cents", "share", "unassigned"):
         assert chandler[key] == in_process[key]
     assert all(Path(r["page"]).is_file() for r in results)
+    # Nothing changed since: no cluster is started, and the stored plans stand.
+    again = runner.invoke(app, ["plan", "--workers", "1", *effort[:-1]])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("wave unchanged: the stored plan stands") == 2
     bad = runner.invoke(
         app, ["plan", "--date", "2026-11-24", "--station", "DCH1", "--station", "NOPE"]
     )

@@ -18,6 +18,7 @@ from doorstep.optimize.instances import (
     read_instance,
     write_solution,
 )
+from doorstep.optimize.solution import Solution
 from doorstep.optimize.solve import solve
 
 ENV_BENCHMARKS = "DOORSTEP_BENCHMARKS_DIR"
@@ -108,6 +109,30 @@ def gap(
     return 100.0 * (distance - bks.distance) / bks.distance
 
 
+def solve_instance(
+    instance: BenchmarkInstance,
+    engine: str,
+    time_limit: float,
+    seed: int = 1,
+    *,
+    workers: int | None = None,
+    run: Runner = in_turn,
+) -> Solution:
+    """The engine on the whole instance; with ``workers``, PyVRP on sub-problems,
+    ``workers`` at a time by ``run`` (`optimize.decomposition`), when the instance gives its
+    stops' positions."""
+    if workers is not None and instance.positions is not None:
+        return solve_decomposed(
+            instance.problem,
+            instance.positions,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            run=run,
+        )
+    return solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
+
+
 def run_instance(
     path: str,
     engine: str,
@@ -118,21 +143,10 @@ def run_instance(
     workers: int | None = None,
     run: Runner = in_turn,
 ) -> InstanceResult:
-    """Solve one instance file and check the result (a top-level function, so worker
-    processes can run it). With ``workers``: PyVRP on sub-problems, ``workers`` at a time
-    by ``run`` (`optimize.decomposition`), on instances that give their stops' positions."""
+    """Solve one instance file (`solve_instance`) and check the result (a top-level
+    function, so worker processes can run it)."""
     instance = read_instance(path)
-    if workers is not None and instance.positions is not None:
-        solution = solve_decomposed(
-            instance.problem,
-            instance.positions,
-            time_limit=time_limit,
-            seed=seed,
-            workers=workers,
-            run=run,
-        )
-    else:
-        solution = solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
+    solution = solve_instance(instance, engine, time_limit, seed, workers=workers, run=run)
     report = check(instance.problem, solution)
     if solution_out:
         write_solution(solution_out, instance, solution)

@@ -139,7 +139,7 @@ class WaveSolve:
     workers: int = 1
 
 
-def solve_wave(task: WaveSolve) -> DayPlan:
+def solve_wave(task: WaveSolve, progress: Callable[[PlanProgress], None] | None = None) -> DayPlan:
     """The pure step: plan the day with the planning core (no database)."""
     return plan_day(
         task.day,
@@ -147,6 +147,7 @@ def solve_wave(task: WaveSolve) -> DayPlan:
         seed=task.seed,
         max_iterations=task.max_iterations,
         workers=task.workers,
+        progress=progress,
     )
 
 
@@ -247,14 +248,7 @@ def store_wave(
     if claimed is not wave:
         wave, fingerprint = claimed, _fingerprint(claimed, prepared.seed, prepared.held)
     if solved is None or wave.day != task.day:
-        solved = plan_day(
-            wave.day,
-            time_limit_s=task.time_limit_s,
-            seed=task.seed,
-            max_iterations=task.max_iterations,
-            workers=task.workers,
-            progress=progress,
-        )
+        solved = solve_wave(replace(task, day=wave.day), progress)
     plan = store_plan(session, wave, solved, fingerprint, held=prepared.held)
     publish_plan(
         session,
