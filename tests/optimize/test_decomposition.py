@@ -107,3 +107,19 @@ def test_bench_solve_with_two_workers_writes_a_feasible_solution(tmp_path: Path)
     clients = [int(c) for line in routes for c in line.split(":")[1].split()]
     assert sorted(clients) == list(range(1, 401))
     assert read_instance(instance).problem.num_vehicles == 400
+
+
+def test_a_fleet_too_small_to_share_out_is_solved_whole() -> None:
+    coords, demand = _city(120)
+    b = ProblemBuilder(dimensions=("demand",), name="few-vans")
+    for i in range(len(coords)):
+        b.add_location(str(i))
+    b.set_matrices(rounded_matrix(coords))
+    b.add_vehicle_type("van", start=0, end=0, capacity=(200,), count=3)
+    for i in range(1, len(coords)):
+        b.add_job(str(i), location=i, demand=(demand[i],))
+    problem = b.build()
+    # Three parts of 40 would need two vans each; three vans in all cannot be shared out.
+    solution = solve_decomposed(problem, coords, time_limit=2, seed=1, part_size=40)
+    assert solution.engine == "pyvrp"
+    assert check(problem, solution).complete

@@ -93,7 +93,9 @@ def solve_decomposed(
     stops around the depot; ``workers`` is how many parts ``run`` solves at once (it sizes
     a round so that the last one ends by the time limit)."""
     started = time.perf_counter()
-    if not decomposable(problem) or len(problem.jobs) <= part_size:
+    parts_count = math.ceil(len(problem.jobs) / part_size)
+    if not decomposable(problem) or parts_count < 2 or problem.num_vehicles < 2 * parts_count:
+        # A fleet this small cannot be shared out to the parts without starving some.
         return solve(problem, engine="pyvrp", time_limit=time_limit, seed=seed)
     depot = problem.vehicle_types[0].start
     angle = np.arctan2(coords[:, 1] - coords[depot, 1], coords[:, 0] - coords[depot, 0])
@@ -110,7 +112,7 @@ def solve_decomposed(
 
     # Round 0: sectors of stops by angle, each solved from scratch.
     order = sorted(problem.jobs, key=lambda j: (angle[j.stop.location], j.id))
-    count = math.ceil(len(order) / part_size)
+    count = parts_count
     sectors = [order[k * len(order) // count : (k + 1) * len(order) // count] for k in range(count)]
     fleets = _share_fleet(problem, [len(s) for s in sectors], used=None)
     # The first round runs whatever the time limit: it makes the routes the others improve.
