@@ -42,18 +42,22 @@ def one(path: Path, time_limit: float, workers: int, seed: int) -> dict[str, Any
     """One run in this process: ``workers`` 0 is PyVRP alone on the whole instance."""
     from doorstep.optimize.instances import read_instance
 
-    instance = read_instance(path)
     worker_peaks: list[float] = []
     worker_cpu = 0.0
     setup_s = 0.0
-    started = time.perf_counter()
     if workers == 0:
+        instance = read_instance(path)
+        started = time.perf_counter()
         solution = solve_instance(instance, "pyvrp", time_limit, seed)
     else:
         from doorstep.cluster import open_client, runner_on
 
+        started = time.perf_counter()
+        # The workers start before the instance is read: a process's peak memory survives
+        # fork and exec, so workers started later would report the reader's peak as theirs.
         with open_client(workers=workers) as client:
             setup_s = time.perf_counter() - started
+            instance = read_instance(path)
             started = time.perf_counter()
             run = runner_on(client)
             solution = solve_instance(instance, "pyvrp", time_limit, seed, workers=workers, run=run)
