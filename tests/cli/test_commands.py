@@ -88,6 +88,12 @@ def test_several_stations_are_planned_on_a_local_cluster_as_one_process_plans_th
     again = runner.invoke(app, ["plan", "--workers", "1", *effort[:-1]])
     assert again.exit_code == 0, again.output
     assert again.output.count("wave unchanged: the stored plan stands") == 2
+    # Planned again on the cluster with the progress bar on: the summary names both stations.
+    shown = runner.invoke(app, ["plan", "--workers", "1", "--force", *effort[:-1]])
+    assert shown.exit_code == 0, shown.output
+    assert "Plan for 2026-11-24" in shown.output
+    assert "DCH1" in shown.output
+    assert "DGB1" in shown.output
     bad = runner.invoke(
         app, ["plan", "--date", "2026-11-24", "--station", "DCH1", "--station", "NOPE"]
     )
