@@ -3,6 +3,7 @@ decomposition on a local Dask cluster, at the same time limit, side by side.
 
     .venv/bin/python benchmarks/city_scale.py                          # Leuven1, 30 s, 2 workers
     .venv/bin/python benchmarks/city_scale.py --instance Antwerp1 --time-limit 60 --workers 1,2
+    .venv/bin/python benchmarks/city_scale.py --generate 10000        # a generated city of 10,000
 
 Each run is a process of its own (``--one``), so its peak memory is its own: the main
 process's, plus each worker's for the cluster. CPU seconds add the main process and the
@@ -92,15 +93,43 @@ def one(path: Path, time_limit: float, workers: int, seed: int) -> dict[str, Any
     }
 
 
+def generate(clients: int, seed: int) -> Path:
+    """A CVRP file of ``clients`` stops spread over a city around a central depot (more of
+    them near the centre), 1 to 10 parcels each, vans of 100: no best-known."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    radius = 20_000 * np.sqrt(rng.uniform(0, 1, clients)) * rng.uniform(0.3, 1, clients)
+    angle = rng.uniform(0, 2 * np.pi, clients)
+    xy = np.column_stack([radius * np.cos(angle), radius * np.sin(angle)]).round() + 25_000
+    demand = rng.integers(1, 11, clients)
+    path = RESULTS.parent / f"city{clients}.vrp"
+    lines = [f"NAME : city{clients}", "TYPE : CVRP", f"DIMENSION : {clients + 1}"]
+    lines += ["EDGE_WEIGHT_TYPE : EUC_2D", "CAPACITY : 100", "NODE_COORD_SECTION"]
+    lines += ["1 25000 25000", *(f"{i + 2} {x:.0f} {y:.0f}" for i, (x, y) in enumerate(xy))]
+    lines += ["DEMAND_SECTION", "1 0", *(f"{i + 2} {d}" for i, d in enumerate(demand))]
+    lines += ["DEPOT_SECTION", "1", "-1", "EOF"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--instance", default="Leuven1")
     parser.add_argument("--time-limit", type=float, default=30.0)
     parser.add_argument("--workers", default="2", help="comma-separated worker counts")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--generate", type=int, default=None, help="a generated city of N")
     parser.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    path = benchmarks_dir() / "xxl" / f"{args.instance}.vrp"
+    if args.generate:
+        args.instance = str(generate(args.generate, args.seed))
+    # A name of the XXL set, or a .vrp file's path.
+    if args.instance.endswith(".vrp"):
+        path = Path(args.instance)
+    else:
+        path = benchmarks_dir() / "xxl" / f"{args.instance}.vrp"
     if args.one is not None:
         print(json.dumps(one(path, args.time_limit, args.one, args.seed)))
         return
