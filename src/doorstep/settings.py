@@ -392,6 +392,20 @@ class Settings(BaseSettings):
         "opens a carrier_silent exception",
     )
 
+    # Planning many stations at once on Dask (`doorstep plan`, `doorstep bench solve`).
+    dask_scheduler: str | None = Field(
+        default=None,
+        pattern=r"^(tcp|tls|inproc|ws|wss)://\S+$",
+        description="An existing Dask scheduler's address (tcp://host:8786) the planner "
+        "sends its solves to; unset = a local cluster of worker processes",
+    )
+    dask_workers: int = Field(
+        default=2,
+        ge=1,
+        le=256,
+        description="Worker processes of the local Dask cluster (one solve each at a time)",
+    )
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         # A deployment that forgot to set a secret must not start with a public one.

@@ -59,3 +59,43 @@ def test_planning_an_unknown_station_fails_with_a_message(own_database: Path) ->
     result = runner.invoke(app, ["plan", "--date", "2026-11-24", "--station", "NOPE"])
     assert result.exit_code == 1
     assert "no station with code 'NOPE'" in result.output
+
+
+def test_several_stations_are_planned_on_a_local_cluster_as_one_process_plans_them(
+    own_database: Path,
+) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    network = str(EXAMPLES / "chandler-az" / "network.geojson")
+    assert runner.invoke(app, ["network", "import", network]).exit_code == 0
+    seeded = runner.invoke(app, ["demo", "seed", "--orders", "40", "--date", "2026-11-24"])
+    assert seeded.exit_code == 0, seeded.output
+    # Iterations bound the search: the plan does not depend on where or how fast it ran.
+    effort = ["--date", "2026-11-24", "--time-limit", "60", "--max-iterations", "150", "--json"]
+    alone = runner.invoke(app, ["plan", "--station", "DCH1", *effort])
+    assert alone.exit_code == 0, alone.output
+    [in_process] = json.loads(alone.output)
+    on_cluster = runner.invoke(app, ["plan", "--workers", "1", "--force", *effort])
+    assert on_cluster.exit_code == 0, on_cluster.output
+    results = json.loads(on_cluster.output)
+    assert [r["station"] for r in results] == ["DCH1", "DGB1"]
+    assert all(r["new_plan"] for r in results)
+    chandler = results[0]
+    assert chandler["plan_id"] != in_process["plan_id"]
+    for key in ("packages", "cost_cents", "share", "unassigned"):
+        assert chandler[key] == in_process[key]
+    assert all(Path(r["page"]).is_file() for r in results)
+    # Nothing changed since: no cluster is started, and the stored plans stand.
+    again = runner.invoke(app, ["plan", "--workers", "1", *effort[:-1]])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("wave unchanged: the stored plan stands") == 2
+    # Planned again on the cluster with the progress bar on: the summary names both stations.
+    shown = runner.invoke(app, ["plan", "--workers", "1", "--force", *effort[:-1]])
+    assert shown.exit_code == 0, shown.output
+    assert "Plan for 2026-11-24" in shown.output
+    assert "DCH1" in shown.output
+    assert "DGB1" in shown.output
+    bad = runner.invoke(
+        app, ["plan", "--date", "2026-11-24", "--station", "DCH1", "--station", "NOPE"]
+    )
+    assert bad.exit_code == 1
+    assert "no station with code 'NOPE'" in bad.output

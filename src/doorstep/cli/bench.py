@@ -53,14 +53,36 @@ def solve_command(
     solution_out: Annotated[
         Path | None, typer.Option("--solution-out", help="write 'Route #k: …' / 'Cost X'")
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Solve sub-problems of a large instance on N workers at once (a local "
+            "Dask cluster for N > 1; default: the engine alone on the whole instance)",
+            min=1,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="A Dask scheduler's address (tcp://HOST:8786) for the sub-problems"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Solve one instance and check the result with the independent checker."""
     _engines(engine)
+    out = str(solution_out) if solution_out else None
     try:
-        result = run_instance(
-            str(instance), engine, time_limit, seed, str(solution_out) if solution_out else None
-        )
+        if scheduler or (workers or 1) > 1:
+            # Imported here: Dask takes a moment to import, and a plain solve never needs it.
+            from doorstep.cluster import open_client, runner_on
+
+            with open_client(scheduler, workers=workers or 2) as client:
+                count = len(client.scheduler_info()["workers"])
+                result = run_instance(
+                    str(instance), engine, time_limit, seed, out, workers=count,
+                    run=runner_on(client),
+                )  # fmt: skip
+        else:
+            result = run_instance(str(instance), engine, time_limit, seed, out, workers=workers)
     except (InstanceFormatError, ProblemError, UnsupportedFeatureError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from error

@@ -7,12 +7,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
 from rich.progress import (
+    BarColumn,
     MofNCompleteColumn,
     Progress,
     ProgressColumn,
@@ -31,9 +32,12 @@ from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.planning.core import PlanProgress
 from doorstep.planning.loading import DriverPlan
-from doorstep.planning.service import plan_wave, station_codes
+from doorstep.planning.service import PlanRun, plan_wave, station_codes
 from doorstep.settings import get_settings
 from doorstep.web.plan_page import render_plan_page
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 # What the planner is doing, in the words of the progress bar (PlanProgress.phase).
 PHASES = {
@@ -60,11 +64,41 @@ def plan_stations(
     travel: TravelModel | None = None,
     offers: OfferPolicy | None = None,
     morning_run: str = "block",
+    *,
+    max_iterations: int | None = None,
+    workers: int = 2,
+    scheduler: str | None = None,
 ) -> list[dict[str, Any]]:
     """Plan each station's wave in its own transaction; write its page when it changed.
-    ``progress_to``: the console that shows a progress bar (None: none)."""
+    ``progress_to``: the console that shows a progress bar (None: none).
+
+    More than one station (or a ``scheduler`` address) goes to a Dask cluster: the waves'
+    solves run on ``workers`` local worker processes, or on the scheduler's workers."""
     with unit_of_work(factory) as session:
         codes = stations or station_codes(session)
+
+    def row(run: PlanRun) -> dict[str, Any]:
+        return _stored(run, day, pages)
+
+    if len(codes) > 1 or scheduler:
+        return _plan_on_cluster(
+            factory,
+            codes,
+            day,
+            row,
+            progress_to,
+            scheduler=scheduler,
+            workers=workers,
+            drivers=drivers,
+            time_limit_s=time_limit,
+            seed=seed,
+            max_iterations=max_iterations,
+            force=force,
+            dispatch_at=dispatch_at,
+            travel=travel,
+            offers=offers,
+            morning_run=morning_run,
+        )
     results: list[dict[str, Any]] = []
     for code in codes:
         bar = _progress(code, time_limit, progress_to)
@@ -76,6 +110,8 @@ def plan_stations(
                 drivers=drivers,
                 time_limit_s=time_limit,
                 seed=seed,
+                max_iterations=max_iterations,
+                workers=workers,
                 force=force,
                 progress=show,
                 dispatch_at=dispatch_at,
@@ -83,29 +119,78 @@ def plan_stations(
                 offers=offers,
                 morning_run=morning_run,
             )
-            page = pages / f"plan-{code}-{day}.html"
-            if run.result is not None:
-                page.write_text(
-                    render_plan_page(run.wave, run.result, held=len(run.plan.held or [])),
-                    encoding="utf-8",
-                )
-            totals = run.plan.totals
-            results.append(
-                {
-                    "station": code,
-                    "date": str(day),
-                    "plan_id": run.plan.id,
-                    "new_plan": run.result is not None,
-                    "packages": totals["packages"],
-                    "cost_cents": totals["cost_cents"],
-                    "cost_per_package_cents": totals["cost_per_package_cents"],
-                    "share": totals["share"],
-                    "unassigned": run.plan.unassigned,
-                    "held": run.plan.held or [],
-                    "page": str(page),
-                }
-            )
+            results.append(row(run))
     return results
+
+
+def _plan_on_cluster(
+    factory: sessionmaker[Session],
+    codes: list[str],
+    day: date,
+    row: Callable[[PlanRun], dict[str, Any]],
+    console: Console | None,
+    *,
+    scheduler: str | None,
+    workers: int,
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """The stations' solves on a Dask cluster with one progress bar over them."""
+    # Imported here: Dask takes a moment to import, and most commands never need it.
+    from doorstep.cluster import open_client
+    from doorstep.planning.distributed import plan_waves
+
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
+    where = scheduler or f"{workers} local workers"
+    with Progress(*columns, console=console, transient=True, disable=console is None) as bar:
+        task = bar.add_task(f"reading {len(codes)} waves", total=len(codes))
+
+        @contextmanager
+        def cluster() -> Iterator[Client]:
+            bar.update(task, description=f"starting the cluster ({where})")
+            with open_client(scheduler, workers=workers) as client:
+                bar.update(task, description=f"solving on {where}")
+                yield client
+            bar.update(task, description="storing the plans")
+
+        return plan_waves(
+            factory,
+            codes,
+            day,
+            cluster=cluster,
+            stored=row,
+            solved=lambda code: bar.update(task, advance=1),
+            **options,
+        )
+
+
+def _stored(run: PlanRun, day: date, pages: Path) -> dict[str, Any]:
+    """A station's line of the summary; its plan page written when the plan is new."""
+    code = run.wave.station.code
+    page = pages / f"plan-{code}-{day}.html"
+    if run.result is not None:
+        page.write_text(
+            render_plan_page(run.wave, run.result, held=len(run.plan.held or [])),
+            encoding="utf-8",
+        )
+    totals = run.plan.totals
+    return {
+        "station": code,
+        "date": str(day),
+        "plan_id": run.plan.id,
+        "new_plan": run.result is not None,
+        "packages": totals["packages"],
+        "cost_cents": totals["cost_cents"],
+        "cost_per_package_cents": totals["cost_per_package_cents"],
+        "share": totals["share"],
+        "unassigned": run.plan.unassigned,
+        "held": run.plan.held or [],
+        "page": str(page),
+    }
 
 
 class _BudgetBar(ProgressColumn):
@@ -209,6 +294,29 @@ def plan_command(
             "then, and hold back the same-day parcels better sent with a later wave"
         ),
     ] = None,
+    max_iterations: Annotated[
+        int | None,
+        typer.Option(
+            help="Search iterations per territory as well as the time limit: a plan that is "
+            "the same on every machine (same wave + seed)",
+            min=1,
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            help="Worker processes planning stations at once (default: the setting "
+            "DOORSTEP_DASK_WORKERS)",
+            min=1,
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="A Dask scheduler's address (tcp://HOST:8786) to solve on (default: the "
+            "setting DOORSTEP_DASK_SCHEDULER; unset: a local cluster)"
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Plan the day's waves: the cheapest channel per package, routes cut into blocks, partner
@@ -240,6 +348,9 @@ def plan_command(
                 travel=settings.travel_model(),
                 offers=OfferPolicy.from_settings(settings),
                 morning_run=settings.morning_run,
+                max_iterations=max_iterations,
+                workers=workers or settings.dask_workers,
+                scheduler=scheduler or settings.dask_scheduler,
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")

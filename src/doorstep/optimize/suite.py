@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from doorstep.optimize.checker import check
+from doorstep.optimize.decomposition import Runner, in_turn, solve_decomposed
 from doorstep.optimize.instances import (
     BenchmarkInstance,
     Convention,
@@ -17,6 +18,7 @@ from doorstep.optimize.instances import (
     read_instance,
     write_solution,
 )
+from doorstep.optimize.solution import Solution
 from doorstep.optimize.solve import solve
 
 ENV_BENCHMARKS = "DOORSTEP_BENCHMARKS_DIR"
@@ -107,17 +109,44 @@ def gap(
     return 100.0 * (distance - bks.distance) / bks.distance
 
 
+def solve_instance(
+    instance: BenchmarkInstance,
+    engine: str,
+    time_limit: float,
+    seed: int = 1,
+    *,
+    workers: int | None = None,
+    run: Runner = in_turn,
+) -> Solution:
+    """The engine on the whole instance; with ``workers``, PyVRP on sub-problems,
+    ``workers`` at a time by ``run`` (`optimize.decomposition`), when the instance gives its
+    stops' positions."""
+    if workers is not None and instance.positions is not None:
+        return solve_decomposed(
+            instance.problem,
+            instance.positions,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers,
+            run=run,
+        )
+    return solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
+
+
 def run_instance(
     path: str,
     engine: str,
     time_limit: float,
     seed: int = 1,
     solution_out: str | None = None,
+    *,
+    workers: int | None = None,
+    run: Runner = in_turn,
 ) -> InstanceResult:
-    """Solve one instance file and check the result (a top-level function, so worker
-    processes can run it)."""
+    """Solve one instance file (`solve_instance`) and check the result (a top-level
+    function, so worker processes can run it)."""
     instance = read_instance(path)
-    solution = solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed)
+    solution = solve_instance(instance, engine, time_limit, seed, workers=workers, run=run)
     report = check(instance.problem, solution)
     if solution_out:
         write_solution(solution_out, instance, solution)

@@ -124,6 +124,24 @@ def without_claimed(session: Session, wave: Wave) -> Wave:
     )
 
 
+def attach(session: Session, wave: Wave) -> Wave:
+    """The wave with its rows read again in ``session``: a wave read in one transaction and
+    stored in another (its solve ran on a cluster meanwhile) changes rows of the second."""
+    station = session.get_one(Node, wave.station.id)
+    node_ids = [n.id for n in wave.nodes.values()]
+    nodes = {n.id: n for n in session.scalars(select(Node).where(Node.id.in_(node_ids)))}
+    package_ids = [p.id for p in wave.packages.values()]
+    packages = {
+        p.id: p for p in session.scalars(select(Package).where(Package.id.in_(package_ids)))
+    }
+    return replace(
+        wave,
+        station=station,
+        nodes={code: nodes[n.id] for code, n in wave.nodes.items()},
+        packages={code: packages[p.id] for code, p in wave.packages.items()},
+    )
+
+
 def _with_the_carrier() -> Select[int]:
     """Packages whose carrier shipment is past `planned` (being labelled, labelled, handed
     over): they are out of every wave."""

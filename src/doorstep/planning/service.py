@@ -19,12 +19,13 @@ from doorstep.drivers.publish import publish_plan
 from doorstep.errors import InvalidInput
 from doorstep.geo import TravelModel
 from doorstep.models import Node, NodeKind, Plan, PlanStatus, utcnow
-from doorstep.planning.core import HOUR, DayPlan, PlanProgress, plan_day
+from doorstep.planning.core import HOUR, DayInput, DayPlan, PlanProgress, plan_day
 from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
     DriverPlan,
     StationNotFound,
     Wave,
+    attach,
     load_order_history,
     load_wave,
     seconds_of_day,
@@ -108,7 +109,97 @@ def plan_wave(
     The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
     (by default the dispatch moment, else the clock). ``morning_run``: ``block`` (the run to
-    the partner stores is a block like any other) or ``van`` (`Settings.morning_run`)."""
+    the partner stores is a block like any other) or ``van`` (`Settings.morning_run`).
+
+    The three steps are `prepare_wave` (read the database), `solve_wave` (pure: what a
+    worker of a cluster runs) and `store_wave` (write the plan); this runs them in turn."""
+    prepared = prepare_wave(
+        session,
+        station_code,
+        service_date,
+        drivers=drivers,
+        seed=seed,
+        force=force,
+        dispatch_at=dispatch_at,
+        epoch_s=epoch_s,
+        dispatch_time_limit_s=dispatch_time_limit_s,
+        travel=travel,
+        now=now,
+    )
+    task = WaveSolve(
+        station=station_code,
+        day=prepared.wave.day,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        max_iterations=max_iterations,
+        workers=workers,
+    )
+    return store_wave(
+        session, prepared, task, offers=offers, progress=progress, morning_run=morning_run
+    )
+
+
+@dataclass(frozen=True)
+class PreparedWave:
+    """A station's wave read from the database, ready to solve: nothing is written yet.
+
+    ``wave`` is without the parcels already claimed (a block a driver took, a shipment being
+    labelled); ``current_plan_id`` is the stored plan that stands when the wave has not
+    changed (``unchanged``)."""
+
+    wave: Wave
+    fingerprint: str
+    held: list[dict[str, str]] | None
+    seed: int
+    now: datetime
+    instant_offers: bool
+    current_plan_id: int | None
+    unchanged: bool
+
+
+@dataclass(frozen=True)
+class WaveSolve:
+    """Everything a solve needs, as plain picklable data (no session, no rows): a worker
+    of a cluster runs `solve_wave` on it. Same task → same plan when ``max_iterations``
+    bounds the search before the time limit does."""
+
+    station: str
+    day: DayInput
+    time_limit_s: float
+    seed: int
+    max_iterations: int | None = None
+    workers: int = 1
+
+
+def solve_wave(task: WaveSolve, progress: Callable[[PlanProgress], None] | None = None) -> DayPlan:
+    """The pure step: plan the day with the planning core (no database)."""
+    return plan_day(
+        task.day,
+        time_limit_s=task.time_limit_s,
+        seed=task.seed,
+        max_iterations=task.max_iterations,
+        workers=task.workers,
+        progress=progress,
+    )
+
+
+def prepare_wave(
+    session: Session,
+    station_code: str,
+    service_date: date,
+    *,
+    drivers: DriverPlan = DriverPlan(),
+    seed: int = 1,
+    force: bool = False,
+    dispatch_at: datetime | time | None = None,
+    epoch_s: int = HOUR,
+    dispatch_time_limit_s: float = 10.0,
+    travel: TravelModel | None = None,
+    now: datetime | None = None,
+) -> PreparedWave:
+    """Read the wave (and, at a dispatch moment, decide what is held for a later wave).
+    Writes nothing: a caller may prepare every station, solve them elsewhere, and store each
+    in a transaction of its own."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
@@ -142,26 +233,66 @@ def plan_wave(
         )
         .order_by(Plan.id.desc())
     )
-    if not force and current is not None and current.input_fingerprint == fingerprint:
-        return PlanRun(plan=current, wave=wave, result=None, replanned=False)
-    previous = release_previous(session, wave, now=now)
+    unchanged = not force and current is not None and current.input_fingerprint == fingerprint
+    if not unchanged:
+        # What the plan covers is the wave without the parcels claimed since: the next run
+        # reads the same wave. (A re-plan releases only open blocks, never a taken one, so
+        # reading them before the release finds the same parcels.)
+        claimed = without_claimed(session, wave)
+        if claimed is not wave:
+            wave, fingerprint = claimed, _fingerprint(claimed, seed, held)
+    return PreparedWave(
+        wave=wave,
+        fingerprint=fingerprint,
+        held=held,
+        seed=seed,
+        now=now,
+        instant_offers=dispatch_at is not None,
+        current_plan_id=None if current is None else current.id,
+        unchanged=unchanged,
+    )
+
+
+def store_wave(
+    session: Session,
+    prepared: PreparedWave,
+    task: WaveSolve,
+    *,
+    solved: DayPlan | None = None,
+    offers: OfferPolicy | None = None,
+    progress: Callable[[PlanProgress], None] | None = None,
+    morning_run: str = "block",
+) -> PlanRun:
+    """Release what the previous plan made, store the new plan and put its blocks on offer.
+
+    ``solved``: the result of ``task`` solved elsewhere (a cluster's worker). It is used when
+    the wave is still the one it was solved for; a parcel claimed in the meantime (a driver
+    took a block of the previous plan) has the wave solved again here."""
+    if prepared.unchanged and prepared.current_plan_id is not None:
+        current = session.get_one(Plan, prepared.current_plan_id)
+        return PlanRun(plan=current, wave=prepared.wave, result=None, replanned=False)
+    wave, fingerprint = prepared.wave, prepared.fingerprint
+    if wave.station not in session:
+        # Read in another transaction (the solve ran on a cluster meanwhile): the plan changes
+        # this transaction's rows.
+        wave = attach(session, wave)
+    previous = release_previous(session, wave, now=prepared.now)
     claimed = without_claimed(session, wave)
     if claimed is not wave:
-        # What the plan covers is the wave without them: the next run reads the same wave.
-        wave, fingerprint = claimed, _fingerprint(claimed, seed, held)
-    result = plan_day(
-        wave.day,
-        time_limit_s=time_limit_s,
-        seed=seed,
-        max_iterations=max_iterations,
-        workers=workers,
-        progress=progress,
+        wave, fingerprint = claimed, _fingerprint(claimed, prepared.seed, prepared.held)
+    if solved is None or wave.day != task.day:
+        solved = solve_wave(replace(task, day=wave.day), progress)
+    plan = store_plan(
+        session, wave, solved, fingerprint, held=prepared.held, morning_run=morning_run
     )
-    plan = store_plan(session, wave, result, fingerprint, held=held, morning_run=morning_run)
     publish_plan(
-        session, plan.id, now=now, policy=offers or OfferPolicy(), instant=dispatch_at is not None
+        session,
+        plan.id,
+        now=prepared.now,
+        policy=offers or OfferPolicy(),
+        instant=prepared.instant_offers,
     )
-    return PlanRun(plan=plan, wave=wave, result=result, replanned=bool(previous))
+    return PlanRun(plan=plan, wave=wave, result=solved, replanned=bool(previous))
 
 
 #: How long after the plan a block may start: drivers read the offer and drive to the station.

@@ -31,6 +31,9 @@ class BenchmarkInstance:
     scale: int
     #: Coordinates (instance order, depot first) for exact double-precision distances.
     coords: npt.NDArray[np.float64] | None = None
+    #: Where each location is (x, y per location, depot first), whatever the objective
+    #: counts: what a decomposition places stops around the depot by.
+    positions: npt.NDArray[np.float64] | None = None
 
     def label(self, job_id: str, step: Step) -> int:
         """The customer index the instance file uses for this visit."""

@@ -55,7 +55,9 @@ def read_vrplib(path: str | Path) -> BenchmarkInstance:
         b.add_vehicle_type("vehicle", start=0, end=0, capacity=(capacity,), count=vehicles)
         for i in range(1, n):
             b.add_job(str(i), location=i, demand=(int(demand[i]),))
-        return BenchmarkInstance(name, str(path), b.build(), Convention.ROUNDED, 1, None)
+        return BenchmarkInstance(
+            name, str(path), b.build(), Convention.ROUNDED, 1, None, positions=coords
+        )
 
     # VRPTW (DIMACS): we count in tenths, so times and service times are scaled by 10 too.
     scale = 10
@@ -81,4 +83,6 @@ def read_vrplib(path: str | Path) -> BenchmarkInstance:
             service=round(service[i] * scale),
             time_windows=[(round(early * scale), round(late * scale))],
         )
-    return BenchmarkInstance(name, str(path), b.build(), Convention.DIMACS, scale, None)
+    return BenchmarkInstance(
+        name, str(path), b.build(), Convention.DIMACS, scale, None, positions=coords
+    )

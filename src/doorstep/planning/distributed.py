@@ -1,0 +1,120 @@
+"""Planning many stations at once: each wave is read here, solved on a worker of a Dask
+cluster, and stored here.
+
+The workers get `WaveSolve` tasks, pure data (the planning core's `DayInput`, the seed and
+the effort), never a database session; the database work stays in this process, one
+transaction per station to read the wave and one to store its plan. A worker that dies
+mid-solve has its task run again elsewhere; with ``max_iterations`` the plan is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.cluster import run_tasks
+from doorstep.db import unit_of_work
+from doorstep.drivers.policy import OfferPolicy
+from doorstep.geo import TravelModel
+from doorstep.planning.core import DayPlan
+from doorstep.planning.loading import DriverPlan
+from doorstep.planning.service import (
+    PlanRun,
+    PreparedWave,
+    WaveSolve,
+    prepare_wave,
+    solve_wave,
+    store_wave,
+)
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+T = TypeVar("T")
+
+#: Times a solve that raised is tried again (a lost worker is handled by the scheduler).
+RETRIES = 2
+
+
+def plan_waves(
+    factory: sessionmaker[Session],
+    codes: list[str],
+    service_date: date,
+    *,
+    cluster: Callable[[], AbstractContextManager[Client]],
+    stored: Callable[[PlanRun], T],
+    drivers: DriverPlan = DriverPlan(),
+    time_limit_s: float = 20.0,
+    seed: int = 1,
+    max_iterations: int | None = None,
+    force: bool = False,
+    dispatch_at: datetime | time | None = None,
+    travel: TravelModel | None = None,
+    offers: OfferPolicy | None = None,
+    now: datetime | None = None,
+    solved: Callable[[str], None] | None = None,
+    morning_run: str = "block",
+) -> list[T]:
+    """Plan the stations ``codes``: read every wave, solve the changed ones on a client of
+    ``cluster()`` (opened only when a wave changed, after every wave was read: a wrong
+    station code fails at once), with ``solved(code)`` as each one ends; then store each plan
+    in its own transaction and return ``stored(run)`` (called inside it) per station."""
+    prepared: dict[str, PreparedWave] = {}
+    for code in codes:
+        with unit_of_work(factory) as session:  # reads only
+            prepared[code] = prepare_wave(
+                session,
+                code,
+                service_date,
+                drivers=drivers,
+                seed=seed,
+                force=force,
+                dispatch_at=dispatch_at,
+                travel=travel,
+                now=now,
+            )
+    # Each worker solves one wave at a time: the cluster, not the planner, spreads the work.
+    tasks = {
+        code: WaveSolve(
+            station=code,
+            day=p.wave.day,
+            time_limit_s=time_limit_s,
+            seed=seed,
+            max_iterations=max_iterations,
+            workers=1,
+        )
+        for code, p in prepared.items()
+    }
+    changed = [code for code in codes if not prepared[code].unchanged]
+    for code in codes:
+        if prepared[code].unchanged and solved is not None:
+            solved(code)  # nothing to solve: the stored plan stands
+    plans: dict[str, DayPlan] = {}
+    if changed:
+        with cluster() as client:
+            solutions = run_tasks(
+                client,
+                solve_wave,
+                [tasks[code] for code in changed],
+                names=changed,
+                retries=RETRIES,
+                done=solved,
+            )
+        plans = dict(zip(changed, solutions, strict=True))
+    results = []
+    for code in codes:
+        with unit_of_work(factory) as session:
+            run = store_wave(
+                session,
+                prepared[code],
+                tasks[code],
+                solved=plans.get(code),
+                offers=offers,
+                morning_run=morning_run,
+            )
+            results.append(stored(run))
+    return results

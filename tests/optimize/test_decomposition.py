@@ -1,0 +1,125 @@
+"""A large CVRP solved as sub-problems (`optimize.decomposition`), in process and through
+``doorstep bench solve --workers 2`` on a local Dask cluster."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from typer.testing import CliRunner
+
+from doorstep.cli.bench import app
+from doorstep.optimize import ProblemBuilder, check
+from doorstep.optimize.decomposition import _sub_problem, solve_decomposed
+from doorstep.optimize.instances import read_instance
+from doorstep.optimize.instances.vrptw import rounded_matrix
+from doorstep.optimize.problem import Problem
+
+runner = CliRunner()
+
+
+def _city(clients: int, seed: int = 5) -> tuple[npt.NDArray[np.float64], list[int]]:
+    """Clients scattered around a depot in the middle, demands of 1 to 3 parcels."""
+    rng = np.random.default_rng(seed)
+    coords = np.vstack([[500.0, 500.0], rng.uniform(0, 1000, size=(clients, 2))])
+    return coords, [0, *rng.integers(1, 4, size=clients).tolist()]
+
+
+def _problem(coords: npt.NDArray[np.float64], demand: list[int]) -> Problem:
+    b = ProblemBuilder(dimensions=("demand",), name="city")
+    for i in range(len(coords)):
+        b.add_location("depot" if i == 0 else str(i))
+    b.set_matrices(rounded_matrix(coords))
+    b.add_vehicle_type("van", start=0, end=0, capacity=(12,), count=len(coords))
+    for i in range(1, len(coords)):
+        b.add_job(str(i), location=i, demand=(demand[i],))
+    return b.build()
+
+
+def test_a_sub_problem_has_the_matrix_of_its_own_stops_only() -> None:
+    problem = _problem(*_city(50))
+    members = [problem.jobs[n] for n in (3, 17, 40)]
+    sub = _sub_problem(problem, members, [4])
+    places = [0, *(j.stop.location for j in members)]
+    assert sub.distances.shape == (4, 4)
+    assert (sub.distances == problem.distances[np.ix_(places, places)]).all()
+    assert [j.id for j in sub.jobs] == [j.id for j in members]
+    assert [j.stop.location for j in sub.jobs] == [1, 2, 3]
+    assert sub.vehicle_types[0].count == 4
+
+
+def test_every_client_is_served_once_by_feasible_routes() -> None:
+    coords, demand = _city(240)
+    problem = _problem(coords, demand)
+    solution = solve_decomposed(problem, coords, time_limit=6, seed=2, part_size=60)
+    assert solution.engine == "pyvrp+decomposition"
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.complete
+    served = Counter(v.job_id for r in solution.routes for v in r.visits)
+    assert set(served) == {j.id for j in problem.jobs}
+    assert set(served.values()) == {1}
+    # Each route fills a van of 12 at most: about 480 parcels need 40 routes or more.
+    assert len(solution.routes) >= sum(demand) / 12
+
+
+def _write_vrp(path: Path, coords: npt.NDArray[np.float64], demand: list[int]) -> None:
+    lines = [
+        f"NAME : {path.stem}",
+        "TYPE : CVRP",
+        f"DIMENSION : {len(coords)}",
+        "EDGE_WEIGHT_TYPE : EUC_2D",
+        "CAPACITY : 12",
+        "NODE_COORD_SECTION",
+        *(f"{i + 1} {x:.0f} {y:.0f}" for i, (x, y) in enumerate(coords)),
+        "DEMAND_SECTION",
+        *(f"{i + 1} {d}" for i, d in enumerate(demand)),
+        "DEPOT_SECTION",
+        "1",
+        "-1",
+        "EOF",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_bench_solve_with_two_workers_writes_a_feasible_solution(tmp_path: Path) -> None:
+    instance = tmp_path / "city400.vrp"
+    _write_vrp(instance, *_city(400, seed=9))
+    out = tmp_path / "city400.sol"
+    result = runner.invoke(
+        app,
+        [
+            "solve", str(instance), "--time-limit", "8", "--workers", "2",
+            "--solution-out", str(out), "--json",
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output.splitlines()[-1])
+    assert data["engine"] == "pyvrp+decomposition"
+    assert data["feasible"] is True
+    assert data["complete"] is True
+    assert data["unassigned"] == 0
+    # The written solution reads back as every client on a route.
+    routes = [line for line in out.read_text().splitlines() if line.startswith("Route")]
+    clients = [int(c) for line in routes for c in line.split(":")[1].split()]
+    assert sorted(clients) == list(range(1, 401))
+    assert read_instance(instance).problem.num_vehicles == 400
+
+
+def test_a_fleet_too_small_to_share_out_is_solved_whole() -> None:
+    coords, demand = _city(120)
+    b = ProblemBuilder(dimensions=("demand",), name="few-vans")
+    for i in range(len(coords)):
+        b.add_location(str(i))
+    b.set_matrices(rounded_matrix(coords))
+    b.add_vehicle_type("van", start=0, end=0, capacity=(200,), count=3)
+    for i in range(1, len(coords)):
+        b.add_job(str(i), location=i, demand=(demand[i],))
+    problem = b.build()
+    # Three parts of 40 would need two vans each; three vans in all cannot be shared out.
+    solution = solve_decomposed(problem, coords, time_limit=2, seed=1, part_size=40)
+    assert solution.engine == "pyvrp"
+    assert check(problem, solution).complete

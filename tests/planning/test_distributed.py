@@ -1,0 +1,125 @@
+"""Planning several stations on a Dask cluster: a killed worker changes nothing in the plan."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from contextlib import nullcontext
+from datetime import UTC, date, datetime
+from typing import Any
+
+from distributed import Client
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from doorstep.cluster import open_client, worker_pids
+from doorstep.db import unit_of_work
+from doorstep.demo.seed import seed_demo_day
+from doorstep.models import CarrierShipment, Node, Package, Plan, Route, Stop, StopPackage
+from doorstep.network.service import import_network_file
+from doorstep.planning.distributed import plan_waves
+from doorstep.planning.loading import DriverPlan
+from tests.conftest import EXAMPLES
+from tests.shop import local
+
+DAY = date(2026, 11, 24)
+STATIONS = ["DCH1", "DGB1"]
+# The day before: no block is moved to start after the clock (the plan depends on no clock).
+NOW = datetime(2026, 11, 23, 12, tzinfo=UTC)
+# Iterations bound the search long before the time limit: the same plan on any machine.
+EFFORT: dict[str, Any] = {"time_limit_s": 120.0, "seed": 7, "max_iterations": 400}
+
+
+def _stored_plan(session: Session, plan_id: int) -> dict[str, Any]:
+    """What a plan stored: its totals and decisions, every route's parcels in stop order,
+    the carrier shipments."""
+    plan = session.get_one(Plan, plan_id)
+    routes = []
+    for route_id, start in session.execute(
+        select(Route.id, Node.code)
+        .join(Node, Node.id == Route.start_node_id)
+        .where(Route.plan_id == plan_id)
+        .order_by(Route.id)
+    ):
+        codes = session.scalars(
+            select(Package.tracking_code)
+            .join(StopPackage, StopPackage.package_id == Package.id)
+            .join(Stop, Stop.id == StopPackage.stop_id)
+            .where(Stop.route_id == route_id)
+            .order_by(Stop.sequence, Package.tracking_code)
+        ).all()
+        routes.append((start, tuple(codes)))
+    carrier = session.execute(
+        select(Package.tracking_code, CarrierShipment.service)
+        .join(Package, Package.id == CarrierShipment.package_id)
+        .where(CarrierShipment.plan_id == plan_id)
+        .order_by(Package.tracking_code)
+    ).all()
+    return {
+        "station": plan.station_id,
+        "fingerprint": plan.input_fingerprint,
+        "totals": plan.totals,
+        "decisions": plan.decisions,
+        "unassigned": plan.unassigned,
+        "routes": routes,
+        "carrier": [tuple(row) for row in carrier],
+    }
+
+
+def _plan(factory: sessionmaker[Session], client: Client) -> list[dict[str, Any]]:
+    plan_ids = plan_waves(
+        factory,
+        STATIONS,
+        DAY,
+        cluster=lambda: nullcontext(client),
+        stored=lambda run: run.plan.id,
+        drivers=DriverPlan(6, 2),
+        force=True,
+        now=NOW,
+        **EFFORT,
+    )
+    with unit_of_work(factory) as session:
+        return [_stored_plan(session, plan_id) for plan_id in plan_ids]
+
+
+def _kill_a_solving_worker(client: Client, killed: list[int]) -> None:
+    """Wait until a worker is running a station's solve, then SIGKILL its process."""
+    pids = worker_pids(client)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        running = client.run(
+            lambda dask_worker: [str(ts.key) for ts in dask_worker.state.executing]
+        )
+        for address, keys in running.items():
+            if any(key.startswith(tuple(STATIONS)) for key in keys):
+                os.kill(pids[address], signal.SIGKILL)
+                killed.append(pids[address])
+                return
+        time.sleep(0.05)
+
+
+def test_a_worker_killed_mid_plan_changes_nothing_in_the_stored_plan(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with unit_of_work(session_factory) as session:
+        import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+        seed_demo_day(session, orders=80, order_time=local(9), console_password=None)
+    with open_client(workers=2) as client:
+        undisturbed = _plan(session_factory, client)
+        before = worker_pids(client)
+        killed: list[int] = []
+        killer = threading.Thread(target=_kill_a_solving_worker, args=(client, killed))
+        killer.start()
+        disturbed = _plan(session_factory, client)
+        killer.join()
+        assert killed, "no worker was caught solving a station"
+        [pid] = killed
+        assert pid in before.values()
+        # The worker died, so its solve was run again on another worker.
+        client.wait_for_workers(2, timeout=60)
+        assert pid not in worker_pids(client).values()
+    assert [p["routes"] for p in undisturbed] == [p["routes"] for p in disturbed]
+    assert undisturbed == disturbed
+    assert all(p["routes"] for p in undisturbed)  # the stations did route parcels
