@@ -18,11 +18,13 @@ from doorstep.models import (
     Channel,
     ExceptionKind,
     Message,
+    Node,
     OperatorRole,
     OpsException,
     Order,
     Package,
     PackageEvent,
+    Plan,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
@@ -179,3 +181,28 @@ def test_the_exceptions_page_acts_for_a_dispatcher_and_shows_a_viewer(
     done = client.post(f"/ops/exceptions/{exception.id}/act", data={"action": "reoffer"})
     assert done.status_code == 200
     assert "offered again" in done.text
+
+
+def test_an_exception_on_a_planned_block_links_to_re_planning_its_wave(
+    road: Road, tokens: dict[OperatorRole, str]
+) -> None:
+    from tests.ops.test_pages import sign_in
+
+    _no_show(road)
+    client = road.client
+    plan = road.session.get_one(Plan, road.block.plan_id)
+    station = road.session.get_one(Node, plan.station_id).code
+    [listed] = client.get("/v1/ops/exceptions", headers=bearer(tokens[OperatorRole.VIEWER])).json()
+    assert (listed["wave_station"], listed["wave_date"]) == (station, str(plan.service_date))
+
+    sign_in(client, OperatorRole.VIEWER)
+    assert "Re-plan the wave" not in client.get("/ops/exceptions").text  # viewers never plan
+    sign_in(client, OperatorRole.DISPATCHER)
+    page = client.get("/ops/exceptions").text
+    link = f"/ops/plans/new?station={station}&amp;date={plan.service_date}&amp;force=1"
+    assert link in page
+    form = client.get(link.replace("&amp;", "&"))
+    assert form.status_code == 200
+    assert f'<option value="{station}" selected>' in form.text
+    assert f'value="{plan.service_date}"' in form.text
+    assert 'name="force" value="1" checked' in form.text

@@ -19,12 +19,12 @@ audit log with the exception before and after, in the same transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from doorstep.drivers import held
 from doorstep.drivers.policy import OfferPolicy
@@ -42,6 +42,7 @@ from doorstep.models import (
     OpsException,
     Order,
     Package,
+    Plan,
 )
 from doorstep.notifications import service as notifications
 from doorstep.notifications.service import Related
@@ -99,6 +100,10 @@ class ExceptionRow:
     resolved_by: str | None
     resolution: str | None
     actions: tuple[Act, ...]
+    # The wave the block was planned in (station code, service date): what "re-plan the
+    # wave" plans again. None when the exception concerns no planned block.
+    wave_station: str | None = None
+    wave_date: date | None = None
 
 
 def actions_for(
@@ -127,12 +132,17 @@ def list_exceptions(
     kind: ExceptionKind | None = None,
     limit: int = 200,
 ) -> list[ExceptionRow]:
+    station = aliased(Node)
     query = (
-        select(OpsException, Block, Package, Driver.name, Node.code)
+        select(
+            OpsException, Block, Package, Driver.name, Node.code, station.code, Plan.service_date
+        )
         .outerjoin(Block, Block.id == OpsException.block_id)
         .outerjoin(Package, Package.id == OpsException.package_id)
         .outerjoin(Driver, Driver.id == OpsException.driver_id)
         .outerjoin(Node, Node.id == OpsException.node_id)
+        .outerjoin(Plan, Plan.id == Block.plan_id)
+        .outerjoin(station, station.id == Plan.station_id)
         .order_by(OpsException.opened_at.desc(), OpsException.id.desc())
         .limit(limit)
     )
@@ -149,8 +159,15 @@ def get_exception(session: Session, exception_id: int) -> ExceptionRow:
     package = session.get(Package, exception.package_id) if exception.package_id else None
     driver = session.get(Driver, exception.driver_id) if exception.driver_id else None
     node = session.get(Node, exception.node_id) if exception.node_id else None
+    plan = session.get(Plan, block.plan_id) if block is not None and block.plan_id else None
     return _row(
-        exception, block, package, driver.name if driver else None, node.code if node else None
+        exception,
+        block,
+        package,
+        driver.name if driver else None,
+        node.code if node else None,
+        session.get_one(Node, plan.station_id).code if plan else None,
+        plan.service_date if plan else None,
     )
 
 
@@ -160,6 +177,8 @@ def _row(
     package: Package | None,
     driver: str | None,
     node: str | None,
+    wave_station: str | None = None,
+    wave_date: date | None = None,
 ) -> ExceptionRow:
     return ExceptionRow(
         id=e.id,
@@ -178,6 +197,8 @@ def _row(
         resolved_by=e.resolved_by,
         resolution=e.resolution,
         actions=actions_for(e, block, package),
+        wave_station=wave_station,
+        wave_date=wave_date,
     )
 
 

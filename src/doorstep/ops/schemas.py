@@ -113,6 +113,12 @@ class ExceptionOut(BaseModel):
     resolved_by: str | None
     resolution: str | None
     actions: list[str] = Field(description="What can be done about it now")
+    wave_station: str | None = Field(
+        default=None,
+        description="The station whose wave the block was planned in: with wave_date, what "
+        "re-planning the wave (POST /v1/plans with force) plans again",
+    )
+    wave_date: date | None = None
 
 
 class ExceptionActionIn(BaseModel):

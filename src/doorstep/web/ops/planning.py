@@ -42,19 +42,23 @@ def plan_form(
     settings: SettingsDep,
     now: Now,
     station: Annotated[str, Query(max_length=64)] = "",
+    date_: Annotated[str, Query(alias="date", max_length=10)] = "",
+    force: Annotated[str, Query(max_length=5)] = "",
 ) -> Response:
+    """The form, empty or filled in from a link (an exception's "Re-plan the wave": its
+    station, its day and re-plan ticked); nothing is planned until it is sent."""
     operator = page_operator(request, session, settings, Action.PLANS_CREATE)
     if isinstance(operator, Response):
         return operator
     tomorrow = (now.astimezone(zone_of(session, [])) + timedelta(days=1)).date()
     values = {
         "station": station,
-        "date": tomorrow.isoformat(),
+        "date": date_ or tomorrow.isoformat(),
         "drivers": "30",
         "mall_drivers": "6",
         "time_limit_s": "20",
         "at": "",
-        "force": "",
+        "force": "1" if force else "",
     }
     return _form(session, operator, values)
 
