@@ -3,15 +3,28 @@
 Builds the Chandler example network and one merchant in a fresh database (PostgreSQL by
 default, a throw-away database on the given server; ``--sqlite`` for a file), registers a
 webhook endpoint on a local receiver that answers every POST after 30 ms, starts
-``doorstep worker`` against it, and places orders through the checkout service at up to
-``--rate`` per second for ``--seconds`` (each order: order.created then package.created).
+``doorstep worker`` against it, and places orders at up to ``--rate`` per second for
+``--seconds`` (each order: order.created then package.created), one of three ways
+(``--orders``):
 
-It reports the orders' rate, the events delivered per second, the time from each order's
-commit to its event's arrival at the receiver (p50, p99, max), how long the backlog took to
-drain after the last order, and checks that each order's events arrived in order.
+- ``preview`` (default): in this process, through the orders service (`place_order`, the
+  transaction that writes the order and its outbox events), each order from one delivery
+  preview quoted at the start (as a checkout quotes once and places the order): the events
+  are real, and the promise is not recomputed per order, so a 2-core machine can offer
+  200 orders/s while the worker runs;
+- ``service``: in this process, through the orders service, the full promise per order;
+- ``http``: ``POST /v1/orders`` with the merchant's secret key to a ``doorstep serve``
+  subprocess, as a shop's server would.
+
+It reports which way ran, the orders offered per second, the events delivered per second,
+the time from each order's commit to its event's arrival at the receiver (p50, p99, max),
+events lost, duplicated and orders whose events arrived out of order, how long the backlog
+took to drain after the last order, the worker's CPU seconds per 1,000 events delivered
+(from /proc, start-up excluded) and the load average before and after.
 
     .venv/bin/python benchmarks/webhook_throughput.py                      # 200/s for 10 s
     .venv/bin/python benchmarks/webhook_throughput.py --sqlite --rate 100
+    .venv/bin/python benchmarks/webhook_throughput.py --orders http --rate 50
     .venv/bin/python benchmarks/webhook_throughput.py --worker-args "--concurrency 10"
 
 Not a test: it prints a table and writes benchmarks/results/webhook_throughput.json. Timings
@@ -21,10 +34,12 @@ depend on the machine and on what else runs on it.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import secrets
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -32,11 +47,13 @@ import tempfile
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import create_engine, select, text
@@ -51,10 +68,11 @@ from doorstep.models import DeliverySpeed, OutboxEvent, utcnow
 from doorstep.network.service import import_network_file
 from doorstep.orders import service as orders
 from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
+from doorstep.promise import service as promise
 from doorstep.promise.capacity import CommittedVolumeCache
 from doorstep.promise.network import SnapshotCache
 from doorstep.promise.rules import PromisePolicy
-from doorstep.promise.schemas import BasketItem
+from doorstep.promise.schemas import BasketItem, Destination, PreviewIn
 from doorstep.settings import Environment, Settings
 from doorstep.webhooks import service as webhooks
 from doorstep.webhooks.addresses import AddressPolicy
@@ -101,14 +119,16 @@ class Receiver:
             return len(self.arrivals)
 
 
-def prepare(database_url: str, receiver_url: str) -> int:
-    """The network, a merchant with a pan in stock at its mall store, an endpoint; its id."""
+def prepare(database_url: str, receiver_url: str) -> tuple[int, str]:
+    """The network, a merchant with a pan in stock at its mall store, an endpoint; the
+    merchant's id and secret key."""
     engine = create_db_engine(database_url)
     upgrade(engine)
     with unit_of_work(session_factory(engine)) as session:
         import_network_file(session, NETWORK)
         created = create_merchant(session, "Copper Pot Kitchenware", store_codes=["MCFC-KITCHEN"])
         merchant_id = created.merchant.id
+        secret_key = created.secret_key.plaintext
         catalog.upsert_products(
             session,
             merchant_id,
@@ -135,20 +155,22 @@ def prepare(database_url: str, receiver_url: str) -> int:
             addresses=AddressPolicy.allowing(["127.0.0.1"]),
         )
     engine.dispose()
-    return merchant_id
+    return merchant_id, secret_key
 
 
-def place_orders(
-    database_url: str, merchant_id: int, rate: float, seconds: float, threads: int
+ORDER = OrderIn(
+    items=[BasketItem(sku="PAN-28", quantity=1)],
+    destination=OrderDestination(**DESTINATION),
+    speed=DeliverySpeed.TWO_DAY,
+    recipient=Recipient(name="Webhook Bench"),
+)
+
+
+def paced(
+    rate: float, seconds: float, threads: int, place: Callable[[int], None]
 ) -> tuple[int, float]:
-    """Orders at ``rate`` per second (paced, from ``threads`` threads); (placed, seconds)."""
-    engine = create_db_engine(database_url, pool_size=threads)
-    factory = session_factory(engine)
-    # What the API keeps per process: the network snapshot, the promise policy, the volumes.
-    settings = Settings(database_url=database_url)
-    snapshots = SnapshotCache(settings.network_cache_seconds)
-    committed = CommittedVolumeCache(settings.capacity_cache_seconds)
-    policy = PromisePolicy(travel=settings.travel_model())
+    """Call ``place(thread)`` at ``rate`` per second in all for ``seconds``, from ``threads``
+    threads, each on its own schedule (a late one catches up); (calls made, seconds)."""
     placed = 0
     lock = threading.Lock()
     started = time.monotonic()
@@ -161,24 +183,7 @@ def place_orders(
             pause = due - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            with unit_of_work(factory) as session:
-                network = snapshots.fresh() or snapshots.get(session)
-                orders.place_order(
-                    session,
-                    merchant_id,
-                    OrderIn(
-                        items=[BasketItem(sku="PAN-28", quantity=1)],
-                        destination=OrderDestination(**DESTINATION),
-                        speed=DeliverySpeed.TWO_DAY,
-                        recipient=Recipient(name="Webhook Bench"),
-                    ),
-                    idempotency_key=None,
-                    now=utcnow(),
-                    policy=policy,
-                    network=network,
-                    committed=committed,
-                    savepoint=False,
-                )
+            place(offset)
             with lock:
                 placed += 1
             due += interval
@@ -188,21 +193,147 @@ def place_orders(
         worker.start()
     for worker in workers:
         worker.join()
-    elapsed = time.monotonic() - started
-    engine.dispose()
-    return placed, elapsed
+    return placed, time.monotonic() - started
 
 
-def start_worker(database_url: str, extra: list[str], log: Path) -> subprocess.Popen[bytes]:
-    env = os.environ | {
+def place_in_process(
+    database_url: str,
+    merchant_id: int,
+    *,
+    rate: float,
+    seconds: float,
+    threads: int,
+    from_preview: bool,
+) -> tuple[int, float]:
+    """Orders through the orders service, in this process: from one delivery preview, or
+    with the full promise each (with the API's per-process caches)."""
+    engine = create_db_engine(database_url, pool_size=threads)
+    factory = session_factory(engine)
+    settings = Settings(database_url=database_url)
+    snapshots = SnapshotCache(settings.network_cache_seconds)
+    committed = CommittedVolumeCache(settings.capacity_cache_seconds)
+    policy = PromisePolicy(travel=settings.travel_model())
+    body = ORDER
+    if from_preview:
+        with unit_of_work(factory) as session:
+            quoted = promise.create_preview(
+                session,
+                merchant_id,
+                PreviewIn(items=ORDER.items or [], destination=Destination(**DESTINATION)),
+                now=utcnow(),
+                policy=policy,
+                network=snapshots.get(session),
+                committed=committed,
+            )
+        body = OrderIn(
+            preview_id=quoted.id,
+            option_id=DeliverySpeed.TWO_DAY,
+            destination=OrderDestination(**DESTINATION),
+            recipient=Recipient(name="Webhook Bench"),
+        )
+
+    def place(_: int) -> None:
+        with unit_of_work(factory) as session:
+            orders.place_order(
+                session,
+                merchant_id,
+                body,
+                idempotency_key=None,
+                now=utcnow(),
+                policy=policy,
+                network=snapshots.fresh() or snapshots.get(session),
+                committed=committed,
+                savepoint=False,
+            )
+
+    try:
+        return paced(rate, seconds, threads, place)
+    finally:
+        engine.dispose()
+
+
+def place_over_http(
+    base_url: str, secret_key: str, *, rate: float, seconds: float, threads: int
+) -> tuple[int, float]:
+    """``POST /v1/orders`` to the server, one keep-alive client per thread."""
+    clients = [
+        httpx.Client(
+            base_url=base_url,
+            headers={"Authorization": f"Bearer {secret_key}"},
+            timeout=30.0,
+            trust_env=False,
+        )
+        for _ in range(threads)
+    ]
+    payload = ORDER.model_dump(mode="json", exclude_none=True)
+    refused = itertools.count()
+
+    def place(thread: int) -> None:
+        response = clients[thread].post("/v1/orders", json=payload)
+        if response.status_code != 201:
+            next(refused)
+
+    try:
+        placed, elapsed = paced(rate, seconds, threads, place)
+    finally:
+        for client in clients:
+            client.close()
+    failures = next(refused)
+    if failures:
+        console.print(f"[red]{failures} orders were refused[/]")
+    return placed - failures, elapsed
+
+
+def environment(database_url: str) -> dict[str, str]:
+    return os.environ | {
         "DOORSTEP_DATABASE_URL": database_url,
+        "DOORSTEP_ENVIRONMENT": "test",
         "DOORSTEP_WEBHOOK_ALLOW_PRIVATE": "127.0.0.1",
         "DOORSTEP_LOG_LEVEL": "WARNING",
+        "DOORSTEP_RATE_LIMIT": "",  # one key sends the whole load
     }
+
+
+def start_server(database_url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``doorstep serve`` on a free port, once /readyz answers; and its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    with log.open("wb") as out:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "doorstep", "serve", "--port", str(port)],
+            env=environment(database_url),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                return server, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit(f"the server did not start:\n{log.read_text()[-2000:]}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def start_worker(
+    database_url: str, extra: list[str], log: Path, profile: Path | None
+) -> subprocess.Popen[bytes]:
+    # Under cProfile the stats are written when the worker exits (SIGTERM stops it cleanly).
+    profiled = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
     with log.open("wb") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "doorstep", "worker", *extra],
-            env=env,
+            [sys.executable, *profiled, "-m", "doorstep", "worker", *extra],
+            env=environment(database_url),
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -224,10 +355,20 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="orders per second")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long orders come")
     parser.add_argument("--delay", type=float, default=0.03, help="the receiver's answer time")
+    parser.add_argument(
+        "--orders",
+        choices=["preview", "service", "http"],
+        default="preview",
+        help="how orders are placed: the orders service in this process from one preview "
+        "(default) or with the full promise each, or over HTTP to a doorstep serve subprocess",
+    )
     parser.add_argument("--threads", type=int, default=4, help="threads placing orders")
     parser.add_argument("--drain", type=float, default=300.0, help="longest wait to drain")
     parser.add_argument("--worker-args", default="", help="extra options of doorstep worker")
     parser.add_argument("--label", default="", help="a name for this run in the JSON")
+    parser.add_argument(
+        "--profile", type=Path, help="run the worker under cProfile, its stats to this file"
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="doorstep-webhooks-"))
@@ -242,16 +383,45 @@ def main() -> None:
             connection.execute(text(f'CREATE DATABASE "{name}"'))
         database_url = admin_url.set(database=name).render_as_string(hide_password=False)
     receiver = Receiver(args.delay)
-    worker = None
+    worker = server = None
+    load_before = os.getloadavg()
     try:
-        merchant_id = prepare(database_url, receiver.url)
-        worker = start_worker(database_url, args.worker_args.split(), folder / "worker.log")
-        time.sleep(2)  # the worker's start-up (imports) is not what is measured
-        with console.status(f"Orders at {args.rate:g}/s for {args.seconds:g} s…"):
-            placed, placing = place_orders(
-                database_url, merchant_id, args.rate, args.seconds, args.threads
-            )
+        merchant_id, secret_key = prepare(database_url, receiver.url)
+        if args.orders == "http":
+            server, base_url = start_server(database_url, folder / "server.log")
+        worker = start_worker(
+            database_url, args.worker_args.split(), folder / "worker.log", args.profile
+        )
+        # The worker's start-up (imports: seconds on a loaded machine) is not what is measured.
+        deadline = time.monotonic() + 120
+        while b"polls every" not in (folder / "worker.log").read_bytes():
+            if worker.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit((folder / "worker.log").read_text()[-2000:])
+            time.sleep(0.1)
+        time.sleep(1)  # its first pass
+        worker_cpu = cpu_seconds(worker.pid)
+        server_cpu = cpu_seconds(server.pid) if server is not None else 0.0
+        with console.status(f"Orders ({args.orders}) at {args.rate:g}/s for {args.seconds:g} s…"):
+            if args.orders == "http":
+                placed, placing = place_over_http(
+                    base_url,
+                    secret_key,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    threads=args.threads,
+                )
+            else:
+                placed, placing = place_in_process(
+                    database_url,
+                    merchant_id,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    threads=args.threads,
+                    from_preview=args.orders == "preview",
+                )
         last_order = time.time()
+        if server is not None:
+            server_cpu = cpu_seconds(server.pid) - server_cpu
         engine = create_db_engine(database_url)
         with unit_of_work(session_factory(engine)) as session:
             events = {
@@ -266,7 +436,15 @@ def main() -> None:
             while receiver.count() < len(events) and time.monotonic() < deadline:
                 time.sleep(0.05)
         drained = time.time()
+        worker_cpu = cpu_seconds(worker.pid) - worker_cpu
+        load_after = os.getloadavg()
     finally:
+        if server is not None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(30)
+            except subprocess.TimeoutExpired:
+                server.kill()
         if worker is not None:
             worker.send_signal(signal.SIGTERM)
             try:
@@ -301,10 +479,16 @@ def main() -> None:
     result: dict[str, Any] = {
         "label": args.label,
         "database": "sqlite" if args.sqlite else "postgresql",
+        "orders_placed_by": {
+            "preview": "orders service in-process, from one preview",
+            "service": "orders service in-process, full promise each",
+            "http": "POST /v1/orders to doorstep serve",
+        }[args.orders],
         "worker_args": args.worker_args,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "orders_asked_per_s": args.rate,
         "orders": placed,
-        "orders_per_s": round(placed / placing, 1),
+        "orders_offered_per_s": round(placed / placing, 1),
         "events": len(events),
         "delivered": delivered,
         "lost": len(events) - delivered,
@@ -317,6 +501,15 @@ def main() -> None:
         "latency_max_s": round(max(latencies), 3) if latencies else None,
         "drain_after_last_order_s": round(drained - last_order, 2),
         "orders_out_of_order": out_of_order,
+        "worker_cpu_s": round(worker_cpu, 2),
+        "worker_cpu_s_per_1000_events": round(1000 * worker_cpu / delivered, 2)
+        if delivered
+        else None,
+        "server_cpu_s_per_1000_orders": round(1000 * server_cpu / placed, 2)
+        if server is not None and placed
+        else None,
+        "load_average_before": " ".join(f"{x:.2f}" for x in load_before),
+        "load_average_after": " ".join(f"{x:.2f}" for x in load_after),
     }
     table = Table(title=f"Webhooks to a receiver answering in {args.delay * 1000:g} ms")
     table.add_column("measure")

@@ -1,8 +1,8 @@
 """Webhook endpoints, the delivery queue built from the outbox, and the delivery log.
 
 The queue is the ``webhook_deliveries`` table: `fan_out` turns new outbox events into one row
-per (endpoint, event); `claim_due` picks the rows to attempt now; `record_attempt` writes each
-attempt's outcome. Every function works in the caller's transaction and only flushes.
+per (endpoint, event); `claim_due` picks the rows to attempt now; `record_attempts` writes the
+attempts' outcomes. Every function works in the caller's transaction and only flushes.
 """
 
 from __future__ import annotations
@@ -14,12 +14,25 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import psycopg
 import structlog
-from sqlalchemy import URL, and_, func, select, text, update
+from sqlalchemy import (
+    URL,
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
@@ -50,6 +63,10 @@ EVENT_TYPES: frozenset[str] = frozenset(
 _TEXT_LIMIT = 500  # the log's text columns are VARCHAR(500)
 #: Public addresses only, resolved by the operating system: the default of every check.
 PUBLIC_ONLY = AddressPolicy()
+# The queue's hot paths (claim, record, fan-out) are Core statements on the tables: many rows
+# a statement, no identity map or unit of work per row.
+_DELIVERIES = cast(Table, WebhookDelivery.__table__)
+_ENDPOINTS = cast(Table, WebhookEndpoint.__table__)
 
 
 class WebhookEndpointNotFound(NotFound):
@@ -268,10 +285,20 @@ def rotate_secret(
 
 def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> tuple[str, ...]:
     """The secrets an attempt at ``now`` is signed with: the current one first."""
-    previous, expires = endpoint.previous_signing_secret, endpoint.previous_secret_expires_at
+    return _secrets(
+        endpoint.signing_secret,
+        endpoint.previous_signing_secret,
+        endpoint.previous_secret_expires_at,
+        now,
+    )
+
+
+def _secrets(
+    current: str, previous: str | None, expires: datetime | None, now: datetime
+) -> tuple[str, ...]:
     if previous is not None and expires is not None and now < expires:
-        return (endpoint.signing_secret, previous)
-    return (endpoint.signing_secret,)
+        return (current, previous)
+    return (current,)
 
 
 def delete_endpoint(session: Session, merchant_id: int, endpoint_id: int) -> None:
@@ -294,40 +321,65 @@ def fan_out(session: Session, *, now: datetime | None = None, batch: int = 1000)
     wait_for_outbox_writers(session)
     now = now or utcnow()
     newest = session.scalar(select(func.max(OutboxEvent.id))) or 0
-    endpoints = session.scalars(
-        select(WebhookEndpoint)
+    endpoints = session.execute(
+        select(
+            WebhookEndpoint.id,
+            WebhookEndpoint.merchant_id,
+            WebhookEndpoint.event_types,
+            WebhookEndpoint.last_event_id,
+        )
         .where(WebhookEndpoint.active, WebhookEndpoint.last_event_id < newest)
         .order_by(WebhookEndpoint.id)
     ).all()
     queued = 0
-    for endpoint in endpoints:
-        query = (
+    for endpoint_id, merchant_id, event_types, last_event_id in endpoints:
+        events = (
             select(OutboxEvent.id, OutboxEvent.ordering_key)
             .where(
-                OutboxEvent.id > endpoint.last_event_id,
+                OutboxEvent.id > last_event_id,
                 OutboxEvent.id <= newest,
-                OutboxEvent.merchant_id == endpoint.merchant_id,
+                OutboxEvent.merchant_id == merchant_id,
             )
             .order_by(OutboxEvent.id)
             .limit(batch)
         )
-        if ALL_EVENTS not in endpoint.event_types:
-            query = query.where(OutboxEvent.event_type.in_(endpoint.event_types))
-        events = session.execute(query).all()
-        for event_id, ordering_key in events:
-            session.add(
-                WebhookDelivery(
-                    endpoint_id=endpoint.id,
-                    event_id=event_id,
-                    ordering_key=ordering_key,
-                    status=DeliveryStatus.PENDING,
-                    next_attempt_at=now,
-                    created_at=now,
+        if ALL_EVENTS not in event_types:
+            events = events.where(OutboxEvent.event_type.in_(event_types))
+        picked = events.subquery()
+        # One INSERT … SELECT per endpoint: the events never travel through Python.
+        inserted = (
+            session.execute(
+                insert(WebhookDelivery)
+                .from_select(
+                    [
+                        "endpoint_id",
+                        "event_id",
+                        "ordering_key",
+                        "status",
+                        "next_attempt_at",
+                        "created_at",
+                    ],
+                    select(
+                        literal(endpoint_id),
+                        picked.c.id,
+                        picked.c.ordering_key,
+                        literal(DeliveryStatus.PENDING, _DELIVERIES.c.status.type),
+                        literal(now, _DELIVERIES.c.next_attempt_at.type),
+                        literal(now, _DELIVERIES.c.created_at.type),
+                    ),
                 )
+                .returning(WebhookDelivery.event_id)
             )
+            .scalars()
+            .all()
+        )
         # A full batch stops at its last event; the rest waits for the next pass.
-        endpoint.last_event_id = events[-1].id if len(events) == batch else newest
-        queued += len(events)
+        session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == endpoint_id)
+            .values(last_event_id=max(inserted) if len(inserted) == batch else newest)
+        )
+        queued += len(inserted)
     session.flush()
     return queued
 
@@ -431,103 +483,140 @@ def claim_due(
     ``in_flight`` (attempts running per endpoint id), so a slow receiver cannot take every
     slot. Claiming moves ``next_attempt_at`` a lease ahead: if the worker dies before
     recording the outcome, the delivery comes due again (at-least-once, never lost).
+
+    The claim is one UPDATE … RETURNING (then one read of what the attempts need): the
+    oldest due deliveries of active endpoints (a window of the "due" index a few times what
+    is wanted, so the claim costs the window, not the length of the queue), of those the
+    heads of their order's queue (no earlier event of the order pending: an index look-up
+    each), ranked per endpoint after what it has in flight, the endpoints with the fewest
+    attempts running first.
     """
-    busy = dict(in_flight or {})
-    due_ok = and_(
-        WebhookDelivery.status == DeliveryStatus.PENDING, WebhookDelivery.next_attempt_at <= now
-    )
-    # The oldest due deliveries of active endpoints (the "due" index, in its order), a window
-    # a few times what is wanted: the claim costs the window, not the length of the queue.
-    # A delivery whose earlier event of the same order waits for a retry waits with it
-    # (`record_attempt` moves it along), so the window is not filled with blocked ones.
-    window = session.execute(
-        select(
-            WebhookDelivery.id,
-            WebhookDelivery.endpoint_id,
-            WebhookDelivery.ordering_key,
-            WebhookDelivery.event_id,
-        )
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .where(due_ok, WebhookEndpoint.active)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .limit(max(200, 4 * (limit + per_endpoint * len(busy))))
-    ).all()
-    # The head of each of their queues: per endpoint and ordering key, the earliest event
-    # still pending (an index look-up per key). Only a head may go; a delivery without a
-    # key is a queue of its own.
-    keys = {row.ordering_key for row in window if row.ordering_key is not None}
-    heads: dict[tuple[int, str | None], int] = {}
-    if keys:
-        heads = {
-            (endpoint_id, key): first
-            for endpoint_id, key, first in session.execute(
-                select(
-                    WebhookDelivery.endpoint_id,
-                    WebhookDelivery.ordering_key,
-                    func.min(WebhookDelivery.event_id),
-                )
-                .where(
-                    WebhookDelivery.endpoint_id.in_({row.endpoint_id for row in window}),
-                    WebhookDelivery.ordering_key.in_(keys),
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                )
-                .group_by(WebhookDelivery.endpoint_id, WebhookDelivery.ordering_key)
-            )
-        }
-    ranks: Counter[int] = Counter()
-    candidates: list[tuple[int, int, int]] = []  # (delivery id, endpoint id, rank in it)
-    for row in window:
-        if row.ordering_key is not None and heads.get((row.endpoint_id, row.ordering_key)) != (
-            row.event_id
-        ):
-            continue
-        ranks[row.endpoint_id] += 1
-        if ranks[row.endpoint_id] <= per_endpoint:
-            candidates.append((row.id, row.endpoint_id, ranks[row.endpoint_id]))
-    # Round-robin: the endpoints with the fewest attempts running go first.
-    fair = sorted(candidates, key=lambda row: (busy.get(row[1], 0) + row[2], row[0]))
-    chosen: list[int] = []
-    for delivery_id, endpoint_id, _ in fair:
-        if len(chosen) < limit and busy.get(endpoint_id, 0) < per_endpoint:
-            busy[endpoint_id] = busy.get(endpoint_id, 0) + 1
-            chosen.append(delivery_id)
-    if not chosen:
+    if limit < 1:
         return []
-    # Lock what we chose; a row another worker claimed meanwhile is skipped (PostgreSQL) or
-    # no longer due. On SQLite the write lock already serialises claimers.
-    rows = session.execute(
-        select(WebhookDelivery, WebhookEndpoint, OutboxEvent)
-        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-        .join(OutboxEvent, OutboxEvent.id == WebhookDelivery.event_id)
-        .where(WebhookDelivery.id.in_(chosen), due_ok)
-        .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.id)
-        .with_for_update(of=WebhookDelivery, skip_locked=True)
+    busy = {endpoint: count for endpoint, count in (in_flight or {}).items() if count}
+    d = _DELIVERIES
+    due_ok = and_(d.c.status == DeliveryStatus.PENDING, d.c.next_attempt_at <= now)
+    window = (
+        select(
+            d.c.id,
+            d.c.endpoint_id,
+            d.c.ordering_key,
+            d.c.event_id,
+            d.c.next_attempt_at,
+        )
+        .join(_ENDPOINTS, _ENDPOINTS.c.id == d.c.endpoint_id)
+        .where(due_ok, _ENDPOINTS.c.active)
+        # The index's own order, so the scan stops at the window (ties are taken as they come:
+        # an order's sequence is kept by the heads below, not by this order).
+        .order_by(d.c.next_attempt_at)
+        .limit(max(200, 4 * (limit + per_endpoint * len(busy))))
+        .subquery("due_window")
+    )
+    # "No earlier event of its order pending" as the order's lowest pending event id: an
+    # index look-up in the ordering index, which a planner short of statistics still picks.
+    earlier = d.alias("earlier")
+    first_pending = (
+        select(func.min(earlier.c.event_id))
+        .where(
+            earlier.c.endpoint_id == window.c.endpoint_id,
+            earlier.c.ordering_key == window.c.ordering_key,
+            earlier.c.status == DeliveryStatus.PENDING,
+        )
+        .scalar_subquery()
+    )
+    head = or_(window.c.ordering_key.is_(None), window.c.event_id == first_pending)
+    running = case(busy, value=window.c.endpoint_id, else_=0) if busy else literal(0)
+    rank = func.row_number().over(
+        partition_by=window.c.endpoint_id, order_by=(window.c.next_attempt_at, window.c.id)
+    )
+    heads = (
+        select(
+            window.c.id,
+            window.c.next_attempt_at,
+            (rank + running).label("rank"),
+        )
+        .where(head)
+        .subquery("heads")
+    )
+    chosen = (
+        select(heads.c.id, heads.c.next_attempt_at)
+        .where(heads.c.rank <= per_endpoint)
+        .order_by(heads.c.rank, heads.c.next_attempt_at, heads.c.id)
+        .limit(limit)
+        # Computed once: without it a planner short of statistics (a queue that grew in the
+        # last minute) may rank the window again for every row it updates.
+        .cte("chosen")
+        .prefix_with("MATERIALIZED")
+    )
+    # Lock the chosen rows, skipping one another worker is claiming at this moment
+    # (PostgreSQL; SQLite's write lock already serialises claimers), and keep only those still
+    # as they were ranked: one claimed since has a new next_attempt_at (a lease), and so has
+    # one recorded since (`record_attempts` moves every row it records). The check is
+    # made against the ranked values, not the clock, so the rows are read by primary key (a
+    # planner short of statistics would otherwise scan the "due" index for each), and
+    # PostgreSQL makes it again on the row's latest version when another worker has just
+    # committed a change to it.
+    free = (
+        select(d.c.id)
+        .select_from(chosen.join(d, d.c.id == chosen.c.id))
+        .where(d.c.next_attempt_at == chosen.c.next_attempt_at)
+        .with_for_update(of=d, skip_locked=True)
+        .cte("free")
+        .prefix_with("MATERIALIZED")
+    )
+    claimed = session.execute(
+        update(d)
+        .where(d.c.id.in_(select(free.c.id)))
+        .values(next_attempt_at=now + policy.lease)
+        .returning(d.c.id, d.c.endpoint_id, d.c.event_id, d.c.attempts)
     ).all()
-    claimed: list[DueDelivery] = []
-    for delivery, endpoint, event in rows:
-        claimed.append(
+    if not claimed:
+        return []
+    e, o = _ENDPOINTS, OutboxEvent.__table__
+    endpoints = {
+        row.id: row
+        for row in session.execute(
+            select(
+                e.c.id,
+                e.c.url,
+                e.c.signing_secret,
+                e.c.previous_signing_secret,
+                e.c.previous_secret_expires_at,
+            ).where(e.c.id.in_({row.endpoint_id for row in claimed}))
+        )
+    }
+    events = {
+        row.id: row
+        for row in session.execute(
+            select(o.c.id, o.c.event_type, o.c.created_at, o.c.payload).where(
+                o.c.id.in_([row.event_id for row in claimed])
+            )
+        )
+    }
+    result = []
+    for delivery_id, endpoint_id, event_id, attempts in sorted(claimed):
+        endpoint, event = endpoints[endpoint_id], events[event_id]
+        secrets = _secrets(
+            endpoint.signing_secret,
+            endpoint.previous_signing_secret,
+            endpoint.previous_secret_expires_at,
+            now,
+        )
+        result.append(
             DueDelivery(
-                delivery_id=delivery.id,
-                endpoint_id=endpoint.id,
+                delivery_id=delivery_id,
+                endpoint_id=endpoint_id,
                 url=endpoint.url,
-                signing_secret=endpoint.signing_secret,
-                also_signing_secrets=signing_secrets(endpoint, now)[1:],
-                event_id=event.id,
+                signing_secret=secrets[0],
+                also_signing_secrets=secrets[1:],
+                event_id=event_id,
                 event_type=event.event_type,
                 occurred_at=event.created_at,
                 payload=event.payload,
-                attempt=delivery.attempts + 1,
+                attempt=attempts + 1,
             )
         )
-    if claimed:
-        # One statement for the whole claim, not one per row.
-        session.execute(
-            update(WebhookDelivery)
-            .where(WebhookDelivery.id.in_([due.delivery_id for due in claimed]))
-            .values(next_attempt_at=now + policy.lease),
-            execution_options={"synchronize_session": False},
-        )
-    return claimed
+    return result
 
 
 @dataclass(frozen=True)
@@ -546,6 +635,109 @@ class AttemptOutcome:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+def record_attempts(
+    session: Session,
+    outcomes: Sequence[AttemptOutcome],
+    *,
+    now: datetime,
+    policy: RetryPolicy = DEFAULT_POLICY,
+) -> dict[int, DeliveryStatus | None]:
+    """Log the attempts and move each delivery on: succeeded, retried later, or failed.
+
+    A handful of statements whatever the number of outcomes (the worker records every
+    attempt that ended since its last write together). Returns each delivery's new status,
+    None for a delivery that is gone (its endpoint was deleted meanwhile).
+    """
+    if not outcomes:
+        return {}
+    d = _DELIVERIES
+    current = {
+        row.id: row
+        for row in session.execute(
+            select(d.c.id, d.c.attempts, d.c.endpoint_id, d.c.ordering_key, d.c.event_id)
+            .where(d.c.id.in_({outcome.delivery_id for outcome in outcomes}))
+            .with_for_update()
+        )
+    }
+    statuses: dict[int, DeliveryStatus | None] = {}
+    attempts: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
+    held_back: list[tuple[Any, datetime]] = []
+    tried: Counter[int] = Counter()
+    for outcome in outcomes:
+        row = current.get(outcome.delivery_id)
+        if row is None:
+            statuses[outcome.delivery_id] = None
+            continue
+        tried[row.id] += 1
+        count = row.attempts + tried[row.id]
+        # A finished delivery's next_attempt_at means nothing more, but moving it tells a
+        # concurrent claim that the row changed (see `claim_due`).
+        next_attempt_at = now
+        if outcome.succeeded:
+            status = DeliveryStatus.SUCCEEDED
+        elif count >= policy.max_attempts:
+            status = DeliveryStatus.FAILED
+        else:
+            status = DeliveryStatus.PENDING
+            next_attempt_at = now + policy.delay_after(count)
+            if row.ordering_key is not None:
+                held_back.append((row, next_attempt_at))
+        statuses[row.id] = status
+        error = _clip(outcome.error)
+        attempts.append(
+            {
+                "delivery_id": row.id,
+                "attempted_at": outcome.attempted_at,
+                "status_code": outcome.status_code,
+                "duration_ms": outcome.duration_ms,
+                "error": error,
+                "response_excerpt": _clip(outcome.response_excerpt),
+            }
+        )
+        changes.append(
+            {
+                "b_id": row.id,
+                "b_status": status,
+                "b_attempts": count,
+                "b_next": next_attempt_at,
+                "b_at": outcome.attempted_at,
+                "b_code": outcome.status_code,
+                "b_error": error,
+            }
+        )
+    if not changes:
+        return statuses
+    session.execute(insert(cast(Table, WebhookAttempt.__table__)), attempts)
+    session.execute(
+        update(d)
+        .where(d.c.id == bindparam("b_id"))
+        .values(
+            status=bindparam("b_status", type_=d.c.status.type),
+            attempts=bindparam("b_attempts"),
+            next_attempt_at=bindparam("b_next", type_=d.c.next_attempt_at.type),
+            last_attempt_at=bindparam("b_at", type_=d.c.last_attempt_at.type),
+            last_status_code=bindparam("b_code"),
+            last_error=bindparam("b_error"),
+        ),
+        changes,
+    )
+    for row, next_attempt_at in held_back:
+        # The order's later events cannot go before this one: they wait as long.
+        session.execute(
+            update(d)
+            .where(
+                d.c.endpoint_id == row.endpoint_id,
+                d.c.ordering_key == row.ordering_key,
+                d.c.status == DeliveryStatus.PENDING,
+                d.c.event_id > row.event_id,
+                d.c.next_attempt_at < next_attempt_at,
+            )
+            .values(next_attempt_at=next_attempt_at)
+        )
+    return statuses
+
+
 def record_attempt(
     session: Session,
     outcome: AttemptOutcome,
@@ -553,48 +745,10 @@ def record_attempt(
     now: datetime,
     policy: RetryPolicy = DEFAULT_POLICY,
 ) -> WebhookDelivery | None:
-    """Log the attempt and move the delivery on: succeeded, retried later, or failed.
-
-    Returns None when the delivery is gone (its endpoint was deleted meanwhile).
-    """
-    delivery = session.get(WebhookDelivery, outcome.delivery_id)
-    if delivery is None:
+    """Log one attempt (`record_attempts`); the delivery as it now is, None when it is gone."""
+    if record_attempts(session, [outcome], now=now, policy=policy)[outcome.delivery_id] is None:
         return None
-    session.add(
-        WebhookAttempt(
-            delivery_id=delivery.id,
-            attempted_at=outcome.attempted_at,
-            status_code=outcome.status_code,
-            duration_ms=outcome.duration_ms,
-            error=_clip(outcome.error),
-            response_excerpt=_clip(outcome.response_excerpt),
-        )
-    )
-    delivery.attempts += 1
-    delivery.last_attempt_at = outcome.attempted_at
-    delivery.last_status_code = outcome.status_code
-    delivery.last_error = _clip(outcome.error)
-    if outcome.succeeded:
-        delivery.status = DeliveryStatus.SUCCEEDED
-    elif delivery.attempts >= policy.max_attempts:
-        delivery.status = DeliveryStatus.FAILED
-    else:
-        delivery.next_attempt_at = now + policy.delay_after(delivery.attempts)
-        if delivery.ordering_key is not None:
-            # The order's later events cannot go before this one: they wait as long.
-            session.execute(
-                update(WebhookDelivery)
-                .where(
-                    WebhookDelivery.endpoint_id == delivery.endpoint_id,
-                    WebhookDelivery.ordering_key == delivery.ordering_key,
-                    WebhookDelivery.status == DeliveryStatus.PENDING,
-                    WebhookDelivery.event_id > delivery.event_id,
-                    WebhookDelivery.next_attempt_at < delivery.next_attempt_at,
-                )
-                .values(next_attempt_at=delivery.next_attempt_at)
-            )
-    session.flush()
-    return delivery
+    return session.get(WebhookDelivery, outcome.delivery_id, populate_existing=True)
 
 
 def _clip(value: str | None) -> str | None:

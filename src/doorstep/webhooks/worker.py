@@ -1,16 +1,19 @@
 """Webhook delivery as work of the job runner: the outbox fan-out as a periodic job on every
 poll, the delivery queue as a lane (its own table, per-endpoint ordering and slots).
 
-Database work happens on the event loop's thread, one short transaction at a time (claiming,
-then recording each attempt as soon as it ends); only the HTTP requests run concurrently. So a
-slow receiver holds one of ``concurrency`` slots and nothing else, and every attempt's outcome
-is committed on its own the moment it is known.
+Database work happens on the event loop's thread, one short transaction at a time; only the
+HTTP requests run concurrently, over one pooled client (connections kept alive per endpoint).
+Each pass of the runner (woken as attempts end) makes one transaction for the deliveries: it
+records the outcomes of every attempt that ended since the last pass, then claims as many due
+deliveries as there are free slots, in one statement (`service.claim_due`). An attempt's slot
+(and its order's next event) is freed only once its outcome is committed, so a slow receiver
+holds one of ``concurrency`` slots and nothing else; a crash before the record loses nothing:
+the claim's lease runs out and the event is sent again (at-least-once).
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -38,6 +41,9 @@ FAN_OUT = "webhooks.fan_out"
 
 #: The outbox is read at least this often even when no notification came.
 FAN_OUT_AT_LEAST_EVERY_S = 1.0
+
+Status = DeliveryStatus | None
+"""A recorded attempt's delivery status; None when the delivery was gone (endpoint deleted)."""
 
 HTTP_TIMEOUT = httpx.Timeout(10.0)
 USER_AGENT = "doorstep-webhooks/1"
@@ -169,8 +175,10 @@ class DeliveryWorker:
         # What the attempts started since the last `run_once` did (or since the start).
         self.report = PassReport()
         self._started = time.perf_counter()
-        self._in_flight: dict[int, asyncio.Task[None]] = {}
+        # Claimed and not yet recorded (sending, or sent and waiting for the next pass): the
+        # endpoint of each. A slot is free again only once its outcome is committed.
         self._endpoint_of: dict[int, int] = {}
+        self._ended: list[_Ended] = []
         self._outbox_changed = True
         self._next_fan_out = 0.0
 
@@ -212,46 +220,66 @@ class DeliveryWorker:
         return service.fan_out(session, now=now)
 
     def start_due(self, now: Clock) -> list[asyncio.Task[None]]:
-        """Claim as many due deliveries as there are free slots and start their attempts."""
-        free = self.concurrency - len(self._in_flight)
-        if free <= 0:
+        """Record the attempts that ended since the last pass and claim as many due deliveries
+        as there are free slots, in one transaction; start the claimed attempts."""
+        ended, self._ended = self._ended, []
+        free = self.concurrency - len(self._endpoint_of) + len(ended)
+        if not ended and free <= 0:
             return []
-        with unit_of_work(self.sessions) as session:
-            claimed = service.claim_due(
-                session,
-                now=now(),
-                limit=free,
-                in_flight=Counter(self._endpoint_of.values()),
-                per_endpoint=self.per_endpoint,
-                policy=self.policy,
-            )
+        try:
+            with unit_of_work(self.sessions) as session:
+                statuses = service.record_attempts(
+                    session, [end.outcome for end in ended], now=now(), policy=self.policy
+                )
+                for end in ended:
+                    self._endpoint_of.pop(end.due.delivery_id, None)
+                claimed = (
+                    service.claim_due(
+                        session,
+                        now=now(),
+                        limit=free,
+                        in_flight=Counter(self._endpoint_of.values()),
+                        per_endpoint=self.per_endpoint,
+                        policy=self.policy,
+                    )
+                    if free > 0
+                    else []
+                )
+        except Exception:
+            # Not recorded: their claims' leases run out and the events are sent again.
+            for end in ended:
+                self._endpoint_of.pop(end.due.delivery_id, None)
+                log.warning("webhook_record_failed", delivery_id=end.due.delivery_id)
+            raise
+        for end in ended:
+            self._report(end, statuses[end.due.delivery_id])
         tasks = []
         for due in claimed:
-            task = asyncio.create_task(self._attempt(due, self.report, now, self._started))
-            self._in_flight[due.delivery_id] = task
             self._endpoint_of[due.delivery_id] = due.endpoint_id
-            task.add_done_callback(functools.partial(self._forget, due.delivery_id))
-            tasks.append(task)
+            tasks.append(asyncio.create_task(self._attempt(due, self.report, self._started)))
         return tasks
 
-    def _forget(self, delivery_id: int, _task: asyncio.Task[None]) -> None:
-        self._in_flight.pop(delivery_id, None)
-        self._endpoint_of.pop(delivery_id, None)
-
-    async def _attempt(
-        self, due: DueDelivery, report: PassReport, now: Clock, started: float
-    ) -> None:
-        outcome = await send(self.client, due)
-        try:
-            # Its own transaction: once recorded, the outcome survives whatever happens next.
-            with unit_of_work(self.sessions) as session:
-                delivery = service.record_attempt(session, outcome, now=now(), policy=self.policy)
-                status = delivery.status if delivery is not None else None
-        except Exception:
-            # Not recorded: the claim's lease runs out and the event is sent again.
-            log.exception("webhook_record_failed", delivery_id=due.delivery_id)
+    def finish(self, now: Clock = utcnow) -> None:
+        """Record the attempts that ended after the last pass (when the runner has stopped)."""
+        if not self._ended:
             return
-        report.finished[due.delivery_id] = time.perf_counter() - started
+        ended, self._ended = self._ended, []
+        with unit_of_work(self.sessions) as session:
+            statuses = service.record_attempts(
+                session, [end.outcome for end in ended], now=now(), policy=self.policy
+            )
+        for end in ended:
+            self._endpoint_of.pop(end.due.delivery_id, None)
+            self._report(end, statuses[end.due.delivery_id])
+
+    async def _attempt(self, due: DueDelivery, report: PassReport, started: float) -> None:
+        outcome = await send(self.client, due)
+        # Recorded by the next pass, which this task's end wakes.
+        self._ended.append(_Ended(due, outcome, report, started))
+
+    def _report(self, end: _Ended, status: Status) -> None:
+        due, outcome, report = end.due, end.outcome, end.report
+        report.finished[due.delivery_id] = time.perf_counter() - end.started
         if status is DeliveryStatus.SUCCEEDED:
             report.succeeded += 1
         elif status is DeliveryStatus.FAILED:
@@ -270,3 +298,13 @@ class DeliveryWorker:
         )
         if self.on_attempt is not None:
             self.on_attempt(due, outcome, status)
+
+
+@dataclass(frozen=True)
+class _Ended:
+    """An attempt whose outcome waits for the next pass's transaction."""
+
+    due: DueDelivery
+    outcome: AttemptOutcome
+    report: PassReport
+    started: float

@@ -1,0 +1,85 @@
+"""The worker's HTTP client keeps connections alive and notices when a receiver closed one."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import httpx
+import pytest
+
+from doorstep.webhooks.worker import http_client
+from tests.webhooks.conftest import local_receivers
+
+
+class _Server:
+    def __init__(self, *, close_after_each: bool) -> None:
+        self.connections = 0
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                owner.connections += 1
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length", 0)))
+                self.send_response(200)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+                # Closed without saying so (no "Connection: close"), as a receiver's idle
+                # timeout does: the client must see it before reusing the connection.
+                self.close_connection = close_after_each
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+
+
+@pytest.fixture
+def servers() -> Iterator[list[_Server]]:
+    started: list[_Server] = []
+    yield started
+    for server in started:
+        server.server.shutdown()
+        server.server.server_close()
+
+
+def _post_three(url: str) -> list[int]:
+    async def go() -> list[int]:
+        async with http_client(local_receivers()) as client:
+            statuses = []
+            for _ in range(3):
+                response = await client.post(url, content=b"{}")
+                statuses.append(response.status_code)
+                await asyncio.sleep(0.1)  # the server's close reaches the client's socket
+            return statuses
+
+    return asyncio.run(go())
+
+
+def test_a_kept_connection_is_reused(servers: list[_Server]) -> None:
+    server = _Server(close_after_each=False)
+    servers.append(server)
+    assert _post_three(server.url) == [200, 200, 200]
+    assert server.connections == 1
+
+
+def test_a_connection_the_receiver_closed_is_replaced_not_reused(servers: list[_Server]) -> None:
+    server = _Server(close_after_each=True)
+    servers.append(server)
+    try:
+        statuses = _post_three(server.url)
+    except httpx.RemoteProtocolError as exc:  # a closed connection was reused
+        raise AssertionError(exc) from None
+    assert statuses == [200, 200, 200]
+    assert server.connections == 3
