@@ -20,6 +20,7 @@ from doorstep.errors import InvalidInput
 from doorstep.geo import TravelModel
 from doorstep.models import Node, NodeKind, Plan, PlanStatus, utcnow
 from doorstep.planning.core import HOUR, DayPlan, PlanProgress, plan_day
+from doorstep.planning.core.model import CostModel
 from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
     DriverPlan,
@@ -70,6 +71,7 @@ def plan_wave(
     travel: TravelModel | None = None,
     offers: OfferPolicy | None = None,
     now: datetime | None = None,
+    costs: CostModel | None = None,
 ) -> PlanRun:
     """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
     only orders placed by then are planned, and the dynamic-dispatch policy holds back the
@@ -78,12 +80,19 @@ def plan_wave(
 
     The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
-    (by default the dispatch moment, else the clock)."""
+    (by default the dispatch moment, else the clock). ``costs``: the prices the channel
+    choice uses (driver pay, the van, the carrier; the defaults of `CostModel` otherwise)."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
     wave = load_wave(
-        session, station_code, service_date, drivers, known_at=dispatch_at, travel=travel
+        session,
+        station_code,
+        service_date,
+        drivers,
+        costs=costs,
+        known_at=dispatch_at,
+        travel=travel,
     )
     wave = _from_now(wave, now)
     held: list[dict[str, str]] | None = None
