@@ -221,7 +221,7 @@ def test_the_van_drops_at_its_time_the_clerk_scans_in_and_the_counter_waits() ->
     # after the counter's days (never both, never twice).
     assert kinds.count("keep") == 3
     ends = [(kind, code) for kind, code, _ in port.partner if kind in ("pickup", "expired")]
-    assert sorted(code for _, code in ends) == ["c0", "c1", "c2"]
+    assert sorted(str(code) for _, code in ends) == ["c0", "c1", "c2"]
     for kind, _, at in port.partner:
         if kind == "expired":
             assert at >= (config.counter_days + 1) * 86_400
