@@ -239,3 +239,15 @@ def test_shoppers_leave_out_a_store_the_what_if_added() -> None:
     assert any(
         haversine_m(o.lat, o.lng, partner.lat, partner.lng) <= 16_000 for _, o in run(config).orders
     )
+
+
+def test_a_catchment_in_a_stores_place_draws_the_same_shoppers_as_the_store() -> None:
+    """A what-if's candidate store: its place's shoppers are drawn alike in both arms."""
+    config = SimConfig(orders=200, seed=2, near_partner_share=0.5)
+    partner = NETWORK.sites[1]
+    stand_in = replace(
+        config,
+        demand_excludes=("P1",),
+        catchments=((partner.lat, partner.lng, partner.radius_m),),
+    )
+    assert run(stand_in).orders == run(config).orders

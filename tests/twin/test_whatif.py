@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doorstep.cli.simulate import WHAT_IF_STORE, _network_change, apply_change
+from doorstep.cli.simulate import WHAT_IF_STORE, _network_change, apply_change, baseline_of
 from doorstep.demo.seed import seed_demo_day
 from doorstep.models import Block, Node, NodeKind, Package, PartnerStore, Plan
 from doorstep.network.service import import_network_file
@@ -33,7 +33,15 @@ def test_add_partner_store_imports_a_real_store_for_the_changed_arm_only(
     config, twin = SimConfig(), TwinSettings(day=DAY)
     changed, changed_twin = apply_change(config, twin, "add_partner_store", "33.3,-111.75,4")
     assert changed_twin == twin
-    assert changed.demand_excludes == (WHAT_IF_STORE,)  # the shoppers are the baseline's
+    # The shoppers are the same in both arms: those around the candidate's place live there
+    # whether it opens or not; the changed arm's draws leave the store itself out.
+    baseline = baseline_of(config, "add_partner_store", "33.3,-111.75,4")
+    assert changed.catchments == baseline.catchments
+    ((lat, lng, radius_m),) = baseline.catchments
+    assert (lat, lng) == (33.3, -111.75)
+    assert abs(radius_m - 4 * 1609.344) < 1
+    assert changed.demand_excludes == (WHAT_IF_STORE,)
+    assert baseline.demand_excludes == ()
     _network_change(session, twin, None, "33.3,-111.75,4", tmp_path)  # the baseline arm
     assert session.scalar(select(Node).where(Node.code == WHAT_IF_STORE)) is None
     _network_change(session, twin, "add_partner_store", "33.3,-111.75,4", tmp_path)

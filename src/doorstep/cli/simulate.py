@@ -78,7 +78,11 @@ def simulate_command(
     ] = None,
     compare: Annotated[
         str | None,
-        typer.Option(help="KEY=VALUE: run each seed with and without this change, and compare"),
+        typer.Option(
+            help="KEY=VALUE: run each seed with and without this change, and compare. KEY is "
+            "a SimConfig field or offer_mode, same_day_cutoff, max_attempts, time_limit_s, "
+            "add_partner_store (LAT,LNG[,RADIUS_MILES]), driver_pay_per_hour_cents"
+        ),
     ] = None,
     seeds: Annotated[int, typer.Option(help="Seeds a comparison runs", min=2)] = 5,
 ) -> None:
@@ -274,6 +278,7 @@ def _compare(config: SimConfig, twin: TwinSettings, change: str, seeds: int, as_
     key = key.strip()
     try:
         changed_config, changed_twin = apply_change(config, twin, key, value.strip())
+        config = baseline_of(config, key, value.strip())
     except (KeyError, ValueError) as exc:
         errors.print(f"[red]--compare: cannot set {key!r} to {value!r} ({exc})[/]")
         raise typer.Exit(2) from None
@@ -339,10 +344,33 @@ def apply_change(
     if key == "driver_pay_per_hour_cents":
         return config, replace(twin, costs=driver_pay(int(value)))
     if key == "add_partner_store":
-        candidate_store(value)  # checked now; imported into each fresh network of the arm
-        # The shoppers stay the baseline's: the new store serves what falls in its radius.
-        return replace(config, demand_excludes=(*config.demand_excludes, WHAT_IF_STORE)), twin
+        # Checked now; imported into each fresh network of the changed arm.
+        store = candidate_store(value)
+        return (
+            replace(
+                with_catchment(config, store),
+                demand_excludes=(*config.demand_excludes, WHAT_IF_STORE),
+            ),
+            twin,
+        )
     return config.with_value(key, value), twin
+
+
+def baseline_of(config: SimConfig, key: str, value: str) -> SimConfig:
+    """The baseline arm's world: as configured, but with the shoppers a candidate store's
+    place has (they live there whether the store opens or not)."""
+    if key == "add_partner_store":
+        return with_catchment(config, candidate_store(value))
+    return config
+
+
+def with_catchment(config: SimConfig, store: dict[str, Any]) -> SimConfig:
+    lng, lat = store["geometry"]["coordinates"]
+    radius_m = store["properties"]["service_radius_mi"] * METRES_PER_MILE
+    return replace(config, catchments=(*config.catchments, (lat, lng, radius_m)))
+
+
+METRES_PER_MILE = 1609.344
 
 
 #: The code of the partner store `add_partner_store` adds.

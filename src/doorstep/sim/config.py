@@ -48,8 +48,12 @@ class SimConfig:
     beyond_reach_share: float = 0.05  # destinations outside every own channel (carrier)
     counter_pickup_share: float = 0.25  # of shoppers near a partner store: collect at its counter
     max_basket_lines: int = 2
-    # Sites the shoppers' draws leave out: a store a what-if adds serves the baseline's
-    # demand (what falls in its radius), so both arms of a comparison see the same shoppers.
+    # Places shoppers live around (lat, lng, radius in metres), drawn like a partner store's
+    # catchment: a what-if's candidate store is one in both arms of a comparison, so the
+    # shoppers are the same whether the store is there or not.
+    catchments: tuple[tuple[float, float, float], ...] = ()
+    # Sites the shoppers' draws leave out (the candidate store itself: its catchment above
+    # stands for it in both arms).
     demand_excludes: tuple[str, ...] = ()
     # Drivers.
     drivers_by_hour: tuple[int, ...] = DRIVERS_BY_HOUR

@@ -210,8 +210,15 @@ class Simulation:
         )
 
     def _demand_partners(self) -> list[Site]:
+        """The catchments shoppers near a partner store are drawn from: the network's stores
+        (but those left out) and the configured places, in that order."""
         excluded = self.config.demand_excludes
-        return [s for s in self.network.of_kind("partner_store") if s.code not in excluded]
+        stores = [s for s in self.network.of_kind("partner_store") if s.code not in excluded]
+        places = [
+            Site(f"catchment-{n}", "partner_store", lat, lng, radius_m)
+            for n, (lat, lng, radius_m) in enumerate(self.config.catchments)
+        ]
+        return stores + places
 
     def _beyond_reach(self, rng: random.Random) -> tuple[float, float]:
         """A point outside every service area and partner radius (Phoenix's far suburbs)."""
