@@ -402,7 +402,7 @@ class TwinNetwork:
             return True
 
     def held(self, driver: str, at: float) -> list[HeldBlock]:
-        with self._tx(at) as session:
+        with self._tx(at, "held blocks") as session:
             found = held.held_blocks(
                 session, self._driver(session, driver), policy=self.settings.offers
             )
@@ -739,7 +739,7 @@ class TwinNetwork:
         self.carrier.arrived = set()
 
     def open_parcels(self) -> int:
-        with self._tx() as session:
+        with self._tx(what="open parcels") as session:
             return repository.open_parcels(session, self.reference_prefix)
 
 
