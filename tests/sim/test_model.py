@@ -185,6 +185,10 @@ def test_a_setting_is_changed_from_text() -> None:
     assert config.with_value("orders", "50").orders == 50
     assert config.with_value("no_show_rate", "0.1").no_show_rate == pytest.approx(0.1)
     assert config.with_value("dispatch_hours", "9,11").dispatch_hours == (9.0, 11.0)
+    assert config.with_value("catchments", "33.1,-111.6,8000").catchments == (
+        (33.1, -111.6, 8000.0),
+    )
+    assert config.with_value("demand_excludes", "P1,P2").demand_excludes == ("P1", "P2")
     assert replace(config, seed=2).seed == 2
     with pytest.raises(KeyError):
         config.with_value("no_such_setting", "1")

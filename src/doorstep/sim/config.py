@@ -101,7 +101,12 @@ class SimConfig:
             parsed = int(value)
         elif isinstance(current, float):
             parsed = float(value)
-        elif isinstance(current, tuple) and (not current or isinstance(current[0], str)):
+        elif str(fields[key].type).startswith("tuple[tuple[float"):
+            # Places: LAT,LNG,RADIUS_M;LAT,LNG,RADIUS_M
+            parsed = tuple(
+                tuple(float(v) for v in place.split(",")) for place in value.split(";") if place
+            )
+        elif str(fields[key].type).startswith("tuple[str"):
             parsed = tuple(v.strip() for v in value.split(",") if v.strip())
         elif isinstance(current, tuple):
             parsed = tuple(float(v) for v in value.split(","))
