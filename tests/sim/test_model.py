@@ -18,6 +18,7 @@ from doorstep.sim.port import (
     ManifestView,
     NetworkView,
     OrderRequest,
+    PartnerRun,
     Placed,
     Returned,
     RouteView,
@@ -41,6 +42,7 @@ class RecordingPort:
     def __init__(self) -> None:
         self.orders: list[tuple[float, OrderRequest]] = []
         self.plans: list[tuple[int, float, bool]] = []
+        self.partner: list[tuple[str, object, float]] = []
 
     def network(self) -> NetworkView:
         return NETWORK
@@ -92,23 +94,29 @@ class RecordingPort:
     def return_parcels(self, driver: str, block_id: int, at: float) -> Returned:
         return Returned()
 
-    def partner_manifests(self, day: int, at: float) -> list[ManifestView]:
+    def partner_runs(self, day: int, at: float) -> list[PartnerRun]:
         return []
 
+    def partner_drop(self, store: str, at: float) -> ManifestView:
+        return ManifestView(store, 0.0, 0.0, ())
+
     def partner_scan_in(self, store: str, codes: tuple[str, ...], at: float) -> None:
-        pass
+        self.partner.append(("scan_in", codes, at))
+
+    def counter_hold(self, store: str, code: str, at: float) -> None:
+        self.partner.append(("hold", code, at))
 
     def partner_deliver(self, store: str, code: str, at: float) -> None:
-        pass
+        self.partner.append(("deliver", code, at))
 
     def partner_keep_at_counter(self, store: str, code: str, reason: str, at: float) -> None:
-        pass
+        self.partner.append(("keep", code, at))
 
     def counter_pickup(self, store: str, code: str, at: float) -> None:
-        pass
+        self.partner.append(("pickup", code, at))
 
     def counter_expired(self, store: str, code: str, at: float) -> None:
-        pass
+        self.partner.append(("expired", code, at))
 
     def carrier_labels(self, day: int, at: float) -> list[CarrierParcel]:
         return []
@@ -177,6 +185,73 @@ def test_a_setting_is_changed_from_text() -> None:
     assert config.with_value("orders", "50").orders == 50
     assert config.with_value("no_show_rate", "0.1").no_show_rate == pytest.approx(0.1)
     assert config.with_value("dispatch_hours", "9,11").dispatch_hours == (9.0, 11.0)
+    assert config.with_value("catchments", "33.1,-111.6,8000").catchments == (
+        (33.1, -111.6, 8000.0),
+    )
+    assert config.with_value("demand_excludes", "P1,P2").demand_excludes == ("P1", "P2")
     assert replace(config, seed=2).seed == 2
     with pytest.raises(KeyError):
         config.with_value("no_such_setting", "1")
+
+
+class StorePort(RecordingPort):
+    """One batch of three parcels for P1 on the first day, the van due at 09:30."""
+
+    def partner_runs(self, day: int, at: float) -> list[PartnerRun]:
+        return [PartnerRun("P1", 9.5 * 3600)] if day == 0 and not self.partner else []
+
+    def partner_drop(self, store: str, at: float) -> ManifestView:
+        self.partner.append(("drop", store, at))
+        parcels = tuple((f"c{i}", 33.10 + 0.01 * i, -111.60) for i in range(3))
+        return ManifestView(store, 33.10, -111.60, parcels)
+
+    def open_parcels(self) -> int:
+        """The batch's parcels not yet delivered, collected or sent back."""
+        ended = {"deliver", "pickup", "expired"}
+        return 3 - sum(1 for kind, _, _ in self.partner if kind in ended)
+
+
+def test_the_van_drops_at_its_time_the_clerk_scans_in_and_the_counter_waits() -> None:
+    config = SimConfig(orders=1, seed=1, partner_failure_rate=1.0, counter_days=3)
+    port = StorePort()
+    Simulation(port, config).run()
+    kinds = [kind for kind, _, _ in port.partner]
+    assert kinds[:2] == ["drop", "scan_in"]
+    drop_at, scan_at = port.partner[0][2], port.partner[1][2]
+    assert drop_at == 9.5 * 3600
+    assert drop_at < scan_at <= drop_at + config.scan_in_within_s
+    assert port.partner[1][1] == ("c0", "c1", "c2")
+    # Every door failed: each parcel waits at the counter, then is collected or goes back
+    # after the counter's days (never both, never twice).
+    assert kinds.count("keep") == 3
+    ends = [(kind, code) for kind, code, _ in port.partner if kind in ("pickup", "expired")]
+    assert sorted(str(code) for _, code in ends) == ["c0", "c1", "c2"]
+    for kind, _, at in port.partner:
+        if kind == "expired":
+            assert at >= (config.counter_days + 1) * 86_400
+
+
+def test_shoppers_leave_out_a_store_the_what_if_added() -> None:
+    config = SimConfig(orders=300, seed=1, near_partner_share=0.5, beyond_reach_share=0.0)
+    partner = NETWORK.sites[1]
+    near = [
+        o
+        for _, o in run(replace(config, demand_excludes=("P1",))).orders
+        if haversine_m(o.lat, o.lng, partner.lat, partner.lng) <= 16_000
+    ]
+    assert near == []
+    assert any(
+        haversine_m(o.lat, o.lng, partner.lat, partner.lng) <= 16_000 for _, o in run(config).orders
+    )
+
+
+def test_a_catchment_in_a_stores_place_draws_the_same_shoppers_as_the_store() -> None:
+    """A what-if's candidate store: its place's shoppers are drawn alike in both arms."""
+    config = SimConfig(orders=200, seed=2, near_partner_share=0.5)
+    partner = NETWORK.sites[1]
+    stand_in = replace(
+        config,
+        demand_excludes=("P1",),
+        catchments=((partner.lat, partner.lng, partner.radius_m),),
+    )
+    assert run(stand_in).orders == run(config).orders

@@ -3,6 +3,7 @@ state and the counts add up; the same seed measures the same day twice."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,17 @@ from sqlalchemy.orm import sessionmaker
 
 from doorstep.db import unit_of_work
 from doorstep.drivers.policy import OfferPolicy
-from doorstep.models import OfferMode, Order, Package, PackageEvent
-from doorstep.orders.lifecycle import TERMINAL_STATES
+from doorstep.models import (
+    BackToStation,
+    CounterParcel,
+    DeliveryProof,
+    ManifestItem,
+    OfferMode,
+    Order,
+    Package,
+    PackageEvent,
+)
+from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
 from doorstep.sim import SimConfig
 from doorstep.twin.port import TwinSettings
 from doorstep.twin.service import TwinRun, prepare, simulate_day
@@ -21,7 +31,14 @@ from doorstep.twin.service import TwinRun, prepare, simulate_day
 DAY = date(2026, 11, 24)  # a Tuesday
 
 
-def small_day(connection: Connection, tmp_path: Path, seed: int = 1) -> TwinRun:
+def small_day(
+    connection: Connection,
+    tmp_path: Path,
+    seed: int = 1,
+    *,
+    counter_days: int = 14,
+    **world: Any,
+) -> TwinRun:
     """30 shoppers, two dispatch moments, a short routing budget: a day in well under a
     minute."""
     sessions = sessionmaker(
@@ -31,7 +48,13 @@ def small_day(connection: Connection, tmp_path: Path, seed: int = 1) -> TwinRun:
         prepare(session)
     return simulate_day(
         sessions,
-        SimConfig(orders=30, seed=seed, dispatch_hours=(10.0, 12.0)),
+        SimConfig(
+            orders=30,
+            seed=seed,
+            dispatch_hours=(10.0, 12.0),
+            counter_days=counter_days,
+            **world,
+        ),
         TwinSettings(
             day=DAY,
             seed=seed,
@@ -39,6 +62,7 @@ def small_day(connection: Connection, tmp_path: Path, seed: int = 1) -> TwinRun:
             max_iterations=50,
             offers=OfferPolicy(mode=OfferMode.FIRST_COME),
             data_dir=str(tmp_path),
+            counter_days=counter_days,
         ),
     )
 
@@ -91,3 +115,97 @@ def _rolled_back(connection: Connection, tmp_path: Path) -> dict[str, Any]:
     finally:
         savepoint.rollback()
     return kpis
+
+
+def test_partner_parcels_go_through_the_partner_services(
+    connection: Connection, tmp_path: Path
+) -> None:
+    """The drop, the clerk's scan-in, the staff route with its proofs, the counter's code:
+    each partner parcel's moves are the partner services' (their actors, their rows), and
+    every one still ends in one terminal state."""
+    run = small_day(
+        connection,
+        tmp_path,
+        seed=3,
+        near_partner_share=0.6,
+        counter_pickup_share=0.4,
+        partner_failure_rate=0.3,
+        counter_collect_per_day=0.5,
+        counter_days=2,
+    )
+    ends = _partner_ends(connection, run)
+    assert ends[PackageState.DELIVERED] > 0
+    assert ends[PackageState.PICKED_UP_AT_COUNTER] > 0
+
+
+def test_uncollected_counter_parcels_ride_back_after_their_days(
+    connection: Connection, tmp_path: Path
+) -> None:
+    """Nobody collects: the overdue job lists each counter parcel for the run back once its
+    collect-by date passed, and it goes back to the merchant."""
+    run = small_day(
+        connection,
+        tmp_path,
+        seed=3,
+        near_partner_share=0.6,
+        counter_pickup_share=0.5,
+        counter_collect_per_day=0.0,
+        counter_days=2,
+    )
+    ends = _partner_ends(connection, run)
+    assert ends[PackageState.RETURNED_TO_MERCHANT] > 0
+    assert ends[PackageState.PICKED_UP_AT_COUNTER] == 0
+
+
+def _partner_ends(connection: Connection, run: TwinRun) -> Counter[PackageState]:
+    """Check each partner parcel's path through the partner services; count how each ended."""
+    k = run.kpis
+    assert k.unresolved == 0
+    assert k.invariants["ok"], k.invariants
+    ends: Counter[PackageState] = Counter()
+    sessions = sessionmaker(bind=connection)
+    with sessions() as session:
+        rows = session.execute(
+            select(Package, ManifestItem)
+            .join(Order, Order.id == Package.order_id)
+            .join(ManifestItem, ManifestItem.package_id == Package.id)
+            .where(Order.merchant_reference.startswith(run.port.reference_prefix))
+        ).all()
+        assert len(rows) >= 5
+        for package, item in rows:
+            ends[package.state] += 1
+            # Scanned in by the store's clerk (partners.scanin).
+            assert item.outcome == "scanned"
+            assert item.outcome_by is not None
+            assert item.outcome_by.startswith("store:")
+            events = session.scalars(
+                select(PackageEvent)
+                .where(PackageEvent.package_id == package.id)
+                .order_by(PackageEvent.sequence)
+            ).all()
+            moves = [(e.to_state, e.actor, e.reason) for e in events]
+            assert (PackageState.PICKED_UP, "middle_mile", "middle_mile_drop") in moves
+            held = session.get(CounterParcel, package.id)
+            if package.state is PackageState.DELIVERED:
+                proof = session.scalar(
+                    select(DeliveryProof).where(DeliveryProof.package_id == package.id)
+                )
+                assert proof is not None
+                assert proof.actor.startswith("store:")
+                assert held is None
+            elif package.state is PackageState.PICKED_UP_AT_COUNTER:
+                assert held is not None
+                assert held.handed_over_at is not None
+                assert events[-1].reason == "handed_over"
+            else:
+                # Not collected in time: the overdue job listed it for the run back.
+                assert package.state is PackageState.RETURNED_TO_MERCHANT
+                assert held is not None
+                assert held.overdue_at is not None
+                back = session.scalar(
+                    select(BackToStation).where(BackToStation.package_id == package.id)
+                )
+                assert back is not None
+                assert back.reason == "uncollected"
+                assert back.collected_at is not None
+    return ends

@@ -14,26 +14,34 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.cli.common import console, database, errors, service_date
-from doorstep.db import create_db_engine, session_factory, unit_of_work
+from doorstep.db import session_factory, unit_of_work
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.logs import configure_logging
 from doorstep.migrate import upgrade
+from doorstep.network.service import import_network_file
+from doorstep.planning.core.model import CostModel
 from doorstep.settings import get_settings
 from doorstep.sim import SimConfig
 from doorstep.sim.port import DAY_S
 from doorstep.twin.port import TwinSettings
 from doorstep.twin.report import write_report
-from doorstep.twin.service import TwinRun, already_simulated, prepare, simulate_day
+from doorstep.twin.service import (
+    TwinRun,
+    already_simulated,
+    prepare,
+    simulate_day,
+    throwaway_engine,
+)
 
 #: The KPIs a comparison reports, as (label, how to read it from the JSON summary).
 COMPARED = (
     ("on-time rate", "on_time_rate"),
     ("cost per package (¢)", "cost_per_package_cents"),
     ("carrier share", "carrier_share"),
+    ("partner-store parcels", "by_channel.partner_stores"),
     ("driver net pay/h (¢)", "drivers.net_pay_per_hour_cents"),
     ("driver utilisation", "drivers.utilisation"),
     ("driver miles", "miles.drivers"),
@@ -46,7 +54,14 @@ T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.
        2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
        2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
 #: Settings of the network (not of the world) a comparison may change.
-NETWORK_KEYS = ("offer_mode", "time_limit_s", "max_attempts", "same_day_cutoff")
+NETWORK_KEYS = (
+    "offer_mode",
+    "time_limit_s",
+    "max_attempts",
+    "same_day_cutoff",
+    "add_partner_store",
+    "driver_pay_per_hour_cents",
+)
 
 
 def simulate_command(
@@ -63,7 +78,11 @@ def simulate_command(
     ] = None,
     compare: Annotated[
         str | None,
-        typer.Option(help="KEY=VALUE: run each seed with and without this change, and compare"),
+        typer.Option(
+            help="KEY=VALUE: run each seed with and without this change, and compare. KEY is "
+            "a SimConfig field or offer_mode, same_day_cutoff, max_attempts, time_limit_s, "
+            "add_partner_store (LAT,LNG[,RADIUS_MILES]), driver_pay_per_hour_cents"
+        ),
     ] = None,
     seeds: Annotated[int, typer.Option(help="Seeds a comparison runs", min=2)] = 5,
 ) -> None:
@@ -116,6 +135,10 @@ def twin_settings(day: date, seed: int, time_limit: float) -> TwinSettings:
         far_m=settings.delivery_far_m,
         max_attempts=settings.max_delivery_attempts,
         data_dir=str(settings.data_dir),
+        scan_in_minutes=settings.store_scan_in_minutes,
+        counter_days=settings.store_counter_days,
+        wrong_codes_per_hour=settings.store_wrong_codes_per_hour,
+        public_url=settings.public_url,
     )
 
 
@@ -199,7 +222,9 @@ def summarize(run: TwinRun, report_path: Path | None) -> dict[str, Any]:
         **k.as_json(),
         "days_simulated": run.log.days,
         "runtime_s": round(run.runtime_s, 1),
+        "cpu_s": round(run.cpu_s, 1),
         "phases_s": {name: round(s, 1) for name, s in sorted(run.phases_s.items())},
+        "phases_cpu_s": {name: round(s, 1) for name, s in sorted(run.phases_cpu_s.items())},
         "calls": run.port.counts.calls,
         "refused_calls": run.port.counts.refused,
         "report": str(report_path) if report_path else None,
@@ -253,6 +278,7 @@ def _compare(config: SimConfig, twin: TwinSettings, change: str, seeds: int, as_
     key = key.strip()
     try:
         changed_config, changed_twin = apply_change(config, twin, key, value.strip())
+        config = baseline_of(config, key, value.strip())
     except (KeyError, ValueError) as exc:
         errors.print(f"[red]--compare: cannot set {key!r} to {value!r} ({exc})[/]")
         raise typer.Exit(2) from None
@@ -265,12 +291,14 @@ def _compare(config: SimConfig, twin: TwinSettings, change: str, seeds: int, as_
             ):
                 if not as_json:
                     console.print(f"seed {seed}: {name} …")
-                engine = _fresh_engine(Path(folder) / f"{name}-{seed}.sqlite3")
+                engine = throwaway_engine(Path(folder) / f"{name}-{seed}.sqlite3")
                 try:
                     sessions = session_factory(engine)
                     with unit_of_work(sessions) as session:
                         prepare(session)
-                        _network_change(session, t, key if name == "changed" else None, value)
+                        _network_change(
+                            session, t, key if name == "changed" else None, value, Path(folder)
+                        )
                     run = simulate_day(
                         sessions, replace(c, seed=seed), replace(t, seed=seed, data_dir=folder)
                     )
@@ -295,12 +323,6 @@ def _compare(config: SimConfig, twin: TwinSettings, change: str, seeds: int, as_
     console.print(table)
 
 
-def _fresh_engine(path: Path) -> Engine:
-    engine = create_db_engine(f"sqlite:///{path}")
-    upgrade(engine)
-    return engine
-
-
 def apply_change(
     config: SimConfig, twin: TwinSettings, key: str, value: str
 ) -> tuple[SimConfig, TwinSettings]:
@@ -319,16 +341,96 @@ def apply_change(
 
         time.fromisoformat(value)  # checked now; set on the stations of each fresh network
         return config, twin
+    if key == "driver_pay_per_hour_cents":
+        return config, replace(twin, costs=driver_pay(int(value)))
+    if key == "add_partner_store":
+        # Checked now; imported into each fresh network of the changed arm.
+        store = candidate_store(value)
+        return (
+            replace(
+                with_catchment(config, store),
+                demand_excludes=(*config.demand_excludes, WHAT_IF_STORE),
+            ),
+            twin,
+        )
     return config.with_value(key, value), twin
 
 
-def _network_change(session: Session, twin: TwinSettings, key: str | None, value: str) -> None:
+def baseline_of(config: SimConfig, key: str, value: str) -> SimConfig:
+    """The baseline arm's world: as configured, but with the shoppers a candidate store's
+    place has (they live there whether the store opens or not)."""
+    if key == "add_partner_store":
+        return with_catchment(config, candidate_store(value))
+    return config
+
+
+def with_catchment(config: SimConfig, store: dict[str, Any]) -> SimConfig:
+    lng, lat = store["geometry"]["coordinates"]
+    radius_m = store["properties"]["service_radius_mi"] * METRES_PER_MILE
+    return replace(config, catchments=(*config.catchments, (lat, lng, radius_m)))
+
+
+METRES_PER_MILE = 1609.344
+
+
+#: The code of the partner store `add_partner_store` adds.
+WHAT_IF_STORE = "PS-WHAT-IF"
+
+
+def driver_pay(per_hour_cents: int) -> CostModel:
+    """The planner's prices with another driver pay per hour (the shortest block paid for two
+    hours of it, as by default); what blocks pay follows, so do the offers."""
+    if per_hour_cents <= 0:
+        raise ValueError("driver pay per hour must be positive")
+    return CostModel(
+        driver_pay_per_hour_cents=per_hour_cents, min_block_pay_cents=2 * per_hour_cents
+    )
+
+
+def candidate_store(value: str) -> dict[str, Any]:
+    """``LAT,LNG[,RADIUS_MILES]`` as a partner store of the network file format (the
+    example's usual terms: 100 parcels a day, $2.50 a parcel, Mon–Sat 08:00–18:00)."""
+    parts = [float(v) for v in value.split(",")]
+    if len(parts) not in (2, 3):
+        raise ValueError("give LAT,LNG or LAT,LNG,RADIUS_MILES")
+    lat, lng = parts[0], parts[1]
+    radius = parts[2] if len(parts) == 3 else 5.0
+    if not (-90 <= lat <= 90 and -180 <= lng <= 180 and 0 < radius <= 10):
+        raise ValueError("a position on Earth and a radius up to 10 miles")
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lng, lat]},
+        "properties": {
+            "kind": "partner_store",
+            "code": WHAT_IF_STORE,
+            "name": "Candidate partner store",
+            "address": f"{lat:.5f}, {lng:.5f}",
+            "daily_capacity": 100,
+            "service_radius_mi": radius,
+            "pay_per_package_cents": 250,
+            "opening_hours": "mon-sat 08:00-18:00",
+            "timezone": "America/Phoenix",
+        },
+    }
+
+
+def _network_change(
+    session: Session, twin: TwinSettings, key: str | None, value: str, folder: Path
+) -> None:
     if key == "same_day_cutoff":
         from datetime import time
 
         from doorstep.twin.repository import set_station_cutoffs
 
         set_station_cutoffs(session, time.fromisoformat(value))
+    if key == "add_partner_store":
+        # A real node, imported as the operator imports one (`doorstep network import`).
+        path = folder / "candidate-store.geojson"
+        path.write_text(
+            json.dumps({"type": "FeatureCollection", "features": [candidate_store(value)]}),
+            encoding="utf-8",
+        )
+        import_network_file(session, path)
 
 
 def compare_rows(

@@ -281,18 +281,19 @@ def from_the_phone(
 def _doors(session: Session, staff: Staff, now: datetime) -> tuple[list[_Door], dict[int, Order]]:
     """Today's stops of the store's route with the parcels scanned in there, in order."""
     day = store_today(staff.node, now)
-    route_id = session.scalar(
-        select(Route.id)
-        .where(
-            Route.channel == Channel.PARTNER_STORE,
-            Route.start_node_id == staff.node.id,
-            Route.service_date == day,
-            Route.block_id.is_(None),
+    # A plan made after the drop keeps the dropped parcels' stops on the earlier route and
+    # routes what it adds anew: the day's route is all of them, the earlier first.
+    route_ids = list(
+        session.scalars(
+            select(Route.id).where(
+                Route.channel == Channel.PARTNER_STORE,
+                Route.start_node_id == staff.node.id,
+                Route.service_date == day,
+                Route.block_id.is_(None),
+            )
         )
-        .order_by(Route.id.desc())
-        .limit(1)
     )
-    if route_id is None:
+    if not route_ids:
         return [], {}
     rows = session.execute(
         select(Stop, Package, Order)
@@ -300,8 +301,8 @@ def _doors(session: Session, staff: Staff, now: datetime) -> tuple[list[_Door], 
         .join(Package, Package.id == StopPackage.package_id)
         .join(Order, Order.id == Package.order_id)
         .join(ManifestItem, ManifestItem.package_id == Package.id)
-        .where(Stop.route_id == route_id, ManifestItem.outcome == SCANNED)
-        .order_by(Stop.sequence, Package.tracking_code)
+        .where(Stop.route_id.in_(route_ids), ManifestItem.outcome == SCANNED)
+        .order_by(Stop.route_id, Stop.sequence, Package.tracking_code)
     ).all()
     held = set(
         session.scalars(

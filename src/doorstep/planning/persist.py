@@ -49,6 +49,8 @@ CHANNELS = {
     PlanChannel.CARRIER: Channel.CARRIER,
 }
 ACTOR = "planner"
+#: A package in these states has not left the station: a new plan may take it again.
+STILL_AT_THE_STATION = (PackageState.CREATED, PackageState.READY_FOR_PICKUP, PackageState.ASSIGNED)
 
 
 def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Plan]:
@@ -79,10 +81,28 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
         if route in held or (route.block_id is None and on_route[route.id] & kept):
             continue
         stop_ids = list(session.scalars(select(Stop.id).where(Stop.route_id == route.id)))
-        freed.update(on_route[route.id])
+        dropped: set[int] = set()
+        if route.block_id is None:
+            # A staff route whose batch the van already left at the store: the staff deliver
+            # those parcels on it still; only the stops of parcels at the station are undone.
+            dropped = set(
+                session.scalars(
+                    select(StopPackage.stop_id)
+                    .join(Package, Package.id == StopPackage.package_id)
+                    .where(
+                        StopPackage.stop_id.in_(stop_ids),
+                        Package.state.not_in(STILL_AT_THE_STATION),
+                    )
+                )
+            )
+            stop_ids = [i for i in stop_ids if i not in dropped]
+        freed.update(
+            session.scalars(select(StopPackage.package_id).where(StopPackage.stop_id.in_(stop_ids)))
+        )
         session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(stop_ids)))
-        session.execute(delete(Stop).where(Stop.route_id == route.id))
-        session.delete(route)
+        session.execute(delete(Stop).where(Stop.id.in_(stop_ids)))
+        if not dropped:
+            session.delete(route)
     # One conditional statement, not a read and then deletes by id: a label run may claim a
     # shipment (planned -> labelling) in between, and a claimed shipment, whose label may be
     # on sale at the carrier right now, must stay with its package.

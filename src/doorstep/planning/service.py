@@ -20,6 +20,7 @@ from doorstep.errors import InvalidInput
 from doorstep.geo import TravelModel
 from doorstep.models import Node, NodeKind, Plan, PlanStatus, utcnow
 from doorstep.planning.core import HOUR, DayInput, DayPlan, PlanProgress, plan_day
+from doorstep.planning.core.model import CostModel
 from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
     DriverPlan,
@@ -100,6 +101,7 @@ def plan_wave(
     offers: OfferPolicy | None = None,
     now: datetime | None = None,
     morning_run: str = "block",
+    costs: CostModel | None = None,
 ) -> PlanRun:
     """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
     only orders placed by then are planned, and the dynamic-dispatch policy holds back the
@@ -110,6 +112,8 @@ def plan_wave(
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
     (by default the dispatch moment, else the clock). ``morning_run``: ``block`` (the run to
     the partner stores is a block like any other) or ``van`` (`Settings.morning_run`).
+    ``costs``: the prices the channel choice uses (driver pay, the van, the carrier; the
+    defaults of `CostModel` otherwise).
 
     The three steps are `prepare_wave` (read the database), `solve_wave` (pure: what a
     worker of a cluster runs) and `store_wave` (write the plan); this runs them in turn."""
@@ -125,6 +129,7 @@ def plan_wave(
         dispatch_time_limit_s=dispatch_time_limit_s,
         travel=travel,
         now=now,
+        costs=costs,
     )
     task = WaveSolve(
         station=station_code,
@@ -196,6 +201,7 @@ def prepare_wave(
     dispatch_time_limit_s: float = 10.0,
     travel: TravelModel | None = None,
     now: datetime | None = None,
+    costs: CostModel | None = None,
 ) -> PreparedWave:
     """Read the wave (and, at a dispatch moment, decide what is held for a later wave).
     Writes nothing: a caller may prepare every station, solve them elsewhere, and store each
@@ -204,7 +210,13 @@ def prepare_wave(
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
     wave = load_wave(
-        session, station_code, service_date, drivers, known_at=dispatch_at, travel=travel
+        session,
+        station_code,
+        service_date,
+        drivers,
+        costs=costs,
+        known_at=dispatch_at,
+        travel=travel,
     )
     wave = _from_now(wave, now)
     held: list[dict[str, str]] | None = None

@@ -48,6 +48,13 @@ class SimConfig:
     beyond_reach_share: float = 0.05  # destinations outside every own channel (carrier)
     counter_pickup_share: float = 0.25  # of shoppers near a partner store: collect at its counter
     max_basket_lines: int = 2
+    # Places shoppers live around (lat, lng, radius in metres), drawn like a partner store's
+    # catchment: a what-if's candidate store is one in both arms of a comparison, so the
+    # shoppers are the same whether the store is there or not.
+    catchments: tuple[tuple[float, float, float], ...] = ()
+    # Sites the shoppers' draws leave out (the candidate store itself: its catchment above
+    # stands for it in both arms).
+    demand_excludes: tuple[str, ...] = ()
     # Drivers.
     drivers_by_hour: tuple[int, ...] = DRIVERS_BY_HOUR
     driver_scale: float = 1.0  # multiplies drivers_by_hour (a bigger day needs more drivers)
@@ -65,7 +72,8 @@ class SimConfig:
     service_s: int = 90
     failures: tuple[tuple[str, float], ...] = FAILURES
     # Partner stores.
-    middle_mile_hour: float = 10.5  # the batch is dropped off at the store
+    middle_mile_hour: float = 10.5  # the batch is dropped then when the plan has no run there
+    scan_in_within_s: int = 20 * 60  # the clerk scans a batch in within this of the drop
     partner_failure_rate: float = 0.04  # the staff keeps the parcel at the counter
     counter_collect_per_day: float = 0.45  # chance a waiting shopper collects it that day
     counter_days: int = 14  # then it goes back
@@ -93,6 +101,13 @@ class SimConfig:
             parsed = int(value)
         elif isinstance(current, float):
             parsed = float(value)
+        elif str(fields[key].type).startswith("tuple[tuple[float"):
+            # Places: LAT,LNG,RADIUS_M;LAT,LNG,RADIUS_M
+            parsed = tuple(
+                tuple(float(v) for v in place.split(",")) for place in value.split(";") if place
+            )
+        elif str(fields[key].type).startswith("tuple[str"):
+            parsed = tuple(v.strip() for v in value.split(",") if v.strip())
         elif isinstance(current, tuple):
             parsed = tuple(float(v) for v in value.split(","))
         else:

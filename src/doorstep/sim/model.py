@@ -184,7 +184,7 @@ class Simulation:
         lines = rng.sample(
             catalog.skus, rng.randint(1, min(config.max_basket_lines, len(catalog.skus)))
         )
-        partners = net.of_kind("partner_store")
+        partners = self._demand_partners()
         draw = rng.random()
         counter = False
         if draw < config.beyond_reach_share:
@@ -209,6 +209,17 @@ class Simulation:
             counter_pickup=counter,
         )
 
+    def _demand_partners(self) -> list[Site]:
+        """The catchments shoppers near a partner store are drawn from: the network's stores
+        (but those left out) and the configured places, in that order."""
+        excluded = self.config.demand_excludes
+        stores = [s for s in self.network.of_kind("partner_store") if s.code not in excluded]
+        places = [
+            Site(f"catchment-{n}", "partner_store", lat, lng, radius_m)
+            for n, (lat, lng, radius_m) in enumerate(self.config.catchments)
+        ]
+        return stores + places
+
     def _beyond_reach(self, rng: random.Random) -> tuple[float, float]:
         """A point outside every service area and partner radius (Phoenix's far suburbs)."""
         net = self.network
@@ -218,8 +229,7 @@ class Simulation:
             inside = any(
                 a.min_lat <= lat <= a.max_lat and a.min_lng <= lng <= a.max_lng for a in net.areas
             ) or any(
-                haversine_m(lat, lng, p.lat, p.lng) <= p.radius_m
-                for p in net.of_kind("partner_store")
+                haversine_m(lat, lng, p.lat, p.lng) <= p.radius_m for p in self._demand_partners()
             )
             if not inside:
                 return lat, lng
@@ -236,7 +246,7 @@ class Simulation:
             blocks = self._plan(day, dispatch=False)
             if day == 0 or blocks:
                 self._drivers_for(day)
-            self.env.process(self._partner_day(day, config.middle_mile_hour))
+            self._partner_runs(day)
             if day == 0:
                 for hour in config.dispatch_hours:
                     yield self._until(base + hour * HOUR_S)
@@ -245,7 +255,7 @@ class Simulation:
             self._plan(day, dispatch=False)
             for ahead in (1, 2):  # tomorrow's and the next day's waves: carrier parcels go today
                 self._plan(day + ahead, dispatch=False)
-            self.env.process(self._partner_day(day, config.final_plan_hour + 0.25))
+            self.env.process(self._partner_later(day, config.final_plan_hour + 0.25))
             yield self._until(base + config.carrier_handover_hour * HOUR_S)
             self._carrier(day)
             yield self._until(base + config.end_of_day_hour * HOUR_S)
@@ -419,20 +429,39 @@ class Simulation:
         trip.path.append((stop.lat, stop.lng))
         yield self.env.timeout(drive)
 
-    # Partner stores (through the adapter in the twin, see its docs) ----------------------
+    # Partner stores --------------------------------------------------------------------------
 
-    def _partner_day(self, day: int, hour: float) -> Process:
+    def _partner_runs(self, day: int) -> None:
+        """The van's run to each store with a batch waiting, at the plan's drop time."""
+        for run in self.port.partner_runs(day, self._now()):
+            due = run.due_s
+            if due is None:
+                due = day * DAY_S + self.config.middle_mile_hour * HOUR_S
+            self.env.process(self._drop(day, run.store, due))
+
+    def _partner_later(self, day: int, hour: float) -> Process:
+        """After the afternoon plan the van brings what later plans added to the batches."""
         yield self._until(day * DAY_S + hour * HOUR_S)
-        for manifest in self.port.partner_manifests(day, self._now()):
-            if manifest.parcels:
-                self.env.process(self._staff(day, manifest))
+        self._partner_runs(day)
+
+    def _drop(self, day: int, store: str, due: float) -> Process:
+        yield self._until(max(due, self._now()))
+        manifest = self.port.partner_drop(store, self._now())
+        if manifest.parcels:
+            self.env.process(self._staff(day, manifest))
 
     def _staff(self, day: int, manifest: ManifestView) -> Process:
         config, rng = self.config, self.partner_rng
         store = next(s for s in self.network.sites if s.code == manifest.store)
         codes = tuple(code for code, _, _ in manifest.parcels)
+        # The clerk scans the batch in within the store's time limit of the drop.
+        yield self.env.timeout(rng.uniform(0.1, 1.0) * config.scan_in_within_s)
         self.port.partner_scan_in(store.code, codes, self._now())
         self.log.count("partner scan-ins", self._now(), len(codes))
+        for code in codes:
+            if self.counter_choice.get(code, False):
+                self.port.counter_hold(store.code, code, self._now())
+                self.env.process(self._counter(store.code, code, day))
         opens = day * DAY_S + store.opens_s
         yield self._until(max(self._now() + 600, opens))
         run = StaffRun(store.code, day, len(codes))
@@ -440,7 +469,6 @@ class Simulation:
         run.path.append(where)
         for code, lat, lng in manifest.parcels:
             if self.counter_choice.get(code, False):
-                self.env.process(self._counter(store.code, code, day))
                 continue
             metres = haversine_m(where[0], where[1], lat, lng) * config.circuity
             yield self.env.timeout(
@@ -451,9 +479,7 @@ class Simulation:
             where = (lat, lng)
             run.path.append(where)
             if rng.random() < config.partner_failure_rate:
-                self.port.partner_keep_at_counter(
-                    store.code, code, "recipient_unavailable", self._now()
-                )
+                self.port.partner_keep_at_counter(store.code, code, "no_one_home", self._now())
                 run.kept += 1
                 self.env.process(self._counter(store.code, code, day))
             else:

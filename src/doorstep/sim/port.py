@@ -135,6 +135,14 @@ class ManifestView:
 
 
 @dataclass(frozen=True)
+class PartnerRun:
+    """A store's batch waiting at the station, and when the van is due at the store."""
+
+    store: str
+    due_s: float | None  # None: the plan has no run there (the van goes at once)
+
+
+@dataclass(frozen=True)
 class CarrierParcel:
     tracking_number: str
     code: str
@@ -194,9 +202,19 @@ class Network(Protocol):
 
     def return_parcels(self, driver: str, block_id: int, at: float) -> Returned: ...
 
-    def partner_manifests(self, day: int, at: float) -> list[ManifestView]: ...
+    def partner_runs(self, day: int, at: float) -> list[PartnerRun]:
+        """The stores whose batch of ``day`` has parcels still at the station, and when the
+        van's run is due there (the plan's drop time)."""
+        ...
+
+    def partner_drop(self, store: str, at: float) -> ManifestView:
+        """The van leaves the store's batch: what it dropped, in the staff route's order."""
+        ...
 
     def partner_scan_in(self, store: str, codes: tuple[str, ...], at: float) -> None: ...
+
+    def counter_hold(self, store: str, code: str, at: float) -> None:
+        """A shopper who chose the counter: the parcel waits there, the shopper gets the code."""
 
     def partner_deliver(self, store: str, code: str, at: float) -> None: ...
 

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from time import perf_counter
+from time import perf_counter, process_time
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -17,7 +17,7 @@ from doorstep.db import unit_of_work
 from doorstep.drivers import accounts, held, offers, rounds
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import attempts, checkin, deliveries, returns, scans
-from doorstep.drivers.road.load import load_block
+from doorstep.drivers.road.load import load_block, package_by_code
 from doorstep.drivers.road_schemas import (
     AttemptIn,
     CheckInIn,
@@ -29,9 +29,24 @@ from doorstep.drivers.road_schemas import (
 from doorstep.drivers.schemas import VehicleIn
 from doorstep.errors import DomainError
 from doorstep.geo import TravelModel, postal_codes
-from doorstep.models import Block, Driver, NodeKind, StopKind
+from doorstep.models import (
+    Block,
+    CounterParcel,
+    Driver,
+    Node,
+    PartnerStaff,
+    PartnerStore,
+    Stop,
+    StopKind,
+)
+from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
+from doorstep.partners import accounts as partner_accounts
+from doorstep.partners import counter, scanin, staff_route
+from doorstep.partners.accounts import Staff
+from doorstep.partners.schemas import HandOverIn, StaffAttemptIn, StaffDoorIn
+from doorstep.planning.core.model import CostModel
 from doorstep.planning.core.routing import PlanningBug
 from doorstep.planning.loading import DriverPlan, load_wave
 from doorstep.planning.persist import release_previous
@@ -48,6 +63,7 @@ from doorstep.sim.port import (
     ManifestView,
     NetworkView,
     OrderRequest,
+    PartnerRun,
     Placed,
     Returned,
     RouteView,
@@ -56,6 +72,7 @@ from doorstep.sim.port import (
 )
 from doorstep.twin import partner_adapter, repository
 from doorstep.twin.carrier import TwinCarrier
+from doorstep.twin.partner_adapter import MIDDLE_MILE
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STREETS = ("Chandler Blvd", "Ray Rd", "Warner Rd", "Alma School Rd", "Gilbert Rd", "Hunt Hwy")
@@ -74,15 +91,26 @@ class TwinSettings:
     seed: int = 1
     time_limit_s: float = 2.0
     max_iterations: int | None = 300
+    # The same-day decision at a dispatch moment (`doorstep plan --at`): its own budget, by
+    # default the routing budget (the planner's default of 10 s per decision would make a
+    # day's six dispatch moments the twin's biggest cost).
+    dispatch_time_limit_s: float | None = None
     drivers: DriverPlan = field(default_factory=lambda: DriverPlan(30, 6))
     offers: OfferPolicy = field(default_factory=OfferPolicy)
     travel: TravelModel = field(default_factory=TravelModel)
     checkin_radius_m: int = 150
     far_m: int = 150
     max_attempts: int = 3
+    # The planner's prices (driver pay per hour, …): None, the planner's defaults.
+    costs: CostModel | None = None
     secret_key: str = "twin-secret-key-for-pins-0123456789"
     middle_mile_cents: int = 1800  # the van's share per batch dropped (the planner's price)
     data_dir: str = "var"
+    # The partner stores' settings (`DOORSTEP_STORE_*`, `DOORSTEP_PUBLIC_URL`).
+    scan_in_minutes: int = 30
+    counter_days: int = 14
+    wrong_codes_per_hour: int = 20
+    public_url: str = "http://localhost:8000"
 
 
 @dataclass
@@ -106,7 +134,8 @@ class TwinNetwork:
         self.counts = Counts()
         self.policy = PromisePolicy(travel=settings.travel)
         self.carrier = TwinCarrier(settings.seed, clock=lambda: self.now)
-        self.phase_s: dict[str, float] = {}
+        self.phase_s: dict[str, float] = {}  # wall clock by kind of call
+        self.phase_cpu_s: dict[str, float] = {}  # this process's CPU by kind of call
         self.middle_mile_cents = settings.middle_mile_cents
         self.carried_over: set[str] = set()  # parcels moved to a later day at its end
         self.plans_checked = 0  # plans routed (each route passed the core's checker)
@@ -122,7 +151,20 @@ class TwinNetwork:
             self.partner_capacity = {
                 n.id: n.daily_capacity or 0 for n in repository.nodes(session) if n.id in stores
             }
+            # A clerk at each store: scans the batch in, drives the staff route, hands over.
+            self.staff_ids = {
+                code: self._clerk(session, code) for code in self.partner_codes.values()
+            }
         self._snapshot_at: datetime | None = None
+
+    def _clerk(self, session: Session, store: str) -> int:
+        email = f"clerk-{store.lower()}@twin.example"
+        found = partner_accounts.staff_by_email(session, email)
+        if found is None:
+            found = partner_accounts.invite(
+                session, store, email=email, name=f"Clerk at {store}", now=self.now
+            ).staff
+        return found.id
 
     # Time ----------------------------------------------------------------------------------
 
@@ -146,11 +188,12 @@ class TwinNetwork:
             self.now = self.moment(at)
         if what:
             self.counts.calls[what] = self.counts.calls.get(what, 0) + 1
-        started = perf_counter()
+        started, cpu = perf_counter(), process_time()
         with unit_of_work(self.sessions) as session:
             yield session
         if what:
             self.phase_s[what] = self.phase_s.get(what, 0.0) + perf_counter() - started
+            self.phase_cpu_s[what] = self.phase_cpu_s.get(what, 0.0) + process_time() - cpu
 
     def _refused(self, error: DomainError) -> None:
         self.counts.refused[error.code] = self.counts.refused.get(error.code, 0) + 1
@@ -264,11 +307,17 @@ class TwinNetwork:
                 max_iterations=self.settings.max_iterations,
                 workers=1,
                 dispatch_at=self.now if dispatch else None,
+                dispatch_time_limit_s=(
+                    self.settings.dispatch_time_limit_s
+                    if self.settings.dispatch_time_limit_s is not None
+                    else self.settings.time_limit_s
+                ),
                 travel=self.settings.travel,
                 offers=self.settings.offers,
                 now=self.now,
                 # The twin's drivers deliver doors; the stores' batches arrive by the van.
                 morning_run="van",
+                costs=self.settings.costs,
             )
             self.plans_checked += run.result is not None
             return repository.open_blocks_of(session, run.plan.id)
@@ -355,7 +404,7 @@ class TwinNetwork:
             return True
 
     def held(self, driver: str, at: float) -> list[HeldBlock]:
-        with self._tx(at) as session:
+        with self._tx(at, "held blocks") as session:
             found = held.held_blocks(
                 session, self._driver(session, driver), policy=self.settings.offers
             )
@@ -509,53 +558,156 @@ class TwinNetwork:
                     returned.another_try += 1
         return returned
 
-    # Partner stores (the adapter step: see `doorstep.twin.partner_adapter`) -------------------
+    # Partner stores: the van's drop, the clerk's scan-in, the staff route, the counter ---------
 
-    def partner_manifests(self, day: int, at: float) -> list[ManifestView]:
+    def _staff(self, session: Session, store: str) -> Staff:
+        """The store's clerk (the twin's staff account there), as the store's pages know it."""
+        user = session.get_one(PartnerStaff, self.staff_ids[store])
+        node = session.get_one(Node, user.partner_store_id)
+        return Staff(user, session.get_one(PartnerStore, node.id), node)
+
+    def partner_runs(self, day: int, at: float) -> list[PartnerRun]:
+        service_date = self.date_of(day)
         with self._tx(at, "partner stores") as session:
-            batches = partner_adapter.drop_off(session, self.date_of(day), self.now)
-            views = []
+            waiting = repository.manifest_parcels(session, service_date, PackageState.ASSIGNED)
+            runs = []
             for node in repository.nodes(session):
-                if node.kind is not NodeKind.PARTNER_STORE or node.id not in batches:
+                if node.id not in waiting:
                     continue
-                views.append(
-                    ManifestView(
-                        node.code,
-                        node.lat,
-                        node.lng,
-                        tuple((p.package.tracking_code, p.lat, p.lng) for p in batches[node.id]),
-                    )
+                due = scanin.run_due(session, node, service_date)
+                runs.append(PartnerRun(node.code, self.seconds(due) if due else None))
+            return runs
+
+    def partner_drop(self, store: str, at: float) -> ManifestView:
+        """The run leaves the batch (`partners.scanin.drop`); parcels a later plan added to a
+        batch dropped before ride with the next run and are picked up at its scan-in."""
+        with self._tx(at, "partner stores") as session:
+            node = repository.node_by_code(session, store)
+            service_date = scanin.store_today(node, self.now)
+            batch = repository.manifest_parcels(session, service_date, PackageState.ASSIGNED)
+            parcels = batch.get(node.id, [])
+            if parcels:
+                scanin.drop(
+                    session,
+                    node,
+                    now=self.now,
+                    by=MIDDLE_MILE,
+                    scan_minutes=self.settings.scan_in_minutes,
                 )
-            return views
+            return ManifestView(
+                node.code,
+                node.lat,
+                node.lng,
+                tuple((p.package.tracking_code, p.lat, p.lng) for p in parcels),
+            )
 
     def partner_scan_in(self, store: str, codes: tuple[str, ...], at: float) -> None:
         with self._tx(at, "partner stores") as session:
+            clerk = self._staff(session, store)
             for code in codes:
-                package = repository.package_by_code(session, code)
-                partner_adapter.scan_in(session, store, package, self.now)
+                scanin.scan(
+                    session,
+                    clerk,
+                    code,
+                    now=self.now,
+                    scan_minutes=self.settings.scan_in_minutes,
+                    hold=counter.HoldSettings(
+                        secret_key=self.settings.secret_key,
+                        counter_days=self.settings.counter_days,
+                        public_url=self.settings.public_url,
+                    ),
+                )
+
+    def counter_hold(self, store: str, code: str, at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            clerk = self._staff(session, store)
+            counter.hold(
+                session,
+                clerk.node,
+                package_by_code(session, code),
+                now=self.now,
+                by=clerk.actor,
+                secret_key=self.settings.secret_key,
+                counter_days=self.settings.counter_days,
+                public_url=self.settings.public_url,
+            )
 
     def partner_deliver(self, store: str, code: str, at: float) -> None:
         with self._tx(at, "partner stores") as session:
-            partner_adapter.deliver(
-                session, store, repository.package_by_code(session, code), self.now
+            clerk = self._staff(session, store)
+            stop = self._staff_stop(session, code)
+            staff_route.deliver(
+                session,
+                clerk,
+                stop.id,
+                StaffDoorIn(
+                    client_event_id=f"staff-deliver-{code}",
+                    at=self.now,
+                    lat=stop.lat,
+                    lng=stop.lng,
+                    accuracy_m=5,
+                ),
+                photo_key=f"twin/staff/{code}.jpg",
+                now=self.now,
+                far_m=self.settings.far_m,
             )
 
     def partner_keep_at_counter(self, store: str, code: str, reason: str, at: float) -> None:
         with self._tx(at, "partner stores") as session:
-            partner_adapter.keep_at_counter(
-                session, store, repository.package_by_code(session, code), reason, self.now
+            clerk = self._staff(session, store)
+            stop = self._staff_stop(session, code)
+            staff_route.attempt(
+                session,
+                clerk,
+                stop.id,
+                StaffAttemptIn.model_validate(
+                    {
+                        "client_event_id": f"staff-attempt-{code}",
+                        "at": self.now,
+                        "lat": stop.lat,
+                        "lng": stop.lng,
+                        "accuracy_m": 5,
+                        "reason": reason,
+                    }
+                ),
+                photo_key=None,
+                now=self.now,
+                secret_key=self.settings.secret_key,
+                counter_days=self.settings.counter_days,
+                public_url=self.settings.public_url,
             )
+
+    def _staff_stop(self, session: Session, code: str) -> Stop:
+        stop = repository.staff_stop(session, code)
+        if stop is None:
+            raise LookupError(f"parcel {code} is on no staff route")
+        return stop
 
     def counter_pickup(self, store: str, code: str, at: float) -> None:
+        """The shopper shows the code they were sent; the clerk hands the parcel over."""
         with self._tx(at, "partner stores") as session:
-            partner_adapter.collected(
-                session, store, repository.package_by_code(session, code), self.now
+            clerk = self._staff(session, store)
+            package = package_by_code(session, code)
+            row = session.get_one(CounterParcel, package.id)
+            pickup = counter.pickup_of(row, secret_key=self.settings.secret_key)
+            answer = counter.hand_over(
+                session,
+                clerk,
+                HandOverIn(package=code, pickup_code=pickup.code),
+                now=self.now,
+                secret_key=self.settings.secret_key,
+                wrong_per_hour=self.settings.wrong_codes_per_hour,
             )
+            if isinstance(answer, DomainError):
+                raise answer
 
     def counter_expired(self, store: str, code: str, at: float) -> None:
+        """Not collected by its date: the periodic job puts it on the run back
+        (`partners.counter.send_back_overdue`), and the run brings it back to the merchant."""
         with self._tx(at, "partner stores") as session:
-            partner_adapter.expired(
-                session, store, repository.package_by_code(session, code), self.now
+            counter.send_back_overdue(session, self.now)
+            partner_adapter.back_to_merchant(
+                session, store, package_by_code(session, code), self.now
             )
 
     # The carrier -----------------------------------------------------------------------------
@@ -598,7 +750,7 @@ class TwinNetwork:
         self.carrier.arrived = set()
 
     def open_parcels(self) -> int:
-        with self._tx() as session:
+        with self._tx(what="open parcels") as session:
             return repository.open_parcels(session, self.reference_prefix)
 
 

@@ -16,6 +16,7 @@ from doorstep.models import (
     BlockStatus,
     CarrierShipment,
     CarrierShipmentStatus,
+    Channel,
     ManifestItem,
     Merchant,
     Node,
@@ -139,6 +140,23 @@ def manifest_parcels(
     for store_id, package, lat, lng in rows:
         found.setdefault(store_id, []).append(ManifestParcel(package, lat, lng))
     return found
+
+
+def staff_stop(session: Session, code: str) -> Stop | None:
+    """The stop of a partner store's staff route (no block) that carries parcel ``code``."""
+    return session.scalar(
+        select(Stop)
+        .join(StopPackage, StopPackage.stop_id == Stop.id)
+        .join(Package, Package.id == StopPackage.package_id)
+        .join(Route, Route.id == Stop.route_id)
+        .where(
+            Package.tracking_code == code,
+            Route.channel == Channel.PARTNER_STORE,
+            Route.block_id.is_(None),
+        )
+        .order_by(Stop.id.desc())
+        .limit(1)
+    )
 
 
 def manifests_of(session: Session, day: date, store_ids: Sequence[int]) -> list[PartnerManifest]:
