@@ -266,51 +266,21 @@ def return_out(returned: Return) -> ReturnOut:
 
 
 def timeline_steps(returned: Return, tz: ZoneInfo) -> list[tuple[datetime, TimelineStep]]:
-    steps = [
+    """The return's steps so far, each with the moment it happened."""
+    moments = (
+        (returned.requested_at, "Return started", f"Return code {returned.public_id}"),
+        (returned.dropped_at, "Return left at the store", None),
+        (returned.collected_at, "Return on its way back", None),
+        (returned.received_at, "Return received", None),
+    )
+    return [
         (
-            returned.requested_at,
-            TimelineStep(
-                label="Return started",
-                detail=f"Return code {returned.public_id}",
-                at=returned.requested_at,
-                at_text=wording.moment_text(returned.requested_at, tz),
-            ),
+            at,
+            TimelineStep(label=label, detail=detail, at=at, at_text=wording.moment_text(at, tz)),
         )
+        for at, label, detail in moments
+        if at is not None
     ]
-    if returned.dropped_at is not None:
-        steps.append(
-            (
-                returned.dropped_at,
-                TimelineStep(
-                    label="Return left at the store",
-                    at=returned.dropped_at,
-                    at_text=wording.moment_text(returned.dropped_at, tz),
-                ),
-            )
-        )
-    if returned.collected_at is not None:
-        steps.append(
-            (
-                returned.collected_at,
-                TimelineStep(
-                    label="Return on its way back",
-                    at=returned.collected_at,
-                    at_text=wording.moment_text(returned.collected_at, tz),
-                ),
-            )
-        )
-    if returned.received_at is not None:
-        steps.append(
-            (
-                returned.received_at,
-                TimelineStep(
-                    label="Return received",
-                    at=returned.received_at,
-                    at_text=wording.moment_text(returned.received_at, tz),
-                ),
-            )
-        )
-    return steps
 
 
 def _emit(
