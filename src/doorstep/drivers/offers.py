@@ -9,6 +9,7 @@ block, so that exactly one driver ever holds it, is `drivers.taking`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from doorstep.drivers.eligibility import Candidate, candidates, refusal
+from doorstep.drivers.eligibility import BLOCK_ROW, BlockRow, Candidate, candidates, refusal
 from doorstep.drivers.policy import LISTING_HORIZON, METRES_PER_MILE, ONLINE_WITHIN, OfferPolicy
 from doorstep.drivers.taking import LIVE, lock_driver, settle, take
 from doorstep.errors import DomainError, NotFound
@@ -125,7 +126,7 @@ class Accepted:
     arrival_slot: ArrivalSlot | None  # when to be at the start, once the block is the driver's
 
 
-def terms(block: Block, start: Node, policy: OfferPolicy) -> dict[str, Any]:
+def terms(block: Block | BlockRow, start: Node, policy: OfferPolicy) -> dict[str, Any]:
     """The block's terms as `BlockTerms` fields: pay per hour before and after the miles."""
     hours = (block.ends_at - block.starts_at).total_seconds() / 3600
     miles = block.estimated_distance_m / METRES_PER_MILE
@@ -166,7 +167,7 @@ _OFFER_STATE = (Offer.id, Offer.block_id, Offer.status, Offer.expires_at, Offer.
 
 
 def offer_view(
-    offer: Offer | OfferState, block: Block, start: Node, policy: OfferPolicy
+    offer: Offer | OfferState, block: Block | BlockRow, start: Node, policy: OfferPolicy
 ) -> OfferView:
     rounds = block.offer_mode is OfferMode.ROUNDS
     status = offer.status
@@ -203,43 +204,49 @@ def list_offers(
         return []
     station = session.get_one(Node, driver.home_node_id)
     tz = ZoneInfo(station.timezone)
-    rows = session.execute(
-        select(Block, Node)
-        .join(Node, Node.id == Block.start_node_id)
-        .where(
-            Block.status == BlockStatus.OPEN,
-            Block.station_id == station.id,
-            Block.starts_at > now,
-            Block.starts_at < now + LISTING_HORIZON,
+    blocks = [
+        BlockRow(*row)
+        for row in session.execute(
+            select(*BLOCK_ROW)
+            .where(
+                Block.status == BlockStatus.OPEN,
+                Block.station_id == station.id,
+                Block.starts_at > now,
+                Block.starts_at < now + LISTING_HORIZON,
+            )
+            .order_by(Block.starts_at, Block.id)
         )
-        .order_by(Block.starts_at, Block.id)
-    ).all()
-    if not rows:
+    ]
+    if not blocks:
         return []
-    candidate = _candidate(session, driver, [block for block, _ in rows], tz)
+    candidate = _candidate(session, driver, blocks, tz)
     near = is_near(driver, station, now, policy)
     eligible = [
-        (block, start)
-        for block, start in rows
+        block
+        for block in blocks
         if (block.offer_mode is not OfferMode.INSTANT or near)
         and refusal(candidate, block, tz) is None
     ]
     if not eligible:
         return []
+    # A few start places (the station, its stores) for many blocks: each read once.
+    starts = {i: session.get_one(Node, i) for i in {b.start_node_id for b in eligible}}
     # The offers the driver has; only blocks new to them get one (the usual listing writes
     # nothing: building a statement of 200 rows that all conflict cost more than the rest).
     offers = _listed_offers(session, driver, station, now)
-    new = [block for block, _ in eligible if block.id not in offers]
+    new = [block for block in eligible if block.id not in offers]
     if new:
         offers |= _make_offers(session, driver, new, now=now, policy=policy)
     return [
-        offer_view(offers[block.id], block, start, policy)
-        for block, start in eligible
+        offer_view(offers[block.id], block, starts[block.start_node_id], policy)
+        for block in eligible
         if offers[block.id].status in LIVE and offers[block.id].expires_at > now
     ]
 
 
-def _candidate(session: Session, driver: Driver, blocks: list[Block], tz: ZoneInfo) -> Candidate:
+def _candidate(
+    session: Session, driver: Driver, blocks: Sequence[Block | BlockRow], tz: ZoneInfo
+) -> Candidate:
     days = [b.starts_at.astimezone(tz).date() for b in blocks]
     return candidates(session, [driver], min(days), max(days))[driver.id]
 
@@ -272,7 +279,12 @@ def _offers_of(session: Session, driver: Driver, block_ids: list[int]) -> dict[i
 
 
 def _make_offers(
-    session: Session, driver: Driver, blocks: list[Block], *, now: datetime, policy: OfferPolicy
+    session: Session,
+    driver: Driver,
+    blocks: Sequence[Block | BlockRow],
+    *,
+    now: datetime,
+    policy: OfferPolicy,
 ) -> dict[int, OfferState]:
     """An offer row per block the driver has none for yet, by block: one statement (its rows
     sent as parameters, so it is compiled once), and a concurrent listing by the same driver
@@ -303,7 +315,7 @@ def _make_offers(
     return made | (_offers_of(session, driver, raced) if raced else {})
 
 
-def _expiry(block: Block, now: datetime, policy: OfferPolicy) -> datetime:
+def _expiry(block: Block | BlockRow, now: datetime, policy: OfferPolicy) -> datetime:
     """An instant offer lasts a few minutes; any other until the block starts."""
     if block.offer_mode is OfferMode.INSTANT:
         return min(now + policy.instant_expiry, block.starts_at)
@@ -422,7 +434,7 @@ def _accepted(offer: Offer, block: Block) -> Accepted:
     )
 
 
-def _slot(block: Block) -> ArrivalSlot | None:
+def _slot(block: Block | BlockRow) -> ArrivalSlot | None:
     if block.arrival_opens_at is None or block.arrival_closes_at is None:
         return None
     return ArrivalSlot(block.arrival_opens_at, block.arrival_closes_at)
