@@ -25,12 +25,15 @@ from doorstep.models import (
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
 from doorstep.partners import accounts, counter
+from doorstep.planning.core import CostModel
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
 from tests.drivers.road import TINY_JPEG
 from tests.shop import local, open_shop
 
 DAY = date(2026, 11, 25)  # a Wednesday: Maricopa Hardware is open 07:00-19:00
+#: The middle mile bought by the drop, as the store-flow days assume (see `plan_dch1`).
+CONTRACTED_DROPS = CostModel(middle_mile_cost_per_drop_cents=1800)
 STORE = "PS-MARICOPA-HARDWARE"
 
 __all__ = [
@@ -76,7 +79,10 @@ def plan_dch1(
     morning_run: str = "block",
     now: datetime | None = None,
 ) -> None:
-    """DCH1's wave of the service day planned (seed 1, four drivers)."""
+    """DCH1's wave of the service day planned (seed 1, four drivers). The middle mile is
+    bought at a contracted price per drop, so a handful of parcels make a batch worth the
+    drop (priced by its detour on the run, a van to Maricopa for four parcels would cost more
+    than the carrier: tests/planning/test_drops.py)."""
     plan_wave(
         session,
         "DCH1",
@@ -89,6 +95,7 @@ def plan_dch1(
         offers=offers,
         morning_run=morning_run,
         now=now,
+        costs=CONTRACTED_DROPS,
     )
 
 

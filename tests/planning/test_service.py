@@ -32,6 +32,7 @@ from doorstep.models import (
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning import plan_views
+from doorstep.planning.core import CostModel
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.schemas import ManifestOut
 from doorstep.planning.service import plan_wave
@@ -269,6 +270,9 @@ def test_station_stock_for_a_partner_area_goes_on_its_manifest_with_a_staff_rout
         seed=1,
         max_iterations=200,
         workers=1,
+        # Bought by the drop: six parcels make a batch (a van's detour to Maricopa for six
+        # would cost more than the carrier; tests/planning/test_drops.py).
+        costs=CostModel(middle_mile_cost_per_drop_cents=1800),
     )
     assert run.result is not None
     [manifest] = run.result.manifests

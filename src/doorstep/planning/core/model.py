@@ -183,7 +183,9 @@ class CostModel:
     driver_pay_per_mile_cents: int = 30
     min_block_pay_cents: int = 4400  # two hours at the hourly rate
     partner_pay_per_package_cents: int | None = None  # None: each store's own rate
-    middle_mile_cost_per_drop_cents: int = 1800  # share of the van run that drops a batch
+    # None: a drop costs the store's detour on the routed morning run (`drops.py`); a number:
+    # the price per drop of a middle mile bought by the drop (a courier's contract).
+    middle_mile_cost_per_drop_cents: int | None = None
     carrier_services: tuple[CarrierService, ...] = field(default_factory=default_carrier_services)
     # The solver sees this fixed cost per route so it prefers a few long blocks over many
     # short ones (a block is paid for its whole length, not for the minutes driven).
@@ -264,7 +266,7 @@ class PartnerManifest:
     packages: tuple[str, ...]
     recipients: tuple[str, ...]
     route_distance_m: int
-    cost_cents: int  # pay per package plus the middle-mile drop
+    cost_cents: int  # pay per package plus the store's share of the routed morning run
     counter: tuple[str, ...] = ()  # for counter pick-up: on the batch, off the staff route
 
 

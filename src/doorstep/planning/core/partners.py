@@ -3,11 +3,12 @@ drops the manifests at their stores."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from doorstep.optimize import ProblemBuilder, Step, solve
+from doorstep.planning.core.drops import driver_cents, route_run, run_shares
 from doorstep.planning.core.groups import group_packages
 from doorstep.planning.core.model import (
-    HOUR,
-    MILE_M,
     DayInput,
     MorningRun,
     Package,
@@ -19,10 +20,6 @@ from doorstep.planning.core.routing import verified
 
 #: A staff route is a small single-vehicle tour; a fixed iteration count keeps it reproducible.
 STAFF_ROUTE_ITERATIONS = 400
-#: Parking, carrying the batch in and the clerk's signature at each store of the morning run.
-DROP_SERVICE_S = 600
-#: The run leaves the station this long before the batches are due at the stores.
-RUN_LEAD_S = HOUR
 
 
 def manifest(
@@ -32,7 +29,8 @@ def manifest(
     parcels its shoppers collect at the counter ride with the batch but not on the tour."""
     kept = [p for p in packages if p.counter == store.id]
     to_doors = [p for p in packages if p.counter != store.id]
-    cost = day.costs.partner_pay(store) * len(packages) + day.costs.middle_mile_cost_per_drop_cents
+    # The store's pay; its share of the morning run is added once the run is routed.
+    cost = day.costs.partner_pay(store) * len(packages)
     if not to_doors:
         return PartnerManifest(
             store=store.id,
@@ -86,48 +84,40 @@ def morning_run(
     day: DayInput, manifests: tuple[PartnerManifest, ...], seed: int
 ) -> MorningRun | None:
     """Route the station's van through every store with a batch and back (the one travel
-    model, checked by the core), timed from ``RUN_LEAD_S`` before the batches are due; priced
-    as a driver's time and miles. None without manifests or a station site."""
+    model, checked by the core); priced as a driver's time and miles. None without manifests
+    or a station site."""
     station = day.site(day.station)
-    if not manifests or station is None:
-        return None
     stores = {s.id: s for s in day.partner_stores}
     dropped = [m for m in manifests if m.store in stores]
-    if not dropped:
+    route = route_run(day, [stores[m.store] for m in dropped], seed)
+    if station is None or route is None:
         return None
-    b = ProblemBuilder(dimensions=("batches",), name=f"morning run {day.station}")
-    home = b.add_location(station.id)
-    locs = [b.add_location(m.store) for m in dropped]
-    points = [(station.lat, station.lng)] + [
-        (stores[m.store].lat, stores[m.store].lng) for m in dropped
-    ]
-    depart = max(0, day.middle_mile_arrival_s - RUN_LEAD_S)
-    travel = day.travel.matrix(points, depart_s=depart)
-    b.set_matrices(travel.distances, travel.durations)
-    b.add_vehicle_type(
-        "van", start=home, end=home, capacity=(len(dropped),), shift=(depart, depart + 12 * HOUR)
-    )
-    for m, loc in zip(dropped, locs, strict=True):
-        b.add_job(m.store, location=loc, demand=(1,), service=DROP_SERVICE_S)
-    problem = b.build()
-    solution = verified(
-        problem,
-        solve(problem, time_limit=10.0, seed=seed, max_iterations=STAFF_ROUTE_ITERATIONS),
-    )
-    [route] = solution.routes
     sizes = {m.store: len(m.packages) for m in dropped}
     stops = tuple(
         RunStop(v.job_id, v.arrival, v.departure, sizes[v.job_id])
         for v in route.visits
         if v.step is Step.JOB
     )
-    hours_cents = day.costs.driver_pay_per_hour_cents * (route.end_time - route.start_time)
-    miles_cents = day.costs.driver_pay_per_mile_cents * route.distance / MILE_M
     return MorningRun(
         start_site=station.id,
         start_s=route.start_time,
         end_s=route.end_time,
         stops=stops,
         distance_m=route.distance,
-        cost_cents=round(hours_cents / HOUR + miles_cents),
+        cost_cents=driver_cents(day, route.end_time - route.start_time, route.distance),
     )
+
+
+def with_run_shares(
+    day: DayInput, manifests: tuple[PartnerManifest, ...], run: MorningRun | None
+) -> tuple[PartnerManifest, ...]:
+    """Each manifest's cost with its share of the routed run added (by its store's detour),
+    so the manifests' costs add up to the stores' pay plus the run's cost; or the contracted
+    price per drop where the middle mile is bought by the drop."""
+    fixed = day.costs.middle_mile_cost_per_drop_cents
+    if fixed is not None:
+        return tuple(replace(m, cost_cents=m.cost_cents + fixed) for m in manifests)
+    if run is None:
+        return manifests
+    shares = run_shares(day, [stop.store for stop in run.stops], run.cost_cents)
+    return tuple(replace(m, cost_cents=m.cost_cents + shares.get(m.store, 0)) for m in manifests)

@@ -31,6 +31,7 @@ from doorstep.optimize import Problem, Route
 from doorstep.optimize import UnassignedReason as CoreReason
 from doorstep.planning.core.allocate import Allocation, decisions, totals
 from doorstep.planning.core.decompose import Supplies, sectors, split_supply
+from doorstep.planning.core.drops import drop_prices
 from doorstep.planning.core.groups import StopGroup, group_packages
 from doorstep.planning.core.improve import improve
 from doorstep.planning.core.model import (
@@ -42,7 +43,7 @@ from doorstep.planning.core.model import (
     PlanProgress,
     UnassignedReason,
 )
-from doorstep.planning.core.partners import manifest, morning_run
+from doorstep.planning.core.partners import manifest, morning_run, with_run_shares
 from doorstep.planning.core.pricing import (
     Option,
     carrier_option,
@@ -222,7 +223,8 @@ def _plan(
         if own_channels_only
         else {p.id: o for p in packages if (o := carrier_option(day, p)) is not None}
     )
-    partner_price = _partner_prices(day, packages, candidates)
+    drops = drop_prices(day, {s for ids in candidates.values() for s in ids}, seed)
+    partner_price = _partner_prices(day, packages, candidates, drops)
     alternative = {p.id: _cheapest(partner_price.get(p.id), carrier.get(p.id)) for p in packages}
 
     # Without channel prizes every stop is worth a broken promise to the search: it routes
@@ -274,7 +276,7 @@ def _plan(
             alloc.to_carrier(p.id, offer)
         else:
             alloc.unassign(p.id, _reason(day, p, left_out.get(p.id)))
-    _drop_thin_batches(day, alloc, carrier)
+    _drop_thin_batches(day, alloc, carrier, drops)
     plan = _finish(
         day, tuple(blocks), alloc, marginal, partner_price, carrier, seed=seed, started=started
     )
@@ -299,22 +301,27 @@ def _to_counters(day: DayInput, alloc: Allocation) -> dict[str, int]:
     return kept
 
 
-def _drop_thin_batches(day: DayInput, alloc: Allocation, carrier: dict[str, Option]) -> None:
-    """A batch too small to pay for its middle-mile drop goes by carrier instead."""
+def _drop_thin_batches(
+    day: DayInput, alloc: Allocation, carrier: dict[str, Option], drops: dict[str, int]
+) -> None:
+    """A batch too small to pay for its drop on the morning run goes by carrier instead."""
     stores = {s.id: s for s in day.partner_stores}
     for store_id in sorted(alloc.partner):
         ids = alloc.partner[store_id]
         if not all(pid in carrier for pid in ids):
             continue  # some promise only the store keeps: the drop is needed anyway
         batch = day.costs.partner_pay(stores[store_id]) * len(ids)
-        batch += day.costs.middle_mile_cost_per_drop_cents
+        batch += drops.get(store_id, 0)
         if sum(carrier[pid].cost_cents for pid in ids) < batch:
             for pid in list(ids):
                 alloc.move_to_carrier(pid, carrier[pid])
 
 
 def _partner_prices(
-    day: DayInput, packages: Sequence[Package], candidates: dict[str, list[str]]
+    day: DayInput,
+    packages: Sequence[Package],
+    candidates: dict[str, list[str]],
+    drops: dict[str, int],
 ) -> dict[str, Option]:
     """Per package, its nearest open store's price while that store has room.
 
@@ -347,7 +354,7 @@ def _partner_prices(
                 room[store_id] -= 1
                 store = stores[store_id]
                 expected = min(store.capacity_left, claims.get(store_id, 1))
-                cost = partner_unit_cost(day, store, expected)
+                cost = partner_unit_cost(day, store, expected, drops.get(store_id, 0))
                 prices[p.id] = Option(Channel.PARTNER_STORE, cost, store_id)
                 break
     return prices
@@ -618,6 +625,8 @@ def _finish(
         manifest(day, stores[store_id], [by_id[pid] for pid in ids], seed)
         for store_id, ids in sorted(alloc.partner.items())
     )
+    run = morning_run(day, manifests, seed)
+    manifests = with_run_shares(day, manifests, run)
     plan_decisions = decisions(day, blocks, manifests, alloc, marginal, partner_price, carrier)
     return DayPlan(
         blocks=blocks,
@@ -628,5 +637,5 @@ def _finish(
         totals=totals(day, blocks, manifests, alloc),
         seed=seed,
         runtime_s=time.perf_counter() - started,
-        morning_run=morning_run(day, manifests, seed),
+        morning_run=run,
     )

@@ -102,7 +102,8 @@ def partner_candidates(day: DayInput) -> dict[str, list[str]]:
     return found
 
 
-def partner_unit_cost(day: DayInput, store: PartnerStore, expected: int) -> int:
-    """Pay per package plus this package's share of the middle-mile drop."""
-    share = day.costs.middle_mile_cost_per_drop_cents // max(1, expected)
+def partner_unit_cost(day: DayInput, store: PartnerStore, expected: int, drop_cents: int) -> int:
+    """Pay per package plus this package's share of the store's drop on the morning run
+    (`drops.drop_prices`)."""
+    share = drop_cents // max(1, expected)
     return day.costs.partner_pay(store) + share
