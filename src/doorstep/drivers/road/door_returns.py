@@ -78,8 +78,8 @@ def collect_at_door(
         return _out(load, stop, returned.public_id, replayed=True)
     if returned is None:
         raise WrongReturnCode(
-            f"{code.strip()!r} is not the code of a return to collect here: ask the shopper "
-            "for the code on their tracking page (it starts with R)",
+            "not the code of a return to collect here: ask the shopper for the code on "
+            "their tracking page (it starts with R)",
             field="code",
             expected=len(here),
         )
