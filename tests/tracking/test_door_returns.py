@@ -15,9 +15,13 @@ from doorstep.models import (
     Block,
     BlockStatus,
     InventoryLevel,
+    Merchant,
+    Message,
     Node,
     NodeKind,
+    Order,
     OrderLine,
+    OutboxCursor,
     OutboxEvent,
     Package,
     Product,
@@ -27,6 +31,7 @@ from doorstep.models import (
     StopKind,
     StopStatus,
 )
+from doorstep.notifications import milestones
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
@@ -351,3 +356,54 @@ def test_no_door_collection_where_no_station_driver_delivers(loaded: Road) -> No
     assert "door_collection_unavailable" in refused.text
     assert session.scalar(select(func.count()).select_from(Return)) == 0
     assert package.state is PackageState.DELIVERED
+
+
+def test_the_shopper_hears_the_day_and_the_missed_door(loaded: Road) -> None:
+    road, session = loaded, loaded.session
+    package, returned = _door_return_requested(road)
+    session.execute(
+        update(Order)
+        .where(Order.id == package.order_id)
+        .values(recipient_email="isla@example.com", recipient_phone="+14805550100")
+    )
+    newest = session.scalar(select(func.max(OutboxEvent.id))) or 0
+    session.merge(OutboxCursor(name=milestones.CURSOR, last_event_id=newest))
+    session.flush()
+    _plan(road, NEXT_DAY)
+    block, _ = _pickup_stop(road, returned)
+    returns.collection_failed(
+        session,
+        session.get_one(Return, returned.id),
+        block_id=block.id,
+        reason="nobody_home",
+        now=local(12, day=25),
+        tz=ZoneInfo("America/Phoenix"),
+    )
+    milestones.follow_outbox(
+        session, local(13, day=25), public_url="https://t.example", max_attempts=3
+    )
+    sent = {
+        (m.channel.value, m.body_text.split("\n")[0] if m.channel.value == "sms" else m.subject)
+        for m in session.scalars(
+            select(Message).where(
+                Message.package_id == package.id, Message.template == "return_collection"
+            )
+        )
+    }
+    order = session.get_one(Order, package.order_id)
+    shop = session.get_one(Merchant, order.merchant_id)
+    brand = shop.display_name or shop.name
+    assert sent == {
+        ("email", f"{brand}: A driver comes for your return on Wed 25 Nov"),
+        ("email", f"{brand}: Nobody was home to hand over your return"),
+        (
+            "sms",
+            f"{brand}: A driver comes for your return on Wed 25 Nov. Have it packed "
+            f"at the door with its code {returned.public_id}.",
+        ),
+        (
+            "sms",
+            f"{brand}: Nobody was home to hand over your return. We will come again "
+            "from Thu 26 Nov.",
+        ),
+    }
