@@ -407,3 +407,32 @@ def test_the_shopper_hears_the_day_and_the_missed_door(loaded: Road) -> None:
             "from Thu 26 Nov.",
         ),
     }
+
+
+def test_left_at_a_counter_after_all_the_door_stop_is_skipped(loaded: Road) -> None:
+    road, session = loaded, loaded.session
+    _, returned = _door_return_requested(road)
+    _plan(road, NEXT_DAY)
+    block, stop = _pickup_stop(road, returned)
+    store = session.scalars(select(Node).where(Node.kind == NodeKind.PARTNER_STORE)).first()
+    assert store is not None
+    returns.drop_at_counter(
+        session, returned.public_id, node=store, actor="store:test", now=local(9, day=25)
+    )
+    tomorrow = _on_the_road(road, block)
+    itinerary = tomorrow.client.get(tomorrow.url(), headers=tomorrow.headers).json()
+    [at_door] = [s for s in itinerary["stops"] if s["id"] == stop.id]
+    assert (at_door["status"], at_door["returns"]) == ("skipped", [])
+    road.set_clock(local(12, day=25))
+    refused = tomorrow.post(
+        f"/stops/{stop.id}/collect",
+        {
+            "code": returned.public_id,
+            "lat": stop.lat,
+            "lng": stop.lng,
+            "at": local(12, day=25).isoformat(),
+            "client_event_id": "c-1",
+        },
+    )
+    assert refused.status_code == 409
+    assert refused.json()["error"] == "wrong_return_code"

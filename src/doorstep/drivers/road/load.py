@@ -294,7 +294,8 @@ def load_block(session: Session, block: Block) -> BlockLoad:
     door = session.execute(
         select(Return, Order)
         .join(Order, Order.id == Return.order_id)
-        .where(Return.door_stop_id.in_(list(by_id)))
+        # Left at a counter meanwhile: nothing to collect at the door (the stop is skipped).
+        .where(Return.door_stop_id.in_(list(by_id)), Return.dropped_at.is_(None))
         .order_by(Return.public_id)
     )
     for returned, order in door:
