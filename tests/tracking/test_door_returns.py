@@ -436,3 +436,22 @@ def test_left_at_a_counter_after_all_the_door_stop_is_skipped(loaded: Road) -> N
     )
     assert refused.status_code == 409
     assert refused.json()["error"] == "wrong_return_code"
+
+
+def test_a_replan_that_finds_no_block_for_it_takes_the_day_back(loaded: Road) -> None:
+    road, session, client = loaded, loaded.session, loaded.client
+    package, returned = _door_return_requested(road)
+    _plan(road, NEXT_DAY)
+    _pickup_stop(road, returned)
+    # The shopper's door, as the planner sees it, now out of every block's reach.
+    session.execute(
+        update(Order).where(Order.id == package.order_id).values(dest_lat=34.9, dest_lng=-110.2)
+    )
+    session.flush()
+    _plan(road, NEXT_DAY)
+    session.expire_all()
+    returned = session.get_one(Return, returned.id)
+    assert (returned.door_stop_id, returned.door_planned_for) == (None, None)
+    assert returned.door_from == NEXT_DAY
+    page = client.get(f"/track/{package.tracking_token}").text
+    assert "A driver collects it from your door from" in page

@@ -244,6 +244,11 @@ def store_plan(
             CHANNELS[block.channel],
             f"block {number} of plan {row.id}",
         )
+    for code in plan.door_returns_left:
+        # Planned on a block this re-plan cancelled, and on none now: no day to promise.
+        returned = wave.door_returns[code]
+        if returned.door_planned_for == wave.service_date:
+            returned.door_planned_for, returned.door_stop_id = None, None
     for manifest in plan.manifests:
         store = wave.nodes[manifest.store]
         batch = session.scalar(
