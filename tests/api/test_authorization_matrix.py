@@ -202,6 +202,7 @@ ACCESS: dict[str, Access] = {
     "POST /v1/driver/blocks/{block_id}/returns": D,
     "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/drop": D,
     "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/collect": D,
+    "POST /v1/driver/blocks/{block_id}/stops/{stop_id}/not-collected": D,
     "GET /v1/driver/earnings": D,
     "GET /v1/driver/earnings.csv": D,
     "GET /v1/driver/standing": D,

@@ -41,6 +41,7 @@ FULL = {
     "store_hours": "Mon-Sat 8 am-6 pm",
     "pickup_by": "Fri 18 Dec",
     "new_date": "Thu 17 Dec",
+    "headline": "A driver comes for your return on Thu 17 Dec",
     "recipient_name": "Ana",
     "tracking_code": "DS-7K2Q9X",
 }
@@ -63,6 +64,7 @@ REQUIRED = {
     },
     "delayed": {"tracking_url", "new_date"},
     "return_received": {"next_step"},
+    "return_collection": {"headline", "next_step"},
 }
 GSM_SAFE = set(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 .,:;!?'\"()#&%+-/=@_*<>$"

@@ -153,6 +153,15 @@ class ProofNeeds(BaseModel):
     scan: ProofLevel
 
 
+class ReturnAtDoor(BaseModel):
+    """A shopper's return to collect at this door (a ``pickup`` stop with no store)."""
+
+    code: str = Field(description="The return's code: the shopper shows it, the driver scans it")
+    recipient: str
+    items: list[dict[str, object]] = Field(description="What comes back: sku and quantity")
+    collected: bool
+
+
 class ItineraryStop(BaseModel):
     id: int
     sequence: int
@@ -175,6 +184,9 @@ class ItineraryStop(BaseModel):
     completed_at: datetime | None
     proof: ProofNeeds | None = Field(description="What the door needs (deliveries)")
     navigation: NavLinks
+    returns: list[ReturnAtDoor] = Field(
+        default_factory=list, description="A door pickup: the shoppers' returns to collect here"
+    )
 
 
 class StartOut(BaseModel):
@@ -206,7 +218,7 @@ class ItineraryOut(BaseModel):
     stops: list[ItineraryStop]
     returns_in_car: list[str] = Field(
         default_factory=list,
-        description="A partner run: the shoppers' returns it collected, for the station",
+        description="The shoppers' returns collected (at a store or a door), for the station",
     )
 
 
@@ -409,3 +421,32 @@ class StandingOut(BaseModel):
     points: dict[str, int] = Field(description="What each count added or took")
     counts: dict[str, int]
     events: list[StandingEventOut] = Field(description="Newest first")
+
+
+class DoorMissReason(StrEnum):
+    """Why a return was not collected at the door."""
+
+    NOBODY_HOME = "nobody_home"
+    NOT_READY = "not_ready"  # the shopper had not packed it
+    REFUSED = "refused"  # the shopper changed their mind at the door
+
+
+class DoorMissIn(_Position):
+    reason: DoorMissReason
+    at: PhoneTime
+    client_event_id: ClientEventId
+
+
+class DoorReturnOut(BaseModel):
+    """What a door pickup stop did: a return collected, or the stop given up."""
+
+    code: str | None = Field(description="The return collected; null when the stop failed")
+    block_id: int
+    block_status: BlockStatus
+    stop_id: int
+    stop_status: StopStatus
+    again_from: date | None = Field(
+        default=None, description="A failed stop: the day the return may be collected again"
+    )
+    left_here: list[str] = Field(description="Returns still to collect at this door")
+    replayed: bool

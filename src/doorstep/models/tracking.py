@@ -79,6 +79,17 @@ class Return(Base):
     collected_block_id: Mapped[int | None] = mapped_column(
         ForeignKey("blocks.id", ondelete="SET NULL"), index=True
     )
+    # Collected from the shopper's door instead of left at a counter: the first service day
+    # a block may come (None: the shopper brings it to a counter), the pickup stop planned
+    # for it (gone with a re-plan that cancels its block), the day of that block, and the
+    # tries that found nobody home.
+    door_from: Mapped[date | None]
+    door_stop_id: Mapped[int | None] = mapped_column(
+        ForeignKey("stops.id", ondelete="SET NULL"), index=True
+    )
+    door_planned_for: Mapped[date | None]
+    door_attempts: Mapped[int] = mapped_column(default=0)
+    door_failed_at: Mapped[datetime | None]
 
 
 class PackageDelay(Base):

@@ -12,6 +12,8 @@ queues the message through `service.send` in the same transaction that moves its
   attempted (what happens next); after either, **arriving** for the parcels of the route's
   next door (the driver is one stop away);
 - ``package.delayed``: delayed (the new date);
+- ``return.collection_planned``: a driver comes for the return at the door (the day);
+  ``return.collection_failed``: nobody was home (another day, or a counter instead);
 - ``return.received``: return received.
 
 Ready at the counter is sent by the partner side when it has the pick-up code
@@ -25,7 +27,7 @@ gets what the other channel carries.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -67,6 +69,7 @@ class Milestone(StrEnum):
     ATTEMPTED = "attempted"
     READY_AT_COUNTER = "ready_at_counter"
     DELAYED = "delayed"
+    RETURN_COLLECTION = "return_collection"
     RETURN_RECEIVED = "return_received"
 
 
@@ -78,6 +81,7 @@ TEMPLATES: dict[Milestone, str] = {
     Milestone.ATTEMPTED: "attempted",
     Milestone.READY_AT_COUNTER: "ready_at_counter",
     Milestone.DELAYED: "delayed",
+    Milestone.RETURN_COLLECTION: "return_collection",
     Milestone.RETURN_RECEIVED: "return_received",
 }
 
@@ -91,6 +95,7 @@ DEFAULTS: dict[Milestone, tuple[MessageChannel, ...]] = {
     Milestone.ATTEMPTED: (EMAIL, SMS),
     Milestone.READY_AT_COUNTER: (EMAIL, SMS),
     Milestone.DELAYED: (EMAIL, SMS),
+    Milestone.RETURN_COLLECTION: (EMAIL, SMS),
     Milestone.RETURN_RECEIVED: (EMAIL,),
 }
 
@@ -100,6 +105,8 @@ EVENTS = (
     "package.delivered",
     "package.delivery_attempted",
     "package.delayed",
+    "return.collection_planned",
+    "return.collection_failed",
     "return.received",
 )
 
@@ -197,7 +204,7 @@ class Mailer:
             if event.aggregate_type == "return":
                 returned = returns.get(event.aggregate_id)
                 if returned is not None and returned.package_id in facts:
-                    self._return_received(facts[returned.package_id], returned)
+                    self._return_event(event, facts[returned.package_id], returned)
             elif event.aggregate_id in facts:
                 self._package_event(event, facts[event.aggregate_id])
 
@@ -279,6 +286,40 @@ class Mailer:
                 Milestone.ARRIVING,
                 {"eta_window": window, "stops_away": facts.stops_ahead},
                 f"arriving:{following.id}",
+            )
+
+    def _return_event(self, event: OutboxEvent, facts: Facts, returned: Return) -> None:
+        data: dict[str, Any] = event.payload.get("return") or {}
+        if event.event_type == "return.received":
+            self._return_received(facts, returned)
+        elif event.event_type == "return.collection_planned":
+            day = wording.day_text(date.fromisoformat(str(data["day"])))
+            self.send(
+                facts,
+                Milestone.RETURN_COLLECTION,
+                {
+                    "headline": f"A driver comes for your return on {day}",
+                    "next_step": f"Have it packed at the door with its code {returned.public_id}.",
+                    "order_ref": facts.order.public_id,
+                },
+                f"return:{returned.id}:planned:{data['day']}",
+            )
+        elif event.event_type == "return.collection_failed":
+            again = data.get("collect_from")
+            self.send(
+                facts,
+                Milestone.RETURN_COLLECTION,
+                {
+                    "headline": "Nobody was home to hand over your return",
+                    "next_step": (
+                        f"We will come again from {wording.day_text(date.fromisoformat(again))}."
+                        if again
+                        else f"Please leave it at a partner store's counter with code "
+                        f"{returned.public_id}."
+                    ),
+                    "order_ref": facts.order.public_id,
+                },
+                f"return:{returned.id}:failed:{data.get('attempts')}",
             )
 
     def _return_received(self, facts: Facts, returned: Return) -> None:

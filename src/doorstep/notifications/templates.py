@@ -45,6 +45,7 @@ KINDS: dict[str, str] = {
     "ready_at_counter": "ready at a partner store's counter: code, address, hours",
     "delayed": "late: the new date",
     "return_received": "the return arrived and what happens next",
+    "return_collection": "a driver comes for a return at the door, or found nobody home",
     "operator_note": "a note about a parcel, in the operator's words",
 }
 """The message kinds there are templates for, and what each says."""

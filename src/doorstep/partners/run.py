@@ -23,6 +23,7 @@ from datetime import datetime
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers.road import door_returns
 from doorstep.drivers.road.load import (
     BlockLoad,
     actor,
@@ -37,6 +38,7 @@ from doorstep.drivers.road.load import (
 from doorstep.drivers.road.returns import finish_if_done
 from doorstep.drivers.road.scans import ensure_loaded
 from doorstep.drivers.road.stops import retime
+from doorstep.drivers.road_schemas import DoorReturnOut
 from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.models import (
@@ -173,10 +175,25 @@ def collect(
     *,
     now: datetime,
     radius_m: int,
-) -> CollectOut:
-    """The driver scans a parcel or a shopper's return the store sends back to the station."""
+    travel: TravelModel,
+) -> CollectOut | DoorReturnOut:
+    """The driver scans a parcel or a shopper's return the store sends back to the station,
+    or at a door pickup stop the return the shopper hands over (`door_returns`)."""
     block = held_block(session, driver, block_id)
     load = load_block(session, block)
+    if door_returns.is_door_return(load, load.stop(stop_id)):
+        return door_returns.collect_at_door(
+            session,
+            driver,
+            load,
+            load.stop(stop_id),
+            code=body.code,
+            lat=body.lat,
+            lng=body.lng,
+            accuracy_m=body.accuracy_m,
+            now=now,
+            travel=travel,
+        )
     stop = _drop_off(load, stop_id)
     node = session.get_one(Node, stop.node_id)
     if block.status not in (BlockStatus.IN_PROGRESS, BlockStatus.RETURNING):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,7 @@ from doorstep.models import (
     PartnerStore,
     Plan,
     PlanStatus,
+    Return,
     Route,
     ServiceArea,
     Stop,
@@ -42,6 +43,7 @@ from doorstep.planning.core import (
     HOUR,
     CostModel,
     DayInput,
+    DoorReturn,
     DriverSupply,
     Promise,
     Site,
@@ -51,6 +53,7 @@ from doorstep.planning.core import Package as PlanPackage
 from doorstep.planning.core import PartnerStore as PlanPartner
 from doorstep.planning.core import ServiceArea as PlanArea
 from doorstep.planning.core.same_day import OrderHistory, PastOrder
+from doorstep.tracking import returns as shopper_returns
 
 # Assigned packages are part of the wave until a driver takes their block or their carrier
 # label is printed: a re-plan may still move them.
@@ -88,6 +91,7 @@ class Wave:
     tz: ZoneInfo
     packages: dict[str, Package]  # tracking code → row
     nodes: dict[str, Node]  # code → row
+    door_returns: dict[str, Return] = field(default_factory=dict)  # return code → row
 
     def fingerprint(self, seed: int) -> str:
         """Hash of everything the planner is given (same wave, same seed → same plan)."""
@@ -134,11 +138,14 @@ def attach(session: Session, wave: Wave) -> Wave:
     packages = {
         p.id: p for p in session.scalars(select(Package).where(Package.id.in_(package_ids)))
     }
+    return_ids = [r.id for r in wave.door_returns.values()]
+    door = {r.id: r for r in session.scalars(select(Return).where(Return.id.in_(return_ids)))}
     return replace(
         wave,
         station=station,
         nodes={code: nodes[n.id] for code, n in wave.nodes.items()},
         packages={code: packages[p.id] for code, p in wave.packages.items()},
+        door_returns={code: door[r.id] for code, r in wave.door_returns.items()},
     )
 
 
@@ -289,6 +296,7 @@ def load_wave(
                 malls[0].id, drivers.mall_drivers, drivers.capacity_cm3, drivers.capacity_g
             )
         )
+    door = shopper_returns.due_at_doors(session, station.id, service_date)
     day = DayInput(
         station=station.code,
         sites=sites,
@@ -298,8 +306,26 @@ def load_wave(
         drivers=tuple(supply),
         costs=costs or CostModel(),
         travel=travel or TravelModel(),
+        door_returns=tuple(
+            DoorReturn(
+                id=returned.public_id,
+                lat=order.dest_lat,
+                lng=order.dest_lng,
+                volume_cm3=package.volume_cm3,
+                weight_g=package.weight_g,
+            )
+            for returned, order, package in door
+        ),
     )
-    return Wave(day, station, service_date, tz, packages, nodes)
+    return Wave(
+        day,
+        station,
+        service_date,
+        tz,
+        packages,
+        nodes,
+        door_returns={returned.public_id: returned for returned, _, _ in door},
+    )
 
 
 def _deliver_by(package: Package, service_date: date, tz: ZoneInfo) -> int:

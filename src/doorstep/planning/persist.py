@@ -41,6 +41,7 @@ from doorstep.orders.transitions import transition_package
 from doorstep.planning.core import BlockStop, DayPlan, MorningRun
 from doorstep.planning.core import Channel as PlanChannel
 from doorstep.planning.loading import Wave
+from doorstep.tracking import returns as shopper_returns
 
 CHANNELS = {
     PlanChannel.STATION_ROUTE: Channel.STATION_ROUTE,
@@ -180,6 +181,7 @@ def store_plan(
     *,
     held: list[dict[str, str]] | None = None,
     morning_run: str = "block",
+    now: datetime | None = None,
 ) -> Plan:
     row = Plan(
         held=held,
@@ -234,7 +236,7 @@ def store_plan(
         )
         session.add(route)
         session.flush()
-        _stops(session, wave, route, block.stops)
+        _stops(session, wave, route, block.stops, now=now)
         _assign(
             session,
             wave,
@@ -242,6 +244,11 @@ def store_plan(
             CHANNELS[block.channel],
             f"block {number} of plan {row.id}",
         )
+    for code in plan.door_returns_left:
+        # Planned on a block this re-plan cancelled, and on none now: no day to promise.
+        returned = wave.door_returns[code]
+        if returned.door_planned_for == wave.service_date:
+            returned.door_planned_for, returned.door_stop_id = None, None
     for manifest in plan.manifests:
         store = wave.nodes[manifest.store]
         batch = session.scalar(
@@ -401,10 +408,23 @@ def _staff_route(
         session.add(StopPackage(stop_id=stop.id, package_id=package.id))
 
 
-def _stops(session: Session, wave: Wave, route: Route, stops: Iterable[BlockStop]) -> None:
+def _stops(
+    session: Session,
+    wave: Wave,
+    route: Route,
+    stops: Iterable[BlockStop],
+    *,
+    now: datetime | None = None,
+) -> None:
+    """The route's stops in driving order. A shopper's return collected at a door is a
+    ``pickup`` stop with no store (``node_id`` null) that the return points at."""
     sequence = 0
     for stop in stops:
-        for kind, codes in ((StopKind.PICKUP, stop.picked_up), (StopKind.DELIVERY, stop.delivered)):
+        for kind, codes, at_door in (
+            (StopKind.PICKUP, stop.picked_up, False),
+            (StopKind.DELIVERY, stop.delivered, False),
+            (StopKind.PICKUP, stop.collected, True),
+        ):
             if not codes:
                 continue
             sequence += 1
@@ -413,6 +433,10 @@ def _stops(session: Session, wave: Wave, route: Route, stops: Iterable[BlockStop
                 sequence=sequence,
                 kind=kind,
                 node_id=wave.nodes[stop.site].id if stop.site in wave.nodes else None,
+                # A door pickup keeps its address: its returns may be let go of it.
+                address=session.get_one(Order, wave.door_returns[codes[0]].order_id).full_address
+                if at_door
+                else None,
                 lat=stop.lat,
                 lng=stop.lng,
                 planned_arrival_at=wave.at(stop.arrival_s),
@@ -420,6 +444,17 @@ def _stops(session: Session, wave: Wave, route: Route, stops: Iterable[BlockStop
             )
             session.add(row)
             session.flush()
+            if at_door:
+                for code in codes:
+                    shopper_returns.collection_planned(
+                        session,
+                        wave.door_returns[code],
+                        stop_id=row.id,
+                        day=wave.service_date,
+                        block_id=route.block_id or 0,
+                        now=now or wave.at(stop.arrival_s),
+                    )
+                continue
             for code in codes:
                 session.add(StopPackage(stop_id=row.id, package_id=wave.packages[code].id))
 

@@ -295,7 +295,13 @@ def store_wave(
     if solved is None or wave.day != task.day:
         solved = solve_wave(replace(task, day=wave.day), progress)
     plan = store_plan(
-        session, wave, solved, fingerprint, held=prepared.held, morning_run=morning_run
+        session,
+        wave,
+        solved,
+        fingerprint,
+        held=prepared.held,
+        morning_run=morning_run,
+        now=prepared.now,
     )
     publish_plan(
         session,

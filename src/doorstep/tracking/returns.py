@@ -1,15 +1,19 @@
 """Returns: the shopper starts one from the tracking page, within the window each product
-allows; a station or partner store receives it, and its stock is on hand again.
+allows, and either leaves it at a partner store's counter or has a driver collect it from
+their door on a later block; a station or partner store receives it, and its stock is on hand
+again.
 
 Each step is an outbox event the merchant hears by webhook (``return.requested``,
-``return.dropped_off`` at a partner store's counter, ``return.collected`` into the car of the
-run back, ``return.received``) and the milestone reader turns into the shopper's message.
+``return.dropped_off`` at a partner store's counter, ``return.collection_planned`` on a
+block, ``return.collection_failed`` when nobody was home, ``return.collected`` into a car,
+``return.received``) and the milestone reader turns into the shopper's message.
 """
 
 from __future__ import annotations
 
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,13 +21,35 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, NotFound
-from doorstep.models import InventoryLevel, Node, Order, OutboxEvent, Package, Return, ReturnStatus
+from doorstep.models import (
+    Block,
+    InventoryLevel,
+    Node,
+    NodeKind,
+    Order,
+    OutboxEvent,
+    Package,
+    Return,
+    ReturnStatus,
+    Route,
+    Stop,
+)
 from doorstep.orders.lifecycle import PackageState
 from doorstep.tracking import wording
 from doorstep.tracking.repository import Facts, find_package, load_facts
 from doorstep.tracking.schemas import ReturnOffer, ReturnOut, TimelineStep
 
 HANDED_OVER = frozenset({PackageState.DELIVERED, PackageState.PICKED_UP_AT_COUNTER})
+#: Doors a driver tries for one return before the shopper is asked to use a counter.
+MAX_DOOR_ATTEMPTS = 2
+
+
+class ReturnMethod(StrEnum):
+    """How the return reaches a node: left at a partner store's counter, or collected from
+    the shopper's door by a driver of the station that delivers there."""
+
+    COUNTER = "counter"
+    DOOR = "door"
 
 
 class ReturnNotAllowed(DomainError):
@@ -34,6 +60,21 @@ class ReturnNotAllowed(DomainError):
 class ReturnWindowClosed(DomainError):
     status = 409
     code = "return_window_closed"
+
+
+class ReturnAlreadyRequested(DomainError):
+    """A return was started already, the other way (a counter, or the door)."""
+
+    status = 409
+    code = "return_already_requested"
+
+
+class DoorCollectionUnavailable(DomainError):
+    """No station's driver delivers to this address (a partner store or a carrier did), or
+    the drivers found nobody home too often: the return goes to a counter."""
+
+    status = 409
+    code = "door_collection_unavailable"
 
 
 class ReturnNotFound(NotFound):
@@ -67,6 +108,16 @@ def returnable_items(facts: Facts, now: datetime) -> tuple[list[dict[str, Any]],
     return items, last
 
 
+def door_day(facts: Facts, now: datetime) -> date | None:
+    """The first day a driver can come for the return, or None when no station's driver
+    delivers to the address. Each station plans a day's blocks in the morning, so the
+    earliest block that can take a request made today is tomorrow's, in the station's time."""
+    node = facts.node
+    if node is None or node.kind is not NodeKind.STATION:
+        return None
+    return now.astimezone(ZoneInfo(node.timezone)).date() + timedelta(days=1)
+
+
 def offer(facts: Facts, *, now: datetime, tz: ZoneInfo) -> ReturnOffer | None:
     """Whether the page offers a return (None: not a question yet, or already asked)."""
     if facts.package.state not in HANDED_OVER or facts.returned is not None:
@@ -80,16 +131,36 @@ def offer(facts: Facts, *, now: datetime, tz: ZoneInfo) -> ReturnOffer | None:
     items, until = returnable_items(facts, now)
     if not items or until is None:
         return ReturnOffer(allowed=False, why_not="The return window has closed")
-    return ReturnOffer(allowed=True, until_text=wording.day_text(until.astimezone(tz).date()))
+    door = door_day(facts, now)
+    return ReturnOffer(
+        allowed=True,
+        until_text=wording.day_text(until.astimezone(tz).date()),
+        door_text=wording.day_text(door) if door is not None else None,
+    )
 
 
-def request_return(session: Session, token: str, *, reason: str | None, now: datetime) -> Return:
-    """Start the return of the package behind ``token``; asking again answers the same
-    return. Not handed over yet, not returnable: `ReturnNotAllowed`; too late:
-    `ReturnWindowClosed`."""
+def request_return(
+    session: Session,
+    token: str,
+    *,
+    reason: str | None,
+    now: datetime,
+    method: ReturnMethod = ReturnMethod.COUNTER,
+) -> Return:
+    """Start the return of the package behind ``token``, to a counter or collected from the
+    door; asking again the same way answers the same return. Not handed over yet, not
+    returnable: `ReturnNotAllowed`; too late: `ReturnWindowClosed`; asked the other way
+    already: `ReturnAlreadyRequested`; the door where no station's driver goes:
+    `DoorCollectionUnavailable`. Refused, nothing is written."""
     package_id = find_package(session, token)
     facts = load_facts(session, [package_id])[package_id]
     if facts.returned is not None:
+        if method_of(facts.returned) is not method:
+            raise ReturnAlreadyRequested(
+                f"return {facts.returned.public_id} was started already "
+                f"({method_of(facts.returned).value})",
+                field="method",
+            )
         return facts.returned
     if facts.package.state not in HANDED_OVER:
         raise ReturnNotAllowed(
@@ -100,6 +171,12 @@ def request_return(session: Session, token: str, *, reason: str | None, now: dat
     items, _ = returnable_items(facts, now)
     if not items:
         raise ReturnWindowClosed("the return window of these items has closed", field="package")
+    door = door_day(facts, now) if method is ReturnMethod.DOOR else None
+    if method is ReturnMethod.DOOR and door is None:
+        raise DoorCollectionUnavailable(
+            "our drivers do not collect at this address: leave it at a partner store's counter",
+            field="method",
+        )
     returned = Return(
         public_id="R" + secrets.token_hex(5).upper(),
         package_id=package_id,
@@ -109,11 +186,28 @@ def request_return(session: Session, token: str, *, reason: str | None, now: dat
         reason=(reason or "").strip()[:500] or None,
         items=items,
         requested_at=now,
+        door_from=door,
     )
     session.add(returned)
     session.flush()
-    _emit(session, returned, facts.order, facts.package, "return.requested", now)
+    _emit(
+        session,
+        returned,
+        facts.order,
+        facts.package,
+        "return.requested",
+        now,
+        method=method.value,
+        **({"collect_from": door.isoformat()} if door else {}),
+    )
     return returned
+
+
+def method_of(returned: Return) -> ReturnMethod:
+    """A return the shopper asked a driver to collect (still, or before the tries ran out)."""
+    if returned.door_from is not None or returned.door_attempts:
+        return ReturnMethod.DOOR
+    return ReturnMethod.COUNTER
 
 
 def receive_return(
@@ -154,9 +248,7 @@ def receive_return(
     returned.received_node_id = node.id
     returned.received_by = actor[:100]
     session.flush()
-    order = session.get_one(Order, returned.order_id)
-    package = session.get_one(Package, returned.package_id)
-    _emit(session, returned, order, package, "return.received", now, node=node.code)
+    _tell(session, returned, "return.received", now, node=node.code)
     return returned, node
 
 
@@ -196,26 +288,108 @@ def drop_at_counter(
     returned.dropped_at, returned.dropped_node_id = now, node.id
     returned.dropped_by = actor[:100]
     session.flush()
-    order = session.get_one(Order, returned.order_id)
-    package = session.get_one(Package, returned.package_id)
-    _emit(session, returned, order, package, "return.dropped_off", now, node=node.code)
+    _tell(session, returned, "return.dropped_off", now, node=node.code)
     return returned, False
 
 
 def collect_return(
-    session: Session, returned: Return, *, block_id: int, node: Node, actor: str, now: datetime
+    session: Session,
+    returned: Return,
+    *,
+    block_id: int,
+    node: Node | None,
+    actor: str,
+    now: datetime,
 ) -> bool:
-    """A driver scanned the return into the car (at the counter it was left at) on a block:
-    ``return.collected``. False when that block had it already (a re-sent scan)."""
+    """A driver scanned the return into the car on a block, at the counter it was left at
+    (``node``) or at the shopper's door (None): ``return.collected``. False when that block
+    had it already (a re-sent scan)."""
     if returned.collected_block_id == block_id:
         return False
     returned.collected_at, returned.collected_block_id = now, block_id
     returned.collected_by = actor[:100]
     session.flush()
-    order = session.get_one(Order, returned.order_id)
-    package = session.get_one(Package, returned.package_id)
-    _emit(session, returned, order, package, "return.collected", now, node=node.code)
+    where = {"node": node.code} if node is not None else {"at": "door"}
+    _tell(session, returned, "return.collected", now, **where)
     return True
+
+
+def collection_planned(
+    session: Session, returned: Return, *, stop_id: int, day: date, block_id: int, now: datetime
+) -> None:
+    """The planner put the door collection on a block's pickup stop: the merchant and the
+    shopper hear of the day once (``return.collection_planned``), not again when a re-plan
+    only moves it to another block of the same day."""
+    returned.door_stop_id = stop_id
+    if returned.door_planned_for == day:
+        session.flush()
+        return
+    returned.door_planned_for = day
+    session.flush()
+    _tell(
+        session,
+        returned,
+        "return.collection_planned",
+        now,
+        day=day.isoformat(),
+        block_id=block_id,
+    )
+
+
+def collection_failed(
+    session: Session, returned: Return, *, block_id: int, reason: str, now: datetime, tz: ZoneInfo
+) -> bool:
+    """Nobody home: the try is counted and the stop let go. Tries left, the return waits for a
+    block of the next day; none left, the shopper is asked to use a counter instead
+    (``return.collection_failed`` says which). True when the door is offered again."""
+    returned.door_attempts += 1
+    returned.door_failed_at = now
+    returned.door_stop_id = None
+    returned.door_planned_for = None
+    again = returned.door_attempts < MAX_DOOR_ATTEMPTS
+    returned.door_from = now.astimezone(tz).date() + timedelta(days=1) if again else None
+    session.flush()
+    _tell(
+        session,
+        returned,
+        "return.collection_failed",
+        now,
+        block_id=block_id,
+        why=reason,
+        attempts=returned.door_attempts,
+        next="door" if again else "counter",
+        **({"collect_from": returned.door_from.isoformat()} if returned.door_from else {}),
+    )
+    return again
+
+
+def due_at_doors(
+    session: Session, station_id: int, day: date
+) -> list[tuple[Return, Order, Package]]:
+    """Door collections a block of ``station_id`` may make on ``day``: asked for that day or
+    earlier, not collected, not received, on no block a driver holds yet. Oldest first."""
+    held = (
+        select(Stop.id)
+        .join(Route, Route.id == Stop.route_id)
+        .join(Block, Block.id == Route.block_id)
+        .where(Block.driver_id.is_not(None))
+    )
+    rows = session.execute(
+        select(Return, Order, Package)
+        .join(Package, Package.id == Return.package_id)
+        .join(Order, Order.id == Return.order_id)
+        .where(
+            Return.status == ReturnStatus.REQUESTED,
+            Return.door_from.is_not(None),
+            Return.door_from <= day,
+            Return.collected_at.is_(None),
+            Return.dropped_at.is_(None),
+            Package.serving_node_id == station_id,
+            Return.door_stop_id.is_(None) | Return.door_stop_id.not_in(held),
+        )
+        .order_by(Return.requested_at, Return.id)
+    ).all()
+    return [(r, o, p) for r, o, p in rows]
 
 
 def waiting_at(session: Session, node_id: int) -> list[Return]:
@@ -262,15 +436,38 @@ def return_out(returned: Return) -> ReturnOut:
         requested_at=returned.requested_at,
         received_at=returned.received_at,
         items=[{"sku": i["sku"], "quantity": i["quantity"]} for i in returned.items],
+        method=method_of(returned).value,
+        door_from=returned.door_from,
+        door_planned_for=returned.door_planned_for,
+        door_attempts=returned.door_attempts,
     )
 
 
 def timeline_steps(returned: Return, tz: ZoneInfo) -> list[tuple[datetime, TimelineStep]]:
     """The return's steps so far, each with the moment it happened."""
+    door = returned.door_from is not None or returned.door_attempts > 0
+    started = f"Return code {returned.public_id}"
+    if returned.door_from is not None and returned.door_attempts == 0:
+        day = wording.day_text(returned.door_from)
+        started += f". A driver collects it from your door from {day}"
+    failed = None
+    if returned.door_attempts:
+        failed = (
+            f"We will come again from {wording.day_text(returned.door_from)}"
+            if returned.door_from is not None
+            else "Please leave it at a partner store's counter with your return code"
+        )
     moments = (
-        (returned.requested_at, "Return started", f"Return code {returned.public_id}"),
+        (returned.requested_at, "Return started", started),
+        (returned.door_failed_at, "Nobody was home to hand over your return", failed),
         (returned.dropped_at, "Return left at the store", None),
-        (returned.collected_at, "Return on its way back", None),
+        (
+            returned.collected_at,
+            "Return collected from your door"
+            if door and returned.dropped_at is None
+            else "Return on its way back",
+            None,
+        ),
         (returned.received_at, "Return received", None),
     )
     return [
@@ -281,6 +478,13 @@ def timeline_steps(returned: Return, tz: ZoneInfo) -> list[tuple[datetime, Timel
         for at, label, detail in moments
         if at is not None
     ]
+
+
+def _tell(session: Session, returned: Return, event_type: str, now: datetime, **extra: Any) -> None:
+    """The return's outbox event, with its order and package read by id."""
+    order = session.get_one(Order, returned.order_id)
+    package = session.get_one(Package, returned.package_id)
+    _emit(session, returned, order, package, event_type, now, **extra)
 
 
 def _emit(

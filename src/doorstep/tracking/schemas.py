@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -58,12 +58,22 @@ class ReturnOut(BaseModel):
     requested_at: datetime
     received_at: datetime | None
     items: list[dict[str, object]]
+    method: str = Field(description="counter or door")
+    door_from: date | None = Field(
+        default=None, description="A door collection: the first day a driver may come"
+    )
+    door_planned_for: date | None = Field(
+        default=None, description="A door collection: the day of the block that comes"
+    )
+    door_attempts: int = 0
 
 
 class ReturnOffer(BaseModel):
     allowed: bool
     until_text: str | None = None  # the last day, in the node's time zone
     why_not: str | None = None
+    # The first day a driver can collect it from the door; None: counters only.
+    door_text: str | None = None
 
 
 class TrackingView(BaseModel):

@@ -181,7 +181,11 @@ def scan_page(
     road = _road(itinerary)
     pickup = next((s for s in itinerary.stops if s.id == stop), None) if stop else None
     store = next((s for s in itinerary.stops if s.id == collect), None) if collect else None
-    if store is not None and store.kind is StopKind.DROP_OFF:
+    at_door = store is not None and store.kind is StopKind.PICKUP and store.site is None
+    if store is not None and at_door:
+        left = [r.code for r in store.returns if not r.collected]
+        place = store.address
+    elif store is not None and store.kind is StopKind.DROP_OFF:
         left = [g.code for g in run.going_back_at(session, driver, block_id, store.id)]
         place = store.name or store.address
     elif back:
@@ -202,7 +206,8 @@ def scan_page(
         place=place,
         pickup=pickup,
         back=back,
-        store=store if store is not None and store.kind is StopKind.DROP_OFF else None,
+        store=store if store is not None and (store.kind is StopKind.DROP_OFF or at_door) else None,
+        at_door=at_door,
         clock=clock_for(session, driver, now),
     )
 

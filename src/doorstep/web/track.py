@@ -152,14 +152,16 @@ def start_return(
     now: Now,
     settings: SettingsDep,
     reason: Annotated[str, Form(max_length=500)] = "",
+    method: Annotated[returns.ReturnMethod, Form()] = returns.ReturnMethod.COUNTER,
 ) -> Response:
+    """Start a return, left at a counter or collected from the door (``method``)."""
     return _form(
         request,
         session,
         token,
         now,
         settings,
-        lambda: returns.request_return(session, token, reason=reason, now=now),
+        lambda: returns.request_return(session, token, reason=reason, now=now, method=method),
         "?return=started",
     )
 

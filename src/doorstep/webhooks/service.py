@@ -59,6 +59,8 @@ EVENT_TYPES: frozenset[str] = frozenset(
     | {"package.delayed", "return.requested", "return.received"}
     # A return left at a partner store's counter, then in the car of the run back.
     | {"return.dropped_off", "return.collected"}
+    # A return collected from the shopper's door: planned on a block, nobody home.
+    | {"return.collection_planned", "return.collection_failed"}
 )
 _TEXT_LIMIT = 500  # the log's text columns are VARCHAR(500)
 #: Public addresses only, resolved by the operating system: the default of every check.

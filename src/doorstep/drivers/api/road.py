@@ -18,7 +18,17 @@ from doorstep.api.operators import operator_may
 from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
 from doorstep.drivers import accounts, proof
 from doorstep.drivers.api.deps import CurrentDriver, driver_token
-from doorstep.drivers.road import checkin, deliveries, door, load, phone, returns, scans, stops
+from doorstep.drivers.road import (
+    checkin,
+    deliveries,
+    door,
+    door_returns,
+    load,
+    phone,
+    returns,
+    scans,
+    stops,
+)
 from doorstep.drivers.road_schemas import (
     AttemptIn,
     AttemptOut,
@@ -28,6 +38,8 @@ from doorstep.drivers.road_schemas import (
     DeliveryOut,
     DepartIn,
     DepartOut,
+    DoorMissIn,
+    DoorReturnOut,
     ItineraryOut,
     MissingIn,
     MissingOut,
@@ -321,15 +333,17 @@ def drop_batch(
 
 @router.post(
     "/{block_id}/stops/{stop_id}/collect",
-    summary="A partner run: scan a parcel or a shopper's return the store sends back",
+    summary="Scan what a partner store sends back, or the return a shopper hands over at a door",
     responses=error_responses(
         load.StopNotFound,
         load.UnknownPackage,
         load.PositionRequired,
         load.OutsideGeofence,
+        load.BlockNotInProgress,
         run.NotADropOff,
         run.NotGoingBack,
         run.RunOver,
+        door_returns.WrongReturnCode,
     ),
 )
 def collect_going_back(
@@ -340,9 +354,41 @@ def collect_going_back(
     session: DbSession,
     now: Now,
     settings: SettingsDep,
-) -> CollectOut:
+    travel: Travel,
+) -> CollectOut | DoorReturnOut:
     return run.collect(
-        session, driver, block_id, stop_id, body, now=now, radius_m=settings.checkin_radius_m
+        session,
+        driver,
+        block_id,
+        stop_id,
+        body,
+        now=now,
+        radius_m=settings.checkin_radius_m,
+        travel=travel,
+    )
+
+
+@router.post(
+    "/{block_id}/stops/{stop_id}/not-collected",
+    summary="A door pickup: nobody home, the return is let go (another day, or a counter)",
+    responses=error_responses(
+        load.StopNotFound,
+        load.BlockNotInProgress,
+        load.PositionRequired,
+        door_returns.NotADoorReturn,
+    ),
+)
+def door_not_collected(
+    block_id: RowId,
+    stop_id: RowId,
+    body: DoorMissIn,
+    driver: CurrentDriver,
+    session: DbSession,
+    now: Now,
+    travel: Travel,
+) -> DoorReturnOut:
+    return door_returns.door_missed(
+        session, driver, block_id, stop_id, body, now=now, travel=travel
     )
 
 

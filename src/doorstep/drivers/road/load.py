@@ -30,6 +30,7 @@ from doorstep.models import (
     Package,
     PackageEvent,
     Plan,
+    Return,
     Route,
     Stop,
     StopKind,
@@ -204,6 +205,9 @@ class BlockLoad:
     orders: dict[int, Order]  # by order id
     pickup_stop: dict[int, Stop] = field(default_factory=dict)  # package id → its pickup stop
     delivery_stop: dict[int, Stop] = field(default_factory=dict)
+    # A door pickup stop → the shoppers' returns to collect there (and their orders in
+    # ``orders``): a stop with returns and no parcels is not skipped.
+    door_returns: dict[int, list[Return]] = field(default_factory=dict)
 
     @property
     def packages(self) -> dict[int, Package]:
@@ -221,7 +225,11 @@ class BlockLoad:
     def status_of(self, stop: Stop) -> StopStatus:
         """The stop's status as the driver sees it: one whose every parcel was cancelled is
         skipped."""
-        if stop.status not in DONE_STOP and not self.live.get(stop.id):
+        if (
+            stop.status not in DONE_STOP
+            and not self.live.get(stop.id)
+            and not self.door_returns.get(stop.id)
+        ):
             return StopStatus.SKIPPED
         return stop.status
 
@@ -254,7 +262,8 @@ class BlockLoad:
 
 
 def load_block(session: Session, block: Block) -> BlockLoad:
-    """Three queries whatever the size of the block: route and stops, parcels, orders."""
+    """Four queries whatever the size of the block: route and stops, parcels and their
+    orders, the returns to collect at doors."""
     start = session.get_one(Node, block.start_node_id)
     route = session.scalar(select(Route).where(Route.block_id == block.id))
     stops = (
@@ -282,6 +291,17 @@ def load_block(session: Session, block: Block) -> BlockLoad:
             load.pickup_stop[package.id] = stop
         else:
             load.delivery_stop[package.id] = stop
+    door = session.execute(
+        select(Return, Order)
+        .join(Order, Order.id == Return.order_id)
+        # Left at a counter meanwhile: nothing to collect at the door (the stop is skipped).
+        .where(Return.door_stop_id.in_(list(by_id)), Return.dropped_at.is_(None))
+        .order_by(Return.public_id)
+    )
+    for returned, order in door:
+        assert returned.door_stop_id is not None
+        load.orders[order.id] = order
+        load.door_returns.setdefault(returned.door_stop_id, []).append(returned)
     return load
 
 

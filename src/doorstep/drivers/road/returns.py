@@ -205,8 +205,8 @@ def scan_return(
     radius_m: int,
     max_attempts: int,
 ) -> ReturnScanOut:
-    """The driver scans a parcel back at the station, or a shopper's return the partner run
-    collected (received there: its stock is on hand again)."""
+    """The driver scans a parcel back at the station, or a shopper's return the block
+    collected at a store or a door (received there: its stock is on hand again)."""
     block = held_block(session, driver, block_id)
     returned = shopper_returns.find_return(session, body.code)
     if returned is not None and returned.collected_block_id == block.id:
@@ -403,10 +403,8 @@ def complete_if_all_back(session: Session, load: BlockLoad, who: str, now: datet
 
 def in_the_car(session: Session, load: BlockLoad) -> list[str]:
     """What the block still has to bring back to the station: parcels (their tracking codes)
-    and the shoppers' returns a partner run collected (their return codes)."""
+    and the shoppers' returns it collected at a store or a door (their return codes)."""
     parcels = sorted(p.tracking_code for p in load.with_the_driver())
-    if not load.partner_run:
-        return parcels
     return parcels + [r.public_id for r in shopper_returns.in_car(session, load.block.id)]
 
 

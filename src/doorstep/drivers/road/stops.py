@@ -34,6 +34,7 @@ from doorstep.drivers.road_schemas import (
     NavLinks,
     ParcelOut,
     ProofNeeds,
+    ReturnAtDoor,
     StartOut,
 )
 from doorstep.geo import TravelModel
@@ -121,9 +122,7 @@ def itinerary(session: Session, driver: Driver, block_id: int) -> ItineraryOut:
             parcels=len(load.at_start()),
         ),
         stops=[_stop(load, stop, nodes, policies) for stop in load.stops],
-        returns_in_car=[r.public_id for r in shopper_returns.in_car(session, block.id)]
-        if load.partner_run
-        else [],
+        returns_in_car=[r.public_id for r in shopper_returns.in_car(session, block.id)],
     )
 
 
@@ -131,7 +130,10 @@ def _stop(
     load: BlockLoad, stop: Stop, nodes: dict[int, Node], policies: dict[int, dict[str, str]]
 ) -> ItineraryStop:
     parcels = load.live.get(stop.id, [])
-    orders = [load.orders[p.order_id] for p in parcels]
+    door_returns = load.door_returns.get(stop.id, [])
+    orders = [load.orders[p.order_id] for p in parcels] + [
+        load.orders[r.order_id] for r in door_returns
+    ]
     node = nodes.get(stop.node_id) if stop.node_id is not None else None
     if node is not None:
         address = node.address or node.name
@@ -157,11 +159,11 @@ def _stop(
         address=address,
         lat=stop.lat,
         lng=stop.lng,
-        recipients=recipients if stop.kind is StopKind.DELIVERY else [],
+        recipients=recipients if stop.kind is StopKind.DELIVERY or door_returns else [],
         delivery_instructions=list(
             dict.fromkeys(o.delivery_instructions for o in orders if o.delivery_instructions)
         )
-        if stop.kind is StopKind.DELIVERY
+        if stop.kind is StopKind.DELIVERY or door_returns
         else [],
         package_count=len(parcels),
         parcels=[_parcel(load, p) for p in parcels],
@@ -173,6 +175,15 @@ def _stop(
         completed_at=stop.completed_at,
         proof=proof,
         navigation=nav_links(stop.lat, stop.lng, label),
+        returns=[
+            ReturnAtDoor(
+                code=r.public_id,
+                recipient=load.orders[r.order_id].recipient_name,
+                items=[{"sku": i["sku"], "quantity": i["quantity"]} for i in r.items],
+                collected=r.collected_block_id == load.block.id,
+            )
+            for r in door_returns
+        ],
     )
 
 

@@ -118,6 +118,20 @@ class Package:
 
 
 @dataclass(frozen=True, slots=True)
+class DoorReturn:
+    """A shopper's return a station driver collects at the door and brings to the station
+    (``id``: the return's code). ``window``: when the driver may ring, seconds of the day."""
+
+    id: str
+    lat: float
+    lng: float
+    volume_cm3: int
+    weight_g: int
+    window: tuple[int, int] = (9 * HOUR, 21 * HOUR)
+    service_s: int = 90  # ring, check the code, take the parcel
+
+
+@dataclass(frozen=True, slots=True)
 class DriverSupply:
     """``count`` drivers expected to start at ``start_site`` with this car's capacity."""
 
@@ -211,6 +225,8 @@ class DayInput:
     costs: CostModel = field(default_factory=CostModel)
     travel: TravelModel = field(default_factory=TravelModel)
     middle_mile_arrival_s: int = 9 * HOUR  # when the morning batch reaches partner stores
+    # Returns to collect at shoppers' doors on the station's blocks (door_returns.py).
+    door_returns: tuple[DoorReturn, ...] = ()
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -235,6 +251,7 @@ class BlockStop:
     departure_s: int
     picked_up: tuple[str, ...] = ()
     delivered: tuple[str, ...] = ()
+    collected: tuple[str, ...] = ()  # door returns taken here (their ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,3 +370,4 @@ class DayPlan:
     seed: int
     runtime_s: float = 0.0
     morning_run: MorningRun | None = None  # None: no partner store gets a batch
+    door_returns_left: tuple[str, ...] = ()  # door returns no block could take (a later wave)

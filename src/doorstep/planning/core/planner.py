@@ -31,6 +31,7 @@ from doorstep.optimize import Problem, Route
 from doorstep.optimize import UnassignedReason as CoreReason
 from doorstep.planning.core.allocate import Allocation, decisions, totals
 from doorstep.planning.core.decompose import Supplies, sectors, split_supply
+from doorstep.planning.core.door_returns import add_door_returns
 from doorstep.planning.core.drops import drop_prices
 from doorstep.planning.core.groups import StopGroup, group_packages
 from doorstep.planning.core.improve import improve
@@ -619,6 +620,7 @@ def _finish(
     seed: int,
     started: float,
 ) -> DayPlan:
+    blocks, returns_left = add_door_returns(day, blocks)
     by_id = {p.id: p for p in day.packages}
     stores = {s.id: s for s in day.partner_stores}
     manifests = tuple(
@@ -638,4 +640,5 @@ def _finish(
         seed=seed,
         runtime_s=time.perf_counter() - started,
         morning_run=run,
+        door_returns_left=returns_left,
     )
