@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import os
 import statistics
 import time
@@ -36,6 +37,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from doorstep.optimize.checker import check
+from doorstep.optimize.engines import pyvrp_search
 from doorstep.optimize.engines.base import EnginePlan
 from doorstep.optimize.engines.pyvrp_engine import _routes, to_problem_data
 from doorstep.optimize.instances import BenchmarkInstance, Convention, read_instance
@@ -90,9 +92,16 @@ def _measure(
     if solver == "pyvrp-1":
         solution = pyvrp_alone(instance, time_limit, seed)
     else:
-        solution = solve(
-            instance.problem, engine="pyvrp", time_limit=time_limit, seed=seed, workers=cores
-        )
+        # "-indep": the same searches without sharing their best plan (one round each).
+        rounds = (pyvrp_search.MIN_ROUND_S, pyvrp_search.MAX_ROUND_S)
+        if solver.endswith("-indep"):
+            pyvrp_search.MIN_ROUND_S = pyvrp_search.MAX_ROUND_S = math.inf
+        try:
+            solution = solve(
+                instance.problem, engine="pyvrp", time_limit=time_limit, seed=seed, workers=cores
+            )
+        finally:
+            pyvrp_search.MIN_ROUND_S, pyvrp_search.MAX_ROUND_S = rounds
     wall = time.perf_counter() - started
     report = check(instance.problem, solution)
     return Run(
@@ -177,7 +186,7 @@ def suite_table(
         convention = instance.convention
         theirs = sorted((r for r in runs if r.instance == name and r.solver == "pyvrp-1"),
                         key=lambda r: r.seed)  # fmt: skip
-        mine = sorted((r for r in runs if r.instance == name and r.solver != "pyvrp-1"),
+        mine = sorted((r for r in runs if r.instance == name and r.solver == f"doorstep-{cores}"),
                       key=lambda r: r.seed)  # fmt: skip
         if not theirs or not mine:
             continue
@@ -205,7 +214,11 @@ def suite_table(
         for solver, values in gaps.items()
         if values
     )
-    table.caption = summary or "no best-known to compare with"
+    means = "; ".join(
+        f"{solver} mean {statistics.fmean(r.distance for r in runs if r.solver == solver):,.1f}"
+        for solver in dict.fromkeys(r.solver for r in runs)
+    )
+    table.caption = (summary or "no best-known to compare with") + f"\nover every seed: {means}"
     return table
 
 
@@ -237,6 +250,11 @@ def main() -> None:
     parser.add_argument("--per-suite", type=int, default=2, help="instances per suite")
     parser.add_argument("--instances", default="", help="only these instance names")
     parser.add_argument("--cores", type=int, default=2, help="doorstep's cores")
+    parser.add_argument(
+        "--independent",
+        action="store_true",
+        help="also doorstep's searches without sharing their best plan (in the CSV and means)",
+    )
     parser.add_argument("--csv", type=Path, default=None)
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -246,10 +264,12 @@ def main() -> None:
     out = args.csv or Path("benchmarks/results") / f"equal_time-{args.time_limit:g}s-{stamp}.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     doorstep = f"doorstep-{args.cores}"
+    solvers = ["pyvrp-1", doorstep] + ([f"{doorstep}-indep"] if args.independent else [])
     plan = [(suite, path) for suite in suites for path in _choose(suite, args.per_suite, names)]
     console.print(
-        f"{len(plan)} instances x {len(seeds)} seeds x 2 solvers x {args.time_limit:g} s "
-        f"(about {len(plan) * len(seeds) * 2 * args.time_limit / 60:.0f} min); {_load()}"
+        f"{len(plan)} instances x {len(seeds)} seeds x {len(solvers)} solvers x "
+        f"{args.time_limit:g} s (about "
+        f"{len(plan) * len(seeds) * len(solvers) * args.time_limit / 60:.0f} min); {_load()}"
     )
     runs: list[Run] = []
     instances: dict[str, BenchmarkInstance] = {}
@@ -267,13 +287,13 @@ def main() -> None:
             console.print(f"[bold]{suite}[/bold] starts: {_load()}")
             mine: list[Run] = []
             with progress:
-                task = progress.add_task(suite, total=len(paths) * len(seeds) * 2)
+                task = progress.add_task(suite, total=len(paths) * len(seeds) * len(solvers))
                 for path in paths:
                     instance = read_instance(path)
                     instances[instance.name] = instance
                     for seed in seeds:
                         # Back to back, PyVRP alone first, under the same conditions.
-                        for solver in ("pyvrp-1", doorstep):
+                        for solver in solvers:
                             progress.update(task, description=f"{suite} {instance.name} {solver}")
                             run = _measure(
                                 suite, instance, solver, args.time_limit, seed, args.cores

@@ -10,8 +10,8 @@ from multiprocessing.queues import Queue
 import pytest
 
 from doorstep.optimize import Problem, solve
-from doorstep.optimize.engines.pyvrp_engine import vehicles_first
-from doorstep.optimize.engines.pyvrp_search import default_workers
+from doorstep.optimize.engines.pyvrp_engine import to_problem_data, vehicles_first
+from doorstep.optimize.engines.pyvrp_search import Leg, Searcher, default_workers
 from doorstep.optimize.instances import read_instance
 
 from .conftest import TINY, assert_valid, grid_problem
@@ -104,3 +104,16 @@ def test_default_workers_is_one_inside_a_daemonic_process() -> None:
     process.start()
     assert queue.get(timeout=10) == 1
     process.join(timeout=10)
+
+
+def test_a_child_that_died_leaves_the_search_to_the_others() -> None:
+    problem = _delivery_day(12)
+    data, _ = to_problem_data(problem, soften_required=False)
+    with Searcher(2) as searcher:
+        first = searcher.search(data, Leg(time.monotonic() + 0.5), seed=1, initial=None)
+        for process, _ in searcher._children:
+            process.kill()
+            process.join(timeout=5)
+        again = searcher.search(data, Leg(time.monotonic() + 0.5), seed=1, initial=first.best)
+    assert again.is_feasible()
+    assert again.cost <= first.cost

@@ -24,6 +24,7 @@ import multiprocessing
 import os
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
@@ -163,7 +164,8 @@ def _child(conn: Connection, event: Event) -> None:
         if new_data is not None:
             data = new_data
         assert data is not None
-        stops = [*leg.criteria(), Flag(event)]
+        # Only "first feasible" legs stop each other; a search aside never is.
+        stops = [*leg.criteria(), *([Flag(event)] if leg.first_feasible else [])]
         result = run_once(data, stops, seed, initial)
         if leg.first_feasible and result.is_feasible():
             event.set()
@@ -176,6 +178,8 @@ class Searcher:
     def __init__(self, workers: int) -> None:
         self.workers = max(1, workers)
         self._children: list[tuple[BaseProcess, Connection]] = []
+        #: Children taken out of the rounds for a search of their own (`aside`).
+        self._aside: list[tuple[BaseProcess, Connection]] = []
         self._event: Event | None = None
         self._sent_data: list[pyvrp.ProblemData | None] = []
         self._number = 0
@@ -210,6 +214,8 @@ class Searcher:
             self._sent_data.append(None)
 
     def close(self) -> None:
+        self._children += self._aside
+        self._aside = []
         for _, conn in self._children:
             with contextlib.suppress(BrokenPipeError, OSError):
                 conn.send(None)
@@ -230,7 +236,7 @@ class Searcher:
         initial: pyvrp.Solution | None,
     ) -> Found:
         """The best plan of ``workers`` searches of ``leg`` (see the module docstring)."""
-        if self.workers == 1:
+        if self.workers - len(self._aside) == 1:
             return run_once(data, leg.criteria(), seed, initial)
         self._start()
         if leg.first_feasible:
@@ -265,6 +271,27 @@ class Searcher:
         assert best is not None
         return Found(best.best, total, best.cost)
 
+    def aside(
+        self, data: pyvrp.ProblemData, leg: Leg, seed: int, initial: pyvrp.Solution | None
+    ) -> Callable[[], Found | None]:
+        """Start ``leg`` on a child of its own, outside the rounds (another strategy on the
+        same problem); the returned function waits for its plan (``None`` if it is late).
+        Needs two workers or more: the rounds keep the others."""
+        assert self.workers - len(self._aside) > 1
+        self._start()
+        process, conn = self._children.pop()
+        self._sent_data.pop()
+        self._aside.append((process, conn))
+        self._number += 1
+        tag = self._number
+        conn.send((tag, data, leg, seed, initial))
+
+        def result() -> Found | None:
+            found = self._collect(data, conn, tag, leg)
+            return found[0] if found else None
+
+        return result
+
     def _round(
         self,
         data: pyvrp.ProblemData,
@@ -282,8 +309,13 @@ class Searcher:
         for w, (_, conn) in enumerate(self._children, start=1):
             fresh = None if self._sent_data[w - 1] is data else data
             self._sent_data[w - 1] = data
-            conn.send((tag, fresh, leg, _seed(seed, number, w), initial))
-        mine = run_once(data, [*leg.criteria(), Flag(self._event)], _seed(seed, number, 0), initial)
+            try:
+                conn.send((tag, fresh, leg, _seed(seed, number, w), initial))
+            except (BrokenPipeError, OSError):
+                # A child that died (e.g. out of memory) sits the rest out; the others go on.
+                self._sent_data[w - 1] = None
+        flag = [Flag(self._event)] if leg.first_feasible else []
+        mine = run_once(data, [*leg.criteria(), *flag], _seed(seed, number, 0), initial)
         if leg.first_feasible and mine.is_feasible():
             self._event.set()
         results = [mine]
@@ -310,6 +342,11 @@ class Searcher:
                 return []
             if number == tag:
                 return [found(data, best, iterations)]
+
+
+def other_seed(seed: int) -> int:
+    """A seed for a search beside the caller's, away from every round's seeds."""
+    return _seed(seed, 0, 63)
 
 
 def _seed(seed: int, round_number: int, worker: int) -> int:
