@@ -77,15 +77,17 @@ class PyVRPEngine:
         with Searcher(workers) as searcher:
             if start is None and vehicles_first(problem):
                 # On two cores or more, one of them runs the plain search beside the fleet
-                # phase: the fixed cost alone sometimes saves the vehicle the caps miss.
+                # phase, with the caller's seed (exactly what PyVRP alone would run): the
+                # fixed cost alone sometimes saves the vehicle the caps miss.
                 plain = (
-                    searcher.aside(
-                        data, Leg(deadline, max_iterations, give_up), other_seed(seed), None
-                    )
+                    searcher.aside(data, Leg(deadline, max_iterations, give_up), seed, None)
                     if searcher.workers > 1
                     else None
                 )
-                result = _solve_fleet_first(searcher, data, deadline, give_up, seed, max_iterations)
+                fleet_seed = other_seed(seed) if plain is not None else seed
+                result = _solve_fleet_first(
+                    searcher, data, deadline, give_up, fleet_seed, max_iterations
+                )
                 beside = plain() if plain is not None else None
                 if beside is not None and beside.cost < result.cost:
                     result = beside
