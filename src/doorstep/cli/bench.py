@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from doorstep.optimize.engines import ENGINES
+from doorstep.optimize.engines.pyvrp_search import default_workers
 from doorstep.optimize.errors import InstanceFormatError, ProblemError, UnsupportedFeatureError
 from doorstep.optimize.suite import (
     InstanceResult,
@@ -65,6 +66,10 @@ def solve_command(
         str | None,
         typer.Option(help="A Dask scheduler's address (tcp://HOST:8786) for the sub-problems"),
     ] = None,
+    cores: Annotated[
+        int | None,
+        typer.Option(help="Cores the search runs on (default: the machine's, capped)", min=1),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Solve one instance and check the result with the independent checker."""
@@ -82,7 +87,9 @@ def solve_command(
                     run=runner_on(client),
                 )  # fmt: skip
         else:
-            result = run_instance(str(instance), engine, time_limit, seed, out, workers=workers)
+            result = run_instance(
+                str(instance), engine, time_limit, seed, out, workers=workers, cores=cores
+            )
     except (InstanceFormatError, ProblemError, UnsupportedFeatureError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from error
@@ -135,6 +142,7 @@ def _summary_table(results: list[InstanceResult], engines: list[str]) -> Table:
         "gap %",
         "gap n",
         "runtime s",
+        "max over limit s",
     ):
         table.add_column(column, justify="right")
     for engine in engines:
@@ -143,6 +151,7 @@ def _summary_table(results: list[InstanceResult], engines: list[str]) -> Table:
             engine, str(s.instances), str(s.feasible), str(s.complete),
             _fmt(s.mean_vehicles), str(s.vehicles_equal_bks), _fmt(s.mean_distance, 1),
             _fmt(s.mean_gap_pct, 3), str(s.gap_count), _fmt(s.mean_runtime_s, 1),
+            _fmt(s.max_over_limit_s),
         )  # fmt: skip
     return table
 
@@ -156,6 +165,10 @@ def suite_command(
     seed: Annotated[int, typer.Option(help="random seed")] = 1,
     csv_out: Annotated[Path | None, typer.Option("--csv", help="CSV path")] = None,
     limit: Annotated[int | None, typer.Option(help="only the first N instances")] = None,
+    cores: Annotated[
+        int | None,
+        typer.Option(help="Cores each search runs on (default: the machine's over --jobs)", min=1),
+    ] = None,
 ) -> None:
     """Run every instance of FOLDER with each engine and compare with the best-known."""
     names = _engines(engines)
@@ -172,12 +185,16 @@ def suite_command(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         console=console,
     )  # fmt: skip
+    # Runs at once share the machine's cores rather than each taking them all.
+    per_run = cores or max(1, default_workers() // max(1, jobs))
     with progress, ProcessPoolExecutor(max_workers=max(1, jobs)) as pool:
         task = progress.add_task(
             f"{folder.name} x {','.join(names)}", total=len(paths) * len(names)
         )
         futures: dict[Future[InstanceResult], str] = {
-            pool.submit(run_instance, str(path), engine, time_limit, seed): f"{path.name}/{engine}"
+            pool.submit(
+                run_instance, str(path), engine, time_limit, seed, cores=per_run
+            ): f"{path.name}/{engine}"
             for path in paths
             for engine in names
         }

@@ -82,8 +82,11 @@ def route_jobs(
     initial: RoutingPlan | None = None,
     engine: str | None = None,
     verify: bool = False,
+    workers: int = 1,
 ) -> RoutingPlan:
-    """Serve the jobs with the fewest driving seconds found within `time_limit` (one thread).
+    """Serve the jobs with the fewest driving seconds found within `time_limit`, on `workers`
+    cores (one by default: the policies run inside the planner, the server and the twin, where
+    a search must neither start processes nor depend on how many cores there are).
 
     `initial` warm-starts the search (jobs are matched by key). With `verify`, the plan must pass
     the core's independent checker. A job the engine could not place alone gets its own route,
@@ -138,6 +141,7 @@ def route_jobs(
         time_limit=time_limit,
         seed=seed,
         initial=initial.solution if initial is not None else None,
+        workers=workers,
     )
     if verify:
         report = check(problem, solution)

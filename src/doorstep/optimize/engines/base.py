@@ -28,7 +28,10 @@ class EnginePlan:
 
 
 class Engine(Protocol):
-    """A routing engine.  ``supported`` lists the features it can honour exactly."""
+    """A routing engine.  ``supported`` lists the features it can honour exactly.
+
+    ``solve`` returns within ``time_limit`` seconds of wall time, whatever it does inside,
+    and may use up to ``workers`` cores."""
 
     @property
     def name(self) -> str: ...
@@ -44,4 +47,5 @@ class Engine(Protocol):
         seed: int,
         initial: Solution | None = None,
         max_iterations: int | None = None,
+        workers: int = 1,
     ) -> EnginePlan: ...

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,14 +27,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pyvrp
-from pyvrp.exceptions import PenaltyBoundWarning
-from pyvrp.stop import (
-    FirstFeasible,
-    MaxIterations,
-    MaxRuntime,
-    MultipleCriteria,
-    StoppingCriterion,
-)
 
 from doorstep.optimize.costs import (
     UNITS_PER_CENT,
@@ -43,6 +34,7 @@ from doorstep.optimize.costs import (
     duration_coefficient,
 )
 from doorstep.optimize.engines.base import EnginePlan, PlannedRoute
+from doorstep.optimize.engines.pyvrp_search import Found, Leg, Searcher, other_seed
 from doorstep.optimize.problem import HORIZON, Feature, JobKind, Problem, Step
 from doorstep.optimize.solution import Solution
 
@@ -72,88 +64,124 @@ class PyVRPEngine:
         seed: int,
         initial: Solution | None = None,
         max_iterations: int | None = None,
+        workers: int = 1,
     ) -> EnginePlan:
+        started = time.monotonic()
+        deadline = started + time_limit
+        # Not everything may fit together: then the last share of the budget goes to a
+        # search that may leave out what it must. It is a share, not a second budget: the
+        # caller's time limit is what a dispatcher waits for.
+        give_up = started + (1 - FALLBACK_SHARE) * time_limit
         data, mapping = to_problem_data(problem, soften_required=False)
         start = _initial_solution(data, mapping, problem, initial)
-        if start is None and _fleet_first(problem):
-            result = _solve_fleet_first(data, time_limit, seed, max_iterations)
-        else:
-            result = _run(data, _stop(time_limit, max_iterations), seed, start)
-        stats = {"iterations": float(result.num_iterations), "softened": 0.0}
-        if not result.is_feasible():
-            # Not everything fits together: let the solver leave out what it must. It starts
-            # from the routes it has and gets a share of the budget, not a second budget: the
-            # caller's time limit is what a dispatcher waits for.
-            softened, mapping = to_problem_data(problem, soften_required=True)
-            warm = _routes_in(softened, result.best.routes())
-            result = _run(softened, _stop(FALLBACK_SHARE * time_limit, max_iterations), seed, warm)
-            stats = {"iterations": float(result.num_iterations), "softened": 1.0}
+        with Searcher(workers) as searcher:
+            if start is None and vehicles_first(problem):
+                # On two cores or more, one of them runs the plain search beside the fleet
+                # phase, with the caller's seed (exactly what PyVRP alone would run): the
+                # fixed cost alone sometimes saves the vehicle the caps miss.
+                plain = (
+                    searcher.aside(data, Leg(deadline, max_iterations, give_up), seed, None)
+                    if searcher.workers > 1
+                    else None
+                )
+                fleet_seed = other_seed(seed) if plain is not None else seed
+                result = _solve_fleet_first(
+                    searcher, data, deadline, give_up, fleet_seed, max_iterations
+                )
+                beside = plain() if plain is not None else None
+                if beside is not None and beside.cost < result.cost:
+                    result = beside
+            else:
+                result = searcher.search(data, Leg(deadline, max_iterations, give_up), seed, start)
+            stats = {"iterations": float(result.iterations), "softened": 0.0}
+            if not result.is_feasible():
+                softened, mapping = to_problem_data(problem, soften_required=True)
+                warm = _routes_in(softened, result.best.routes())
+                leg = Leg(max(deadline, time.monotonic() + MIN_FALLBACK_S), max_iterations)
+                result = searcher.search(softened, leg, seed, warm)
+                stats = {"iterations": float(result.iterations), "softened": 1.0}
+        stats["workers"] = float(searcher.workers)
         return EnginePlan(routes=_routes(result.best, mapping), stats=stats)
 
 
-# What an infeasible first search leaves its soft re-solve, as a share of the time limit.
+#: The share of the time limit left to the softened search when the first one has found
+#: no feasible plan by then.
 FALLBACK_SHARE = 0.25
+#: The softened search gets at least this long (it only leaves out jobs that do not fit).
+MIN_FALLBACK_S = 0.05
 
 
-def _run(
-    data: pyvrp.ProblemData,
-    stop: StoppingCriterion,
-    seed: int,
-    initial: pyvrp.Solution | None,
-) -> pyvrp.Result:
-    with warnings.catch_warnings():
-        # Infeasible problems are expected and handled by the caller; PyVRP's hint is noise.
-        warnings.simplefilter("ignore", PenaltyBoundWarning)
-        return pyvrp.solve(data, stop, seed=seed, collect_stats=False, initial_solution=initial)
+def vehicles_first(problem: Problem) -> bool:
+    """Whether the objective ranks vehicles first, and saving whole vehicles is worth a
+    phase of its own: one vehicle type, every job required, and a fixed cost per vehicle
+    above any saving in driving a plan could make (e.g. Li & Lim, where vehicles count
+    first). A planner's fixed cost that merely weighs a route against its kilometres is
+    not: there the search trades the two off by itself."""
+    if len(problem.vehicle_types) != 1 or not all(t.required for t in problem.tasks()):
+        return False
+    vt = problem.vehicle_types[0]
+    if vt.fixed_cost <= 0:
+        return False
+    return vt.fixed_cost * UNITS_PER_CENT > _variable_cost_bound(problem)
 
 
-def _fleet_first(problem: Problem) -> bool:
-    """Worth trying to save whole vehicles: one vehicle type with a fixed cost, every job
-    required (e.g. Li & Lim, where vehicles count first)."""
-    return (
-        len(problem.vehicle_types) == 1
-        and problem.vehicle_types[0].fixed_cost > 0
-        and all(task.required for task in problem.tasks())
-    )
+def _variable_cost_bound(problem: Problem) -> int:
+    """More than the distance and duration cost of any plan (cost units): every stop left
+    by its longest arc, and every vehicle out for its whole shift."""
+    vt = problem.vehicle_types[0]
+    stops = [job.stop.location for job in problem.jobs]
+    stops += [
+        s.location for shipment in problem.shipments for s in (shipment.pickup, shipment.delivery)
+    ]
+    stops += [vt.start] * min(vt.count, len(stops))
+    longest = problem.distances.max(axis=1)
+    distance = int(sum(int(longest[s]) for s in stops))
+    span = vt.max_duration if vt.max_duration is not None else vt.shift.end - vt.shift.start
+    duration = min(vt.count, len(stops)) * span
+    return distance_coefficient(vt) * distance + duration_coefficient(vt) * duration
 
 
 def _solve_fleet_first(
-    data: pyvrp.ProblemData, time_limit: float, seed: int, max_iterations: int | None
-) -> pyvrp.Result:
+    searcher: Searcher,
+    data: pyvrp.ProblemData,
+    deadline: float,
+    give_up: float,
+    seed: int,
+    max_iterations: int | None,
+) -> Found:
     """Search, then repeatedly try to serve everything with one vehicle fewer, then polish.
 
     A large fixed cost alone rarely removes a route: emptying one means passing through
     many worse plans.  Capping the fleet below the current route count forces the search
     to look for such plans directly (as in PyVRP's ``minimise_fleet``).
     """
-    started = time.perf_counter()
+    started = time.monotonic()
+    time_limit = deadline - started
     iterations = max_iterations or 0
 
-    def budget(share_of_time: float, share_of_iterations: float) -> StoppingCriterion:
-        left = max(0.01, time_limit - (time.perf_counter() - started))
-        seconds = MaxRuntime(min(left, share_of_time * time_limit))
-        if not iterations:
-            return seconds
-        return MultipleCriteria([MaxIterations(int(share_of_iterations * iterations)), seconds])
+    def leg(share_of_time: float, share_of_iterations: float, first: bool = False) -> Leg:
+        ends = min(deadline, time.monotonic() + share_of_time * time_limit)
+        count = int(share_of_iterations * iterations) if iterations else None
+        return Leg(ends, count, first_feasible=first)
 
-    first = _run(data, budget(0.15, 0.15), seed, None)
+    first = searcher.search(data, leg(0.15, 0.15), seed, None)
     if not first.is_feasible():
-        return _run(data, budget(0.6, 0.6), seed, first.best)
-    best, current = first.best, data
+        more = Leg(deadline, int(0.6 * iterations) if iterations else None, give_up)
+        return searcher.search(data, more, seed, first.best)
+    best, current = first, data
     fleet = data.vehicle_type(0)
-    while best.num_routes() > 1 and time.perf_counter() - started < 0.85 * time_limit:
-        smaller = data.replace(vehicle_types=[fleet.replace(num_available=best.num_routes() - 1)])
-        attempt = _run(
-            smaller,
-            MultipleCriteria([FirstFeasible(), budget(0.6, 0.2)]),
-            seed,
-            _without_smallest_route(smaller, best),
+    while best.best.num_routes() > 1 and time.monotonic() < started + 0.85 * time_limit:
+        smaller = data.replace(
+            vehicle_types=[fleet.replace(num_available=best.best.num_routes() - 1)]
+        )
+        attempt = searcher.search(
+            smaller, leg(0.6, 0.2, first=True), seed, _without_smallest_route(smaller, best.best)
         )
         if not attempt.is_feasible():
             break
-        best, current = attempt.best, smaller
-    final = _run(current, budget(1.0, 0.5), seed, best)
-    return final if final.is_feasible() and final.cost() <= first.cost() else first
+        best, current = attempt, smaller
+    final = searcher.search(current, leg(1.0, 0.5), seed, best.best)
+    return final if final.is_feasible() and final.cost <= first.cost else first
 
 
 def _without_smallest_route(data: pyvrp.ProblemData, solution: pyvrp.Solution) -> pyvrp.Solution:
@@ -174,12 +202,6 @@ def _routes_in(data: pyvrp.ProblemData, routes: Sequence[pyvrp.Route]) -> pyvrp.
             for r in routes
         ],
     )
-
-
-def _stop(time_limit: float, max_iterations: int | None) -> StoppingCriterion:
-    if max_iterations is None:
-        return MaxRuntime(time_limit)
-    return MultipleCriteria([MaxIterations(max_iterations), MaxRuntime(time_limit)])
 
 
 def _scale(problem: Problem, soft_prize: int) -> int:

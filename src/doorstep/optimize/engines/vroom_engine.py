@@ -51,8 +51,11 @@ class VroomEngine:
         seed: int,
         initial: Solution | None = None,
         max_iterations: int | None = None,
+        workers: int = 1,
     ) -> EnginePlan:
-        del seed, initial  # deterministic search; no warm start (see module docstring)
+        # Deterministic search; no warm start (see module docstring); the engine's own
+        # ``threads`` decides its cores.
+        del seed, initial, workers
         inp = vroom.Input()
         inp.set_durations_matrix(_PROFILE, problem.durations.astype(np.uint32))
         inp.set_distances_matrix(_PROFILE, problem.distances.astype(np.uint32))

@@ -45,7 +45,9 @@ def route_run(day: DayInput, stores: Sequence[PartnerStore], seed: int) -> Route
         b.add_job(store.id, location=loc, demand=(1,), service=DROP_SERVICE_S)
     problem = b.build()
     solution = verified(
-        problem, solve(problem, time_limit=10.0, seed=seed, max_iterations=RUN_ITERATIONS)
+        problem,
+        # One core: the planner routes territories on processes of its own already.
+        solve(problem, time_limit=10.0, seed=seed, max_iterations=RUN_ITERATIONS, workers=1),
     )
     [route] = solution.routes
     return route

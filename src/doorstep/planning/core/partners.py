@@ -58,7 +58,9 @@ def manifest(
     problem = b.build()
     solution = verified(
         problem,
-        solve(problem, time_limit=10.0, seed=seed, max_iterations=STAFF_ROUTE_ITERATIONS),
+        solve(
+            problem, time_limit=10.0, seed=seed, max_iterations=STAFF_ROUTE_ITERATIONS, workers=1
+        ),
     )
     by_id = {g.id: g for g in groups}
     ordered: list[Package] = []

@@ -189,8 +189,14 @@ def solve_territory(task: TerritoryTask) -> TerritoryResult:
     if not problem.tasks() or not any(s.count > 0 for _, s in task.supplies):
         solution = verified(problem, assemble(problem, EnginePlan(routes=()), {}, "none", 0, 0))
         return TerritoryResult(task.name, problem, solution)
+    # One core per territory: the planner routes territories on its own worker processes,
+    # and a plan must not depend on how many there are.
     solution = solve(
-        problem, time_limit=task.time_limit_s, seed=task.seed, max_iterations=task.max_iterations
+        problem,
+        time_limit=task.time_limit_s,
+        seed=task.seed,
+        max_iterations=task.max_iterations,
+        workers=1,
     )
     return TerritoryResult(task.name, problem, verified(problem, solution))
 

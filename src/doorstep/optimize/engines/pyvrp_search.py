@@ -1,0 +1,355 @@
+"""PyVRP searches against a wall-clock deadline, on one core or several at once.
+
+PyVRP 0.14 is an iterated local search: one current solution, one best.  On ``workers``
+cores we run that many searches with different seeds in rounds; after each round every
+search starts the next one from the best plan any of them found (a shared pool of one),
+so the cores pool their progress instead of racing to the same local optimum.
+
+The first search runs in this process, the others in child processes started once per
+:class:`Searcher` (forked where the platform has it: they inherit the loaded modules).
+Every search stops at an absolute ``time.monotonic()`` deadline (the clock is system-wide,
+so parent and children agree), which is how a call keeps to its time limit whatever the
+start-up cost; a child that misses its round by more than :data:`GRACE_S` is not waited for.
+
+With an iteration budget the rounds are counted in iterations and every seed is derived
+from the caller's: the same seed and worker count give the same plan when no deadline cuts
+a round short.  One worker is exactly one ``pyvrp.solve`` with the caller's seed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import multiprocessing
+import os
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
+from multiprocessing.synchronize import Event
+from types import TracebackType
+
+import pyvrp
+from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.stop import FirstFeasible, MaxIterations, MultipleCriteria, StoppingCriterion
+
+#: Workers when the caller names none: the machine's cores, but no more than this.
+MAX_DEFAULT_WORKERS = 4
+#: A round's length in seconds is the budget over this, kept within the two bounds below:
+#: long enough for each search to descend, short enough to share progress often.
+ROUNDS = 5
+MIN_ROUND_S = 2.0
+MAX_ROUND_S = 30.0
+#: With an iteration budget: iterations of a round, at least.
+MIN_ROUND_ITERATIONS = 500
+#: How long after its round's end a late child is still waited for (a loaded machine).
+GRACE_S = 0.3
+#: Seeds of later rounds and other workers, far from the caller's own.
+SEED_STRIDE = 7919
+
+
+def default_workers() -> int:
+    """The cores this process may use (capped); one inside a daemonic process, which may
+    not start children (e.g. a multiprocessing pool's or a cluster's worker)."""
+    if multiprocessing.current_process().daemon:
+        return 1
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, MAX_DEFAULT_WORKERS))
+
+
+class Deadline:
+    """Stops at an absolute ``time.monotonic()`` instant."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+
+    def __call__(self, best_cost: int) -> bool:
+        return time.monotonic() >= self.at
+
+
+class GiveUp:
+    """Stops at ``at`` if no feasible plan has been found by then (so a softened search
+    can still use what is left of the budget)."""
+
+    def __init__(self, at: float) -> None:
+        self.at = at
+        self._feasible = FirstFeasible()
+
+    def __call__(self, best_cost: int) -> bool:
+        return not self._feasible(best_cost) and time.monotonic() >= self.at
+
+
+class Flag:
+    """Stops once another search has raised the shared event (it found what we seek)."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+
+    def __call__(self, best_cost: int) -> bool:
+        return self.event.is_set()
+
+
+@dataclass(frozen=True)
+class Leg:
+    """One search: until ``deadline`` (monotonic), at most ``iterations`` if given;
+    stop early at ``give_up`` without a feasible plan, or at the first feasible plan
+    when ``first_feasible``."""
+
+    deadline: float
+    iterations: int | None = None
+    give_up: float | None = None
+    first_feasible: bool = False
+
+    def criteria(self) -> list[StoppingCriterion]:
+        stops: list[StoppingCriterion] = [Deadline(self.deadline)]
+        if self.iterations is not None:
+            stops.append(MaxIterations(max(1, self.iterations)))
+        if self.give_up is not None:
+            stops.append(GiveUp(self.give_up))
+        if self.first_feasible:
+            stops.append(FirstFeasible())
+        return stops
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search found: its best plan and how many iterations it took."""
+
+    best: pyvrp.Solution
+    iterations: int
+    #: The plan's cost; infinite if it is infeasible.
+    cost: float
+
+    def is_feasible(self) -> bool:
+        return bool(self.best.is_feasible())
+
+
+def found(data: pyvrp.ProblemData, best: pyvrp.Solution, iterations: int) -> Found:
+    if not best.is_feasible():
+        return Found(best, iterations, math.inf)
+    # Penalties apply to infeasible plans only: zero ones cost a feasible plan exactly.
+    evaluator = pyvrp.CostEvaluator([0] * data.num_load_dimensions, 0, 0)
+    return Found(best, iterations, float(evaluator.cost(best)))
+
+
+def run_once(
+    data: pyvrp.ProblemData,
+    stops: list[StoppingCriterion],
+    seed: int,
+    initial: pyvrp.Solution | None,
+) -> Found:
+    """One ``pyvrp.solve``."""
+    with warnings.catch_warnings():
+        # Infeasible problems are expected and handled by the caller; PyVRP's hint is noise.
+        warnings.simplefilter("ignore", PenaltyBoundWarning)
+        result = pyvrp.solve(
+            data, MultipleCriteria(stops), seed=seed, collect_stats=False, initial_solution=initial
+        )
+    return found(data, result.best, int(result.num_iterations))
+
+
+def _child(conn: Connection, event: Event) -> None:
+    """A child's loop: run each leg it is sent until told to stop (``None``)."""
+    data: pyvrp.ProblemData | None = None
+    while True:
+        message = conn.recv()
+        if message is None:
+            return
+        number, new_data, leg, seed, initial = message
+        if new_data is not None:
+            data = new_data
+        assert data is not None
+        # Only "first feasible" legs stop each other; a search aside never is.
+        stops = [*leg.criteria(), *([Flag(event)] if leg.first_feasible else [])]
+        result = run_once(data, stops, seed, initial)
+        if leg.first_feasible and result.is_feasible():
+            event.set()
+        conn.send((number, result.best, result.iterations))
+
+
+class Searcher:
+    """Runs searches on ``workers`` cores; use as a context manager (it ends its children)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = max(1, workers)
+        self._children: list[tuple[BaseProcess, Connection]] = []
+        #: Children taken out of the rounds for a search of their own (`aside`).
+        self._aside: list[tuple[BaseProcess, Connection]] = []
+        self._event: Event | None = None
+        self._sent_data: list[pyvrp.ProblemData | None] = []
+        self._number = 0
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        """Start the children on first use (a search that one core finishes needs none)."""
+        if self._children or self.workers == 1:
+            return
+        context = (
+            multiprocessing.get_context("fork")
+            if "fork" in multiprocessing.get_all_start_methods()
+            else multiprocessing.get_context("spawn")
+        )
+        self._event = context.Event()
+        for _ in range(self.workers - 1):
+            mine, theirs = context.Pipe()
+            process = context.Process(target=_child, args=(theirs, self._event), daemon=True)
+            process.start()
+            theirs.close()
+            self._children.append((process, mine))
+            self._sent_data.append(None)
+
+    def close(self) -> None:
+        self._children += self._aside
+        self._aside = []
+        for _, conn in self._children:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                conn.send(None)
+            conn.close()
+        for process, _ in self._children:
+            process.join(timeout=0.2)
+            if process.is_alive():
+                # Still in a round nobody waits for: end it now, the call is over.
+                process.terminate()
+                process.join(timeout=1.0)
+        self._children = []
+
+    def search(
+        self,
+        data: pyvrp.ProblemData,
+        leg: Leg,
+        seed: int,
+        initial: pyvrp.Solution | None,
+    ) -> Found:
+        """The best plan of ``workers`` searches of ``leg`` (see the module docstring)."""
+        if self.workers - len(self._aside) == 1:
+            return run_once(data, leg.criteria(), seed, initial)
+        self._start()
+        if leg.first_feasible:
+            # The fleet is what is sought: one round, and whoever finds a plan stops all.
+            return self._round(data, leg, seed, 0, initial)
+        now = time.monotonic()
+        budget = max(0.0, leg.deadline - now)
+        round_s = min(MAX_ROUND_S, max(MIN_ROUND_S, budget / ROUNDS))
+        rounds = max(1, int(budget // round_s))
+        if leg.iterations is not None:
+            rounds = max(1, min(ROUNDS, leg.iterations // MIN_ROUND_ITERATIONS))
+        best: Found | None = None
+        total = 0
+        for number in range(rounds):
+            if number and time.monotonic() >= leg.deadline:
+                break
+            if leg.iterations is not None:
+                share = leg.iterations // rounds + (number < leg.iterations % rounds)
+                part = Leg(leg.deadline, share, leg.give_up)
+            else:
+                last = number == rounds - 1
+                part = Leg(
+                    leg.deadline if last else now + (number + 1) * round_s, None, leg.give_up
+                )
+            # Every round starts from the best plan so far, and a search never returns
+            # worse than where it started: the round's best is the best.
+            best = self._round(data, part, seed, number, initial if best is None else best.best)
+            total += best.iterations
+            given_up = leg.give_up is not None and time.monotonic() >= leg.give_up
+            if given_up and not best.is_feasible():
+                break
+        assert best is not None
+        return Found(best.best, total, best.cost)
+
+    def aside(
+        self, data: pyvrp.ProblemData, leg: Leg, seed: int, initial: pyvrp.Solution | None
+    ) -> Callable[[], Found | None]:
+        """Start ``leg`` on a child of its own, outside the rounds (another strategy on the
+        same problem); the returned function waits for its plan (``None`` if it is late).
+        Needs two workers or more: the rounds keep the others."""
+        assert self.workers - len(self._aside) > 1
+        self._start()
+        process, conn = self._children.pop()
+        self._sent_data.pop()
+        self._aside.append((process, conn))
+        self._number += 1
+        tag = self._number
+        conn.send((tag, data, leg, seed, initial))
+
+        def result() -> Found | None:
+            found = self._collect(data, conn, tag, leg)
+            return found[0] if found else None
+
+        return result
+
+    def _round(
+        self,
+        data: pyvrp.ProblemData,
+        leg: Leg,
+        seed: int,
+        number: int,
+        initial: pyvrp.Solution | None,
+    ) -> Found:
+        """Every worker searches ``leg`` from ``initial``; the best of them (the caller's
+        own seed is worker 0's in round 0)."""
+        assert self._event is not None
+        self._event.clear()
+        self._number += 1
+        tag = self._number
+        for w, (_, conn) in enumerate(self._children, start=1):
+            fresh = None if self._sent_data[w - 1] is data else data
+            self._sent_data[w - 1] = data
+            try:
+                conn.send((tag, fresh, leg, _seed(seed, number, w), initial))
+            except (BrokenPipeError, OSError):
+                # A child that died (e.g. out of memory) sits the rest out; the others go on.
+                self._sent_data[w - 1] = None
+        flag = [Flag(self._event)] if leg.first_feasible else []
+        mine = run_once(data, [*leg.criteria(), *flag], _seed(seed, number, 0), initial)
+        if leg.first_feasible and mine.is_feasible():
+            self._event.set()
+        results = [mine]
+        for _, conn in self._children:
+            results.extend(self._collect(data, conn, tag, leg))
+        # Ties go to the lowest worker: a fixed order keeps the outcome reproducible.
+        best = min(results, key=lambda f: (not f.is_feasible(), f.cost))
+        return Found(best.best, sum(f.iterations for f in results), best.cost)
+
+    def _collect(
+        self, data: pyvrp.ProblemData, conn: Connection, tag: int, leg: Leg
+    ) -> list[Found]:
+        """A child's result for round ``tag``, if it comes in time (stale ones are dropped)."""
+        # An iteration-bounded round waits for its children: their plans are part of the
+        # reproducible outcome; only the deadline (plus grace) cuts the wait short.
+        until = leg.deadline + GRACE_S
+        while True:
+            left = until - time.monotonic()
+            if left <= 0 or not conn.poll(left):
+                return []
+            try:
+                number, best, iterations = conn.recv()
+            except (EOFError, OSError):
+                return []
+            if number == tag:
+                return [found(data, best, iterations)]
+
+
+def other_seed(seed: int) -> int:
+    """A seed for a search beside the caller's, away from every round's seeds."""
+    return _seed(seed, 0, 63)
+
+
+def _seed(seed: int, round_number: int, worker: int) -> int:
+    if round_number == 0 and worker == 0:
+        return seed
+    return (seed + SEED_STRIDE * (round_number * 64 + worker)) % (2**31 - 1)

@@ -1,0 +1,119 @@
+"""solve() on several cores: its wall time stays within the limit, a plan is reproducible for
+a seed and a worker count, and the fleet phase runs only where vehicles count first."""
+
+from __future__ import annotations
+
+import multiprocessing
+import time
+from multiprocessing.queues import Queue
+
+import pytest
+
+from doorstep.optimize import Problem, solve
+from doorstep.optimize.engines.pyvrp_engine import to_problem_data, vehicles_first
+from doorstep.optimize.engines.pyvrp_search import Leg, Searcher, default_workers
+from doorstep.optimize.instances import read_instance
+
+from .conftest import TINY, assert_valid, grid_problem
+
+HOUR = 3600
+#: What a call may run past its time limit, start of worker processes included.
+SLACK_S = 1.0
+
+
+def _delivery_day(n: int, *, fixed_cost: int = 2_200, count: int = 4) -> Problem:
+    """A planner-like day: a fixed cost per car that only weighs it against its kilometres."""
+    b = grid_problem(n, seed=5)
+    b.add_vehicle_type(
+        "car", start=0, end=0, capacity=(400_000, 100_000), count=count, shift=(0, 10 * HOUR),
+        cost_per_hour=1_800, cost_per_km=25, fixed_cost=fixed_cost,
+    )  # fmt: skip
+    for i in range(1, n + 1):
+        b.add_job(f"j{i}", location=i, demand=(20_000, 3_000), service=300)
+    return b.build()
+
+
+def _timed(problem: Problem, **options: object) -> tuple[float, object]:
+    started = time.perf_counter()
+    solution = solve(problem, **options)  # type: ignore[arg-type]
+    return time.perf_counter() - started, solution
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_wall_time_within_limit_plus_one_second(workers: int) -> None:
+    problem = _delivery_day(40)
+    wall, solution = _timed(problem, time_limit=2.0, seed=1, workers=workers)
+    assert wall <= 2.0 + SLACK_S, wall
+    assert_valid(problem, solution)  # type: ignore[arg-type]
+    assert solution.stats["workers"] == workers  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_fallback_fits_in_the_time_limit(workers: int) -> None:
+    """Required jobs that cannot all fit: the softened search used to get a budget of its
+    own on top of the limit (1.25 × the limit); now it gets what the first one leaves."""
+    b = grid_problem(4)
+    b.add_vehicle_type("bike", start=0, end=0, capacity=(10, 10), count=1)
+    for i in range(1, 5):
+        b.add_job(f"j{i}", location=i, demand=(6, 1))
+    problem = b.build()
+    limit = 5.0
+    wall, solution = _timed(problem, engine="pyvrp", time_limit=limit, seed=2, workers=workers)
+    assert wall <= limit + SLACK_S, wall
+    assert solution.stats["softened"] == 1.0  # type: ignore[attr-defined]
+    assert len(solution.unassigned) == 3  # type: ignore[attr-defined]
+
+
+def test_fleet_phase_within_the_limit_on_two_cores() -> None:
+    problem = read_instance(TINY["tiny-lr6"]).problem
+    assert vehicles_first(problem)
+    wall, solution = _timed(problem, time_limit=2.0, seed=1, workers=2)
+    assert wall <= 2.0 + SLACK_S, wall
+    assert_valid(problem, solution)  # type: ignore[arg-type]
+    assert not solution.unassigned  # type: ignore[attr-defined]
+
+
+def test_same_seed_and_workers_same_plan() -> None:
+    problem = _delivery_day(30)
+    runs = [
+        solve(problem, time_limit=20, seed=4, max_iterations=1_000, workers=2) for _ in range(2)
+    ]
+    assert runs[0].routes == runs[1].routes
+    assert runs[0].stats["workers"] == 2
+    # Both searches ran each round: more iterations than one worker's budget.
+    assert runs[0].stats["iterations"] > 1_000
+
+
+def test_vehicles_first_only_where_a_vehicle_outweighs_any_saving() -> None:
+    assert not vehicles_first(_delivery_day(10))  # a planner's 22 € per car
+    assert not vehicles_first(_delivery_day(10, fixed_cost=0))
+    assert vehicles_first(_delivery_day(10, fixed_cost=10**9))
+    dimacs = read_instance(TINY["tiny-r12"]).problem  # distance only
+    assert not vehicles_first(dimacs)
+
+
+def _report_default(queue: Queue[int]) -> None:
+    queue.put(default_workers())
+
+
+def test_default_workers_is_one_inside_a_daemonic_process() -> None:
+    assert 1 <= default_workers() <= 4
+    context = multiprocessing.get_context("fork")
+    queue: Queue[int] = context.Queue()
+    process = context.Process(target=_report_default, args=(queue,), daemon=True)
+    process.start()
+    assert queue.get(timeout=10) == 1
+    process.join(timeout=10)
+
+
+def test_a_child_that_died_leaves_the_search_to_the_others() -> None:
+    problem = _delivery_day(12)
+    data, _ = to_problem_data(problem, soften_required=False)
+    with Searcher(2) as searcher:
+        first = searcher.search(data, Leg(time.monotonic() + 0.5), seed=1, initial=None)
+        for process, _ in searcher._children:
+            process.kill()
+            process.join(timeout=5)
+        again = searcher.search(data, Leg(time.monotonic() + 0.5), seed=1, initial=first.best)
+    assert again.is_feasible()
+    assert again.cost <= first.cost
