@@ -467,6 +467,13 @@ def _plan_all(
         elapsed = time.perf_counter() - started
         verify(day, plan)
         planned.append((name, plan, elapsed))
+        # One line per plan as it ends: a long run on a loaded machine shows what it has.
+        done = row(name, plan, elapsed)
+        progress.console.print(
+            f"seed {seed}, {name}: ${done['total_cost_usd']:,.2f}, {done['blocks']} blocks, "
+            f"{done['reloads']} reloads, {done['block_hours']} h, {done['driven_miles']} mi, "
+            f"{elapsed:.1f} s, load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+        )
         progress.update(task, description=f"seed {seed}, planned: {name} ({elapsed:.1f} s)")
         progress.stop_task(task)
     return planned

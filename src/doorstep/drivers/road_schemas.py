@@ -175,6 +175,11 @@ class ItineraryStop(BaseModel):
     completed_at: datetime | None
     proof: ProofNeeds | None = Field(description="What the door needs (deliveries)")
     navigation: NavLinks
+    trip: int = Field(default=1, description="Which trip (car load) of the block it is on")
+    reload: bool = Field(
+        default=False,
+        description="Back at the station to load the next trip: scan its parcels here",
+    )
 
 
 class StartOut(BaseModel):
@@ -204,6 +209,9 @@ class ItineraryOut(BaseModel):
     package_count: int
     start: StartOut
     stops: list[ItineraryStop]
+    trips: int = Field(
+        default=1, description="Car loads: more than one when the block comes back to reload"
+    )
     returns_in_car: list[str] = Field(
         default_factory=list,
         description="A partner run: the shoppers' returns it collected, for the station",

@@ -402,9 +402,12 @@ def _staff_route(
 
 
 def _stops(session: Session, wave: Wave, route: Route, stops: Iterable[BlockStop]) -> None:
+    """A block's stops in order. A multi-trip block's reload is a pickup at the station: the
+    driver scans the next trip's parcels there, as at a store (`drivers.road.scans`)."""
     sequence = 0
     for stop in stops:
-        for kind, codes in ((StopKind.PICKUP, stop.picked_up), (StopKind.DELIVERY, stop.delivered)):
+        picked_up = stop.loaded if stop.is_reload else stop.picked_up
+        for kind, codes in ((StopKind.PICKUP, picked_up), (StopKind.DELIVERY, stop.delivered)):
             if not codes:
                 continue
             sequence += 1
