@@ -11,6 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.demo.seed import seed_demo_day
+from doorstep.drivers import accounts
+from doorstep.drivers.api.deps import SESSION_COOKIE
 from doorstep.models import Block, Node, NodeKind, StopKind, StopStatus
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
@@ -120,3 +122,19 @@ def test_the_driver_loads_trip_two_at_the_station(multi_trip: Road) -> None:
     assert {
         p.tracking_code for p in load.packages.values() if p.state is PackageState.PICKED_UP
     } == trip_two
+
+
+def test_the_block_page_shows_the_way_back_to_load(multi_trip: Road) -> None:
+    road = multi_trip
+    road.check_in()
+    road.set_clock(local(11))
+    page = road.client
+    page.cookies.set(
+        SESSION_COOKIE, accounts.issue_session(road.session, road.driver, now=local(11), page=True)
+    )
+    html = page.get(f"/driver/blocks/{road.block.id}").text
+    assert "Back to Chandler Delivery Station: load trip 2" in html
+    reload = next(s for s in road.load().stops if s.kind is StopKind.PICKUP)
+    stop = page.get(f"/driver/blocks/{road.block.id}/stops/{reload.id}").text
+    assert "Back to the station: load trip 2" in stop
+    assert "Scan trip 2&#39;s parcels" in stop or "Scan trip 2's parcels" in stop
