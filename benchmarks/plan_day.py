@@ -12,7 +12,16 @@ a table and writes CSV and JSON to benchmarks/results/:
 - "all own drivers": station routes and store / mall runs, no partner store, no carrier;
   doorstep routes this very problem before its channel moves, so it is the strictest test
   of those moves;
-- "all carrier": every package with the cheapest carrier service that keeps its promise.
+- "all carrier": every package with the cheapest carrier service that keeps its promise;
+- "doorstep, multi-trip" (``--multi-trip``): doorstep with station drivers who may come
+  back to the station for another load within their block (``--max-reloads``,
+  ``--reload-minutes``), planned right after doorstep's plan of the same seed.
+
+``--plans`` picks which of them run (doorstep, multi-trip, station, own, carrier, prize),
+e.g. the multi-trip comparison alone:
+
+    .venv/bin/python benchmarks/plan_day.py --seeds 1,2,3,4,5 --multi-trip \
+        --plans doorstep,multi-trip
 
 By default every routing plan searches the same number of iterations per territory with the
 same seed (the time limit is only a safety net), so the comparison is the same on every
@@ -32,6 +41,7 @@ import json
 import math
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -294,6 +304,7 @@ def row(name: str, plan: DayPlan, runtime_s: float) -> dict[str, Any]:
         "cost_per_package_usd": round(t.cost_per_package_cents / 100, 2),
         **{f"share_{c.value}": round(t.share_of(c), 4) for c in Channel},
         "blocks": len(plan.blocks),
+        "reloads": sum(s.is_reload for b in plan.blocks for s in b.stops),
         "block_hours": round(sum(b.length_s for b in plan.blocks) / HOUR, 1),
         "driven_miles": round(sum(b.distance_m for b in plan.blocks) / MILE_M, 1),
         "runtime_s": round(runtime_s, 1),
@@ -321,6 +332,19 @@ def main(argv: list[str] | None = None) -> int:
         "--seeds", type=_seeds, default=(1,), help="search seeds, comma-separated (1,2,3)"
     )
     parser.add_argument("--instant", type=int, default=None, help="instant-offer drivers")
+    parser.add_argument(
+        "--multi-trip",
+        action="store_true",
+        help="also plan doorstep with multi-trip blocks (station drivers reload at the station)",
+    )
+    parser.add_argument("--max-reloads", type=int, default=2, help="reloads per block")
+    parser.add_argument("--reload-minutes", type=int, default=15, help="time to load a trip")
+    parser.add_argument(
+        "--plans",
+        type=lambda text: tuple(part.strip() for part in text.split(",")),
+        default=tuple(PLAN_KEYS),
+        help=f"plans to run, comma-separated, of {','.join(PLAN_KEYS)} (default: all asked for)",
+    )
     parser.add_argument(
         "--with-prize-routing",
         action="store_true",
@@ -364,6 +388,9 @@ def main(argv: list[str] | None = None) -> int:
         "carrier",
         "unassigned",
         "blocks",
+        "reloads",
+        "block h",
+        "miles",
         "runtime s",
     ):
         table.add_column(column, justify="left" if column == "plan" else "right")
@@ -376,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
             *(f"{100 * r[f'share_{c.value}']:.1f} %" for c in Channel),
             str(r["unassigned"]),
             str(r["blocks"]),
+            str(r["reloads"]),
+            f"{r['block_hours']:.0f}",
+            f"{r['driven_miles']:,.0f}",
             f"{r['runtime_s']:.1f}",
         )
     console.print(table)
@@ -418,8 +448,17 @@ def _plan_all(
         ("all own drivers", lambda: plan_all_own_drivers(day, **search)),
         ("all carrier", lambda: plan_all_carrier(day)),
     )
+    if args.multi_trip:
+        multi = replace(day, max_reloads=args.max_reloads, reload_s=args.reload_minutes * 60)
+        runs = (
+            runs[0],
+            (MULTI_TRIP, lambda: plan_day(multi, **search)),
+            *runs[1:],
+        )
     if args.with_prize_routing:
         runs += (("doorstep, prize routing", lambda: plan_day(day, **search, channel_prizes=True)),)
+    wanted = {PLAN_KEYS[key] for key in args.plans if key in PLAN_KEYS}
+    runs = tuple(run for run in runs if run[0] in wanted)
     planned = []
     for name, run in runs:
         task = progress.add_task(f"seed {seed}, planning: {name}", total=None)
@@ -428,9 +467,28 @@ def _plan_all(
         elapsed = time.perf_counter() - started
         verify(day, plan)
         planned.append((name, plan, elapsed))
+        # One line per plan as it ends: a long run on a loaded machine shows what it has.
+        done = row(name, plan, elapsed)
+        progress.console.print(
+            f"seed {seed}, {name}: ${done['total_cost_usd']:,.2f}, {done['blocks']} blocks, "
+            f"{done['reloads']} reloads, {done['block_hours']} h, {done['driven_miles']} mi, "
+            f"{elapsed:.1f} s, load {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"
+        )
         progress.update(task, description=f"seed {seed}, planned: {name} ({elapsed:.1f} s)")
         progress.stop_task(task)
     return planned
+
+
+MULTI_TRIP = "doorstep, multi-trip"
+#: ``--plans`` keys and the plans they name.
+PLAN_KEYS = {
+    "doorstep": "doorstep",
+    "multi-trip": MULTI_TRIP,
+    "station": "all station routes",
+    "own": "all own drivers",
+    "carrier": "all carrier",
+    "prize": "doorstep, prize routing",
+}
 
 
 #: The single-channel baselines doorstep must beat: the first channel alone, the last alone.
@@ -440,18 +498,31 @@ OWN_DRIVERS = "all own drivers"
 
 
 def compare(rows: list[dict[str, Any]]) -> list[str]:
-    """Per seed, doorstep against each baseline; then whether it was cheaper than both
-    single-channel baselines on every seed, and how it fared against all own drivers."""
+    """Per seed, doorstep against each baseline that ran; then whether it was cheaper than
+    both single-channel baselines on every seed, how it fared against all own drivers, and
+    what multi-trip blocks changed."""
     lines = []
     cheaper_everywhere = True
     seeds = list(dict.fromkeys(r["seed"] for r in rows))
     own_cheaper = own_dearer = 0
+    multi: list[float] = []
+    ran = {r["plan"] for r in rows}
     for seed in seeds:
         by_plan = {r["plan"]: r for r in rows if r["seed"] == seed}
+        if "doorstep" not in by_plan:
+            continue
         ours = by_plan["doorstep"]["total_cost_usd"]
         parts = []
-        for name in (*SINGLE_CHANNEL, OWN_DRIVERS):
+        for name in (*SINGLE_CHANNEL, OWN_DRIVERS, MULTI_TRIP):
+            if name not in by_plan:
+                continue
             theirs = by_plan[name]["total_cost_usd"]
+            if name == MULTI_TRIP:
+                multi.append(theirs - ours)
+                parts.append(
+                    f"multi-trip {theirs - ours:+,.2f} $ ({100 * (theirs / ours - 1):+.2f} %)"
+                )
+                continue
             if name in SINGLE_CHANNEL:
                 cheaper_everywhere &= ours < theirs
             else:
@@ -461,14 +532,22 @@ def compare(rows: list[dict[str, Any]]) -> list[str]:
                 f"{ours - theirs:+,.2f} $ ({100 * (ours / theirs - 1):+.2f} %) against {name}"
             )
         lines.append(f"seed {seed}: doorstep {', '.join(parts)}")
-    lines.append(
-        f"doorstep cheaper than both baselines ({' and '.join(SINGLE_CHANNEL)}) on every seed: "
-        f"{cheaper_everywhere}"
-    )
-    lines.append(
-        f"against {OWN_DRIVERS}: cheaper on {own_cheaper} of {len(seeds)} seeds, "
-        f"dearer on {own_dearer}"
-    )
+    if set(SINGLE_CHANNEL) <= ran:
+        lines.append(
+            f"doorstep cheaper than both baselines ({' and '.join(SINGLE_CHANNEL)}) on every "
+            f"seed: {cheaper_everywhere}"
+        )
+    if OWN_DRIVERS in ran:
+        lines.append(
+            f"against {OWN_DRIVERS}: cheaper on {own_cheaper} of {len(seeds)} seeds, "
+            f"dearer on {own_dearer}"
+        )
+    if multi:
+        lines.append(
+            f"multi-trip against doorstep: cheaper on {sum(d < 0 for d in multi)} of "
+            f"{len(multi)} seeds, dearer on {sum(d > 0 for d in multi)}, "
+            f"mean {sum(multi) / len(multi):+,.2f} $"
+        )
     return lines
 
 

@@ -392,6 +392,27 @@ class Settings(BaseSettings):
         "opens a carrier_silent exception",
     )
 
+    # Multi-trip blocks: a station driver comes back to the station to load the next trip.
+    planning_multi_trip: bool = Field(
+        default=False,
+        description="Plan multi-trip blocks: a station driver may come back to the station "
+        "within a block to load another trip (a stop at the station with its own scans)",
+    )
+    planning_max_reloads: int = Field(
+        default=2,
+        ge=1,
+        le=10,
+        description="With multi-trip blocks, how many times a block may come back to load "
+        "again (trips = reloads + 1)",
+    )
+    planning_reload_minutes: int = Field(
+        default=15,
+        ge=0,
+        le=120,
+        description="With multi-trip blocks, the time a reload takes at the station (minutes): "
+        "parking, scanning and loading the next trip",
+    )
+
     # Planning many stations at once on Dask (`doorstep plan`, `doorstep bench solve`).
     dask_scheduler: str | None = Field(
         default=None,

@@ -31,7 +31,7 @@ from doorstep.drivers.policy import OfferPolicy
 from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.planning.core import PlanProgress
-from doorstep.planning.loading import DriverPlan
+from doorstep.planning.loading import DriverPlan, Trips
 from doorstep.planning.service import PlanRun, plan_wave, station_codes
 from doorstep.settings import get_settings
 from doorstep.web.plan_page import render_plan_page
@@ -339,7 +339,7 @@ def plan_command(
                 station,
                 day,
                 pages,
-                DriverPlan(drivers, mall_drivers),
+                DriverPlan(drivers, mall_drivers, trips=Trips.from_settings(settings)),
                 time_limit,
                 seed,
                 force,

@@ -187,6 +187,11 @@ class ItineraryStop(BaseModel):
     returns: list[ReturnAtDoor] = Field(
         default_factory=list, description="A door pickup: the shoppers' returns to collect here"
     )
+    trip: int = Field(default=1, description="Which trip (car load) of the block it is on")
+    reload: bool = Field(
+        default=False,
+        description="Back at the station to load the next trip: scan its parcels here",
+    )
 
 
 class StartOut(BaseModel):
@@ -216,6 +221,9 @@ class ItineraryOut(BaseModel):
     package_count: int
     start: StartOut
     stops: list[ItineraryStop]
+    trips: int = Field(
+        default=1, description="Car loads: more than one when the block comes back to reload"
+    )
     returns_in_car: list[str] = Field(
         default_factory=list,
         description="The shoppers' returns collected (at a store or a door), for the station",

@@ -65,7 +65,15 @@ from doorstep.models.planning import (
     Plan,
     PlanStatus,
 )
-from doorstep.models.routes import Route, Stop, StopKind, StopPackage, StopStatus
+from doorstep.models.routes import (
+    Route,
+    Stop,
+    StopKind,
+    StopPackage,
+    StopStatus,
+    is_reload,
+    trip_numbers,
+)
 from doorstep.models.tracking import (
     NotificationSettings,
     OutboxCursor,
@@ -154,5 +162,7 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEndpoint",
     "WeeklyAvailability",
+    "is_reload",
+    "trip_numbers",
     "utcnow",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -9,11 +10,14 @@ from sqlalchemy import Float, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from doorstep.models.base import Base, Timestamped, enum_column
+from doorstep.models.network import Node, NodeKind
 from doorstep.models.orders import Channel
 
 
 class StopKind(StrEnum):
-    PICKUP = "pickup"  # collect packages (a store in a mall, a local store)
+    # collect packages (a store in a mall, a local store; the station again in a multi-trip
+    # block, where the next trip is loaded)
+    PICKUP = "pickup"
     DELIVERY = "delivery"  # hand packages to a recipient
     DROP_OFF = "drop_off"  # leave a batch at a partner store (middle mile)
     RETURN = "return"  # bring undelivered packages back
@@ -95,3 +99,18 @@ class StopPackage(Base):
     package_id: Mapped[int] = mapped_column(
         ForeignKey("packages.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
+
+
+def is_reload(stop: Stop, node: Node | None) -> bool:
+    """A multi-trip block's stop back at the station, where the next trip is loaded (the
+    block's first trip is loaded at its start, which is no stop)."""
+    return stop.kind is StopKind.PICKUP and node is not None and node.kind is NodeKind.STATION
+
+
+def trip_numbers(reloads: Iterable[bool]) -> list[int]:
+    """The trip (1, 2, …) of each stop in driving order: a reload starts the next one."""
+    numbers, trip = [], 1
+    for reload in reloads:
+        trip += reload
+        numbers.append(trip)
+    return numbers

@@ -45,6 +45,8 @@ from doorstep.optimize.problem import (
     Stop,
     TimeWindow,
     VehicleType,
+    reload_location,
+    reload_visit,
 )
 from doorstep.optimize.solution import Route, Solution, Unassigned, UnassignedReason, Visit
 from doorstep.optimize.solve import select_engine, solve
@@ -75,6 +77,8 @@ __all__ = [
     "VehicleType",
     "Visit",
     "check",
+    "reload_location",
+    "reload_visit",
     "select_engine",
     "solve",
 ]

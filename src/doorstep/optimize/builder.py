@@ -21,6 +21,7 @@ from doorstep.optimize.errors import ProblemError
 from doorstep.optimize.problem import (
     ALWAYS,
     HORIZON,
+    RELOAD_PREFIX,
     Job,
     JobKind,
     Location,
@@ -126,7 +127,12 @@ class ProblemBuilder:
         cost_per_hour: int = 0,
         cost_per_km: int = 1000,
         features: Iterable[str] = (),
+        reload_depots: Iterable[int] = (),
+        max_reloads: int | None = None,
+        reload_service: int = 0,
     ) -> ProblemBuilder:
+        """``reload_depots``: where the vehicle may load again between trips (multi-trip),
+        at most ``max_reloads`` times (``None``: no limit), ``reload_service`` s each."""
         field = f"vehicle_types[{id}]"
         self._check_id(id, field)
         if count < 1:
@@ -148,6 +154,15 @@ class ProblemBuilder:
             cost_per_hour=_non_negative(cost_per_hour, f"{field}.cost_per_hour"),
             cost_per_km=_non_negative(cost_per_km, f"{field}.cost_per_km"),
             features=frozenset(features),
+            reload_depots=tuple(
+                dict.fromkeys(
+                    self._location(loc, f"{field}.reload_depots") for loc in reload_depots
+                )
+            ),
+            max_reloads=None
+            if max_reloads is None
+            else _non_negative(max_reloads, f"{field}.max_reloads"),
+            reload_service=_non_negative(reload_service, f"{field}.reload_service"),
         )
         self._vehicle_types.append(vt)
         return self
@@ -239,6 +254,8 @@ class ProblemBuilder:
             raise ProblemError(field, "id must be a non-empty string")
         if id in self._ids:
             raise ProblemError(field, f"duplicate id {id!r}")
+        if id.startswith(RELOAD_PREFIX):
+            raise ProblemError(field, f"ids starting with {RELOAD_PREFIX!r} name reload visits")
         self._ids.add(id)
 
     def _location(self, index: int, field: str) -> int:

@@ -1,7 +1,8 @@
 """An independent checker for solutions, written without any solver import.
 
-It re-derives everything from the problem and the reported routes: who is served, loads,
-travel, waiting, windows, shift, depot opening hours, limits and the objective.  Every
+It re-derives everything from the problem and the reported routes: who is served, loads
+(per trip, when a vehicle reloads), travel, waiting, windows, reload times, shift, depot
+opening hours, limits and the objective.  Every
 engine result in the tests goes through it.  It deliberately shares no code with
 ``schedule.py`` so a mistake there cannot hide here.
 """
@@ -10,8 +11,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from doorstep.optimize.problem import Job, JobKind, Problem, Shipment, Step, Stop, VehicleType
-from doorstep.optimize.solution import Route, Solution
+from doorstep.optimize.problem import (
+    RELOAD_PREFIX,
+    Job,
+    JobKind,
+    Problem,
+    Shipment,
+    Step,
+    Stop,
+    VehicleType,
+)
+from doorstep.optimize.solution import Route, Solution, Visit
 
 _CENT = 3_600_000  # cost units per cent: 1 m at 1 ct/km = 3600 units, 1 s at 1 ct/h = 1000
 
@@ -59,18 +69,42 @@ class _RouteChecker:
     def fail(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
 
-    def check(self, route: Route, vt: VehicleType, where: str) -> tuple[int, int]:
-        """Returns (distance, duration) recomputed for the route."""
-        p = self.problem
-        # Loads: depot deliveries leave with the vehicle, everything else changes en route.
-        load = [0] * len(p.dimensions)
-        for visit in route.visits:
+    def _trip_load(self, route: Route, first: int) -> list[int]:
+        """Depot deliveries of the trip that starts at visit ``first``: they leave with it."""
+        load = [0] * len(self.problem.dimensions)
+        for visit in route.visits[first:]:
+            if visit.step is Step.RELOAD:
+                break
             task = self.tasks.get(visit.job_id)
             if isinstance(task, Job) and task.kind is JobKind.DELIVERY:
                 load = [a + b for a, b in zip(load, task.demand, strict=True)]
+        return load
+
+    def _reload(self, visit: Visit, vt: VehicleType, at: str) -> Stop | None:
+        """The reload's stop, if the vehicle may reload there."""
+        name = visit.job_id.removeprefix(RELOAD_PREFIX)
+        if not visit.job_id.startswith(RELOAD_PREFIX) or not name.isdigit():
+            self.fail(at, "a reload visit must name its location")
+            return None
+        location = int(name)
+        if location not in vt.reload_depots:
+            self.fail(at, f"location {location} is not one of the vehicle's reload depots")
+            return None
+        opening = self.problem.locations[location].opening
+        return Stop(location, vt.reload_service, (opening,) if opening else ())
+
+    def check(self, route: Route, vt: VehicleType, where: str) -> tuple[int, int]:
+        """Returns (distance, duration) recomputed for the route."""
+        p = self.problem
+        # Loads: a trip's depot deliveries leave with the vehicle, the rest changes en route.
+        load = self._trip_load(route, 0)
         if tuple(load) != route.start_load:
             self.fail(where, f"start load {route.start_load} != {tuple(load)}")
         self._capacity(load, vt, f"{where} at start")
+        reloads = sum(v.step is Step.RELOAD for v in route.visits)
+        if vt.max_reloads is not None and reloads > vt.max_reloads:
+            self.fail(where, f"{reloads} reloads > max {vt.max_reloads}")
+        trip_of: dict[str, int] = {}
 
         opening = p.locations[vt.start].opening
         if route.start_time < vt.shift.start or route.start_time > vt.shift.end:
@@ -78,17 +112,23 @@ class _RouteChecker:
         if opening and not opening.contains(route.start_time):
             self.fail(where, f"departs at {route.start_time}, outside depot opening {opening}")
 
-        here, ready, distance = vt.start, route.start_time, 0
+        here, ready, distance, trip = vt.start, route.start_time, 0, 0
         for n, visit in enumerate(route.visits):
             at = f"{where} visit {n} ({visit.job_id}/{visit.step})"
             task = self.tasks.get(visit.job_id)
-            stop = None if task is None else _stop(task, visit.step)
-            if task is None or stop is None:
-                self.fail(at, "unknown job or step")
-                continue
+            if visit.step is Step.RELOAD:
+                task = None
+                stop = self._reload(visit, vt, at)
+                if stop is None:
+                    continue
+            else:
+                stop = None if task is None else _stop(task, visit.step)
+                if task is None or stop is None:
+                    self.fail(at, "unknown job or step")
+                    continue
             if stop.location != visit.location:
                 self.fail(at, f"location {visit.location} != {stop.location}")
-            if not vt.features >= task.required_features:
+            if task is not None and not vt.features >= task.required_features:
                 self.fail(at, f"vehicle lacks features {set(task.required_features - vt.features)}")
             travel = int(p.durations[here, stop.location])
             distance += int(p.distances[here, stop.location])
@@ -101,7 +141,13 @@ class _RouteChecker:
                 self.fail(at, f"service at {visit.service_start} outside windows {windows}")
             if visit.departure != visit.service_start + stop.service:
                 self.fail(at, "departure != service start + service time")
-            load = [a + b for a, b in zip(load, _delta(task, visit.step), strict=True)]
+            if task is None:  # a reload: unload what was picked up, load the next trip
+                trip += 1
+                load = self._trip_load(route, n + 1)
+            else:
+                load = [a + b for a, b in zip(load, _delta(task, visit.step), strict=True)]
+                if isinstance(task, Shipment) and trip_of.setdefault(task.id, trip) != trip:
+                    self.fail(at, "pickup and delivery in different trips")
             if tuple(load) != visit.load:
                 self.fail(at, f"load {visit.load} != {tuple(load)}")
             self._capacity(load, vt, at)
@@ -158,10 +204,12 @@ def check(problem: Problem, solution: Solution) -> CheckReport:
         if not 0 <= route.vehicle < vt.count or (vt.id, route.vehicle) in vehicles_used:
             checker.fail(where, "vehicle number out of range or used twice")
         vehicles_used.add((vt.id, route.vehicle))
-        if not route.visits:
+        if all(v.step is Step.RELOAD for v in route.visits):
             checker.fail(where, "empty route")
         for n, visit in enumerate(route.visits):
-            key = (visit.job_id, visit.step)
+            if visit.step is Step.RELOAD:
+                continue
+            key: tuple[str, Step] = (visit.job_id, visit.step)
             seen[key] = seen.get(key, 0) + 1
             positions[key] = (r, n)
         distance, duration = checker.check(route, vt, where)

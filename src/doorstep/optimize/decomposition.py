@@ -73,9 +73,11 @@ def in_turn(function: Callable[[Part], Solution], parts: Sequence[Part]) -> list
 
 
 def decomposable(problem: Problem) -> bool:
-    """Jobs only, and one depot that every vehicle starts and ends at."""
+    """Jobs only, one depot that every vehicle starts and ends at, and one trip per route
+    (the parts are re-solved from visits without reloads)."""
     depots = {vt.start for vt in problem.vehicle_types} | {vt.end for vt in problem.vehicle_types}
-    return not problem.shipments and len(depots) == 1 and None not in depots
+    single_trip = not any(vt.reload_depots for vt in problem.vehicle_types)
+    return not problem.shipments and len(depots) == 1 and None not in depots and single_trip
 
 
 def solve_decomposed(

@@ -33,6 +33,21 @@ class Step(StrEnum):
     JOB = "job"
     PICKUP = "pickup"
     DELIVERY = "delivery"
+    RELOAD = "reload"  # back at a reload depot: empty the car, load the next trip
+
+
+#: A reload visit's id names its location, so a plan of (id, step) pairs says where it goes.
+RELOAD_PREFIX = "reload@"
+
+
+def reload_visit(location: int) -> tuple[str, Step]:
+    """The (id, step) of a reload at ``location`` in an ordered plan of visits."""
+    return f"{RELOAD_PREFIX}{location}", Step.RELOAD
+
+
+def reload_location(visit_id: str) -> int:
+    """The location of a reload visit's id (see :func:`reload_visit`)."""
+    return int(visit_id.removeprefix(RELOAD_PREFIX))
 
 
 class Feature(StrEnum):
@@ -53,6 +68,7 @@ class Feature(StrEnum):
     MAX_DISTANCE = "max_distance"
     DURATION_COST = "duration_cost"
     WARM_START = "warm_start"
+    RELOADS = "reloads"  # a vehicle may go back to a depot for another load (multi-trip)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +146,12 @@ class Shipment:
 class VehicleType:
     """``count`` identical vehicles.  ``end=None`` is an open end (the route stops at the
     last job).  Costs are cents: ``fixed_cost`` per used vehicle, ``cost_per_hour`` of
-    route duration, ``cost_per_km`` of distance."""
+    route duration, ``cost_per_km`` of distance.
+
+    ``reload_depots`` are locations the vehicle may go back to between trips, at most
+    ``max_reloads`` times a route (``None``: no limit): there it unloads the pickups on
+    board and loads the depot deliveries of its next trip, which takes ``reload_service``
+    seconds, inside the location's opening hours.  A shipment stays within one trip."""
 
     id: str
     start: int
@@ -144,6 +165,9 @@ class VehicleType:
     cost_per_hour: int = 0
     cost_per_km: int = 1000
     features: frozenset[str] = frozenset()
+    reload_depots: tuple[int, ...] = ()
+    max_reloads: int | None = None
+    reload_service: int = 0
 
     def can_serve(self, required_features: frozenset[str]) -> bool:
         return required_features <= self.features
@@ -215,4 +239,6 @@ def compute_features(problem: Problem) -> frozenset[Feature]:
         used.add(Feature.MAX_DISTANCE)
     if any(vt.cost_per_hour for vt in vts):
         used.add(Feature.DURATION_COST)
+    if any(vt.reload_depots and vt.max_reloads != 0 for vt in vts):
+        used.add(Feature.RELOADS)
     return frozenset(used)

@@ -3,6 +3,10 @@
 Service starts as early as possible in the first window that is still open on arrival;
 the departure from the start is then delayed as far as possible without arriving later at
 the end, so waiting is spent at the depot rather than at a customer's door.
+
+A reload visit (multi-trip) is a stop at the depot with the vehicle type's reload time,
+inside the depot's opening hours; the load after it is the next trip's depot deliveries.
+A reload with no job before it or none after it is dropped: it would only cost time.
 """
 
 from __future__ import annotations
@@ -11,7 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from doorstep.optimize.costs import route_cost_units, units_to_cents
-from doorstep.optimize.problem import Problem, Step, TimeWindow, VehicleType
+from doorstep.optimize.problem import (
+    Problem,
+    Step,
+    Stop,
+    TimeWindow,
+    VehicleType,
+    reload_location,
+)
 from doorstep.optimize.solution import Route, Visit
 from doorstep.optimize.tasks import Task, load_change, start_load, stop_of
 
@@ -34,6 +45,38 @@ def latest_departure(problem: Problem, vt: VehicleType) -> int:
     return min(vt.shift.end, opening.end if opening else vt.shift.end)
 
 
+def reload_stop(problem: Problem, vt: VehicleType, visit_id: str) -> Stop:
+    """Where and how long a reload is: the depot, its opening hours, the reload time."""
+    location = reload_location(visit_id)
+    opening = problem.locations[location].opening
+    return Stop(location, vt.reload_service, (opening,) if opening else ())
+
+
+def without_idle_reloads(visits: Sequence[tuple[str, Step]]) -> list[tuple[str, Step]]:
+    """The visits minus every reload that does not sit between two jobs' visits."""
+    kept: list[tuple[str, Step]] = []
+    pending: tuple[str, Step] | None = None
+    for visit in visits:
+        if visit[1] is Step.RELOAD:
+            if kept:  # a reload before the first job is idle; of several in a row, keep one
+                pending = visit
+            continue
+        if pending is not None:
+            kept.append(pending)
+            pending = None
+        kept.append(visit)
+    return kept
+
+
+def _stop(
+    problem: Problem, vt: VehicleType, tasks: Mapping[str, Task], visit: tuple[str, Step]
+) -> Stop:
+    job_id, step = visit
+    if step is Step.RELOAD:
+        return reload_stop(problem, vt, job_id)
+    return stop_of(tasks[job_id], step)
+
+
 def _forward(
     problem: Problem,
     vt: VehicleType,
@@ -44,8 +87,8 @@ def _forward(
     """Times of every visit and of the arrival at the end, leaving the start at ``depart``."""
     timed: list[_Timed] = []
     t, here = depart, vt.start
-    for job_id, step in visits:
-        stop = stop_of(tasks[job_id], step)
+    for visit in visits:
+        stop = _stop(problem, vt, tasks, visit)
         arrival = t + int(problem.durations[here, stop.location])
         window = next((w for w in stop.windows() if w.end >= arrival), None)
         service_start = max(arrival, window.start) if window else arrival
@@ -74,19 +117,25 @@ def build_route(
     tasks: Mapping[str, Task],
 ) -> Route:
     vt = problem.vehicle_types[vehicle_type]
+    visits = without_idle_reloads(visits)
     depart = earliest_departure(problem, vt)
     timed, _ = _forward(problem, vt, tasks, visits, depart)
     depart += _departure_delay(timed, latest_departure(problem, vt) - depart)
     timed, end = _forward(problem, vt, tasks, visits, depart)
 
-    load = start_load(tasks, [job_id for job_id, _ in visits], len(problem.dimensions))
+    trips = _trip_jobs(visits)
+    load = start_load(tasks, trips[0], len(problem.dimensions))
     first_load = load
     out: list[Visit] = []
-    distance, here = 0, vt.start
+    distance, here, trip = 0, vt.start, 0
     for (job_id, step), times in zip(visits, timed, strict=True):
-        task = tasks[job_id]
-        stop = stop_of(task, step)
-        load = tuple(a + b for a, b in zip(load, load_change(task, step), strict=True))
+        stop = _stop(problem, vt, tasks, (job_id, step))
+        if step is Step.RELOAD:
+            trip += 1
+            load = start_load(tasks, trips[trip], len(problem.dimensions))
+        else:
+            change = load_change(tasks[job_id], step)
+            load = tuple(a + b for a, b in zip(load, change, strict=True))
         distance += int(problem.distances[here, stop.location])
         here = stop.location
         out.append(
@@ -114,3 +163,14 @@ def build_route(
         duration=duration,
         cost=units_to_cents(route_cost_units(vt, distance, duration)),
     )
+
+
+def _trip_jobs(visits: Sequence[tuple[str, Step]]) -> list[list[str]]:
+    """The job ids of each trip."""
+    trips: list[list[str]] = [[]]
+    for job_id, step in visits:
+        if step is Step.RELOAD:
+            trips.append([])
+        else:
+            trips[-1].append(job_id)
+    return trips

@@ -21,7 +21,10 @@ class UnassignedReason(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """One stop on a route.  ``load`` is the load on board after the service."""
+    """One stop on a route.  ``load`` is the load on board after the service.
+
+    A reload (``step`` is ``Step.RELOAD``, ``job_id`` from ``reload_visit``) ends a trip:
+    its ``load`` is what the next trip leaves with."""
 
     job_id: str
     step: Step
@@ -30,6 +33,10 @@ class Visit:
     service_start: int
     departure: int
     load: tuple[int, ...]
+
+    @property
+    def is_reload(self) -> bool:
+        return self.step is Step.RELOAD
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +54,22 @@ class Route:
     cost: int  # cents, rounded
 
     def job_ids(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(v.job_id for v in self.visits))
+        """The jobs and shipments served, in order (reloads are not jobs)."""
+        return tuple(dict.fromkeys(v.job_id for v in self.visits if not v.is_reload))
+
+    @property
+    def reloads(self) -> int:
+        return sum(v.is_reload for v in self.visits)
+
+    def trips(self) -> tuple[tuple[Visit, ...], ...]:
+        """The visits of each trip (one trip per load), split at the reloads."""
+        trips: list[list[Visit]] = [[]]
+        for visit in self.visits:
+            if visit.is_reload:
+                trips.append([])
+            else:
+                trips[-1].append(visit)
+        return tuple(tuple(trip) for trip in trips)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from doorstep.optimize.engines.base import EnginePlan
 from doorstep.optimize.engines.pyvrp_search import default_workers
 from doorstep.optimize.errors import ProblemError, UnsupportedFeatureError
 from doorstep.optimize.feasibility import impossible_tasks
-from doorstep.optimize.problem import Feature, Problem
+from doorstep.optimize.problem import Feature, Problem, Step
 from doorstep.optimize.schedule import build_route
 from doorstep.optimize.solution import Route, Solution, Unassigned, UnassignedReason
 from doorstep.optimize.tasks import task_index
@@ -120,8 +120,8 @@ def assemble(
     units = 0
     served: set[str] = set()
     for planned in plan.routes:
-        if not planned.visits:
-            continue
+        if all(step is Step.RELOAD for _, step in planned.visits):
+            continue  # nothing to carry (a route of reloads alone is no route)
         vt = problem.vehicle_types[planned.vehicle_type]
         route = build_route(
             problem, planned.vehicle_type, numbered[planned.vehicle_type], planned.visits, tasks

@@ -11,7 +11,7 @@ from doorstep.api.operators import operator_may
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.ops.policy import Action, ActionNotAllowed
 from doorstep.planning import plan_views
-from doorstep.planning.loading import StationNotFound
+from doorstep.planning.loading import StationNotFound, Trips
 from doorstep.planning.plan_views import BlockNotFound, PlanNotFound
 from doorstep.planning.schemas import BlockDetailOut, PlanOut, PlanRequest
 from doorstep.planning.service import plan_requested
@@ -39,6 +39,7 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request, n
         offers=OfferPolicy.from_settings(request.app.state.settings),
         now=now,
         morning_run=request.app.state.settings.morning_run,
+        trips=Trips.from_settings(request.app.state.settings),
     )
     view = await run_in_threadpool(
         plan_views.plan_view, session, run.plan, new_plan=run.result is not None

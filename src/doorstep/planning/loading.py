@@ -53,6 +53,7 @@ from doorstep.planning.core import Package as PlanPackage
 from doorstep.planning.core import PartnerStore as PlanPartner
 from doorstep.planning.core import ServiceArea as PlanArea
 from doorstep.planning.core.same_day import OrderHistory, PastOrder
+from doorstep.settings import Settings
 from doorstep.tracking import returns as shopper_returns
 
 # Assigned packages are part of the wave until a driver takes their block or their carrier
@@ -74,13 +75,31 @@ class StationNotFound(NotFound):
 
 
 @dataclass(frozen=True)
+class Trips:
+    """Multi-trip blocks: how often a station driver may come back to load again (0: one
+    car load per block) and how long loading takes (`Settings.planning_multi_trip`)."""
+
+    max_reloads: int = 0
+    reload_s: int = 15 * 60
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Trips:
+        return cls(
+            max_reloads=settings.planning_max_reloads if settings.planning_multi_trip else 0,
+            reload_s=settings.planning_reload_minutes * 60,
+        )
+
+
+@dataclass(frozen=True)
 class DriverPlan:
-    """How many drivers the operator expects for the wave, and where they start."""
+    """How many drivers the operator expects for the wave, where they start, and whether
+    their blocks may take several trips."""
 
     station_drivers: int = 30
     mall_drivers: int = 6
     capacity_cm3: int = 400_000
     capacity_g: int = 250_000
+    trips: Trips = Trips()
 
 
 @dataclass(frozen=True)
@@ -306,6 +325,8 @@ def load_wave(
         drivers=tuple(supply),
         costs=costs or CostModel(),
         travel=travel or TravelModel(),
+        max_reloads=drivers.trips.max_reloads,
+        reload_s=drivers.trips.reload_s,
         door_returns=tuple(
             DoorReturn(
                 id=returned.public_id,

@@ -417,11 +417,14 @@ def _stops(
     now: datetime | None = None,
 ) -> None:
     """The route's stops in driving order. A shopper's return collected at a door is a
-    ``pickup`` stop with no store (``node_id`` null) that the return points at."""
+    ``pickup`` stop with no store (``node_id`` null) that the return points at. A multi-trip
+    block's reload is a pickup at the station: the driver scans the next trip's parcels there,
+    as at a store (`drivers.road.scans`)."""
     sequence = 0
     for stop in stops:
+        picked_up = stop.loaded if stop.is_reload else stop.picked_up
         for kind, codes, at_door in (
-            (StopKind.PICKUP, stop.picked_up, False),
+            (StopKind.PICKUP, picked_up, False),
             (StopKind.DELIVERY, stop.delivered, False),
             (StopKind.PICKUP, stop.collected, True),
         ):

@@ -6,8 +6,8 @@ Plain dataclasses from a few queries per call (no N+1 over stops or packages).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -29,6 +29,8 @@ from doorstep.models import (
     Stop,
     StopKind,
     StopPackage,
+    is_reload,
+    trip_numbers,
 )
 
 
@@ -58,6 +60,19 @@ class StopView:
     planned_arrival_at: datetime | None
     service_s: int
     parcels: tuple[Parcel, ...]
+    trip: int = 1  # which of the block's trips (a reload starts the next)
+    reload: bool = False  # back at the station to load the trip it starts
+
+
+@dataclass(frozen=True)
+class TripView:
+    """One car load of a block: where it is loaded, when it leaves, its stops."""
+
+    trip: int
+    loaded_at: str  # the code of the station (or store, mall) where it is loaded
+    departs_at: datetime | None  # planned (the reload's end; the block's start for trip 1)
+    stops: tuple[int, ...]  # sequences of its stops, the reload included
+    parcels: int  # delivered on this trip
 
 
 @dataclass(frozen=True)
@@ -94,6 +109,7 @@ class BlockView:
 @dataclass(frozen=True)
 class BlockDetail(BlockView):
     itinerary: tuple[StopView, ...]
+    trips: tuple[TripView, ...]
 
 
 @dataclass(frozen=True)
@@ -151,7 +167,33 @@ def block_detail(session: Session, plan_id: int, block_id: int) -> BlockDetail:
     route_id = session.scalar(select(Route.id).where(Route.block_id == block.id))
     stops = route_stops(session, route_id) if route_id is not None else []
     start = session.get_one(Node, block.start_node_id).code
-    return BlockDetail(**vars(_block(block, start)), itinerary=tuple(stops))
+    return BlockDetail(
+        **vars(_block(block, start)),
+        itinerary=tuple(stops),
+        trips=trips_of(stops, start, block.starts_at),
+    )
+
+
+def trips_of(stops: list[StopView], start: str, starts_at: datetime) -> tuple[TripView, ...]:
+    """A block's trips: the first leaves its start, each later one a reload stop."""
+    trips: list[TripView] = []
+    for stop in stops:
+        if not trips:
+            trips.append(TripView(1, start, starts_at, (), 0))
+        if stop.reload:
+            trips.append(TripView(stop.trip, stop.site or start, _after(stop), (), 0))
+        last = trips[-1]
+        delivered = len(stop.parcels) if stop.kind is StopKind.DELIVERY else 0
+        trips[-1] = replace(
+            last, stops=(*last.stops, stop.sequence), parcels=last.parcels + delivered
+        )
+    return tuple(trips)
+
+
+def _after(stop: StopView) -> datetime | None:
+    if stop.planned_arrival_at is None:
+        return None
+    return stop.planned_arrival_at + timedelta(seconds=stop.service_s)
 
 
 def _block(b: Block, start: str) -> BlockView:
@@ -176,7 +218,8 @@ def route_stops(session: Session, route_id: int) -> list[StopView]:
     parcels = _parcels(session, [s.id for s in stops])
     nodes = _nodes(session, {s.node_id for s in stops if s.node_id is not None})
     views = []
-    for stop in stops:
+    reloads = [is_reload(s, nodes.get(s.node_id) if s.node_id is not None else None) for s in stops]
+    for stop, reload, trip in zip(stops, reloads, trip_numbers(reloads), strict=True):
         on_stop = parcels.get(stop.id, ())
         node = nodes.get(stop.node_id) if stop.node_id is not None else None
         if node is not None:
@@ -194,6 +237,8 @@ def route_stops(session: Session, route_id: int) -> list[StopView]:
                 planned_arrival_at=stop.planned_arrival_at,
                 service_s=stop.service_s,
                 parcels=on_stop,
+                trip=trip,
+                reload=reload,
             )
         )
     return views

@@ -64,12 +64,29 @@ class StopOut(BaseModel):
     planned_arrival_at: datetime | None
     service_s: int
     parcels: list[ParcelOut]
+    trip: int = Field(description="Which of the block's trips (car loads) the stop is on")
+    reload: bool = Field(
+        description="Back at the station to load the next trip (a pickup with its own scans)"
+    )
+
+
+class TripOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from a `plan_views.TripView`
+
+    trip: int
+    loaded_at: str = Field(description="Where the trip is loaded: the start, or the station")
+    departs_at: datetime | None = Field(description="Planned departure with this load")
+    stops: list[int] = Field(description="Sequences of its stops, the reload included")
+    parcels: int = Field(description="Parcels delivered on this trip")
 
 
 class BlockDetailOut(BlockOut):
     model_config = ConfigDict(from_attributes=True)  # read from a `plan_views.BlockDetail`
 
     itinerary: list[StopOut] = Field(description="The stops in driving order")
+    trips: list[TripOut] = Field(
+        description="Its car loads: one, or more when the driver comes back to reload"
+    )
 
 
 class ManifestOut(BaseModel):

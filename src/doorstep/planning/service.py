@@ -25,6 +25,7 @@ from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
     DriverPlan,
     StationNotFound,
+    Trips,
     Wave,
     attach,
     load_order_history,
@@ -63,14 +64,15 @@ def plan_requested(
     offers: OfferPolicy,
     now: datetime,
     morning_run: str = "block",
+    trips: Trips = Trips(),
 ) -> PlanRun:
     """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form);
-    ``morning_run`` is `Settings.morning_run`."""
+    ``morning_run`` is `Settings.morning_run`, ``trips`` `Trips.from_settings`."""
     return plan_wave(
         session,
         body.station,
         body.date,
-        drivers=DriverPlan(body.drivers, body.mall_drivers),
+        drivers=DriverPlan(body.drivers, body.mall_drivers, trips=trips),
         time_limit_s=body.time_limit_s,
         seed=body.seed,
         force=body.force,

@@ -38,7 +38,16 @@ from doorstep.drivers.road_schemas import (
     StartOut,
 )
 from doorstep.geo import TravelModel
-from doorstep.models import Driver, Merchant, Node, Package, Stop, StopKind
+from doorstep.models import (
+    Driver,
+    Merchant,
+    Node,
+    Package,
+    Stop,
+    StopKind,
+    is_reload,
+    trip_numbers,
+)
 from doorstep.tracking import returns as shopper_returns
 
 
@@ -96,6 +105,10 @@ def itinerary(session: Session, driver: Driver, block_id: int) -> ItineraryOut:
     load = load_block(session, block)
     policies = merchant_policies(session, load)
     nodes = _nodes(session, {s.node_id for s in load.stops if s.node_id is not None})
+    # A multi-trip block comes back to the station for its next load: a stop with its scans.
+    reloads = [
+        is_reload(s, nodes.get(s.node_id) if s.node_id is not None else None) for s in load.stops
+    ]
     start = load.start
     return ItineraryOut(
         block_id=block.id,
@@ -121,7 +134,11 @@ def itinerary(session: Session, driver: Driver, block_id: int) -> ItineraryOut:
             to_scan=sorted(p.tracking_code for p in load.unscanned_at_start()),
             parcels=len(load.at_start()),
         ),
-        stops=[_stop(load, stop, nodes, policies) for stop in load.stops],
+        stops=[
+            _stop(load, stop, nodes, policies).model_copy(update={"trip": trip, "reload": reload})
+            for stop, reload, trip in zip(load.stops, reloads, trip_numbers(reloads), strict=True)
+        ],
+        trips=1 + sum(reloads),
         returns_in_car=[r.public_id for r in shopper_returns.in_car(session, block.id)],
     )
 

@@ -9,6 +9,10 @@ Mapping (see docs/optimize.md):
   client group (exactly one is served if the job is required, at most one if optional);
 - every start/end location is a depot with the location's opening hours; an open end is a
   depot reached at no distance and no time from anywhere;
+- a reload location is a depot of its own per reload time (PyVRP spends a depot's service
+  duration at the start of *every* trip, the first one too, so the start depot keeps none),
+  given to the vehicle type as ``reload_depots`` with its ``max_reloads``; a depot in the
+  middle of PyVRP's schedule comes back as a reload visit;
 - costs are exact integers in the units of :mod:`doorstep.optimize.costs`, divided by their
   greatest common divisor to keep PyVRP's numbers small;
 - required jobs are required clients; if the best solution found is infeasible the
@@ -35,7 +39,15 @@ from doorstep.optimize.costs import (
 )
 from doorstep.optimize.engines.base import EnginePlan, PlannedRoute
 from doorstep.optimize.engines.pyvrp_search import Found, Leg, Searcher, other_seed
-from doorstep.optimize.problem import HORIZON, Feature, JobKind, Problem, Step
+from doorstep.optimize.problem import (
+    HORIZON,
+    Feature,
+    JobKind,
+    Problem,
+    Step,
+    reload_location,
+    reload_visit,
+)
 from doorstep.optimize.solution import Solution
 
 #: Length of an arc into a visit the vehicle type may not make.
@@ -50,6 +62,8 @@ class _Mapping:
     client_windows: list[tuple[int, int]] = field(default_factory=list)
     shipment_ids: list[str] = field(default_factory=list)
     vehicle_type_index: list[int] = field(default_factory=list)
+    depot_location: list[int] = field(default_factory=list)  # our location, -1 the open end
+    reload_depot: dict[tuple[int, int], int] = field(default_factory=dict)  # (loc, time)
 
 
 class PyVRPEngine:
@@ -196,7 +210,7 @@ def _routes_in(data: pyvrp.ProblemData, routes: Sequence[pyvrp.Route]) -> pyvrp.
         [
             pyvrp.Route(
                 data,
-                [pyvrp.Activity(a.type, a.idx) for a in r.schedule() if not a.is_depot()],
+                [pyvrp.Activity(a.type, a.idx) for a in r.schedule()[1:-1]],
                 r.vehicle_type(),
             )
             for r in routes
@@ -259,12 +273,31 @@ def to_problem_data(
             )
         )
         origin.append(loc)
+        mapping.depot_location.append(loc)
     sink: int | None = None
     if any(vt.end is None for vt in problem.vehicle_types):
         sink = len(origin)
         depot_of[None] = len(depots)
         depots.append(pyvrp.Depot(location=sink, name="open end"))
         origin.append(-1)
+        mapping.depot_location.append(-1)
+    for vt in problem.vehicle_types:
+        for loc in vt.reload_depots if vt.max_reloads != 0 else ():
+            if (loc, vt.reload_service) in mapping.reload_depot:
+                continue
+            opening = problem.locations[loc].opening
+            mapping.reload_depot[(loc, vt.reload_service)] = len(depots)
+            depots.append(
+                pyvrp.Depot(
+                    location=len(origin),
+                    tw_early=opening.start if opening else 0,
+                    tw_late=opening.end if opening else HORIZON,
+                    service_duration=vt.reload_service,
+                    name=f"reload {problem.locations[loc].name}",
+                )
+            )
+            origin.append(loc)
+            mapping.depot_location.append(loc)
 
     visit_features: list[frozenset[str]] = [frozenset()] * len(origin)
     clients: list[pyvrp.Client] = []
@@ -357,6 +390,13 @@ def to_problem_data(
     vehicle_types: list[pyvrp.VehicleType] = []
     for index, vt in enumerate(problem.vehicle_types):
         profile = profiles.index(vt.features) if len(profiles) > 1 else 0
+        reloads: dict[str, Any] = {}
+        if vt.reload_depots and vt.max_reloads != 0:
+            reloads["reload_depots"] = [
+                mapping.reload_depot[(loc, vt.reload_service)] for loc in vt.reload_depots
+            ]
+            if vt.max_reloads is not None:
+                reloads["max_reloads"] = vt.max_reloads
         vehicle_types.append(
             pyvrp.VehicleType(
                 num_available=vt.count,
@@ -372,6 +412,7 @@ def to_problem_data(
                 unit_duration_cost=duration_coefficient(vt) // scale,
                 profile=profile,
                 name=vt.id,
+                **reloads,
             )
         )
         mapping.vehicle_type_index.append(index)
@@ -413,8 +454,10 @@ def _routes(solution: pyvrp.Solution, mapping: _Mapping) -> tuple[PlannedRoute, 
             # carries is reported unassigned rather than planned in breach of a constraint.
             continue
         visits: list[tuple[str, Step]] = []
-        for activity in route.schedule():
-            if activity.is_client():
+        for activity in route.schedule()[1:-1]:  # between the start and end depots
+            if activity.is_depot():
+                visits.append(reload_visit(mapping.depot_location[activity.idx]))
+            elif activity.is_client():
                 visits.append((mapping.client_job[activity.idx], Step.JOB))
             elif activity.is_pickup():
                 visits.append((mapping.shipment_ids[activity.idx], Step.PICKUP))
@@ -443,9 +486,15 @@ def _initial_solution(
         if vt is None or used[vt] >= problem.vehicle_types[vt].count:
             continue
         activities: list[pyvrp.Activity] = []
+        reload_time = problem.vehicle_types[vt].reload_service
         for visit in route.visits:
             key = (visit.job_id, visit.step)
             if key in seen:
+                continue
+            if visit.step is Step.RELOAD:
+                depot = mapping.reload_depot.get((reload_location(visit.job_id), reload_time))
+                if depot is not None and depot in data.vehicle_type(vt).reload_depots:
+                    activities.append(pyvrp.Activity(pyvrp.ActivityType.DEPOT, depot))
                 continue
             if visit.step is Step.JOB and visit.job_id in clients_of:
                 candidates = clients_of[visit.job_id]
@@ -464,11 +513,22 @@ def _initial_solution(
             else:
                 continue
             seen.add(key)
-        if activities:
-            routes.append(pyvrp.Route(data, activities, vt))
+        if any(not a.is_depot() for a in activities):
+            routes.append(_route_or_single_trip(data, activities, vt))
             used[vt] += 1
     # A shipment must be planned with both of its steps or not at all.
     return pyvrp.Solution(data, _drop_half_shipments(data, routes))
+
+
+def _route_or_single_trip(
+    data: pyvrp.ProblemData, activities: list[pyvrp.Activity], vehicle_type: int
+) -> pyvrp.Route:
+    """The warm start's route; without its reloads if this vehicle type may not make them
+    all (PyVRP refuses a route with more trips than the type allows)."""
+    try:
+        return pyvrp.Route(data, activities, vehicle_type)
+    except ValueError:
+        return pyvrp.Route(data, [a for a in activities if not a.is_depot()], vehicle_type)
 
 
 def _window_holds(mapping: _Mapping, client: int, t: int) -> bool:
@@ -487,9 +547,9 @@ def _drop_half_shipments(data: pyvrp.ProblemData, routes: list[pyvrp.Route]) -> 
     for route in routes:
         acts = [
             pyvrp.Activity(a.type, a.idx)
-            for a in route.schedule()
-            if not a.is_depot() and (a.is_client() or a.idx in complete)
+            for a in route.schedule()[1:-1]
+            if a.is_depot() or a.is_client() or a.idx in complete
         ]
-        if acts:
+        if any(not a.is_depot() for a in acts):
             cleaned.append(pyvrp.Route(data, acts, route.vehicle_type()))
     return cleaned

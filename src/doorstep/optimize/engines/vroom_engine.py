@@ -37,6 +37,9 @@ class VroomEngine:
         Feature.OPTIONAL_JOBS,
         Feature.MAX_DURATION,
         Feature.WARM_START,
+        # VROOM 1.15 has no reloads: a vehicle's load is what it leaves its start with, so
+        # a problem with multi-trip vehicles goes to PyVRP (or is refused by name).
+        Feature.RELOADS,
     }
 
     def __init__(self, exploration_level: int = 5, threads: int = 1) -> None:

@@ -146,7 +146,7 @@ def _drop_and_trim(day: DayInput, routed: Routed, alternative: dict[str, Option 
     while i < len(solution.routes):
         route = solution.routes[i]
         length, pay = route_pay(day, route)
-        jobs = list(dict.fromkeys(v.job_id for v in route.visits))
+        jobs = list(route.job_ids())
         alts = {j: alt(j) for j in jobs}
         if all(a is not None for a in alts.values()) and sum(a or 0 for a in alts.values()) < pay:
             solution = without(problem, solution, set(jobs))
@@ -205,7 +205,7 @@ def _shed(
     route = solution.routes[index]
     _, pay = route_pay(day, route)
     estimate = marginal_costs(day, problem, route)
-    on_route = {v.job_id for v in route.visits}
+    on_route = set(route.job_ids())
     candidates = sorted(
         (j for j, a in alts.items() if a is not None and j in on_route and a < estimate.get(j, 0)),
         key=lambda j: ((alts[j] or 0) - estimate.get(j, 0), j),

@@ -227,6 +227,10 @@ class DayInput:
     middle_mile_arrival_s: int = 9 * HOUR  # when the morning batch reaches partner stores
     # Returns to collect at shoppers' doors on the station's blocks (door_returns.py).
     door_returns: tuple[DoorReturn, ...] = ()
+    # Multi-trip blocks: a station driver may come back to the station up to this many times
+    # a block to load the next trip (0: one car load per block), ``reload_s`` each time.
+    max_reloads: int = 0
+    reload_s: int = 15 * 60
 
     def site(self, site_id: str) -> Site | None:
         return next((s for s in self.sites if s.id == site_id), None)
@@ -242,16 +246,19 @@ class DayInput:
 
 @dataclass(frozen=True, slots=True)
 class BlockStop:
-    """One stop of a block: a store where packages are picked up, or an address."""
+    """One stop of a block: a store where packages are picked up, an address, or (in a
+    multi-trip block) the station again, where the driver loads the next trip."""
 
     lat: float
     lng: float
-    site: str | None  # the store's id for a pickup stop
+    site: str | None  # the store's id for a pickup stop, the station's for a reload
     arrival_s: int
     departure_s: int
     picked_up: tuple[str, ...] = ()
     delivered: tuple[str, ...] = ()
     collected: tuple[str, ...] = ()  # door returns taken here (their ids)
+    is_reload: bool = False  # back at the station between two trips
+    loaded: tuple[str, ...] = ()  # a reload: the station parcels of the trip it starts
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,6 +279,15 @@ class Block:
 
     def packages(self) -> tuple[str, ...]:
         return tuple(p for s in self.stops for p in s.delivered)
+
+    def trips(self) -> tuple[tuple[BlockStop, ...], ...]:
+        """The stops of each trip: a reload stop starts the next one (and belongs to it)."""
+        trips: list[list[BlockStop]] = [[]]
+        for stop in self.stops:
+            if stop.is_reload and trips[-1]:
+                trips.append([])
+            trips[-1].append(stop)
+        return tuple(tuple(trip) for trip in trips)
 
 
 @dataclass(frozen=True, slots=True)

@@ -532,7 +532,7 @@ def _merge_light_routes(
         return routed
     released: dict[int, set[str]] = {}
     for n, route in light:
-        released.setdefault(n, set()).update(v.job_id for v in route.visits)
+        released.setdefault(n, set()).update(route.job_ids())
     groups = [routed[n].groups[job] for n, jobs in sorted(released.items()) for job in sorted(jobs)]
     rest = [
         Routed(

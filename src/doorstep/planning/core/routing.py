@@ -130,6 +130,9 @@ def build_problem(task: TerritoryTask) -> Problem:
         site = day.site(supply.start_site)
         assert site is not None
         is_station = site.kind is SiteKind.STATION
+        # Multi-trip: a station car may come back for its next load (the station's stock
+        # is ready by the wave; store parcels ride a pickup→delivery pair within one trip).
+        reloads = day.max_reloads if is_station else 0
         # Station cars leave once the wave's packages are sorted (the core has no release
         # time per depot delivery, so the wave's latest ready time bounds the shift).
         earliest = max(supply.available[0], wave_ready) if is_station else supply.available[0]
@@ -145,6 +148,9 @@ def build_problem(task: TerritoryTask) -> Problem:
             cost_per_hour=supply.scaled(costs.driver_pay_per_hour_cents),
             cost_per_km=supply.scaled(round(costs.driver_pay_per_mile_cents * 1000 / MILE_M)),
             features={STATION_FEATURE} if is_station else {STORE_FEATURE},
+            reload_depots=(site_loc[supply.start_site],) if reloads else (),
+            max_reloads=reloads,
+            reload_service=day.reload_s,
         )
     for g, loc, prize in zip(task.groups, stop_loc, task.prizes, strict=True):
         if g.origin == day.station:
@@ -267,6 +273,8 @@ def marginal_costs(day: DayInput, problem: Problem, route: Route) -> dict[str, i
     per_m, per_s = pay_rates(day, route)
     found: dict[str, int] = {}
     for i, visit in enumerate(route.visits, start=1):
+        if visit.is_reload:
+            continue
         a, here, c = locs[i - 1], locs[i], locs[i + 1]
         metres = int(dist[a, here] + dist[here, c] - dist[a, c])
         seconds = int(dur[a, here] + dur[here, c] - dur[a, c])
@@ -281,7 +289,27 @@ def route_to_block(
     vt = vehicle_type_of(problem, route)
     start_site = problem.locations[vt.start].name
     stops: list[BlockStop] = []
+    trips = route.trips()
     for visit in route.visits:
+        if visit.is_reload:
+            trip = trips[len([s for s in stops if s.is_reload]) + 1]
+            station = day.site(problem.locations[visit.location].name)
+            assert station is not None
+            loaded = tuple(
+                p.id for v in trip if v.step is Step.JOB for p in groups[v.job_id].packages
+            )
+            stops.append(
+                BlockStop(
+                    lat=station.lat,
+                    lng=station.lng,
+                    site=station.id,
+                    arrival_s=visit.arrival,
+                    departure_s=visit.departure,
+                    is_reload=True,
+                    loaded=loaded,
+                )
+            )
+            continue
         group = groups[visit.job_id]
         ids = tuple(p.id for p in group.packages)
         pickup = visit.step is Step.PICKUP
@@ -292,7 +320,8 @@ def route_to_block(
             assert store is not None
             lat, lng = store.lat, store.lng
         last = stops[-1] if stops else None
-        if last is not None and (last.lat, last.lng, last.site) == (lat, lng, site):
+        same_place = last is not None and (last.lat, last.lng, last.site) == (lat, lng, site)
+        if last is not None and same_place and not last.is_reload:
             stops[-1] = replace(
                 last,
                 departure_s=visit.departure,

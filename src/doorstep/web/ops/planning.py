@@ -25,6 +25,7 @@ from doorstep.network import repository
 from doorstep.ops import audit
 from doorstep.ops.policy import Action
 from doorstep.ops.users import Operator
+from doorstep.planning.loading import Trips
 from doorstep.planning.schemas import PlanRequest
 from doorstep.planning.service import PlanRun, plan_requested
 from doorstep.settings import Settings
@@ -133,6 +134,7 @@ def _plan(
         offers=OfferPolicy.from_settings(settings),
         now=now,
         morning_run=settings.morning_run,
+        trips=Trips.from_settings(settings),
     )
     audit.record(
         session,
