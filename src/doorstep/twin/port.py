@@ -779,11 +779,13 @@ class TwinNetwork:
     def hand_to_carrier(self, numbers: tuple[str, ...], at: float) -> None:
         with self._tx(at, "carrier") as session:
             handover.hand_over(session, numbers, at=self.now, location="twin counter")
+        self.carrier.taken_at.update((number, self.now) for number in numbers)
 
     def carrier_delivered(self, numbers: tuple[str, ...], at: float) -> None:
         self.now = self.moment(at)
         self.carrier.arrived = set(numbers)
-        tracking.refresh_tracking(self.sessions, self.carrier)
+        with self._timed("carrier tracking"):
+            tracking.refresh_tracking(self.sessions, self.carrier)
         self.carrier.arrived = set()
 
     def open_parcels(self) -> int:
