@@ -19,6 +19,7 @@ from doorstep.models import (
     BlockStatus,
     CarrierShipment,
     CarrierShipmentStatus,
+    Channel,
     ManifestItem,
     Node,
     Package,
@@ -27,15 +28,16 @@ from doorstep.models import (
     PlanStatus,
     Route,
     Stop,
+    StopKind,
     StopPackage,
 )
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning import plan_views
 from doorstep.planning.core import CostModel
-from doorstep.planning.loading import DriverPlan
+from doorstep.planning.loading import DriverPlan, without_claimed
 from doorstep.planning.schemas import ManifestOut
-from doorstep.planning.service import plan_wave
+from doorstep.planning.service import plan_wave, prepare_wave
 from doorstep.web.plan_page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from tests.conftest import EXAMPLES
 from tests.shop import local
@@ -417,3 +419,48 @@ def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
         third = _plan(session, drivers=NO_DRIVERS)
         assert third.result is None
         assert third.plan.id == second.plan.id
+
+
+def test_a_parcel_another_stations_plan_took_after_the_wave_was_read_is_left_to_it(
+    session: Session,
+) -> None:
+    # Stations planned at once: every wave is read before any plan is stored. A parcel that
+    # another station's plan stored meanwhile is that plan's, not assigned a second time.
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=60, order_time=local(9))
+    prepared = prepare_wave(session, "DCH1", DAY, drivers=DriverPlan(8, 2), seed=1)
+    code, package = next(iter(prepared.wave.packages.items()))
+    other = session.scalars(select(Node).where(Node.code == "DGB1")).one()
+    plan = Plan(
+        station_id=other.id,
+        service_date=DAY,
+        seed=1,
+        runtime_s=0.0,
+        input_fingerprint="0" * 64,
+        totals={},
+        unassigned=[],
+        decisions=[],
+    )
+    session.add(plan)
+    session.flush()
+    route = Route(
+        channel=Channel.STATION_ROUTE,
+        start_node_id=other.id,
+        service_date=DAY,
+        plan_id=plan.id,
+        planned_start_at=local(10),
+        planned_end_at=local(12),
+    )
+    session.add(route)
+    session.flush()
+    stop = Stop(route_id=route.id, sequence=1, kind=StopKind.DELIVERY, lat=33.3, lng=-111.8)
+    session.add(stop)
+    session.flush()
+    session.add(StopPackage(stop_id=stop.id, package_id=package.id))
+    session.flush()
+
+    left = without_claimed(session, prepared.wave)
+
+    assert code not in left.packages
+    assert code not in {p.id for p in left.day.packages}
+    assert set(left.packages) == set(prepared.wave.packages) - {code}

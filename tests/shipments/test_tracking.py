@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -127,3 +128,21 @@ def test_news_without_a_delivery_is_kept_for_the_silence_check(
     shipment = session.get_one(CarrierShipment, by_ups.id)
     assert shipment.tracking_news_at == datetime(2026, 11, 25, 8, 15, tzinfo=UTC)
     assert _state(session, by_ups) is PackageState.HANDED_TO_CARRIER
+
+    # Asked again with no newer news: the list of parcels is read, nothing is written.
+    counting = CountingSessions(session_factory)
+    [again] = refresh_tracking(cast(sessionmaker[Session], counting), ups)
+    assert again.status is TrackStatus.ON_THE_WAY
+    assert counting.opened == 1
+
+
+class CountingSessions:
+    """A session factory that counts the transactions opened with it."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self.opened = 0
+
+    def __call__(self) -> Session:
+        self.opened += 1
+        return self.sessions()

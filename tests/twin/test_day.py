@@ -37,6 +37,7 @@ def small_day(
     seed: int = 1,
     *,
     counter_days: int = 14,
+    workers: int = 1,
     **world: Any,
 ) -> TwinRun:
     """30 shoppers, two dispatch moments, a short routing budget: a day in well under a
@@ -63,6 +64,7 @@ def small_day(
             offers=OfferPolicy(mode=OfferMode.FIRST_COME),
             data_dir=str(tmp_path),
             counter_days=counter_days,
+            workers=workers,
         ),
     )
 
@@ -107,11 +109,20 @@ def test_the_same_seed_gives_the_same_kpis_twice(connection: Connection, tmp_pat
     assert first == again
 
 
-def _rolled_back(connection: Connection, tmp_path: Path) -> dict[str, Any]:
+def test_station_plans_solved_on_two_processes_give_the_same_kpis(
+    connection: Connection, tmp_path: Path
+) -> None:
+    here = _rolled_back(connection, tmp_path)
+    on_a_cluster = _rolled_back(connection, tmp_path, workers=2)
+    assert on_a_cluster == here
+    assert here["invariants"]["ok"]
+
+
+def _rolled_back(connection: Connection, tmp_path: Path, workers: int = 1) -> dict[str, Any]:
     """The KPIs of the seeded day, the database left as it was."""
     savepoint = connection.begin_nested()
     try:
-        kpis = small_day(connection, tmp_path, seed=2).kpis.as_json()
+        kpis = small_day(connection, tmp_path, seed=2, workers=workers).kpis.as_json()
     finally:
         savepoint.rollback()
     return kpis

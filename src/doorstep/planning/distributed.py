@@ -21,6 +21,7 @@ from doorstep.db import unit_of_work
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.geo import TravelModel
 from doorstep.planning.core import DayPlan
+from doorstep.planning.core.model import CostModel
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import (
     PlanRun,
@@ -45,7 +46,7 @@ def plan_waves(
     codes: list[str],
     service_date: date,
     *,
-    cluster: Callable[[], AbstractContextManager[Client]],
+    cluster: Callable[[], AbstractContextManager[Client]] | None,
     stored: Callable[[PlanRun], T],
     drivers: DriverPlan = DriverPlan(),
     time_limit_s: float = 20.0,
@@ -58,11 +59,16 @@ def plan_waves(
     now: datetime | None = None,
     solved: Callable[[str], None] | None = None,
     morning_run: str = "block",
+    dispatch_time_limit_s: float = 10.0,
+    costs: CostModel | None = None,
 ) -> list[T]:
     """Plan the stations ``codes``: read every wave, solve the changed ones on a client of
     ``cluster()`` (opened only when a wave changed, after every wave was read: a wrong
     station code fails at once), with ``solved(code)`` as each one ends; then store each plan
-    in its own transaction and return ``stored(run)`` (called inside it) per station."""
+    in its own transaction and return ``stored(run)`` (called inside it) per station.
+
+    Without ``cluster`` the solves run here, one after the other: the same plans (each
+    wave is read before any is stored either way), on one core."""
     prepared: dict[str, PreparedWave] = {}
     for code in codes:
         with unit_of_work(factory) as session:  # reads only
@@ -76,6 +82,8 @@ def plan_waves(
                 dispatch_at=dispatch_at,
                 travel=travel,
                 now=now,
+                dispatch_time_limit_s=dispatch_time_limit_s,
+                costs=costs,
             )
     # Each worker solves one wave at a time: the cluster, not the planner, spreads the work.
     tasks = {
@@ -94,7 +102,12 @@ def plan_waves(
         if prepared[code].unchanged and solved is not None:
             solved(code)  # nothing to solve: the stored plan stands
     plans: dict[str, DayPlan] = {}
-    if changed:
+    if changed and cluster is None:
+        for code in changed:
+            plans[code] = solve_wave(tasks[code])
+            if solved is not None:
+                solved(code)
+    elif changed and cluster is not None:
         with cluster() as client:
             solutions = run_tasks(
                 client,

@@ -125,16 +125,21 @@ class Wave:
 
 def without_claimed(session: Session, wave: Wave) -> Wave:
     """The wave minus the parcels claimed after the wave was read: a carrier shipment a label
-    run claimed (its label may be on sale at the carrier right now, so they stay with it) or
-    a block a driver took (a re-plan leaves a taken block as it is)."""
+    run claimed (its label may be on sale at the carrier right now, so they stay with it), a
+    block a driver took (a re-plan leaves a taken block as it is), or another station's plan
+    stored meanwhile."""
     codes = {p.id: code for code, p in wave.packages.items()}
     ids = sorted(codes)
+    elsewhere = _planned_by_another_station(wave.station.id).subquery().c[0]
     claimed = {
         codes[package_id]
         for package_id in session.scalars(
             union(
                 _with_the_carrier().where(CarrierShipment.package_id.in_(ids)),
                 _held_by_driver().where(StopPackage.package_id.in_(ids)),
+                # Another station's plan stored since (the stations' waves were all read
+                # before any plan was stored): the parcel is that plan's.
+                select(elsewhere).where(elsewhere.in_(ids)),
             )
         )
     }

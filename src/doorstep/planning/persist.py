@@ -11,14 +11,15 @@ nothing the planner is given has changed, the wave is not planned again at all (
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.publish import cancel_open_blocks
 from doorstep.models import (
+    Base,
     Block,
     CarrierShipment,
     CarrierShipmentStatus,
@@ -37,7 +38,7 @@ from doorstep.models import (
     StopPackage,
 )
 from doorstep.orders.lifecycle import PackageState
-from doorstep.orders.transitions import transition_package
+from doorstep.orders.transitions import CHUNK, Move, transition_packages
 from doorstep.planning.core import BlockStop, DayPlan, MorningRun
 from doorstep.planning.core import Channel as PlanChannel
 from doorstep.planning.loading import Wave
@@ -73,16 +74,36 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
     # the driver's, with its route and parcels; only the blocks it cancelled are released.
     released = set(cancel_open_blocks(session, plan_ids, at=now))
     routes = list(session.scalars(select(Route).where(Route.plan_id.in_(plan_ids))))
-    on_route = {route.id: _parcels_on(session, route) for route in routes}
+    # Every route's stops and parcels in two queries, not a few per route.
+    stops_of: dict[int, list[int]] = {route.id: [] for route in routes}
+    for stop_id, route_id in session.execute(
+        select(Stop.id, Stop.route_id).where(Stop.route_id.in_(list(stops_of))).order_by(Stop.id)
+    ):
+        stops_of[route_id].append(stop_id)
+    route_of = {stop_id: route_id for route_id, ids in stops_of.items() for stop_id in ids}
+    parcels_of: dict[int, set[int]] = {}
+    all_stops = sorted(route_of)
+    for start in range(0, len(all_stops), CHUNK):
+        for stop_id, package_id in session.execute(
+            select(StopPackage.stop_id, StopPackage.package_id).where(
+                StopPackage.stop_id.in_(all_stops[start : start + CHUNK])
+            )
+        ):
+            parcels_of.setdefault(stop_id, set()).add(package_id)
+    on_route = {
+        route.id: {p for stop_id in stops_of[route.id] for p in parcels_of.get(stop_id, ())}
+        for route in routes
+    }
     # A driver holds these blocks (or they were released before): they stay, and so do the
     # batches and staff routes of their parcels (a partner run's drops).
     held = [r for r in routes if r.block_id is not None and r.block_id not in released]
     kept = {package_id for route in held for package_id in on_route[route.id]}
+    undone: list[int] = []  # stops whose rows go
+    gone: list[int] = []  # routes that go with all their stops
     for route in routes:
         if route in held or (route.block_id is None and on_route[route.id] & kept):
             continue
-        stop_ids = list(session.scalars(select(Stop.id).where(Stop.route_id == route.id)))
-        dropped: set[int] = set()
+        stop_ids = stops_of[route.id]
         if route.block_id is None:
             # A staff route whose batch the van already left at the store: the staff deliver
             # those parcels on it still; only the stops of parcels at the station are undone.
@@ -97,13 +118,26 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
                 )
             )
             stop_ids = [i for i in stop_ids if i not in dropped]
-        freed.update(
-            session.scalars(select(StopPackage.package_id).where(StopPackage.stop_id.in_(stop_ids)))
+            if not dropped:
+                gone.append(route.id)
+        else:
+            gone.append(route.id)
+        undone += stop_ids
+    freed.update(p for stop_id in undone for p in parcels_of.get(stop_id, ()))
+    for start in range(0, len(undone), CHUNK):
+        chunk = undone[start : start + CHUNK]
+        session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(chunk)))
+        session.execute(delete(Stop).where(Stop.id.in_(chunk)))
+    for start in range(0, len(gone), CHUNK):
+        session.execute(
+            delete(Route)
+            .where(Route.id.in_(gone[start : start + CHUNK]))
+            .execution_options(synchronize_session=False)
         )
-        session.execute(delete(StopPackage).where(StopPackage.stop_id.in_(stop_ids)))
-        session.execute(delete(Stop).where(Stop.id.in_(stop_ids)))
-        if not dropped:
-            session.delete(route)
+    removed = set(gone)
+    for route in routes:
+        if route.id in removed:
+            session.expunge(route)
     # One conditional statement, not a read and then deletes by id: a label run may claim a
     # shipment (planned -> labelling) in between, and a claimed shipment, whose label may be
     # on sale at the carrier right now, must stay with its package.
@@ -152,25 +186,29 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
             freed.add(item.package_id)
             session.delete(item)
     session.flush()
-    for package in session.scalars(select(Package).where(Package.id.in_(sorted(freed)))):
-        if package.state is PackageState.ASSIGNED:
-            transition_package(
-                session, package, PackageState.READY_FOR_PICKUP, actor=ACTOR, reason="replanned"
-            )
+    transition_packages(
+        session,
+        [
+            Move(package, PackageState.READY_FOR_PICKUP, reason="replanned")
+            for package in _rows(session, freed)
+            if package.state is PackageState.ASSIGNED
+        ],
+        actor=ACTOR,
+    )
     for plan in plans:
         plan.status = PlanStatus.SUPERSEDED
     session.flush()
     return plans
 
 
-def _parcels_on(session: Session, route: Route) -> set[int]:
-    return set(
-        session.scalars(
-            select(StopPackage.package_id)
-            .join(Stop, Stop.id == StopPackage.stop_id)
-            .where(Stop.route_id == route.id)
-        )
-    )
+def _rows(session: Session, ids: set[int]) -> list[Package]:
+    """The packages ``ids``, in id order."""
+    wanted = sorted(ids)
+    rows: list[Package] = []
+    for start in range(0, len(wanted), CHUNK):
+        chunk = wanted[start : start + CHUNK]
+        rows += session.scalars(select(Package).where(Package.id.in_(chunk)).order_by(Package.id))
+    return rows
 
 
 def store_plan(
@@ -205,40 +243,61 @@ def store_plan(
     )
     session.add(row)
     session.flush()
+    moves: list[Move] = []
+    # Set-based: one insert of the blocks, one of their routes, one of all their stops and
+    # one of the stops' parcels (a flush per row visits every row the session holds).
+    block_ids = _insert(
+        session,
+        Block,
+        [
+            {
+                "start_node_id": wave.nodes[block.start_site].id,
+                "starts_at": wave.at(block.start_s),
+                "ends_at": wave.at(block.start_s + block.length_s),
+                "pay_cents": block.pay_cents,
+                "estimated_distance_m": block.distance_m,
+                "stop_count": len(block.stops),
+                "package_count": len(block.packages()),
+                "required_capacity_cm3": block.max_load_cm3,
+                "required_weight_g": sum(wave.packages[code].weight_g for code in block.packages()),
+                "station_id": wave.station.id,
+                "plan_id": row.id,
+            }
+            for block in plan.blocks
+        ],
+    )
+    route_ids = _insert(
+        session,
+        Route,
+        [
+            {
+                "channel": CHANNELS[block.channel],
+                "start_node_id": wave.nodes[block.start_site].id,
+                "block_id": block_id,
+                "service_date": wave.service_date,
+                "plan_id": row.id,
+                "planned_start_at": wave.at(block.start_s),
+                "planned_end_at": wave.at(block.end_s),
+                "distance_m": block.distance_m,
+                "duration_s": block.end_s - block.start_s,
+                "cost_cents": block.pay_cents,
+            }
+            for block, block_id in zip(plan.blocks, block_ids, strict=True)
+        ],
+    )
+    _stops(
+        session,
+        wave,
+        [
+            stop
+            for route_id, block_id, block in zip(route_ids, block_ids, plan.blocks, strict=True)
+            for stop in _block_stops(session, wave, route_id, block_id, block.stops)
+        ],
+        now=now,
+    )
     for number, block in enumerate(plan.blocks, start=1):
-        start = wave.nodes[block.start_site]
-        block_row = Block(
-            start_node_id=start.id,
-            starts_at=wave.at(block.start_s),
-            ends_at=wave.at(block.start_s + block.length_s),
-            pay_cents=block.pay_cents,
-            estimated_distance_m=block.distance_m,
-            stop_count=len(block.stops),
-            package_count=len(block.packages()),
-            required_capacity_cm3=block.max_load_cm3,
-            required_weight_g=sum(wave.packages[code].weight_g for code in block.packages()),
-            station_id=wave.station.id,
-            plan_id=row.id,
-        )
-        session.add(block_row)
-        session.flush()
-        route = Route(
-            channel=CHANNELS[block.channel],
-            start_node_id=start.id,
-            block_id=block_row.id,
-            service_date=wave.service_date,
-            plan_id=row.id,
-            planned_start_at=wave.at(block.start_s),
-            planned_end_at=wave.at(block.end_s),
-            distance_m=block.distance_m,
-            duration_s=block.end_s - block.start_s,
-            cost_cents=block.pay_cents,
-        )
-        session.add(route)
-        session.flush()
-        _stops(session, wave, route, block.stops, now=now)
         _assign(
-            session,
+            moves,
             wave,
             block.packages(),
             CHANNELS[block.channel],
@@ -270,9 +329,7 @@ def store_plan(
         to_doors = tuple(code for code in manifest.packages if code not in manifest.counter)
         if to_doors:
             _staff_route(session, wave, row, store, to_doors, manifest.route_distance_m)
-        _assign(
-            session, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}"
-        )
+        _assign(moves, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}")
     if plan.morning_run is not None:
         _morning_run(
             session,
@@ -292,8 +349,8 @@ def store_plan(
                 rate_cents=shipment.rate_cents,
             )
         )
-        _assign(session, wave, (shipment.package,), Channel.CARRIER, shipment.service)
-    session.flush()
+        _assign(moves, wave, (shipment.package,), Channel.CARRIER, shipment.service)
+    transition_packages(session, moves, actor=ACTOR)
     return row
 
 
@@ -392,35 +449,36 @@ def _staff_route(
     )
     session.add(route)
     session.flush()
-    for sequence, code in enumerate(codes, start=1):
-        package = wave.packages[code]
-        order = session.get_one(Order, package.order_id)
-        stop = Stop(
-            route_id=route.id,
-            sequence=sequence,
-            kind=StopKind.DELIVERY,
-            address=order.full_address,
-            lat=order.dest_lat,
-            lng=order.dest_lng,
+    orders = {
+        o.id: o
+        for o in session.scalars(
+            select(Order).where(Order.id.in_({wave.packages[code].order_id for code in codes}))
         )
-        session.add(stop)
-        session.flush()
-        session.add(StopPackage(stop_id=stop.id, package_id=package.id))
+    }
+    stops: list[PlannedStop] = []
+    for sequence, code in enumerate(codes, start=1):
+        order = orders[wave.packages[code].order_id]
+        values: dict[str, object] = {
+            "route_id": route.id,
+            "sequence": sequence,
+            "kind": StopKind.DELIVERY,
+            "address": order.full_address,
+            "lat": order.dest_lat,
+            "lng": order.dest_lng,
+        }
+        stops.append(PlannedStop(values, (code,), None))
+    _stops(session, wave, stops, now=None)
 
 
-def _stops(
-    session: Session,
-    wave: Wave,
-    route: Route,
-    stops: Iterable[BlockStop],
-    *,
-    now: datetime | None = None,
-) -> None:
-    """The route's stops in driving order. A shopper's return collected at a door is a
-    ``pickup`` stop with no store (``node_id`` null) that the return points at. A multi-trip
-    block's reload is a pickup at the station: the driver scans the next trip's parcels there,
-    as at a store (`drivers.road.scans`)."""
-    sequence = 0
+def _block_stops(
+    session: Session, wave: Wave, route_id: int, block_id: int, stops: Iterable[BlockStop]
+) -> list[PlannedStop]:
+    """A block's stop rows in driving order (a pickup and a delivery at one site are two
+    stops), each with the codes of its parcels. A shopper's return collected at a door is a
+    ``pickup`` stop with no store (``node_id`` null) and the door's address, which the return
+    points at. A multi-trip block's reload is a pickup at the station: the driver scans the
+    next trip's parcels there, as at a store (`drivers.road.scans`)."""
+    rows: list[PlannedStop] = []
     for stop in stops:
         picked_up = stop.loaded if stop.is_reload else stop.picked_up
         for kind, codes, at_door in (
@@ -430,55 +488,90 @@ def _stops(
         ):
             if not codes:
                 continue
-            sequence += 1
-            row = Stop(
-                route_id=route.id,
-                sequence=sequence,
-                kind=kind,
-                node_id=wave.nodes[stop.site].id if stop.site in wave.nodes else None,
+            values = {
+                "route_id": route_id,
+                "sequence": len(rows) + 1,
+                "kind": kind,
+                "node_id": wave.nodes[stop.site].id if stop.site in wave.nodes else None,
                 # A door pickup keeps its address: its returns may be let go of it.
-                address=session.get_one(Order, wave.door_returns[codes[0]].order_id).full_address
+                "address": session.get_one(Order, wave.door_returns[codes[0]].order_id).full_address
                 if at_door
                 else None,
-                lat=stop.lat,
-                lng=stop.lng,
-                planned_arrival_at=wave.at(stop.arrival_s),
-                service_s=stop.departure_s - stop.arrival_s,
+                "lat": stop.lat,
+                "lng": stop.lng,
+                "planned_arrival_at": wave.at(stop.arrival_s),
+                "service_s": stop.departure_s - stop.arrival_s,
+            }
+            rows.append(PlannedStop(values, tuple(codes), block_id if at_door else None))
+    return rows
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedStop:
+    """A stop row to insert, the codes on it, and for a door pickup its block (the returns
+    to collect there are marked planned on it instead of parcels put on the stop)."""
+
+    values: dict[str, object]
+    codes: tuple[str, ...]
+    door_of_block: int | None
+
+
+def _stops(session: Session, wave: Wave, stops: list[PlannedStop], *, now: datetime | None) -> None:
+    """Insert the stops and the parcels on each: two statements (and a door pickup's
+    returns marked planned)."""
+    stop_ids = _insert(session, Stop, [stop.values for stop in stops])
+    parcels = [
+        {"stop_id": stop_id, "package_id": wave.packages[code].id}
+        for stop_id, stop in zip(stop_ids, stops, strict=True)
+        if stop.door_of_block is None
+        for code in stop.codes
+    ]
+    if parcels:
+        session.execute(insert(StopPackage), parcels)
+    for stop_id, stop in zip(stop_ids, stops, strict=True):
+        if stop.door_of_block is None:
+            continue
+        arrival = stop.values["planned_arrival_at"]
+        assert isinstance(arrival, datetime)
+        for code in stop.codes:
+            shopper_returns.collection_planned(
+                session,
+                wave.door_returns[code],
+                stop_id=stop_id,
+                day=wave.service_date,
+                block_id=stop.door_of_block,
+                now=now or arrival,
             )
-            session.add(row)
-            session.flush()
-            if at_door:
-                for code in codes:
-                    shopper_returns.collection_planned(
-                        session,
-                        wave.door_returns[code],
-                        stop_id=row.id,
-                        day=wave.service_date,
-                        block_id=route.block_id or 0,
-                        now=now or wave.at(stop.arrival_s),
-                    )
-                continue
-            for code in codes:
-                session.add(StopPackage(stop_id=row.id, package_id=wave.packages[code].id))
+
+
+def _insert(session: Session, model: type[Base], rows: list[dict[str, object]]) -> list[int]:
+    """Insert ``rows`` in one statement; their ids, in the rows' order."""
+    if not rows:
+        return []
+    return list(
+        session.scalars(
+            insert(model).returning(model.id, sort_by_parameter_order=True),  # type: ignore[attr-defined]
+            rows,
+        )
+    )
 
 
 def _assign(
-    session: Session, wave: Wave, codes: Iterable[str], channel: Channel, where: str
+    moves: list[Move], wave: Wave, codes: Iterable[str], channel: Channel, where: str
 ) -> None:
+    """Add the moves that put ``codes`` on ``channel`` (made at once, at the end of the plan)."""
     for code in codes:
         package = wave.packages[code]
         if package.state is PackageState.CREATED:
-            transition_package(
-                session, package, PackageState.READY_FOR_PICKUP, actor=ACTOR, reason="cut_off"
-            )
+            moves.append(Move(package, PackageState.READY_FOR_PICKUP, reason="cut_off"))
         package.channel = channel
-        transition_package(
-            session,
-            package,
-            PackageState.ASSIGNED,
-            actor=ACTOR,
-            reason="planned",
-            data={"channel": channel.value, "where": where},
+        moves.append(
+            Move(
+                package,
+                PackageState.ASSIGNED,
+                reason="planned",
+                data={"channel": channel.value, "where": where},
+            )
         )
 
 

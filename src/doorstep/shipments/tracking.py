@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import select
@@ -63,6 +64,7 @@ def refresh_tracking(
                     Package.tracking_code,
                     CarrierShipment.carrier,
                     CarrierShipment.tracking_number,
+                    CarrierShipment.tracking_news_at,
                 )
                 .join(Package, Package.id == CarrierShipment.package_id)
                 .where(
@@ -73,7 +75,7 @@ def refresh_tracking(
             )
         )
     outcomes = []
-    for done, (shipment_id, code, sold_by, number) in enumerate(open_shipments):
+    for done, (shipment_id, code, sold_by, number, news_at) in enumerate(open_shipments):
         if progress:
             progress(done, len(open_shipments))
         if sold_by != carrier.name:
@@ -102,7 +104,7 @@ def refresh_tracking(
             )
             continue
         answer = carrier.track(number or "")
-        outcomes.append(_record(sessions, shipment_id, code, carrier.name, answer))
+        outcomes.append(_record(sessions, shipment_id, code, carrier.name, answer, news_at))
     if progress:
         progress(len(open_shipments), len(open_shipments))
     return outcomes
@@ -114,7 +116,11 @@ def _record(
     code: str,
     carrier: str,
     answer: TrackingResult,
+    news_at: datetime | None,
 ) -> TrackOutcome:
+    """Write what ``answer`` tells; ``news_at``: the shipment's latest news as read with the
+    list (nothing newer, no transaction: a refresh asks about every parcel the carrier
+    has, and most have no news since the last one)."""
     number = answer.tracking_number
 
     def outcome(status: TrackStatus, detail: str) -> TrackOutcome:
@@ -126,10 +132,12 @@ def _record(
     delivered = _delivery(answer.events)
     if delivered is None:
         last = answer.events[-1]
+        latest = max(e.at for e in answer.events)
+        if news_at is not None and latest <= news_at:
+            return outcome(TrackStatus.ON_THE_WAY, _describe(last))
         with unit_of_work(sessions) as session:
             # News, for the operators' carrier_silent check (ops/detectors.py).
             shipment = session.get_one(CarrierShipment, shipment_id)
-            latest = max(e.at for e in answer.events)
             if shipment.tracking_news_at is None or latest > shipment.tracking_news_at:
                 shipment.tracking_news_at = latest
         return outcome(TrackStatus.ON_THE_WAY, _describe(last))

@@ -131,6 +131,7 @@ class Simulation:
         self.generation = 0
         self.seen: dict[str, int] = {}
         self.holding: dict[str, float] = {}  # driver → when it last accepted or stated interest
+        self.worked: dict[str, float] = {}  # driver → when its last block ended
         self.finished = self.env.event()
         self.driving_days: set[int] = set()
 
@@ -302,12 +303,18 @@ class Simulation:
                 mine = [
                     h for h in self.port.held(key, self._now()) if h.block_id not in self.claimed
                 ]
-                if not mine and self._now() - self.holding[key] > 2 * HOUR_S:
-                    del self.holding[key]  # a round it showed interest in went to others
+                if not mine and (
+                    self._now() - self.holding[key] > 2 * HOUR_S
+                    or self.worked.get(key, -1.0) >= self.holding[key]
+                ):
+                    # A round it showed interest in went to others, or its block is done and
+                    # nothing more was won since: it stops looking at its held blocks.
+                    del self.holding[key]
             if mine:
                 block = min(mine, key=lambda h: h.starts_s)
                 self.claimed.add(block.block_id)
                 yield from self._work(key, home, block)
+                self.worked[key] = self._now()
                 continue
             if self._now() >= leaves and key not in self.holding:
                 return  # a driver who stated interest waits for the round's close

@@ -34,6 +34,7 @@ class TwinCarrier:
         self._clock = clock
         self._rates = ManualRates()
         self.arrived: set[str] = set()  # tracking numbers the world has just delivered
+        self.taken_at: dict[str, datetime] = {}  # tracking number → when it was handed over
 
     @property
     def name(self) -> str:
@@ -58,5 +59,9 @@ class TwinCarrier:
         if tracking_number in self.arrived:
             event = TrackingEvent(TrackingStatus.DELIVERED, "Delivered", now, "front door")
         else:
-            event = TrackingEvent(TrackingStatus.IN_TRANSIT, "In transit", now)
+            # Its one scan so far, as a carrier reports it: when it took the parcel, not each
+            # time it is asked.
+            event = TrackingEvent(
+                TrackingStatus.IN_TRANSIT, "In transit", self.taken_at.get(tracking_number, now)
+            )
         return TrackingResult(tracking_number=tracking_number, events=(event,))

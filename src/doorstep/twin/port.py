@@ -4,14 +4,15 @@ the real database: each call is one transaction at the simulated moment (``now``
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from time import perf_counter, process_time
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from doorstep.db import unit_of_work
 from doorstep.drivers import accounts, held, offers, rounds
@@ -48,9 +49,10 @@ from doorstep.partners.accounts import Staff
 from doorstep.partners.schemas import HandOverIn, StaffAttemptIn, StaffDoorIn
 from doorstep.planning.core.model import CostModel
 from doorstep.planning.core.routing import PlanningBug
+from doorstep.planning.distributed import plan_waves
 from doorstep.planning.loading import DriverPlan, load_wave
 from doorstep.planning.persist import release_previous
-from doorstep.planning.service import plan_wave, station_codes
+from doorstep.planning.service import PlanRun, station_codes
 from doorstep.promise.network import NetworkSnapshot, load_snapshot
 from doorstep.promise.rules import PromisePolicy
 from doorstep.shipments import handover, labels, tracking
@@ -74,6 +76,9 @@ from doorstep.twin import partner_adapter, repository
 from doorstep.twin.carrier import TwinCarrier
 from doorstep.twin.partner_adapter import MIDDLE_MILE
 
+if TYPE_CHECKING:
+    from distributed import Client
+
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STREETS = ("Chandler Blvd", "Ray Rd", "Warner Rd", "Alma School Rd", "Gilbert Rd", "Hunt Hwy")
 CAR = VehicleIn(description="Own car", cargo_litres=1500, payload_kg=350)
@@ -91,6 +96,8 @@ class TwinSettings:
     seed: int = 1
     time_limit_s: float = 2.0
     max_iterations: int | None = 300
+    # Station plans solved at once on a local Dask cluster of this many processes (1: here).
+    workers: int = 1
     # The same-day decision at a dispatch moment (`doorstep plan --at`): its own budget, by
     # default the routing budget (the planner's default of 10 s per decision would make a
     # day's six dispatch moments the twin's biggest cost).
@@ -140,6 +147,9 @@ class TwinNetwork:
         self.carried_over: set[str] = set()  # parcels moved to a later day at its end
         self.plans_checked = 0  # plans routed (each route passed the core's checker)
         self.checker_failures: list[str] = []
+        self._resources = ExitStack()
+        self._client: Client | None = None
+        self._workers_cpu_at_start = 0.0
         with self._tx() as session:
             self.merchants = repository.merchant_ids(session)
             self.stations = station_codes(session)
@@ -188,9 +198,14 @@ class TwinNetwork:
             self.now = self.moment(at)
         if what:
             self.counts.calls[what] = self.counts.calls.get(what, 0) + 1
-        started, cpu = perf_counter(), process_time()
-        with unit_of_work(self.sessions) as session:
+        with self._timed(what), unit_of_work(self.sessions) as session:
             yield session
+
+    @contextmanager
+    def _timed(self, what: str) -> Iterator[None]:
+        """Wall clock and this process's CPU of the block, added to ``what`` (if named)."""
+        started, cpu = perf_counter(), process_time()
+        yield
         if what:
             self.phase_s[what] = self.phase_s.get(what, 0.0) + perf_counter() - started
             self.phase_cpu_s[what] = self.phase_cpu_s.get(what, 0.0) + process_time() - cpu
@@ -284,43 +299,65 @@ class TwinNetwork:
     # Planning --------------------------------------------------------------------------------
 
     def plan(self, day: int, at: float, *, dispatch: bool) -> int:
-        """Each station's wave, as `doorstep plan` (``--at`` when ``dispatch``) runs it."""
+        """Each station's wave, as `doorstep plan` (``--at`` when ``dispatch``) runs it: every
+        wave is read, then solved (on the cluster's workers with ``workers`` > 1, each station
+        on its own core, else here), then each plan is stored in its own transaction."""
+        self.now = self.moment(at)
         service_date = self.date_of(day)
-        blocks = 0
-        for code in self.stations:
+        self.counts.calls["planning"] = self.counts.calls.get("planning", 0) + len(self.stations)
+        limit = self.settings.time_limit_s
+        with self._timed("planning"):
             try:
-                blocks += self._plan_station(code, service_date, at, dispatch)
+                runs = plan_waves(
+                    self.sessions,
+                    self.stations,
+                    service_date,
+                    cluster=self._cluster if self.settings.workers > 1 else None,
+                    stored=_stored,
+                    drivers=self.settings.drivers,
+                    time_limit_s=limit,
+                    seed=self.settings.seed,
+                    max_iterations=self.settings.max_iterations,
+                    dispatch_at=self.now if dispatch else None,
+                    dispatch_time_limit_s=(
+                        self.settings.dispatch_time_limit_s
+                        if self.settings.dispatch_time_limit_s is not None
+                        else limit
+                    ),
+                    travel=self.settings.travel,
+                    offers=self.settings.offers,
+                    now=self.now,
+                    # The twin's drivers deliver doors; the stores' batches arrive by the van.
+                    morning_run="van",
+                    costs=self.settings.costs,
+                )
             except PlanningBug as bug:
                 # The optimization core's checker refused a route: an invariant broken.
-                self.checker_failures.append(f"{code} {service_date}: {bug}")
-        return blocks
+                self.checker_failures.append(f"{service_date}: {bug}")
+                return 0
+        self.plans_checked += sum(routed for routed, _ in runs)
+        return sum(blocks for _, blocks in runs)
 
-    def _plan_station(self, code: str, service_date: date, at: float, dispatch: bool) -> int:
-        with self._tx(at, "planning") as session:
-            run = plan_wave(
-                session,
-                code,
-                service_date,
-                drivers=self.settings.drivers,
-                time_limit_s=self.settings.time_limit_s,
-                seed=self.settings.seed,
-                max_iterations=self.settings.max_iterations,
-                workers=1,
-                dispatch_at=self.now if dispatch else None,
-                dispatch_time_limit_s=(
-                    self.settings.dispatch_time_limit_s
-                    if self.settings.dispatch_time_limit_s is not None
-                    else self.settings.time_limit_s
-                ),
-                travel=self.settings.travel,
-                offers=self.settings.offers,
-                now=self.now,
-                # The twin's drivers deliver doors; the stores' batches arrive by the van.
-                morning_run="van",
-                costs=self.settings.costs,
-            )
-            self.plans_checked += run.result is not None
-            return repository.open_blocks_of(session, run.plan.id)
+    @contextmanager
+    def _cluster(self) -> Iterator[Client]:
+        """The run's Dask cluster, started at its first plan and kept until `close`."""
+        if self._client is None:
+            from doorstep.cluster import open_client
+
+            self._client = self._resources.enter_context(open_client(workers=self.settings.workers))
+            self._workers_cpu_at_start = _workers_cpu(self._client)
+        yield self._client
+
+    def workers_cpu_s(self) -> float:
+        """CPU seconds the cluster's workers spent solving (0 without a cluster)."""
+        if self._client is None:
+            return 0.0
+        return _workers_cpu(self._client) - self._workers_cpu_at_start
+
+    def close(self) -> None:
+        """Stop the cluster, if the run started one."""
+        self._resources.close()
+        self._client = None
 
     def end_of_day(self, day: int, at: float) -> int:
         """What nobody took or no plan covers moves to tomorrow: the day's open blocks are
@@ -742,16 +779,30 @@ class TwinNetwork:
     def hand_to_carrier(self, numbers: tuple[str, ...], at: float) -> None:
         with self._tx(at, "carrier") as session:
             handover.hand_over(session, numbers, at=self.now, location="twin counter")
+        self.carrier.taken_at.update((number, self.now) for number in numbers)
 
     def carrier_delivered(self, numbers: tuple[str, ...], at: float) -> None:
         self.now = self.moment(at)
         self.carrier.arrived = set(numbers)
-        tracking.refresh_tracking(self.sessions, self.carrier)
+        with self._timed("carrier tracking"):
+            tracking.refresh_tracking(self.sessions, self.carrier)
         self.carrier.arrived = set()
 
     def open_parcels(self) -> int:
         with self._tx(what="open parcels") as session:
             return repository.open_parcels(session, self.reference_prefix)
+
+
+def _stored(run: PlanRun) -> tuple[bool, int]:
+    """Whether the station's plan was routed now (its routes passed the core's checker), and
+    its blocks still open."""
+    session = object_session(run.plan)
+    assert session is not None  # called inside the plan's transaction
+    return run.result is not None, repository.open_blocks_of(session, run.plan.id)
+
+
+def _workers_cpu(client: Client) -> float:
+    return float(sum(client.run(process_time).values()))
 
 
 def _seconds(clock: str) -> int:

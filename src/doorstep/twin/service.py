@@ -41,7 +41,7 @@ class TwinRun:
     port: TwinNetwork
     runtime_s: float
     phases_s: dict[str, float]
-    cpu_s: float = 0.0  # this process's CPU seconds (the machine may be shared)
+    cpu_s: float = 0.0  # CPU seconds of this process and the cluster's workers (if any)
     phases_cpu_s: dict[str, float] = field(default_factory=dict)
 
 
@@ -150,7 +150,11 @@ def simulate_day(
 ) -> TwinRun:
     started, cpu = time.perf_counter(), time.process_time()
     port = TwinNetwork(sessions, settings)
-    log = Simulation(port, config, progress=progress).run()
+    try:
+        log = Simulation(port, config, progress=progress).run()
+        workers_cpu = port.workers_cpu_s()
+    finally:
+        port.close()
     measured, measured_cpu = time.perf_counter(), time.process_time()
     with unit_of_work(sessions) as session:
         kpis = measure(session, port, log)
@@ -161,4 +165,13 @@ def simulate_day(
     rest = "the world (SimPy) and the rest"
     phases[rest] = max(0.0, total - sum(phases.values()))
     phases_cpu[rest] = max(0.0, total_cpu - sum(phases_cpu.values()))
-    return TwinRun(config, settings, log, kpis, port, total, phases, total_cpu, phases_cpu)
+    if settings.workers > 1:
+        # The solves ran in the cluster's processes: their CPU is not this process's.
+        phases_cpu[WORKERS] = workers_cpu
+    return TwinRun(
+        config, settings, log, kpis, port, total, phases, total_cpu + workers_cpu, phases_cpu
+    )
+
+
+#: The phase of the station plans' solves on the cluster's workers (CPU only).
+WORKERS = "planning: solves on the cluster's workers"

@@ -51,7 +51,7 @@ from doorstep.models import (
     StopStatus,
 )
 from doorstep.orders.lifecycle import PackageState
-from doorstep.orders.transitions import transition_package
+from doorstep.orders.transitions import Move, transition_package, transition_packages
 
 
 class PackageOnAnotherBlock(DomainError):
@@ -302,14 +302,13 @@ def depart_loaded(session: Session, driver: Driver, load: BlockLoad, *, now: dat
         ),
         key=lambda p: p.tracking_code,
     )
-    for package in loaded:
-        transition_package(
-            session,
-            package,
-            PackageState.OUT_FOR_DELIVERY,
-            actor=actor(driver),
-            reason="departed",
-            data={"block_id": load.block.id},
-            at=now,
-        )
+    transition_packages(
+        session,
+        [
+            Move(package, PackageState.OUT_FOR_DELIVERY, "departed", {"block_id": load.block.id})
+            for package in loaded
+        ],
+        actor=actor(driver),
+        at=now,
+    )
     return [p.tracking_code for p in loaded]
