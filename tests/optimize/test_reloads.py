@@ -60,7 +60,9 @@ def two_clusters(*, reloads: bool, max_reloads: int | None = 1) -> Problem:
 @pytest.fixture(scope="module")
 def two_trips() -> tuple[Problem, Solution]:
     problem = two_clusters(reloads=True)
-    return problem, solve(problem, time_limit=10.0, seed=1, max_iterations=3_000)
+    # One search of 3,000 iterations (the best two-trip route needs about that many in one
+    # run; rounds shared over several cores restart it from the best plan each round).
+    return problem, solve(problem, time_limit=10.0, seed=1, max_iterations=3_000, workers=1)
 
 
 def test_capacity_forces_a_second_trip(two_trips: tuple[Problem, Solution]) -> None:
