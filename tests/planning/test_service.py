@@ -464,3 +464,61 @@ def test_a_parcel_another_stations_plan_took_after_the_wave_was_read_is_left_to_
     assert code not in left.packages
     assert code not in {p.id for p in left.day.packages}
     assert set(left.packages) == set(prepared.wave.packages) - {code}
+
+
+def test_a_block_given_back_after_its_plan_was_superseded_is_released_by_the_next_plan(
+    session: Session,
+) -> None:
+    # Regression: a driver held a block through a re-plan (its plan superseded) and then gave
+    # it back; the block was on offer again under the old plan, its parcels were in the next
+    # wave but not released, and planning them again failed (assigned → assigned).
+    from doorstep.drivers import accounts, held, taking
+    from doorstep.drivers.policy import OfferPolicy
+    from doorstep.drivers.schemas import VehicleIn
+
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=40, order_time=local(9))
+    first = _plan(session)
+    block = session.scalars(
+        select(Block).where(Block.plan_id == first.plan.id).order_by(Block.starts_at.desc())
+    ).first()
+    assert block is not None
+    ada = accounts.create_driver(
+        session,
+        name="Ada",
+        email="ada@example.com",
+        station_code="DCH1",
+        vehicle=VehicleIn(description="Van", cargo_litres=5000, payload_kg=1000),
+        now=local(7),
+    ).driver
+    assert taking.take(session, block.id, ada.id, now=local(7))
+    second = _plan(session, force=True)
+    session.refresh(first.plan)
+    assert first.plan.status is PlanStatus.SUPERSEDED
+    held.forfeit_block(session, ada, block.id, now=local(7), policy=OfferPolicy())
+    session.refresh(block)
+    assert block.status is BlockStatus.OPEN
+    assert block.plan_id == first.plan.id
+
+    third = _plan(session, force=True)
+
+    assert third.plan.id != second.plan.id
+    session.refresh(block)
+    assert block.status is BlockStatus.CANCELLED
+    # No parcel is on two live blocks (a store run's parcel is on two stops of its block).
+    blocks_of: dict[int, set[int]] = {}
+    for package_id, block_id in session.execute(
+        select(StopPackage.package_id, Block.id)
+        .join(Stop, Stop.id == StopPackage.stop_id)
+        .join(Route, Route.id == Stop.route_id)
+        .join(Block, Block.id == Route.block_id)
+        .where(Block.status.in_([BlockStatus.OPEN, BlockStatus.ACCEPTED]))
+    ):
+        blocks_of.setdefault(package_id, set()).add(block_id)
+    assert blocks_of
+    assert all(len(ids) == 1 for ids in blocks_of.values())
+    assert all(
+        b in {x.id for x in session.scalars(select(Block).where(Block.plan_id == third.plan.id))}
+        for ids in blocks_of.values()
+        for b in ids
+    )

@@ -14,13 +14,14 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.publish import cancel_open_blocks
 from doorstep.models import (
     Base,
     Block,
+    BlockStatus,
     CarrierShipment,
     CarrierShipmentStatus,
     Channel,
@@ -62,7 +63,17 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
             select(Plan).where(
                 Plan.station_id == wave.station.id,
                 Plan.service_date == wave.service_date,
-                Plan.status == PlanStatus.CURRENT,
+                or_(
+                    Plan.status == PlanStatus.CURRENT,
+                    # A block a driver held through a re-plan and then gave back (a forfeit,
+                    # a no-show taken back) is on offer again under its superseded plan: its
+                    # parcels are in this wave, so they are released like the current plan's.
+                    Plan.id.in_(
+                        select(Block.plan_id).where(
+                            Block.status == BlockStatus.OPEN, Block.driver_id.is_(None)
+                        )
+                    ),
+                ),
             )
         )
     )
