@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.cli.worker import build_registry
@@ -126,3 +127,36 @@ def test_production_mail_needs_a_sender_address_of_its_own() -> None:
         **LIVE,  # type: ignore[arg-type]
         _env_file=None,
     )
+
+
+def test_jobs_started_together_read_their_messages_with_one_query(
+    engine: Engine, session: Session, session_factory: sessionmaker[Session]
+) -> None:
+
+    from doorstep.notifications.worker import MessageReads
+
+    ids = [queued(session, f"reader{n}@example.com") for n in range(5)]
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement: str, *_args: object) -> None:  # type: ignore[no-untyped-def]
+        if "FROM notification_messages" in statement:
+            statements.append(statement)
+
+    reads = MessageReads(session_factory)
+
+    async def all_at_once() -> list[service.Pending | None]:
+        return list(
+            await asyncio.gather(
+                *(reads.read(i, resend_failed=False) for i in ids),
+                reads.read(10**9, resend_failed=False),  # no such message
+            )
+        )
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = asyncio.run(all_at_once())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1
+    assert [p.message.id if p else None for p in found] == [*ids, None]
+    assert [p.message.recipient for p in found if p] == [f"reader{n}@example.com" for n in range(5)]

@@ -3,7 +3,7 @@ transaction and only flushes."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -45,9 +45,10 @@ OutgoingRow = Row[
 """id, status, channel, recipient, subject, body_text, body_html, template, created_at"""
 
 
-def outgoing(session: Session, message_id: int) -> OutgoingRow | None:
-    """What sending a message needs, as plain columns (the job reads one per message)."""
-    row: OutgoingRow | None = session.execute(
+def outgoing(session: Session, message_ids: Collection[int]) -> dict[int, OutgoingRow]:
+    """What sending the messages needs, as plain columns, by id (the jobs started together
+    read theirs with one query)."""
+    rows = session.execute(
         select(
             Message.id,
             Message.status,
@@ -58,9 +59,9 @@ def outgoing(session: Session, message_id: int) -> OutgoingRow | None:
             Message.body_html,
             Message.template,
             Message.created_at,
-        ).where(Message.id == message_id)
-    ).one_or_none()
-    return row
+        ).where(Message.id.in_(list(message_ids)))
+    )
+    return {row.id: row for row in rows}
 
 
 def requeue_failed(session: Session, message_id: int) -> bool:

@@ -25,7 +25,7 @@ acknowledged is lost and nothing is sent for a change that was rolled back. The 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -292,26 +292,38 @@ def pending(session: Session, message_id: int, *, resend_failed: bool = False) -
     ``resend_failed``: a ``failed`` message is returned too (an operator retried its job
     after its attempts ran out: ``doorstep jobs retry``); `requeue` it before sending.
     """
-    row = repository.outgoing(session, message_id)
-    if row is None:
-        return None
-    failed = row.status is MessageStatus.FAILED
-    if row.status is not MessageStatus.QUEUED and not (failed and resend_failed):
-        return None
-    outgoing = Outgoing(
-        id=row.id,
-        channel=row.channel,
-        recipient=row.recipient,
-        subject=row.subject,
-        text=row.body_text,
-        html=row.body_html,
-        template=row.template,
-        created_at=row.created_at,
-    )
-    opted_out = row.channel is MessageChannel.SMS and repository.is_opted_out(
-        session, row.recipient
-    )
-    return Pending(outgoing, opted_out, failed)
+    return pending_many(session, {(message_id, resend_failed)})[(message_id, resend_failed)]
+
+
+def pending_many(
+    session: Session, asked: Collection[tuple[int, bool]]
+) -> dict[tuple[int, bool], Pending | None]:
+    """`pending` for many ``(message id, resend_failed)`` at once: one query for them all."""
+    rows = repository.outgoing(session, {message_id for message_id, _ in asked})
+    found: dict[tuple[int, bool], Pending | None] = {}
+    for message_id, resend_failed in asked:
+        row = rows.get(message_id)
+        failed = row is not None and row.status is MessageStatus.FAILED
+        if row is None or (
+            row.status is not MessageStatus.QUEUED and not (failed and resend_failed)
+        ):
+            found[(message_id, resend_failed)] = None
+            continue
+        outgoing = Outgoing(
+            id=row.id,
+            channel=row.channel,
+            recipient=row.recipient,
+            subject=row.subject,
+            text=row.body_text,
+            html=row.body_html,
+            template=row.template,
+            created_at=row.created_at,
+        )
+        opted_out = row.channel is MessageChannel.SMS and repository.is_opted_out(
+            session, row.recipient
+        )
+        found[(message_id, resend_failed)] = Pending(outgoing, opted_out, failed)
+    return found
 
 
 def requeue(session: Session, message_id: int) -> bool:

@@ -1,7 +1,8 @@
 """The ``notifications.send`` job: one job per message, run by ``doorstep worker``.
 
-Each attempt reads the message in a short read-only transaction, hands it to the channel's
-sender with no transaction open, and records the outcome in a second short transaction (the
+Each attempt reads the message in a short read-only transaction (the jobs the runner starts
+together read theirs in one: `MessageReads`), hands it to the channel's sender with no
+transaction open, and records the outcome in a second short transaction (the
 one in which the runner marks the job done, when there is nothing to retry):
 
 - already sent, failed or suppressed (a job delivered twice): nothing happens;
@@ -20,6 +21,7 @@ across attempts, so a mailbox can tell. The window is the few milliseconds of on
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import structlog
@@ -48,6 +50,46 @@ class SendFailed(Exception):
     """An attempt that should be tried again (the runner records it and backs off)."""
 
 
+class MessageReads:
+    """Reads the messages of the jobs started in one turn of the event loop with one query.
+
+    The runner starts up to its concurrency of jobs at once, and each began with a read
+    transaction of its own: a quarter of a message's cost. A read asked for now is made when
+    this turn's other jobs have asked for theirs (`loop.call_soon`), all in one transaction.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self.sessions = sessions
+        self._asked: dict[tuple[int, bool], list[asyncio.Future[service.Pending | None]]] = {}
+
+    def read(
+        self, message_id: int, *, resend_failed: bool
+    ) -> asyncio.Future[service.Pending | None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[service.Pending | None] = loop.create_future()
+        if not self._asked:
+            loop.call_soon(self._read_all)
+        self._asked.setdefault((message_id, resend_failed), []).append(future)
+        return future
+
+    def _read_all(self) -> None:
+        asked, self._asked = self._asked, {}
+        try:
+            with unit_of_work(self.sessions) as session:
+                session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
+                found = service.pending_many(session, list(asked))
+        except Exception as error:  # each job fails its attempt and is tried again
+            for futures in asked.values():
+                for future in futures:
+                    if not future.done():
+                        future.set_exception(error)
+            return
+        for key, futures in asked.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found[key])
+
+
 class Notifier:
     """Runs ``notifications.send`` jobs with ``senders``; the job's ``policy`` tells it which
     attempt is the last."""
@@ -55,16 +97,21 @@ class Notifier:
     def __init__(self, senders: Senders, *, policy: JobPolicy = DEFAULT_POLICY) -> None:
         self.senders = senders
         self.policy = policy
+        self._reads: MessageReads | None = None
+
+    def _reads_for(self, sessions: sessionmaker[Session]) -> MessageReads:
+        if self._reads is None or self._reads.sessions is not sessions:
+            self._reads = MessageReads(sessions)
+        return self._reads
 
     def register(self, registry: Registry) -> None:
         registry.async_job(service.SEND_JOB, self.run, policy=self.policy)
 
     async def run(self, job: ClaimedJob, sessions: sessionmaker[Session]) -> Finish | None:
         message_id = int(job.payload["message_id"])
-        with unit_of_work(sessions) as session:
-            session.connection(execution_options={"sqlite_begin": READ_ONLY_BEGIN})
-            # A first attempt that finds the message failed is an operator's retry.
-            pending = service.pending(session, message_id, resend_failed=job.attempt == 1)
+        # A first attempt that finds the message failed is an operator's retry.
+        reads = self._reads_for(sessions)
+        pending = await reads.read(message_id, resend_failed=job.attempt == 1)
         if pending is None:
             return None
         if pending.failed:
