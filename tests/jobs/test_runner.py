@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
@@ -11,7 +13,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
-from doorstep.jobs import ClaimedJob, Finish, Registry, Runner, enqueue, queue
+from doorstep.jobs import ClaimedJob, Finish, Registry, Runner, completions, enqueue, queue
 from doorstep.models import Job, JobStatus, Merchant
 from tests.factories import make_merchant
 from tests.jobs.conftest import EXACT, T0, job, run_once
@@ -219,6 +221,56 @@ def test_an_async_handler_s_finishing_writes_commit_in_the_transaction_that_comp
     assert run_once(session_factory, broken, T0).retrying == 1
     assert "Half written" not in merchant_names(session)
     assert job(session, retried).status is JobStatus.QUEUED
+
+
+def test_async_jobs_ending_together_complete_in_one_transaction_and_a_bad_one_alone(
+    session: Session, session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions: list[int] = []
+
+    @contextmanager
+    def counted(sessions: sessionmaker[Session]) -> Iterator[Session]:
+        transactions.append(1)
+        with unit_of_work(sessions) as work:
+            yield work
+
+    monkeypatch.setattr(completions, "unit_of_work", counted)
+
+    async def send(claimed: ClaimedJob, _sessions: sessionmaker[Session]) -> Finish:
+        await asyncio.sleep(0)  # every mail server answers in the same turn of the loop
+        n = claimed.payload["n"]
+
+        def record(work: Session) -> None:
+            make_merchant(work, name=f"Mailed {n}")
+            if n == 3:
+                raise RuntimeError("disk full")
+
+        return record
+
+    registry = Registry()
+    registry.async_job("mail.send", send, policy=EXACT)
+    ids = [enqueue(session, "mail.send", {"n": n}, run_at=T0) for n in range(6)]
+    report = run_once(session_factory, registry, T0, concurrency=6)
+
+    # Five recorded with their jobs' success; the broken one rolled back alone and retried.
+    assert (report.succeeded, report.retrying) == (5, 1)
+    assert sorted(merchant_names(session)) == [f"Mailed {n}" for n in (0, 1, 2, 4, 5)]
+    statuses = [job(session, i).status for i in ids]
+    assert statuses == [JobStatus.SUCCEEDED] * 3 + [JobStatus.QUEUED] + [JobStatus.SUCCEEDED] * 2
+    assert len(transactions) == 1 + 6  # the shared one failed: then each alone
+
+    async def fine(claimed: ClaimedJob, _sessions: sessionmaker[Session]) -> Finish:
+        await asyncio.sleep(0)
+        return lambda work: make_merchant(work, name=f"Fine {claimed.payload['n']}")
+
+    healthy = Registry()
+    healthy.async_job("mail.fine", fine, policy=EXACT)
+    for n in range(6):
+        enqueue(session, "mail.fine", {"n": n}, run_at=T0)
+    transactions.clear()
+    assert run_once(session_factory, healthy, T0, concurrency=6).succeeded == 6
+    assert len(transactions) == 1
+    assert sum(name.startswith("Fine") for name in merchant_names(session)) == 6
 
 
 def test_a_failing_async_handler_is_retried(

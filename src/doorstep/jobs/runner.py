@@ -9,9 +9,11 @@ claiming, periodic jobs, synchronous handlers, recording outcomes. Only waiting 
 concurrently (HTTP requests, an async handler's I/O). That is deliberate: SQLite has a single
 writer, so threads would only queue on its lock; the work is short; and a synchronous handler
 can then run in the very transaction that marks its job done (its writes and the success
-commit together, or neither does). The cost: a slow synchronous handler holds the loop, and
-every other lane with it. Work that waits on the outside world (mail, SMS) is an async handler,
-and a blocking library call inside one goes to ``asyncio.to_thread`` without a transaction open.
+commit together, or neither does). An async handler's job is completed with the others ending
+in the same turn of the loop, in one transaction (`doorstep.jobs.completions`). The cost: a
+slow synchronous handler holds the loop, and every other lane with it. Work that waits on the
+outside world (mail, SMS) is an async handler, and a blocking library call inside one goes to
+``asyncio.to_thread`` without a transaction open.
 
 **At least once.** A claim commits a lease before the handler runs. If the runner dies, the
 lease runs out and another runner (or this one, restarted) runs the job again; a handler may
@@ -40,6 +42,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
 from doorstep.jobs import queue
+from doorstep.jobs.completions import Completions
 from doorstep.jobs.queue import ClaimedJob
 from doorstep.jobs.registry import Clock, Handler, Periodic, Registry
 from doorstep.models import JobStatus, utcnow
@@ -99,6 +102,7 @@ class JobLane:
         self.name = name
         self.on_done = on_done
         self._in_flight: set[asyncio.Task[None]] = set()
+        self.completions = Completions(sessions)
 
     def start_due(self, now: Clock) -> list[asyncio.Task[None]]:
         free = self.concurrency - len(self._in_flight)
@@ -126,13 +130,11 @@ class JobLane:
             else:
                 assert handler.run_async is not None
                 finish = await handler.run_async(job, self.sessions)
-                with unit_of_work(self.sessions) as session:
-                    # What it returns to record is the outcome of work already done outside
-                    # (a message the provider took): it commits even when the claim was lost.
-                    if callable(finish):
-                        finish(session)
-                    completed = queue.complete(session, job, now=now())
-                if not completed:
+                # Completed with the other jobs ending in this turn of the loop, in one
+                # transaction (`Completions`).
+                if not await self.completions.complete(
+                    job, finish if callable(finish) else None, now
+                ):
                     raise _ClaimLost
         except _ClaimLost:
             log.warning("job_claim_lost", job_id=job.id, kind=job.kind, attempt=job.attempt)
