@@ -28,9 +28,20 @@ from rich.console import Console
 from rich.table import Table
 
 from doorstep.optimize.checker import check
+from doorstep.optimize.instances.vrptw import DENSE_LIMIT
 from doorstep.optimize.suite import benchmarks_dir, best_known, solve_instance
 
 RESULTS = Path(__file__).parent / "results" / "city_scale.json"
+console = Console(width=200)
+
+
+def _clients(path: Path) -> int:
+    """The instance's clients, from its DIMENSION line (the depot is one of them)."""
+    for line in path.read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.strip().upper() == "DIMENSION":
+            return int(value) - 1
+    raise SystemExit(f"{path}: no DIMENSION line")
 
 
 def _rusage() -> tuple[float, float]:
@@ -135,7 +146,18 @@ def main() -> None:
         return
     load = os.getloadavg()
     rows = []
-    for workers in [0, *(int(w) for w in args.workers.split(","))]:
+    runs = [int(w) for w in args.workers.split(",")]
+    clients = _clients(path)
+    if clients + 1 > DENSE_LIMIT:
+        # PyVRP alone needs the whole dense matrix (and more for its neighbourhoods): at
+        # 30,000 stops it was killed for memory at 23.6 GB of this machine's 24 GiB.
+        gigabytes = (clients + 1) ** 2 * 8 / 1e9
+        console.print(
+            f"PyVRP alone not run: {clients:,} clients need a dense matrix of {gigabytes:.1f} GB"
+        )
+    else:
+        runs.insert(0, 0)
+    for workers in runs:
         command = [sys.executable, __file__, "--instance", args.instance]
         command += ["--time-limit", str(args.time_limit), "--seed", str(args.seed)]
         done = subprocess.run(
@@ -143,7 +165,7 @@ def main() -> None:
         )
         rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
     table = Table(
-        title=f"{args.instance}: {rows[0]['clients']:,} clients, {args.time_limit:g} s, "
+        title=f"{Path(args.instance).stem}: {rows[0]['clients']:,} clients, {args.time_limit:g} s, "
         f"seed {args.seed}",
         caption=f"load average at the start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} "
         f"on {os.cpu_count()} cores (shared machine: indicative figures)",
@@ -169,7 +191,7 @@ def main() -> None:
             str(r["peak_mb_main"]),
             ", ".join(str(p) for p in r["peak_mb_workers"]) or "-",
         )
-    Console(width=200).print(table)
+    console.print(table)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"load_average": load, "runs": rows}, indent=2) + "\n")
 

@@ -20,7 +20,7 @@ def test_builds_an_immutable_problem() -> None:
     b.add_job("j", location=1, demand=(1,), time_windows=[(10, 20), (40, 50)])
     problem = b.build()
     assert problem.jobs[0].stop.time_windows == (TimeWindow(10, 20), TimeWindow(40, 50))
-    assert not problem.distances.flags.writeable
+    assert not np.asarray(problem.distances).flags.writeable
     with pytest.raises(AttributeError):
         problem.jobs[0].id = "other"  # type: ignore[misc]
     assert Feature.MULTIPLE_TIME_WINDOWS in problem.features()

@@ -45,7 +45,7 @@ def test_a_sub_problem_has_the_matrix_of_its_own_stops_only() -> None:
     sub = _sub_problem(problem, members, [4])
     places = [0, *(j.stop.location for j in members)]
     assert sub.distances.shape == (4, 4)
-    assert (sub.distances == problem.distances[np.ix_(places, places)]).all()
+    assert (np.asarray(sub.distances) == problem.distances[np.ix_(places, places)]).all()
     assert [j.id for j in sub.jobs] == [j.id for j in members]
     assert [j.stop.location for j in sub.jobs] == [1, 2, 3]
     assert sub.vehicle_types[0].count == 4

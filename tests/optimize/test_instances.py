@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from doorstep.optimize import InstanceFormatError, TimeWindow, check
@@ -73,7 +74,7 @@ def test_ortec_reads_the_same_gzipped(tmp_path: Path) -> None:
     assert (again.name, again.capacity, again.vehicles) == ("tiny-n12", 40, 5)
     for field in ("durations", "time_windows", "service_times", "demands"):
         assert (getattr(again, field) == getattr(plain, field)).all()
-    assert read_instance(gzipped).problem.distances.tolist() == plain.durations.tolist()
+    assert np.asarray(read_instance(gzipped).problem.distances).tolist() == plain.durations.tolist()
 
 
 def test_tiny_best_known_lookup() -> None:
@@ -229,7 +230,7 @@ EOF
 def test_a_cvrp_file_has_no_time_and_rounds_every_arc(tmp_path: Path) -> None:
     inst = read_instance(_write(tmp_path, "cvrp.vrp", CVRP_OK))
     assert (inst.convention, inst.scale) == (Convention.ROUNDED, 1)
-    assert inst.problem.distances.tolist() == [[0, 1, 4], [1, 0, 2], [4, 2, 0]]
+    assert np.asarray(inst.problem.distances).tolist() == [[0, 1, 4], [1, 0, 2], [4, 2, 0]]
     assert all(not job.stop.time_windows for job in inst.problem.jobs)
     assert [job.demand for job in inst.problem.jobs] == [(4,), (5,)]
     assert inst.problem.vehicle_types[0].count == 2  # no VEHICLES: one per customer

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from doorstep.optimize.errors import ProblemError
+from doorstep.optimize.lazy_matrix import RoundedEuclidean
 from doorstep.optimize.problem import (
     ALWAYS,
     HORIZON,
@@ -25,6 +26,7 @@ from doorstep.optimize.problem import (
     Job,
     JobKind,
     Location,
+    Matrix,
     Problem,
     Shipment,
     Stop,
@@ -71,8 +73,8 @@ class ProblemBuilder:
         self._dimensions = tuple(dimensions)
         self._name = name
         self._locations: list[Location] = []
-        self._distances: npt.NDArray[np.int64] | None = None
-        self._durations: npt.NDArray[np.int64] | None = None
+        self._distances: Matrix | None = None
+        self._durations: Matrix | None = None
         self._vehicle_types: list[VehicleType] = []
         self._jobs: list[Job] = []
         self._shipments: list[Shipment] = []
@@ -87,9 +89,12 @@ class ProblemBuilder:
         return index
 
     def set_matrices(
-        self, distances: npt.ArrayLike, durations: npt.ArrayLike | None = None
+        self,
+        distances: npt.ArrayLike | RoundedEuclidean,
+        durations: npt.ArrayLike | RoundedEuclidean | None = None,
     ) -> ProblemBuilder:
-        """Distance (metres) and duration (seconds) matrices; duration defaults to distance."""
+        """Distance (metres) and duration (seconds) matrices; duration defaults to distance.
+        A `RoundedEuclidean` is kept as it is: its entries are computed when read."""
         self._distances = self._matrix(distances, "distances")
         self._durations = (
             self._distances if durations is None else self._matrix(durations, "durations")
@@ -97,7 +102,14 @@ class ProblemBuilder:
         return self
 
     @staticmethod
-    def _matrix(values: npt.ArrayLike, field: str) -> npt.NDArray[np.int64]:
+    def _matrix(values: npt.ArrayLike | RoundedEuclidean, field: str) -> Matrix:
+        if isinstance(values, RoundedEuclidean):
+            # Non-negative by construction; its longest arc is at most the diagonal of the
+            # box around the positions.
+            span = np.ptp(values.coords, axis=0) if len(values) else np.zeros(2)
+            if float(np.hypot(*span)) > HORIZON:
+                raise ProblemError(field, f"entries must be <= {HORIZON}")
+            return values
         array = np.asarray(values)
         if array.ndim != 2 or array.shape[0] != array.shape[1]:
             raise ProblemError(field, f"must be a square matrix, got shape {array.shape}")

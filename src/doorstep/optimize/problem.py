@@ -14,7 +14,12 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
+from doorstep.optimize.lazy_matrix import RoundedEuclidean
+
 IntMatrix = npt.NDArray[np.int64]
+#: A problem's travel matrix: dense, or computed from positions as it is read
+#: (`lazy_matrix`, for problems too large to hold one).
+Matrix = IntMatrix | RoundedEuclidean
 
 #: A time far enough in the future to mean "no limit" without overflowing engine arithmetic.
 HORIZON = 10**9
@@ -179,8 +184,8 @@ class Problem:
     location; ``dimensions`` names the capacity dimensions shared by demands and vehicles."""
 
     locations: tuple[Location, ...]
-    distances: IntMatrix
-    durations: IntMatrix
+    distances: Matrix
+    durations: Matrix
     vehicle_types: tuple[VehicleType, ...]
     jobs: tuple[Job, ...] = ()
     shipments: tuple[Shipment, ...] = ()

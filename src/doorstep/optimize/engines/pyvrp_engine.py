@@ -148,7 +148,7 @@ def _variable_cost_bound(problem: Problem) -> int:
         s.location for shipment in problem.shipments for s in (shipment.pickup, shipment.delivery)
     ]
     stops += [vt.start] * min(vt.count, len(stops))
-    longest = problem.distances.max(axis=1)
+    longest = np.asarray(problem.distances).max(axis=1)
     distance = int(sum(int(longest[s]) for s in stops))
     span = vt.max_duration if vt.max_duration is not None else vt.shift.end - vt.shift.start
     duration = min(vt.count, len(stops)) * span
@@ -240,8 +240,8 @@ def _soft_prize(problem: Problem) -> int:
         worst = max(
             worst,
             vt.fixed_cost * UNITS_PER_CENT
-            + distance_coefficient(vt) * 4 * int(problem.distances.max(initial=0))
-            + duration_coefficient(vt) * 4 * int(problem.durations.max(initial=0)),
+            + distance_coefficient(vt) * 4 * int(np.asarray(problem.distances).max(initial=0))
+            + duration_coefficient(vt) * 4 * int(np.asarray(problem.durations).max(initial=0)),
         )
     return 2 * worst + UNITS_PER_CENT
 

@@ -60,8 +60,8 @@ class VroomEngine:
         # ``threads`` decides its cores.
         del seed, initial, workers
         inp = vroom.Input()
-        inp.set_durations_matrix(_PROFILE, problem.durations.astype(np.uint32))
-        inp.set_distances_matrix(_PROFILE, problem.distances.astype(np.uint32))
+        inp.set_durations_matrix(_PROFILE, np.asarray(problem.durations).astype(np.uint32))
+        inp.set_distances_matrix(_PROFILE, np.asarray(problem.distances).astype(np.uint32))
         skill_of = {
             name: i
             for i, name in enumerate(

@@ -13,6 +13,7 @@ from doorstep.optimize.errors import InstanceFormatError
 from doorstep.optimize.instances.base import BenchmarkInstance, Convention
 from doorstep.optimize.instances.ortec import ortec_benchmark, ortec_instance
 from doorstep.optimize.instances.vrplib_text import parse_file
+from doorstep.optimize.lazy_matrix import RoundedEuclidean
 
 
 def _euclidean(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
@@ -24,6 +25,11 @@ def dimacs_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
     """Euclidean distances truncated to one decimal, in tenths (vectorised)."""
     tenths: npt.NDArray[np.int64] = np.floor(10 * _euclidean(coords)).astype(np.int64)
     return tenths
+
+
+#: Locations above which a CVRP instance's matrix is computed as read (`RoundedEuclidean`):
+#: 12,000 dense would be 1.2 GB.
+DENSE_LIMIT = 12_000
 
 
 def rounded_matrix(coords: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
@@ -51,7 +57,9 @@ def read_vrplib(path: str | Path) -> BenchmarkInstance:
         b.add_location("depot")
         for i in range(1, n):
             b.add_location(str(i))
-        b.set_matrices(rounded_matrix(coords))
+        # A dense matrix of a large city would not fit (30,000 stops: 7.2 GB); it is computed
+        # as read instead, which the decomposition's sub-problems and the checker need.
+        b.set_matrices(RoundedEuclidean(coords) if n > DENSE_LIMIT else rounded_matrix(coords))
         b.add_vehicle_type("vehicle", start=0, end=0, capacity=(capacity,), count=vehicles)
         for i in range(1, n):
             b.add_job(str(i), location=i, demand=(int(demand[i]),))
