@@ -8,7 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from typer.testing import CliRunner
 
+from doorstep.cli.bench import app
 from doorstep.optimize import ProblemBuilder, ProblemError, check
 from doorstep.optimize.decomposition import _sub_problem, solve_decomposed
 from doorstep.optimize.instances import read_instance, vrptw
@@ -81,3 +83,15 @@ def test_a_large_cvrp_file_is_read_without_a_dense_matrix_and_solved_in_parts(
     dense = read_instance(path).problem
     assert isinstance(dense.distances, np.ndarray)
     assert check(dense, solution).distance == solution.distance
+
+
+def test_bench_solve_refuses_to_solve_such_a_file_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(vrptw, "DENSE_LIMIT", 100)
+    path = tmp_path / "city240.vrp"
+    _write_vrp(path, *_city(240, seed=4))
+    result = CliRunner().invoke(app, ["solve", str(path), "--time-limit", "1"])
+    assert result.exit_code == 2
+    assert "241 locations are too many to solve whole" in result.output
+    assert "--workers N" in result.output

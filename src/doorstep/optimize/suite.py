@@ -12,6 +12,7 @@ from pathlib import Path
 
 from doorstep.optimize.checker import check
 from doorstep.optimize.decomposition import Runner, in_turn, solve_decomposed
+from doorstep.optimize.errors import ProblemError
 from doorstep.optimize.instances import (
     BenchmarkInstance,
     Convention,
@@ -19,6 +20,7 @@ from doorstep.optimize.instances import (
     read_instance,
     write_solution,
 )
+from doorstep.optimize.lazy_matrix import RoundedEuclidean
 from doorstep.optimize.solution import Solution
 from doorstep.optimize.solve import solve
 
@@ -126,6 +128,13 @@ def solve_instance(
     """The engine on the whole instance, its search on ``cores`` cores (`solve`); with
     ``workers``, PyVRP on sub-problems, ``workers`` at a time by ``run``
     (`optimize.decomposition`), when the instance gives its stops' positions."""
+    if isinstance(instance.problem.distances, RoundedEuclidean) and workers is None:
+        locations = len(instance.problem.locations)
+        raise ProblemError(
+            "distances",
+            f"{locations:,} locations are too many to solve whole (its dense matrix would take "
+            f"{locations**2 * 8 / 1e9:.1f} GB): solve it in parts with --workers N",
+        )
     if workers is not None and instance.positions is not None:
         return solve_decomposed(
             instance.problem,
