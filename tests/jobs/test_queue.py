@@ -104,6 +104,24 @@ def test_a_claim_holds_the_job_for_its_lease_then_another_runner_takes_it(
     assert (done.status, done.finished_at, done.locked_by) == (JobStatus.SUCCEEDED, after, None)
 
 
+def test_many_jobs_are_completed_at_once_only_where_their_claim_still_holds(
+    session: Session,
+) -> None:
+    ids = [enqueue(session, "mail.send", {"n": n}, run_at=T0) for n in range(3)]
+    claims = queue.claim(session, policies=POLICIES, now=T0, limit=5, runner="a")
+    assert sorted(c.id for c in claims) == ids
+    # The leases ran out and runner "b" took one of them over.
+    late = T0 + EXACT.lease
+    [taken] = queue.claim(session, policies=POLICIES, now=late, limit=1, runner="b")
+    session.expire_all()
+
+    assert queue.complete_many(session, claims, now=late) == set(ids) - {taken.id}
+    assert [job(session, i).status for i in ids if i != taken.id] == [JobStatus.SUCCEEDED] * 2
+    assert job(session, taken.id).status is JobStatus.RUNNING
+    assert queue.complete_many(session, [taken], now=late) == {taken.id}
+    assert queue.complete_many(session, [], now=late) == set()
+
+
 def test_failures_back_off_exponentially_then_the_job_fails(session: Session) -> None:
     job_id = enqueue(session, "mail.send", {}, run_at=T0)
     now = T0

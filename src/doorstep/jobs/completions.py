@@ -68,15 +68,21 @@ class Completions:
                 _settle(completion, completed=completed)
 
     def _together(self, waiting: list[_Completion]) -> bool:
-        """All of ``waiting`` in one transaction; False (nothing written) if it failed."""
+        """All of ``waiting`` in one transaction, the jobs marked done by one statement;
+        False (nothing written) if it failed."""
         try:
             with unit_of_work(self.sessions) as session:
-                completed = [_complete(session, completion) for completion in waiting]
+                for completion in waiting:
+                    if completion.finish is not None:
+                        completion.finish(session)  # written even when the claim was lost
+                held = queue.complete_many(
+                    session, [completion.job for completion in waiting], now=waiting[0].now()
+                )
         except Exception:
             log.warning("job_completions_retried_one_by_one", jobs=len(waiting), exc_info=True)
             return False
-        for completion, held in zip(waiting, completed, strict=True):
-            _settle(completion, completed=held)
+        for completion in waiting:
+            _settle(completion, completed=completion.job.id in held)
         return True
 
 
