@@ -22,6 +22,7 @@ from doorstep.models import (
     Channel,
     ManifestItem,
     Node,
+    OutboxEvent,
     Package,
     PackageEvent,
     Plan,
@@ -177,6 +178,51 @@ def test_a_forced_replan_replaces_the_open_blocks(session: Session) -> None:
         select(func.count()).select_from(PackageEvent).where(PackageEvent.reason == "replanned")
     )
     assert replanned == len(first.wave.packages) - len(first.plan.unassigned)
+
+
+def test_every_event_of_a_plan_carries_the_plans_clock_not_the_wall_clock(
+    session: Session,
+) -> None:
+    """A plan run at a given moment (a test's, the twin's simulated day) writes its parcels'
+    history at that moment: on a timeline "Packed" and "Planned" follow the order, never
+    the wall clock of the machine that planned."""
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=30, order_time=local(6))
+    first = _plan(session, now=local(7))
+    second = _plan(session, force=True, now=local(7, 30))
+    assert first.plan.created_at == local(7)
+    assert second.plan.created_at == local(7, 30)
+    stamped = Counter(
+        (when, reason)
+        for when, reason in session.execute(
+            select(PackageEvent.occurred_at, PackageEvent.reason).where(
+                PackageEvent.actor == "planner"
+            )
+        )
+    )
+    assert {when for when, _ in stamped} == {local(7), local(7, 30)}
+    # The re-plan releases the parcels and assigns them again, both at its own moment.
+    assert {reason for when, reason in stamped if when == local(7, 30)} == {
+        "replanned",
+        "planned",
+    }
+    assert stamped[(local(7), "cut_off")] > 0
+    news = session.scalars(
+        select(OutboxEvent.created_at).where(OutboxEvent.event_type == "package.assigned")
+    ).all()
+    assert news
+    assert set(news) == {local(7), local(7, 30)}
+    shipments = session.scalars(select(CarrierShipment.created_at)).all()
+    assert set(shipments) <= {local(7), local(7, 30)}
+    # Each parcel's timeline reads in order: created, packed, planned.
+    for code in list(first.wave.packages)[:5]:
+        times = session.scalars(
+            select(PackageEvent.occurred_at)
+            .join(Package, Package.id == PackageEvent.package_id)
+            .where(Package.tracking_code == code)
+            .order_by(PackageEvent.sequence)
+        ).all()
+        assert times == sorted(times)
 
 
 def test_operator_plans_through_the_api(

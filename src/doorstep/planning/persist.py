@@ -205,6 +205,7 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
             if package.state is PackageState.ASSIGNED
         ],
         actor=ACTOR,
+        at=now,
     )
     for plan in plans:
         plan.status = PlanStatus.SUPERSEDED
@@ -230,9 +231,13 @@ def store_plan(
     *,
     held: list[dict[str, str]] | None = None,
     morning_run: str = "block",
-    now: datetime | None = None,
+    now: datetime,
 ) -> Plan:
+    """Write ``plan`` for ``wave``. Every row and event it writes is stamped ``now``, the
+    plan's clock (the twin's simulated moment, a test's), never the wall clock: on a
+    package's timeline "planned" follows "packed" however the day was run."""
     row = Plan(
+        created_at=now,
         held=held,
         station_id=wave.station.id,
         service_date=wave.service_date,
@@ -339,7 +344,7 @@ def store_plan(
             session.add(ManifestItem(manifest_id=batch.id, package_id=wave.packages[code].id))
         to_doors = tuple(code for code in manifest.packages if code not in manifest.counter)
         if to_doors:
-            _staff_route(session, wave, row, store, to_doors, manifest.route_distance_m)
+            _staff_route(session, wave, row, store, to_doors, manifest.route_distance_m, now)
         _assign(moves, wave, manifest.packages, Channel.PARTNER_STORE, f"manifest of {store.code}")
     if plan.morning_run is not None:
         _morning_run(
@@ -358,10 +363,11 @@ def store_plan(
                 carrier="manual",
                 service=shipment.service,
                 rate_cents=shipment.rate_cents,
+                created_at=now,
             )
         )
         _assign(moves, wave, (shipment.package,), Channel.CARRIER, shipment.service)
-    transition_packages(session, moves, actor=ACTOR)
+    transition_packages(session, moves, actor=ACTOR, at=now)
     return row
 
 
@@ -445,6 +451,7 @@ def _staff_route(
     store: Node,
     codes: tuple[str, ...],
     distance_m: int,
+    now: datetime,
 ) -> None:
     """The store's own staff route over its batch, in the planner's order (no block: the store
     pays its staff)."""
@@ -478,7 +485,7 @@ def _staff_route(
             "lng": order.dest_lng,
         }
         stops.append(PlannedStop(values, (code,), None))
-    _stops(session, wave, stops, now=None)
+    _stops(session, wave, stops, now=now)
 
 
 def _block_stops(
@@ -527,7 +534,7 @@ class PlannedStop:
     door_of_block: int | None
 
 
-def _stops(session: Session, wave: Wave, stops: list[PlannedStop], *, now: datetime | None) -> None:
+def _stops(session: Session, wave: Wave, stops: list[PlannedStop], *, now: datetime) -> None:
     """Insert the stops and the parcels on each: two statements (and a door pickup's
     returns marked planned)."""
     stop_ids = _insert(session, Stop, [stop.values for stop in stops])
@@ -542,8 +549,6 @@ def _stops(session: Session, wave: Wave, stops: list[PlannedStop], *, now: datet
     for stop_id, stop in zip(stop_ids, stops, strict=True):
         if stop.door_of_block is None:
             continue
-        arrival = stop.values["planned_arrival_at"]
-        assert isinstance(arrival, datetime)
         for code in stop.codes:
             shopper_returns.collection_planned(
                 session,
@@ -551,7 +556,7 @@ def _stops(session: Session, wave: Wave, stops: list[PlannedStop], *, now: datet
                 stop_id=stop_id,
                 day=wave.service_date,
                 block_id=stop.door_of_block,
-                now=now or arrival,
+                now=now,
             )
 
 

@@ -112,7 +112,8 @@ def plan_wave(
 
     The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
-    (by default the dispatch moment, else the clock). ``morning_run``: ``block`` (the run to
+    (by default the dispatch moment, else the clock), and the moment every event the plan
+    writes carries. ``morning_run``: ``block`` (the run to
     the partner stores is a block like any other) or ``van`` (`Settings.morning_run`).
     ``costs``: the prices the channel choice uses (driver pay, the van, the carrier; the
     defaults of `CostModel` otherwise).
