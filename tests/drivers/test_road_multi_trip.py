@@ -11,9 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.demo.seed import seed_demo_day
-from doorstep.drivers import accounts
+from doorstep.drivers import accounts, offers
 from doorstep.drivers.api.deps import SESSION_COOKIE
-from doorstep.models import Block, Node, NodeKind, StopKind, StopStatus
+from doorstep.models import Block, Node, NodeKind, Package, StopKind, StopStatus
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning import plan_views
@@ -21,6 +21,7 @@ from doorstep.planning.core import plan_all_own_drivers
 from doorstep.planning.loading import DriverPlan, Trips
 from doorstep.planning.schemas import BlockDetailOut
 from doorstep.planning.service import WaveSolve, prepare_wave, store_wave
+from doorstep.tracking.repository import load_facts
 from tests.conftest import EXAMPLES
 from tests.drivers.road import DAY, OFFERS, Road, hand_over, new_driver
 from tests.shop import local
@@ -32,21 +33,8 @@ SMALL_CARS = DriverPlan(1, 1, capacity_cm3=20_000, trips=Trips(max_reloads=2, re
 
 @pytest.fixture
 def multi_trip(session: Session, client: TestClient) -> Road:
-    """The wave routed by our own drivers alone (the planner's baseline: every parcel that
-    fits a car rides, so the station car must reload), stored and put on offer by the
-    planning service, and the reloading block handed to a driver."""
-    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
-    seed_demo_day(session, orders=60, order_time=local(9), console_password=None)
-    prepared = prepare_wave(session, "DCH1", DAY, drivers=SMALL_CARS, seed=1, now=local(7))
-    task = WaveSolve("DCH1", prepared.wave.day, time_limit_s=10, seed=1, max_iterations=2_000)
-    solved = plan_all_own_drivers(task.day, time_limit_s=10, seed=1, max_iterations=2_000)
-    assert any(len(b.trips()) > 1 for b in solved.blocks), "no block came back to the station"
-    run = store_wave(session, prepared, task, solved=solved, offers=OFFERS)
-    block = next(
-        b
-        for b in session.scalars(select(Block).order_by(Block.id))
-        if len(plan_views.block_detail(session, run.plan.id, b.id).trips) > 1
-    )
+    """The reloading block (`reloading_block`) handed to a driver."""
+    block = reloading_block(session)
     driver, token = new_driver(session)
     hand_over(session, block, driver)
 
@@ -54,6 +42,24 @@ def multi_trip(session: Session, client: TestClient) -> Road:
         client.app.state.clock = lambda: at  # type: ignore[attr-defined]
 
     return Road(session, client, driver, token, block, set_clock)
+
+
+def reloading_block(session: Session) -> Block:
+    """The wave routed by our own drivers alone (the planner's baseline: every parcel that
+    fits a car rides, so the station car must reload), stored and put on offer by the
+    planning service: its block that comes back to the station."""
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    seed_demo_day(session, orders=60, order_time=local(9), console_password=None)
+    prepared = prepare_wave(session, "DCH1", DAY, drivers=SMALL_CARS, seed=1, now=local(7))
+    task = WaveSolve("DCH1", prepared.wave.day, time_limit_s=10, seed=1, max_iterations=2_000)
+    solved = plan_all_own_drivers(task.day, time_limit_s=10, seed=1, max_iterations=2_000)
+    assert any(len(b.trips()) > 1 for b in solved.blocks), "no block came back to the station"
+    run = store_wave(session, prepared, task, solved=solved, offers=OFFERS)
+    return next(
+        b
+        for b in session.scalars(select(Block).order_by(Block.id))
+        if len(plan_views.block_detail(session, run.plan.id, b.id).trips) > 1
+    )
 
 
 def test_the_plan_lists_the_block_trips(multi_trip: Road) -> None:
@@ -138,3 +144,55 @@ def test_the_block_page_shows_the_way_back_to_load(multi_trip: Road) -> None:
     stop = page.get(f"/driver/blocks/{road.block.id}/stops/{reload.id}").text
     assert "Back to the station: load trip 2" in stop
     assert "Scan trip 2&#39;s parcels" in stop or "Scan trip 2's parcels" in stop
+
+
+def test_a_reload_counts_as_no_stop_for_the_offer_or_the_shopper(multi_trip: Road) -> None:
+    """The driver's list shows the way back to the station; the block's stop count (what its
+    offer says) and the stops a shopper's page and messages count before the door
+    (`tracking.repository`) are deliveries and pickups alone."""
+    road = multi_trip
+    assert road.check_in().status_code == 200
+    itinerary = road.client.get(road.url(), headers=road.headers).json()
+    stops = itinerary["stops"]
+    reload = next(s for s in stops if s["reload"])
+    assert itinerary["stop_count"] == road.block.stop_count == sum(not s["reload"] for s in stops)
+    # A parcel of trip 2: the doors of trip 1 and those before its own on trip 2 are ahead,
+    # the way back to the station is not.
+    last = [s for s in stops if s["kind"] == "delivery"][-1]
+    assert last["sequence"] > reload["sequence"]
+    code = last["parcels"][0]["code"]
+    package = road.session.scalars(select(Package).where(Package.tracking_code == code)).one()
+    facts = load_facts(road.session, [package.id])[package.id]
+    doors_before = [s for s in stops if s["sequence"] < last["sequence"] and not s["reload"]]
+    assert facts.stops_ahead == len(doors_before)
+
+
+def test_the_offer_of_a_reloading_block_counts_its_doors(session: Session) -> None:
+    block = reloading_block(session)
+    assert block.plan_id is not None
+    itinerary = plan_views.block_detail(session, block.plan_id, block.id).itinerary
+    doors = [s for s in itinerary if not s.reload]
+    assert len(doors) < len(itinerary)
+    driver, _ = new_driver(session)
+    [offer] = [
+        view
+        for view in offers.list_offers(session, driver, now=local(8), policy=OFFERS)
+        if view.block_id == block.id
+    ]
+    assert offer.stop_count == len(doors)
+
+
+def test_a_trip_missing_at_the_station_takes_its_doors_off_the_count_not_the_reload(
+    multi_trip: Road,
+) -> None:
+    road = multi_trip
+    assert road.check_in().status_code == 200
+    stops = road.client.get(road.url(), headers=road.headers).json()["stops"]
+    reload = next(s for s in stops if s["reload"])
+    trip_two = [s for s in stops if s["trip"] == 2 and not s["reload"]]
+    before = road.block.stop_count
+    answer = road.post("/missing", {"codes": [p["code"] for p in reload["parcels"]]})
+    assert answer.status_code == 200, answer.text
+    # The reload and the doors of trip 2 are left empty (skipped); only the doors counted.
+    assert reload["id"] in answer.json()["skipped_stops"]
+    assert answer.json()["stop_count"] == before - len(trip_two)

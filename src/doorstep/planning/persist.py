@@ -272,7 +272,7 @@ def store_plan(
                 "ends_at": wave.at(block.start_s + block.length_s),
                 "pay_cents": block.pay_cents,
                 "estimated_distance_m": block.distance_m,
-                "stop_count": len(block.stops),
+                "stop_count": block.stop_count(),
                 "package_count": len(block.packages()),
                 "required_capacity_cm3": block.max_load_cm3,
                 "required_weight_g": sum(wave.packages[code].weight_g for code in block.packages()),

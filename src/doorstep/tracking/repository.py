@@ -8,8 +8,9 @@ from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
 
 from doorstep.errors import NotFound
 from doorstep.models import (
@@ -18,6 +19,7 @@ from doorstep.models import (
     DeliveryProof,
     Merchant,
     Node,
+    NodeKind,
     Order,
     OrderLine,
     Package,
@@ -46,7 +48,9 @@ class Facts:
     merchant: Merchant
     events: list[PackageEvent] = field(default_factory=list)
     stop: Stop | None = None  # its delivery stop on the latest route that carries it
-    stops_ahead: int = 0  # stops of that route still to do before it
+    # Deliveries and pickups of that route still to do before it (a multi-trip block's
+    # reload at the station is no stop to the shopper: the time it takes is in the ETA).
+    stops_ahead: int = 0
     proof: DeliveryProof | None = None  # the delivery's proof
     delay: PackageDelay | None = None  # the latest slip of its promise
     returned: Return | None = None
@@ -179,13 +183,19 @@ def _stops(session: Session, facts: dict[int, Facts]) -> None:
     ahead: dict[int, list[int]] = defaultdict(list)
     for route_id, sequence in session.execute(
         select(Stop.route_id, Stop.sequence).where(
-            Stop.route_id.in_(routes), Stop.status.in_(AHEAD)
+            Stop.route_id.in_(routes), Stop.status.in_(AHEAD), _not_a_reload()
         )
     ):
         ahead[route_id].append(sequence)
     for f in facts.values():
         if f.stop is not None:
             f.stops_ahead = sum(1 for s in ahead[f.stop.route_id] if s < f.stop.sequence)
+
+
+def _not_a_reload() -> ColumnElement[bool]:
+    """A stop that is not a reload (`models.is_reload`: a pickup at a station)."""
+    stations = select(Node.id).where(Node.kind == NodeKind.STATION)
+    return or_(Stop.kind != StopKind.PICKUP, Stop.node_id.is_(None), Stop.node_id.not_in(stations))
 
 
 def route_neighbours(session: Session, package_ids: Collection[int]) -> set[int]:

@@ -199,7 +199,7 @@ def block_rows(wave: Wave, blocks: Iterable[Block]) -> list[BlockRow]:
             starts_at=f"{wave.at(block.start_s).astimezone(wave.tz):%H:%M}",
             start_site=block.start_site,
             hours=block.length_s / 3600,
-            stops=len(block.stops),
+            stops=block.stop_count(),
             packages=len(block.packages()),
             miles=block.distance_m / MILE_M,
             pay_cents=block.pay_cents,

@@ -36,6 +36,7 @@ from doorstep.models import (
     StopKind,
     StopPackage,
     StopStatus,
+    is_reload,
 )
 from doorstep.orders.lifecycle import PackageState
 
@@ -350,5 +351,9 @@ def take_off_block(session: Session, load: BlockLoad, package: Package) -> list[
     load.pickup_stop.pop(package.id, None)
     load.delivery_stop.pop(package.id, None)
     load.block.package_count = max(0, load.block.package_count - 1)
-    load.block.stop_count = max(0, load.block.stop_count - len(emptied))
+    # A reload left empty is skipped too, but it was never one of the block's stops.
+    counted = [
+        s for s in emptied if not is_reload(s, load.start if s.node_id == load.start.id else None)
+    ]
+    load.block.stop_count = max(0, load.block.stop_count - len(counted))
     return emptied

@@ -280,6 +280,11 @@ class Block:
     def packages(self) -> tuple[str, ...]:
         return tuple(p for s in self.stops for p in s.delivered)
 
+    def stop_count(self) -> int:
+        """The stops a driver is offered the block by: its deliveries and pickups. A
+        reload at the station is a stop of the driver's list, not one of these."""
+        return sum(not stop.is_reload for stop in self.stops)
+
     def trips(self) -> tuple[tuple[BlockStop, ...], ...]:
         """The stops of each trip: a reload stop starts the next one (and belongs to it)."""
         trips: list[list[BlockStop]] = [[]]
