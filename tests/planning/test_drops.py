@@ -3,11 +3,21 @@ routed cost reaches the plan's total through the manifests."""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
+import numpy.typing as npt
+
+from doorstep.geo import TravelMatrix, TravelModel
 from doorstep.planning.core import HOUR, PartnerStore
-from doorstep.planning.core.drops import DROP_SERVICE_S, detours, drop_prices, run_shares
+from doorstep.planning.core.drops import (
+    DROP_SERVICE_S,
+    detours,
+    drop_prices,
+    run_matrix,
+    run_shares,
+)
 from doorstep.planning.core.model import CostModel
+from doorstep.planning.core.partners import manifest, morning_run
 from tests.planning.factory import QUEEN_CREEK, STATION, small_day
 from tests.planning.test_planner import plan, queen_creek_batch
 
@@ -59,12 +69,54 @@ def test_a_store_on_the_runs_way_costs_less_than_a_store_off_it() -> None:
 def test_the_runs_cost_is_shared_out_to_the_cent_by_detour() -> None:
     day = small_day(partner_stores=(QUEEN_CREEK, BEYOND_QC, WEST), costs=ROUTED)
     tour = [QUEEN_CREEK.id, BEYOND_QC.id, WEST.id]
-    weights = detours(day, tour)
-    shares = run_shares(day, tour, 10_001)
+    # The matrix in another order than the tour: each store is found by its row.
+    matrix = run_matrix(day, [WEST, QUEEN_CREEK, BEYOND_QC])
+    assert matrix is not None
+    weights = detours(day, tour, matrix)
+    shares = run_shares(day, tour, 10_001, matrix)
     assert sum(shares.values()) == 10_001
     heaviest = max(weights, key=lambda s: weights[s])
     assert max(shares, key=lambda s: shares[s]) == heaviest
-    assert run_shares(day, [], 500) == {}
+    assert run_shares(day, [], 500, matrix) == {}
+    in_order = run_matrix(day, [QUEEN_CREEK, BEYOND_QC, WEST])
+    assert in_order is not None
+    assert detours(day, tour, in_order) == weights
+
+
+@dataclass(frozen=True)
+class CountedTravel(TravelModel):
+    """The default travel model, counting its matrices (each one a router's call when a
+    router is configured)."""
+
+    built: list[int] = field(default_factory=list)
+
+    def matrix(
+        self,
+        origins: npt.ArrayLike,
+        destinations: npt.ArrayLike | None = None,
+        *,
+        depart_s: int | None = None,
+    ) -> TravelMatrix:
+        self.built.append(len(list(origins)))  # type: ignore[arg-type]
+        return super().matrix(origins, destinations, depart_s=depart_s)
+
+
+def test_the_runs_travel_is_built_once_to_price_the_drops_and_once_to_share_the_run() -> None:
+    travel = CountedTravel()
+    day = small_day(partner_stores=(QUEEN_CREEK, BEYOND_QC, WEST), costs=ROUTED, travel=travel)
+    plain = replace(day, travel=TravelModel())
+    everyone = {QUEEN_CREEK.id, BEYOND_QC.id, WEST.id}
+    prices = drop_prices(day, everyone, seed=1)
+    # One matrix routes the tour and prices its detours; the prices are the same.
+    assert travel.built == [4]
+    assert prices == drop_prices(plain, everyone, seed=1)
+    travel.built.clear()
+    batches = tuple(manifest(day, store, [], seed=1) for store in (QUEEN_CREEK, BEYOND_QC, WEST))
+    run, shared = morning_run(day, batches, seed=1)
+    assert run is not None
+    assert travel.built == [4]
+    assert sum(m.cost_cents for m in shared) == run.cost_cents
+    assert (run, shared) == morning_run(plain, batches, seed=1)
 
 
 def test_the_plans_total_holds_the_routed_runs_cost_not_a_price_per_drop() -> None:

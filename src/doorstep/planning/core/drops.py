@@ -12,7 +12,11 @@ that rode on it, so the plan's total holds the run's routed cost, not a guess pe
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 
+import numpy as np
+
+from doorstep.geo import TravelMatrix
 from doorstep.optimize import ProblemBuilder, Route, Step, solve
 from doorstep.planning.core.model import HOUR, MILE_M, DayInput, PartnerStore
 from doorstep.planning.core.routing import verified
@@ -25,18 +29,44 @@ RUN_LEAD_S = HOUR
 RUN_ITERATIONS = 400
 
 
-def route_run(day: DayInput, stores: Sequence[PartnerStore], seed: int) -> Route | None:
-    """A run from the station through ``stores`` and back, timed from ``RUN_LEAD_S`` before
-    the batches are due (checked by the core). None without stores or a station site."""
+@dataclass(frozen=True, eq=False)
+class RunMatrix:
+    """The travel between the station (row 0) and a run's stores, at the run's departure.
+
+    Built once per run and handed to whatever routes the run or prices its drops: with a road
+    router configured, each build is a call to it."""
+
+    rows: dict[str, int]  # store id → its row
+    travel: TravelMatrix
+
+    def between(self, store_ids: Sequence[str]) -> TravelMatrix:
+        """The travel between the station (row 0) and ``store_ids``, in their order."""
+        index = [0] + [self.rows[i] for i in store_ids]
+        grid = np.ix_(index, index)
+        return TravelMatrix(self.travel.distances[grid], self.travel.durations[grid])
+
+
+def run_matrix(day: DayInput, stores: Sequence[PartnerStore]) -> RunMatrix | None:
+    """The travel a run from the station through ``stores`` needs. None without stores or a
+    station site."""
     station = day.site(day.station)
     if station is None or not stores:
         return None
-    b = ProblemBuilder(dimensions=("batches",), name=f"morning run {day.station}")
-    home = b.add_location(station.id)
-    locs = [b.add_location(s.id) for s in stores]
     points = [(station.lat, station.lng)] + [(s.lat, s.lng) for s in stores]
+    return RunMatrix(
+        {s.id: k for k, s in enumerate(stores, start=1)},
+        day.travel.matrix(points, depart_s=run_departure(day)),
+    )
+
+
+def route_run(day: DayInput, stores: Sequence[PartnerStore], matrix: RunMatrix, seed: int) -> Route:
+    """A run from the station through ``stores`` (all in ``matrix``) and back, timed from
+    ``RUN_LEAD_S`` before the batches are due (checked by the core)."""
+    b = ProblemBuilder(dimensions=("batches",), name=f"morning run {day.station}")
+    home = b.add_location(day.station)
+    locs = [b.add_location(s.id) for s in stores]
     depart = run_departure(day)
-    travel = day.travel.matrix(points, depart_s=depart)
+    travel = matrix.between([s.id for s in stores])
     b.set_matrices(travel.distances, travel.durations)
     b.add_vehicle_type(
         "van", start=home, end=home, capacity=(len(stores),), shift=(depart, depart + 12 * HOUR)
@@ -53,29 +83,20 @@ def route_run(day: DayInput, stores: Sequence[PartnerStore], seed: int) -> Route
     return route
 
 
-def run_tour(day: DayInput, stores: Sequence[PartnerStore], seed: int) -> list[str]:
-    """The stores in the order a run from the station visits them."""
-    route = route_run(day, stores, seed)
-    return [] if route is None else [v.job_id for v in route.visits if v.step is Step.JOB]
-
-
 def run_departure(day: DayInput) -> int:
     return max(0, day.middle_mile_arrival_s - RUN_LEAD_S)
 
 
-def detours(day: DayInput, tour: Sequence[str]) -> dict[str, int]:
-    """Per store of ``tour`` (in visiting order), the cents that leaving it out of the run
-    would save: the extra time and miles of going by it, and its drop."""
-    station = day.site(day.station)
-    if station is None or not tour:
+def detours(day: DayInput, tour: Sequence[str], matrix: RunMatrix) -> dict[str, int]:
+    """Per store of ``tour`` (in visiting order, all in ``matrix``), the cents that leaving it
+    out of the run would save: the extra time and miles of going by it, and its drop."""
+    if not tour:
         return {}
-    stores = {s.id: s for s in day.partner_stores}
-    points = [(station.lat, station.lng)] + [(stores[i].lat, stores[i].lng) for i in tour]
-    travel = day.travel.matrix(points, depart_s=run_departure(day))
+    travel = matrix.between(tour)
     metres, seconds = travel.distances, travel.durations
     found: dict[str, int] = {}
     for k, store_id in enumerate(tour, start=1):
-        before, after = k - 1, (k + 1) % len(points)
+        before, after = k - 1, (k + 1) % (len(tour) + 1)
         extra_m = metres[before, k] + metres[k, after] - metres[before, after]
         extra_s = seconds[before, k] + seconds[k, after] - seconds[before, after] + DROP_SERVICE_S
         found[store_id] = driver_cents(day, int(extra_s), int(extra_m))
@@ -84,18 +105,26 @@ def detours(day: DayInput, tour: Sequence[str]) -> dict[str, int]:
 
 def drop_prices(day: DayInput, store_ids: Collection[str], seed: int) -> dict[str, int]:
     """The price of a drop at each of ``store_ids`` (the stores that could take a parcel
-    today), before the channels are chosen."""
+    today), before the channels are chosen: one travel matrix routes the tour and prices
+    its detours."""
     fixed = day.costs.middle_mile_cost_per_drop_cents
     if fixed is not None:
         return dict.fromkeys(store_ids, fixed)
-    stores = [s for s in day.partner_stores if s.id in store_ids]
-    return detours(day, run_tour(day, sorted(stores, key=lambda s: s.id), seed))
+    stores = sorted((s for s in day.partner_stores if s.id in store_ids), key=lambda s: s.id)
+    matrix = run_matrix(day, stores)
+    if matrix is None:
+        return {}
+    route = route_run(day, stores, matrix, seed)
+    return detours(day, [v.job_id for v in route.visits if v.step is Step.JOB], matrix)
 
 
-def run_shares(day: DayInput, tour: Sequence[str], run_cost_cents: int) -> dict[str, int]:
-    """The routed run's cost shared out to its stores in proportion to their detours; the
-    shares add up to the run's cost exactly (largest remainders get the odd cents)."""
-    weights = detours(day, tour)
+def run_shares(
+    day: DayInput, tour: Sequence[str], run_cost_cents: int, matrix: RunMatrix
+) -> dict[str, int]:
+    """The routed run's cost shared out to its stores in proportion to their detours (on the
+    ``matrix`` the run was routed on); the shares add up to the run's cost exactly (largest
+    remainders get the odd cents)."""
+    weights = detours(day, tour, matrix)
     if not weights:
         return {}
     total = sum(weights.values())

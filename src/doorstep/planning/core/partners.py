@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from doorstep.optimize import ProblemBuilder, Step, solve
-from doorstep.planning.core.drops import driver_cents, route_run, run_shares
+from doorstep.planning.core.drops import (
+    RunMatrix,
+    driver_cents,
+    route_run,
+    run_matrix,
+    run_shares,
+)
 from doorstep.planning.core.groups import group_packages
 from doorstep.planning.core.model import (
     DayInput,
@@ -84,23 +90,25 @@ def manifest(
 
 def morning_run(
     day: DayInput, manifests: tuple[PartnerManifest, ...], seed: int
-) -> MorningRun | None:
+) -> tuple[MorningRun | None, tuple[PartnerManifest, ...]]:
     """Route the station's van through every store with a batch and back (the one travel
-    model, checked by the core); priced as a driver's time and miles. None without manifests
-    or a station site."""
+    model, checked by the core), priced as a driver's time and miles, and add each
+    manifest's share of it (`with_run_shares`): one travel matrix for both. No run without
+    manifests or a station site."""
     station = day.site(day.station)
     stores = {s.id: s for s in day.partner_stores}
     dropped = [m for m in manifests if m.store in stores]
-    route = route_run(day, [stores[m.store] for m in dropped], seed)
-    if station is None or route is None:
-        return None
+    matrix = run_matrix(day, [stores[m.store] for m in dropped])
+    if station is None or matrix is None:
+        return None, with_run_shares(day, manifests, None, None)
+    route = route_run(day, [stores[m.store] for m in dropped], matrix, seed)
     sizes = {m.store: len(m.packages) for m in dropped}
     stops = tuple(
         RunStop(v.job_id, v.arrival, v.departure, sizes[v.job_id])
         for v in route.visits
         if v.step is Step.JOB
     )
-    return MorningRun(
+    run = MorningRun(
         start_site=station.id,
         start_s=route.start_time,
         end_s=route.end_time,
@@ -108,18 +116,23 @@ def morning_run(
         distance_m=route.distance,
         cost_cents=driver_cents(day, route.end_time - route.start_time, route.distance),
     )
+    return run, with_run_shares(day, manifests, run, matrix)
 
 
 def with_run_shares(
-    day: DayInput, manifests: tuple[PartnerManifest, ...], run: MorningRun | None
+    day: DayInput,
+    manifests: tuple[PartnerManifest, ...],
+    run: MorningRun | None,
+    matrix: RunMatrix | None,
 ) -> tuple[PartnerManifest, ...]:
-    """Each manifest's cost with its share of the routed run added (by its store's detour),
-    so the manifests' costs add up to the stores' pay plus the run's cost; or the contracted
-    price per drop where the middle mile is bought by the drop."""
+    """Each manifest's cost with its share of the routed run added (by its store's detour on
+    the ``matrix`` the run was routed on), so the manifests' costs add up to the stores' pay
+    plus the run's cost; or the contracted price per drop where the middle mile is bought by
+    the drop."""
     fixed = day.costs.middle_mile_cost_per_drop_cents
     if fixed is not None:
         return tuple(replace(m, cost_cents=m.cost_cents + fixed) for m in manifests)
-    if run is None:
+    if run is None or matrix is None:
         return manifests
-    shares = run_shares(day, [stop.store for stop in run.stops], run.cost_cents)
+    shares = run_shares(day, [stop.store for stop in run.stops], run.cost_cents, matrix)
     return tuple(replace(m, cost_cents=m.cost_cents + shares.get(m.store, 0)) for m in manifests)

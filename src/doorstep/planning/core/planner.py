@@ -44,7 +44,7 @@ from doorstep.planning.core.model import (
     PlanProgress,
     UnassignedReason,
 )
-from doorstep.planning.core.partners import manifest, morning_run, with_run_shares
+from doorstep.planning.core.partners import manifest, morning_run
 from doorstep.planning.core.pricing import (
     Option,
     carrier_option,
@@ -627,8 +627,7 @@ def _finish(
         manifest(day, stores[store_id], [by_id[pid] for pid in ids], seed)
         for store_id, ids in sorted(alloc.partner.items())
     )
-    run = morning_run(day, manifests, seed)
-    manifests = with_run_shares(day, manifests, run)
+    run, manifests = morning_run(day, manifests, seed)
     plan_decisions = decisions(day, blocks, manifests, alloc, marginal, partner_price, carrier)
     return DayPlan(
         blocks=blocks,
