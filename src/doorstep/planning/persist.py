@@ -108,6 +108,7 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
     # A driver holds these blocks (or they were released before): they stay, and so do the
     # batches and staff routes of their parcels (a partner run's drops).
     held = [r for r in routes if r.block_id is not None and r.block_id not in released]
+    held += _driven_van_runs(session, wave, routes)
     kept = {package_id for route in held for package_id in on_route[route.id]}
     undone: list[int] = []  # stops whose rows go
     gone: list[int] = []  # routes that go with all their stops
@@ -211,6 +212,30 @@ def release_previous(session: Session, wave: Wave, *, now: datetime) -> list[Pla
         plan.status = PlanStatus.SUPERSEDED
     session.flush()
     return plans
+
+
+def _driven_van_runs(session: Session, wave: Wave, routes: list[Route]) -> list[Route]:
+    """The station van's runs (no block) that have left a batch at a store: driven, they
+    stay with their cost, as a block a driver holds does."""
+    vans = [r.id for r in routes if r.block_id is None and r.start_node_id == wave.station.id]
+    if not vans:
+        return []
+    driven = set(
+        session.scalars(
+            select(Stop.route_id)
+            .join(
+                PartnerManifest,
+                (PartnerManifest.partner_store_id == Stop.node_id)
+                & (PartnerManifest.service_date == wave.service_date),
+            )
+            .where(
+                Stop.route_id.in_(vans),
+                Stop.kind == StopKind.DROP_OFF,
+                PartnerManifest.status != ManifestStatus.PLANNED,
+            )
+        )
+    )
+    return [r for r in routes if r.id in driven]
 
 
 def _rows(session: Session, ids: set[int]) -> list[Package]:
