@@ -22,6 +22,10 @@ from doorstep.models import (
     Order,
     Package,
     PackageEvent,
+    PartnerManifest,
+    Route,
+    Stop,
+    StopKind,
 )
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
 from doorstep.sim import SimConfig
@@ -147,6 +151,21 @@ def test_partner_parcels_go_through_the_partner_services(
     ends = _partner_ends(connection, run)
     assert ends[PackageState.DELIVERED] > 0
     assert ends[PackageState.PICKED_UP_AT_COUNTER] > 0
+    # The van costs what the plans routed it for on the days it dropped a batch (the cost
+    # they shared out to the manifests), not a flat price per drop; a run that left its
+    # batches stays through the re-plans after it.
+    with sessionmaker(bind=connection)() as session:
+        dropped_on = select(PartnerManifest.service_date).where(
+            PartnerManifest.dropped_at.is_not(None)
+        )
+        runs = session.scalars(
+            select(Route.cost_cents).where(
+                Route.service_date.in_(dropped_on),
+                Route.id.in_(select(Stop.route_id).where(Stop.kind == StopKind.DROP_OFF)),
+            )
+        ).all()
+    assert runs
+    assert run.kpis.cost_cents["middle_mile"] == sum(c or 0 for c in runs) > 0
 
 
 def test_uncollected_counter_parcels_ride_back_after_their_days(

@@ -187,7 +187,8 @@ def _costs(
     port: TwinNetwork,
 ) -> None:
     """What the day cost: blocks driven (their pay), partner stores (per parcel they handled)
-    and the van that drops their batches, the carrier (the planner's rate of the service)."""
+    and the van that drops their batches (`_middle_mile`), the carrier (the planner's rate of
+    the service)."""
     pay: Counter[str] = Counter()
     for block, route in blocks.values():
         key = CHANNEL_KEYS.get(route.channel, "station_routes") if route else "station_routes"
@@ -203,7 +204,7 @@ def _costs(
         for s in repository.carrier_shipments(session, [p.id for p, _ in rows])
         if s.handed_over_at is not None
     )
-    middle_mile = len(drops) * port.middle_mile_cents
+    middle_mile = _middle_mile(session, drops, port)
     kpis.cost_cents = {
         "station_routes": pay["station_routes"],
         "store_and_mall_runs": pay["store_and_mall_runs"],
@@ -223,6 +224,17 @@ def _costs(
     kpis.cost_per_package_by_channel_cents = {
         k: round(v / kpis.by_channel[k]) if kpis.by_channel.get(k) else 0 for k, v in per.items()
     }
+
+
+def _middle_mile(session: Session, drops: set[tuple[str, int]], port: TwinNetwork) -> int:
+    """What the van's runs cost, as the plans priced them: the routed run of each day a
+    batch was dropped (its cost, shared out to that day's manifests), or the contracted
+    price per drop where the planner was given one."""
+    fixed = port.settings.costs.middle_mile_cost_per_drop_cents if port.settings.costs else None
+    if fixed is not None:
+        return len(drops) * fixed
+    days = sorted({port.date_of(day) for _, day in drops})
+    return repository.van_runs_cents(session, days) if days else 0
 
 
 def _drivers(kpis: DayKpis, log: SimLog, port: TwinNetwork) -> None:

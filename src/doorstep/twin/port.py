@@ -111,7 +111,6 @@ class TwinSettings:
     # The planner's prices (driver pay per hour, …): None, the planner's defaults.
     costs: CostModel | None = None
     secret_key: str = "twin-secret-key-for-pins-0123456789"
-    middle_mile_cents: int = 1800  # the van's share per batch dropped (the planner's price)
     data_dir: str = "var"
     # The partner stores' settings (`DOORSTEP_STORE_*`, `DOORSTEP_PUBLIC_URL`).
     scan_in_minutes: int = 30
@@ -143,7 +142,6 @@ class TwinNetwork:
         self.carrier = TwinCarrier(settings.seed, clock=lambda: self.now)
         self.phase_s: dict[str, float] = {}  # wall clock by kind of call
         self.phase_cpu_s: dict[str, float] = {}  # this process's CPU by kind of call
-        self.middle_mile_cents = settings.middle_mile_cents
         self.carried_over: set[str] = set()  # parcels moved to a later day at its end
         self.plans_checked = 0  # plans routed (each route passed the core's checker)
         self.checker_failures: list[str] = []

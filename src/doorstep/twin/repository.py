@@ -242,6 +242,27 @@ def blocks_by_id(session: Session, ids: Sequence[int]) -> dict[int, tuple[Block,
     return found
 
 
+def van_runs_cents(session: Session, days: Sequence[date]) -> int:
+    """The routed cost of the van's runs on ``days``: the routes from a station through the
+    partner stores with no block (`planning.persist._morning_run`; its cost is what its plan
+    shared out to the manifests): the current plans' and the runs that left a batch before
+    a re-plan (`planning.persist.release_previous` keeps them). A run offered as a block is
+    paid as one."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Route.cost_cents), 0))
+            .join(Node, Node.id == Route.start_node_id)
+            .where(
+                Route.channel == Channel.PARTNER_STORE,
+                Route.block_id.is_(None),
+                Route.service_date.in_(days),
+                Node.kind == NodeKind.STATION,
+            )
+        )
+        or 0
+    )
+
+
 def carrier_shipments(session: Session, package_ids: Sequence[int]) -> list[CarrierShipment]:
     found: list[CarrierShipment] = []
     for start in range(0, len(package_ids), 500):
