@@ -427,6 +427,42 @@ class Settings(BaseSettings):
         description="Worker processes of the local Dask cluster (one solve each at a time)",
     )
 
+    # Shoppers' returns collected at their doors by a station's driver.
+    door_return_from_hour: int = Field(
+        default=9,
+        ge=0,
+        le=23,
+        description="A driver rings to collect a return from this hour (local time)",
+    )
+    door_return_until_hour: int = Field(
+        default=21,
+        ge=1,
+        le=24,
+        description="... and until this hour (local time): the door's window in the plan",
+    )
+    door_return_tries: int = Field(
+        default=2,
+        ge=1,
+        le=5,
+        description="Doors tried for one return (nobody home) before the shopper is asked to "
+        "bring it to a counter",
+    )
+    ops_door_return_waiting_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 14,
+        description="A door return no plan has taken for this long (hours) after its first "
+        "day opens a door_return_waiting exception",
+    )
+
+    @model_validator(mode="after")
+    def _door_window(self) -> Settings:
+        if self.door_return_from_hour >= self.door_return_until_hour:
+            raise ValueError(
+                "DOORSTEP_DOOR_RETURN_FROM_HOUR must come before DOORSTEP_DOOR_RETURN_UNTIL_HOUR"
+            )
+        return self
+
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
         # A deployment that forgot to set a secret must not start with a public one.

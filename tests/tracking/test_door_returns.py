@@ -14,11 +14,13 @@ from doorstep.drivers.road.returns import back_at_station
 from doorstep.models import (
     Block,
     BlockStatus,
+    ExceptionKind,
     InventoryLevel,
     Merchant,
     Message,
     Node,
     NodeKind,
+    OpsException,
     Order,
     OrderLine,
     OutboxCursor,
@@ -32,6 +34,8 @@ from doorstep.models import (
     StopStatus,
 )
 from doorstep.notifications import milestones
+from doorstep.ops import detectors
+from doorstep.ops.detectors import Thresholds
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import plan_wave
@@ -287,6 +291,7 @@ def test_nobody_home_offers_another_day_then_a_counter(loaded: Road) -> None:
         reason="nobody_home",
         now=local(12, day=26),
         tz=ZoneInfo("America/Phoenix"),
+        doors=returns.DoorCollection(),
     )
     assert returned.door_from is None
     assert returns.due_at_doors(session, station.id, date(2026, 11, 27)) == []
@@ -378,6 +383,7 @@ def test_the_shopper_hears_the_day_and_the_missed_door(loaded: Road) -> None:
         reason="nobody_home",
         now=local(12, day=25),
         tz=ZoneInfo("America/Phoenix"),
+        doors=returns.DoorCollection(),
     )
     milestones.follow_outbox(
         session, local(13, day=25), public_url="https://t.example", max_attempts=3
@@ -455,3 +461,90 @@ def test_a_replan_that_finds_no_block_for_it_takes_the_day_back(loaded: Road) ->
     assert returned.door_from == NEXT_DAY
     page = client.get(f"/track/{package.tracking_token}").text
     assert "A driver collects it from your door from" in page
+
+
+def test_one_try_at_the_door_where_the_network_allows_one(loaded: Road) -> None:
+    road, session = loaded, loaded.session
+    _, returned = _door_return_requested(road)
+    _plan(road, NEXT_DAY)
+    block, _ = _pickup_stop(road, returned)
+    again = returns.collection_failed(
+        session,
+        session.get_one(Return, returned.id),
+        block_id=block.id,
+        reason="nobody_home",
+        now=local(12, day=25),
+        tz=ZoneInfo("America/Phoenix"),
+        doors=returns.DoorCollection(tries=1),
+    )
+    # `DOORSTEP_DOOR_RETURN_TRIES=1`: the first door that finds nobody asks for a counter.
+    assert again is False
+    assert session.get_one(Return, returned.id).door_from is None
+
+
+def test_the_door_window_is_the_networks(loaded: Road) -> None:
+    """`DOORSTEP_DOOR_RETURN_FROM_HOUR` / `_UNTIL_HOUR`: the page says the hours, the plan
+    rings in them."""
+    road, session = loaded, loaded.session
+    app = road.client.app
+    app.state.settings = app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"door_return_from_hour": 17, "door_return_until_hour": 20}
+    )
+    package = _delivered_and_returnable(road)
+    road.set_clock(local(15))
+    page = road.client.get(f"/track/{package.tracking_token}").text
+    assert "between 5 pm and 8 pm; we tell you the day" in page
+    started = road.client.post(
+        f"/track/{package.tracking_token}/return",
+        data={"method": "door", "reason": "Too small"},
+        follow_redirects=False,
+    )
+    assert started.status_code == 303, started.text
+    returned = session.scalars(select(Return).where(Return.package_id == package.id)).one()
+    _a_parcel_for_tomorrow(road)
+    doors = returns.DoorCollection.from_settings(app.state.settings)  # type: ignore[attr-defined]
+    plan_wave(
+        session,
+        "DCH1",
+        NEXT_DAY,
+        drivers=DriverPlan(2, 0, doors=doors),
+        time_limit_s=2,
+        seed=1,
+        max_iterations=200,
+        workers=1,
+        offers=OFFERS,
+        now=local(7, day=25),
+    )
+    _, stop = _pickup_stop(road, returned)
+    assert stop.planned_arrival_at is not None
+    arrives = stop.planned_arrival_at.astimezone(ZoneInfo("America/Phoenix"))
+    assert 17 <= arrives.hour < 20
+
+
+def test_a_door_return_no_plan_takes_for_a_day_opens_one_exception(loaded: Road) -> None:
+    road, session = loaded, loaded.session
+    package, returned = _door_return_requested(road)
+    thresholds = Thresholds()  # a day
+    # Its first day (Wed 25) is under way: nothing yet.
+    assert detectors.waiting_door_returns(session, local(18, day=25), thresholds) == 0
+    # A day later no plan has taken it (no wave was planned): the operator hears of it once.
+    assert detectors.waiting_door_returns(session, local(18, day=26), thresholds) == 1
+    assert detectors.waiting_door_returns(session, local(19, day=26), thresholds) == 0
+    [opened] = session.scalars(
+        select(OpsException).where(OpsException.kind == ExceptionKind.DOOR_RETURN_WAITING)
+    ).all()
+    assert opened.package_id == package.id
+    assert returned.public_id in opened.detail
+    assert opened.data["door_from"] == NEXT_DAY.isoformat()
+
+
+def test_a_door_return_on_a_block_opens_no_exception(loaded: Road) -> None:
+    road, session = loaded, loaded.session
+    _, returned = _door_return_requested(road)
+    _plan(road, NEXT_DAY)
+    _pickup_stop(road, returned)
+    thresholds = Thresholds()
+    # Planned for Wed 25: quiet that day and the next; its day long gone, it is left.
+    assert detectors.waiting_door_returns(session, local(20, day=25), thresholds) == 0
+    assert detectors.waiting_door_returns(session, local(12, day=26), thresholds) == 0
+    assert detectors.waiting_door_returns(session, local(18, day=27), thresholds) == 1

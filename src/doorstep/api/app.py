@@ -40,6 +40,7 @@ from doorstep.shipments import api as shipments_api
 from doorstep.storage.service import blob_store_from_settings
 from doorstep.tracking import api as tracking_api
 from doorstep.tracking.push import Broadcaster
+from doorstep.tracking.returns import DoorCollection
 from doorstep.web import dev_outbox
 from doorstep.web import ops as ops_pages
 from doorstep.web import routes as web_routes
@@ -92,6 +93,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         max_attempts=settings.max_delivery_attempts,
         secret_key=settings.secret_key,
         cache_s=settings.tracking_page_cache_seconds,
+        doors=DoorCollection.from_settings(settings),
     )
     app.state.login_throttle = LoginThrottle(
         settings.console_login_limit, settings.rate_limit_storage

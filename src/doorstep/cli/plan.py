@@ -34,6 +34,7 @@ from doorstep.planning.core import PlanProgress
 from doorstep.planning.loading import DriverPlan, Trips
 from doorstep.planning.service import PlanRun, plan_wave, station_codes
 from doorstep.settings import get_settings
+from doorstep.tracking.returns import DoorCollection
 from doorstep.web.plan_page import render_plan_page
 
 if TYPE_CHECKING:
@@ -339,7 +340,12 @@ def plan_command(
                 station,
                 day,
                 pages,
-                DriverPlan(drivers, mall_drivers, trips=Trips.from_settings(settings)),
+                DriverPlan(
+                    drivers,
+                    mall_drivers,
+                    trips=Trips.from_settings(settings),
+                    doors=DoorCollection.from_settings(settings),
+                ),
                 time_limit,
                 seed,
                 force,

@@ -27,6 +27,7 @@ class ExceptionKind(StrEnum):
     COUNTER_OVERDUE = "counter_overdue"
     CARRIER_SILENT = "carrier_silent"
     PIN_LOCKED = "pin_locked"
+    DOOR_RETURN_WAITING = "door_return_waiting"
 
 
 class ExceptionStatus(StrEnum):

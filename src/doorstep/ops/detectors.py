@@ -1,6 +1,6 @@
 """The periodic checks that open exceptions nothing else opens: a stop whose ETA passes its
 promise, a block with no driver near its start, a stop that takes too long, a carrier parcel
-without tracking news.
+without tracking news, a return to collect at a door that no plan has taken for a day.
 
 Each check opens **one exception per subject** (a stop, a block, a carrier parcel): a subject
 already flagged, open or resolved, is not flagged again, so resolving one does not bring it
@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
@@ -37,6 +38,8 @@ from doorstep.models import (
     Node,
     OpsException,
     Package,
+    Return,
+    ReturnStatus,
     Route,
     Stop,
     StopPackage,
@@ -60,6 +63,7 @@ class Thresholds:
     unclaimed_lead: timedelta = timedelta(minutes=60)
     near_m: float = 10 * METRES_PER_MILE
     carrier_silent: timedelta = timedelta(hours=48)
+    door_return_waiting: timedelta = timedelta(hours=24)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Thresholds:
@@ -68,6 +72,7 @@ class Thresholds:
             unclaimed_lead=timedelta(minutes=settings.ops_unclaimed_block_lead_minutes),
             near_m=settings.ops_unclaimed_block_near_miles * METRES_PER_MILE,
             carrier_silent=timedelta(hours=settings.ops_carrier_silent_hours),
+            door_return_waiting=timedelta(hours=settings.ops_door_return_waiting_hours),
         )
 
 
@@ -78,6 +83,7 @@ def detect(session: Session, now: datetime, thresholds: Thresholds) -> dict[str,
         ExceptionKind.UNCLAIMED_BLOCK.value: unclaimed_blocks(session, now, thresholds),
         ExceptionKind.LONG_STOP.value: long_stops(session, now, thresholds),
         ExceptionKind.CARRIER_SILENT.value: silent_carrier_parcels(session, now, thresholds),
+        ExceptionKind.DOOR_RETURN_WAITING.value: waiting_door_returns(session, now, thresholds),
     }
 
 
@@ -307,3 +313,63 @@ def silent_carrier_parcels(session: Session, now: datetime, thresholds: Threshol
         opened += 1
     session.flush()
     return opened
+
+
+# --- the returns to collect at doors: left by the plans ----------------------------------------
+
+
+def waiting_door_returns(session: Session, now: datetime, thresholds: Thresholds) -> int:
+    """A return to collect at the shopper's door that no plan has put on a block for longer
+    than the threshold after its first day began, or whose planned day ended longer than
+    that ago without the collection (days at the station that delivered it): no station
+    block could fit it, so the operator adds a block there or asks the shopper to use a
+    counter. Once per return (its package is the subject)."""
+    rows = session.execute(
+        select(Return, Node)
+        .join(Package, Package.id == Return.package_id)
+        .outerjoin(Node, Node.id == Package.serving_node_id)
+        .where(
+            Return.status == ReturnStatus.REQUESTED,
+            # A day's slack for the time zones; the exact test is below.
+            Return.door_from <= (now - thresholds.door_return_waiting + timedelta(days=1)).date(),
+            Return.collected_at.is_(None),
+            Return.dropped_at.is_(None),
+            ~exists().where(
+                OpsException.package_id == Return.package_id,
+                OpsException.kind == ExceptionKind.DOOR_RETURN_WAITING,
+            ),
+        )
+        .order_by(Return.id)
+    ).all()
+    left = [
+        (returned, node)
+        for returned, node in rows
+        if _door_wait_began(returned, node) + thresholds.door_return_waiting <= now
+    ]
+    for returned, node in left:
+        assert returned.door_from is not None  # the query asks for it
+        session.add(
+            OpsException(
+                kind=ExceptionKind.DOOR_RETURN_WAITING,
+                package_id=returned.package_id,
+                node_id=node.id if node is not None else None,
+                detail=f"return {returned.public_id} waits for a driver at the door since "
+                f"{returned.door_from:%a %d %b}: no plan has put it on a block",
+                data={"return": returned.public_id, "door_from": returned.door_from.isoformat()},
+                opened_at=now,
+                opened_by=SYSTEM,
+            )
+        )
+    session.flush()
+    return len(left)
+
+
+def _door_wait_began(returned: Return, node: Node | None) -> datetime:
+    """Local midnight of the return's first day, or of the day after the one it was planned
+    for (that block did not collect it)."""
+    assert returned.door_from is not None
+    day = returned.door_from
+    if returned.door_planned_for is not None:
+        day = returned.door_planned_for + timedelta(days=1)
+    zone = ZoneInfo(node.timezone) if node is not None else UTC
+    return datetime.combine(day, time(0), tzinfo=zone)

@@ -15,6 +15,7 @@ from doorstep.planning.loading import StationNotFound, Trips
 from doorstep.planning.plan_views import BlockNotFound, PlanNotFound
 from doorstep.planning.schemas import BlockDetailOut, PlanOut, PlanRequest
 from doorstep.planning.service import plan_requested
+from doorstep.tracking.returns import DoorCollection
 
 router = APIRouter(
     prefix="/v1/plans",
@@ -40,6 +41,7 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request, n
         now=now,
         morning_run=request.app.state.settings.morning_run,
         trips=Trips.from_settings(request.app.state.settings),
+        doors=DoorCollection.from_settings(request.app.state.settings),
     )
     view = await run_in_threadpool(
         plan_views.plan_view, session, run.plan, new_plan=run.result is not None

@@ -92,14 +92,15 @@ class Trips:
 
 @dataclass(frozen=True)
 class DriverPlan:
-    """How many drivers the operator expects for the wave, where they start, and whether
-    their blocks may take several trips."""
+    """How many drivers the operator expects for the wave, where they start, whether their
+    blocks may take several trips, and when they may ring at a door to collect a return."""
 
     station_drivers: int = 30
     mall_drivers: int = 6
     capacity_cm3: int = 400_000
     capacity_g: int = 250_000
     trips: Trips = Trips()
+    doors: shopper_returns.DoorCollection = field(default_factory=shopper_returns.DoorCollection)
 
 
 @dataclass(frozen=True)
@@ -339,6 +340,7 @@ def load_wave(
                 lng=order.dest_lng,
                 volume_cm3=package.volume_cm3,
                 weight_g=package.weight_g,
+                window=drivers.doors.window_s,
             )
             for returned, order, package in door
         ),

@@ -35,6 +35,7 @@ from doorstep.planning.loading import (
 )
 from doorstep.planning.persist import release_previous, store_plan
 from doorstep.planning.schemas import PlanRequest
+from doorstep.tracking.returns import DoorCollection
 
 
 @dataclass(frozen=True)
@@ -65,14 +66,16 @@ def plan_requested(
     now: datetime,
     morning_run: str = "block",
     trips: Trips = Trips(),
+    doors: DoorCollection = DoorCollection(),
 ) -> PlanRun:
     """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form);
-    ``morning_run`` is `Settings.morning_run`, ``trips`` `Trips.from_settings`."""
+    ``morning_run`` is `Settings.morning_run`, ``trips`` `Trips.from_settings`, ``doors``
+    `DoorCollection.from_settings`."""
     return plan_wave(
         session,
         body.station,
         body.date,
-        drivers=DriverPlan(body.drivers, body.mall_drivers, trips=trips),
+        drivers=DriverPlan(body.drivers, body.mall_drivers, trips=trips, doors=doors),
         time_limit_s=body.time_limit_s,
         seed=body.seed,
         force=body.force,

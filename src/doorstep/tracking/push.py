@@ -31,6 +31,7 @@ from doorstep.db import READ_ONLY_BEGIN
 from doorstep.models import OutboxEvent
 from doorstep.tracking import service
 from doorstep.tracking.repository import package_of_return, route_neighbours
+from doorstep.tracking.returns import DoorCollection
 
 log = structlog.get_logger(__name__)
 
@@ -51,11 +52,13 @@ class Broadcaster:
         max_attempts: int,
         secret_key: str,
         cache_s: float = 0.0,
+        doors: DoorCollection = DoorCollection(),
     ) -> None:
         self._sessions = sessions
         self.poll_s = poll_s
         self._clock = clock
         self._max_attempts = max_attempts
+        self._doors = doors
         self._secret_key = secret_key  # the counter pick-up codes (pushed behind the token)
         self._subscribers: dict[int, set[asyncio.Queue[str]]] = defaultdict(set)
         self._task: asyncio.Task[None] | None = None
@@ -219,5 +222,6 @@ class Broadcaster:
                 now=self._clock(),
                 max_attempts=self._max_attempts,
                 secret_key=self._secret_key,
+                doors=self._doors,
             )
         return changed, {package_id: view.model_dump_json() for package_id, view in views.items()}

@@ -12,6 +12,7 @@ block, ``return.collection_failed`` when nobody was home, ``return.collected`` i
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -35,13 +36,36 @@ from doorstep.models import (
     Stop,
 )
 from doorstep.orders.lifecycle import PackageState
+from doorstep.settings import Settings
 from doorstep.tracking import wording
 from doorstep.tracking.repository import Facts, find_package, load_facts
 from doorstep.tracking.schemas import ReturnOffer, ReturnOut, TimelineStep
 
 HANDED_OVER = frozenset({PackageState.DELIVERED, PackageState.PICKED_UP_AT_COUNTER})
-#: Doors a driver tries for one return before the shopper is asked to use a counter.
-MAX_DOOR_ATTEMPTS = 2
+
+
+@dataclass(frozen=True)
+class DoorCollection:
+    """When a driver may ring to collect a return (local hours, the plan's window at the
+    door) and how many doors are tried before the shopper is asked to use a counter
+    (`Settings.door_return_from_hour`, `door_return_until_hour`, `door_return_tries`)."""
+
+    from_hour: int = 9
+    until_hour: int = 21
+    tries: int = 2
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DoorCollection:
+        return cls(
+            from_hour=settings.door_return_from_hour,
+            until_hour=settings.door_return_until_hour,
+            tries=settings.door_return_tries,
+        )
+
+    @property
+    def window_s(self) -> tuple[int, int]:
+        """The window in seconds of the day, as the planner takes it."""
+        return self.from_hour * 3600, self.until_hour * 3600
 
 
 class ReturnMethod(StrEnum):
@@ -118,8 +142,11 @@ def door_day(facts: Facts, now: datetime) -> date | None:
     return now.astimezone(ZoneInfo(node.timezone)).date() + timedelta(days=1)
 
 
-def offer(facts: Facts, *, now: datetime, tz: ZoneInfo) -> ReturnOffer | None:
-    """Whether the page offers a return (None: not a question yet, or already asked)."""
+def offer(
+    facts: Facts, *, now: datetime, tz: ZoneInfo, doors: DoorCollection
+) -> ReturnOffer | None:
+    """Whether the page offers a return (None: not a question yet, or already asked), and
+    the hours a driver may come to the door."""
     if facts.package.state not in HANDED_OVER or facts.returned is not None:
         return None
     if not any(product.return_window_days is not None for product, _ in facts.lines):
@@ -136,6 +163,7 @@ def offer(facts: Facts, *, now: datetime, tz: ZoneInfo) -> ReturnOffer | None:
         allowed=True,
         until_text=wording.day_text(until.astimezone(tz).date()),
         door_text=wording.day_text(door) if door is not None else None,
+        door_hours_text=wording.hours_text(doors.from_hour, doors.until_hour),
     )
 
 
@@ -337,7 +365,14 @@ def collection_planned(
 
 
 def collection_failed(
-    session: Session, returned: Return, *, block_id: int, reason: str, now: datetime, tz: ZoneInfo
+    session: Session,
+    returned: Return,
+    *,
+    block_id: int,
+    reason: str,
+    now: datetime,
+    tz: ZoneInfo,
+    doors: DoorCollection,
 ) -> bool:
     """Nobody home: the try is counted and the stop let go. Tries left, the return waits for a
     block of the next day; none left, the shopper is asked to use a counter instead
@@ -346,7 +381,7 @@ def collection_failed(
     returned.door_failed_at = now
     returned.door_stop_id = None
     returned.door_planned_for = None
-    again = returned.door_attempts < MAX_DOOR_ATTEMPTS
+    again = returned.door_attempts < doors.tries
     returned.door_from = now.astimezone(tz).date() + timedelta(days=1) if again else None
     session.flush()
     _tell(

@@ -74,6 +74,7 @@ class ReturnOffer(BaseModel):
     why_not: str | None = None
     # The first day a driver can collect it from the door; None: counters only.
     door_text: str | None = None
+    door_hours_text: str | None = None  # "between 9 am and 9 pm"
 
 
 class TrackingView(BaseModel):

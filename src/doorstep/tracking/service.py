@@ -29,6 +29,7 @@ from doorstep.tracking.repository import (
 )
 
 __all__ = ["TrackingNotFound", "find_package"]
+from doorstep.tracking.returns import DoorCollection
 from doorstep.tracking.schemas import (
     CounterOffer,
     CounterPickup,
@@ -54,13 +55,24 @@ class InstructionsLocked(DomainError):
 
 
 def tracking_view(
-    session: Session, token: str, *, now: datetime, max_attempts: int, secret_key: str
+    session: Session,
+    token: str,
+    *,
+    now: datetime,
+    max_attempts: int,
+    secret_key: str,
+    doors: DoorCollection = DoorCollection(),
 ) -> tuple[int, TrackingView]:
     package_id = find_package(session, token)
     facts = load_facts(session, [package_id])[package_id]
     offers = counter_choice.counter_offers(session, facts.package, facts.order, now=now)
     return package_id, build_view(
-        facts, now=now, max_attempts=max_attempts, secret_key=secret_key, offers=offers
+        facts,
+        now=now,
+        max_attempts=max_attempts,
+        secret_key=secret_key,
+        offers=offers,
+        doors=doors,
     )
 
 
@@ -71,6 +83,7 @@ def views_of(
     now: datetime,
     max_attempts: int,
     secret_key: str,
+    doors: DoorCollection = DoorCollection(),
 ) -> dict[int, TrackingView]:
     """The pages of many packages at once (a route's, after a door): a dozen queries."""
     return {
@@ -80,6 +93,7 @@ def views_of(
             max_attempts=max_attempts,
             secret_key=secret_key,
             offers=counter_choice.counter_offers(session, facts.package, facts.order, now=now),
+            doors=doors,
         )
         for package_id, facts in load_facts(session, package_ids).items()
     }
@@ -134,6 +148,7 @@ def build_view(
     max_attempts: int,
     secret_key: str,
     offers: Sequence[CounterOffer] = (),
+    doors: DoorCollection = DoorCollection(),
 ) -> TrackingView:
     package, order, merchant = facts.package, facts.order, facts.merchant
     tz = wording.zone(facts.node.timezone if facts.node is not None else None)
@@ -173,7 +188,7 @@ def build_view(
         counter=counter_pickup_of(facts, secret_key=secret_key),
         counter_offers=list(offers),
         return_request=returns.return_out(facts.returned) if facts.returned else None,
-        return_offer=returns.offer(facts, now=now, tz=tz),
+        return_offer=returns.offer(facts, now=now, tz=tz, doors=doors),
     )
 
 

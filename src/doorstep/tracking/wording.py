@@ -99,3 +99,16 @@ def zone(name: str | None) -> ZoneInfo:
         return ZoneInfo(name or "UTC")
     except (KeyError, ValueError):
         return ZoneInfo("UTC")
+
+
+def hours_text(from_hour: int, until_hour: int) -> str:
+    """ "between 9 am and 9 pm" (whole hours of the day; 24 is midnight)."""
+    return f"between {_hour(from_hour)} and {_hour(until_hour)}"
+
+
+def _hour(hour: int) -> str:
+    if hour % 24 == 0:
+        return "midnight"
+    if hour == 12:
+        return "noon"
+    return f"{hour % 12} {'am' if hour < 12 else 'pm'}"

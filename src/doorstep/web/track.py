@@ -25,6 +25,7 @@ from doorstep.storage.service import BlobNotFound, BlobStore
 from doorstep.tracking import counter_choice, returns
 from doorstep.tracking import service as tracking
 from doorstep.tracking.push import Broadcaster
+from doorstep.tracking.returns import DoorCollection
 from doorstep.tracking.schemas import TrackingView
 from doorstep.web import pages
 from doorstep.web.barcodes import code128_svg
@@ -112,6 +113,7 @@ async def page(
                     now=now,
                     max_attempts=settings.max_delivery_attempts,
                     secret_key=settings.secret_key,
+                    doors=DoorCollection.from_settings(settings),
                 )
             except tracking.TrackingNotFound:
                 return None
@@ -209,6 +211,7 @@ def _form(
             now=now,
             max_attempts=settings.max_delivery_attempts,
             secret_key=settings.secret_key,
+            doors=DoorCollection.from_settings(settings),
         )
         return _page(token, view, error.status, error=error)
     # This process's cached pages of the order go (others': at their next outbox read, or
@@ -252,6 +255,7 @@ async def events(token: str, request: Request, now: Now, settings: SettingsDep) 
                 now=now,
                 max_attempts=settings.max_delivery_attempts,
                 secret_key=settings.secret_key,
+                doors=DoorCollection.from_settings(settings),
             )
             return package_id, view.model_dump_json()
 

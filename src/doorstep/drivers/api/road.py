@@ -56,6 +56,7 @@ from doorstep.partners import run
 from doorstep.partners.schemas import CollectIn, CollectOut, RunDropIn, RunDropOut
 from doorstep.settings import Settings
 from doorstep.storage.images import NotAnImage, PhotoTooLarge
+from doorstep.tracking.returns import DoorCollection
 
 router = APIRouter(
     prefix="/v1/driver/blocks",
@@ -386,9 +387,17 @@ def door_not_collected(
     session: DbSession,
     now: Now,
     travel: Travel,
+    settings: SettingsDep,
 ) -> DoorReturnOut:
     return door_returns.door_missed(
-        session, driver, block_id, stop_id, body, now=now, travel=travel
+        session,
+        driver,
+        block_id,
+        stop_id,
+        body,
+        now=now,
+        travel=travel,
+        doors=DoorCollection.from_settings(settings),
     )
 
 

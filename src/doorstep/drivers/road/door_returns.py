@@ -107,10 +107,11 @@ def door_missed(
     *,
     now: datetime,
     travel: TravelModel,
+    doors: shopper_returns.DoorCollection,
 ) -> DoorReturnOut:
     """Nobody home: the stop fails and each return still there is let go of the block (tried
-    again on a later day, or the shopper asked to use a counter). Tapped again: the same
-    answer."""
+    again on a later day, or the shopper asked to use a counter after ``doors.tries``).
+    Tapped again: the same answer."""
     block = held_block(session, driver, block_id)
     load = load_block(session, block)
     stop = _door_stop(load, stop_id)
@@ -124,7 +125,13 @@ def door_missed(
         if returned.collected_block_id == block.id:
             continue
         shopper_returns.collection_failed(
-            session, returned, block_id=block.id, reason=body.reason.value, now=now, tz=tz
+            session,
+            returned,
+            block_id=block.id,
+            reason=body.reason.value,
+            now=now,
+            tz=tz,
+            doors=doors,
         )
         again = again or returned.door_from
     stop.arrived_at = stop.arrived_at or now

@@ -29,6 +29,7 @@ from doorstep.planning.loading import Trips
 from doorstep.planning.schemas import PlanRequest
 from doorstep.planning.service import PlanRun, plan_requested
 from doorstep.settings import Settings
+from doorstep.tracking.returns import DoorCollection
 from doorstep.web.checkout import zone_of
 from doorstep.web.ops.auth import page_operator, render
 
@@ -135,6 +136,7 @@ def _plan(
         now=now,
         morning_run=settings.morning_run,
         trips=Trips.from_settings(settings),
+        doors=DoorCollection.from_settings(settings),
     )
     audit.record(
         session,
