@@ -4,7 +4,7 @@ Builds the Chandler example network and one merchant in a fresh database (Postgr
 default, a throw-away database on the given server; ``--sqlite`` for a file), registers a
 webhook endpoint on a local receiver that answers every POST after 30 ms, starts
 ``doorstep worker`` against it, and places orders at up to ``--rate`` per second for
-``--seconds`` (each order: order.created then package.created), one of three ways
+``--seconds`` (each order: order.created then package.created), one of four ways
 (``--orders``):
 
 - ``preview`` (default): in this process, through the orders service (`place_order`, the
@@ -14,7 +14,13 @@ webhook endpoint on a local receiver that answers every POST after 30 ms, starts
   200 orders/s while the worker runs;
 - ``service``: in this process, through the orders service, the full promise per order;
 - ``http``: ``POST /v1/orders`` with the merchant's secret key to a ``doorstep serve``
-  subprocess, as a shop's server would.
+  subprocess, as a shop's server would;
+- ``outbox``: the worker alone. The orders are placed (through the orders service, from one
+  preview) before the endpoint exists and the worker starts; then, paced, each order's
+  events are written again as placing it wrote them (`order_event_values`,
+  `transitions.created_outbox_rows`, `transitions.record_outbox`: the same rows, the same
+  statement, a transaction per order), about a millisecond each instead of placing's
+  6.5 ms, so the rate asked for is the rate offered even on 2 shared cores.
 
 It reports which way ran, the orders offered per second, the events delivered per second,
 the time from each order's commit to its event's arrival at the receiver (p50, p99, max),
@@ -25,6 +31,7 @@ took to drain after the last order, the worker's CPU seconds per 1,000 events de
     .venv/bin/python benchmarks/webhook_throughput.py                      # 200/s for 10 s
     .venv/bin/python benchmarks/webhook_throughput.py --sqlite --rate 100
     .venv/bin/python benchmarks/webhook_throughput.py --orders http --rate 50
+    .venv/bin/python benchmarks/webhook_throughput.py --orders outbox --rate 200
     .venv/bin/python benchmarks/webhook_throughput.py --worker-args "--concurrency 10"
 
 Not a test: it prints a table and writes benchmarks/results/webhook_throughput.json. Timings
@@ -56,7 +63,7 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import Engine, create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from doorstep.catalog import service as catalog
@@ -64,9 +71,10 @@ from doorstep.catalog.schemas import ProductIn, StockIn
 from doorstep.db import create_db_engine, session_factory, unit_of_work
 from doorstep.merchants.service import create_merchant
 from doorstep.migrate import upgrade
-from doorstep.models import DeliverySpeed, OutboxEvent, utcnow
+from doorstep.models import DeliverySpeed, Order, OutboxEvent, Package, utcnow
 from doorstep.network.service import import_network_file
 from doorstep.orders import service as orders
+from doorstep.orders import transitions
 from doorstep.orders.schemas import OrderDestination, OrderIn, Recipient
 from doorstep.promise import service as promise
 from doorstep.promise.capacity import CommittedVolumeCache
@@ -119,9 +127,9 @@ class Receiver:
             return len(self.arrivals)
 
 
-def prepare(database_url: str, receiver_url: str) -> tuple[int, str]:
-    """The network, a merchant with a pan in stock at its mall store, an endpoint; the
-    merchant's id and secret key."""
+def prepare(database_url: str) -> tuple[int, str]:
+    """The network, a merchant with a pan in stock at its mall store; the merchant's id and
+    secret key."""
     engine = create_db_engine(database_url)
     upgrade(engine)
     with unit_of_work(session_factory(engine)) as session:
@@ -146,7 +154,16 @@ def prepare(database_url: str, receiver_url: str) -> tuple[int, str]:
         catalog.set_stock(
             session, merchant_id, [StockIn(sku="PAN-28", node="MCFC-KITCHEN", on_hand=10_000_000)]
         )
-        webhooks.create_endpoint(
+    engine.dispose()
+    return merchant_id, secret_key
+
+
+def add_endpoint(database_url: str, merchant_id: int, receiver_url: str) -> int:
+    """The merchant's endpoint on the receiver, for every event written from now on; the
+    newest event id before it (the events it will not hear of)."""
+    engine = create_db_engine(database_url)
+    with unit_of_work(session_factory(engine)) as session:
+        endpoint = webhooks.create_endpoint(
             session,
             merchant_id,
             receiver_url,
@@ -154,8 +171,9 @@ def prepare(database_url: str, receiver_url: str) -> tuple[int, str]:
             environment=Environment.TEST,
             addresses=AddressPolicy.allowing(["127.0.0.1"]),
         )
+        seen = endpoint.last_event_id
     engine.dispose()
-    return merchant_id, secret_key
+    return seen
 
 
 ORDER = OrderIn(
@@ -167,7 +185,7 @@ ORDER = OrderIn(
 
 
 def paced(
-    rate: float, seconds: float, threads: int, place: Callable[[int], None]
+    rate: float, seconds: float, threads: int, place: Callable[[int], object]
 ) -> tuple[int, float]:
     """Call ``place(thread)`` at ``rate`` per second in all for ``seconds``, from ``threads``
     threads, each on its own schedule (a late one catches up); (calls made, seconds)."""
@@ -208,8 +226,17 @@ def place_in_process(
     """Orders through the orders service, in this process: from one delivery preview, or
     with the full promise each (with the API's per-process caches)."""
     engine = create_db_engine(database_url, pool_size=threads)
+    try:
+        place = order_placer(engine, merchant_id, from_preview=from_preview)
+        return paced(rate, seconds, threads, lambda _: place())
+    finally:
+        engine.dispose()
+
+
+def order_placer(engine: Engine, merchant_id: int, *, from_preview: bool) -> Callable[[], int]:
+    """A function that places one order (in a transaction of its own) and returns its id."""
     factory = session_factory(engine)
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=engine.url.render_as_string(hide_password=False))
     snapshots = SnapshotCache(settings.network_cache_seconds)
     committed = CommittedVolumeCache(settings.capacity_cache_seconds)
     policy = PromisePolicy(travel=settings.travel_model())
@@ -232,9 +259,9 @@ def place_in_process(
             recipient=Recipient(name="Webhook Bench"),
         )
 
-    def place(_: int) -> None:
+    def place() -> int:
         with unit_of_work(factory) as session:
-            orders.place_order(
+            placed = orders.place_order(
                 session,
                 merchant_id,
                 body,
@@ -245,9 +272,69 @@ def place_in_process(
                 committed=committed,
                 savepoint=False,
             )
+            return placed.order.id
+
+    return place
+
+
+def place_ahead(database_url: str, merchant_id: int, *, count: int, threads: int) -> list[int]:
+    """``count`` orders placed as fast as ``threads`` threads go (from one preview); their ids."""
+    engine = create_db_engine(database_url, pool_size=threads)
+    place = order_placer(engine, merchant_id, from_preview=True)
+    ids: list[int] = []
+    lock = threading.Lock()
+    left = itertools.count(count, -1)
+
+    def run() -> None:
+        while next(left) > 0:
+            order_id = place()
+            with lock:
+                ids.append(order_id)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    try:
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    finally:
+        engine.dispose()
+    return sorted(ids)
+
+
+def write_events(
+    database_url: str, order_ids: list[int], *, rate: float, seconds: float, threads: int
+) -> tuple[int, float]:
+    """Paced, each placed order's events written again as placing it wrote them (its
+    ``order.created``, then its packages' ``package.created``), a transaction per order."""
+    engine = create_db_engine(database_url, pool_size=threads)
+    factory = session_factory(engine)
+    with factory() as session:
+        placed = {
+            order.id: order
+            for order in session.scalars(select(Order).where(Order.id.in_(order_ids)))
+        }
+        packages: dict[int, list[Package]] = defaultdict(list)
+        for package in session.scalars(
+            select(Package).where(Package.order_id.in_(order_ids)).order_by(Package.id)
+        ):
+            packages[package.order_id].append(package)
+    turn = itertools.count()
+
+    def write(_: int) -> None:
+        order_id = order_ids[next(turn)]  # place_ahead placed enough for every turn
+        order, now = placed[order_id], utcnow()
+        with unit_of_work(factory) as session:
+            transitions.record_outbox(
+                session,
+                [
+                    orders.order_event_values(order, "order.created", now),
+                    *transitions.created_outbox_rows(order, packages[order_id], now),
+                ],
+            )
 
     try:
-        return paced(rate, seconds, threads, place)
+        return paced(rate, seconds, threads, write)
     finally:
         engine.dispose()
 
@@ -326,14 +413,17 @@ def cpu_seconds(pid: int) -> float:
 
 
 def start_worker(
-    database_url: str, extra: list[str], log: Path, profile: Path | None
+    database_url: str, extra: list[str], log: Path, profile: Path | None, source: Path | None
 ) -> subprocess.Popen[bytes]:
     # Under cProfile the stats are written when the worker exits (SIGTERM stops it cleanly).
     profiled = ["-m", "cProfile", "-o", str(profile)] if profile is not None else []
+    env = environment(database_url)
+    if source is not None:  # another checkout's worker, same environment otherwise
+        env["PYTHONPATH"] = str(source.resolve())
     with log.open("wb") as out:
         return subprocess.Popen(
             [sys.executable, *profiled, "-m", "doorstep", "worker", *extra],
-            env=environment(database_url),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -357,15 +447,22 @@ def main() -> None:
     parser.add_argument("--delay", type=float, default=0.03, help="the receiver's answer time")
     parser.add_argument(
         "--orders",
-        choices=["preview", "service", "http"],
+        choices=["preview", "service", "http", "outbox"],
         default="preview",
         help="how orders are placed: the orders service in this process from one preview "
-        "(default) or with the full promise each, or over HTTP to a doorstep serve subprocess",
+        "(default) or with the full promise each, over HTTP to a doorstep serve subprocess, "
+        "or placed ahead and only their events written at the rate (the worker alone)",
     )
     parser.add_argument("--threads", type=int, default=4, help="threads placing orders")
     parser.add_argument("--drain", type=float, default=300.0, help="longest wait to drain")
     parser.add_argument("--worker-args", default="", help="extra options of doorstep worker")
     parser.add_argument("--label", default="", help="a name for this run in the JSON")
+    parser.add_argument(
+        "--worker-src",
+        type=Path,
+        help="run the worker from this src/ folder (another checkout: before and after back "
+        "to back); the rest of the benchmark runs this checkout",
+    )
     parser.add_argument(
         "--profile", type=Path, help="run the worker under cProfile, its stats to this file"
     )
@@ -386,11 +483,25 @@ def main() -> None:
     worker = server = None
     load_before = os.getloadavg()
     try:
-        merchant_id, secret_key = prepare(database_url, receiver.url)
+        merchant_id, secret_key = prepare(database_url)
+        ahead: list[int] = []
+        if args.orders == "outbox":
+            with console.status("Placing the orders ahead…"):
+                ahead = place_ahead(
+                    database_url,
+                    merchant_id,
+                    count=int(args.rate * args.seconds) + 2 * args.threads,
+                    threads=args.threads,
+                )
+        first_event = add_endpoint(database_url, merchant_id, receiver.url)
         if args.orders == "http":
             server, base_url = start_server(database_url, folder / "server.log")
         worker = start_worker(
-            database_url, args.worker_args.split(), folder / "worker.log", args.profile
+            database_url,
+            args.worker_args.split(),
+            folder / "worker.log",
+            args.profile,
+            args.worker_src,
         )
         # The worker's start-up (imports: seconds on a loaded machine) is not what is measured.
         deadline = time.monotonic() + 120
@@ -406,6 +517,14 @@ def main() -> None:
                 placed, placing = place_over_http(
                     base_url,
                     secret_key,
+                    rate=args.rate,
+                    seconds=args.seconds,
+                    threads=args.threads,
+                )
+            elif args.orders == "outbox":
+                placed, placing = write_events(
+                    database_url,
+                    ahead,
                     rate=args.rate,
                     seconds=args.seconds,
                     threads=args.threads,
@@ -427,7 +546,9 @@ def main() -> None:
             events = {
                 f"evt_{event_id}": (created_at, key)
                 for event_id, created_at, key in session.execute(
-                    select(OutboxEvent.id, OutboxEvent.created_at, OutboxEvent.ordering_key)
+                    select(OutboxEvent.id, OutboxEvent.created_at, OutboxEvent.ordering_key).where(
+                        OutboxEvent.id > first_event
+                    )
                 )
             }
         engine.dispose()
@@ -483,8 +604,10 @@ def main() -> None:
             "preview": "orders service in-process, from one preview",
             "service": "orders service in-process, full promise each",
             "http": "POST /v1/orders to doorstep serve",
+            "outbox": "placed ahead; each order's events written again at the rate",
         }[args.orders],
         "worker_args": args.worker_args,
+        "worker_src": str(args.worker_src or ""),
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "orders_asked_per_s": args.rate,
         "orders": placed,

@@ -63,8 +63,24 @@ def insert_new_packages(
     session.execute(insert(PackageEvent), [event for event, _ in written])
     # Ids follow the rows' order, and a receiver gets an order's events in id order: the
     # order's own event first, then each package's.
-    session.execute(insert(OutboxEvent), [*first_outbox, *(outbox for _, outbox in written)])
+    record_outbox(session, [*first_outbox, *(outbox for _, outbox in written)])
     return packages
+
+
+def created_outbox_rows(
+    order: Order, packages: Sequence[Package], at: datetime
+) -> list[dict[str, Any]]:
+    """The ``package.created`` outbox rows of an order's new packages, as `insert_new_packages`
+    writes them (the webhook benchmark writes an order's events again with these)."""
+    return [
+        _event_values(package, order, None, INITIAL_STATE, "", None, {}, at, 1)[1]
+        for package in packages
+    ]
+
+
+def record_outbox(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Write outbox rows in one statement; their ids follow the rows' order."""
+    session.execute(insert(OutboxEvent), list(rows))
 
 
 def transition_package(
