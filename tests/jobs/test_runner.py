@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
@@ -13,7 +14,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
-from doorstep.jobs import ClaimedJob, Finish, Registry, Runner, completions, enqueue, queue
+from doorstep.jobs import (
+    ClaimedJob,
+    Clock,
+    Finish,
+    Registry,
+    Runner,
+    Started,
+    completions,
+    enqueue,
+    queue,
+)
+from doorstep.jobs.runner import NEWS_GAP_S
 from doorstep.models import Job, JobStatus, Merchant
 from tests.factories import make_merchant
 from tests.jobs.conftest import EXACT, T0, job, run_once
@@ -372,3 +384,94 @@ def test_run_forever_follows_its_clock_and_finishes_what_runs_when_stopped(
     asyncio.run(scenario())
     done = job(session, job_id)
     assert (done.status, done.finished_at) == (JobStatus.SUCCEEDED, T0)
+
+
+class Chain:
+    """A lane that starts one task per pass, ``length`` in all, each ending with the next
+    task started in it (`Started`), as a claim made in a thread of its own does."""
+
+    def __init__(self, length: int) -> None:
+        self.left = length
+        self.done: list[str] = []
+
+    def start_due(self, now: Clock) -> list[asyncio.Task[Started]]:
+        if self.left <= 0:
+            return []
+        self.left -= 1
+        return [asyncio.create_task(self._claim())]
+
+    async def _claim(self) -> Started:
+        await asyncio.sleep(0.01)
+        self.done.append("claim")
+        return Started([asyncio.create_task(self._attempt())])
+
+    async def _attempt(self) -> None:
+        await asyncio.sleep(0.05)
+        self.done.append("attempt")
+
+
+def test_the_runner_waits_for_what_a_lane_s_task_started(
+    session_factory: sessionmaker[Session],
+) -> None:
+    chain = Chain(3)
+    registry = Registry()
+    registry.lane(chain)
+    asyncio.run(Runner(session_factory, registry, name="test-runner").run_once(T0))
+    assert sorted(chain.done) == ["attempt"] * 3 + ["claim"] * 3
+
+    chain = Chain(3)
+    registry = Registry()
+    registry.lane(chain)
+
+    async def stop_at_once() -> None:
+        stop = asyncio.Event()
+        forever = asyncio.create_task(
+            Runner(session_factory, registry, name="test-runner").run_forever(stop, interval=30)
+        )
+        await asyncio.sleep(0)
+        stop.set()
+        await forever
+
+    asyncio.run(stop_at_once())
+    assert chain.done == ["claim", "attempt"]  # stopped after the first pass, yet finished
+
+
+def test_tasks_ending_start_passes_without_the_periodic_jobs_and_news_polls_at_most_so_often(
+    session_factory: sessionmaker[Session],
+) -> None:
+    polls: list[float] = []
+    chain = Chain(10)
+    registry = Registry()
+    registry.every("every_poll", timedelta(0), lambda _work, _now: polls.append(time.monotonic()))
+    registry.lane(chain)
+
+    async def chatty(wake: Callable[[], None], stop: asyncio.Event) -> None:
+        while not stop.is_set():  # news every 5 ms
+            wake()
+            await asyncio.sleep(0.005)
+
+    async def scenario(with_news: bool) -> float:
+        if with_news:
+            registry.listen(chatty)
+        stop = asyncio.Event()
+        runner = Runner(session_factory, registry, name="test-runner")
+        started = time.monotonic()
+        forever = asyncio.create_task(runner.run_forever(stop, interval=30))
+        while len(chain.done) < 20:
+            await asyncio.sleep(0.01)
+        stop.set()
+        await forever
+        return time.monotonic() - started
+
+    asyncio.run(scenario(with_news=False))
+    # Passes started by the tasks ending, one poll: the first.
+    assert sorted(chain.done) == ["attempt"] * 10 + ["claim"] * 10
+    assert len(polls) == 1
+
+    polls.clear()
+    chain.__init__(10)  # type: ignore[misc]
+    elapsed = asyncio.run(scenario(with_news=True))
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    assert len(polls) >= 2
+    assert all(gap >= NEWS_GAP_S * 0.9 for gap in gaps), gaps
+    assert len(polls) <= elapsed / NEWS_GAP_S + 2

@@ -46,6 +46,8 @@ class Receiver:
     delay: float = 0.0
     requests: list[Received] = field(default_factory=list)
     url: str = ""
+    most_at_once: int = 0  # the most requests it was answering at the same time
+    _answering: int = 0
     _seen: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -56,7 +58,11 @@ class Receiver:
             self._seen[msg_id] = self._seen.get(msg_id, 0) + 1
             status = 500 if self._seen[msg_id] <= self.fail else 200
             self.requests.append(Received(headers, body, status, arrived))
+            self._answering += 1
+            self.most_at_once = max(self.most_at_once, self._answering)
         time.sleep(self.delay)
+        with self._lock:
+            self._answering -= 1
         return status
 
     def ids(self) -> list[str]:

@@ -13,7 +13,7 @@ from doorstep.jobs.queue import (
     JobPolicy,
     enqueue,
 )
-from doorstep.jobs.registry import Clock, Finish, Lane, Registry
+from doorstep.jobs.registry import Clock, Finish, Lane, Registry, Started
 from doorstep.jobs.runner import Runner, RunReport
 
 __all__ = [
@@ -28,5 +28,6 @@ __all__ = [
     "Registry",
     "RunReport",
     "Runner",
+    "Started",
     "enqueue",
 ]

@@ -56,12 +56,22 @@ class Periodic:
     run: PeriodicRun
 
 
+@dataclass(frozen=True)
+class Started:
+    """What a lane's task may end with: further tasks it started, which the runner then
+    tracks as it tracks the lane's own (a claim made in a thread of its own returns the
+    attempts it started)."""
+
+    tasks: Sequence[asyncio.Task[Any]]
+
+
 class Lane(Protocol):
     """A queue with its own table and claim rules (webhook deliveries), polled by the runner.
 
     ``start_due`` claims what it has free slots for and returns a task per claimed item; the
-    runner waits for them before it stops. ``now`` is the runner's clock: call it whenever
-    the time is needed (it is pinned when a test or a simulator drives the time).
+    runner waits for them before it stops. A task that returns `Started` hands the runner
+    further tasks to wait for. ``now`` is the runner's clock: call it whenever the time is
+    needed (it is pinned when a test or a simulator drives the time).
     """
 
     def start_due(self, now: Clock) -> Sequence[asyncio.Task[Any]]: ...

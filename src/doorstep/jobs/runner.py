@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import os
 import secrets
 import socket
@@ -44,13 +45,17 @@ from doorstep.db import unit_of_work
 from doorstep.jobs import queue
 from doorstep.jobs.completions import Completions
 from doorstep.jobs.queue import ClaimedJob
-from doorstep.jobs.registry import Clock, Handler, Periodic, Registry
+from doorstep.jobs.registry import Clock, Handler, Periodic, Registry, Started
 from doorstep.models import JobStatus, utcnow
 
 log = structlog.get_logger(__name__)
 
 #: How long a woken runner waits for more wake-ups before its pass.
 COALESCE_S = 0.01
+#: A listener's news starts a poll at most this often: the periodic jobs that follow the
+#: outbox (webhook fan-out, milestones) lock it briefly, and at hundreds of events a second a
+#: poll per notification kept the loop, and the requests in flight with it, waiting on them.
+NEWS_GAP_S = 0.1
 
 
 @dataclass
@@ -103,8 +108,11 @@ class JobLane:
         self.on_done = on_done
         self._in_flight: set[asyncio.Task[None]] = set()
         self.completions = Completions(sessions)
+        # A job ended since the last claim: its handler may have queued another.
+        self.freed = False
 
     def start_due(self, now: Clock) -> list[asyncio.Task[None]]:
+        self.freed = False
         free = self.concurrency - len(self._in_flight)
         if free <= 0 or not self.handlers:
             return []
@@ -115,8 +123,12 @@ class JobLane:
         tasks = [asyncio.create_task(self._run(job, now)) for job in claimed]
         for task in tasks:
             self._in_flight.add(task)
-            task.add_done_callback(self._in_flight.discard)
+            task.add_done_callback(self._job_ended)
         return tasks
+
+    def _job_ended(self, task: asyncio.Task[None]) -> None:
+        self._in_flight.discard(task)
+        self.freed = True
 
     async def _run(self, job: ClaimedJob, now: Clock) -> None:
         handler = self.handlers[job.kind]
@@ -231,28 +243,46 @@ class Runner:
         interval: float = 1.0,
         on_pass: Callable[[RunReport], None] | None = None,
     ) -> None:
-        """Pass every ``interval`` seconds until ``stop`` is set, then let what runs finish.
+        """Poll every ``interval`` seconds until ``stop`` is set, then let what runs finish.
 
-        A pass also starts as soon as something is woken: a task ended (its slot is free for
-        the next item, say the next event of the same order), or a listener was told of new
-        work (`Registry.listen`: new outbox events)."""
+        A poll runs the periodic jobs that are due and asks every lane for due work. It also
+        comes as soon as a listener is told of new work (`Registry.listen`: new outbox
+        events), at most every `NEWS_GAP_S`. Between polls, a pass starts whenever a task
+        ends: its slot is free for the next item (say the next event of the same order), so
+        the lanes are asked again; not the periodic jobs, and not the queued jobs unless one
+        of theirs ended (nothing else made more of them due)."""
         wake = asyncio.Event()
         self._wake = wake.set
-        listeners = [asyncio.create_task(listener(wake.set, stop)) for listener in self.listeners]
+        news = False
+
+        def told() -> None:
+            nonlocal news
+            news = True
+            wake.set()
+
+        listeners = [asyncio.create_task(listener(told, stop)) for listener in self.listeners]
+        polled_at = -math.inf
         try:
             while not stop.is_set():
                 wake.clear()
                 self.report = RunReport()
-                self.run_periodic(self.clock())
+                at = time.monotonic()
+                poll = at >= polled_at + (min(NEWS_GAP_S, interval) if news else interval)
+                if poll:
+                    polled_at, news = at, False
+                    self.run_periodic(self.clock())
                 for lane in self.lanes:
+                    if lane is self.jobs and not (poll or self.jobs.freed):
+                        continue
                     try:
                         self._track(lane.start_due(self.clock))
                     except Exception:
                         # A database hiccup must not end the runner; the next pass tries again.
                         log.exception("lane_poll_failed", lane=type(lane).__name__)
-                if on_pass is not None:
+                if on_pass is not None and poll:
                     on_pass(self.report)
-                await _first_of(wake, stop, timeout=interval)
+                next_poll = polled_at + (min(NEWS_GAP_S, interval) if news else interval)
+                await _first_of(wake, stop, timeout=max(0.0, next_poll - time.monotonic()))
                 if wake.is_set() and not stop.is_set():
                     # Let the wake-ups of the next few milliseconds join this one: one pass
                     # (one claim per lane) for many attempts ending, not one each.
@@ -262,7 +292,7 @@ class Runner:
             for listener in listeners:
                 listener.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
-        if self._in_flight:
+        while self._in_flight:  # and what the ending ones started (`Started`)
             await asyncio.wait(list(self._in_flight))
 
     def run_periodic(self, now: datetime) -> None:
@@ -293,6 +323,10 @@ class Runner:
 
     def _ended(self, task: asyncio.Task[Any]) -> None:
         self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is None:
+            result = task.result()
+            if isinstance(result, Started):
+                self._track(result.tasks)  # before anyone waiting on this task wakes
         if self._wake is not None:
             self._wake()  # a slot is free: the next pass may start what waited for it
 

@@ -1,14 +1,20 @@
 """Webhook delivery as work of the job runner: the outbox fan-out as a periodic job on every
 poll, the delivery queue as a lane (its own table, per-endpoint ordering and slots).
 
-Database work happens on the event loop's thread, one short transaction at a time; only the
-HTTP requests run concurrently, over one pooled client (connections kept alive per endpoint).
-Each pass of the runner (woken as attempts end) makes one transaction for the deliveries: it
-records the outcomes of every attempt that ended since the last pass, then claims as many due
-deliveries as there are free slots, in one statement (`service.claim_due`). An attempt's slot
-(and its order's next event) is freed only once its outcome is committed, so a slow receiver
-holds one of ``concurrency`` slots and nothing else; a crash before the record loses nothing:
-the claim's lease runs out and the event is sent again (at-least-once).
+The HTTP requests run concurrently on the event loop, over one pooled client (connections
+kept alive per endpoint). Each pass of the runner (woken as attempts end) makes one
+transaction for the deliveries: it records the outcomes of every attempt that ended since the
+last pass, then claims as many due deliveries as there are free slots, in one statement
+(`service.claim_due`). That transaction runs in a thread of its own, one at a time, so the
+requests in flight go on while the database works (and the outcomes that arrive meanwhile
+wait for the next one); with sessions bound to one connection (a test's transaction, which
+two threads cannot share) it runs on the loop's thread.
+
+A slot is a request in flight: it is free again when the answer is in. The order's next
+event waits longer, until the outcome is committed: until then the delivery is pending under
+its lease, the head of its order's queue, so no claim takes the event again or the one after
+it. A crash before the record loses nothing: the lease runs out and the event is sent again
+(at-least-once).
 """
 
 from __future__ import annotations
@@ -16,17 +22,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpcore
 import httpx
 import structlog
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
-from doorstep.jobs import Clock, Registry, Runner
+from doorstep.jobs import Clock, Registry, Runner, Started
 from doorstep.models import DeliveryStatus, utcnow
 from doorstep.settings import get_settings
 from doorstep.webhooks import service
@@ -175,10 +183,16 @@ class DeliveryWorker:
         # What the attempts started since the last `run_once` did (or since the start).
         self.report = PassReport()
         self._started = time.perf_counter()
-        # Claimed and not yet recorded (sending, or sent and waiting for the next pass): the
-        # endpoint of each. A slot is free again only once its outcome is committed.
-        self._endpoint_of: dict[int, int] = {}
+        # The requests in flight: the endpoint of each delivery. Its slot is free again when
+        # the answer is in; the outcome then waits in ``_ended`` for the next transaction.
+        self._sending: dict[int, int] = {}
         self._ended: list[_Ended] = []
+        # The record-and-claim transaction in its thread, while it runs (one at a time).
+        self._pass: asyncio.Task[Started] | None = None
+        self._threaded = isinstance(sessions.kw.get("bind"), Engine)
+        # The last claim found less than it had slots for: nothing more is due until an
+        # attempt ends (its order's next event) or the next poll (new events, time passing).
+        self._idle = False
         self._outbox_changed = True
         self._next_fan_out = 0.0
 
@@ -210,6 +224,7 @@ class DeliveryWorker:
         return report
 
     def fan_out(self, session: Session, now: datetime) -> int:
+        self._idle = False  # a poll: events may have come due since the last claim
         # Passes come as often as attempts end; the outbox is read (and briefly locked, see
         # service.fan_out) only when told of new events, or once a second in case a
         # notification was missed.
@@ -219,45 +234,87 @@ class DeliveryWorker:
         self._next_fan_out = time.monotonic() + FAN_OUT_AT_LEAST_EVERY_S
         return service.fan_out(session, now=now)
 
-    def start_due(self, now: Clock) -> list[asyncio.Task[None]]:
+    def start_due(self, now: Clock) -> list[asyncio.Task[Any]]:
         """Record the attempts that ended since the last pass and claim as many due deliveries
-        as there are free slots, in one transaction; start the claimed attempts."""
-        ended, self._ended = self._ended, []
-        free = self.concurrency - len(self._endpoint_of) + len(ended)
-        if not ended and free <= 0:
+        as there are free slots, in one transaction; start the claimed attempts.
+
+        With its own thread, returns the transaction's task, which ends with the attempts it
+        started (`Started`); a pass while it runs does nothing (what ends meanwhile waits for
+        the next one, which the task's end wakes)."""
+        if self._pass is not None:
             return []
+        ended, self._ended = self._ended, []
+        free = self.concurrency - len(self._sending)
+        if not ended and (free <= 0 or self._idle):
+            return []
+        in_flight = Counter(self._sending.values())
+        if not self._threaded:
+            try:
+                statuses, claimed = self._record_and_claim(ended, free, in_flight, now)
+            except Exception:
+                _forget(ended)
+                raise
+            return list(self._start(ended, free, statuses, claimed).tasks)
+        task = asyncio.create_task(self._in_thread(ended, free, in_flight, now))
+        self._pass = task
+        task.add_done_callback(self._pass_ended)
+        return [task]
+
+    async def _in_thread(
+        self, ended: list[_Ended], free: int, in_flight: Counter[int], now: Clock
+    ) -> Started:
         try:
-            with unit_of_work(self.sessions) as session:
-                statuses = service.record_attempts(
-                    session, [end.outcome for end in ended], now=now(), policy=self.policy
-                )
-                for end in ended:
-                    self._endpoint_of.pop(end.due.delivery_id, None)
-                claimed = (
-                    service.claim_due(
-                        session,
-                        now=now(),
-                        limit=free,
-                        in_flight=Counter(self._endpoint_of.values()),
-                        per_endpoint=self.per_endpoint,
-                        policy=self.policy,
-                    )
-                    if free > 0
-                    else []
-                )
+            statuses, claimed = await asyncio.to_thread(
+                self._record_and_claim, ended, free, in_flight, now
+            )
         except Exception:
-            # Not recorded: their claims' leases run out and the events are sent again.
-            for end in ended:
-                self._endpoint_of.pop(end.due.delivery_id, None)
-                log.warning("webhook_record_failed", delivery_id=end.due.delivery_id)
-            raise
+            # The runner's next pass tries again; these outcomes are lost with the transaction.
+            log.exception("webhook_pass_failed")
+            _forget(ended)
+            self._idle = True  # tried again at the next poll, not at once
+            return Started(())
+        return self._start(ended, free, statuses, claimed)
+
+    def _pass_ended(self, _: asyncio.Task[Started]) -> None:
+        self._pass = None
+
+    def _record_and_claim(
+        self, ended: list[_Ended], free: int, in_flight: Counter[int], now: Clock
+    ) -> tuple[dict[int, Status], list[DueDelivery]]:
+        """The pass's transaction: touches no state of the worker (it may run in a thread)."""
+        with unit_of_work(self.sessions) as session:
+            statuses = service.record_attempts(
+                session, [end.outcome for end in ended], now=now(), policy=self.policy
+            )
+            claimed = (
+                service.claim_due(
+                    session,
+                    now=now(),
+                    limit=free,
+                    in_flight=in_flight,
+                    per_endpoint=self.per_endpoint,
+                    policy=self.policy,
+                )
+                if free > 0
+                else []
+            )
+        return statuses, claimed
+
+    def _start(
+        self,
+        ended: list[_Ended],
+        free: int,
+        statuses: dict[int, Status],
+        claimed: Sequence[DueDelivery],
+    ) -> Started:
+        self._idle = len(claimed) < free
         for end in ended:
             self._report(end, statuses[end.due.delivery_id])
         tasks = []
         for due in claimed:
-            self._endpoint_of[due.delivery_id] = due.endpoint_id
+            self._sending[due.delivery_id] = due.endpoint_id
             tasks.append(asyncio.create_task(self._attempt(due, self.report, self._started)))
-        return tasks
+        return Started(tasks)
 
     def finish(self, now: Clock = utcnow) -> None:
         """Record the attempts that ended after the last pass (when the runner has stopped)."""
@@ -269,11 +326,13 @@ class DeliveryWorker:
                 session, [end.outcome for end in ended], now=now(), policy=self.policy
             )
         for end in ended:
-            self._endpoint_of.pop(end.due.delivery_id, None)
             self._report(end, statuses[end.due.delivery_id])
 
     async def _attempt(self, due: DueDelivery, report: PassReport, started: float) -> None:
-        outcome = await send(self.client, due)
+        try:
+            outcome = await send(self.client, due)
+        finally:
+            del self._sending[due.delivery_id]  # the slot is free; the order waits on
         # Recorded by the next pass, which this task's end wakes.
         self._ended.append(_Ended(due, outcome, report, started))
 
@@ -308,3 +367,9 @@ class _Ended:
     outcome: AttemptOutcome
     report: PassReport
     started: float
+
+
+def _forget(ended: list[_Ended]) -> None:
+    # Not recorded: their claims' leases run out and the events are sent again.
+    for end in ended:
+        log.warning("webhook_record_failed", delivery_id=end.due.delivery_id)
