@@ -14,6 +14,9 @@ in the same turn of the loop, in one transaction (`doorstep.jobs.completions`). 
 slow synchronous handler holds the loop, and every other lane with it. Work that waits on the
 outside world (mail, SMS) is an async handler, and a blocking library call inside one goes to
 ``asyncio.to_thread`` without a transaction open.
+A lane may run its own transaction in a thread (the webhook deliveries do, so their requests in
+flight go on meanwhile): its task ends with `Started`, the tasks it started, and the runner
+waits for those too.
 
 **At least once.** A claim commits a lease before the handler runs. If the runner dies, the
 lease runs out and another runner (or this one, restarted) runs the job again; a handler may
