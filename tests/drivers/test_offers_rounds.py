@@ -206,6 +206,8 @@ def test_nobody_wins_two_overlapping_blocks_and_the_left_over_block_rolls_over(
 
     closed = _close(session)
     assert (closed.allocated, closed.next_round, closed.first_come) == (2, 2, 0)
+    # Whom the close gave a block, each once (the simulator's drivers look at their blocks).
+    assert closed.winners == tuple(sorted((ada.id, bo.id)))
     assert first.driver_id == ada.id
     assert second.driver_id == bo.id  # more hours, but Ada holds an overlapping block now
     assert (third.status, third.offer_round) == (BlockStatus.OPEN, 2)
@@ -232,6 +234,7 @@ def test_nobody_wins_two_overlapping_blocks_and_the_left_over_block_rolls_over(
     assert (answer.status_code, answer.json()["round"]) == (202, 2)
     last = _close(session, CLOSE + POLICY.round_length)
     assert (last.allocated, last.next_round, last.first_come) == (1, 0, 1)
+    assert last.winners == (cy.id,)
     assert third.driver_id == cy.id
     # After the last round the block nobody wanted is first come: an accept takes it at once.
     assert (nobody.offer_mode, nobody.round_closes_at) == (OfferMode.FIRST_COME, None)

@@ -47,8 +47,8 @@ class RecordingPort:
     def network(self) -> NetworkView:
         return NETWORK
 
-    def tick(self, at: float) -> None:
-        pass
+    def tick(self, at: float) -> list[str]:
+        return []
 
     def place_order(self, request: OrderRequest, at: float) -> Placed:
         self.orders.append((at, request))
@@ -255,3 +255,70 @@ def test_a_catchment_in_a_stores_place_draws_the_same_shoppers_as_the_store() ->
         catchments=((partner.lat, partner.lng, partner.radius_m),),
     )
     assert run(stand_in).orders == run(config).orders
+
+
+class RoundPort(RecordingPort):
+    """One block on offer from the morning plan; the round closes at 08:00 and gives it to the
+    one driver interested. Records each look at the held blocks and the check-in."""
+
+    CLOSES_S = 8 * 3600.0
+    STARTS_S = 11 * 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.interested: str | None = None
+        self.winner: str | None = None
+        self.done = False
+        self.ticks = 0
+        self.looks: list[tuple[float, int]] = []  # when, blocks held
+        self.checked_in: list[float] = []
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day == 0 and at == 6 * 3600 else 0
+
+    def tick(self, at: float) -> list[str]:
+        self.ticks += 1
+        if self.interested and self.winner is None and at >= self.CLOSES_S:
+            self.winner = self.interested
+            return [self.winner]
+        return []
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        if self.interested is not None:
+            return []
+        return [BlockOffer(1, 1, self.STARTS_S, self.STARTS_S + 7200, 100_000, 10_000)]
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        self.interested = driver  # interest only: the round decides
+        return True
+
+    def held(self, driver: str, at: float) -> list[HeldBlock]:
+        mine = driver == self.winner and not self.done
+        self.looks.append((at, int(mine)))
+        if not mine:
+            return []
+        return [HeldBlock(1, self.STARTS_S, self.STARTS_S + 7200, self.STARTS_S, 100_000)]
+
+    def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
+        self.checked_in.append(at)
+        self.done = True
+        return RouteView(block_id, 33.30, -111.90, (), ())
+
+
+def test_a_driver_looks_at_its_held_blocks_when_a_round_gave_it_one_not_at_every_look() -> None:
+    # One driver, online at 06:xx: it states interest, the 08:00 close gives it the block.
+    hours = tuple(1 if hour == 6 else 0 for hour in range(24))
+    config = SimConfig(
+        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
+    )
+    port = RoundPort()
+    Simulation(port, config).run()
+    assert port.winner is not None
+    # It looked after stating interest (nothing yet), at its first look after the close (the
+    # block), and once after the block was done: not at each of its ten-minute looks between.
+    assert [held for _, held in port.looks] == [0, 1, 0]
+    award_look = port.looks[1][0]
+    assert RoundPort.CLOSES_S <= award_look < RoundPort.CLOSES_S + 2 * config.look_every_s
+    assert port.ticks > 20
+    assert len(port.checked_in) == 1
+    assert port.checked_in[0] <= RoundPort.STARTS_S

@@ -59,6 +59,7 @@ class RoundsClosed:
     next_round: int = 0
     first_come: int = 0
     expired_offers: int = 0
+    winners: tuple[int, ...] = ()  # the drivers given a block, by id (each once)
 
 
 def register(registry: Registry, policy: OfferPolicy) -> None:
@@ -139,6 +140,7 @@ def close_due_rounds(session: Session, *, now: datetime, policy: OfferPolicy) ->
         next_round=len(more),
         first_come=len(last),
         expired_offers=expired,
+        winners=tuple(sorted({offer.driver_id for offer in allocated.values()})),
     )
 
 

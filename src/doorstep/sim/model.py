@@ -131,6 +131,12 @@ class Simulation:
         self.generation = 0
         self.seen: dict[str, int] = {}
         self.holding: dict[str, float] = {}  # driver → when it last accepted or stated interest
+        # Drivers whose held blocks may have changed since they last looked: a round close gave
+        # them a block (the port's `tick` says whom), an accept went through, a block ended. A
+        # driver asks the network for its held blocks only then; between those moments the
+        # answer could not differ (its held blocks change by nothing else), so the day is the
+        # same as when it asked at each look, at a tenth of the calls.
+        self.news: set[str] = set()
         self.worked: dict[str, float] = {}  # driver → when its last block ended
         self.finished = self.env.event()
         self.driving_days: set[int] = set()
@@ -156,7 +162,7 @@ class Simulation:
             hour = (self.env.now % DAY_S) / HOUR_S
             # Nothing is on offer or on the road at night, nor on a day without drivers.
             if 5 <= hour < 23 and int(self.env.now // DAY_S) in self.driving_days:
-                self.port.tick(self._now())
+                self.news.update(self.port.tick(self._now()))
             yield self.env.timeout(self.config.tick_s)
 
     # Shoppers ------------------------------------------------------------------------------
@@ -300,9 +306,13 @@ class Simulation:
         while True:
             mine = []
             if key in self.holding:
-                mine = [
-                    h for h in self.port.held(key, self._now()) if h.block_id not in self.claimed
-                ]
+                if key in self.news:
+                    self.news.discard(key)
+                    mine = [
+                        h
+                        for h in self.port.held(key, self._now())
+                        if h.block_id not in self.claimed
+                    ]
                 if not mine and (
                     self._now() - self.holding[key] > 2 * HOUR_S
                     or self.worked.get(key, -1.0) >= self.holding[key]
@@ -315,6 +325,7 @@ class Simulation:
                 self.claimed.add(block.block_id)
                 yield from self._work(key, home, block)
                 self.worked[key] = self._now()
+                self.news.add(key)  # it may hold another block, or this one back (a forfeit)
                 continue
             if self._now() >= leaves and key not in self.holding:
                 return  # a driver who stated interest waits for the round's close
@@ -341,6 +352,7 @@ class Simulation:
                 if rng.random() < keen:
                     if self.port.accept(key, best, self._now()):
                         self.holding[key] = self._now()
+                        self.news.add(key)  # taken at once (first come, instant offers)
                     else:
                         self.seen.pop(key, None)  # taken first by another: look again
                     continue

@@ -10,6 +10,7 @@ Times are seconds since midnight (station time) of the simulated day, day 0; day
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -164,8 +165,11 @@ class Network(Protocol):
 
     def network(self) -> NetworkView: ...
 
-    def tick(self, at: float) -> None:
-        """The periodic jobs at ``at``: rounds closing, no-shows and late returns flagged."""
+    def tick(self, at: float) -> Collection[str]:
+        """The periodic jobs at ``at``: rounds closing, no-shows and late returns flagged. The
+        drivers a closing round gave a block (the world's drivers learn of it as a driver's
+        phone does, and look at their held blocks then)."""
+        ...
 
     def place_order(self, request: OrderRequest, at: float) -> Placed: ...
 

@@ -137,6 +137,7 @@ class TwinNetwork:
         self.origin = datetime.combine(settings.day, time(0), tzinfo=self.zone).astimezone(UTC)
         self.now = self.origin
         self.drivers: dict[str, int] = {}
+        self.driver_keys: dict[int, str] = {}  # the world's key of each driver id
         self.counts = Counts()
         self.policy = PromisePolicy(travel=settings.travel)
         self.carrier = TwinCarrier(settings.seed, clock=lambda: self.now)
@@ -238,11 +239,12 @@ class TwinNetwork:
             )
         return NetworkView(tuple(sites), areas, catalogs)
 
-    def tick(self, at: float) -> None:
+    def tick(self, at: float) -> list[str]:
         with self._tx(at, "periodic jobs") as session:
-            rounds.close_due_rounds(session, now=self.now, policy=self.settings.offers)
+            closed = rounds.close_due_rounds(session, now=self.now, policy=self.settings.offers)
             checkin.flag_no_shows(session, self.now)
             returns.flag_late_returns(session, self.now)
+        return [self.driver_keys[id_] for id_ in closed.winners if id_ in self.driver_keys]
 
     # Shoppers --------------------------------------------------------------------------------
 
@@ -395,6 +397,7 @@ class TwinNetwork:
                     with_token=False,
                 ).driver
             self.drivers[key] = found.id
+            self.driver_keys[found.id] = key
 
     def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
         with self._tx(at, "offers") as session:
