@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from doorstep.drivers.road import scans
 from doorstep.drivers.road.load import load_block
+from doorstep.drivers.road_schemas import ScanIn
 from doorstep.models import (
     Block,
     ExceptionKind,
@@ -175,3 +177,28 @@ def test_a_mall_run_picks_up_store_by_store(mall_road: Road) -> None:
     assert missing.status_code == 200, missing.text
     road.session.expire_all()
     assert second.status is StopStatus.SKIPPED
+
+
+def test_scans_of_a_whole_car_at_once_answer_as_one_at_a_time(road: Road) -> None:
+    """`scan_many` (the car loaded in one go) reads the block once and answers each label as
+    the single scan would: counts going down, a label scanned twice replayed."""
+    road.check_in()
+    codes = sorted(p.tracking_code for p in road.load().packages.values())
+    assert len(codes) >= 2
+    total = road.block.package_count
+    at = local(10, 55)
+    bodies = [ScanIn(code=code, at=at, client_event_id=f"car-{code}") for code in codes]
+    bodies.append(ScanIn(code=codes[0], at=at, client_event_id="again"))
+    answers = scans.scan_many(road.session, road.driver, road.block.id, bodies, now=at)
+    assert [a.code for a in answers] == [*codes, codes[0]]
+    assert [a.left_to_scan for a in answers[:-1]] == list(range(total - 1, -1, -1))
+    assert [a.replayed for a in answers] == [False] * len(codes) + [True]
+    assert answers[-1].scanned_at == answers[0].scanned_at
+    assert all(p.state is PackageState.PICKED_UP for p in road.load().packages.values())
+    # Each parcel moved once; the departure finds the car loaded.
+    road.session.flush()
+    moves = road.session.scalars(
+        select(PackageEvent.package_id).where(PackageEvent.to_state == PackageState.PICKED_UP)
+    ).all()
+    assert len(moves) == len(codes)
+    assert road.post("/depart", {}).status_code == 200

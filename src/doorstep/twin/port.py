@@ -500,15 +500,16 @@ class TwinNetwork:
 
     def scan(self, driver: str, block_id: int, codes: tuple[str, ...], at: float) -> None:
         with self._tx(at, "road") as session:
-            who = self._driver(session, driver)
-            for code in codes:
-                scans.scan(
-                    session,
-                    who,
-                    block_id,
-                    ScanIn(code=code, at=self.now, client_event_id=f"scan-{block_id}-{code}"),
-                    now=self.now,
-                )
+            scans.scan_many(
+                session,
+                self._driver(session, driver),
+                block_id,
+                [
+                    ScanIn(code=code, at=self.now, client_event_id=f"scan-{block_id}-{code}")
+                    for code in codes
+                ],
+                now=self.now,
+            )
 
     def depart(self, driver: str, block_id: int, at: float) -> None:
         with self._tx(at, "road") as session:

@@ -12,6 +12,7 @@ deliveries", or by itself at the first door) every picked-up parcel goes
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -82,10 +83,29 @@ class UnscannedPackages(DomainError):
 def scan(
     session: Session, driver: Driver, block_id: int, body: ScanIn, *, now: datetime
 ) -> ScanOut:
+    return scan_many(session, driver, block_id, [body], now=now)[0]
+
+
+def scan_many(
+    session: Session, driver: Driver, block_id: int, bodies: Sequence[ScanIn], *, now: datetime
+) -> list[ScanOut]:
+    """Scans of one block in one transaction, in order: the car loaded at the start node.
+
+    The block is read once (`load_block`), not once per scan: each scan changes the parcels
+    the load holds (the session's own rows), so the next scan sees it. Reading the block
+    again for every label made loading a car of n parcels cost n² rows. One refused scan
+    refuses the lot (the caller's transaction rolls back), as a scan on its own would."""
     block = held_block(session, driver, block_id)
     require_in_progress(block, "scan parcels")
-    package = package_by_code(session, body.code)
     load = load_block(session, block)
+    return [_scan_one(session, driver, load, body, now=now) for body in bodies]
+
+
+def _scan_one(
+    session: Session, driver: Driver, load: BlockLoad, body: ScanIn, *, now: datetime
+) -> ScanOut:
+    block = load.block
+    package = package_by_code(session, body.code)
     live = load.packages.get(package.id)
     if live is None:
         raise _not_ours(session, load, package, body.code)
