@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from doorstep.planning.core import HOUR, Promise
 from doorstep.planning.core.same_day import (
@@ -93,3 +94,34 @@ def test_sampled_orders_follow_the_history_and_can_still_be_served() -> None:
     leave = problem.plan_start + sample.release_times
     arrive = np.maximum(leave + problem.durations[0, sample.locations], 0)
     assert (arrive <= problem.plan_start + sample.time_windows[:, 1]).all()
+
+
+def test_with_iterations_the_decision_is_the_same_however_little_time_each_search_gets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``max_iterations`` sets each search's effort; the time limit is only a safety net, so a
+    busy machine (here: every search's clock share made tiny) decides as a quiet one."""
+    import doorstep.dynamic_dispatch.routing as routing
+
+    searches: list[tuple[float, int | None, int]] = []
+    solve = routing.solve
+
+    def recorded(problem, **kw):  # type: ignore[no-untyped-def]
+        solution = solve(problem, **kw)
+        searches.append((kw["time_limit"], kw["max_iterations"], solution.stats["iterations"]))
+        return solution
+
+    monkeypatch.setattr(routing, "solve", recorded)
+    day = small_day(_open_orders())
+    first = decide_same_day(
+        day, at_s=11 * HOUR, history=_history(), time_limit_s=3.0, max_iterations=40
+    )
+    assert first.policy == "scenario"
+    assert searches
+    assert all(cap == 40 and done <= 40 for _, cap, done in searches)
+    # Each search may use the whole budget: the iterations, not the clock, end it.
+    assert all(limit >= 3.0 * 0.6 for limit, _, _ in searches)
+    again = decide_same_day(
+        day, at_s=11 * HOUR, history=_history(), time_limit_s=3.0, max_iterations=40
+    )
+    assert (again.going, again.held) == (first.going, first.held)

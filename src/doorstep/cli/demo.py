@@ -71,7 +71,9 @@ def demo_day(
     date: Annotated[
         str | None, typer.Option(help="The day YYYY-MM-DD (default: today in Chandler)")
     ] = None,
-    time_limit: Annotated[float, typer.Option(help="Routing seconds per station plan")] = 2.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Routing seconds per station plan: a safety net")
+    ] = 300.0,
 ) -> None:
     """The demo day: the demo merchants (once), then today simulated through the real
     services (shoppers, planner, drivers, partner stores, carrier), its KPIs and where to

@@ -26,7 +26,12 @@ from doorstep.planning.core.model import CostModel
 from doorstep.settings import get_settings
 from doorstep.sim import SimConfig
 from doorstep.sim.port import DAY_S
-from doorstep.twin.port import TwinSettings
+from doorstep.twin.port import (
+    DISPATCH_MAX_ITERATIONS,
+    MAX_ITERATIONS,
+    TIME_LIMIT_S,
+    TwinSettings,
+)
 from doorstep.twin.report import write_report
 from doorstep.twin.service import (
     TwinRun,
@@ -72,7 +77,17 @@ def simulate_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
     report: Annotated[Path | None, typer.Option(help="Where to write the HTML report")] = None,
-    time_limit: Annotated[float, typer.Option(help="Routing seconds per station plan")] = 2.0,
+    time_limit: Annotated[
+        float, typer.Option(help="Routing seconds per station plan: a safety net")
+    ] = TIME_LIMIT_S,
+    iterations: Annotated[
+        int,
+        typer.Option(
+            help="Search iterations per territory of a station plan (the effort: the same "
+            "seed plans the same however busy the machine); 0: by the clock alone",
+            min=0,
+        ),
+    ] = MAX_ITERATIONS,
     driver_scale: Annotated[
         float | None, typer.Option(help="Multiply the drivers coming online (default: by size)")
     ] = None,
@@ -98,7 +113,7 @@ def simulate_command(
         seed=seed,
         driver_scale=driver_scale if driver_scale is not None else scale_for(orders),
     )
-    twin = twin_settings(day, seed, time_limit)
+    twin = twin_settings(day, seed, time_limit, iterations)
     if compare:
         _compare(config, twin, compare, seeds, as_json)
         return
@@ -121,14 +136,18 @@ def scale_for(orders: int) -> float:
     return max(1.0, orders / 300)
 
 
-def twin_settings(day: date, seed: int, time_limit: float) -> TwinSettings:
+def twin_settings(
+    day: date, seed: int, time_limit: float, iterations: int = MAX_ITERATIONS
+) -> TwinSettings:
     """The network's side of a simulated day, from the settings (as `doorstep plan` reads
-    them)."""
+    them). ``iterations``: the solver's effort (0: the time limit alone decides)."""
     settings = get_settings()
     return TwinSettings(
         day=day,
         seed=seed,
         time_limit_s=time_limit,
+        max_iterations=iterations or None,
+        dispatch_max_iterations=DISPATCH_MAX_ITERATIONS if iterations else None,
         offers=OfferPolicy.from_settings(settings),
         travel=settings.travel_model(),
         checkin_radius_m=settings.checkin_radius_m,

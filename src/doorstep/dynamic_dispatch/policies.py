@@ -56,6 +56,7 @@ def route_rows(
     time_limit: float,
     seed: int,
     initial: RoutingPlan | None = None,
+    max_iterations: int | None = None,
 ) -> RequestRoutes:
     """Route the given problem rows now and answer in request ids.
 
@@ -70,6 +71,7 @@ def route_rows(
         seed=seed,
         initial=initial,
         verify=True,
+        max_iterations=max_iterations,
     )
     return [[int(problem.request_ids[rows[job - 1]]) for job in route] for route in plan.routes]
 
@@ -79,10 +81,13 @@ class GreedyPolicy:
     """Dispatch every open request now (the benchmark's greedy baseline)."""
 
     name: str = "greedy"
+    max_iterations: int | None = None  # per search (see `ScenarioSettings.max_iterations`)
 
     def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes:
         rows = list(range(1, problem.num_requests + 1))
-        return route_rows(problem, rows, time_limit=time_limit, seed=seed)
+        return route_rows(
+            problem, rows, time_limit=time_limit, seed=seed, max_iterations=self.max_iterations
+        )
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,10 @@ class ScenarioSettings:
     # A scenario route of current requests only leaves now if it carries a request that must
     # (or was fixed to) go, or could not leave an epoch later; otherwise it counts as waiting.
     leave_only_when_needed: bool = True
+    # Each search's effort in iterations (None: by the clock alone). With it, every search may
+    # use the whole budget as a safety net and stops at its iterations: the same seed then
+    # decides the same however loaded the machine is (the simulator's twin needs that).
+    max_iterations: int | None = None
 
     def scenarios_per_iteration(self, budget: float) -> int:
         fitting = int(budget / (self.iterations * self.target_solve_seconds))
@@ -147,15 +156,24 @@ class ScenarioPolicy:
         optional = ~problem.must_dispatch
         optional[0] = False
         if n == 0 or problem.is_last_epoch or not optional.any():
-            return GreedyPolicy().decide(problem, time_limit=time_limit, seed=seed)
+            return GreedyPolicy(max_iterations=self.settings.max_iterations).decide(
+                problem, time_limit=time_limit, seed=seed
+            )
 
         consensus = self._consensus(problem, time_limit * self.settings.scenario_time_share, seed)
         go = consensus.dispatch | problem.must_dispatch
         go[0] = False
         rows = [int(r) for r in np.flatnonzero(go)]
         remaining = max(time_limit - (time.monotonic() - started), 0.1)
+        if self.settings.max_iterations is not None:
+            remaining = time_limit  # a safety net: the iterations bound the search
         return route_rows(
-            problem, rows, time_limit=remaining, seed=seed, initial=consensus.last_plan
+            problem,
+            rows,
+            time_limit=remaining,
+            seed=seed,
+            initial=consensus.last_plan,
+            max_iterations=self.settings.max_iterations,
         )
 
     def _consensus(self, problem: EpochProblem, budget: float, seed: int) -> _Consensus:
@@ -176,11 +194,14 @@ class ScenarioPolicy:
                 jobs = scenario_jobs(problem, sampled, postpone, dispatch)
                 share = (deadline - time.monotonic()) / solves_left
                 search_time = max(share - overhead, 0.01)
+                if settings.max_iterations is not None:
+                    search_time = budget  # a safety net: the iterations bound the search
                 started = time.monotonic()
                 last_plan = route_jobs(
                     jobs,
                     time_limit=search_time,
                     seed=seed + 1000 * iteration + scenario,
+                    max_iterations=settings.max_iterations,
                 )
                 overhead = max(time.monotonic() - started - search_time, 0.0)
                 solves_left -= 1

@@ -83,10 +83,14 @@ def route_jobs(
     engine: str | None = None,
     verify: bool = False,
     workers: int = 1,
+    max_iterations: int | None = None,
 ) -> RoutingPlan:
     """Serve the jobs with the fewest driving seconds found within `time_limit`, on `workers`
     cores (one by default: the policies run inside the planner, the server and the twin, where
     a search must neither start processes nor depend on how many cores there are).
+
+    With `max_iterations` the search stops there (or at `time_limit`, whichever comes first): a
+    search that reaches its iterations first gives the same plan however busy the machine is.
 
     `initial` warm-starts the search (jobs are matched by key). With `verify`, the plan must pass
     the core's independent checker. A job the engine could not place alone gets its own route,
@@ -142,6 +146,7 @@ def route_jobs(
         seed=seed,
         initial=initial.solution if initial is not None else None,
         workers=workers,
+        max_iterations=max_iterations,
     )
     if verify:
         report = check(problem, solution)

@@ -61,6 +61,7 @@ def plan_waves(
     morning_run: str = "block",
     dispatch_time_limit_s: float = 10.0,
     costs: CostModel | None = None,
+    dispatch_max_iterations: int | None = None,
 ) -> list[T]:
     """Plan the stations ``codes``: read every wave, solve the changed ones on a client of
     ``cluster()`` (opened only when a wave changed, after every wave was read: a wrong
@@ -84,6 +85,7 @@ def plan_waves(
                 now=now,
                 dispatch_time_limit_s=dispatch_time_limit_s,
                 costs=costs,
+                dispatch_max_iterations=dispatch_max_iterations,
             )
     # Each worker solves one wave at a time: the cluster, not the planner, spreads the work.
     tasks = {

@@ -208,10 +208,12 @@ def prepare_wave(
     travel: TravelModel | None = None,
     now: datetime | None = None,
     costs: CostModel | None = None,
+    dispatch_max_iterations: int | None = None,
 ) -> PreparedWave:
     """Read the wave (and, at a dispatch moment, decide what is held for a later wave).
     Writes nothing: a caller may prepare every station, solve them elsewhere, and store each
-    in a transaction of its own."""
+    in a transaction of its own. ``dispatch_max_iterations`` bounds each routing search of
+    the decision (`planning.core.same_day.decide_same_day`)."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
@@ -235,6 +237,7 @@ def prepare_wave(
             epoch_s=epoch_s,
             time_limit_s=dispatch_time_limit_s,
             seed=seed,
+            max_iterations=dispatch_max_iterations,
         )
         wave = replace(wave, day=replace(wave.day, packages=without_held(wave.day, decision)))
         held = [

@@ -82,6 +82,11 @@ if TYPE_CHECKING:
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STREETS = ("Chandler Blvd", "Ray Rd", "Warner Rd", "Alma School Rd", "Gilbert Rd", "Hunt Hwy")
 CAR = VehicleIn(description="Own car", cargo_litres=1500, payload_kg=350)
+#: The solver's effort in the twin (see `TwinSettings`).
+MAX_ITERATIONS = 10
+DISPATCH_MAX_ITERATIONS = 20
+TIME_LIMIT_S = 300.0
+DISPATCH_TIME_LIMIT_S = 2.0
 # The planner's carrier services, by name: how many days each takes.
 TRANSIT_DAYS = {"ground": 2, "next_day": 1, "same_day_courier": 0}
 
@@ -94,14 +99,22 @@ class TwinSettings:
     day: date
     timezone: str = "America/Phoenix"
     seed: int = 1
-    time_limit_s: float = 2.0
-    max_iterations: int | None = 300
+    # The solver's effort is set in iterations, so the same seed plans the same on a busy
+    # machine as on a quiet one: each territory's search stops at ``max_iterations``, each
+    # search of a same-day decision at ``dispatch_max_iterations``. The time limits are safety
+    # nets a search should not reach (a plan's is shared by its territories). By the clock
+    # alone (``None``), a loaded machine planned worse and differently: at load 12 the 2 s
+    # budget ended most territories' searches after 0–7 iterations, their first routes.
+    time_limit_s: float = TIME_LIMIT_S
+    max_iterations: int | None = MAX_ITERATIONS
+    dispatch_max_iterations: int | None = DISPATCH_MAX_ITERATIONS
     # Station plans solved at once on a local Dask cluster of this many processes (1: here).
     workers: int = 1
-    # The same-day decision at a dispatch moment (`doorstep plan --at`): its own budget, by
-    # default the routing budget (the planner's default of 10 s per decision would make a
-    # day's six dispatch moments the twin's biggest cost).
-    dispatch_time_limit_s: float | None = None
+    # The same-day decision at a dispatch moment (`doorstep plan --at`): its budget sets how
+    # many futures it samples (two a round at 2 s) and is each search's safety net (the
+    # planner's default of 10 s per decision would make a day's six dispatch moments the
+    # twin's biggest cost).
+    dispatch_time_limit_s: float = DISPATCH_TIME_LIMIT_S
     drivers: DriverPlan = field(default_factory=lambda: DriverPlan(30, 6))
     offers: OfferPolicy = field(default_factory=OfferPolicy)
     travel: TravelModel = field(default_factory=TravelModel)
@@ -318,12 +331,9 @@ class TwinNetwork:
                     time_limit_s=limit,
                     seed=self.settings.seed,
                     max_iterations=self.settings.max_iterations,
+                    dispatch_max_iterations=self.settings.dispatch_max_iterations,
                     dispatch_at=self.now if dispatch else None,
-                    dispatch_time_limit_s=(
-                        self.settings.dispatch_time_limit_s
-                        if self.settings.dispatch_time_limit_s is not None
-                        else limit
-                    ),
+                    dispatch_time_limit_s=self.settings.dispatch_time_limit_s,
                     travel=self.settings.travel,
                     offers=self.settings.offers,
                     now=self.now,

@@ -30,6 +30,7 @@ from doorstep.dynamic_dispatch import (
     GreedyPolicy,
     SampledRequests,
     ScenarioPolicy,
+    ScenarioSettings,
     cannot_wait,
 )
 from doorstep.planning.core.model import HOUR, DayInput, Package, Promise
@@ -168,12 +169,18 @@ def decide_same_day(
     epoch_s: int = HOUR,
     time_limit_s: float = 10.0,
     seed: int = 1,
+    max_iterations: int | None = None,
 ) -> SameDayDecision:
-    """Split the wave's same-day station parcels into those that go now and those held."""
+    """Split the wave's same-day station parcels into those that go now and those held.
+
+    ``max_iterations`` bounds each routing search (``time_limit_s`` then only as a safety
+    net): the same seed decides the same whatever the machine's load."""
     epoch = same_day_epoch(day, at_s=at_s, history=history, epoch_s=epoch_s)
     if epoch is None:
         return SameDayDecision(frozenset(), frozenset(), frozenset(), "none")
-    policy = GreedyPolicy() if epoch.demand is None else ScenarioPolicy(epoch.demand)
+    policy: GreedyPolicy | ScenarioPolicy = GreedyPolicy(max_iterations=max_iterations)
+    if epoch.demand is not None:
+        policy = ScenarioPolicy(epoch.demand, ScenarioSettings(max_iterations=max_iterations))
     routes = policy.decide(epoch.problem, time_limit=time_limit_s, seed=seed)
     sent = {row for route in routes for row in route}
     ids = [p.id for p in epoch.candidates]
