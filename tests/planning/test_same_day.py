@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -102,11 +104,11 @@ def test_with_iterations_the_decision_is_the_same_however_little_time_each_searc
     """``max_iterations`` sets each search's effort; the time limit is only a safety net, so a
     busy machine (here: every search's clock share made tiny) decides as a quiet one."""
     import doorstep.dynamic_dispatch.routing as routing
+    from doorstep.optimize import Problem, Solution, solve
 
-    searches: list[tuple[float, int | None, int]] = []
-    solve = routing.solve
+    searches: list[tuple[float, int | None, float]] = []
 
-    def recorded(problem, **kw):  # type: ignore[no-untyped-def]
+    def recorded(problem: Problem, **kw: Any) -> Solution:
         solution = solve(problem, **kw)
         searches.append((kw["time_limit"], kw["max_iterations"], solution.stats["iterations"]))
         return solution
