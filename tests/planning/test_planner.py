@@ -435,3 +435,19 @@ def test_counter_pickups_go_to_their_store_and_off_its_staff_route() -> None:
     only_counter = plan(small_day(kept, drivers=1))
     (alone,) = only_counter.manifests
     assert (alone.route_distance_m, set(alone.counter)) == (0, {p.id for p in kept})
+
+
+def test_a_partner_batch_is_ordered_the_same_whatever_the_tracking_codes() -> None:
+    """Package ids are tracking codes, random secrets: the same wave with other codes (the
+    twin's same seed on another database) gets the same batch in the same staff-route order.
+    Ties used to be broken by the code."""
+    batch = queen_creek_batch()
+    renamed = [replace(p, id=f"{'zyxwvutsrqponml'[n]}-{n}") for n, p in enumerate(batch)]
+    first = plan(small_day(batch, drivers=1))
+    again = plan(small_day(renamed, drivers=1))
+    (one,) = first.manifests
+    (other,) = again.manifests
+    position = {p.id: n for n, p in enumerate(batch)}
+    position.update({p.id: n for n, p in enumerate(renamed)})
+    assert [position[pid] for pid in one.packages] == [position[pid] for pid in other.packages]
+    assert one.route_distance_m == other.route_distance_m

@@ -258,7 +258,10 @@ def _plan(
             alloc.to_block(pid, b.id)
 
     rest = [p for p in packages if p.id not in alloc.placed]
-    rest.sort(key=lambda p: (-_saving(partner_price.get(p.id), carrier.get(p.id)), p.id))
+    # Ties keep the wave's order (the parcels' order in the database): a tie broken by the id,
+    # a tracking code and so a random secret, gave the same wave other batches and staff
+    # routes from one database to the next (the twin's same seed, other KPIs).
+    rest.sort(key=lambda p: -_saving(partner_price.get(p.id), carrier.get(p.id)))
     capacity = {
         s.id: s.capacity_left - kept.get(s.id, 0) for s in day.partner_stores if s.open_today
     }
@@ -345,7 +348,8 @@ def _partner_prices(
             first = candidates[p.id][0]
             claims[first] = claims.get(first, 0) + 1
     far = haversine_matrix([(p.lat, p.lng) for p in eligible], [(station.lat, station.lng)])
-    order = sorted(range(len(eligible)), key=lambda i: (-float(far[i, 0]), eligible[i].id))
+    # Ties in the wave's order, not by tracking code (a random secret: see `plan_day`).
+    order = sorted(range(len(eligible)), key=lambda i: (-float(far[i, 0]), i))
     room = {s.id: s.capacity_left for s in day.partner_stores if s.open_today}
     prices: dict[str, Option] = {}
     for i in order:
