@@ -3,6 +3,8 @@ dropped (their route keeps its stops), and what the new plan adds joins the rout
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
@@ -27,17 +29,7 @@ def test_a_plan_after_the_drop_keeps_the_staff_route_of_the_batch(
     store: Store, session: Session
 ) -> None:
     codes = scanned_in(store)
-    plan_wave(
-        session,
-        "DCH1",
-        DAY,
-        drivers=DriverPlan(4, 0),
-        time_limit_s=1,
-        seed=1,
-        max_iterations=100,
-        workers=1,
-        force=True,
-    )
+    _replan(session)
     session.expire_all()
     route = store.get("/route").json()
     assert sorted(p["code"] for s in route["stops"] for p in s["parcels"]) == sorted(codes)
@@ -65,7 +57,8 @@ def test_a_plan_after_the_drop_keeps_the_van_run_that_left_the_batch(session: Se
     assert session.get_one(Plan, kept.plan_id).status is PlanStatus.SUPERSEDED
 
 
-def _replan_with_a_van(session: Session) -> None:
+def _replan(session: Session, **options: Any) -> None:
+    """The wave planned again after the store's scan-in (``options``: the van run, prices)."""
     plan_wave(
         session,
         "DCH1",
@@ -76,9 +69,12 @@ def _replan_with_a_van(session: Session) -> None:
         max_iterations=100,
         workers=1,
         force=True,
-        morning_run="van",
-        costs=CONTRACTED_DROPS,
+        **options,
     )
+
+
+def _replan_with_a_van(session: Session) -> None:
+    _replan(session, morning_run="van", costs=CONTRACTED_DROPS)
 
 
 def _van_runs() -> Select[int]:
