@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -27,7 +26,8 @@ from doorstep.models import (
     OfferStatus,
 )
 from doorstep.settings import Settings
-from doorstep.webhooks.worker import DeliveryWorker
+from doorstep.webhooks.addresses import AddressPolicy
+from doorstep.webhooks.worker import DeliveryWorker, http_client
 from tests.drivers.offer_factory import (
     NOW,
     POLICY,
@@ -264,7 +264,7 @@ def test_the_worker_closes_due_rounds(
     session.commit()
 
     async def one_pass() -> None:
-        async with httpx.AsyncClient() as http:
+        async with http_client(AddressPolicy()) as http:
             registry = build_registry(settings, DeliveryWorker(session_factory, http))
             assert rounds.PERIODIC_NAME in {p.name for p in registry.periodic}
             early = await Runner(session_factory, registry).run_once(CLOSE - timedelta(seconds=1))

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from doorstep import db
 from doorstep.db import unit_of_work
 from doorstep.jobs import (
     ClaimedJob,
@@ -25,7 +27,7 @@ from doorstep.jobs import (
     enqueue,
     queue,
 )
-from doorstep.jobs.runner import NEWS_GAP_S
+from doorstep.jobs.runner import NEWS_GAP_S, RunReport
 from doorstep.models import Job, JobStatus, Merchant
 from tests.factories import make_merchant
 from tests.jobs.conftest import EXACT, T0, job, run_once
@@ -394,6 +396,9 @@ class Chain:
         self.left = length
         self.done: list[str] = []
 
+    def polled(self) -> None:
+        pass
+
     def start_due(self, now: Clock) -> list[asyncio.Task[Started]]:
         if self.left <= 0:
             return []
@@ -475,3 +480,52 @@ def test_tasks_ending_start_passes_without_the_periodic_jobs_and_news_polls_at_m
     assert len(polls) >= 2
     assert all(gap >= NEWS_GAP_S * 0.9 for gap in gaps), gaps
     assert len(polls) <= elapsed / NEWS_GAP_S + 2
+
+
+class Watching:
+    """A lane that only notes when it was told its poll's periodic jobs had committed."""
+
+    def __init__(self, ran: list[str]) -> None:
+        self.ran = ran
+
+    def polled(self) -> None:
+        self.ran.append("polled")
+
+    def start_due(self, now: Clock) -> list[asyncio.Task[None]]:
+        return []
+
+
+def test_with_sessions_on_an_engine_the_periodic_jobs_run_off_the_loop_s_thread(
+    committed_engine: Engine,
+) -> None:
+    # The outbox's followers take tens of milliseconds a poll: on the loop's thread they held
+    # every webhook request in flight. The lanes hear of a poll only once its jobs committed.
+    loop_thread: list[int] = []
+    ran: list[str] = []
+
+    def slow(_session: Session, _now: datetime) -> int:
+        on_loop = threading.get_ident() in loop_thread
+        ran.append("periodic on the loop" if on_loop else "periodic on a thread")
+        time.sleep(0.05)
+        ran.append("periodic ended")
+        return 1
+
+    registry = Registry()
+    registry.every("slow", timedelta(0), slow)
+    registry.lane(Watching(ran))
+    seen: list[RunReport] = []
+    runner = Runner(db.session_factory(committed_engine), registry, name="test-runner")
+
+    async def scenario() -> None:
+        loop_thread.append(threading.get_ident())
+        stop = asyncio.Event()
+        forever = asyncio.create_task(runner.run_forever(stop, interval=10, on_pass=seen.append))
+        await asyncio.sleep(0.02)
+        assert ran == ["periodic on a thread"]  # the loop goes on meanwhile
+        await asyncio.sleep(0.15)
+        stop.set()
+        await forever
+
+    asyncio.run(scenario())
+    assert ran == ["periodic on a thread", "periodic ended", "polled"]
+    assert [report.periodic for report in seen] == [{"slow": 1}]

@@ -16,7 +16,8 @@ from doorstep.notifications.smtp import SmtpSender
 from doorstep.notifications.twilio import TwilioSender
 from doorstep.notifications.worker import PRUNE, senders_from_settings
 from doorstep.settings import Environment, Settings
-from doorstep.webhooks.worker import DeliveryWorker
+from doorstep.webhooks.addresses import AddressPolicy
+from doorstep.webhooks.worker import DeliveryWorker, http_client
 from tests.notifications.conftest import T0, queued, reload, run_jobs, senders
 
 LIVE = {
@@ -65,9 +66,7 @@ def test_doorstep_worker_runs_the_sending_job_and_the_pruning(
     session_factory: sessionmaker[Session],
 ) -> None:
     async def registry_kinds() -> set[str]:
-        import httpx
-
-        async with httpx.AsyncClient() as client:
+        async with http_client(AddressPolicy()) as client:
             registry = build_registry(
                 Settings(_env_file=None), DeliveryWorker(session_factory, client)
             )

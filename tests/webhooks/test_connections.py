@@ -7,9 +7,9 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-import httpx
 import pytest
 
+from doorstep.webhooks.sender import RemoteProtocolError
 from doorstep.webhooks.worker import http_client
 from tests.webhooks.conftest import local_receivers
 
@@ -79,7 +79,7 @@ def test_a_connection_the_receiver_closed_is_replaced_not_reused(servers: list[_
     servers.append(server)
     try:
         statuses = _post_three(server.url)
-    except httpx.RemoteProtocolError as exc:  # a closed connection was reused
+    except RemoteProtocolError as exc:  # a closed connection was reused
         raise AssertionError(exc) from None
     assert statuses == [200, 200, 200]
     assert server.connections == 3

@@ -177,8 +177,13 @@ async def _main(
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
+
+        def stopping() -> None:
+            deliveries.hold()  # what waits for a slot is handed back, not sent
+            stop.set()
+
         for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, stopping)
         console.print(
             f"[bold]worker[/] polls every {interval:g} s, {concurrency} webhook requests and "
             f"{job_concurrency} jobs in flight at most; Ctrl-C to stop"

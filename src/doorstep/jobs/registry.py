@@ -71,10 +71,15 @@ class Lane(Protocol):
     ``start_due`` claims what it has free slots for and returns a task per claimed item; the
     runner waits for them before it stops. A task that returns `Started` hands the runner
     further tasks to wait for. ``now`` is the runner's clock: call it whenever the time is
-    needed (it is pinned when a test or a simulator drives the time).
+    needed (it is pinned when a test or a simulator drives the time). ``polled`` is called on
+    the loop's thread after each poll's periodic jobs, before the lane is next asked.
     """
 
     def start_due(self, now: Clock) -> Sequence[asyncio.Task[Any]]: ...
+
+    def polled(self) -> None:
+        """A poll's periodic jobs have committed: what they queued (new deliveries) may be
+        due now, whatever the last claim found."""
 
 
 class Registry:

@@ -16,7 +16,9 @@ outside world (mail, SMS) is an async handler, and a blocking library call insid
 ``asyncio.to_thread`` without a transaction open.
 A lane may run its own transaction in a thread (the webhook deliveries do, so their requests in
 flight go on meanwhile): its task ends with `Started`, the tasks it started, and the runner
-waits for those too.
+waits for those too. Under `run_forever` with sessions on an engine, the periodic jobs run in
+a thread of their own as well, one run at a time (the outbox's followers take tens of
+milliseconds a poll); each lane is told (`Lane.polled`) once they have committed.
 
 **At least once.** A claim commits a lease before the handler runs. If the runner dies, the
 lease runs out and another runner (or this one, restarted) runs the job again; a handler may
@@ -41,7 +43,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
@@ -128,6 +130,9 @@ class JobLane:
             self._in_flight.add(task)
             task.add_done_callback(self._job_ended)
         return tasks
+
+    def polled(self) -> None:
+        self.freed = True  # a periodic job may have queued jobs: claim at the next pass
 
     def _job_ended(self, task: asyncio.Task[None]) -> None:
         self._in_flight.discard(task)
@@ -230,6 +235,8 @@ class Runner:
         when None), started as slots free up, until nothing due is left and all has ended."""
         self.report = report = RunReport()
         self.run_periodic(now or self.clock())
+        for lane in self.lanes:
+            lane.polled()
         clock = self.clock if now is None else _pinned(now)
         while True:
             started = [task for lane in self.lanes for task in lane.start_due(clock)]
@@ -265,25 +272,51 @@ class Runner:
 
         listeners = [asyncio.create_task(listener(told, stop)) for listener in self.listeners]
         polled_at = -math.inf
+        # With sessions on an engine (not one connection a test holds), the periodic jobs run
+        # in a thread of their own: the outbox's followers (milestones, webhook fan-out) take
+        # tens of milliseconds a poll, which on the loop's thread held every request in flight.
+        threaded = isinstance(self.sessions.kw.get("bind"), Engine)
+        periodic: asyncio.Task[RunReport] | None = None
+        ran: list[RunReport] = []  # the reports of periodic runs that ended since the last pass
+
+        def periodic_ended(task: asyncio.Task[RunReport]) -> None:
+            nonlocal periodic
+            periodic = None
+            if not task.cancelled() and task.exception() is None:
+                ran.append(task.result())
+            wake.set()
+
         try:
             while not stop.is_set():
                 wake.clear()
                 self.report = RunReport()
                 at = time.monotonic()
                 poll = at >= polled_at + (min(NEWS_GAP_S, interval) if news else interval)
-                if poll:
+                if poll and periodic is None:
                     polled_at, news = at, False
-                    self.run_periodic(self.clock())
+                    if threaded:
+                        periodic = asyncio.create_task(
+                            asyncio.to_thread(self._periodic_report, self.clock())
+                        )
+                        periodic.add_done_callback(periodic_ended)
+                    else:
+                        self.run_periodic(self.clock())
+                        ran.append(self.report)
+                reports, ran[:] = list(ran), []
+                if reports:
+                    for lane in self.lanes:
+                        lane.polled()
                 for lane in self.lanes:
-                    if lane is self.jobs and not (poll or self.jobs.freed):
+                    if lane is self.jobs and not self.jobs.freed:
                         continue
                     try:
                         self._track(lane.start_due(self.clock))
                     except Exception:
                         # A database hiccup must not end the runner; the next pass tries again.
                         log.exception("lane_poll_failed", lane=type(lane).__name__)
-                if on_pass is not None and poll:
-                    on_pass(self.report)
+                if on_pass is not None:
+                    for report in reports:
+                        on_pass(report)
                 next_poll = polled_at + (min(NEWS_GAP_S, interval) if news else interval)
                 await _first_of(wake, stop, timeout=max(0.0, next_poll - time.monotonic()))
                 if wake.is_set() and not stop.is_set():
@@ -295,29 +328,40 @@ class Runner:
             for listener in listeners:
                 listener.cancel()
             await asyncio.gather(*listeners, return_exceptions=True)
+            if periodic is not None:
+                await asyncio.gather(periodic, return_exceptions=True)
         while self._in_flight:  # and what the ending ones started (`Started`)
             await asyncio.wait(list(self._in_flight))
 
-    def run_periodic(self, now: datetime) -> None:
-        """Run every periodic job due at ``now``, each in its own transaction."""
+    def run_periodic(self, now: datetime, report: RunReport | None = None) -> None:
+        """Run every periodic job due at ``now``, each in its own transaction; what they did
+        goes to ``report`` (the current pass's by default)."""
+        report = report if report is not None else self.report
         for periodic in self.periodic:
             if self._next_run.get(periodic.name, now) > now:
                 continue
             self._next_run[periodic.name] = now + periodic.every
-            self._run_one(periodic, now)
+            self._run_one(periodic, now, report)
 
-    def _run_one(self, periodic: Periodic, now: datetime) -> None:
+    def _periodic_report(self, now: datetime) -> RunReport:
+        # In a thread: touches only its own report and the schedule, which no other thread
+        # reads while it runs (one periodic run at a time).
+        report = RunReport()
+        self.run_periodic(now, report)
+        return report
+
+    def _run_one(self, periodic: Periodic, now: datetime, report: RunReport) -> None:
         try:
             with unit_of_work(self.sessions) as session:
                 if not _take_turn(session, periodic.name):
-                    self.report.periodic_skipped.append(periodic.name)
+                    report.periodic_skipped.append(periodic.name)
                     return
                 result = periodic.run(session, now)
         except Exception:
             log.exception("periodic_job_failed", name=periodic.name)
-            self.report.periodic_failed.append(periodic.name)
+            report.periodic_failed.append(periodic.name)
             return
-        self.report.periodic[periodic.name] = result
+        report.periodic[periodic.name] = result
 
     def _track(self, tasks: Iterable[asyncio.Task[Any]]) -> None:
         for task in tasks:

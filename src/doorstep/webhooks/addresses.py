@@ -4,9 +4,9 @@ A merchant chooses the URL doorstep sends its events to. Without a check, that U
 reach doorstep's own network: the database port, the cloud's metadata service
 (169.254.169.254), anything on a private address. So every address a URL's host names must be
 public — at registration, for a clear refusal, and again each time the sender opens a
-connection, since a host name's DNS answer may change after it was checked. The sender then
-connects to the address it checked (`PinnedBackend`), never resolving the name a second time;
-TLS still verifies the certificate against the host name.
+connection, since a host name's DNS answer may change after it was checked. The sender
+(`sender.WebhookSender`) then connects to the address it checked, never resolving the name a
+second time; TLS still verifies the certificate against the host name.
 
 Host names are resolved by an injectable `Resolver` (tests pass a dictionary); an IP written
 as a literal is read the way resolvers read it, including the old forms (``2130706433``,
@@ -18,16 +18,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import select
 import socket
-import ssl
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
-from typing import Any
-
-import anyio
-import httpcore
 
 IPAddress = IPv4Address | IPv6Address
 IPNetwork = IPv4Network | IPv6Network
@@ -175,110 +169,3 @@ class AddressPolicy:
         if not all(self.allows(answer) for answer in answers):
             raise AddressNotPublic(host, literal=False)
         return answers
-
-
-class PinnedBackend(httpcore.AsyncNetworkBackend):
-    """httpcore's network backend that resolves each new connection's host once, through the
-    policy, and connects to the checked address (trying the next on failure). TLS is started
-    later on the returned stream with the original host name, as usual."""
-
-    def __init__(
-        self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
-        self.policy = policy
-        self.inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        try:
-            with anyio.fail_after(timeout):
-                addresses = await anyio.to_thread.run_sync(
-                    self.policy.addresses, host, port, abandon_on_cancel=True
-                )
-        except TimeoutError:
-            raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout} s") from None
-        except AddressNotPublic:
-            raise
-        except OSError as exc:
-            raise httpcore.ConnectError(f"{host} does not resolve: {exc}") from exc
-        failure: Exception | None = None
-        for address in addresses:
-            try:
-                stream = await self.inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-                return SocketKeepingStream(stream)
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        raise httpcore.ConnectError("webhooks are not sent to local sockets")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
-
-
-class SocketKeepingStream(httpcore.AsyncNetworkStream):
-    """A connection's stream that looks its socket up once.
-
-    httpcore's pool asks every kept-alive connection, on every request, whether its socket has
-    become readable (the server closed it); the anyio stream answers by building a dictionary
-    of all its attributes each time, which at a few dozen connections was a quarter of the
-    webhook worker's CPU. Everything else goes to the inner stream."""
-
-    def __init__(self, inner: httpcore.AsyncNetworkStream) -> None:
-        self.inner = inner
-        self.socket: socket.socket | None = inner.get_extra_info("socket")
-
-    async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return await self.inner.read(max_bytes, timeout)
-
-    async def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        await self.inner.write(buffer, timeout)
-
-    async def aclose(self) -> None:
-        await self.inner.aclose()
-
-    async def start_tls(
-        self,
-        ssl_context: ssl.SSLContext,
-        server_hostname: str | None = None,
-        timeout: float | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        return SocketKeepingStream(
-            await self.inner.start_tls(ssl_context, server_hostname, timeout)
-        )
-
-    def get_extra_info(self, info: str) -> Any:
-        if info == "socket":
-            return self.socket
-        if info == "is_readable":
-            return _readable(self.socket)
-        return self.inner.get_extra_info(info)
-
-
-def _readable(sock: socket.socket | None) -> bool:
-    # As httpcore does: a socket that is gone counts as readable (its next read is the end).
-    fd = -1 if sock is None else sock.fileno()
-    if fd < 0:
-        return True
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))

@@ -1,8 +1,8 @@
 """Webhook delivery as work of the job runner: the outbox fan-out as a periodic job on every
 poll, the delivery queue as a lane (its own table, per-endpoint ordering and slots).
 
-The HTTP requests run concurrently on the event loop, over one pooled client (connections
-kept alive per endpoint). Each pass of the runner (woken as attempts end) makes one
+The HTTP requests run concurrently on the event loop, over one client (`sender.WebhookSender`:
+connections kept alive per endpoint). Each pass of the runner (woken as attempts end) makes one
 transaction for the deliveries: it records the outcomes of every attempt that ended since the
 last pass, then claims as many due deliveries as there are free slots, in one statement
 (`service.claim_due`). That transaction runs in a thread of its own, one at a time, so the
@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpcore
-import httpx
 import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,7 +36,8 @@ from doorstep.jobs import Clock, Registry, Runner, Started
 from doorstep.models import DeliveryStatus, utcnow
 from doorstep.settings import get_settings
 from doorstep.webhooks import service
-from doorstep.webhooks.addresses import AddressPolicy, PinnedBackend
+from doorstep.webhooks.addresses import AddressPolicy
+from doorstep.webhooks.sender import WebhookSender
 from doorstep.webhooks.service import AttemptOutcome, DueDelivery, RetryPolicy
 from doorstep.webhooks.signing import event_body, message_id, sign
 
@@ -53,50 +52,22 @@ FAN_OUT_AT_LEAST_EVERY_S = 1.0
 Status = DeliveryStatus | None
 """A recorded attempt's delivery status; None when the delivery was gone (endpoint deleted)."""
 
-HTTP_TIMEOUT = httpx.Timeout(10.0)
+HTTP_TIMEOUT_S = 10.0
 USER_AGENT = "doorstep-webhooks/1"
 
 
-def http_client(addresses: AddressPolicy | None = None) -> httpx.AsyncClient:
-    """The client the worker uses: 10 s timeouts, redirects not followed (a 3xx is a failure),
-    connections only to the addresses ``addresses`` allows (by default public ones and the
-    settings' ``DOORSTEP_WEBHOOK_ALLOW_PRIVATE``), each checked when it is opened.
-
-    No proxy from the environment: a proxy would make the connection, out of the check's sight.
-    """
+def http_client(addresses: AddressPolicy | None = None) -> WebhookSender:
+    """The client the worker uses (`sender.WebhookSender`): 10 s for a request, redirects not
+    followed (a 3xx is a failure), connections only to the addresses ``addresses`` allows (by
+    default public ones and the settings' ``DOORSTEP_WEBHOOK_ALLOW_PRIVATE``), each checked
+    when it is opened, and no proxy."""
     if addresses is None:
         settings = get_settings()
         addresses = AddressPolicy.allowing(settings.webhook_private_allowances)
-    return httpx.AsyncClient(
-        transport=PinnedTransport(addresses),
-        timeout=HTTP_TIMEOUT,
-        follow_redirects=False,
-        headers={"user-agent": USER_AGENT},
-        trust_env=False,
-    )
+    return WebhookSender(addresses, timeout_s=HTTP_TIMEOUT_S, user_agent=USER_AGENT)
 
 
-class PinnedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport with a connection pool whose every connection goes through
-    `PinnedBackend`: resolved once, checked, connected to the checked address."""
-
-    def __init__(self, addresses: AddressPolicy) -> None:
-        super().__init__(trust_env=False)
-        # httpx takes no network backend of its own, so its pool is replaced by the same pool
-        # (httpx's default limits) built with one. tests/webhooks/test_addresses.py delivers
-        # to a name only the test's resolver knows, so a pool bypassing it would fail there.
-        # Keep as many connections alive as requests may be in flight (see DeliveryWorker).
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=100)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=PinnedBackend(addresses),
-        )
-
-
-async def send(client: httpx.AsyncClient, due: DueDelivery) -> AttemptOutcome:
+async def send(client: WebhookSender, due: DueDelivery) -> AttemptOutcome:
     """One signed POST; whatever happens is returned as the outcome, never raised."""
     started_at = utcnow()
     # Signed with the real clock: receivers refuse timestamps more than minutes off theirs.
@@ -161,7 +132,7 @@ class DeliveryWorker:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        client: httpx.AsyncClient,
+        client: WebhookSender,
         *,
         concurrency: int = 10,
         per_endpoint: int | None = None,
@@ -187,6 +158,12 @@ class DeliveryWorker:
         # the answer is in; the outcome then waits in ``_ended`` for the next transaction.
         self._sending: dict[int, int] = {}
         self._ended: list[_Ended] = []
+        # Claimed ahead, waiting for a slot: a pass claims up to twice the slots, so a slot
+        # that frees between passes starts the next delivery at once instead of waiting for
+        # the next transaction (at hundreds of events a second, the pass is the bottleneck).
+        # Each is the head of its order's queue under its lease, as one in flight is.
+        self._waiting: deque[DueDelivery] = deque()
+        self._holding = False
         # The record-and-claim transaction in its thread, while it runs (one at a time).
         self._pass: asyncio.Task[Started] | None = None
         self._threaded = isinstance(sessions.kw.get("bind"), Engine)
@@ -223,8 +200,10 @@ class DeliveryWorker:
         report.queued = queued if isinstance(queued, int) else 0
         return report
 
+    def polled(self) -> None:
+        self._idle = False  # the fan-out has committed, and events may have come due
+
     def fan_out(self, session: Session, now: datetime) -> int:
-        self._idle = False  # a poll: events may have come due since the last claim
         # Passes come as often as attempts end; the outbox is read (and briefly locked, see
         # service.fan_out) only when told of new events, or once a second in case a
         # notification was missed.
@@ -235,8 +214,9 @@ class DeliveryWorker:
         return service.fan_out(session, now=now)
 
     def start_due(self, now: Clock) -> list[asyncio.Task[Any]]:
-        """Record the attempts that ended since the last pass and claim as many due deliveries
-        as there are free slots, in one transaction; start the claimed attempts.
+        """Record the attempts that ended since the last pass and claim due deliveries for
+        the free slots and as many again to wait for a slot, in one transaction; start the
+        attempts that fit.
 
         With its own thread, returns the transaction's task, which ends with the attempts it
         started (`Started`); a pass while it runs does nothing (what ends meanwhile waits for
@@ -244,10 +224,13 @@ class DeliveryWorker:
         if self._pass is not None:
             return []
         ended, self._ended = self._ended, []
-        free = self.concurrency - len(self._sending)
+        free = 2 * self.concurrency - len(self._sending) - len(self._waiting)
+        if self._holding:
+            free = 0
         if not ended and (free <= 0 or self._idle):
             return []
         in_flight = Counter(self._sending.values())
+        in_flight.update(due.endpoint_id for due in self._waiting)
         if not self._threaded:
             try:
                 statuses, claimed = self._record_and_claim(ended, free, in_flight, now)
@@ -292,7 +275,7 @@ class DeliveryWorker:
                     now=now(),
                     limit=free,
                     in_flight=in_flight,
-                    per_endpoint=self.per_endpoint,
+                    per_endpoint=2 * self.per_endpoint,
                     policy=self.policy,
                 )
                 if free > 0
@@ -310,31 +293,57 @@ class DeliveryWorker:
         self._idle = len(claimed) < free
         for end in ended:
             self._report(end, statuses[end.due.delivery_id])
-        tasks = []
-        for due in claimed:
-            self._sending[due.delivery_id] = due.endpoint_id
-            tasks.append(asyncio.create_task(self._attempt(due, self.report, self._started)))
-        return Started(tasks)
+        self._waiting.extend(claimed)
+        return Started(self._start_waiting())
+
+    def _start_waiting(self) -> list[asyncio.Task[Started]]:
+        """Start the waiting deliveries that fit the free slots (per endpoint too), in the
+        order they were claimed."""
+        if self._holding or not self._waiting:
+            return []
+        per_endpoint = Counter(self._sending.values())
+        tasks, kept = [], deque[DueDelivery]()
+        for due in self._waiting:
+            fits = len(self._sending) < self.concurrency
+            if fits and per_endpoint[due.endpoint_id] < self.per_endpoint:
+                per_endpoint[due.endpoint_id] += 1
+                self._sending[due.delivery_id] = due.endpoint_id
+                tasks.append(asyncio.create_task(self._attempt(due, self.report, self._started)))
+            else:
+                kept.append(due)
+        self._waiting = kept
+        return tasks
+
+    def hold(self) -> None:
+        """Start nothing more (the worker is stopping): what runs ends, what waits for a slot
+        is handed back by `finish`."""
+        self._holding = True
 
     def finish(self, now: Clock = utcnow) -> None:
-        """Record the attempts that ended after the last pass (when the runner has stopped)."""
-        if not self._ended:
+        """Record the attempts that ended after the last pass and hand back the claims still
+        waiting for a slot (when the runner has stopped), so they are due again at once
+        rather than when their lease runs out."""
+        if not self._ended and not self._waiting:
             return
         ended, self._ended = self._ended, []
+        waiting, self._waiting = list(self._waiting), deque()
         with unit_of_work(self.sessions) as session:
             statuses = service.record_attempts(
                 session, [end.outcome for end in ended], now=now(), policy=self.policy
             )
+            service.release_claims(session, [due.delivery_id for due in waiting], now=now())
         for end in ended:
             self._report(end, statuses[end.due.delivery_id])
 
-    async def _attempt(self, due: DueDelivery, report: PassReport, started: float) -> None:
+    async def _attempt(self, due: DueDelivery, report: PassReport, started: float) -> Started:
         try:
             outcome = await send(self.client, due)
         finally:
             del self._sending[due.delivery_id]  # the slot is free; the order waits on
-        # Recorded by the next pass, which this task's end wakes.
+        # Recorded by the next pass, which this task's end wakes; the slot goes at once to a
+        # delivery claimed ahead.
         self._ended.append(_Ended(due, outcome, report, started))
+        return Started(self._start_waiting())
 
     def _report(self, end: _Ended, status: Status) -> None:
         due, outcome, report = end.due, end.outcome, end.report
