@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import Any
 
+import numpy as np
+import pytest
+
+from doorstep.dynamic_dispatch import routing
 from doorstep.dynamic_dispatch.routing import RoutingJobs, restrict, route_jobs
 
 # Depot at 0 and four places on a line, 100 s apart; the depot is open 0..10_000.
@@ -80,3 +84,22 @@ def test_jobs_decided_to_go_ride_only_on_routes_leaving_first() -> None:
     }
     assert vehicle_of["r11"] == "leave@0"
     assert vehicle_of["r12"] == "leave@3600"
+
+
+def test_a_search_bounded_by_iterations_is_not_cut_short_by_a_small_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The twin gives each same-day scenario 1.2 s with 20 iterations; on a loaded machine the
+    # clock came first and the same seed planned another day. The budget is only a net.
+    limits: list[float] = []
+    real_solve = routing.solve
+
+    def spying(*args: Any, **kwargs: Any) -> Any:
+        limits.append(kwargs["time_limit"])
+        return real_solve(*args, **kwargs)
+
+    monkeypatch.setattr(routing, "solve", spying)
+    bounded = route_jobs(_jobs([0, 0, 0, 0]), time_limit=0.01, seed=1, max_iterations=50)
+    by_clock = route_jobs(_jobs([0, 0, 0, 0]), time_limit=0.2, seed=1)
+    assert limits == [routing.ITERATIONS_SAFETY_NET_S, 0.2]
+    assert bounded.routes == by_clock.routes
