@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from doorstep import optimize
 from doorstep.dynamic_dispatch import routing
 from doorstep.dynamic_dispatch.routing import RoutingJobs, restrict, route_jobs
 
@@ -92,7 +93,7 @@ def test_a_search_bounded_by_iterations_is_not_cut_short_by_a_small_budget(
     # The twin gives each same-day scenario 1.2 s with 20 iterations; on a loaded machine the
     # clock came first and the same seed planned another day. The budget is only a net.
     limits: list[float] = []
-    real_solve = routing.solve
+    real_solve = optimize.solve
 
     def spying(*args: Any, **kwargs: Any) -> Any:
         limits.append(kwargs["time_limit"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from typing import Annotated
 
 import typer
@@ -60,15 +61,47 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     return registry
 
 
-def _show_attempt(due: DueDelivery, outcome: AttemptOutcome, status: DeliveryStatus | None) -> None:
-    result = _STYLE[status] if status is not None else "[dim]endpoint deleted[/]"
-    answer = outcome.status_code if outcome.status_code is not None else outcome.error
-    # No highlighting: at hundreds of attempts a second its regexes cost more than the rest.
-    console.print(
-        f"{result} {due.event_type} evt_{due.event_id} → {due.url} "
-        f"(attempt {due.attempt}, {answer}, {outcome.duration_ms} ms)",
-        highlight=False,
-    )
+#: Delivered attempts shown one by one per second at most; the rest are counted in a line.
+ATTEMPT_LINES_PER_SECOND = 10
+
+
+class AttemptLines:
+    """A line per attempt, but at hundreds a second only a few delivered ones are shown, each
+    second's rest summed up in one line: a screen scrolling 400 lines a second tells nobody
+    anything, and printing them cost an eighth of the worker's CPU. Every failure and retry
+    is shown. (The log has every attempt.)"""
+
+    def __init__(self, per_second: int = ATTEMPT_LINES_PER_SECOND) -> None:
+        self.per_second = per_second
+        self._second = 0
+        self._shown = 0
+        self._more = 0
+
+    def __call__(
+        self, due: DueDelivery, outcome: AttemptOutcome, status: DeliveryStatus | None
+    ) -> None:
+        second = int(time.monotonic())
+        if second != self._second:
+            self.flush()
+            self._second, self._shown = second, 0
+        if status is DeliveryStatus.SUCCEEDED and self._shown >= self.per_second:
+            self._more += 1
+            return
+        self._shown += 1
+        result = _STYLE[status] if status is not None else "[dim]endpoint deleted[/]"
+        answer = outcome.status_code if outcome.status_code is not None else outcome.error
+        # No highlighting: at hundreds of attempts a second its regexes cost more than the rest.
+        console.print(
+            f"{result} {due.event_type} evt_{due.event_id} → {due.url} "
+            f"(attempt {due.attempt}, {answer}, {outcome.duration_ms} ms)",
+            highlight=False,
+        )
+
+    def flush(self) -> None:
+        """The count of delivered attempts not shown since the last line about them."""
+        if self._more:
+            console.print(f"[green]delivered[/] {self._more} more", highlight=False)
+            self._more = 0
 
 
 def _show_job(job: ClaimedJob, status: JobStatus | None, error: str | None) -> None:
@@ -147,10 +180,9 @@ async def _main(
     concurrency: int,
     job_concurrency: int,
 ) -> None:
+    attempts = AttemptLines()
     async with http_client() as client:
-        deliveries = DeliveryWorker(
-            sessions, client, concurrency=concurrency, on_attempt=_show_attempt
-        )
+        deliveries = DeliveryWorker(sessions, client, concurrency=concurrency, on_attempt=attempts)
         runner = Runner(
             sessions,
             build_registry(settings, deliveries),
@@ -159,6 +191,7 @@ async def _main(
         )
         if once:
             run = await runner.run_once()
+            attempts.flush()
             report = deliveries.report
             console.print(
                 f"queued {run.periodic.get(FAN_OUT, 0)}, attempted {report.attempted}: "
@@ -190,4 +223,5 @@ async def _main(
         )
         await runner.run_forever(stop, interval=interval, on_pass=_show_pass)
         deliveries.finish()
+        attempts.flush()
         console.print("stopped; the attempts and jobs in flight were finished and recorded")
