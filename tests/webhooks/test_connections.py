@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from doorstep.webhooks import sender
 from doorstep.webhooks.sender import RemoteProtocolError
 from doorstep.webhooks.worker import http_client
 from tests.webhooks.conftest import local_receivers
@@ -83,3 +84,20 @@ def test_a_connection_the_receiver_closed_is_replaced_not_reused(servers: list[_
         raise AssertionError(exc) from None
     assert statuses == [200, 200, 200]
     assert server.connections == 3
+
+
+def test_connections_left_idle_are_closed_even_if_their_endpoint_gets_nothing_more(
+    servers: list[_Server], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = _Server(close_after_each=False), _Server(close_after_each=False)
+    servers.extend([first, second])
+    monkeypatch.setattr(sender, "KEEP_ALIVE_S", 0.2)
+
+    async def go() -> int:
+        async with http_client(local_receivers()) as client:
+            await client.post(first.url, content=b"{}")
+            await asyncio.sleep(0.3)
+            await client.post(second.url, content=b"{}")  # the first's connection goes
+            return sum(len(kept) for kept in client._kept.values())
+
+    assert asyncio.run(go()) == 1

@@ -139,6 +139,7 @@ class WebhookSender:
         self.user_agent = user_agent
         self.ssl_context = ssl_context or ssl.create_default_context()
         self._kept: dict[tuple[bool, str, int], list[_Connection]] = {}
+        self._pruned_at = time.monotonic()
 
     async def __aenter__(self) -> Self:
         return self
@@ -163,6 +164,7 @@ class WebhookSender:
         """One POST of ``content`` (text is sent as UTF-8); `SendError` (or
         `AddressNotPublic`) when no reply came."""
         body = content.encode() if isinstance(content, str) else content
+        self._prune()
         target = _parse(url)
         head = _request_head(target, len(body), self.user_agent, headers or {})
         connected: list[bool] = []
@@ -177,6 +179,23 @@ class WebhookSender:
             raise ReadTimeout(
                 f"no reply from {target.authority} within {self.timeout_s} s"
             ) from None
+
+    def _prune(self) -> None:
+        # Kept connections are looked at when reused; those of an endpoint that gets no more
+        # events would stay open for good, so every few seconds the stale ones are closed.
+        now = time.monotonic()
+        if now - self._pruned_at < KEEP_ALIVE_S:
+            return
+        self._pruned_at = now
+        for key, kept in list(self._kept.items()):
+            fresh = [connection for connection in kept if connection.usable()]
+            for connection in kept:
+                if connection not in fresh:
+                    connection.close()
+            if fresh:
+                self._kept[key] = fresh
+            else:
+                del self._kept[key]
 
     async def _exchange(
         self, target: _Target, request: bytes, connected: list[bool]
