@@ -4,8 +4,9 @@ poll, the delivery queue as a lane (its own table, per-endpoint ordering and slo
 The HTTP requests run concurrently on the event loop, over one client (`sender.WebhookSender`:
 connections kept alive per endpoint). Each pass of the runner (woken as attempts end) makes one
 transaction for the deliveries: it records the outcomes of every attempt that ended since the
-last pass, then claims as many due deliveries as there are free slots, in one statement
-(`service.claim_due`). That transaction runs in a thread of its own, one at a time, so the
+last pass, then claims due deliveries for the free slots and as many again, in one statement
+(`service.claim_due`); those that do not fit yet start as slots free, without waiting for the
+next pass. That transaction runs in a thread of its own, one at a time, so the
 requests in flight go on while the database works (and the outcomes that arrive meanwhile
 wait for the next one); with sessions bound to one connection (a test's transaction, which
 two threads cannot share) it runs on the loop's thread.
