@@ -50,6 +50,10 @@ FAN_OUT = "webhooks.fan_out"
 #: The outbox is read at least this often even when no notification came.
 FAN_OUT_AT_LEAST_EVERY_S = 1.0
 
+#: A pass claims up to this many times the worker's slots (and an endpoint's share), so the
+#: slots that free before the next pass have deliveries to start.
+CLAIM_AHEAD = 2
+
 Status = DeliveryStatus | None
 """A recorded attempt's delivery status; None when the delivery was gone (endpoint deleted)."""
 
@@ -225,7 +229,7 @@ class DeliveryWorker:
         if self._pass is not None:
             return []
         ended, self._ended = self._ended, []
-        free = 2 * self.concurrency - len(self._sending) - len(self._waiting)
+        free = CLAIM_AHEAD * self.concurrency - len(self._sending) - len(self._waiting)
         if self._holding:
             free = 0
         if not ended and (free <= 0 or self._idle):
@@ -276,7 +280,7 @@ class DeliveryWorker:
                     now=now(),
                     limit=free,
                     in_flight=in_flight,
-                    per_endpoint=2 * self.per_endpoint,
+                    per_endpoint=CLAIM_AHEAD * self.per_endpoint,
                     policy=self.policy,
                 )
                 if free > 0
