@@ -160,7 +160,16 @@ def solve_params(data: pyvrp.ProblemData) -> SolveParams:
     ceiling = max(default.max_penalty, float(largest_prize(data)))
     if ceiling == default.max_penalty:
         return SolveParams()
-    return SolveParams(penalty=PenaltyParams(max_penalty=ceiling))
+    return SolveParams(penalty=_CeilingOnly(max_penalty=ceiling))
+
+
+class _CeilingOnly(PenaltyParams):
+    """A higher ceiling, the default starting penalties: the start's local search (at the
+    ceiling) ends on routes that hold, and the iterations still cross infeasible plans
+    (e.g. to a reload) at PyVRP's usual cost."""
+
+    def midpoint_penalties(self, data: pyvrp.ProblemData) -> tuple[list[float], float, float]:
+        return PenaltyParams().midpoint_penalties(data)
 
 
 def run_once(
