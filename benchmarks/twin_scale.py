@@ -86,6 +86,11 @@ def one_day(
         "packages": summary["packages"],
         "unresolved": summary["unresolved"],
         "on_time_rate": summary["on_time_rate"],
+        # What the plans cost: the solver's effort is judged against it, not only timed.
+        "cost_per_package_cents": summary["cost_per_package_cents"],
+        "cost_cents": summary["cost_cents"],
+        "by_channel": summary["by_channel"],
+        "drivers": summary["drivers"],
         "days_simulated": summary["days_simulated"],
         "calls": summary["calls"],
         "phases_s": summary["phases_s"],
@@ -133,7 +138,7 @@ def main() -> None:
         "target s",
         "unresolved",
     )
-    for column in (*columns, "on time"):
+    for column in (*columns, "on time", "$ a package"):
         table.add_column(column, justify="right")
     for r in results:
         table.add_row(
@@ -147,8 +152,14 @@ def main() -> None:
             f"{r['target_s']:,.0f}" if r["target_s"] else "",
             str(r["unresolved"]),
             f"{r['on_time_rate']:.1%}",
+            f"{r['cost_per_package_cents'] / 100:,.2f}",
         )
     console.print(table)
+    for r in results:
+        console.print(
+            f"{r['orders']:,} orders: by channel {r['by_channel']}; cost (cents) {r['cost_cents']};"
+            f" drivers {r['drivers']}"
+        )
     phases = Table(title="Where the time goes (seconds: wall / CPU)")
     phases.add_column("phase")
     for r in results:

@@ -14,7 +14,7 @@ from distributed import Client
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.cluster import open_client, worker_pids
+from doorstep.cluster import open_client, runner_here, worker_pids
 from doorstep.db import unit_of_work
 from doorstep.demo.seed import seed_demo_day
 from doorstep.models import CarrierShipment, Node, Package, Plan, Route, Stop, StopPackage
@@ -123,3 +123,23 @@ def test_a_worker_killed_mid_plan_changes_nothing_in_the_stored_plan(
     assert [p["routes"] for p in undisturbed] == [p["routes"] for p in disturbed]
     assert undisturbed == disturbed
     assert all(p["routes"] for p in undisturbed)  # the stations did route parcels
+
+
+def _square(n: int) -> int:
+    return n * n
+
+
+def _spread_squares(count: int) -> list[int] | None:
+    """A task that spreads its parts over the cluster it runs on."""
+    run = runner_here()
+    return None if run is None else run(_square, list(range(count)))
+
+
+def test_a_task_on_a_worker_spreads_its_parts_over_the_cluster_in_order() -> None:
+    assert runner_here() is None  # not on a worker: the caller solves its parts itself
+    with open_client(workers=2) as client:
+        # Two tasks that each wait for their parts: with one slot per worker they would
+        # deadlock unless a waiting task leaves its slot to the parts.
+        futures = client.map(_spread_squares, [6, 7], pure=False)
+        results = [future.result() for future in futures]
+    assert results == [[n * n for n in range(6)], [n * n for n in range(7)]]

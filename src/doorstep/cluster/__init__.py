@@ -18,8 +18,16 @@ from doorstep.cluster.pool import (
     ClusterUnavailable,
     open_client,
     run_tasks,
+    runner_here,
     runner_on,
     worker_pids,
 )
 
-__all__ = ["ClusterUnavailable", "open_client", "run_tasks", "runner_on", "worker_pids"]
+__all__ = [
+    "ClusterUnavailable",
+    "open_client",
+    "run_tasks",
+    "runner_here",
+    "runner_on",
+    "worker_pids",
+]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
-from distributed import Client, LocalCluster, as_completed
+from distributed import Client, LocalCluster, as_completed, get_worker, worker_client
 
 from doorstep.errors import DomainError
 
@@ -106,5 +106,25 @@ def runner_on(client: Client) -> Callable[[Callable[[T], R], Sequence[T]], list[
 
     def run(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
         return run_tasks(client, function, tasks)
+
+    return run
+
+
+def runner_here() -> Callable[[Callable[[T], R], Sequence[T]], list[R]] | None:
+    """Inside a task on a cluster's worker: ``run(function, tasks)`` that spreads sub-tasks
+    over the whole cluster, results in order; elsewhere ``None``.
+
+    The calling task leaves its worker's slot while it waits (``worker_client`` secedes), so
+    another worker's idle core, or this one's, takes the sub-tasks: one large task no
+    longer keeps one worker busy while the others wait."""
+    try:
+        get_worker()
+    except ValueError:  # not on a worker
+        return None
+
+    def run(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
+        with worker_client() as client:
+            futures = client.map(function, list(tasks), pure=False)
+            return list(client.gather(futures))
 
     return run

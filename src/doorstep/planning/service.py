@@ -21,6 +21,7 @@ from doorstep.geo import TravelModel
 from doorstep.models import Node, NodeKind, Plan, PlanStatus, utcnow
 from doorstep.planning.core import HOUR, DayInput, DayPlan, PlanProgress, plan_day
 from doorstep.planning.core.model import CostModel
+from doorstep.planning.core.planner import Runner
 from doorstep.planning.core.same_day import decide_same_day, without_held
 from doorstep.planning.loading import (
     DriverPlan,
@@ -182,8 +183,13 @@ class WaveSolve:
     workers: int = 1
 
 
-def solve_wave(task: WaveSolve, progress: Callable[[PlanProgress], None] | None = None) -> DayPlan:
-    """The pure step: plan the day with the planning core (no database)."""
+def solve_wave(
+    task: WaveSolve,
+    progress: Callable[[PlanProgress], None] | None = None,
+    run: Runner | None = None,
+) -> DayPlan:
+    """The pure step: plan the day with the planning core (no database); ``run`` routes the
+    territories elsewhere (see `plan_day`)."""
     return plan_day(
         task.day,
         time_limit_s=task.time_limit_s,
@@ -191,6 +197,7 @@ def solve_wave(task: WaveSolve, progress: Callable[[PlanProgress], None] | None 
         max_iterations=task.max_iterations,
         workers=task.workers,
         progress=progress,
+        run=run,
     )
 
 

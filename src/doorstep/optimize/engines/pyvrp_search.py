@@ -33,6 +33,8 @@ from types import TracebackType
 
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.PenaltyManager import PenaltyParams
+from pyvrp.solve import SolveParams
 from pyvrp.stop import FirstFeasible, MaxIterations, MultipleCriteria, StoppingCriterion
 
 #: Workers when the caller names none: the machine's cores, but no more than this.
@@ -137,6 +139,39 @@ def found(data: pyvrp.ProblemData, best: pyvrp.Solution, iterations: int) -> Fou
     return Found(best, iterations, float(evaluator.cost(best)))
 
 
+def largest_prize(data: pyvrp.ProblemData) -> int:
+    """The largest prize of an optional client or shipment (0 if none)."""
+    prizes = [c.prize for c in data.clients() if not c.required]
+    prizes += [s.prize for s in data.shipments() if not s.required]
+    return max(prizes, default=0)
+
+
+def solve_params(data: pyvrp.ProblemData) -> SolveParams:
+    """PyVRP's parameters, with the penalties' ceiling at least the largest prize.
+
+    A unit of violation (a second of time warp, a unit of excess load) must be able to cost
+    as much as a stop is worth: under PyVRP's default ceiling (100,000 cost units) a stop
+    worth a broken promise (a prize of 4.5e8 units) was worth keeping on a route 4,500 s
+    late, so a territory with fewer cars than stops ended on routes over their shift, which
+    are dropped whole (`pyvrp_engine._routes`): their stops went unassigned to the sweep. With
+    the ceiling at the prize the search leaves out the stops that do not fit instead.
+    """
+    default = PenaltyParams()
+    ceiling = max(default.max_penalty, float(largest_prize(data)))
+    if ceiling == default.max_penalty:
+        return SolveParams()
+    return SolveParams(penalty=_CeilingOnly(max_penalty=ceiling))
+
+
+class _CeilingOnly(PenaltyParams):
+    """A higher ceiling, the default starting penalties: the start's local search (at the
+    ceiling) ends on routes that hold, and the iterations still cross infeasible plans
+    (e.g. to a reload) at PyVRP's usual cost."""
+
+    def midpoint_penalties(self, data: pyvrp.ProblemData) -> tuple[list[float], float, float]:
+        return PenaltyParams().midpoint_penalties(data)
+
+
 def run_once(
     data: pyvrp.ProblemData,
     stops: list[StoppingCriterion],
@@ -148,7 +183,12 @@ def run_once(
         # Infeasible problems are expected and handled by the caller; PyVRP's hint is noise.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         result = pyvrp.solve(
-            data, MultipleCriteria(stops), seed=seed, collect_stats=False, initial_solution=initial
+            data,
+            MultipleCriteria(stops),
+            seed=seed,
+            collect_stats=False,
+            params=solve_params(data),
+            initial_solution=initial,
         )
     return found(data, result.best, int(result.num_iterations))
 

@@ -80,6 +80,12 @@ SWEEP_ITERATIONS = 3_000
 #: Steps after the territories: the sweep, the improvement moves, the finish.
 STEPS_AFTER_ROUTING = 3
 
+#: ``run(solve_territory, tasks)``: every territory's result in the tasks' order, wherever
+#: the caller runs them (e.g. on a cluster's workers); the planner knows no cluster.
+Runner = Callable[
+    [Callable[[TerritoryTask], TerritoryResult], Sequence[TerritoryTask]], list[TerritoryResult]
+]
+
 
 @dataclass
 class _Steps:
@@ -104,15 +110,17 @@ def plan_day(
     workers: int = 2,
     progress: Callable[[PlanProgress], None] | None = None,
     channel_prizes: bool = False,
+    run: Runner | None = None,
 ) -> DayPlan:
     """Plan the wave: blocks, partner manifests, carrier shipments, and what is left.
 
     ``time_limit_s`` is the routing budget (wall clock, shared by the territory rounds);
     pass ``max_iterations`` (per territory) as well for a plan that is identical on every
-    run: same input + seed → same plan.  ``workers`` processes route territories at once.
-    ``progress`` is called (in this process) as each phase starts and each territory ends.
-    ``channel_prizes`` lets the routing search leave out stops another channel takes for
-    less (step 2 of the module's outline).
+    run: same input + seed → same plan.  ``workers`` processes route territories at once,
+    or ``run`` routes them (then ``workers`` only sizes the territories' time shares).
+    ``progress`` is called (in this process) as each phase starts and each territory ends
+    (all at once with ``run``). ``channel_prizes`` lets the routing search leave out stops
+    another channel takes for less (step 2 of the module's outline).
     """
     steps = _Steps(progress)
     return _plan(
@@ -124,6 +132,7 @@ def plan_day(
         own_channels_only=False,
         channel_prizes=channel_prizes,
         steps=steps,
+        run=run,
     )
 
 
@@ -201,6 +210,7 @@ def _plan(
     own_channels_only: bool,
     channel_prizes: bool,
     steps: _Steps,
+    run: Runner | None = None,
 ) -> DayPlan:
     started = time.perf_counter()
     steps.phase("pricing")
@@ -231,7 +241,7 @@ def _plan(
     # Without channel prizes every stop is worth a broken promise to the search: it routes
     # everything it can, and the improvement moves below hand stops on where that is cheaper.
     prizes = alternative if channel_prizes else {}
-    routed = _route(day, routable, prizes, time_limit_s, seed, max_iterations, workers, steps)
+    routed = _route(day, routable, prizes, time_limit_s, seed, max_iterations, workers, steps, run)
     steps.phase("improving", advance=1)
     if not own_channels_only:
         routed = improve(day, routed, alternative)
@@ -406,6 +416,7 @@ def _route(
     max_iterations: int | None,
     workers: int,
     steps: _Steps,
+    run: Runner | None = None,
 ) -> list[Routed]:
     groups = group_packages(routable)
     # The split depends on the day only (never on the worker count), so a plan with
@@ -436,7 +447,16 @@ def _route(
         )
     steps.total = len(tasks) + STEPS_AFTER_ROUTING
     steps.phase("routing")
-    results = _solve_all(tasks, workers, lambda: steps.phase("routing", advance=1))
+
+    def tick() -> None:
+        steps.phase("routing", advance=1)
+
+    if run is not None and len(tasks) > 1:
+        results = run(solve_territory, tasks)
+        for _ in results:
+            tick()
+    else:
+        results = _solve_all(tasks, workers, tick)
     routed = [Routed(r, {g.id: g for g in t.groups}) for r, t in zip(results, tasks, strict=True)]
     steps.phase("sweep")
     share = time_limit_s * SWEEP_SHARE / 2
