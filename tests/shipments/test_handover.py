@@ -241,3 +241,32 @@ def test_two_counters_scanning_one_parcel_hand_it_over_once(committed_engine: En
             )
         )
         assert handed == 1
+
+
+def test_a_scan_that_read_the_label_before_another_counter_committed_is_told_already(
+    committed_engine: Engine,
+) -> None:
+    # Regression: the second of two simultaneous scans read the shipment as labelled, then
+    # the package as already with the carrier (the first scan committed in between), and
+    # told the clerk to keep the parcel.
+    if committed_engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: the scans cannot overlap")
+    sessions = session_factory(committed_engine)
+    with unit_of_work(sessions) as session:
+        number = str(labelled(session, 9).tracking_number)
+    late = sessions()
+    try:
+        # The late scan's first read: the shipment as it was before the other scan.
+        seen = late.scalars(
+            select(CarrierShipment).where(CarrierShipment.tracking_number == number)
+        ).one()
+        assert seen.status is CarrierShipmentStatus.LABELLED
+        with unit_of_work(sessions) as first:
+            [won] = hand_over(first, [number], at=AT)
+        [outcome] = hand_over(late, [number], at=AT)
+        late.commit()
+    finally:
+        late.close()
+    assert won.status is HandoverStatus.HANDED_OVER
+    assert outcome.status is HandoverStatus.ALREADY_HANDED_OVER
+    assert outcome.goes

@@ -88,6 +88,15 @@ def _one(session: Session, scanned: str, at: datetime, location: str | None) -> 
             scanned, HandoverStatus.ALREADY_HANDED_OVER, "handed over before", code, carrier
         )
     if package.state is not PackageState.ASSIGNED:
+        # Another counter's scan may have committed between our two reads: the shipment
+        # looked labelled, the package is already with the carrier. Read the shipment again.
+        now_status = session.scalar(
+            select(CarrierShipment.status).where(CarrierShipment.id == shipment.id)
+        )
+        if now_status is CarrierShipmentStatus.HANDED_OVER:
+            return HandoverOutcome(
+                scanned, HandoverStatus.ALREADY_HANDED_OVER, "handed over before", code, carrier
+            )
         return HandoverOutcome(
             scanned,
             HandoverStatus.NOT_TO_HAND_OVER,
