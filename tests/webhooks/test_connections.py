@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -101,3 +102,28 @@ def test_connections_left_idle_are_closed_even_if_their_endpoint_gets_nothing_mo
             return sum(len(kept) for kept in client._kept.values())
 
     assert asyncio.run(go()) == 1
+
+
+def test_a_reply_whose_body_ends_with_the_connection_is_read() -> None:
+    # HTTP/1.0 style: no length, the body ends when the receiver closes the connection.
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve() -> None:
+        connection, _ = listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(b"HTTP/1.0 202 Accepted\r\ncontent-type: text/plain\r\n\r\nthanks")
+
+    threading.Thread(target=serve, daemon=True).start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/hooks"
+
+    async def go() -> tuple[int, str, int]:
+        async with http_client(local_receivers()) as client:
+            response = await client.post(url, content=b"{}")
+            kept = sum(len(connections) for connections in client._kept.values())
+            return response.status_code, response.text, kept
+
+    try:
+        assert asyncio.run(go()) == (202, "thanks", 0)  # read, and not kept
+    finally:
+        listener.close()

@@ -107,6 +107,7 @@ class _Reply:
     status: int = 0
     body: bytearray = field(default_factory=bytearray)
     body_bytes: int = 0
+    headers_done: bool = False
     complete: bool = False
     keep_alive: bool = False
     parser: httptools.HttpResponseParser | None = None
@@ -116,6 +117,9 @@ class _Reply:
         room = MAX_BODY_BYTES - len(self.body)
         if room > 0:
             self.body += chunk[:room]
+
+    def on_headers_complete(self) -> None:
+        self.headers_done = True
 
     def on_message_complete(self) -> None:
         self.complete = True
@@ -237,7 +241,7 @@ class WebhookSender:
                 if not data:
                     if not read_any:
                         raise _ClosedBeforeReply
-                    if reply.status:  # a body that ends with the connection
+                    if reply.headers_done:  # a body that ends with the connection
                         break
                     raise RemoteProtocolError("the reply ended before its headers")
                 read_any = True
