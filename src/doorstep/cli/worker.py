@@ -97,6 +97,12 @@ class AttemptLines:
             highlight=False,
         )
 
+    def tick(self) -> None:
+        """At each poll: the last second's count, once that second is over, even if no
+        attempt follows (a burst that ended)."""
+        if int(time.monotonic()) != self._second:
+            self.flush()
+
     def flush(self) -> None:
         """The count of delivered attempts not shown since the last line about them."""
         if self._more:
@@ -221,7 +227,12 @@ async def _main(
             f"[bold]worker[/] polls every {interval:g} s, {concurrency} webhook requests and "
             f"{job_concurrency} jobs in flight at most; Ctrl-C to stop"
         )
-        await runner.run_forever(stop, interval=interval, on_pass=_show_pass)
+
+        def on_pass(report: RunReport) -> None:
+            attempts.tick()
+            _show_pass(report)
+
+        await runner.run_forever(stop, interval=interval, on_pass=on_pass)
         deliveries.finish()
         attempts.flush()
         console.print("stopped; the attempts and jobs in flight were finished and recorded")
