@@ -568,9 +568,9 @@ def claim_due(
     )
     if session.get_bind().dialect.name == "postgresql":
         # psycopg prepares a statement run often, and after five runs PostgreSQL may switch
-        # to a generic plan, made without the parameters' values: for this claim it scanned
-        # the whole "due" index and the whole queue (300-800 ms a claim once the queue held a
-        # few thousand deliveries, against a few ms planned with the values).
+        # to a generic plan, made without the parameters' values: for this claim such a plan
+        # can walk the whole "due" index and the whole queue instead of the window, a cost
+        # that grows with the queue (a few thousand deliveries in a burst of orders).
         session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     claimed = session.execute(
         update(d)
