@@ -33,6 +33,8 @@ from doorstep.webhooks.addresses import AddressPolicy, literal_address
 
 #: A reply's body beyond this is not read: the connection is closed instead of kept.
 MAX_BODY_BYTES = 64 * 1024
+#: What is kept of a reply's body: the delivery log shows its first 500 characters.
+EXCERPT_BYTES = 2048
 #: A kept connection unused for this long is closed rather than reused (receivers close
 #: idle connections after 5 to 75 s; reusing one just closed costs a retried request).
 KEEP_ALIVE_S = 4.0
@@ -114,7 +116,7 @@ class _Reply:
 
     def on_body(self, chunk: bytes) -> None:
         self.body_bytes += len(chunk)
-        room = MAX_BODY_BYTES - len(self.body)
+        room = EXCERPT_BYTES - len(self.body)
         if room > 0:
             self.body += chunk[:room]
 
@@ -261,7 +263,7 @@ class WebhookSender:
             kept.append(connection)
         else:
             connection.close()
-        return SentResponse(reply.status, bytes(reply.body[:2048]).decode("utf-8", "replace"))
+        return SentResponse(reply.status, bytes(reply.body).decode("utf-8", "replace"))
 
     async def _open(self, target: _Target) -> _Connection:
         if literal_address(target.host) is not None:
