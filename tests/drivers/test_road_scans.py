@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from doorstep.drivers.road import scans
 from doorstep.drivers.road.load import load_block
@@ -202,3 +202,53 @@ def test_scans_of_a_whole_car_at_once_answer_as_one_at_a_time(road: Road) -> Non
     ).all()
     assert len(moves) == len(codes)
     assert road.post("/depart", {}).status_code == 200
+
+
+def test_a_store_s_labels_scanned_at_once_complete_its_pickup(mall_road: Road) -> None:
+    road = mall_road
+    assert road.check_in().status_code == 200
+    load = road.load()
+    first = next(s for s in load.stops if s.kind is StopKind.PICKUP)
+    codes = [p.tracking_code for p in load.live[first.id]]
+    at = local(10, 55)
+    bodies = [ScanIn(code=code, at=at, client_event_id=f"store-{code}") for code in codes]
+    answers = scans.scan_many(road.session, road.driver, road.block.id, bodies, now=at)
+    assert [a.pickup_stop_id for a in answers] == [first.id] * len(codes)
+    assert [a.left_to_scan for a in answers] == list(range(len(codes) - 1, -1, -1))
+    assert first.status is StopStatus.COMPLETED
+    assert (first.arrived_at, first.completed_at) == (at, at)
+
+
+def test_loading_a_car_reads_and_writes_the_same_statements_for_one_label_as_for_many(
+    road: Road,
+) -> None:
+    """A batch of scans moves its parcels together: no statement per label."""
+    road.check_in()
+    codes = sorted(p.tracking_code for p in road.load().packages.values())
+    assert len(codes) >= 2
+    engine = road.session.get_bind()
+    at = local(10, 55)
+    counts = []
+    for batch in (codes[:1], codes):
+        seen: list[str] = []
+
+        def count(*args: Any, seen: list[str] = seen) -> None:
+            seen.append(str(args[2]))
+
+        attempt = road.session.begin_nested()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            answers = scans.scan_many(
+                road.session,
+                road.driver,
+                road.block.id,
+                [ScanIn(code=code, at=at, client_event_id=f"n-{code}") for code in batch],
+                now=at,
+            )
+            road.session.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        assert [a.replayed for a in answers] == [False] * len(batch)
+        attempt.rollback()
+        counts.append(len(seen))
+    assert counts[0] == counts[1]

@@ -15,6 +15,7 @@ parcels still ``picked_up`` go ``out_for_delivery`` before it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -145,7 +146,7 @@ def deliver(
                 )
             )
     leave_the_door(session, door, load, travel)
-    return _delivery_out(session, block, proofs, replayed=False)
+    return _delivery_out(session, block, proofs, replayed=False, parcels=parcels, skipped=skipped)
 
 
 def _check_pins(
@@ -171,23 +172,35 @@ def _check_pins(
 
 
 def _delivery_out(
-    session: Session, block: Block, proofs: list[DeliveryProof], *, replayed: bool
+    session: Session,
+    block: Block,
+    proofs: list[DeliveryProof],
+    *,
+    replayed: bool,
+    parcels: list[Package] | None = None,
+    skipped: Iterable[ProofKind] | None = None,
 ) -> DeliveryOut:
+    """The answer; a replay reads back what the first request's ``parcels`` and ``skipped``
+    proofs were, which the first request passes as it knows them."""
     stop_id = proofs[0].stop_id
     assert stop_id is not None
-    # The warned proofs skipped are on the parcels' delivered events (the proofs are flagged).
-    data = session.scalar(
-        select(PackageEvent.data).where(
-            PackageEvent.package_id == proofs[0].package_id,
-            PackageEvent.to_state == PackageState.DELIVERED,
+    if skipped is None:
+        # The warned proofs skipped are on the parcels' delivered events (the proofs are
+        # flagged).
+        data = session.scalar(
+            select(PackageEvent.data).where(
+                PackageEvent.package_id == proofs[0].package_id,
+                PackageEvent.to_state == PackageState.DELIVERED,
+            )
         )
-    )
+        skipped = [ProofKind(k) for k in (data or {}).get("skipped_proofs", [])]
+    codes = {p.id: p.tracking_code for p in parcels} if parcels is not None else None
     return DeliveryOut(
         block_id=block.id,
         stop_id=stop_id,
         replayed=replayed,
-        proofs=proof_outs(session, proofs),
-        skipped_proofs=[ProofKind(k) for k in (data or {}).get("skipped_proofs", [])],
+        proofs=proof_outs(session, proofs, codes),
+        skipped_proofs=list(skipped),
         stop_status=session.get_one(Stop, stop_id).status,
         block_status=block.status,
     )

@@ -20,6 +20,7 @@ from doorstep.drivers.road.load import (
     actor,
     load_block,
     note_position,
+    orders_of,
     position,
     require_in_progress,
 )
@@ -135,8 +136,9 @@ def at_the_door(
     doing: str,
 ) -> tuple[BlockLoad, Door]:
     require_in_progress(block, doing)
-    load = load_block(session, block)
+    load = load_block(session, block, orders=False)
     stop = _door(load, stop_id)
+    orders_of(session, load, load.live.get(stop.id, []))
     where = position(body.lat, body.lng, body.accuracy_m)
     return load, Door(
         driver=driver,
@@ -258,11 +260,18 @@ def replay(
     return proofs
 
 
-def proof_outs(session: Session, proofs: list[DeliveryProof]) -> list[ProofOut]:
-    ids = [p.package_id for p in proofs]
-    codes = dict(
-        session.execute(select(Package.id, Package.tracking_code).where(Package.id.in_(ids))).all()
-    )
+def proof_outs(
+    session: Session, proofs: list[DeliveryProof], codes: dict[int, str] | None = None
+) -> list[ProofOut]:
+    """The proofs as the phone sees them; ``codes`` (package id → tracking code) when the
+    caller holds the parcels, else read."""
+    if codes is None:
+        ids = [p.package_id for p in proofs]
+        codes = dict(
+            session.execute(
+                select(Package.id, Package.tracking_code).where(Package.id.in_(ids))
+            ).all()
+        )
     return [
         ProofOut(
             proof_id=p.id,

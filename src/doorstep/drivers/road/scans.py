@@ -12,7 +12,7 @@ deliveries", or by itself at the first door) every picked-up parcel goes
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -91,56 +91,67 @@ def scan_many(
 ) -> list[ScanOut]:
     """Scans of one block in one transaction, in order: the car loaded at the start node.
 
-    The block is read once (`load_block`), not once per scan: each scan changes the parcels
-    the load holds (the session's own rows), so the next scan sees it. Reading the block
-    again for every label made loading a car of n parcels cost n² rows. One refused scan
-    refuses the lot (the caller's transaction rolls back), as a scan on its own would."""
+    The block is read once (`load_block`), not once per scan, and the parcels picked up move
+    in one batch (`transition_packages`) after every scan was checked: reading the block
+    again for every label made loading a car of n parcels cost n² rows, and a move at a
+    time a flush each. Each answer says what was left to scan after its own scan, as if the
+    scans had come one by one. One refused scan refuses the lot (the caller's transaction
+    rolls back), as a scan on its own would."""
     block = held_block(session, driver, block_id)
     require_in_progress(block, "scan parcels")
     load = load_block(session, block)
-    return [_scan_one(session, driver, load, body, now=now) for body in bodies]
-
-
-def _scan_one(
-    session: Session, driver: Driver, load: BlockLoad, body: ScanIn, *, now: datetime
-) -> ScanOut:
-    block = load.block
-    package = package_by_code(session, body.code)
-    live = load.packages.get(package.id)
-    if live is None:
-        raise _not_ours(session, load, package, body.code)
-    pickup = load.pickup_stop.get(package.id)
-    if package.state is PackageState.ASSIGNED:
-        event = transition_package(
-            session,
-            package,
-            PackageState.PICKED_UP,
-            actor=actor(driver),
-            reason="scanned",
-            data={
-                "block_id": block.id,
-                "stop_id": pickup.id if pickup else None,
-                "client_event_id": body.client_event_id,
-                "phone_at": body.at.isoformat(),
-            },
-            at=now,
+    parcels = load.packages
+    by_code = {p.tracking_code: p for p in parcels.values()}
+    scanned: dict[int, Package] = {}  # picked up by this batch, by package id
+    answers: list[tuple[Package, Stop | None, datetime, bool, int]] = []
+    moves: list[Move] = []
+    for body in bodies:
+        # The block's own labels are known; another's (refused below) is looked up.
+        package = by_code.get(body.code.strip()) or package_by_code(session, body.code)
+        if package.id not in parcels:
+            raise _not_ours(session, load, package, body.code)
+        pickup = load.pickup_stop.get(package.id)
+        if package.state is PackageState.ASSIGNED and package.id not in scanned:
+            scanned[package.id] = package
+            moves.append(_picked_up(load, package, pickup, body))
+            scanned_at, replayed = now, False
+            if pickup is not None:
+                _after_pickup_scan(load, pickup, now, scanned)
+        elif package.id in scanned:
+            scanned_at, replayed = now, True
+        else:
+            earlier = latest_event(session, package, PackageState.PICKED_UP)
+            scanned_at, replayed = (earlier.occurred_at if earlier else now), True
+        if body.lat is not None and body.lng is not None:
+            note_position(driver, Position(body.lat, body.lng, body.accuracy_m), now)
+        left = len(_unscanned(load, pickup, scanned))
+        answers.append((package, pickup, scanned_at, replayed, left))
+    transition_packages(session, moves, actor=actor(driver), at=now)
+    return [
+        ScanOut(
+            code=package.tracking_code,
+            state=package.state,
+            block_id=block.id,
+            pickup_stop_id=pickup.id if pickup else None,
+            scanned_at=scanned_at,
+            left_to_scan=left,
+            replayed=replayed,
         )
-        scanned_at, replayed = event.occurred_at, False
-        if pickup is not None:
-            _after_pickup_scan(load, pickup, now)
-    else:
-        earlier = latest_event(session, package, PackageState.PICKED_UP)
-        scanned_at, replayed = (earlier.occurred_at if earlier else now), True
-    if body.lat is not None and body.lng is not None:
-        note_position(driver, Position(body.lat, body.lng, body.accuracy_m), now)
-    return ScanOut(
-        code=package.tracking_code,
-        state=package.state,
-        block_id=block.id,
-        pickup_stop_id=pickup.id if pickup else None,
-        scanned_at=scanned_at,
-        left_to_scan=len(_unscanned(load, pickup)),
-        replayed=replayed,
+        for package, pickup, scanned_at, replayed, left in answers
+    ]
+
+
+def _picked_up(load: BlockLoad, package: Package, pickup: Stop | None, body: ScanIn) -> Move:
+    return Move(
+        package,
+        PackageState.PICKED_UP,
+        reason="scanned",
+        data={
+            "block_id": load.block.id,
+            "stop_id": pickup.id if pickup else None,
+            "client_event_id": body.client_event_id,
+            "phone_at": body.at.isoformat(),
+        },
     )
 
 
@@ -164,18 +175,27 @@ def _not_ours(session: Session, load: BlockLoad, package: Package, code: str) ->
     )
 
 
-def _unscanned(load: BlockLoad, pickup: Stop | None) -> list[Package]:
-    if pickup is None:
-        return load.unscanned_at_start()
-    return [p for p in load.live.get(pickup.id, []) if p.state is PackageState.ASSIGNED]
+def _unscanned(
+    load: BlockLoad, pickup: Stop | None, scanned: Mapping[int, Package] | None = None
+) -> list[Package]:
+    """The parcels still to scan at ``pickup`` (None: the start node), leaving out those a
+    batch of scans is picking up (``scanned``)."""
+    waiting = (
+        load.unscanned_at_start()
+        if pickup is None
+        else [p for p in load.live.get(pickup.id, []) if p.state is PackageState.ASSIGNED]
+    )
+    return [p for p in waiting if not scanned or p.id not in scanned]
 
 
-def _after_pickup_scan(load: BlockLoad, pickup: Stop, now: datetime) -> None:
+def _after_pickup_scan(
+    load: BlockLoad, pickup: Stop, now: datetime, scanned: Mapping[int, Package] | None = None
+) -> None:
     """The store's stop: arrived at the first scan, done when nothing is left to scan."""
     if pickup.arrived_at is None:
         pickup.arrived_at = now
         pickup.status = StopStatus.ARRIVED
-    if not _unscanned(load, pickup):
+    if not _unscanned(load, pickup, scanned):
         pickup.status = StopStatus.COMPLETED
         pickup.completed_at = now
 
