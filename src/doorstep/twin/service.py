@@ -3,8 +3,10 @@ let the world of `doorstep.sim` play the day against `TwinNetwork`, then measure
 
 from __future__ import annotations
 
+import gc
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -151,7 +153,8 @@ def simulate_day(
     started, cpu = time.perf_counter(), time.process_time()
     port = TwinNetwork(sessions, settings)
     try:
-        log = Simulation(port, config, progress=progress).run()
+        with fewer_collections():
+            log = Simulation(port, config, progress=progress).run()
         workers_cpu = port.workers_cpu_s()
     finally:
         port.close()
@@ -171,6 +174,25 @@ def simulate_day(
     return TwinRun(
         config, settings, log, kpis, port, total, phases, total_cpu + workers_cpu, phases_cpu
     )
+
+
+#: Allocations between two young-generation collections while a day plays (Python's default:
+#: 700). Every call to the services builds and drops hundreds of ORM objects; at the default
+#: the collector ran often enough to cost about a tenth of the twin's CPU (a 2,000-order day,
+#: `benchmarks/twin_scale.py`), for garbage that reference counting frees anyway.
+YOUNG_COLLECTION_EVERY = 100_000
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cyclic garbage less often in this block (the twin is a batch job: its memory
+    is bounded by the day, not by the uptime), then as before."""
+    before = gc.get_threshold()
+    gc.set_threshold(YOUNG_COLLECTION_EVERY, before[1], before[2])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 #: The phase of the station plans' solves on the cluster's workers (CPU only).
