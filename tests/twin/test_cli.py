@@ -89,3 +89,40 @@ def test_the_demo_day_prints_links_that_open_real_pages(own_database: Path) -> N
         assert client.get("/ops/").status_code == 200
         code = client.post("/v1/store/sign-in", json={"email": DEMO_STORE_EMAIL})
         assert code.status_code == 202
+
+
+def test_the_report_s_on_time_labels_are_drawn_inside_the_chart(own_database: Path) -> None:
+    """A channel at 100 % on time had its label cut off at the chart's top edge, and the
+    on-time axis ticked at 0 / 29 / 58 / 87 %."""
+    import pytest
+
+    from tests.web.browser import CHROMIUM, CHROMIUM_ARGS
+
+    if not CHROMIUM.exists():
+        pytest.skip("needs /usr/bin/chromium")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    answer = CliRunner().invoke(app, [*ARGS, *FAST])
+    assert answer.exit_code == 0, answer.output
+    report = Path(json.loads(answer.stdout)["report"])
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(report.as_uri())
+        chart = page.locator(".js-plotly-plot").first
+        chart.wait_for()
+        labels = chart.locator("g.textpoint text").all_text_contents()
+        assert labels
+        assert all(t.endswith("%") for t in labels), labels
+        # Each label is drawn whole: none sits in a group clipped to the plot area.
+        clipped = chart.evaluate(
+            """chart => [...chart.querySelectorAll('g.textpoint text')].filter(text => {
+                for (let n = text; n && n !== chart; n = n.parentNode) {
+                    if (n.getAttribute && n.getAttribute('clip-path')) return true;
+                }
+                return false;
+            }).length"""
+        )
+        assert clipped == 0, labels
+        ticks = chart.locator("g.y2tick text").all_text_contents()
+        assert ticks == ["0%", "25%", "50%", "75%", "100%"], ticks
+        browser.close()

@@ -116,7 +116,8 @@ ran in {run.runtime_s:,.0f} s.</p></header>
 
 def _charts(run: TwinRun) -> list[tuple[str, dict[str, Any]]]:
     k = run.kpis
-    layout = {"margin": {"l": 60, "r": 20, "t": 10, "b": 40}, "height": 300}
+    margin = {"l": 60, "r": 20, "t": 10, "b": 40}
+    layout = {"margin": margin, "height": 300}
     channels = list(k.by_channel)
     charts: list[tuple[str, dict[str, Any]]] = [
         (
@@ -139,17 +140,23 @@ def _charts(run: TwinRun) -> list[tuple[str, dict[str, Any]]]:
                         "yaxis": "y2",
                         "text": [f"{k.on_time_by_channel.get(c, 0):.0%}" for c in channels],
                         "textposition": "top center",
+                        # A channel at 100 % keeps its label above the plot's edge.
+                        "cliponaxis": False,
                         "marker": {"size": 12, "color": "#111"},
                     },
                 ],
                 "layout": layout
                 | {
+                    # Room on the right for the on-time axis's labels.
+                    "margin": margin | {"r": 50, "t": 24},
                     "yaxis": {"title": "packages"},
                     "yaxis2": {
                         "overlaying": "y",
                         "side": "right",
-                        "range": [0, 1.05],
+                        "range": [0, 1.12],
+                        "tickvals": [0, 0.25, 0.5, 0.75, 1],
                         "tickformat": ".0%",
+                        "showgrid": False,
                     },
                     "showlegend": False,
                 },
