@@ -10,7 +10,7 @@ from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from typing import Any
 
-from distributed import Client
+from distributed import Client, get_task_stream
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -62,6 +62,7 @@ def _stored_plan(session: Session, plan_id: int) -> dict[str, Any]:
         "fingerprint": plan.input_fingerprint,
         "totals": plan.totals,
         "decisions": plan.decisions,
+        "held": plan.held,
         "unassigned": plan.unassigned,
         "routes": routes,
         "carrier": [tuple(row) for row in carrier],
@@ -143,3 +144,42 @@ def test_a_task_on_a_worker_spreads_its_parts_over_the_cluster_in_order() -> Non
         futures = client.map(_spread_squares, [6, 7], pure=False)
         results = [future.result() for future in futures]
     assert results == [[n * n for n in range(6)], [n * n for n in range(7)]]
+
+
+def test_a_dispatch_moment_decides_on_the_cluster_as_it_does_here(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """The same-day decisions run on the workers (one task per station): the same parcels
+    held, the same plans as when the planner decides them itself."""
+    with unit_of_work(session_factory) as session:
+        import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+        seed_demo_day(session, orders=80, order_time=local(9), console_password=None)
+    moment: dict[str, Any] = {
+        "dispatch_at": local(10),
+        "now": local(10),
+        "dispatch_max_iterations": 20,
+    }
+
+    def plan(cluster: Any) -> list[dict[str, Any]]:
+        plan_ids = plan_waves(
+            session_factory,
+            STATIONS,
+            local(10).date(),
+            cluster=cluster,
+            stored=lambda run: run.plan.id,
+            drivers=DriverPlan(6, 2),
+            force=True,
+            **EFFORT,
+            **moment,
+        )
+        with unit_of_work(session_factory) as session:
+            return [_stored_plan(session, plan_id) for plan_id in plan_ids]
+
+    here = plan(None)
+    with open_client(workers=2) as client, get_task_stream(client) as stream:
+        on_cluster = plan(lambda: nullcontext(client))
+    keys = [str(task["key"]) for task in stream.data]
+    assert sorted(k.split("-decision")[0] for k in keys if "-decision" in k) == STATIONS
+    assert here == on_cluster
+    # The decision held parcels back: the equality above covers what it decided.
+    assert any(p["held"] for p in here)

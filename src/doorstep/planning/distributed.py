@@ -1,5 +1,5 @@
-"""Planning many stations at once: each wave is read here, solved on a worker of a Dask
-cluster, and stored here.
+"""Planning many stations at once: each wave is read here, decided (at a same-day dispatch
+moment) and solved on a worker of a Dask cluster, and stored here.
 
 The workers get `WaveSolve` tasks, pure data (the planning core's `DayInput`, the seed and
 the effort), never a database session; the database work stays in this process, one
@@ -10,7 +10,7 @@ mid-solve has its task run again elsewhere; with ``max_iterations`` the plan is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, TypeVar
 
@@ -22,12 +22,16 @@ from doorstep.drivers.policy import OfferPolicy
 from doorstep.geo import TravelModel
 from doorstep.planning.core import DayPlan
 from doorstep.planning.core.model import CostModel
+from doorstep.planning.core.same_day import SameDayDecision
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import (
     PlanRun,
     PreparedWave,
+    WaveRead,
     WaveSolve,
-    prepare_wave,
+    decide,
+    finish_wave,
+    read_wave,
     solve_wave,
     store_wave,
 )
@@ -71,23 +75,24 @@ def plan_waves(
     costs: CostModel | None = None,
     dispatch_max_iterations: int | None = None,
 ) -> list[T]:
-    """Plan the stations ``codes``: read every wave, solve the changed ones on a client of
-    ``cluster()`` (opened only when a wave changed, after every wave was read: a wrong
-    station code fails at once), with ``solved(code)`` as each one ends; then store each plan
-    in its own transaction and return ``stored(run)`` (called inside it) per station.
+    """Plan the stations ``codes``: read every wave, make each station's same-day decision
+    at a dispatch moment (``dispatch_at``), solve the changed waves, with ``solved(code)``
+    as each one ends; then store each plan in its own transaction and return
+    ``stored(run)`` (called inside it) per station. The decisions and the solves run on a
+    client of ``cluster()``, opened once, at the first of them (after every wave was read:
+    a wrong station code fails at once).
 
     Without ``cluster`` the solves run here, one after the other: the same plans (each
     wave is read before any is stored either way), on one core."""
-    prepared: dict[str, PreparedWave] = {}
+    reads: dict[str, WaveRead] = {}
     for code in codes:
         with unit_of_work(factory) as session:  # reads only
-            prepared[code] = prepare_wave(
+            reads[code] = read_wave(
                 session,
                 code,
                 service_date,
                 drivers=drivers,
                 seed=seed,
-                force=force,
                 dispatch_at=dispatch_at,
                 travel=travel,
                 now=now,
@@ -95,39 +100,67 @@ def plan_waves(
                 costs=costs,
                 dispatch_max_iterations=dispatch_max_iterations,
             )
-    # Each worker solves one wave at a time: the cluster, not the planner, spreads the work.
-    tasks = {
-        code: WaveSolve(
-            station=code,
-            day=p.wave.day,
-            time_limit_s=time_limit_s,
-            seed=seed,
-            max_iterations=max_iterations,
-            workers=1,
-        )
-        for code, p in prepared.items()
-    }
-    changed = [code for code in codes if not prepared[code].unchanged]
-    for code in codes:
-        if prepared[code].unchanged and solved is not None:
-            solved(code)  # nothing to solve: the stored plan stands
-    plans: dict[str, DayPlan] = {}
-    if changed and cluster is None:
-        for code in changed:
-            plans[code] = solve_wave(tasks[code])
-            if solved is not None:
-                solved(code)
-    elif changed and cluster is not None:
-        with cluster() as client:
+    with ExitStack() as opened:
+        client: Client | None = None
+
+        def on_cluster() -> Client:
+            """The cluster's client, opened once, at its first use."""
+            nonlocal client
+            if client is None:
+                assert cluster is not None
+                client = opened.enter_context(cluster())
+            return client
+
+        # A dispatch moment's decisions are routing searches too: each station's on a worker.
+        deciding = {code: task for code in codes if (task := reads[code].decision) is not None}
+        decisions: dict[str, SameDayDecision] = {}
+        if deciding and cluster is not None:
+            decided = run_tasks(
+                on_cluster(),
+                decide,
+                list(deciding.values()),
+                names=[f"{code}-decision" for code in deciding],
+                retries=RETRIES,
+            )
+            decisions = dict(zip(deciding, decided, strict=True))
+        else:
+            decisions = {code: decide(task) for code, task in deciding.items()}
+        prepared: dict[str, PreparedWave] = {}
+        for code in codes:
+            with unit_of_work(factory) as session:  # reads only
+                prepared[code] = finish_wave(session, reads[code], decisions.get(code), force=force)
+        # Each worker solves one wave at a time: the cluster, not the planner, spreads the work.
+        tasks = {
+            code: WaveSolve(
+                station=code,
+                day=p.wave.day,
+                time_limit_s=time_limit_s,
+                seed=seed,
+                max_iterations=max_iterations,
+                workers=1,
+            )
+            for code, p in prepared.items()
+        }
+        changed = [code for code in codes if not prepared[code].unchanged]
+        for code in codes:
+            if prepared[code].unchanged and solved is not None:
+                solved(code)  # nothing to solve: the stored plan stands
+        plans: dict[str, DayPlan] = {}
+        if changed and cluster is None:
+            for code in changed:
+                plans[code] = solve_wave(tasks[code])
+                if solved is not None:
+                    solved(code)
+        elif changed:
             solutions = run_tasks(
-                client,
+                on_cluster(),
                 solve_spread,
                 [tasks[code] for code in changed],
                 names=changed,
                 retries=RETRIES,
                 done=solved,
             )
-        plans = dict(zip(changed, solutions, strict=True))
+            plans = dict(zip(changed, solutions, strict=True))
     results = []
     for code in codes:
         with unit_of_work(factory) as session:

@@ -22,7 +22,12 @@ from doorstep.models import Node, NodeKind, Plan, PlanStatus, utcnow
 from doorstep.planning.core import HOUR, DayInput, DayPlan, PlanProgress, plan_day
 from doorstep.planning.core.model import CostModel
 from doorstep.planning.core.planner import Runner
-from doorstep.planning.core.same_day import decide_same_day, without_held
+from doorstep.planning.core.same_day import (
+    OrderHistory,
+    SameDayDecision,
+    decide_same_day,
+    without_held,
+)
 from doorstep.planning.loading import (
     DriverPlan,
     StationNotFound,
@@ -220,7 +225,71 @@ def prepare_wave(
     """Read the wave (and, at a dispatch moment, decide what is held for a later wave).
     Writes nothing: a caller may prepare every station, solve them elsewhere, and store each
     in a transaction of its own. ``dispatch_max_iterations`` bounds each routing search of
-    the decision (`planning.core.same_day.decide_same_day`)."""
+    the decision (`planning.core.same_day.decide_same_day`).
+
+    The three steps are `read_wave`, `decide` (pure: what a worker of a cluster runs at a
+    dispatch moment) and `finish_wave`; this runs them in turn."""
+    read = read_wave(
+        session,
+        station_code,
+        service_date,
+        drivers=drivers,
+        seed=seed,
+        dispatch_at=dispatch_at,
+        epoch_s=epoch_s,
+        dispatch_time_limit_s=dispatch_time_limit_s,
+        travel=travel,
+        now=now,
+        costs=costs,
+        dispatch_max_iterations=dispatch_max_iterations,
+    )
+    decision = decide(read.decision) if read.decision is not None else None
+    return finish_wave(session, read, decision, force=force)
+
+
+@dataclass(frozen=True)
+class DecisionTask:
+    """A dispatch moment's same-day decision as plain picklable data (`decide`)."""
+
+    day: DayInput
+    at_s: int
+    history: OrderHistory
+    epoch_s: int
+    time_limit_s: float
+    seed: int
+    max_iterations: int | None
+
+
+@dataclass(frozen=True)
+class WaveRead:
+    """A wave as read, before the same-day decision (``decision``: None outside a dispatch
+    moment)."""
+
+    wave: Wave
+    service_date: date
+    seed: int
+    now: datetime
+    dispatch: bool
+    decision: DecisionTask | None
+
+
+def read_wave(
+    session: Session,
+    station_code: str,
+    service_date: date,
+    *,
+    drivers: DriverPlan = DriverPlan(),
+    seed: int = 1,
+    dispatch_at: datetime | time | None = None,
+    epoch_s: int = HOUR,
+    dispatch_time_limit_s: float = 10.0,
+    travel: TravelModel | None = None,
+    now: datetime | None = None,
+    costs: CostModel | None = None,
+    dispatch_max_iterations: int | None = None,
+) -> WaveRead:
+    """The wave from the database and, at a dispatch moment, what the decision needs (the
+    orders placed so far, for the scenarios of the ones to come)."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
@@ -234,18 +303,41 @@ def prepare_wave(
         travel=travel,
     )
     wave = _from_now(wave, now)
-    held: list[dict[str, str]] | None = None
+    task = None
     if dispatch_at is not None:
-        at_s = _seconds_of_day(dispatch_at, wave)
-        decision = decide_same_day(
-            wave.day,
-            at_s=at_s,
+        task = DecisionTask(
+            day=wave.day,
+            at_s=_seconds_of_day(dispatch_at, wave),
             history=load_order_history(session, wave, dispatch_at),
             epoch_s=epoch_s,
             time_limit_s=dispatch_time_limit_s,
             seed=seed,
             max_iterations=dispatch_max_iterations,
         )
+    return WaveRead(wave, service_date, seed, now, dispatch_at is not None, task)
+
+
+def decide(task: DecisionTask) -> SameDayDecision:
+    """The pure step of a dispatch moment: which same-day parcels go now."""
+    return decide_same_day(
+        task.day,
+        at_s=task.at_s,
+        history=task.history,
+        epoch_s=task.epoch_s,
+        time_limit_s=task.time_limit_s,
+        seed=task.seed,
+        max_iterations=task.max_iterations,
+    )
+
+
+def finish_wave(
+    session: Session, read: WaveRead, decision: SameDayDecision | None, *, force: bool = False
+) -> PreparedWave:
+    """The wave without the parcels ``decision`` holds back and those claimed since it was
+    read, and whether it changed since the stored plan (a read-only transaction)."""
+    wave, seed = read.wave, read.seed
+    held: list[dict[str, str]] | None = None
+    if decision is not None:
         wave = replace(wave, day=replace(wave.day, packages=without_held(wave.day, decision)))
         held = [
             {"package": code, "reason": HELD_REASON, "policy": decision.policy}
@@ -256,7 +348,7 @@ def prepare_wave(
         select(Plan)
         .where(
             Plan.station_id == wave.station.id,
-            Plan.service_date == service_date,
+            Plan.service_date == read.service_date,
             Plan.status == PlanStatus.CURRENT,
         )
         .order_by(Plan.id.desc())
@@ -274,8 +366,8 @@ def prepare_wave(
         fingerprint=fingerprint,
         held=held,
         seed=seed,
-        now=now,
-        instant_offers=dispatch_at is not None,
+        now=read.now,
+        instant_offers=read.dispatch,
         current_plan_id=None if current is None else current.id,
         unchanged=unchanged,
     )
