@@ -19,6 +19,7 @@ import json
 import os
 import tempfile
 import time
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,11 @@ def one_day(
     finally:
         engine.dispose()
     summary = summarize(run, None)
+    # Shoppers the checkout turned away (no promise it could keep: capacity, stock, cut-off),
+    # by reason: a day's packages are the orders placed, not the shoppers.
+    refused = Counter(
+        placed.refused or "none" for _, _, placed in run.log.orders if not placed.order
+    )
     return {
         "orders": orders,
         "workers": workers,
@@ -84,6 +90,8 @@ def one_day(
         "load_average": [round(x, 1) for x in os.getloadavg()],
         "target_s": TARGETS.get(orders),
         "packages": summary["packages"],
+        "orders_placed": len(run.log.orders) - sum(refused.values()),
+        "orders_refused": dict(refused.most_common()),
         "unresolved": summary["unresolved"],
         "on_time_rate": summary["on_time_rate"],
         # What the plans cost: the solver's effort is judged against it, not only timed.
@@ -156,6 +164,10 @@ def main() -> None:
         )
     console.print(table)
     for r in results:
+        console.print(
+            f"{r['orders']:,} shoppers: {r['orders_placed']:,} orders placed; turned away by"
+            f" reason {r['orders_refused']}"
+        )
         console.print(
             f"{r['orders']:,} orders: by channel {r['by_channel']}; cost (cents) {r['cost_cents']};"
             f" drivers {r['drivers']}"
