@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.catalog.service import list_products
@@ -17,6 +17,7 @@ from doorstep.models import (
     CarrierShipment,
     CarrierShipmentStatus,
     Channel,
+    InventoryLevel,
     ManifestItem,
     Merchant,
     Node,
@@ -280,6 +281,21 @@ def set_station_cutoffs(session: Session, cutoff: time) -> None:
     """Every station's same-day cut-off (a what-if of `doorstep simulate --compare`)."""
     for node in session.scalars(select(Node).where(Node.kind == NodeKind.STATION)):
         node.same_day_cutoff = cutoff
+    session.flush()
+
+
+def scale_capacity(session: Session, factor: float) -> None:
+    """Every node's daily capacity and every stock level times ``factor`` (a scale
+    benchmark's network, sized to its day: the example network takes about 5,000 parcels a
+    day and turns the rest of the shoppers away)."""
+    session.execute(
+        update(Node)
+        .where(Node.daily_capacity.is_not(None))
+        .values(daily_capacity=func.round(Node.daily_capacity * factor))
+    )
+    session.execute(
+        update(InventoryLevel).values(on_hand=func.round(InventoryLevel.on_hand * factor))
+    )
     session.flush()
 
 

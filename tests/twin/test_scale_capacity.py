@@ -1,0 +1,30 @@
+"""A scale benchmark's network sized to its day: capacities and stock scaled."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from doorstep.models import InventoryLevel, Node
+from doorstep.twin.repository import scale_capacity
+from doorstep.twin.service import prepare
+
+
+def test_capacities_and_stock_grow_by_the_factor(session: Session) -> None:
+    prepare(session)
+    capacities = dict(session.execute(select(Node.code, Node.daily_capacity)).all())
+    stock = {
+        (row.product_id, row.node_id): row.on_hand
+        for row in session.scalars(select(InventoryLevel))
+    }
+    assert any(capacities.values())
+    assert any(stock.values())
+    scale_capacity(session, 4)
+    session.expire_all()
+    assert dict(session.execute(select(Node.code, Node.daily_capacity)).all()) == {
+        code: None if capacity is None else capacity * 4 for code, capacity in capacities.items()
+    }
+    assert {
+        (row.product_id, row.node_id): row.on_hand
+        for row in session.scalars(select(InventoryLevel))
+    } == {key: on_hand * 4 for key, on_hand in stock.items()}
