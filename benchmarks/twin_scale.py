@@ -1,7 +1,7 @@
 """Scale benchmark of the digital twin: a 5,000-order and a 20,000-order day, timed, with where
 the time goes (each kind of call to the services, the world itself, measuring).
 
-Each day runs on a fresh SQLite file, with the example network, its daily capacities and
+Each day runs on a fresh SQLite file, with the example network, its stations' capacities and
 stock scaled to the day (``--capacity``; the example network takes about 5,000 parcels a
 day), the drivers scaled to the day and the routing effort per station plan given by
 ``--iterations`` (``--time-limit`` is a safety net).
@@ -147,7 +147,7 @@ def main() -> None:
         "--capacity",
         type=float,
         default=None,
-        help="multiply the network's daily capacities and stock (default: orders / 5,000,"
+        help="multiply the stations' daily capacities and the stock (default: orders / 5,000,"
         " at least 1; 1 keeps the example network, which turns shoppers away past it)",
     )
     args = parser.parse_args()

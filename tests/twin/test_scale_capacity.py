@@ -1,18 +1,20 @@
-"""A scale benchmark's network sized to its day: capacities and stock scaled."""
+"""A scale benchmark's network sized to its day: the stations' capacities and the stock
+scaled, the partner stores' kept (one clerk's day)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from doorstep.models import InventoryLevel, Node
+from doorstep.models import InventoryLevel, Node, NodeKind
 from doorstep.twin.repository import scale_capacity
 from doorstep.twin.service import prepare
 
 
-def test_capacities_and_stock_grow_by_the_factor(session: Session) -> None:
+def test_stations_capacities_and_stock_grow_by_the_factor(session: Session) -> None:
     prepare(session)
     capacities = dict(session.execute(select(Node.code, Node.daily_capacity)).all())
+    stations = set(session.scalars(select(Node.code).where(Node.kind == NodeKind.STATION)))
     stock = {
         (row.product_id, row.node_id): row.on_hand
         for row in session.scalars(select(InventoryLevel))
@@ -22,7 +24,8 @@ def test_capacities_and_stock_grow_by_the_factor(session: Session) -> None:
     scale_capacity(session, 4)
     session.expire_all()
     assert dict(session.execute(select(Node.code, Node.daily_capacity)).all()) == {
-        code: None if capacity is None else capacity * 4 for code, capacity in capacities.items()
+        code: capacity * 4 if code in stations and capacity is not None else capacity
+        for code, capacity in capacities.items()
     }
     assert {
         (row.product_id, row.node_id): row.on_hand

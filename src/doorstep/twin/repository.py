@@ -285,12 +285,14 @@ def set_station_cutoffs(session: Session, cutoff: time) -> None:
 
 
 def scale_capacity(session: Session, factor: float) -> None:
-    """Every node's daily capacity and every stock level times ``factor`` (a scale
-    benchmark's network, sized to its day: the example network takes about 5,000 parcels a
-    day and turns the rest of the shoppers away)."""
+    """Every station's daily capacity and every stock level times ``factor`` (a scale
+    benchmark's network, sized to its day: the example network's stations take about 5,000
+    parcels a day and the checkout turns the other shoppers away). A partner store keeps
+    its capacity: it is what one clerk delivers in a day, and a busier network has more
+    stores, not busier ones."""
     session.execute(
         update(Node)
-        .where(Node.daily_capacity.is_not(None))
+        .where(Node.kind == NodeKind.STATION, Node.daily_capacity.is_not(None))
         .values(daily_capacity=func.round(Node.daily_capacity * factor))
     )
     session.execute(
