@@ -291,6 +291,25 @@ def test_position_reports_are_checked_and_kept(
     assert (ada.last_lat, ada.last_lng, ada.last_seen_at) == (33.30, -111.84, NOW)
 
 
+def test_a_position_is_written_and_the_driver_object_holds_it(
+    session: Session, station: Node
+) -> None:
+    ada = make_driver(session, "Ada")
+    session.flush()
+    before = ada.updated_at
+    offers.update_position(session, ada, 33.31, -111.85, now=NOW + timedelta(minutes=1))
+    assert ada not in session.dirty  # nothing left for a flush to write
+    held = (ada.last_lat, ada.last_lng, ada.last_seen_at, ada.updated_at)
+    assert held[:3] == (33.31, -111.85, NOW + timedelta(minutes=1))
+    assert held[3] >= before
+    row = session.execute(
+        select(Driver.last_lat, Driver.last_lng, Driver.last_seen_at, Driver.updated_at)
+        .where(Driver.id == ada.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    assert tuple(row) == held
+
+
 @contextmanager
 def _statements(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
