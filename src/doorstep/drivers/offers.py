@@ -409,15 +409,7 @@ def _check_offer(offer: Offer, block: Block, now: datetime) -> None:
 def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Accepted:
     if offer.status is not OfferStatus.INTERESTED or offer.round != block.offer_round:
         changed = session.execute(
-            update(Offer)
-            .where(
-                Offer.id == offer.id,
-                Offer.status.in_(
-                    (OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.DECLINED)
-                ),
-            )
-            .values(status=OfferStatus.INTERESTED, round=block.offer_round, responded_at=now)
-            .execution_options(synchronize_session=False)
+            _INTEREST, {"b_id": offer.id, "b_round": block.offer_round, "b_now": now}
         )
         if not getattr(changed, "rowcount", 0):  # the round closed under us: the block went
             raise BlockAlreadyTaken(
@@ -433,6 +425,19 @@ def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Ac
         block.round_closes_at,
         None,
     )
+
+
+_INTEREST = (
+    update(Offer)
+    .where(
+        Offer.id == bindparam("b_id"),
+        Offer.status.in_((OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.DECLINED)),
+    )
+    .values(
+        status=OfferStatus.INTERESTED, round=bindparam("b_round"), responded_at=bindparam("b_now")
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def _accepted(offer: Offer, block: Block) -> Accepted:

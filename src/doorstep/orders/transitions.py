@@ -52,7 +52,7 @@ def insert_new_packages(
     """
     packages = list(
         session.scalars(
-            insert(Package).returning(Package, sort_by_parameter_order=True),
+            _NEW_PACKAGES,
             [row | {"state": INITIAL_STATE} for row in rows],
         )
     )
@@ -69,6 +69,7 @@ def insert_new_packages(
     return packages
 
 
+_NEW_PACKAGES = insert(Package).returning(Package, sort_by_parameter_order=True)
 _PACKAGE_EVENTS = insert(cast(Table, PackageEvent.__table__))
 _OUTBOX = insert(cast(Table, OutboxEvent.__table__))
 
