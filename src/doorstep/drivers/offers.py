@@ -252,8 +252,8 @@ def list_offers(
     ]
     if not eligible:
         return []
-    # A few start places (the station, its stores) for many blocks: each read once.
-    starts = {i: session.get_one(Node, i) for i in {b.start_node_id for b in eligible}}
+    # A few start places (the station, its stores) for many blocks: read at once.
+    starts = _starts(session, station, {b.start_node_id for b in eligible})
     # The offers the driver has; only blocks new to them get one (the usual listing writes
     # nothing: building a statement of 200 rows that all conflict cost more than the rest).
     offers = _listed_offers(session, driver, window)
@@ -265,6 +265,14 @@ def list_offers(
         for block in eligible
         if offers[block.id].status in LIVE and offers[block.id].expires_at > now
     ]
+
+
+def _starts(session: Session, station: Node, ids: set[int]) -> dict[int, Node]:
+    """The nodes ``ids`` by id: the station is at hand, the others (its stores and malls)
+    are one query."""
+    others = sorted(ids - {station.id})
+    found = {node.id: node for node in session.scalars(_NODES, {"ids": others})} if others else {}
+    return found | ({station.id: station} if station.id in ids else {})
 
 
 def _candidate(
@@ -387,7 +395,7 @@ def accept_offer(
             "another driver took this block first", field="offer_id", block_id=block.id
         )
     settle(session, {block.id: offer.id}, now=now, actor=f"driver {driver.id}")
-    session.refresh(offer)
+    session.expire(offer, ["status", "responded_at"])  # as in `_interest`
     return _accepted(offer, session.get_one(Block, block.id))
 
 
@@ -415,7 +423,8 @@ def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Ac
             raise BlockAlreadyTaken(
                 "another driver got this block", field="offer_id", block_id=block.id
             )
-        session.refresh(offer)
+        # What the UPDATE wrote is read again if used: cheaper than a refresh nobody reads.
+        session.expire(offer, ["status", "round", "responded_at"])
     return Accepted(
         offer.id,
         block.id,
@@ -427,6 +436,7 @@ def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Ac
     )
 
 
+_NODES = select(Node).where(Node.id.in_(bindparam("ids", expanding=True)))
 _INTEREST = (
     update(Offer)
     .where(
