@@ -233,7 +233,8 @@ def list_offers(
     session: Session, driver: Driver, *, now: datetime, policy: OfferPolicy
 ) -> list[OfferView]:
     """Every open block the driver may take, as an offer of theirs, by start (see the module).
-    Six queries whatever the number of blocks (seven when some are new to the driver)."""
+    Six queries whatever the number of blocks: one more when some are new to the driver, one
+    more when some start elsewhere than the station (a mall, a store)."""
     if driver.home_node_id is None or driver.status is not DriverStatus.ACTIVE:
         return []
     station = session.get_one(Node, driver.home_node_id)
