@@ -291,6 +291,25 @@ def test_position_reports_are_checked_and_kept(
     assert (ada.last_lat, ada.last_lng, ada.last_seen_at) == (33.30, -111.84, NOW)
 
 
+def test_a_position_is_written_and_the_driver_object_holds_it(
+    session: Session, station: Node
+) -> None:
+    ada = make_driver(session, "Ada")
+    session.flush()
+    before = ada.updated_at
+    offers.update_position(session, ada, 33.31, -111.85, now=NOW + timedelta(minutes=1))
+    assert ada not in session.dirty  # nothing left for a flush to write
+    held = (ada.last_lat, ada.last_lng, ada.last_seen_at, ada.updated_at)
+    assert held[:3] == (33.31, -111.85, NOW + timedelta(minutes=1))
+    assert held[3] >= before
+    row = session.execute(
+        select(Driver.last_lat, Driver.last_lng, Driver.last_seen_at, Driver.updated_at)
+        .where(Driver.id == ada.id)
+        .execution_options(populate_existing=True)
+    ).one()
+    assert tuple(row) == held
+
+
 @contextmanager
 def _statements(engine: Engine) -> Iterator[list[str]]:
     seen: list[str] = []
@@ -309,10 +328,15 @@ def test_listing_and_accepting_take_a_bounded_number_of_queries(
     session: Session, station: Node, engine: Engine
 ) -> None:
     ada = make_driver(session, "Ada")
+    # 30 blocks start at four places (the station, a mall and two of its stores), 3 at one.
+    places = [station, *(node(session, c) for c in ("MCFC", "MCFC-BOOKS", "MCFC-TOYS"))]
+    for place in places[1:]:
+        session.expunge(place)  # as in a request, which has not read them yet
     counts = []
-    for blocks in (3, 30):
+    for blocks, starts in ((3, places[:1]), (30, places)):
         for n in range(blocks):
-            make_block(session, station, at(8) + timedelta(minutes=7 * n), hours=0.1)
+            start = starts[n % len(starts)]
+            make_block(session, station, at(8) + timedelta(minutes=7 * n), hours=0.1, start=start)
         with _statements(engine) as listing:
             views = offers.list_offers(session, ada, now=NOW, policy=POLICY)
         assert len(views) == blocks
@@ -320,8 +344,9 @@ def test_listing_and_accepting_take_a_bounded_number_of_queries(
             offers.accept_offer(session, ada, views[-1].id, now=NOW, policy=POLICY)
         counts.append((len(listing), len(accepting)))
         session.execute(update(Block).values(status=BlockStatus.CANCELLED))
-    # The same statements for 3 blocks as for 30: no query per block.
-    assert counts[0] == counts[1]
+    # The same statements for 3 blocks at one place as for 30 at four: no query per block, and
+    # one for the places the blocks start at, however many.
+    assert counts[1] == (counts[0][0] + 1, counts[0][1])
     listed, accepted = counts[0]
-    assert listed <= 7
-    assert accepted <= 14
+    assert listed <= 6
+    assert accepted <= 12

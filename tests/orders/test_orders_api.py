@@ -13,8 +13,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from doorstep.models import InventoryLevel, Node, Order, OutboxEvent, Package, Product
+from doorstep.models import (
+    InventoryLevel,
+    Node,
+    Order,
+    OutboxEvent,
+    Package,
+    PackageEvent,
+    Product,
+)
 from doorstep.orders import views
+from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.schemas import OrderIn
 from tests.shop import DOWNTOWN_CHANDLER, NORTH_PHOENIX, Shop, local, open_shop
 
@@ -84,8 +93,24 @@ def test_order_from_a_preview_keeps_its_promise_and_reserves_stock(
     assert all(p["state"] == "created" for p in order["packages"])
     assert _reserved(session, "PAN-28", "MCFC-KITCHEN") == 2
     assert _reserved(session, "KETTLE-1", "WTE1") == 1
-    events = session.scalars(select(OutboxEvent.event_type).order_by(OutboxEvent.id)).all()
-    assert events == ["order.created", "package.created", "package.created"]
+    events = session.scalars(select(OutboxEvent).order_by(OutboxEvent.id)).all()
+    assert [e.event_type for e in events] == ["order.created", "package.created", "package.created"]
+    placed = session.scalars(select(Order).where(Order.public_id == order["id"])).one()
+    assert {(e.merchant_id, e.ordering_key) for e in events} == {
+        (placed.merchant_id, f"order:{placed.id}")
+    }
+    # Each package's history starts with one row: created, from no state, for no reason.
+    history = session.scalars(
+        select(PackageEvent).join(Package).where(Package.order_id == placed.id)
+    ).all()
+    assert (
+        sorted((e.sequence, e.from_state, e.to_state, e.reason, e.data) for e in history)
+        == [
+            (1, None, PackageState.CREATED, None, {}),
+        ]
+        * 2
+    )
+    assert {e.actor for e in history} == {f"merchant:{placed.merchant_id}"}
 
 
 def test_order_from_a_basket_and_speed(client: TestClient, session: Session, shop: Shop) -> None:

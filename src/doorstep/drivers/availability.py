@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.schemas import ExceptionIn, WeeklyStretch
@@ -26,12 +26,23 @@ class ExceptionNotFound(DomainError):
     code = "availability_exception_not_found"
 
 
+@dataclass(frozen=True, slots=True)
+class DayException:
+    """What the rules read of an `AvailabilityException`: its columns, not the ORM object
+    (every listing and accepting reads them, and making objects cost more than the query)."""
+
+    day: date
+    available: bool
+    start_minute: int | None  # None: the whole day
+    end_minute: int | None
+
+
 @dataclass(frozen=True)
 class Week:
     """A driver's hours, read once: the pattern (None: every day) and the exceptions."""
 
     stretches: tuple[tuple[int, int, int], ...] | None  # (weekday, start, end) minutes
-    exceptions: tuple[AvailabilityException, ...]
+    exceptions: tuple[DayException, ...]
 
     def covers(self, start: datetime, end: datetime, tz: ZoneInfo) -> bool:
         """Is the driver available for the whole of [start, end)?"""
@@ -63,31 +74,50 @@ def week_of(session: Session, driver: Driver, around: date) -> Week:
     return weeks_of(session, [driver], around)[driver.id]
 
 
+_exceptions = AvailabilityException.__table__.c
+_weekly = WeeklyAvailability.__table__.c
+# Built once (their cache keys too): a listing and an accepting each run them, for one driver.
+_EXCEPTIONS = (
+    select(
+        _exceptions.driver_id,
+        _exceptions.day,
+        _exceptions.available,
+        _exceptions.start_minute,
+        _exceptions.end_minute,
+    )
+    .where(
+        _exceptions.driver_id.in_(bindparam("ids", expanding=True)),
+        _exceptions.day.between(bindparam("first_day"), bindparam("last_day")),
+    )
+    .order_by(_exceptions.id)
+)
+_STRETCHES = select(
+    _weekly.driver_id, _weekly.weekday, _weekly.start_minute, _weekly.end_minute
+).where(_weekly.driver_id.in_(bindparam("ids", expanding=True)))
+
+
 def weeks_of(
     session: Session, drivers: Sequence[Driver], around: date, through: date | None = None
 ) -> dict[int, Week]:
     """`week_of` for many drivers in two queries (by driver id); with ``through``, the
     exceptions of the weeks around every day from ``around`` to ``through``."""
     ids = [d.id for d in drivers]
-    exceptions: dict[int, list[AvailabilityException]] = {i: [] for i in ids}
-    for row in session.scalars(
-        select(AvailabilityException)
-        .where(
-            AvailabilityException.driver_id.in_(ids),
-            AvailabilityException.day.between(
-                around - timedelta(days=7), (through or around) + timedelta(days=7)
-            ),
-        )
-        .order_by(AvailabilityException.id)
+    connection = session.connection()
+    exceptions: dict[int, list[DayException]] = {i: [] for i in ids}
+    for driver_id, *columns in connection.execute(
+        _EXCEPTIONS,
+        {
+            "ids": ids,
+            "first_day": around - timedelta(days=7),
+            "last_day": (through or around) + timedelta(days=7),
+        },
     ):
-        exceptions[row.driver_id].append(row)
+        exceptions[driver_id].append(DayException(*columns))
     patterned = [d.id for d in drivers if d.has_weekly_pattern]
     stretches: dict[int, list[tuple[int, int, int]]] = {i: [] for i in patterned}
     if patterned:
-        for r in session.scalars(
-            select(WeeklyAvailability).where(WeeklyAvailability.driver_id.in_(patterned))
-        ):
-            stretches[r.driver_id].append((r.weekday, r.start_minute, r.end_minute))
+        for driver_id, weekday, start, end in connection.execute(_STRETCHES, {"ids": patterned}):
+            stretches[driver_id].append((weekday, start, end))
     return {
         d.id: Week(
             tuple(stretches[d.id]) if d.has_weekly_pattern else None, tuple(exceptions[d.id])
@@ -180,7 +210,7 @@ def _clock(minute: int) -> time:
     return time(0) if minute >= DAY_MINUTES else time(minute // 60, minute % 60)
 
 
-def _overlaps(exception: AvailabilityException, begin: int, finish: int) -> bool:
+def _overlaps(exception: DayException, begin: int, finish: int) -> bool:
     start = exception.start_minute if exception.start_minute is not None else 0
     end = exception.end_minute if exception.end_minute is not None else DAY_MINUTES
     return start < finish and begin < end

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.availability import Week, weeks_of
@@ -82,7 +82,15 @@ class BlockRow:
 
 
 #: The columns of a `BlockRow`, in its order: ``select(*BLOCK_ROW)``.
-BLOCK_ROW = tuple(getattr(Block, f.name) for f in fields(BlockRow))
+BLOCK_ROW = tuple(Block.__table__.c[f.name] for f in fields(BlockRow))
+
+
+@dataclass(frozen=True, slots=True)
+class Car:
+    """What the rules read of a driver's active `Vehicle`."""
+
+    capacity_cm3: int
+    max_weight_g: int
 
 
 @dataclass
@@ -90,7 +98,7 @@ class Candidate:
     """A driver with what the rules look at: the car, the hours, the blocks held."""
 
     driver: Driver
-    vehicle: Vehicle | None
+    vehicle: Car | None
     week: Week
     held: list[tuple[int, datetime, datetime]] = field(default_factory=list)  # id, start, end
 
@@ -147,6 +155,19 @@ def refusal(candidate: Candidate, block: Block | BlockRow, tz: ZoneInfo) -> Doma
     return None
 
 
+_vehicles = Vehicle.__table__.c
+_blocks = Block.__table__.c
+# Built once (their cache keys too): every listing and accepting runs them.
+_CARS = (
+    select(_vehicles.driver_id, _vehicles.capacity_cm3, _vehicles.max_weight_g)
+    .where(_vehicles.driver_id.in_(bindparam("ids", expanding=True)), _vehicles.active.is_(True))
+    .order_by(_vehicles.id)
+)
+_HELD_BLOCKS = select(_blocks.id, _blocks.driver_id, _blocks.starts_at, _blocks.ends_at).where(
+    _blocks.driver_id.in_(bindparam("ids", expanding=True)), _blocks.status.in_(HELD)
+)
+
+
 def candidates(
     session: Session, drivers: Sequence[Driver], first_day: date, last_day: date
 ) -> dict[int, Candidate]:
@@ -155,20 +176,13 @@ def candidates(
     if not drivers:
         return {}
     ids = [d.id for d in drivers]
-    cars: dict[int, Vehicle] = {}
-    for car in session.scalars(
-        select(Vehicle)
-        .where(Vehicle.driver_id.in_(ids), Vehicle.active.is_(True))
-        .order_by(Vehicle.id)
-    ):
-        cars[car.driver_id] = car  # the newest active car wins
+    connection = session.connection()
+    cars: dict[int, Car] = {}
+    for driver_id, capacity_cm3, max_weight_g in connection.execute(_CARS, {"ids": ids}):
+        cars[driver_id] = Car(capacity_cm3, max_weight_g)  # the newest active car wins
     weeks = weeks_of(session, drivers, first_day, last_day)
     held: dict[int, list[tuple[int, datetime, datetime]]] = {i: [] for i in ids}
-    for block_id, driver_id, starts_at, ends_at in session.execute(
-        select(Block.id, Block.driver_id, Block.starts_at, Block.ends_at).where(
-            Block.driver_id.in_(ids), Block.status.in_(HELD)
-        )
-    ):
+    for block_id, driver_id, starts_at, ends_at in connection.execute(_HELD_BLOCKS, {"ids": ids}):
         assert driver_id is not None  # the query selects by it
         held[driver_id].append((block_id, starts_at, ends_at))
     return {d.id: Candidate(d, cars.get(d.id), weeks[d.id], held[d.id]) for d in drivers}

@@ -12,12 +12,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from doorstep.drivers.eligibility import BLOCK_ROW, BlockRow, Candidate, candidates, refusal
 from doorstep.drivers.policy import LISTING_HORIZON, METRES_PER_MILE, ONLINE_WITHIN, OfferPolicy
@@ -163,7 +164,40 @@ class OfferState:
     fairness: dict[str, Any] | None
 
 
-_OFFER_STATE = (Offer.id, Offer.block_id, Offer.status, Offer.expires_at, Offer.fairness)
+_offers = Offer.__table__.c
+_blocks = Block.__table__.c
+_OFFER_STATE = (_offers.id, _offers.block_id, _offers.status, _offers.expires_at, _offers.fairness)
+
+
+def _listing(statement: Select[Any]) -> Select[Any]:
+    """``statement`` kept to the blocks a driver's listing shows: open, of the station,
+    starting between ``now`` and ``until`` (bound at execution)."""
+    return statement.where(
+        _blocks.status == BlockStatus.OPEN,
+        _blocks.station_id == bindparam("station_id"),
+        _blocks.starts_at > bindparam("now"),
+        _blocks.starts_at < bindparam("until"),
+    )
+
+
+# A listing's statements, built once (their cache keys too): a driver lists every few minutes.
+_OPEN_BLOCKS = _listing(select(*BLOCK_ROW)).order_by(_blocks.starts_at, _blocks.id)
+_LISTED_OFFERS = _listing(
+    select(*_OFFER_STATE)
+    .join_from(Offer.__table__, Block.__table__, _blocks.id == _offers.block_id)
+    .where(_offers.driver_id == bindparam("driver_id"))
+)
+_OFFERS_OF = select(*_OFFER_STATE).where(
+    _offers.driver_id == bindparam("driver_id"),
+    _offers.block_id.in_(bindparam("block_ids", expanding=True)),
+)
+#: ``INSERT … ON CONFLICT (block, driver) DO NOTHING RETURNING …`` by dialect.
+_MAKE_OFFERS = {
+    name: make_insert(cast(Table, Offer.__table__))
+    .on_conflict_do_nothing(index_elements=["block_id", "driver_id"])
+    .returning(*_OFFER_STATE)
+    for name, make_insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
 
 
 def offer_view(
@@ -199,24 +233,14 @@ def list_offers(
     session: Session, driver: Driver, *, now: datetime, policy: OfferPolicy
 ) -> list[OfferView]:
     """Every open block the driver may take, as an offer of theirs, by start (see the module).
-    Six queries whatever the number of blocks (seven when some are new to the driver)."""
+    Six queries whatever the number of blocks: one more when some are new to the driver, one
+    more when some start elsewhere than the station (a mall, a store)."""
     if driver.home_node_id is None or driver.status is not DriverStatus.ACTIVE:
         return []
     station = session.get_one(Node, driver.home_node_id)
     tz = ZoneInfo(station.timezone)
-    blocks = [
-        BlockRow(*row)
-        for row in session.execute(
-            select(*BLOCK_ROW)
-            .where(
-                Block.status == BlockStatus.OPEN,
-                Block.station_id == station.id,
-                Block.starts_at > now,
-                Block.starts_at < now + LISTING_HORIZON,
-            )
-            .order_by(Block.starts_at, Block.id)
-        )
-    ]
+    window = {"station_id": station.id, "now": now, "until": now + LISTING_HORIZON}
+    blocks = [BlockRow(*row) for row in session.connection().execute(_OPEN_BLOCKS, window)]
     if not blocks:
         return []
     candidate = _candidate(session, driver, blocks, tz)
@@ -229,11 +253,11 @@ def list_offers(
     ]
     if not eligible:
         return []
-    # A few start places (the station, its stores) for many blocks: each read once.
-    starts = {i: session.get_one(Node, i) for i in {b.start_node_id for b in eligible}}
+    # A few start places (the station, its stores) for many blocks: read at once.
+    starts = _starts(session, station, {b.start_node_id for b in eligible})
     # The offers the driver has; only blocks new to them get one (the usual listing writes
     # nothing: building a statement of 200 rows that all conflict cost more than the rest).
-    offers = _listed_offers(session, driver, station, now)
+    offers = _listed_offers(session, driver, window)
     new = [block for block in eligible if block.id not in offers]
     if new:
         offers |= _make_offers(session, driver, new, now=now, policy=policy)
@@ -244,6 +268,14 @@ def list_offers(
     ]
 
 
+def _starts(session: Session, station: Node, ids: set[int]) -> dict[int, Node]:
+    """The nodes ``ids`` by id: the station is at hand, the others (its stores and malls)
+    are one query."""
+    others = sorted(ids - {station.id})
+    found = {node.id: node for node in session.scalars(_NODES, {"ids": others})} if others else {}
+    return found | ({station.id: station} if station.id in ids else {})
+
+
 def _candidate(
     session: Session, driver: Driver, blocks: Sequence[Block | BlockRow], tz: ZoneInfo
 ) -> Candidate:
@@ -252,28 +284,18 @@ def _candidate(
 
 
 def _listed_offers(
-    session: Session, driver: Driver, station: Node, now: datetime
+    session: Session, driver: Driver, window: dict[str, Any]
 ) -> dict[int, OfferState]:
-    """The driver's offers of the blocks a listing reads, by block: chosen by the listing's
-    own conditions rather than by a list of a few hundred block ids (building and sending
-    that IN list cost more than reading the rows)."""
-    rows = session.execute(
-        select(*_OFFER_STATE)
-        .join(Block, Block.id == Offer.block_id)
-        .where(
-            Offer.driver_id == driver.id,
-            Block.status == BlockStatus.OPEN,
-            Block.station_id == station.id,
-            Block.starts_at > now,
-            Block.starts_at < now + LISTING_HORIZON,
-        )
-    )
+    """The driver's offers of the blocks a listing reads (``window``: its station and
+    times), by block: chosen by the listing's own conditions rather than by a list of a few
+    hundred block ids (building and sending that IN list cost more than reading the rows)."""
+    rows = session.connection().execute(_LISTED_OFFERS, {**window, "driver_id": driver.id})
     return {row.block_id: OfferState(*row) for row in rows}
 
 
 def _offers_of(session: Session, driver: Driver, block_ids: list[int]) -> dict[int, OfferState]:
-    rows = session.execute(
-        select(*_OFFER_STATE).where(Offer.driver_id == driver.id, Offer.block_id.in_(block_ids))
+    rows = session.connection().execute(
+        _OFFERS_OF, {"driver_id": driver.id, "block_ids": block_ids}
     )
     return {row.block_id: OfferState(*row) for row in rows}
 
@@ -287,8 +309,9 @@ def _make_offers(
     policy: OfferPolicy,
 ) -> dict[int, OfferState]:
     """An offer row per block the driver has none for yet, by block: one statement (its rows
-    sent as parameters, so it is compiled once), and a concurrent listing by the same driver
-    inserts nothing twice (the rows it made first are read back)."""
+    sent as parameters, so it is compiled once; a Core insert, as the ORM's bulk insert
+    added nothing but its bookkeeping), and a concurrent listing by the same driver inserts
+    nothing twice (the rows it made first are read back)."""
     values = [
         {
             "block_id": block.id,
@@ -299,17 +322,10 @@ def _make_offers(
         }
         for block in blocks
     ]
-    make_insert = (
-        postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-    )
+    connection = session.connection()
     made = {
         row.block_id: OfferState(*row)
-        for row in session.execute(
-            make_insert(Offer)
-            .on_conflict_do_nothing(index_elements=["block_id", "driver_id"])
-            .returning(*_OFFER_STATE),
-            values,
-        )
+        for row in connection.execute(_MAKE_OFFERS[connection.dialect.name], values)
     }
     raced = [block.id for block in blocks if block.id not in made]
     return made | (_offers_of(session, driver, raced) if raced else {})
@@ -380,7 +396,7 @@ def accept_offer(
             "another driver took this block first", field="offer_id", block_id=block.id
         )
     settle(session, {block.id: offer.id}, now=now, actor=f"driver {driver.id}")
-    session.refresh(offer)
+    session.expire(offer, ["status", "responded_at"])  # as in `_interest`
     return _accepted(offer, session.get_one(Block, block.id))
 
 
@@ -402,21 +418,14 @@ def _check_offer(offer: Offer, block: Block, now: datetime) -> None:
 def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Accepted:
     if offer.status is not OfferStatus.INTERESTED or offer.round != block.offer_round:
         changed = session.execute(
-            update(Offer)
-            .where(
-                Offer.id == offer.id,
-                Offer.status.in_(
-                    (OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.DECLINED)
-                ),
-            )
-            .values(status=OfferStatus.INTERESTED, round=block.offer_round, responded_at=now)
-            .execution_options(synchronize_session=False)
+            _INTEREST, {"b_id": offer.id, "b_round": block.offer_round, "b_now": now}
         )
         if not getattr(changed, "rowcount", 0):  # the round closed under us: the block went
             raise BlockAlreadyTaken(
                 "another driver got this block", field="offer_id", block_id=block.id
             )
-        session.refresh(offer)
+        # What the UPDATE wrote is read again if used: cheaper than a refresh nobody reads.
+        session.expire(offer, ["status", "round", "responded_at"])
     return Accepted(
         offer.id,
         block.id,
@@ -426,6 +435,20 @@ def _interest(session: Session, offer: Offer, block: Block, now: datetime) -> Ac
         block.round_closes_at,
         None,
     )
+
+
+_NODES = select(Node).where(Node.id.in_(bindparam("ids", expanding=True)))
+_INTEREST = (
+    update(Offer)
+    .where(
+        Offer.id == bindparam("b_id"),
+        Offer.status.in_((OfferStatus.OFFERED, OfferStatus.INTERESTED, OfferStatus.DECLINED)),
+    )
+    .values(
+        status=OfferStatus.INTERESTED, round=bindparam("b_round"), responded_at=bindparam("b_now")
+    )
+    .execution_options(synchronize_session=False)
+)
 
 
 def _accepted(offer: Offer, block: Block) -> Accepted:
@@ -462,6 +485,28 @@ def decline_offer(session: Session, driver: Driver, offer_id: int, *, now: datet
 def update_position(
     session: Session, driver: Driver, lat: float, lng: float, *, now: datetime
 ) -> None:
-    """Where the app is now (it reports every 30 s): instant offers go to drivers nearby."""
-    driver.last_lat, driver.last_lng, driver.last_seen_at = lat, lng, now
-    session.flush()
+    """Where the app is now (it reports every 30 s): instant offers go to drivers nearby.
+    One UPDATE, whose columns (``updated_at`` too) the driver object then holds as written:
+    a flush of the object cost three times the statement."""
+    written = (
+        session.connection()
+        .execute(
+            _POSITION, {"b_id": driver.id, "last_lat": lat, "last_lng": lng, "last_seen_at": now}
+        )
+        .last_updated_params()
+    )
+    assert not isinstance(written, list)  # one row's parameters, not an executemany's
+    for column in _drivers.keys() & written.keys():
+        set_committed_value(driver, column, written[column])
+
+
+_drivers = Driver.__table__.c
+_POSITION = (
+    update(cast(Table, Driver.__table__))
+    .where(_drivers.id == bindparam("b_id"))
+    .values(
+        last_lat=bindparam("last_lat"),
+        last_lng=bindparam("last_lng"),
+        last_seen_at=bindparam("last_seen_at"),
+    )
+)

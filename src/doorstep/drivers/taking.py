@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, select, update
+from sqlalchemy import ColumnElement, Integer, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import record_block_events
@@ -40,26 +40,13 @@ def lock_drivers(session: Session, ids: set[int]) -> list[Driver]:
     never wait on each other in a circle."""
     if not ids:
         return []
-    return list(
-        session.scalars(
-            select(Driver)
-            .where(Driver.id.in_(sorted(ids)))
-            .order_by(Driver.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    )
+    return list(session.scalars(_LOCK_DRIVERS, {"ids": sorted(ids)}))
 
 
 def take(session: Session, block_id: int, driver_id: int, *, now: datetime) -> bool:
     """Give the block to the driver if it is open and nobody holds it: one conditional UPDATE,
     so of any number of concurrent takers exactly one succeeds. The caller then `settle`s."""
-    changed = session.execute(
-        update(Block)
-        .where(Block.id == block_id, *_still_open())
-        .values(_taken(driver_id, now))
-        .execution_options(synchronize_session=False)
-    )
+    changed = session.execute(_TAKE, {"b_block": block_id, "b_driver": driver_id, "b_now": now})
     return bool(getattr(changed, "rowcount", 0))
 
 
@@ -92,7 +79,9 @@ def _still_open() -> tuple[ColumnElement[bool], ...]:
     return (Block.status == BlockStatus.OPEN, Block.driver_id.is_(None))
 
 
-def _taken(driver_id: int | ColumnElement[Any], now: datetime) -> dict[str, Any]:
+def _taken(
+    driver_id: int | ColumnElement[Any], now: datetime | ColumnElement[Any]
+) -> dict[str, Any]:
     return {
         "driver_id": driver_id,
         "status": BlockStatus.ACCEPTED,
@@ -110,18 +99,8 @@ def settle(session: Session, winners: dict[int, int], *, now: datetime, actor: s
     driver who listed the block (a round's close gave 200 blocks away and rewrote 190,000)."""
     if not winners:
         return
-    session.execute(
-        update(Offer)
-        .where(Offer.id.in_(winners.values()))
-        .values(status=OfferStatus.ACCEPTED, responded_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(Offer)
-        .where(Offer.block_id.in_(winners), Offer.status == OfferStatus.INTERESTED)
-        .values(status=OfferStatus.WITHDRAWN, responded_at=now)
-        .execution_options(synchronize_session=False)
-    )
+    session.execute(_ACCEPT_OFFERS, {"b_ids": list(winners.values()), "b_now": now})
+    session.execute(_WITHDRAW_INTEREST, {"b_blocks": list(winners), "b_now": now})
     record_taken(session, winners, now=now, actor=actor)
 
 
@@ -137,12 +116,7 @@ def record_taken(
     blocks are read again, so their version is the database's."""
     if not winners:
         return
-    blocks = session.scalars(
-        select(Block)
-        .where(Block.id.in_(winners))
-        .order_by(Block.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    blocks = session.scalars(_TAKEN_BLOCKS, {"ids": list(winners)}).all()
     record_block_events(
         session,
         blocks,
@@ -153,3 +127,40 @@ def record_taken(
         data=data or {b: {"offer_id": o} for b, o in winners.items()},
     )
     session.flush()
+
+
+# An accept's statements, built once (their cache keys too).
+_LOCK_DRIVERS = (
+    select(Driver)
+    .where(Driver.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Driver.id)
+    .with_for_update()
+    .execution_options(populate_existing=True)
+)
+_TAKE = (
+    update(Block)
+    .where(Block.id == bindparam("b_block"), *_still_open())
+    .values(_taken(bindparam("b_driver"), bindparam("b_now")))
+    .execution_options(synchronize_session=False)
+)
+_ACCEPT_OFFERS = (
+    update(Offer)
+    .where(Offer.id.in_(bindparam("b_ids", expanding=True)))
+    .values(status=OfferStatus.ACCEPTED, responded_at=bindparam("b_now"))
+    .execution_options(synchronize_session=False)
+)
+_WITHDRAW_INTEREST = (
+    update(Offer)
+    .where(
+        Offer.block_id.in_(bindparam("b_blocks", expanding=True)),
+        Offer.status == OfferStatus.INTERESTED,
+    )
+    .values(status=OfferStatus.WITHDRAWN, responded_at=bindparam("b_now"))
+    .execution_options(synchronize_session=False)
+)
+_TAKEN_BLOCKS = (
+    select(Block)
+    .where(Block.id.in_(bindparam("ids", expanding=True)))
+    .order_by(Block.id)
+    .execution_options(populate_existing=True)
+)

@@ -207,7 +207,7 @@ def place_order(
     # The unique (merchant, idempotency key) index decides a race between two retries of the
     # same request here, before either has reserved anything: the loser inserts nothing (on
     # PostgreSQL it waits for the winner's commit) and answers with the winner's order.
-    order = session.scalars(_insert_if_new_key(session).returning(Order), [values]).one_or_none()
+    order = session.scalars(_insert_if_new_key(session), [values]).one_or_none()
     if order is None:
         if undo is not None:
             undo.rollback()
@@ -383,15 +383,24 @@ _INSERTS_WITH_ON_CONFLICT: dict[str, Callable[..., Any]] = {
 }
 
 
+# Built once per dialect (their cache keys too): every order runs one.
+_INSERTS_IF_NEW_KEY = {
+    dialect: make_insert(Order)
+    .on_conflict_do_nothing(index_elements=["merchant_id", "idempotency_key"])
+    .returning(Order)
+    for dialect, make_insert in _INSERTS_WITH_ON_CONFLICT.items()
+}
+_NEW_LINES = insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True)
+
+
 def _insert_if_new_key(session: Session) -> Any:
-    """``INSERT INTO orders ... ON CONFLICT (merchant_id, idempotency_key) DO NOTHING``."""
+    """``INSERT INTO orders ... ON CONFLICT (merchant_id, idempotency_key) DO NOTHING
+    RETURNING …``."""
     dialect = session.get_bind().dialect.name
-    make_insert = _INSERTS_WITH_ON_CONFLICT.get(dialect)
-    if make_insert is None:
+    statement = _INSERTS_IF_NEW_KEY.get(dialect)
+    if statement is None:
         raise RuntimeError(f"orders need ON CONFLICT, which {dialect} lacks here")
-    return make_insert(Order).on_conflict_do_nothing(
-        index_elements=["merchant_id", "idempotency_key"]
-    )
+    return statement
 
 
 _inventory = InventoryLevel.__table__.c
@@ -457,7 +466,7 @@ def _reserve_and_pack(
     )
     lines = list(
         session.scalars(
-            insert(OrderLine).returning(OrderLine, sort_by_parameter_order=True),
+            _NEW_LINES,
             [
                 {
                     "order_id": order.id,

@@ -35,21 +35,23 @@ _COMMITTED = (
     )
     .group_by(_packages.serving_node_id, _packages.service_date)
 )
+# The same for some nodes, built once (its cache key too): checkout runs it for every order.
+_COMMITTED_AT = _COMMITTED.where(
+    _packages.serving_node_id.in_(bindparam("node_ids", expanding=True))
+)
 
 
 def committed_volume(
     session: Session, today: date, node_ids: list[int] | None = None
 ) -> dict[tuple[int, date], int]:
     """Packages not cancelled per (serving node, service day) around ``today``."""
-    statement = _COMMITTED
-    if node_ids is not None:
-        statement = statement.where(_packages.serving_node_id.in_(node_ids))
+    days = {
+        "first_day": today - timedelta(days=DAYS_BEFORE),
+        "last_day": today + timedelta(days=DAYS_AFTER),
+    }
     rows = session.connection().execute(
-        statement,
-        {
-            "first_day": today - timedelta(days=DAYS_BEFORE),
-            "last_day": today + timedelta(days=DAYS_AFTER),
-        },
+        _COMMITTED if node_ids is None else _COMMITTED_AT,
+        days if node_ids is None else {**days, "node_ids": node_ids},
     )
     return {(node_id, day): count for node_id, day, count in rows}
 

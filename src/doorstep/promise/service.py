@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, insert, select, text
+from sqlalchemy import Select, bindparam, insert, select, text
 from sqlalchemy.orm import Session, selectinload
 
 from doorstep.errors import DomainError, InvalidInput
@@ -205,14 +205,34 @@ _PRODUCT_COLUMNS = (
     _products_c.height_mm,
     _products_c.weight_g,
 )
-# The basket's products and every node's free stock of them, in one round trip.
-_BASKET_STOCK = select(
-    *_PRODUCT_COLUMNS,
-    _inventory_c.node_id,
-    (_inventory_c.on_hand - _inventory_c.reserved).label("available"),
-).outerjoin_from(
-    Product.__table__, InventoryLevel.__table__, _inventory_c.product_id == _products_c.id
+
+
+def _of_basket(statement: Select[Any]) -> Select[Any]:
+    """``statement`` kept to the merchant's active products of the basket's SKUs (bound at
+    execution: `_basket`)."""
+    return statement.where(
+        _products_c.merchant_id == bindparam("merchant_id"),
+        _products_c.sku.in_(bindparam("skus", expanding=True)),
+        _products_c.active.is_(True),
+    )
+
+
+def _basket(merchant_id: int, items: Sequence[BasketItem]) -> dict[str, Any]:
+    return {"merchant_id": merchant_id, "skus": [item.sku for item in items]}
+
+
+# The basket's products and every node's free stock of them, in one round trip; built once
+# (its cache key too), as every preview and order runs it.
+_BASKET_STOCK = _of_basket(
+    select(
+        *_PRODUCT_COLUMNS,
+        _inventory_c.node_id,
+        (_inventory_c.on_hand - _inventory_c.reserved).label("available"),
+    ).outerjoin_from(
+        Product.__table__, InventoryLevel.__table__, _inventory_c.product_id == _products_c.id
+    )
 )
+_BASKET_PRODUCTS = _of_basket(select(*_PRODUCT_COLUMNS))
 
 
 def assess_basket(
@@ -253,7 +273,7 @@ def _basket_stock(
     """The basket's products by SKU, and (node id, free units) per product id."""
     products: dict[str, BasketProduct] = {}
     stock: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    rows = session.connection().execute(_of_basket(_BASKET_STOCK, merchant_id, items))
+    rows = session.connection().execute(_BASKET_STOCK, _basket(merchant_id, items))
     for product_id, sku, length, width, height, weight, node_id, available in rows:
         if sku not in products:
             products[sku] = BasketProduct(product_id, sku, length, width, height, weight)
@@ -267,20 +287,10 @@ def basket_products(
     session: Session, merchant_id: int, items: Sequence[BasketItem]
 ) -> dict[str, BasketProduct]:
     """The basket's products by SKU (`UnknownSku` for one the merchant doesn't sell)."""
-    rows = session.connection().execute(_of_basket(select(*_PRODUCT_COLUMNS), merchant_id, items))
+    rows = session.connection().execute(_BASKET_PRODUCTS, _basket(merchant_id, items))
     products = {row.sku: BasketProduct(*row) for row in rows}
     _check_known(items, products)
     return products
-
-
-def _of_basket(
-    statement: Select[Any], merchant_id: int, items: Sequence[BasketItem]
-) -> Select[Any]:
-    return statement.where(
-        _products_c.merchant_id == merchant_id,
-        _products_c.sku.in_([item.sku for item in items]),
-        _products_c.active.is_(True),
-    )
 
 
 def _check_known(items: Sequence[BasketItem], products: Mapping[str, BasketProduct]) -> None:

@@ -282,8 +282,9 @@ class TwinNetwork:
         with self._tx(at, "checkout") as session:
             if self._snapshot_at is None or moment - self._snapshot_at > timedelta(minutes=5):
                 self._snapshot, self._snapshot_at = load_snapshot(session), moment
+            # A refused speed writes nothing (place_order undoes its own writes with a
+            # savepoint), so the next speed is tried in the same transaction.
             for speed in request.speeds:
-                savepoint = session.begin_nested()
                 try:
                     placed = place_order(
                         session,
@@ -296,10 +297,8 @@ class TwinNetwork:
                         network=self._snapshot,
                     )
                 except DomainError as refused:
-                    savepoint.rollback()
                     refusal = refused.code
                     continue
-                savepoint.commit()
                 offered.append(speed)
                 return Placed(
                     order=placed.order.public_id,
