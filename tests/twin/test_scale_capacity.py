@@ -7,7 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.models import InventoryLevel, Node, NodeKind
-from doorstep.twin.repository import scale_capacity
+from doorstep.twin.repository import scale_capacity, station_capacity
 from doorstep.twin.service import prepare
 
 
@@ -21,6 +21,7 @@ def test_stations_capacities_and_stock_grow_by_the_factor(session: Session) -> N
     }
     assert any(capacities.values())
     assert any(stock.values())
+    assert station_capacity(session) == sum(capacities[code] or 0 for code in stations)
     scale_capacity(session, 4)
     session.expire_all()
     assert dict(session.execute(select(Node.code, Node.daily_capacity)).all()) == {
@@ -31,3 +32,4 @@ def test_stations_capacities_and_stock_grow_by_the_factor(session: Session) -> N
         (row.product_id, row.node_id): row.on_hand
         for row in session.scalars(select(InventoryLevel))
     } == {key: on_hand * 4 for key, on_hand in stock.items()}
+    assert station_capacity(session) == 4 * sum(capacities[code] or 0 for code in stations)

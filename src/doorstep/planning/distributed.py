@@ -113,7 +113,7 @@ def plan_waves(
 
         # A dispatch moment's decisions are routing searches too: each station's on a worker.
         deciding = {code: task for code in codes if (task := reads[code].decision) is not None}
-        decisions: dict[str, SameDayDecision] = {}
+        decisions: dict[str, SameDayDecision]
         if deciding and cluster is not None:
             decided = run_tasks(
                 on_cluster(),

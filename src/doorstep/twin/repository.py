@@ -284,6 +284,18 @@ def set_station_cutoffs(session: Session, cutoff: time) -> None:
     session.flush()
 
 
+def station_capacity(session: Session) -> int:
+    """Parcels a day the network's stations take, together (0: none says)."""
+    return int(
+        session.scalar(
+            select(func.coalesce(func.sum(Node.daily_capacity), 0)).where(
+                Node.kind == NodeKind.STATION
+            )
+        )
+        or 0
+    )
+
+
 def scale_capacity(session: Session, factor: float) -> None:
     """Every station's daily capacity and every stock level times ``factor`` (a scale
     benchmark's network, sized to its day: the example network's stations take about 5,000

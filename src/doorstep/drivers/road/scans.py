@@ -12,7 +12,8 @@ deliveries", or by itself at the first door) every picked-up parcel goes
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -102,7 +103,7 @@ def scan_many(
     load = load_block(session, block)
     parcels = load.packages
     by_code = {p.tracking_code: p for p in parcels.values()}
-    scanned: dict[int, Package] = {}  # picked up by this batch, by package id
+    scanned: set[int] = set()  # the ids of the parcels this batch picks up
     answers: list[tuple[Package, Stop | None, datetime, bool, int]] = []
     moves: list[Move] = []
     for body in bodies:
@@ -112,7 +113,7 @@ def scan_many(
             raise _not_ours(session, load, package, body.code)
         pickup = load.pickup_stop.get(package.id)
         if package.state is PackageState.ASSIGNED and package.id not in scanned:
-            scanned[package.id] = package
+            scanned.add(package.id)
             moves.append(_picked_up(load, package, pickup, body))
             scanned_at, replayed = now, False
             if pickup is not None:
@@ -176,7 +177,7 @@ def _not_ours(session: Session, load: BlockLoad, package: Package, code: str) ->
 
 
 def _unscanned(
-    load: BlockLoad, pickup: Stop | None, scanned: Mapping[int, Package] | None = None
+    load: BlockLoad, pickup: Stop | None, scanned: AbstractSet[int] = frozenset()
 ) -> list[Package]:
     """The parcels still to scan at ``pickup`` (None: the start node), leaving out those a
     batch of scans is picking up (``scanned``)."""
@@ -185,11 +186,11 @@ def _unscanned(
         if pickup is None
         else [p for p in load.live.get(pickup.id, []) if p.state is PackageState.ASSIGNED]
     )
-    return [p for p in waiting if not scanned or p.id not in scanned]
+    return [p for p in waiting if p.id not in scanned]
 
 
 def _after_pickup_scan(
-    load: BlockLoad, pickup: Stop, now: datetime, scanned: Mapping[int, Package] | None = None
+    load: BlockLoad, pickup: Stop, now: datetime, scanned: AbstractSet[int] = frozenset()
 ) -> None:
     """The store's stop: arrived at the first scan, done when nothing is left to scan."""
     if pickup.arrived_at is None:
