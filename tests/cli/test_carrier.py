@@ -75,3 +75,12 @@ def test_track_records_nothing_for_the_counter_carrier_and_says_why(own_database
     body = json.loads(result.stdout)
     assert (body["not_tracked"], body["delivered"]) == (1, 0)
     assert body["parcels"][0]["tracking_number"] == number
+    assert body["not_with_a_carrier"] == []
+
+    one = runner.invoke(app, ["carrier", "track", "--number", number, "--number", "DS0BOGUS"])
+
+    assert one.exit_code == 1
+    assert "1 not tracked" in one.stdout
+    assert "DS0BOGUS: no parcel handed over to a carrier and not delivered" in one.stderr
+    empty = runner.invoke(app, ["carrier", "track", "--number", " "])
+    assert (empty.exit_code, empty.stderr.strip()) == (2, "--number: a tracking number is empty")

@@ -81,6 +81,31 @@ def test_a_delivery_the_carrier_reports_is_recorded_once(
     assert len(transport.requests_to(TRACK)) == 1
 
 
+def test_a_push_asks_only_about_the_numbers_it_names(
+    session: Session,
+    session_factory: sessionmaker[Session],
+    ups: Carrier,
+    transport: RecordedTransport,
+) -> None:
+    transport.add("GET", TRACK, "ups/track.json")
+    pushed = with_the_carrier(session, "ups", UPS_NUMBER)
+    quiet = with_the_carrier(session, "ups", "1ZA1B2C30390999999")  # no answer recorded for it
+
+    [delivered] = refresh_tracking(
+        session_factory, ups, numbers=[UPS_NUMBER, "1ZNOTHANDEDOVER00"]
+    )
+
+    assert (delivered.package, delivered.status) == (
+        session.get_one(Package, pushed.package_id).tracking_code,
+        TrackStatus.DELIVERED,
+    )
+    assert _state(session, pushed) is PackageState.DELIVERED
+    assert _state(session, quiet) is PackageState.HANDED_TO_CARRIER
+    assert len(transport.requests_to(TRACK)) == 1
+    assert transport.unmatched == []  # the other parcel was not asked about
+    assert refresh_tracking(session_factory, ups, numbers=[]) == []
+
+
 def test_a_number_the_carrier_does_not_know_is_reported_and_nothing_moves(
     session: Session,
     session_factory: sessionmaker[Session],

@@ -67,9 +67,14 @@ def buy_with_progress(
 
 
 def track_with_progress(
-    sessions: sessionmaker[Session], *, console: Console, quiet: bool
+    sessions: sessionmaker[Session],
+    *,
+    numbers: list[str] | None = None,
+    console: Console,
+    quiet: bool,
 ) -> list[TrackOutcome]:
-    """Ask the configured carrier about every parcel it has; record what it delivered."""
+    """Ask the configured carrier about every parcel it has (or those of ``numbers``);
+    record what it delivered."""
     carrier = carrier_from_settings(CarrierSettings())
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=console, transient=True, disable=quiet) as bar:
@@ -77,6 +82,7 @@ def track_with_progress(
         return refresh_tracking(
             sessions,
             carrier,
+            numbers=numbers,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
 
@@ -289,17 +295,38 @@ def carrier_hand_over(
 
 @app.command("track")
 def carrier_track(
+    numbers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--number",
+            help="Ask only about this tracking number (repeat the option for more)",
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
 ) -> None:
     """Ask the configured carrier (DOORSTEP_CARRIER_*) about every parcel handed over to it
     and not delivered yet; record each delivery it reports (package delivered, with the
     carrier's time). Run it from a timer; running again records nothing twice."""
 
+    wanted = [n.strip() for n in numbers] if numbers is not None else None
+    if wanted is not None and not all(wanted):
+        errors.print("--number: a tracking number is empty")
+        raise typer.Exit(2)
     with database() as engine:
-        outcomes = track_with_progress(session_factory(engine), console=errors, quiet=as_json)
+        outcomes = track_with_progress(
+            session_factory(engine), numbers=wanted, console=errors, quiet=as_json
+        )
+    missing = sorted(set(wanted or ()) - {o.tracking_number for o in outcomes})
     if as_json:
-        print(json.dumps(tracking_json(outcomes)))
+        print(json.dumps({**tracking_json(outcomes), "not_with_a_carrier": missing}))
     elif outcomes:
         console.print(tracking_table(outcomes))
-    else:
+    elif not missing:
         console.print("No parcels with a carrier.")
+    for number in missing:
+        errors.print(
+            f"{escape(number)}: no parcel handed over to a carrier and not delivered has "
+            "this tracking number"
+        )
+    if missing:
+        raise typer.Exit(1)

@@ -14,7 +14,7 @@ counter carrier is not asked: nobody reports its deliveries to us.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -53,27 +53,32 @@ def refresh_tracking(
     sessions: sessionmaker[Session],
     carrier: Carrier,
     *,
+    numbers: Collection[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> list[TrackOutcome]:
-    """Ask ``carrier`` about every parcel it has and record the deliveries it reports."""
-    with unit_of_work(sessions) as session:
-        open_shipments = list(
-            session.execute(
-                select(
-                    CarrierShipment.id,
-                    Package.tracking_code,
-                    CarrierShipment.carrier,
-                    CarrierShipment.tracking_number,
-                    CarrierShipment.tracking_news_at,
-                )
-                .join(Package, Package.id == CarrierShipment.package_id)
-                .where(
-                    CarrierShipment.status == CarrierShipmentStatus.HANDED_OVER,
-                    Package.state == PackageState.HANDED_TO_CARRIER,
-                )
-                .order_by(CarrierShipment.id)
-            )
+    """Ask ``carrier`` about every parcel it has, or only those of its tracking ``numbers``
+    (a carrier's push names the parcels that moved; asking about all of them on every push
+    would cost the square of the parcels in transit), and record the deliveries it reports.
+    A number that is not a parcel with a carrier gets no outcome."""
+    query = (
+        select(
+            CarrierShipment.id,
+            Package.tracking_code,
+            CarrierShipment.carrier,
+            CarrierShipment.tracking_number,
+            CarrierShipment.tracking_news_at,
         )
+        .join(Package, Package.id == CarrierShipment.package_id)
+        .where(
+            CarrierShipment.status == CarrierShipmentStatus.HANDED_OVER,
+            Package.state == PackageState.HANDED_TO_CARRIER,
+        )
+        .order_by(CarrierShipment.id)
+    )
+    if numbers is not None:
+        query = query.where(CarrierShipment.tracking_number.in_(set(numbers)))
+    with unit_of_work(sessions) as session:
+        open_shipments = list(session.execute(query))
     outcomes = []
     for done, (shipment_id, code, sold_by, number, news_at) in enumerate(open_shipments):
         if progress:

@@ -796,7 +796,8 @@ class TwinNetwork:
         self.now = self.moment(at)
         self.carrier.arrived = set(numbers)
         with self._timed("carrier tracking"):
-            tracking.refresh_tracking(self.sessions, self.carrier)
+            # As the carrier's push would: only the parcels that moved are asked about.
+            tracking.refresh_tracking(self.sessions, self.carrier, numbers=numbers)
         self.carrier.arrived = set()
 
     def open_parcels(self) -> int:
