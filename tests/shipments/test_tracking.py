@@ -91,9 +91,7 @@ def test_a_push_asks_only_about_the_numbers_it_names(
     pushed = with_the_carrier(session, "ups", UPS_NUMBER)
     quiet = with_the_carrier(session, "ups", "1ZA1B2C30390999999")  # no answer recorded for it
 
-    [delivered] = refresh_tracking(
-        session_factory, ups, numbers=[UPS_NUMBER, "1ZNOTHANDEDOVER00"]
-    )
+    [delivered] = refresh_tracking(session_factory, ups, numbers=[UPS_NUMBER, "1ZNOTHANDEDOVER00"])
 
     assert (delivered.package, delivered.status) == (
         session.get_one(Package, pushed.package_id).tracking_code,
