@@ -4,10 +4,11 @@ a short search must still end on routes that hold, leaving out what does not fit
 from __future__ import annotations
 
 import pyvrp
+from pyvrp.stop import MaxIterations
 
 from doorstep.optimize import Problem, solve
 from doorstep.optimize.engines.pyvrp_engine import to_problem_data
-from doorstep.optimize.engines.pyvrp_search import largest_prize, solve_params
+from doorstep.optimize.engines.pyvrp_search import largest_prize, run_once, solve_params
 
 from .conftest import assert_valid, grid_problem
 
@@ -46,3 +47,22 @@ def test_a_short_search_leaves_out_stops_rather_than_dropping_routes() -> None:
     assert len(solution.routes) == 3  # every car out
     served = sum(len(route.visits) for route in solution.routes)
     assert served >= 40, served  # each two-hour route serves well over a dozen stops
+
+
+def test_a_search_shorter_than_the_first_penalty_update_starts_late_stops_at_the_ceiling() -> None:
+    """Within its first 500 iterations PyVRP never updates its penalties: from its usual
+    start (a stop worth far more than hours of lateness) ten iterations wander among late
+    plans and end no better than they began."""
+    data, _ = to_problem_data(_too_many_stops(200, cars=4), soften_required=False)
+    ceiling = float(largest_prize(data))
+    usual = pyvrp.PenaltyParams().midpoint_penalties(data)
+
+    short = solve_params(data, iterations=10).penalty.midpoint_penalties(data)
+    long = solve_params(data, iterations=1_000).penalty.midpoint_penalties(data)
+
+    assert short == (usual[0], ceiling, ceiling)  # load keeps the usual start: reloads
+    assert long == usual
+    from_usual = run_once(data, [MaxIterations(10)], 1, None)
+    from_ceiling = run_once(data, [MaxIterations(10)], 1, None, iterations=10)
+    assert from_ceiling.is_feasible()
+    assert from_ceiling.cost < from_usual.cost, (from_ceiling.cost, from_usual.cost)

@@ -24,6 +24,7 @@ from doorstep.sim.port import (
     RouteView,
     Site,
     StopView,
+    Ticked,
 )
 
 NETWORK = NetworkView(
@@ -47,8 +48,8 @@ class RecordingPort:
     def network(self) -> NetworkView:
         return NETWORK
 
-    def tick(self, at: float) -> list[str]:
-        return []
+    def tick(self, at: float) -> Ticked:
+        return Ticked()
 
     def place_order(self, request: OrderRequest, at: float) -> Placed:
         self.orders.append((at, request))
@@ -276,12 +277,12 @@ class RoundPort(RecordingPort):
     def plan(self, day: int, at: float, *, dispatch: bool) -> int:
         return 1 if day == 0 and at == 6 * 3600 else 0
 
-    def tick(self, at: float) -> list[str]:
+    def tick(self, at: float) -> Ticked:
         self.ticks += 1
         if self.interested and self.winner is None and at >= self.CLOSES_S:
             self.winner = self.interested
-            return [self.winner]
-        return []
+            return Ticked(winners=(self.winner,))
+        return Ticked()
 
     def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
         if self.interested is not None:
@@ -322,3 +323,48 @@ def test_a_driver_looks_at_its_held_blocks_when_a_round_gave_it_one_not_at_every
     assert port.ticks > 20
     assert len(port.checked_in) == 1
     assert port.checked_in[0] <= RoundPort.STARTS_S
+
+
+class SecondRoundPort(RecordingPort):
+    """One block from the morning plan that nobody is shown in its first round (it went to
+    drivers outside the world); the round closes at 08:00 without a winner and the block
+    goes to everyone, first come."""
+
+    CLOSES_S = 8 * 3600.0
+    STARTS_S = 11 * 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reopened = False
+        self.taken: list[tuple[str, float]] = []
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day == 0 and at == 6 * 3600 else 0
+
+    def tick(self, at: float) -> Ticked:
+        if at >= self.CLOSES_S and not self.reopened:
+            self.reopened = True
+            return Ticked(reopened=True)
+        return Ticked()
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        if not self.reopened or self.taken:
+            return []
+        return [BlockOffer(1, 1, self.STARTS_S, self.STARTS_S + 7200, 100_000, 10_000)]
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        self.taken.append((driver, at))
+        return True
+
+
+def test_a_block_a_round_left_without_a_winner_is_looked_at_again() -> None:
+    # Two drivers online at 06:xx look and see nothing; the 08:00 close puts the block on
+    # offer to all, and one of them takes it at its next look (a driver's app refreshes).
+    hours = tuple(2 if hour == 6 else 0 for hour in range(24))
+    config = SimConfig(
+        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
+    )
+    port = SecondRoundPort()
+    Simulation(port, config).run()
+    [(_, at)] = port.taken
+    assert SecondRoundPort.CLOSES_S <= at < SecondRoundPort.CLOSES_S + 2 * config.look_every_s

@@ -162,7 +162,10 @@ class Simulation:
             hour = (self.env.now % DAY_S) / HOUR_S
             # Nothing is on offer or on the road at night, nor on a day without drivers.
             if 5 <= hour < 23 and int(self.env.now // DAY_S) in self.driving_days:
-                self.news.update(self.port.tick(self._now()))
+                ticked = self.port.tick(self._now())
+                self.news.update(ticked.winners)
+                if ticked.reopened:
+                    self._on_offer_again()
             yield self.env.timeout(self.config.tick_s)
 
     # Shoppers ------------------------------------------------------------------------------
@@ -279,10 +282,15 @@ class Simulation:
         blocks = self.port.plan(day, self._now(), dispatch=dispatch)
         self.log.plans.append((self._now(), day, dispatch, blocks))
         if blocks:
-            self.generation += 1
-            for station in self.network.of_kind("station"):
-                self.on_offer[station.code] = max(self.on_offer[station.code], 1)
+            self._on_offer_again()
         return blocks
+
+    def _on_offer_again(self) -> None:
+        """Blocks were put on offer (a plan, a round left without a winner): a new generation,
+        which every driver looks at once."""
+        self.generation += 1
+        for station in self.network.of_kind("station"):
+            self.on_offer[station.code] = max(self.on_offer[station.code], 1)
 
     # Drivers -------------------------------------------------------------------------------
 

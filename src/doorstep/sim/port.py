@@ -10,11 +10,22 @@ Times are seconds since midnight (station time) of the simulated day, day 0; day
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Protocol
 
 DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class Ticked:
+    """What the periodic jobs of a tick did that the world's drivers would notice."""
+
+    # The drivers a closing round gave a block (each learns of it as a driver's phone does,
+    # and looks at its held blocks then).
+    winners: tuple[str, ...] = ()
+    # A round closed with a block nobody won: it is on offer again (a next round or first
+    # come), and drivers who looked at the first round and were not shown it look again.
+    reopened: bool = False
 
 
 @dataclass(frozen=True)
@@ -165,10 +176,8 @@ class Network(Protocol):
 
     def network(self) -> NetworkView: ...
 
-    def tick(self, at: float) -> Collection[str]:
-        """The periodic jobs at ``at``: rounds closing, no-shows and late returns flagged. The
-        drivers a closing round gave a block (the world's drivers learn of it as a driver's
-        phone does, and look at their held blocks then)."""
+    def tick(self, at: float) -> Ticked:
+        """The periodic jobs at ``at``: rounds closing, no-shows and late returns flagged."""
         ...
 
     def place_order(self, request: OrderRequest, at: float) -> Placed: ...

@@ -71,6 +71,7 @@ from doorstep.sim.port import (
     RouteView,
     Site,
     StopView,
+    Ticked,
 )
 from doorstep.twin import partner_adapter, repository
 from doorstep.twin.carrier import TwinCarrier
@@ -252,12 +253,15 @@ class TwinNetwork:
             )
         return NetworkView(tuple(sites), areas, catalogs)
 
-    def tick(self, at: float) -> list[str]:
+    def tick(self, at: float) -> Ticked:
         with self._tx(at, "periodic jobs") as session:
             closed = rounds.close_due_rounds(session, now=self.now, policy=self.settings.offers)
             checkin.flag_no_shows(session, self.now)
             returns.flag_late_returns(session, self.now)
-        return [self.driver_keys[id_] for id_ in closed.winners if id_ in self.driver_keys]
+        return Ticked(
+            winners=tuple(self.driver_keys[i] for i in closed.winners if i in self.driver_keys),
+            reopened=closed.next_round + closed.first_come > 0,
+        )
 
     # Shoppers --------------------------------------------------------------------------------
 
