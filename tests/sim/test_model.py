@@ -10,6 +10,7 @@ import pytest
 from doorstep.geo import haversine_m
 from doorstep.sim import SimConfig, Simulation
 from doorstep.sim.port import (
+    DAY_S,
     Area,
     BlockOffer,
     CarrierParcel,
@@ -368,3 +369,73 @@ def test_a_block_a_round_left_without_a_winner_is_looked_at_again() -> None:
     Simulation(port, config).run()
     [(_, at)] = port.taken
     assert SecondRoundPort.CLOSES_S <= at < SecondRoundPort.CLOSES_S + 2 * config.look_every_s
+
+
+class NextDayRoundPort(RecordingPort):
+    """Day 0: an evening block, taken at once, whose check-in is at 07:00 the next morning.
+    Day 1: a block in a round that closes at 09:00, which the driver, online again at
+    06:xx, states interest in while the first block is still ahead of it."""
+
+    FIRST_STARTS_S = DAY_S + 7 * 3600.0
+    SECOND_STARTS_S = DAY_S + 14 * 3600.0
+    CLOSES_S = DAY_S + 9 * 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken = False
+        self.interested: str | None = None
+        self.winner: str | None = None
+        self.checked_in: list[int] = []
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day in (0, 1) and not dispatch else 0
+
+    def tick(self, at: float) -> Ticked:
+        if self.interested and self.winner is None and at >= self.CLOSES_S:
+            self.winner = self.interested
+            return Ticked(winners=(self.winner,))
+        return Ticked()
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        if not self.taken:
+            first = self.FIRST_STARTS_S
+            return [BlockOffer(1, 1, first, first + 3600, 100_000, 10_000)]
+        if at >= DAY_S and self.interested is None:
+            second = self.SECOND_STARTS_S
+            return [BlockOffer(2, 2, second, second + 3600, 100_000, 10_000)]
+        return []
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        if offer.block_id == 1:
+            self.taken = True  # first come: the driver's at once
+        else:
+            self.interested = driver  # a round: the close decides
+        return True
+
+    def held(self, driver: str, at: float) -> list[HeldBlock]:
+        blocks = []
+        if self.taken and 1 not in self.checked_in:
+            first = self.FIRST_STARTS_S
+            blocks.append(HeldBlock(1, first, first + 3600, first, 100_000))
+        if driver == self.winner and 2 not in self.checked_in:
+            second = self.SECOND_STARTS_S
+            blocks.append(HeldBlock(2, second, second + 3600, second, 100_000))
+        return blocks
+
+    def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
+        self.checked_in.append(block_id)
+        return RouteView(block_id, 33.30, -111.90, (), ())
+
+
+def test_a_driver_online_again_while_a_block_is_ahead_keeps_the_round_it_wins() -> None:
+    # A driver's next day starts while yesterday's block is still ahead of it: the world
+    # keeps one driver, not two at once (the second's interest was forgotten when the
+    # first finished its block, and the block it won was never driven).
+    hours = tuple(1 if hour == 6 else 0 for hour in range(24))
+    config = SimConfig(
+        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
+    )
+    port = NextDayRoundPort()
+    Simulation(port, config).run()
+    assert port.winner is not None
+    assert port.checked_in == [1, 2]

@@ -130,6 +130,7 @@ class Simulation:
         # looked at this one and took nothing waits for the next instead of asking again.
         self.generation = 0
         self.seen: dict[str, int] = {}
+        self.on_shift: set[str] = set()  # drivers with a process looking or working
         self.holding: dict[str, float] = {}  # driver → when it last accepted or stated interest
         # Drivers whose held blocks may have changed since they last looked: a round close gave
         # them a block (the port's `tick` says whom), an accept went through, a block ended. A
@@ -310,6 +311,12 @@ class Simulation:
     def _driver(self, key: str, home: Site, online: float) -> Process:
         config, rng = self.config, self.driver_rng
         yield self._until(online)
+        # One driver, one process: a day's shift that starts while yesterday's block is
+        # still ahead begins after it. Two at once shared the driver's interest and news,
+        # and the first, done with its block, forgot a round the second had joined.
+        while key in self.on_shift:
+            yield self.env.timeout(config.look_every_s)
+        self.on_shift.add(key)
         leaves = online + config.online_s
         while True:
             mine = []
@@ -336,6 +343,7 @@ class Simulation:
                 self.news.add(key)  # it may hold another block, or this one back (a forfeit)
                 continue
             if self._now() >= leaves and key not in self.holding:
+                self.on_shift.discard(key)
                 return  # a driver who stated interest waits for the round's close
             if not self.on_offer[home.code] or self.seen.get(key, -1) == self.generation:
                 yield self.env.timeout(config.look_every_s)
