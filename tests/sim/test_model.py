@@ -259,6 +259,14 @@ def test_a_catchment_in_a_stores_place_draws_the_same_shoppers_as_the_store() ->
     assert run(stand_in).orders == run(config).orders
 
 
+def _drivers_at_six(count: int) -> SimConfig:
+    """One shopper and ``count`` drivers online at 06:xx who always show up on time."""
+    hours = tuple(count if hour == 6 else 0 for hour in range(24))
+    return SimConfig(
+        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
+    )
+
+
 class RoundPort(RecordingPort):
     """One block on offer from the morning plan; the round closes at 08:00 and gives it to the
     one driver interested. Records each look at the held blocks and the check-in."""
@@ -309,10 +317,7 @@ class RoundPort(RecordingPort):
 
 def test_a_driver_looks_at_its_held_blocks_when_a_round_gave_it_one_not_at_every_look() -> None:
     # One driver, online at 06:xx: it states interest, the 08:00 close gives it the block.
-    hours = tuple(1 if hour == 6 else 0 for hour in range(24))
-    config = SimConfig(
-        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
-    )
+    config = _drivers_at_six(1)
     port = RoundPort()
     Simulation(port, config).run()
     assert port.winner is not None
@@ -361,10 +366,7 @@ class SecondRoundPort(RecordingPort):
 def test_a_block_a_round_left_without_a_winner_is_looked_at_again() -> None:
     # Two drivers online at 06:xx look and see nothing; the 08:00 close puts the block on
     # offer to all, and one of them takes it at its next look (a driver's app refreshes).
-    hours = tuple(2 if hour == 6 else 0 for hour in range(24))
-    config = SimConfig(
-        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
-    )
+    config = _drivers_at_six(2)
     port = SecondRoundPort()
     Simulation(port, config).run()
     [(_, at)] = port.taken
@@ -431,10 +433,7 @@ def test_a_driver_online_again_while_a_block_is_ahead_keeps_the_round_it_wins() 
     # A driver's next day starts while yesterday's block is still ahead of it: the world
     # keeps one driver, not two at once (the second's interest was forgotten when the
     # first finished its block, and the block it won was never driven).
-    hours = tuple(1 if hour == 6 else 0 for hour in range(24))
-    config = SimConfig(
-        orders=1, seed=3, drivers_by_hour=hours, forfeit_rate=0, no_show_rate=0, late_rate=0
-    )
+    config = _drivers_at_six(1)
     port = NextDayRoundPort()
     Simulation(port, config).run()
     assert port.winner is not None
