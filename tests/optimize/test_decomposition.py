@@ -13,7 +13,13 @@ from typer.testing import CliRunner
 
 from doorstep.cli.bench import app
 from doorstep.optimize import ProblemBuilder, check
-from doorstep.optimize.decomposition import _sub_problem, solve_decomposed
+from doorstep.optimize.decomposition import (
+    PART_SIZE,
+    ROUTES_PER_PART,
+    _sub_problem,
+    part_size_for,
+    solve_decomposed,
+)
 from doorstep.optimize.instances import read_instance
 from doorstep.optimize.instances.vrptw import rounded_matrix
 from doorstep.optimize.problem import Problem
@@ -28,12 +34,16 @@ def _city(clients: int, seed: int = 5) -> tuple[npt.NDArray[np.float64], list[in
     return coords, [0, *rng.integers(1, 4, size=clients).tolist()]
 
 
-def _problem(coords: npt.NDArray[np.float64], demand: list[int]) -> Problem:
+def _problem(
+    coords: npt.NDArray[np.float64], demand: list[int], capacity: int = 12, vans: int | None = None
+) -> Problem:
+    """Every client a job; ``vans`` of ``capacity`` (default: one per location)."""
     b = ProblemBuilder(dimensions=("demand",), name="city")
     for i in range(len(coords)):
         b.add_location("depot" if i == 0 else str(i))
     b.set_matrices(rounded_matrix(coords))
-    b.add_vehicle_type("van", start=0, end=0, capacity=(12,), count=len(coords))
+    count = len(coords) if vans is None else vans
+    b.add_vehicle_type("van", start=0, end=0, capacity=(capacity,), count=count)
     for i in range(1, len(coords)):
         b.add_job(str(i), location=i, demand=(demand[i],))
     return b.build()
@@ -109,16 +119,21 @@ def test_bench_solve_with_two_workers_writes_a_feasible_solution(tmp_path: Path)
     assert read_instance(instance).problem.num_vehicles == 400
 
 
+def test_a_part_holds_several_routes_where_routes_are_long() -> None:
+    coords, demand = _city(1000, seed=4)
+    # Vans of 12 parcels: about 170 short routes, so parts keep their usual size.
+    assert part_size_for(_problem(coords, demand)) == PART_SIZE
+    long_routes = _problem(coords, demand, capacity=200, vans=40)
+    # Vans of 200: the loads need at least ceil(total / 200) routes of about 100 stops.
+    routes = -(-sum(demand) // 200)
+    size = part_size_for(long_routes)
+    assert ROUTES_PER_PART * 1000 / routes <= size < ROUTES_PER_PART * 1000 / routes + 1
+    assert size > 2 * PART_SIZE
+
+
 def test_a_fleet_too_small_to_share_out_is_solved_whole() -> None:
     coords, demand = _city(120)
-    b = ProblemBuilder(dimensions=("demand",), name="few-vans")
-    for i in range(len(coords)):
-        b.add_location(str(i))
-    b.set_matrices(rounded_matrix(coords))
-    b.add_vehicle_type("van", start=0, end=0, capacity=(200,), count=3)
-    for i in range(1, len(coords)):
-        b.add_job(str(i), location=i, demand=(demand[i],))
-    problem = b.build()
+    problem = _problem(coords, demand, capacity=200, vans=3)
     # Three parts of 40 would need two vans each; three vans in all cannot be shared out.
     solution = solve_decomposed(problem, coords, time_limit=2, seed=1, part_size=40)
     assert solution.engine == "pyvrp"
