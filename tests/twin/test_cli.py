@@ -80,6 +80,13 @@ def test_the_demo_day_prints_links_that_open_real_pages(own_database: Path) -> N
         page = client.get(urlsplit(tracking).path)
         assert page.status_code == 200
         assert "text/html" in page.headers["content-type"]
+        # The driver's proof photo is there to see (it was a broken image: no blob behind
+        # the simulated proofs' keys).
+        assert "data-photo-img" in page.text
+        photo = client.get(urlsplit(tracking).path + "/photo")
+        assert photo.status_code == 200
+        assert photo.headers["content-type"] == "image/jpeg"
+        assert photo.content[:3] == b"\xff\xd8\xff"
         signed_in = client.post(
             "/ops/sign-in",
             data={"email": DEMO_OPERATOR_EMAIL, "password": DEMO_PASSWORD},

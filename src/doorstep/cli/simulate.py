@@ -26,6 +26,7 @@ from doorstep.planning.core.model import CostModel
 from doorstep.settings import get_settings
 from doorstep.sim import SimConfig
 from doorstep.sim.port import DAY_S
+from doorstep.storage.service import blob_store_from_settings
 from doorstep.twin.port import (
     DISPATCH_MAX_ITERATIONS,
     MAX_ITERATIONS,
@@ -218,7 +219,8 @@ def _simulate(
                 f"{placed:,} orders",
             )
 
-        return simulate_day(sessions, config, twin, progress=show)
+        photos = blob_store_from_settings(get_settings())
+        return simulate_day(sessions, config, twin, progress=show, photos=photos)
 
 
 def first_driver(run: TwinRun) -> dict[str, Any] | None:

@@ -17,6 +17,7 @@ from doorstep.models import (
     CarrierShipment,
     CarrierShipmentStatus,
     Channel,
+    DeliveryProof,
     InventoryLevel,
     ManifestItem,
     Merchant,
@@ -314,12 +315,17 @@ def scale_capacity(session: Session, factor: float) -> None:
 
 
 def a_delivered_token(session: Session) -> str | None:
-    """The tracking token of a delivered parcel (the most recent), else of any parcel: the
-    demo's link to a shopper's page."""
-    for wanted in (PackageState.DELIVERED, None):
-        query = select(Package.tracking_token).order_by(Package.id.desc()).limit(1)
-        if wanted is not None:
-            query = query.where(Package.state == wanted)
+    """The tracking token of a parcel left at a door with a photo (the most recent), else of
+    a delivered one, else of any: the demo's link to a shopper's page, which then shows the
+    whole story (a carrier's delivery has no photo)."""
+    latest = select(Package.tracking_token).order_by(Package.id.desc()).limit(1)
+    delivered = latest.where(Package.state == PackageState.DELIVERED)
+    with_photo = delivered.where(
+        select(DeliveryProof.id)
+        .where(DeliveryProof.package_id == Package.id, DeliveryProof.photo_key.is_not(None))
+        .exists()
+    )
+    for query in (with_photo, delivered, latest):
         token = session.scalar(query)
         if token:
             return token

@@ -25,9 +25,10 @@ from doorstep.ops.audit import COMMAND_LINE
 from doorstep.orders.views import tracking_url
 from doorstep.partners import accounts as partner_accounts
 from doorstep.sim import SimConfig, SimLog, Simulation
+from doorstep.storage.service import BlobStore
 from doorstep.twin import repository
 from doorstep.twin.kpis import DayKpis, measure
-from doorstep.twin.port import TwinNetwork, TwinSettings
+from doorstep.twin.port import PHOTO_KEY, TwinNetwork, TwinSettings
 
 EXAMPLE_NETWORK = (
     Path(__file__).resolve().parents[3] / "examples" / "chandler-az" / "network.geojson"
@@ -149,7 +150,13 @@ def simulate_day(
     settings: TwinSettings,
     *,
     progress: Callable[[float, int], None] | None = None,
+    photos: BlobStore | None = None,
 ) -> TwinRun:
+    """Play the day; with ``photos`` (the blob store the pages read) the delivery photo the
+    simulated drivers' proofs name is stored there first."""
+    if photos is not None and not photos.exists(PHOTO_KEY):
+        photo = (Path(__file__).parent / "delivery_photo.jpg").read_bytes()
+        photos.put(PHOTO_KEY, photo, "image/jpeg")
     started, cpu = time.perf_counter(), time.process_time()
     port = TwinNetwork(sessions, settings)
     try:
