@@ -123,6 +123,7 @@ def test_a_part_holds_several_routes_where_routes_are_long() -> None:
     coords, demand = _city(1000, seed=4)
     # Vans of 12 parcels: about 170 short routes, so parts keep their usual size.
     assert part_size_for(_problem(coords, demand)) == PART_SIZE
+    assert part_size_for(_problem(coords[:1], demand[:1])) == PART_SIZE  # no stops at all
     long_routes = _problem(coords, demand, capacity=200, vans=40)
     # Vans of 200: the loads need at least ceil(total / 200) routes of about 100 stops.
     routes = -(-sum(demand) // 200)

@@ -89,6 +89,8 @@ def part_size_for(problem: Problem) -> int:
     """Stops per part: `PART_SIZE`, or `ROUTES_PER_PART` routes' worth where routes are
     long. A route's length is estimated from the fewest routes the loads need (on the
     tightest of the capacities), as the solution is not known yet."""
+    if not problem.jobs or not problem.vehicle_types:
+        return PART_SIZE
     capacity = [max(c) for c in zip(*(vt.capacity for vt in problem.vehicle_types), strict=True)]
     demand = [sum(d) for d in zip(*(job.demand for job in problem.jobs), strict=True)]
     routes = max(

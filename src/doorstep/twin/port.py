@@ -83,11 +83,11 @@ if TYPE_CHECKING:
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 STREETS = ("Chandler Blvd", "Ray Rd", "Warner Rd", "Alma School Rd", "Gilbert Rd", "Hunt Hwy")
 CAR = VehicleIn(description="Own car", cargo_litres=1500, payload_kg=350)
-#: The solver's effort in the twin (see `TwinSettings`).
 #: The one photo every simulated delivery is proved by (`twin.service.simulate_day` stores
 #: it when given the blob store): a shopper's tracking page then shows a picture that says
 #: it is simulated, not a broken image.
 PHOTO_KEY = "twin/delivery-photo.jpg"
+#: The solver's effort in the twin (see `TwinSettings`).
 MAX_ITERATIONS = 10
 DISPATCH_MAX_ITERATIONS = 20
 TIME_LIMIT_S = 300.0
