@@ -373,10 +373,10 @@ def test_a_block_a_round_left_without_a_winner_is_looked_at_again() -> None:
     assert SecondRoundPort.CLOSES_S <= at < SecondRoundPort.CLOSES_S + 2 * config.look_every_s
 
 
-class NextDayRoundPort(RecordingPort):
+class NextDayRoundPort(RoundPort):
     """Day 0: an evening block, taken at once, whose check-in is at 07:00 the next morning.
-    Day 1: a block in a round that closes at 09:00, which the driver, online again at
-    06:xx, states interest in while the first block is still ahead of it."""
+    Day 1: a block in a round that closes at 09:00 (`RoundPort.tick`), which the driver,
+    online again at 06:xx, states interest in while the first block is still ahead of it."""
 
     FIRST_STARTS_S = DAY_S + 7 * 3600.0
     SECOND_STARTS_S = DAY_S + 14 * 3600.0
@@ -385,18 +385,10 @@ class NextDayRoundPort(RecordingPort):
     def __init__(self) -> None:
         super().__init__()
         self.taken = False
-        self.interested: str | None = None
-        self.winner: str | None = None
-        self.checked_in: list[int] = []
+        self.blocks_checked_in: list[int] = []
 
     def plan(self, day: int, at: float, *, dispatch: bool) -> int:
         return 1 if day in (0, 1) and not dispatch else 0
-
-    def tick(self, at: float) -> Ticked:
-        if self.interested and self.winner is None and at >= self.CLOSES_S:
-            self.winner = self.interested
-            return Ticked(winners=(self.winner,))
-        return Ticked()
 
     def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
         if not self.taken:
@@ -416,16 +408,16 @@ class NextDayRoundPort(RecordingPort):
 
     def held(self, driver: str, at: float) -> list[HeldBlock]:
         blocks = []
-        if self.taken and 1 not in self.checked_in:
+        if self.taken and 1 not in self.blocks_checked_in:
             first = self.FIRST_STARTS_S
             blocks.append(HeldBlock(1, first, first + 3600, first, 100_000))
-        if driver == self.winner and 2 not in self.checked_in:
+        if driver == self.winner and 2 not in self.blocks_checked_in:
             second = self.SECOND_STARTS_S
             blocks.append(HeldBlock(2, second, second + 3600, second, 100_000))
         return blocks
 
     def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
-        self.checked_in.append(block_id)
+        self.blocks_checked_in.append(block_id)
         return RouteView(block_id, 33.30, -111.90, (), ())
 
 
@@ -437,4 +429,4 @@ def test_a_driver_online_again_while_a_block_is_ahead_keeps_the_round_it_wins() 
     port = NextDayRoundPort()
     Simulation(port, config).run()
     assert port.winner is not None
-    assert port.checked_in == [1, 2]
+    assert port.blocks_checked_in == [1, 2]
