@@ -8,6 +8,8 @@ and writes a CSV to benchmarks/results/.
     .venv/bin/python benchmarks/dynamic.py --epoch-time-limit 60            # the full measurement
     .venv/bin/python benchmarks/dynamic.py --epoch-time-limit 60 --jobs 2   # two instances at once
     .venv/bin/python benchmarks/dynamic.py --epoch-time-limit 5 --limit 3   # a short run
+    .venv/bin/python benchmarks/dynamic.py --policies scenario --only e46f81b5 \
+        --scenario dispatch_threshold=0.35                                  # try a setting
 
 With ``--jobs 2`` two instances run at once, one per core; the three policies of an instance
 still run one after another in the same process. Each finished run is written to the CSV at
@@ -30,7 +32,14 @@ from rich.table import Table
 
 from doorstep.dynamic_dispatch.benchmark_files import DynamicConfig, read_dynamic_configs
 from doorstep.dynamic_dispatch.ortec_instance import read_ortec_instance
-from doorstep.dynamic_dispatch.runner import POLICY_NAMES, benchmark_policy, run_policy
+from doorstep.dynamic_dispatch.policies import ScenarioSettings
+from doorstep.dynamic_dispatch.runner import (
+    POLICY_NAMES,
+    ScenarioSettingError,
+    benchmark_policy,
+    run_policy,
+    scenario_settings,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BASELINE, OURS = "greedy", "scenario"
@@ -44,7 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N instances")
     parser.add_argument("--only", default=None, help="comma-separated instance name fragments")
     parser.add_argument("--jobs", type=int, default=1, help="instances run at once (one per core)")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a scenario policy setting other than its default (ScenarioSettings), repeatable",
+    )
     args = parser.parse_args(argv)
+    try:
+        settings = scenario_settings(args.scenario)
+    except ScenarioSettingError as error:
+        parser.error(f"--scenario {error}")
+    if args.scenario:
+        print(f"scenario settings: {settings}", file=sys.stderr)
 
     policies = [p.strip() for p in args.policies.split(",") if p.strip()]
     unknown = [p for p in policies if p not in POLICY_NAMES]
@@ -67,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerow(
             ["instance", "seed", "policy", "epoch_time_limit", "requests", "total_cost", "seconds"]
         )
-        for run in _runs(configs, policies, args.epoch_time_limit, args.jobs):
+        for run in _runs(configs, policies, args.epoch_time_limit, args.jobs, settings):
             name, seed, policy, total_cost, seconds = run[0], run[1], run[2], run[5], run[6]
             costs.setdefault(str(name), {})[str(policy)] = int(total_cost)
             writer.writerow(run)
@@ -101,23 +123,31 @@ Row = list[str | int | float]
 
 
 def _runs(
-    configs: list[DynamicConfig], policies: list[str], epoch_time_limit: float, jobs: int
+    configs: list[DynamicConfig],
+    policies: list[str],
+    epoch_time_limit: float,
+    jobs: int,
+    settings: ScenarioSettings,
 ) -> Iterator[Row]:
     """CSV rows as the runs finish: in order with one job, as they come with several."""
     if jobs <= 1:
         for config in configs:
-            yield from _instance_rows(config, policies, epoch_time_limit)
+            yield from _instance_rows(config, policies, epoch_time_limit, settings)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [
-            pool.submit(_instance_rows, config, policies, epoch_time_limit) for config in configs
+            pool.submit(_instance_rows, config, policies, epoch_time_limit, settings)
+            for config in configs
         ]
         for future in as_completed(futures):
             yield from future.result()
 
 
 def _instance_rows(
-    config: DynamicConfig, policies: list[str], epoch_time_limit: float
+    config: DynamicConfig,
+    policies: list[str],
+    epoch_time_limit: float,
+    settings: ScenarioSettings,
 ) -> list[Row]:
     instance = read_ortec_instance(config.instance)
     rows: list[Row] = []
@@ -125,7 +155,7 @@ def _instance_rows(
         started = time.monotonic()
         result = run_policy(
             instance,
-            benchmark_policy(name, instance),
+            benchmark_policy(name, instance, settings),
             seed=config.seed,
             epoch_time_limit=epoch_time_limit,
         )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from doorstep.dynamic_dispatch.policies import ScenarioPolicy, ScenarioSettings
-from doorstep.dynamic_dispatch.runner import UnknownPolicyError, benchmark_policy, run_policy
+from doorstep.dynamic_dispatch.runner import (
+    ScenarioSettingError,
+    UnknownPolicyError,
+    benchmark_policy,
+    run_policy,
+    scenario_settings,
+)
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
 from doorstep.optimize.instances import OrtecInstance
 
@@ -41,6 +47,36 @@ def test_scenario_run_dispatches_must_and_finishes_empty(tiny_instance: OrtecIns
 def test_unknown_policy_names_the_choices(tiny_instance: OrtecInstance) -> None:
     with pytest.raises(UnknownPolicyError, match="scenario, greedy, lazy"):
         benchmark_policy("clever", tiny_instance)
+
+
+def test_scenario_settings_read_overrides_as_their_fields_types(
+    tiny_instance: OrtecInstance,
+) -> None:
+    settings = scenario_settings(
+        ["dispatch_threshold=0.35", "iterations=4", "leave_only_when_needed=false"]
+        + ["max_iterations=none"]
+    )
+    assert settings == ScenarioSettings(
+        dispatch_threshold=0.35, iterations=4, leave_only_when_needed=False, max_iterations=None
+    )
+    assert scenario_settings([]) == ScenarioSettings()
+    policy = benchmark_policy("scenario", tiny_instance, settings)
+    assert isinstance(policy, ScenarioPolicy) and policy.settings == settings
+
+
+@pytest.mark.parametrize(
+    ("override", "says"),
+    [
+        ("threshold=0.4", "KEY one of dispatch_threshold"),
+        ("dispatch_threshold", "expected KEY=VALUE"),
+        ("iterations=2.5", "iterations='2.5': not a valid int"),
+        ("leave_only_when_needed=maybe", "not a valid bool"),
+        ("iterations=none", "not a valid int"),
+    ],
+)
+def test_a_bad_scenario_setting_says_what_was_wrong(override: str, says: str) -> None:
+    with pytest.raises(ScenarioSettingError, match=says):
+        scenario_settings([override])
 
 
 @pytest.mark.slow

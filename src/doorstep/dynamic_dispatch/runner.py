@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, fields, replace
 
 from doorstep.dynamic_dispatch.environment import (
     DRAWS_PER_EPOCH,
@@ -16,6 +16,7 @@ from doorstep.dynamic_dispatch.policies import (
     GreedyPolicy,
     LazyPolicy,
     ScenarioPolicy,
+    ScenarioSettings,
 )
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
 from doorstep.optimize.instances import OrtecInstance
@@ -105,12 +106,56 @@ class UnknownPolicyError(ValueError):
     """A policy name that is not one of :data:`POLICY_NAMES`."""
 
 
-def benchmark_policy(name: str, instance: OrtecInstance) -> DispatchPolicy:
-    """The named policy, set up for the ORTEC benchmark (future demand drawn from `instance`)."""
+def benchmark_policy(
+    name: str, instance: OrtecInstance, scenario: ScenarioSettings | None = None
+) -> DispatchPolicy:
+    """The named policy, set up for the ORTEC benchmark (future demand drawn from `instance`).
+
+    `scenario` replaces the scenario policy's default settings (to tune them)."""
     if name == "greedy":
         return GreedyPolicy()
     if name == "lazy":
         return LazyPolicy()
     if name == "scenario":
-        return ScenarioPolicy(OrtecDemandModel(instance))
+        return ScenarioPolicy(OrtecDemandModel(instance), scenario or ScenarioSettings())
     raise UnknownPolicyError(f"unknown policy {name!r}; choose from {', '.join(POLICY_NAMES)}")
+
+
+class ScenarioSettingError(ValueError):
+    """A ``KEY=VALUE`` for the scenario policy that names no setting or has the wrong type."""
+
+
+def scenario_settings(overrides: Sequence[str]) -> ScenarioSettings:
+    """The scenario policy's defaults with ``KEY=VALUE`` overrides (``dispatch_threshold=0.4``).
+
+    A value is read as the field's type (``none`` for an optional field left unset); a
+    key that names no field, or a value that does not read, raises with the valid keys.
+    """
+    kinds = {f.name: f.type for f in fields(ScenarioSettings)}
+    changes: dict[str, object] = {}
+    for override in overrides:
+        key, sep, text = override.partition("=")
+        key = key.strip()
+        if not sep or key not in kinds:
+            raise ScenarioSettingError(
+                f"{override!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(kinds))}"
+            )
+        changes[key] = _read_setting(key, str(kinds[key]), text.strip())
+    return replace(ScenarioSettings(), **changes)  # type: ignore[arg-type]
+
+
+def _read_setting(key: str, kind: str, text: str) -> object:
+    if "None" in kind and text.lower() == "none":
+        return None
+    try:
+        if kind.startswith("bool"):
+            if text.lower() not in ("true", "false", "1", "0"):
+                raise ValueError(text)
+            return text.lower() in ("true", "1")
+        if kind.startswith("int"):
+            return int(text)
+        if kind.startswith("float"):
+            return float(text)
+    except ValueError:
+        raise ScenarioSettingError(f"{key}={text!r}: not a valid {kind}") from None
+    raise ScenarioSettingError(f"{key}: a setting of type {kind} cannot be set here")
