@@ -4,11 +4,15 @@ did instead of simulating the day again."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from doorstep.cli import app
+from doorstep.cli.simulate import twin_settings
+from doorstep.settings import get_settings
 
 ARGS = ["simulate", "--orders", "25", "--seed", "1", "--date", "2026-11-24", "--json"]
 FAST = ["--time-limit", "0.3"]
@@ -133,3 +137,29 @@ def test_the_report_s_on_time_labels_are_drawn_inside_the_chart(own_database: Pa
         ticks = chart.locator("g.y2tick text").all_text_contents()
         assert ticks == ["0%", "25%", "50%", "75%", "100%"], ticks
         browser.close()
+
+
+def test_the_twin_plans_with_the_settings_trips_and_door_hours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As `doorstep plan` reads them; the twin used to plan one load per block regardless.
+    monkeypatch.setenv("DOORSTEP_PLANNING_MULTI_TRIP", "true")
+    monkeypatch.setenv("DOORSTEP_PLANNING_MAX_RELOADS", "1")
+    monkeypatch.setenv("DOORSTEP_PLANNING_RELOAD_MINUTES", "10")
+    monkeypatch.setenv("DOORSTEP_DOOR_RETURN_TRIES", "3")
+    get_settings.cache_clear()
+    try:
+        drivers = twin_settings(date(2026, 11, 24), seed=1, time_limit=2.0).drivers
+    finally:
+        get_settings.cache_clear()
+    assert (drivers.trips.max_reloads, drivers.trips.reload_s) == (1, 600)
+    assert drivers.doors.tries == 3
+    assert (drivers.station_drivers, drivers.mall_drivers) == (30, 6)
+    # Without the setting, one car load per block.
+    monkeypatch.delenv("DOORSTEP_PLANNING_MULTI_TRIP")
+    get_settings.cache_clear()
+    try:
+        drivers = twin_settings(date(2026, 11, 24), seed=1, time_limit=2.0).drivers
+    finally:
+        get_settings.cache_clear()
+    assert drivers.trips.max_reloads == 0

@@ -18,6 +18,8 @@ from doorstep.models import (
     CounterParcel,
     DeliveryProof,
     ManifestItem,
+    Node,
+    NodeKind,
     OfferMode,
     Order,
     Package,
@@ -26,8 +28,11 @@ from doorstep.models import (
     Route,
     Stop,
     StopKind,
+    StopPackage,
+    StopStatus,
 )
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
+from doorstep.planning.loading import DriverPlan, Trips
 from doorstep.sim import SimConfig
 from doorstep.twin.port import TwinSettings
 from doorstep.twin.service import TwinRun, prepare, simulate_day
@@ -42,6 +47,8 @@ def small_day(
     *,
     counter_days: int = 14,
     workers: int = 1,
+    drivers: DriverPlan | None = None,
+    orders: int = 30,
     **world: Any,
 ) -> TwinRun:
     """30 shoppers, two dispatch moments: a day in well under a minute."""
@@ -53,7 +60,7 @@ def small_day(
     return simulate_day(
         sessions,
         SimConfig(
-            orders=30,
+            orders=orders,
             seed=seed,
             dispatch_hours=(10.0, 12.0),
             counter_days=counter_days,
@@ -68,6 +75,7 @@ def small_day(
             data_dir=str(tmp_path),
             counter_days=counter_days,
             workers=workers,
+            **({"drivers": drivers} if drivers else {}),
         ),
     )
 
@@ -104,6 +112,35 @@ def test_every_package_ends_in_exactly_one_terminal_state(
     # Every late package says why; every package is judged or cancelled.
     assert all(o.reason for o in k.outcomes if o.on_time is False)
     assert len(k.outcomes) == k.packages
+
+
+def test_a_multi_trip_block_loads_its_next_trip_at_the_station(
+    connection: Connection, tmp_path: Path
+) -> None:
+    # Cars that hold a few parcels and one station driver who may come back twice: the plan
+    # has reloads, and the twin's driver scans each next trip at its reload stop (as at a
+    # store) and delivers it. The twin used to plan one load per block whatever it was told.
+    tiny_cars = DriverPlan(1, 1, capacity_cm3=120_000, trips=Trips(max_reloads=2))
+    run = small_day(connection, tmp_path, drivers=tiny_cars, orders=150)
+    assert run.kpis.unresolved == 0
+    assert run.kpis.invariants["ok"], run.kpis.invariants
+    sessions = sessionmaker(bind=connection)
+    with sessions() as session:
+        reloads = session.execute(
+            select(Stop.id, Stop.status)
+            .join(Node, Node.id == Stop.node_id)
+            .where(Stop.kind == StopKind.PICKUP, Node.kind == NodeKind.STATION)
+        ).all()
+        assert reloads, "no block came back to the station to load"
+        assert {status for _, status in reloads} <= {StopStatus.COMPLETED, StopStatus.SKIPPED}
+        loaded = session.scalars(
+            select(Package.state)
+            .join(StopPackage, StopPackage.package_id == Package.id)
+            .where(StopPackage.stop_id.in_([stop for stop, _ in reloads]))
+        ).all()
+        assert loaded
+        assert all(state in TERMINAL_STATES for state in loaded)
+        assert PackageState.DELIVERED in loaded
 
 
 def test_the_same_seed_gives_the_same_kpis_twice(connection: Connection, tmp_path: Path) -> None:

@@ -23,10 +23,12 @@ from doorstep.logs import configure_logging
 from doorstep.migrate import upgrade
 from doorstep.network.service import import_network_file
 from doorstep.planning.core.model import CostModel
+from doorstep.planning.loading import Trips
 from doorstep.settings import get_settings
 from doorstep.sim import SimConfig
 from doorstep.sim.port import DAY_S
 from doorstep.storage.service import blob_store_from_settings
+from doorstep.tracking.returns import DoorCollection
 from doorstep.twin.port import (
     DISPATCH_MAX_ITERATIONS,
     MAX_ITERATIONS,
@@ -143,7 +145,7 @@ def twin_settings(
     """The network's side of a simulated day, from the settings (as `doorstep plan` reads
     them). ``iterations``: the solver's effort (0: the time limit alone decides)."""
     settings = get_settings()
-    return TwinSettings(
+    twin = TwinSettings(
         day=day,
         seed=seed,
         time_limit_s=time_limit,
@@ -160,6 +162,13 @@ def twin_settings(
         wrong_codes_per_hour=settings.store_wrong_codes_per_hour,
         public_url=settings.public_url,
     )
+    # The twin's own driver counts, with the settings' trips per block and door hours.
+    drivers = replace(
+        twin.drivers,
+        trips=Trips.from_settings(settings),
+        doors=DoorCollection.from_settings(settings),
+    )
+    return replace(twin, drivers=drivers)
 
 
 def run_once(
