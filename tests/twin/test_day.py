@@ -4,6 +4,7 @@ state and the counts add up; the same seed measures the same day twice."""
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,16 @@ def small_day(
     )
     with unit_of_work(sessions) as session:
         prepare(session)
+    twin = TwinSettings(
+        day=DAY,
+        seed=seed,
+        # The twin's own effort (iterations; the time limits only safety nets): what
+        # `doorstep simulate` runs, so "the same seed, the same KPIs" is checked as it is.
+        offers=OfferPolicy(mode=OfferMode.FIRST_COME),
+        data_dir=str(tmp_path),
+        counter_days=counter_days,
+        workers=workers,
+    )
     return simulate_day(
         sessions,
         SimConfig(
@@ -66,17 +77,7 @@ def small_day(
             counter_days=counter_days,
             **world,
         ),
-        TwinSettings(
-            day=DAY,
-            seed=seed,
-            # The twin's own effort (iterations; the time limits only safety nets): what
-            # `doorstep simulate` runs, so "the same seed, the same KPIs" is checked as it is.
-            offers=OfferPolicy(mode=OfferMode.FIRST_COME),
-            data_dir=str(tmp_path),
-            counter_days=counter_days,
-            workers=workers,
-            **({"drivers": drivers} if drivers else {}),
-        ),
+        replace(twin, drivers=drivers) if drivers else twin,
     )
 
 
