@@ -52,16 +52,15 @@ def test_unknown_policy_names_the_choices(tiny_instance: OrtecInstance) -> None:
 def test_scenario_settings_read_overrides_as_their_fields_types(
     tiny_instance: OrtecInstance,
 ) -> None:
-    settings = scenario_settings(
-        ["dispatch_threshold=0.35", "iterations=4", "leave_only_when_needed=false"]
-        + ["max_iterations=none"]
-    )
+    overrides = ["dispatch_threshold=0.35", "iterations=4", "leave_only_when_needed=false"]
+    settings = scenario_settings([*overrides, "max_iterations=none"])
     assert settings == ScenarioSettings(
         dispatch_threshold=0.35, iterations=4, leave_only_when_needed=False, max_iterations=None
     )
     assert scenario_settings([]) == ScenarioSettings()
     policy = benchmark_policy("scenario", tiny_instance, settings)
-    assert isinstance(policy, ScenarioPolicy) and policy.settings == settings
+    assert isinstance(policy, ScenarioPolicy)
+    assert policy.settings == settings
 
 
 @pytest.mark.parametrize(
@@ -72,6 +71,9 @@ def test_scenario_settings_read_overrides_as_their_fields_types(
         ("iterations=2.5", "iterations='2.5': not a valid int"),
         ("leave_only_when_needed=maybe", "not a valid bool"),
         ("iterations=none", "not a valid int"),
+        ("dispatch_threshold=1.5", "dispatch_threshold = 1.5: above 0 and at most 1"),
+        ("postpone_threshold=0.6", "postpone_threshold = 0.6: at least 0 and below dispatch"),
+        ("iterations=0", "iterations = 0: at least 1"),
     ],
 )
 def test_a_bad_scenario_setting_says_what_was_wrong(override: str, says: str) -> None:

@@ -121,6 +121,32 @@ class ScenarioSettings:
     # decides the same however loaded the machine is (the simulator's twin needs that).
     max_iterations: int | None = None
 
+    def __post_init__(self) -> None:
+        rules = {
+            "iterations": (self.iterations >= 1, "at least 1"),
+            "target_solve_seconds": (self.target_solve_seconds > 0, "more than 0"),
+            "min_scenarios": (self.min_scenarios >= 1, "at least 1"),
+            "max_scenarios": (self.max_scenarios >= self.min_scenarios, "at least min_scenarios"),
+            "epochs_ahead": (self.epochs_ahead >= 0, "at least 0"),
+            "dispatch_threshold": (0 < self.dispatch_threshold <= 1, "above 0 and at most 1"),
+            "postpone_threshold": (
+                0 <= self.postpone_threshold < self.dispatch_threshold,
+                "at least 0 and below dispatch_threshold",
+            ),
+            "scenario_time_share": (0 < self.scenario_time_share < 1, "between 0 and 1"),
+            "max_iterations": (
+                self.max_iterations is None or self.max_iterations >= 1,
+                "at least 1 or None",
+            ),
+        }
+        wrong = [
+            f"{name} = {getattr(self, name)!r}: {rule}"
+            for name, (ok, rule) in rules.items()
+            if not ok
+        ]
+        if wrong:
+            raise ValueError("scenario settings: " + "; ".join(wrong))
+
     def scenarios_per_iteration(self, budget: float) -> int:
         fitting = int(budget / (self.iterations * self.target_solve_seconds))
         return max(self.min_scenarios, min(self.max_scenarios, fitting))

@@ -128,8 +128,9 @@ class ScenarioSettingError(ValueError):
 def scenario_settings(overrides: Sequence[str]) -> ScenarioSettings:
     """The scenario policy's defaults with ``KEY=VALUE`` overrides (``dispatch_threshold=0.4``).
 
-    A value is read as the field's type (``none`` for an optional field left unset); a
-    key that names no field, or a value that does not read, raises with the valid keys.
+    A value is read as the field's type (``none`` for an optional field left unset). A key
+    that names no field raises with the valid keys; a value that does not read as its type,
+    or lies outside its range, raises saying which.
     """
     kinds = {f.name: f.type for f in fields(ScenarioSettings)}
     changes: dict[str, object] = {}
@@ -141,7 +142,10 @@ def scenario_settings(overrides: Sequence[str]) -> ScenarioSettings:
                 f"{override!r}: expected KEY=VALUE with KEY one of {', '.join(sorted(kinds))}"
             )
         changes[key] = _read_setting(key, str(kinds[key]), text.strip())
-    return replace(ScenarioSettings(), **changes)  # type: ignore[arg-type]
+    try:
+        return replace(ScenarioSettings(), **changes)  # type: ignore[arg-type]
+    except ValueError as error:  # a value out of its range
+        raise ScenarioSettingError(str(error)) from None
 
 
 def _read_setting(key: str, kind: str, text: str) -> object:
