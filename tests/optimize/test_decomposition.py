@@ -16,13 +16,21 @@ from doorstep.optimize import ProblemBuilder, check
 from doorstep.optimize.decomposition import (
     PART_SIZE,
     ROUTES_PER_PART,
+    _across_borders,
+    _barycentre_angle,
+    _cells,
+    _sectors,
     _sub_problem,
+    fewest_routes,
+    part_count,
     part_size_for,
     solve_decomposed,
 )
 from doorstep.optimize.instances import read_instance
 from doorstep.optimize.instances.vrptw import rounded_matrix
 from doorstep.optimize.problem import Problem
+from doorstep.optimize.solution import Solution
+from doorstep.optimize.solve import solve
 
 runner = CliRunner()
 
@@ -164,3 +172,71 @@ def test_a_day_with_time_windows_and_volume_is_solved_in_parts_within_them() -> 
     report = check(problem, solution)  # windows, volume and shifts checked on every route
     assert report.feasible, report.violations
     assert report.complete
+
+
+def test_a_round_has_as_many_parts_as_the_workers_can_take_in_even_waves() -> None:
+    assert part_count(4000, 609, workers=2) == 6  # 7 would leave a worker idle
+    assert part_count(6000, 300, workers=2) == 20
+    assert part_count(10_000, 300, workers=2) == 34
+    assert part_count(1000, 300, workers=1) == 4
+    assert part_count(500, 300, workers=4) == 2  # fewer parts than workers: as they are
+
+
+def test_sectors_hold_whole_vehicles_loads() -> None:
+    coords, demand = _city(600, seed=11)
+    problem = _problem(coords, demand, capacity=40)
+    angle = np.arctan2(coords[:, 1] - 500, coords[:, 0] - 500)
+    order = sorted(problem.jobs, key=lambda j: (angle[j.stop.location], j.id))
+    sectors = _sectors(problem, order, 6)
+    # Every stop once, in angle order, six sectors of a similar size.
+    assert [j.id for s in sectors for j in s] == [j.id for j in order]
+    assert len(sectors) == 6
+    assert all(50 <= len(s) <= 150 for s in sectors)
+    # Each sector's own fewest routes add up to the whole problem's, where a cut by the
+    # number of stops alone rounds up in several sectors.
+    whole = fewest_routes(problem, problem.jobs)
+    assert sum(fewest_routes(problem, s) for s in sectors) == whole
+    by_count = [order[k * 100 : (k + 1) * 100] for k in range(6)]
+    assert sum(fewest_routes(problem, s) for s in by_count) > whole
+
+
+def _routes_of(clients: int, seed: int) -> tuple[npt.NDArray[np.float64], Problem, Solution]:
+    coords, demand = _city(clients, seed=seed)
+    problem = _problem(coords, demand)
+    return coords, problem, solve(problem, engine="pyvrp", time_limit=1, seed=1, workers=1)
+
+
+def test_cells_share_out_every_route_once_in_groups_of_about_the_same_size() -> None:
+    coords, problem, solution = _routes_of(300, seed=12)
+    longest = max(len(r.visits) for r in solution.routes)
+    one = _cells(problem, solution, coords, 4, seed=1)
+    assert len(one) == 4
+    ids = sorted(job_id for cell in one for route in cell for job_id, _ in route.visits)
+    assert ids == sorted(j.id for j in problem.jobs)
+    for cell in one:
+        assert abs(sum(len(r.visits) for r in cell) - 300 / 4) <= longest
+    # Another round turns the axes: other borders.
+    other = _cells(problem, solution, coords, 4, seed=2)
+    assert {frozenset(r.visits for r in c) for c in one} != {
+        frozenset(r.visits for r in c) for c in other
+    }
+
+
+def test_the_first_improving_round_puts_each_sector_border_inside_a_part() -> None:
+    coords, problem, solution = _routes_of(300, seed=13)
+    angle = np.arctan2(coords[:, 1] - 500, coords[:, 0] - 500)
+    groups = _across_borders(problem, solution, angle, 4)
+    assert len(groups) == 4
+    by_angle = sorted(
+        solution.routes, key=lambda r: _barycentre_angle(angle, [v.location for v in r.visits])
+    )
+    first, last = by_angle[0].job_ids(), by_angle[-1].job_ids()
+    # Round 0's sectors start at -π: the routes either side of that border share a group.
+    holding = [
+        n
+        for n, group in enumerate(groups)
+        for route in group
+        if tuple(job_id for job_id, _ in route.visits) in (first, last)
+    ]
+    assert len(holding) == 2
+    assert holding[0] == holding[1]
