@@ -30,20 +30,15 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import pyvrp
-from pyvrp.stop import MaxRuntime
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from doorstep.optimize.checker import check
 from doorstep.optimize.engines import pyvrp_search
-from doorstep.optimize.engines.base import EnginePlan
-from doorstep.optimize.engines.pyvrp_engine import _routes, to_problem_data
 from doorstep.optimize.instances import BenchmarkInstance, Convention, read_instance
-from doorstep.optimize.solution import Solution
-from doorstep.optimize.solve import assemble, solve
-from doorstep.optimize.suite import benchmarks_dir, best_known, find_instances
+from doorstep.optimize.solve import solve
+from doorstep.optimize.suite import benchmarks_dir, best_known, find_instances, pyvrp_alone
 
 #: Suites: folder under the benchmark root, and the file-name prefixes of the subset.
 SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -73,16 +68,6 @@ class Run:
 def _load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load average {one:.2f} {five:.2f} {fifteen:.2f} ({os.cpu_count()} cores)"
-
-
-def pyvrp_alone(instance: BenchmarkInstance, time_limit: float, seed: int) -> Solution:
-    """Plain PyVRP on one core: the same model doorstep builds, its default search."""
-    started = time.perf_counter()
-    data, mapping = to_problem_data(instance.problem, soften_required=False)
-    result = pyvrp.solve(data, MaxRuntime(time_limit), seed=seed, collect_stats=False)
-    plan = EnginePlan(routes=_routes(result.best, mapping))
-    runtime = time.perf_counter() - started
-    return assemble(instance.problem, plan, {}, "pyvrp-1", runtime, seed)
 
 
 def _measure(

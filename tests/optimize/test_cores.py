@@ -4,14 +4,17 @@ a seed and a worker count, and the fleet phase runs only where vehicles count fi
 from __future__ import annotations
 
 import multiprocessing
+import threading
 import time
 from multiprocessing.queues import Queue
 
 import pytest
+from pyvrp.stop import MaxIterations
 
 from doorstep.optimize import Problem, solve
+from doorstep.optimize.engines import pyvrp_search
 from doorstep.optimize.engines.pyvrp_engine import to_problem_data, vehicles_first
-from doorstep.optimize.engines.pyvrp_search import Leg, Searcher, default_workers
+from doorstep.optimize.engines.pyvrp_search import Found, Leg, Searcher, default_workers
 from doorstep.optimize.instances import read_instance
 
 from .conftest import TINY, assert_valid, grid_problem
@@ -117,3 +120,39 @@ def test_a_child_that_died_leaves_the_search_to_the_others() -> None:
         again = searcher.search(data, Leg(time.monotonic() + 0.5), seed=1, initial=first.best)
     assert again.is_feasible()
     assert again.cost <= first.cost
+
+
+@pytest.mark.timeout(60)  # without the fix both sides wait for ever
+def test_a_child_late_with_a_large_plan_does_not_hang_the_next_round(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Regression: a child still searching when its round ended later sent a plan larger
+    # than the pipe holds, while the next round sent it a problem larger than the pipe
+    # holds; each waited for the other to read (PyVRP on Antwerp1, 6,000 clients, hung).
+    small, _ = to_problem_data(_delivery_day(6), soften_required=False)
+    plan = pyvrp_search.run_once(small, [MaxIterations(10)], 1, None)
+    large = 8_000_000  # bytes: far more than a pipe's buffer
+
+    def searching(data: object, stops: object, seed: int, initial: object, *_: object) -> Found:
+        if multiprocessing.parent_process() is not None:  # a child: late, and a large plan
+            time.sleep(1.5)
+            return Found(b"x" * large, 1, 0.0)  # type: ignore[arg-type]
+        return plan
+
+    monkeypatch.setattr(pyvrp_search, "run_once", searching)
+    done: list[Found] = []
+    with Searcher(2) as searcher:
+        # Problems too large for the pipe (what they hold does not matter here).
+        first, second = b"a" * large, b"b" * large
+        searcher.search(first, Leg(time.monotonic() + 0.2), seed=1, initial=None)  # type: ignore[arg-type]
+
+        def next_search() -> None:
+            leg = Leg(time.monotonic() + 0.2)
+            done.append(searcher.search(second, leg, seed=1, initial=None))  # type: ignore[arg-type]
+
+        thread = threading.Thread(target=next_search, daemon=True)
+        thread.start()
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the next round waited for ever on its child"
+    # The late child sat the round out: the caller's own plan is the round's.
+    assert done == [plan]

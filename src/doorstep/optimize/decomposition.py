@@ -44,8 +44,9 @@ PART_SIZE = 300
 #: 4.3 % (PyVRP alone: 5.0 %).
 ROUTES_PER_PART = 7
 #: Seconds a sub-problem is searched per round, for each 100 of its stops. Short rounds and
-#: many of them: at 60 s on 2 workers, 0.5 s took Antwerp1 from +2.09 % above the best-known
-#: to +1.48 % against 1 s (more new borders beat a longer search inside the same ones).
+#: many of them: on Antwerp1 at 60 s on 2 workers (cells, round 0 at 0.5 s), parts at 0.5 s
+#: ended +1.48 % above the best-known, at 1 s +1.59 %, at 1.5 s +1.60 % (new borders more
+#: often beat a longer search inside the same ones).
 SECONDS_PER_100_STOPS = 0.5
 #: The same for round 0's sectors, solved from scratch.
 FIRST_ROUND_SECONDS_PER_100_STOPS = 0.5

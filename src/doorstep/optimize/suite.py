@@ -10,8 +10,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+import pyvrp
+from pyvrp.stop import MaxRuntime
+
 from doorstep.optimize.checker import check
 from doorstep.optimize.decomposition import Runner, in_turn, solve_decomposed
+from doorstep.optimize.engines.base import EnginePlan
+from doorstep.optimize.engines.pyvrp_engine import _routes, to_problem_data
 from doorstep.optimize.errors import ProblemError
 from doorstep.optimize.instances import (
     BenchmarkInstance,
@@ -22,7 +27,7 @@ from doorstep.optimize.instances import (
 )
 from doorstep.optimize.lazy_matrix import RoundedEuclidean
 from doorstep.optimize.solution import Solution
-from doorstep.optimize.solve import solve
+from doorstep.optimize.solve import assemble, solve
 
 ENV_BENCHMARKS = "DOORSTEP_BENCHMARKS_DIR"
 
@@ -145,6 +150,16 @@ def solve_instance(
             run=run,
         )
     return solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed, workers=cores)
+
+
+def pyvrp_alone(instance: BenchmarkInstance, time_limit: float, seed: int) -> Solution:
+    """Plain PyVRP on one core: the same model doorstep builds, its default search."""
+    started = time.perf_counter()
+    data, mapping = to_problem_data(instance.problem, soften_required=False)
+    result = pyvrp.solve(data, MaxRuntime(time_limit), seed=seed, collect_stats=False)
+    plan = EnginePlan(routes=_routes(result.best, mapping))
+    runtime = time.perf_counter() - started
+    return assemble(instance.problem, plan, {}, "pyvrp-1", runtime, seed)
 
 
 def run_instance(

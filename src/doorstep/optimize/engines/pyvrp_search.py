@@ -246,6 +246,8 @@ class Searcher:
         self._aside: list[tuple[BaseProcess, Connection]] = []
         self._event: Event | None = None
         self._sent_data: list[pyvrp.ProblemData | None] = []
+        #: The round each child still owes a plan for (sent, not yet received).
+        self._owed: dict[Connection, int] = {}
         self._number = 0
 
     def __enter__(self) -> Searcher:
@@ -348,7 +350,9 @@ class Searcher:
         self._aside.append((process, conn))
         self._number += 1
         tag = self._number
+        self._settle(conn)
         conn.send((tag, data, leg, seed, initial))
+        self._owed[conn] = tag
 
         def result() -> Found | None:
             found = self._collect(data, conn, tag, leg)
@@ -370,7 +374,10 @@ class Searcher:
         self._event.clear()
         self._number += 1
         tag = self._number
+        searching: list[Connection] = []
         for w, (_, conn) in enumerate(self._children, start=1):
+            if not self._settle(conn):
+                continue  # still in a round it ran late in: it sits this one out
             fresh = None if self._sent_data[w - 1] is data else data
             self._sent_data[w - 1] = data
             try:
@@ -378,6 +385,9 @@ class Searcher:
             except (BrokenPipeError, OSError):
                 # A child that died (e.g. out of memory) sits the rest out; the others go on.
                 self._sent_data[w - 1] = None
+                continue
+            self._owed[conn] = tag
+            searching.append(conn)
         flag = [Flag(self._event)] if leg.first_feasible else []
         mine = run_once(
             data, [*leg.criteria(), *flag], _seed(seed, number, 0), initial, leg.iterations
@@ -385,7 +395,7 @@ class Searcher:
         if leg.first_feasible and mine.is_feasible():
             self._event.set()
         results = [mine]
-        for _, conn in self._children:
+        for conn in searching:
             results.extend(self._collect(data, conn, tag, leg))
         # Ties go to the lowest worker: a fixed order keeps the outcome reproducible.
         best = min(results, key=lambda f: (not f.is_feasible(), f.cost))
@@ -405,9 +415,29 @@ class Searcher:
             try:
                 number, best, iterations = conn.recv()
             except (EOFError, OSError):
+                self._owed.pop(conn, None)
                 return []
             if number == tag:
+                self._owed.pop(conn, None)
                 return [found(data, best, iterations)]
+
+    def _settle(self, conn: Connection) -> bool:
+        """Whether the child on ``conn`` is free for new work, taking in the plan it owes
+        from a round that ran late, if that plan is there. Nothing may be sent to a child
+        still searching: once its plan does not fit in the pipe, it blocks sending it while
+        we block sending a problem it does not read (on Antwerp1, 6,000 clients, both
+        waited for ever)."""
+        while conn in self._owed:
+            try:
+                if not conn.poll(0):
+                    return False
+                number, _, _ = conn.recv()
+            except (EOFError, OSError):
+                self._owed.pop(conn, None)
+                return False
+            if number == self._owed[conn]:
+                del self._owed[conn]
+        return True
 
 
 def other_seed(seed: int) -> int:
