@@ -240,3 +240,46 @@ def test_the_first_improving_round_puts_each_sector_border_inside_a_part() -> No
     ]
     assert len(holding) == 2
     assert holding[0] == holding[1]
+
+
+def test_a_sector_of_heavy_stops_gets_the_vehicles_its_load_needs() -> None:
+    # Regression: sectors are cut by load, but the fleet was shared by their stops; three
+    # sectors of ten full-van stops each got 4 vans of the 31 (the light sector of 90 stops
+    # took 24) and their other stops were never served.
+    rng = np.random.default_rng(3)
+    heavy = [(500 + 400 * np.cos(a), 500 + 400 * np.sin(a)) for a in rng.uniform(0, 2, 30)]
+    light = [(500 + 400 * np.cos(a), 500 + 400 * np.sin(a)) for a in rng.uniform(3, 6, 90)]
+    coords = np.array([(500.0, 500.0), *heavy, *light])
+    demand = [0, *([10] * 30), *([1] * 90)]
+    problem = _problem(coords, demand, capacity=10, vans=40)
+    solution = solve_decomposed(problem, coords, time_limit=4, seed=1, part_size=30)
+    assert solution.engine == "pyvrp+decomposition"
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.complete, [u.job_id for u in solution.unassigned]
+
+
+def test_stops_a_sector_could_not_take_are_served_in_a_later_round() -> None:
+    # Sixteen stops far out in one sector, each due within 460 s of the start and 50 apart:
+    # a van each. Round 0 gives that sector a share of the 24 vans by its stops (6) and
+    # leaves some out; they join the nearest part of the next round, with spare vans kept
+    # for them. (Before, they were never served again.)
+    rng = np.random.default_rng(4)
+    far = [(500 + 450 * np.cos(a), 500 + 450 * np.sin(a)) for a in np.linspace(0.3, 0.9, 16)]
+    angles, radii = rng.uniform(2, 6, 104), rng.uniform(50, 300, 104)
+    near = [(500 + r * np.cos(a), 500 + r * np.sin(a)) for a, r in zip(angles, radii, strict=True)]
+    coords = np.array([(500.0, 500.0), *far, *near])
+    b = ProblemBuilder(dimensions=("demand",), name="far-and-due")
+    for i in range(len(coords)):
+        b.add_location("depot" if i == 0 else str(i))
+    b.set_matrices(rounded_matrix(coords))
+    b.add_vehicle_type("van", start=0, end=0, capacity=(40,), count=24)
+    for i in range(1, len(coords)):
+        b.add_job(str(i), location=i, demand=(1,), time_windows=[(0, 460 if i <= 16 else 10**5)])
+    problem = b.build()
+    solution = solve_decomposed(problem, coords, time_limit=6, seed=1, part_size=30)
+    assert solution.engine == "pyvrp+decomposition"
+    assert solution.stats["rounds"] >= 1
+    report = check(problem, solution)
+    assert report.feasible, report.violations
+    assert report.complete, [u.job_id for u in solution.unassigned]

@@ -32,8 +32,9 @@ import numpy as np
 import numpy.typing as npt
 
 from doorstep.optimize.engines.base import EnginePlan, PlannedRoute
+from doorstep.optimize.feasibility import impossible_tasks
 from doorstep.optimize.problem import Job, Problem, Step, VehicleType
-from doorstep.optimize.solution import Route, Solution
+from doorstep.optimize.solution import Route, Solution, UnassignedReason
 from doorstep.optimize.solve import assemble, solve
 
 #: Stops per sub-problem: small enough for the search to converge in a few seconds.
@@ -152,19 +153,21 @@ def solve_decomposed(
     depot = problem.vehicle_types[0].start
     angle = np.arctan2(coords[:, 1] - coords[depot, 1], coords[:, 0] - coords[depot, 0])
     jobs = {job.id: job for job in problem.jobs}
+    # Stops no vehicle of the fleet can take (too heavy, too far, ...), with the reason.
+    cannot = impossible_tasks(problem)
 
     def budget(parts: int, per_100_stops: float = SECONDS_PER_100_STOPS) -> float:
         """Seconds per part so that the round's parts, ``waves`` at a time, fit in the time
         left (less a tenth for building the parts and putting the routes together)."""
         left = time_limit - (time.perf_counter() - started)
-        per_part = per_100_stops * part_size / 100
+        per_part = max(MIN_PART_S, per_100_stops * part_size / 100)
         rounds_of_parts = math.ceil(parts / waves)
         return min(per_part, 0.9 * left / rounds_of_parts)
 
     # Round 0: sectors of stops by angle, each solved from scratch.
     order = sorted(problem.jobs, key=lambda j: (angle[j.stop.location], j.id))
     sectors = _sectors(problem, order, parts_count)
-    fleets = _share_fleet(problem, [len(s) for s in sectors], used=None)
+    fleets = _share_fleet(problem, [len(s) for s in sectors], used=_reserved(problem, sectors))
     # The first round runs whatever the time limit: it makes the routes the others improve.
     first = max(MIN_PART_S, budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS))
     parts = [
@@ -174,7 +177,7 @@ def solve_decomposed(
     routes: list[PlannedRoute] = []
     for result in run(solve_part, parts):
         routes += _planned(problem, result)
-    current = _assembled(problem, routes, seed, started)
+    current = _assembled(problem, routes, seed, started, cannot)
 
     round_no = improved_parts = 0
     while True:
@@ -183,41 +186,59 @@ def solve_decomposed(
             groups = _across_borders(problem, current, angle, parts_count)
         else:
             groups = _cells(problem, current, coords, parts_count, seed=seed + round_no)
-        counts = [sum(len(r.visits) for r in g) for g in groups]
+        # Stops no route of round 0 took (its share of the fleet was too small) join the
+        # part nearest them, so that a part with more vehicles can take them.
+        stranded = [jobs[u.job_id] for u in current.unassigned if u.job_id not in cannot]
+        left = _nearest(problem, groups, stranded, coords)
+        counts = [
+            sum(len(r.visits) for r in g) + len(extra)
+            for g, extra in zip(groups, left, strict=True)
+        ]
         used = [
             [sum(r.vehicle_type == t for r in g) for t in range(len(problem.vehicle_types))]
             for g in groups
         ]
+        _keep_for_left_out(problem, used, left)
         fleets = _share_fleet(problem, counts, used=used)
         seconds = budget(len(groups))
         if seconds < MIN_PART_S:
             break  # too little time left for a round that could improve anything
         parts = []
         for k, (group, fleet) in enumerate(zip(groups, fleets, strict=True)):
-            members = [jobs[job_id] for route in group for job_id, _ in route.visits]
+            members = [jobs[job_id] for route in group for job_id, _ in route.visits] + left[k]
             sub = _sub_problem(problem, members, fleet)
             warm = _assembled(sub, _renumbered(problem, sub, group), seed, time.perf_counter())
             parts.append(Part(sub, warm, seconds, seed + 1000 * round_no + k))
         improved: list[PlannedRoute] = []
         kept: list[list[PlannedRoute]] = []
         for group, part, result in zip(groups, parts, run(solve_part, parts), strict=True):
-            better = (
-                not result.unassigned
-                and part.initial is not None
-                and result.objective < part.initial.objective
-            )
+            better = part.initial is not None and _rank(result, jobs) < _rank(part.initial, jobs)
             kept.append(_planned(problem, result) if better else group)
             improved += kept[-1]
-        current = _assembled(problem, improved, seed, started)
+        current = _assembled(problem, improved, seed, started, cannot)
         improved_parts += sum(r is not g for r, g in zip(kept, groups, strict=True))
     # What the search did, for a benchmark's table: the improving rounds after the first.
     stats = {"rounds": float(round_no - 1), "parts_improved": float(improved_parts)}
     return replace(current, stats=stats, runtime_s=time.perf_counter() - started)
 
 
-def _assembled(problem: Problem, routes: list[PlannedRoute], seed: int, since: float) -> Solution:
+def _assembled(
+    problem: Problem,
+    routes: list[PlannedRoute],
+    seed: int,
+    since: float,
+    cannot: dict[str, UnassignedReason] | None = None,
+) -> Solution:
     plan = EnginePlan(routes=tuple(routes))
-    return assemble(problem, plan, {}, "pyvrp+decomposition", time.perf_counter() - since, seed)
+    elapsed = time.perf_counter() - since
+    return assemble(problem, plan, cannot or {}, "pyvrp+decomposition", elapsed, seed)
+
+
+def _rank(solution: Solution, jobs: dict[str, Job]) -> tuple[int, int]:
+    """Which of two plans of a part is better: fewer required stops left out (leaving one
+    out costs nothing in the objective), then the objective (optional stops' prizes in)."""
+    missing = sum(1 for u in solution.unassigned if u.job_id in jobs and jobs[u.job_id].required)
+    return missing, solution.objective
 
 
 def _planned(whole: Problem, solution: Solution) -> list[PlannedRoute]:
@@ -271,6 +292,52 @@ def _sectors(problem: Problem, order: list[Job], count: int) -> list[list[Job]]:
         start = end
     sectors.append(order[start:])
     return sectors
+
+
+def _reserved(problem: Problem, sectors: list[list[Job]]) -> list[list[int]]:
+    """Vehicles of each type kept for each sector before the rest is shared out by stops:
+    as many as its load needs (`fewest_routes`), fewer for all where the fleet is short.
+    Sectors are cut by load, so a sector of heavy stops has few stops and needs many
+    vehicles: shared by stops alone, such a sector left most of its stops unserved."""
+    need = [fewest_routes(problem, s) for s in sectors]
+    fleet = [vt.count for vt in problem.vehicle_types]
+    total = max(1, sum(fleet))
+    scale = min(1.0, total / max(1, sum(need)))
+    return [[math.floor(n * scale * count / total) for count in fleet] for n in need]
+
+
+def _keep_for_left_out(problem: Problem, used: list[list[int]], left: list[list[Job]]) -> None:
+    """Keep a spare vehicle for each left-out stop of a part (of the type with most spare),
+    as long as there are spare ones: each may need a vehicle of its own."""
+    spare = [vt.count - sum(u[t] for u in used) for t, vt in enumerate(problem.vehicle_types)]
+    for part, stops in zip(used, left, strict=True):
+        for _ in stops:
+            t = max(range(len(spare)), key=lambda t: spare[t])
+            if spare[t] <= 0:
+                return
+            part[t] += 1
+            spare[t] -= 1
+
+
+def _nearest(
+    problem: Problem,
+    groups: list[list[PlannedRoute]],
+    stops: list[Job],
+    coords: npt.NDArray[np.float64],
+) -> list[list[Job]]:
+    """``stops`` shared out to the groups: each to the group whose stops' centre is
+    nearest."""
+    shared: list[list[Job]] = [[] for _ in groups]
+    if not stops or not groups:
+        return shared
+    places = {job.id: job.stop.location for job in problem.jobs}
+    centres = np.array(
+        [coords[[places[job_id] for r in g for job_id, _ in r.visits]].mean(axis=0) for g in groups]
+    )
+    for job in stops:
+        distance = np.hypot(*(centres - coords[job.stop.location]).T)
+        shared[int(np.argmin(distance))].append(job)
+    return shared
 
 
 def _across_borders(
