@@ -2,7 +2,7 @@
 equal time, a 30,000-stop city in 5 minutes within the memory target, the 10,000-stop
 Chandler day against a 30-minute run, and the workers a 50-station metro needs.
 
-    .venv/bin/python benchmarks/city_targets.py                  # about 55 minutes
+    .venv/bin/python benchmarks/city_targets.py                  # about 45 minutes
     .venv/bin/python benchmarks/city_targets.py --reference 600  # a shorter reference day
 
 Each measurement is a process of its own, started one after the other by the scripts that
