@@ -29,7 +29,7 @@ from doorstep.optimize.decomposition import (
 from doorstep.optimize.instances import read_instance
 from doorstep.optimize.instances.vrptw import rounded_matrix
 from doorstep.optimize.problem import Problem
-from doorstep.optimize.solution import Solution
+from doorstep.optimize.solution import Solution, UnassignedReason
 from doorstep.optimize.solve import solve
 
 runner = CliRunner()
@@ -283,3 +283,15 @@ def test_stops_a_sector_could_not_take_are_served_in_a_later_round() -> None:
     report = check(problem, solution)
     assert report.feasible, report.violations
     assert report.complete, [u.job_id for u in solution.unassigned]
+
+
+def test_stops_no_vehicle_can_carry_are_reported_with_their_reason() -> None:
+    # Regression: with no route at all after round 0 the next round had no parts and the
+    # budget divided by zero.
+    coords, _ = _city(120)
+    problem = _problem(coords, [0, *([13] * 120)], capacity=12)  # every stop too heavy
+    solution = solve_decomposed(problem, coords, time_limit=2, seed=1, part_size=40)
+    assert solution.engine == "pyvrp+decomposition"
+    assert not solution.routes
+    assert {u.reason for u in solution.unassigned} == {UnassignedReason.EXCEEDS_CAPACITY}
+    assert len(solution.unassigned) == 120

@@ -186,6 +186,8 @@ def solve_decomposed(
             groups = _across_borders(problem, current, angle, parts_count)
         else:
             groups = _cells(problem, current, coords, parts_count, seed=seed + round_no)
+        if not groups:
+            break  # no route at all: every stop is one no vehicle can take
         # Stops no route of round 0 took (its share of the fleet was too small) join the
         # part nearest them, so that a part with more vehicles can take them.
         stranded = [jobs[u.job_id] for u in current.unassigned if u.job_id not in cannot]
