@@ -350,7 +350,10 @@ class Searcher:
         self._aside.append((process, conn))
         self._number += 1
         tag = self._number
-        self._settle(conn)
+        while conn in self._owed and not self._settle(conn):
+            # This search needs this child: wait for the late plan it is still sending.
+            with contextlib.suppress(EOFError, OSError):
+                conn.poll(None)
         conn.send((tag, data, leg, seed, initial))
         self._owed[conn] = tag
 
