@@ -42,12 +42,17 @@ METRO_STATIONS = 50
 METRO_WINDOW_S = 15 * 60
 
 
-def _last_json(command: list[str]) -> dict[str, Any]:
-    """Run one measuring process; its last line of output is its JSON row."""
+def _run(command: list[str]) -> str:
+    """Run one measuring process to its end; its output (it stops the run if it failed)."""
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
-    row: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return done.stdout
+
+
+def _last_json(command: list[str]) -> dict[str, Any]:
+    """Run one measuring process; its last line of output is its JSON row."""
+    row: dict[str, Any] = json.loads(_run(command).strip().splitlines()[-1])
     return row
 
 
@@ -71,9 +76,7 @@ def _station_day(workers: int, seed: int) -> dict[str, Any]:
     started = time.time()
     command = [sys.executable, str(HERE / "plan_day.py"), "--seeds", str(seed)]
     command += ["--workers", str(workers), "--time-limit", "1200", "--plans", "doorstep"]
-    done = subprocess.run(command, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    _run(command)
     written = [p for p in RESULTS.glob("plan_day-*.json") if p.stat().st_mtime >= started]
     summary = json.loads(max(written, key=lambda p: p.stat().st_mtime).read_text())
     row: dict[str, Any] = summary["rows"][0]

@@ -244,8 +244,8 @@ def test_the_first_improving_round_puts_each_sector_border_inside_a_part() -> No
 
 def test_a_sector_of_heavy_stops_gets_the_vehicles_its_load_needs() -> None:
     # Regression: sectors are cut by load, but the fleet was shared by their stops; three
-    # sectors of ten full-van stops each got 4 vans of the 31 (the light sector of 90 stops
-    # took 24) and their other stops were never served.
+    # sectors of ten full-van stops each got 3 of the 40 vans (the light sector of 90 stops
+    # took 30) and their other stops were never served.
     rng = np.random.default_rng(3)
     heavy = [(500 + 400 * np.cos(a), 500 + 400 * np.sin(a)) for a in rng.uniform(0, 2, 30)]
     light = [(500 + 400 * np.cos(a), 500 + 400 * np.sin(a)) for a in rng.uniform(3, 6, 90)]
