@@ -7,6 +7,7 @@ import multiprocessing
 import threading
 import time
 from multiprocessing.queues import Queue
+from typing import Any
 
 import pytest
 from pyvrp.stop import MaxIterations
@@ -14,7 +15,13 @@ from pyvrp.stop import MaxIterations
 from doorstep.optimize import Problem, solve
 from doorstep.optimize.engines import pyvrp_search
 from doorstep.optimize.engines.pyvrp_engine import to_problem_data, vehicles_first
-from doorstep.optimize.engines.pyvrp_search import Found, Leg, Searcher, default_workers
+from doorstep.optimize.engines.pyvrp_search import (
+    Found,
+    Leg,
+    Searcher,
+    default_workers,
+    solve_params,
+)
 from doorstep.optimize.instances import read_instance
 
 from .conftest import TINY, assert_valid, grid_problem
@@ -156,3 +163,33 @@ def test_a_child_late_with_a_large_plan_does_not_hang_the_next_round(
         assert not thread.is_alive(), "the next round waited for ever on its child"
     # The late child sat the round out: the caller's own plan is the round's.
     assert done == [plan]
+
+
+def test_every_search_of_a_leg_looks_at_its_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A leg's neighbourhood size reaches the searches of every round, the children's too
+    (a round's leg is the caller's with a nearer deadline or fewer iterations)."""
+    data, _ = to_problem_data(_delivery_day(12), soften_required=False)
+    seen = multiprocessing.get_context("fork").SimpleQueue()
+    real = pyvrp_search.run_once
+
+    def recording(*args: Any) -> Found:
+        seen.put(args[5] if len(args) > 5 else None)  # children are forked: they share it
+        return real(*args)
+
+    monkeypatch.setattr(pyvrp_search, "run_once", recording)
+    with Searcher(2) as searcher:
+        leg = Leg(time.monotonic() + 30, iterations=2_000, neighbours=7)
+        searcher.search(data, leg, seed=1, initial=None)
+    sizes = []
+    while not seen.empty():
+        sizes.append(seen.get())
+    # 2,000 iterations make 4 rounds of 500, each searched by both workers.
+    assert sizes == [7] * 8
+
+
+def test_the_neighbourhood_is_pyvrps_unless_a_size_is_given() -> None:
+    data, _ = to_problem_data(_delivery_day(12), soften_required=False)
+    assert solve_params(data).neighbourhood.num_neighbours == 50
+    narrow = solve_params(data, neighbours=7)
+    assert narrow.neighbourhood.num_neighbours == 7
+    assert type(narrow.penalty) is type(solve_params(data).penalty)

@@ -62,6 +62,7 @@ def solve(
     initial: Solution | None = None,
     max_iterations: int | None = None,
     workers: int | None = None,
+    neighbours: int | None = None,
 ) -> Solution:
     """Solve ``problem``.
 
@@ -72,7 +73,10 @@ def solve(
     identical on every machine pass ``max_iterations`` and ``workers`` as well: the search
     then stops after that many iterations per worker (the time limit stays a safety net),
     and the same seed and worker count give the same plan.  ``initial`` warm-starts the
-    search from an earlier plan (jobs no longer present are skipped).
+    search from an earlier plan (jobs no longer present are skipped).  ``neighbours``: how
+    many nearest stops each move of the search looks at (PyVRP's default, 50, when
+    ``None``); a short search of a few hundred stops does better with fewer
+    (`doorstep.optimize.decomposition`).
     """
     if time_limit <= 0:
         raise ProblemError("time_limit", "must be positive")
@@ -99,6 +103,7 @@ def solve(
             initial=initial,
             max_iterations=max_iterations,
             workers=cores,
+            neighbours=neighbours,
         )
     else:
         plan = EnginePlan(routes=())

@@ -31,7 +31,9 @@ class Engine(Protocol):
     """A routing engine.  ``supported`` lists the features it can honour exactly.
 
     ``solve`` returns within ``time_limit`` seconds of wall time, whatever it does inside,
-    and may use up to ``workers`` cores."""
+    and may use up to ``workers`` cores. ``neighbours``, where the engine has a granular
+    neighbourhood, is how many nearest stops a move looks at (the engine's default when
+    ``None``)."""
 
     @property
     def name(self) -> str: ...
@@ -48,4 +50,5 @@ class Engine(Protocol):
         initial: Solution | None = None,
         max_iterations: int | None = None,
         workers: int = 1,
+        neighbours: int | None = None,
     ) -> EnginePlan: ...

@@ -79,6 +79,7 @@ class PyVRPEngine:
         initial: Solution | None = None,
         max_iterations: int | None = None,
         workers: int = 1,
+        neighbours: int | None = None,
     ) -> EnginePlan:
         started = time.monotonic()
         deadline = started + time_limit
@@ -88,30 +89,31 @@ class PyVRPEngine:
         give_up = started + (1 - FALLBACK_SHARE) * time_limit
         data, mapping = to_problem_data(problem, soften_required=False)
         start = _initial_solution(data, mapping, problem, initial)
+        whole = Leg(deadline, max_iterations, give_up, neighbours=neighbours)
         with Searcher(workers) as searcher:
             if start is None and vehicles_first(problem):
                 # On two cores or more, one of them runs the plain search beside the fleet
                 # phase, with the caller's seed (exactly what PyVRP alone would run): the
                 # fixed cost alone sometimes saves the vehicle the caps miss.
-                plain = (
-                    searcher.aside(data, Leg(deadline, max_iterations, give_up), seed, None)
-                    if searcher.workers > 1
-                    else None
-                )
+                plain = searcher.aside(data, whole, seed, None) if searcher.workers > 1 else None
                 fleet_seed = other_seed(seed) if plain is not None else seed
                 result = _solve_fleet_first(
-                    searcher, data, deadline, give_up, fleet_seed, max_iterations
+                    searcher, data, deadline, give_up, fleet_seed, max_iterations, neighbours
                 )
                 beside = plain() if plain is not None else None
                 if beside is not None and beside.cost < result.cost:
                     result = beside
             else:
-                result = searcher.search(data, Leg(deadline, max_iterations, give_up), seed, start)
+                result = searcher.search(data, whole, seed, start)
             stats = {"iterations": float(result.iterations), "softened": 0.0}
             if not result.is_feasible():
                 softened, mapping = to_problem_data(problem, soften_required=True)
                 warm = _routes_in(softened, result.best.routes())
-                leg = Leg(max(deadline, time.monotonic() + MIN_FALLBACK_S), max_iterations)
+                leg = Leg(
+                    max(deadline, time.monotonic() + MIN_FALLBACK_S),
+                    max_iterations,
+                    neighbours=neighbours,
+                )
                 result = searcher.search(softened, leg, seed, warm)
                 stats = {"iterations": float(result.iterations), "softened": 1.0}
         stats["workers"] = float(searcher.workers)
@@ -162,6 +164,7 @@ def _solve_fleet_first(
     give_up: float,
     seed: int,
     max_iterations: int | None,
+    neighbours: int | None = None,
 ) -> Found:
     """Search, then repeatedly try to serve everything with one vehicle fewer, then polish.
 
@@ -176,11 +179,13 @@ def _solve_fleet_first(
     def leg(share_of_time: float, share_of_iterations: float, first: bool = False) -> Leg:
         ends = min(deadline, time.monotonic() + share_of_time * time_limit)
         count = int(share_of_iterations * iterations) if iterations else None
-        return Leg(ends, count, first_feasible=first)
+        return Leg(ends, count, first_feasible=first, neighbours=neighbours)
 
     first = searcher.search(data, leg(0.15, 0.15), seed, None)
     if not first.is_feasible():
-        more = Leg(deadline, int(0.6 * iterations) if iterations else None, give_up)
+        more = Leg(
+            deadline, int(0.6 * iterations) if iterations else None, give_up, neighbours=neighbours
+        )
         return searcher.search(data, more, seed, first.best)
     best, current = first, data
     fleet = data.vehicle_type(0)

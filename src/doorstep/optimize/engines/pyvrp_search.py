@@ -25,7 +25,7 @@ import os
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from multiprocessing.synchronize import Event
@@ -34,6 +34,7 @@ from types import TracebackType
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
 from pyvrp.PenaltyManager import PenaltyParams
+from pyvrp.search import NeighbourhoodParams
 from pyvrp.solve import SolveParams
 from pyvrp.stop import FirstFeasible, MaxIterations, MultipleCriteria, StoppingCriterion
 
@@ -100,12 +101,14 @@ class Flag:
 class Leg:
     """One search: until ``deadline`` (monotonic), at most ``iterations`` if given;
     stop early at ``give_up`` without a feasible plan, or at the first feasible plan
-    when ``first_feasible``."""
+    when ``first_feasible``; each move looks at ``neighbours`` nearest stops (PyVRP's
+    default when ``None``)."""
 
     deadline: float
     iterations: int | None = None
     give_up: float | None = None
     first_feasible: bool = False
+    neighbours: int | None = None
 
     def criteria(self) -> list[StoppingCriterion]:
         stops: list[StoppingCriterion] = [Deadline(self.deadline)]
@@ -146,8 +149,11 @@ def largest_prize(data: pyvrp.ProblemData) -> int:
     return max(prizes, default=0)
 
 
-def solve_params(data: pyvrp.ProblemData, iterations: int | None = None) -> SolveParams:
-    """PyVRP's parameters, with the penalties' ceiling at least the largest prize.
+def solve_params(
+    data: pyvrp.ProblemData, iterations: int | None = None, neighbours: int | None = None
+) -> SolveParams:
+    """PyVRP's parameters, with the penalties' ceiling at least the largest prize, and a
+    granular neighbourhood of ``neighbours`` nearest stops where given.
 
     A unit of violation (a second of time warp, a unit of excess load) must be able to cost
     as much as a stop is worth: under PyVRP's default ceiling (100,000 cost units) a stop
@@ -158,11 +164,15 @@ def solve_params(data: pyvrp.ProblemData, iterations: int | None = None) -> Solv
     """
     default = PenaltyParams()
     ceiling = max(default.max_penalty, float(largest_prize(data)))
-    if ceiling == default.max_penalty:
-        return SolveParams()
-    if iterations is not None and iterations < default.solutions_between_updates:
-        return SolveParams(penalty=_TimeAtCeiling(max_penalty=ceiling))
-    return SolveParams(penalty=_CeilingOnly(max_penalty=ceiling))
+    penalty = default
+    if ceiling > default.max_penalty:
+        short = iterations is not None and iterations < default.solutions_between_updates
+        penalty = (_TimeAtCeiling if short else _CeilingOnly)(max_penalty=ceiling)
+    if neighbours is None:
+        return SolveParams(penalty=penalty)
+    return SolveParams(
+        penalty=penalty, neighbourhood=NeighbourhoodParams(num_neighbours=neighbours)
+    )
 
 
 class _CeilingOnly(PenaltyParams):
@@ -201,8 +211,10 @@ def run_once(
     seed: int,
     initial: pyvrp.Solution | None,
     iterations: int | None = None,
+    neighbours: int | None = None,
 ) -> Found:
-    """One ``pyvrp.solve``; ``iterations``: the most it may run, if bounded."""
+    """One ``pyvrp.solve``; ``iterations``: the most it may run, if bounded;
+    ``neighbours``: the granular neighbourhood's size, if not PyVRP's."""
     with warnings.catch_warnings():
         # Infeasible problems are expected and handled by the caller; PyVRP's hint is noise.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
@@ -211,7 +223,7 @@ def run_once(
             MultipleCriteria(stops),
             seed=seed,
             collect_stats=False,
-            params=solve_params(data, iterations),
+            params=solve_params(data, iterations, neighbours),
             initial_solution=initial,
         )
     return found(data, result.best, int(result.num_iterations))
@@ -230,7 +242,7 @@ def _child(conn: Connection, event: Event) -> None:
         assert data is not None
         # Only "first feasible" legs stop each other; a search aside never is.
         stops = [*leg.criteria(), *([Flag(event)] if leg.first_feasible else [])]
-        result = run_once(data, stops, seed, initial, leg.iterations)
+        result = run_once(data, stops, seed, initial, leg.iterations, leg.neighbours)
         if leg.first_feasible and result.is_feasible():
             event.set()
         conn.send((number, result.best, result.iterations))
@@ -303,7 +315,7 @@ class Searcher:
     ) -> Found:
         """The best plan of ``workers`` searches of ``leg`` (see the module docstring)."""
         if self.workers - len(self._aside) == 1:
-            return run_once(data, leg.criteria(), seed, initial, leg.iterations)
+            return run_once(data, leg.criteria(), seed, initial, leg.iterations, leg.neighbours)
         self._start()
         if leg.first_feasible:
             # The fleet is what is sought: one round, and whoever finds a plan stops all.
@@ -321,12 +333,10 @@ class Searcher:
                 break
             if leg.iterations is not None:
                 share = leg.iterations // rounds + (number < leg.iterations % rounds)
-                part = Leg(leg.deadline, share, leg.give_up)
+                part = replace(leg, iterations=share)
             else:
                 last = number == rounds - 1
-                part = Leg(
-                    leg.deadline if last else now + (number + 1) * round_s, None, leg.give_up
-                )
+                part = replace(leg, deadline=leg.deadline if last else now + (number + 1) * round_s)
             # Every round starts from the best plan so far, and a search never returns
             # worse than where it started: the round's best is the best.
             best = self._round(data, part, seed, number, initial if best is None else best.best)
@@ -393,7 +403,12 @@ class Searcher:
             searching.append(conn)
         flag = [Flag(self._event)] if leg.first_feasible else []
         mine = run_once(
-            data, [*leg.criteria(), *flag], _seed(seed, number, 0), initial, leg.iterations
+            data,
+            [*leg.criteria(), *flag],
+            _seed(seed, number, 0),
+            initial,
+            leg.iterations,
+            leg.neighbours,
         )
         if leg.first_feasible and mine.is_feasible():
             self._event.set()

@@ -55,10 +55,11 @@ class VroomEngine:
         initial: Solution | None = None,
         max_iterations: int | None = None,
         workers: int = 1,
+        neighbours: int | None = None,
     ) -> EnginePlan:
         # Deterministic search; no warm start (see module docstring); the engine's own
-        # ``threads`` decides its cores.
-        del seed, initial, workers
+        # ``threads`` decides its cores, and it has no granular neighbourhood to size.
+        del seed, initial, workers, neighbours
         inp = vroom.Input()
         inp.set_durations_matrix(_PROFILE, np.asarray(problem.durations).astype(np.uint32))
         inp.set_distances_matrix(_PROFILE, np.asarray(problem.distances).astype(np.uint32))
