@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -295,3 +296,17 @@ def test_stops_no_vehicle_can_carry_are_reported_with_their_reason() -> None:
     assert not solution.routes
     assert {u.reason for u in solution.unassigned} == {UnassignedReason.EXCEEDS_CAPACITY}
     assert len(solution.unassigned) == 120
+
+
+def test_a_short_time_limit_cuts_round_0_into_fewer_larger_sectors_and_holds() -> None:
+    # Regression: round 0 gave each of its sectors half a second whatever the time limit,
+    # so 16 sectors on one worker took 8 s of a 2 s limit (10,000 stops at 5 s: 8.6 s).
+    coords, demand = _city(1_600, seed=7)
+    problem = _problem(coords, demand, capacity=30)
+    started = time.perf_counter()
+    solution = solve_decomposed(problem, coords, time_limit=2, seed=1, part_size=100)
+    wall = time.perf_counter() - started
+    assert wall <= 2 + 1, wall
+    report = check(problem, solution)
+    assert report.feasible, report.violations[:3]
+    assert report.complete

@@ -6,6 +6,7 @@ import os
 import signal
 import threading
 import time
+import warnings
 from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from typing import Any
@@ -14,7 +15,7 @@ from distributed import Client, get_task_stream
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.cluster import open_client, runner_here, worker_pids
+from doorstep.cluster import open_client, runner_here, runner_on, worker_pids
 from doorstep.db import unit_of_work
 from doorstep.demo.seed import seed_demo_day
 from doorstep.models import CarrierShipment, Node, Package, Plan, Route, Stop, StopPackage
@@ -144,6 +145,22 @@ def test_a_task_on_a_worker_spreads_its_parts_over_the_cluster_in_order() -> Non
         futures = client.map(_spread_squares, [6, 7], pure=False)
         results = [future.result() for future in futures]
     assert results == [[n * n for n in range(6)], [n * n for n in range(7)]]
+
+
+def _size(task: bytes) -> int:
+    return len(task)
+
+
+def test_tasks_that_carry_their_matrices_go_without_a_warning() -> None:
+    # A sector of 1,250 stops carries 12 MB of matrices; Dask warned about every such task
+    # on the user's terminal ("Sending large graph"), and suggested scattering, which
+    # would lose the data with a killed worker.
+    large = b"m" * 20_000_000
+    with open_client(workers=2) as client, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        sizes = runner_on(client)(_size, [large, large[:10]])
+    assert sizes == [20_000_000, 10]
+    assert not [w for w in caught if "large graph" in str(w.message)]
 
 
 def test_a_dispatch_moment_decides_on_the_cluster_as_it_does_here(

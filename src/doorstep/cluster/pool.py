@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
+import dask
 from distributed import Client, LocalCluster, as_completed, get_worker, worker_client
 
 from doorstep.errors import DomainError
@@ -18,6 +19,9 @@ R = TypeVar("R")
 
 #: How long to wait for a configured scheduler to answer before giving up.
 CONNECT_TIMEOUT_S = 10.0
+#: The size of a task Dask sends without a warning (its default is 10 MB).
+LARGE_TASK = "256MB"
+LARGE_TASK_SETTING = "distributed.admin.large-graph-warning-threshold"
 
 
 class ClusterUnavailable(DomainError):
@@ -84,10 +88,14 @@ def run_tasks(
     # A fresh key per run: the scheduler would otherwise hand back a result it still holds
     # for an earlier run of the same name.
     run = uuid.uuid4().hex[:8]
-    futures = [
-        client.submit(function, task, key=f"{name}-{run}", pure=False, retries=retries)
-        for name, task in zip(names, tasks, strict=True)
-    ]
+    # A task is pure data that carries its own matrices (a sector of 1,250 stops holds 12 MB):
+    # sent with the task, not scattered, so that a lost worker's task is simply run again.
+    # Dask warns about any graph over 10 MB; that is by design here.
+    with dask.config.set({LARGE_TASK_SETTING: LARGE_TASK}):
+        futures = [
+            client.submit(function, task, key=f"{name}-{run}", pure=False, retries=retries)
+            for name, task in zip(names, tasks, strict=True)
+        ]
     name_of = {future.key: name for future, name in zip(futures, names, strict=True)}
     for future in as_completed(futures):
         if done is not None:
@@ -123,7 +131,7 @@ def runner_here() -> Callable[[Callable[[T], R], Sequence[T]], list[R]] | None:
         return None
 
     def run(function: Callable[[T], R], tasks: Sequence[T]) -> list[R]:
-        with worker_client() as client:
+        with worker_client() as client, dask.config.set({LARGE_TASK_SETTING: LARGE_TASK}):
             futures = client.map(function, list(tasks), pure=False)
             return list(client.gather(futures))
 

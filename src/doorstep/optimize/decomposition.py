@@ -53,6 +53,9 @@ SECONDS_PER_100_STOPS = 0.5
 FIRST_ROUND_SECONDS_PER_100_STOPS = 0.5
 #: Fewer seconds than this for a part of a round is not worth the round.
 MIN_PART_S = 0.5
+#: The share of a short time limit that round 0's searches may take (their starts, built
+#: from scratch before the search's clock, and the cluster's round trips take the rest).
+FIRST_ROUND_SHARE = 0.7
 #: Nearest stops each move of a part's search looks at (PyVRP's default is 50): a part is
 #: searched for a few seconds only, and a narrower neighbourhood spends them better. At
 #: 60 s on 2 workers, with 20 Antwerp1 ended +0.95 % above the best-known on seeds 1 and
@@ -164,20 +167,25 @@ def solve_decomposed(
     # Stops no vehicle of the fleet can take (too heavy, too far, ...), with the reason.
     cannot = impossible_tasks(problem)
 
-    def budget(parts: int, per_100_stops: float = SECONDS_PER_100_STOPS) -> float:
-        """Seconds per part so that the round's parts, ``waves`` at a time, fit in the time
-        left (less a tenth for building the parts and putting the routes together)."""
+    def budget(parts: int, per_100_stops: float = SECONDS_PER_100_STOPS, size: int = 0) -> float:
+        """Seconds per part (of ``size`` stops, a round's part by default) so that the
+        round's parts, ``waves`` at a time, fit in the time left (less a tenth for building
+        the parts and putting the routes together)."""
         left = time_limit - (time.perf_counter() - started)
-        per_part = max(MIN_PART_S, per_100_stops * part_size / 100)
+        per_part = max(MIN_PART_S, per_100_stops * (size or part_size) / 100)
         rounds_of_parts = math.ceil(parts / waves)
         return min(per_part, 0.9 * left / rounds_of_parts)
 
-    # Round 0: sectors of stops by angle, each solved from scratch.
+    # Round 0: sectors of stops by angle, each solved from scratch. It makes the routes the
+    # others improve, so it runs even where the time is short; then it has fewer, larger
+    # sectors, as many waves of them as get `MIN_PART_S` each in the time limit.
+    waves_in_time = max(1, math.floor(FIRST_ROUND_SHARE * time_limit / MIN_PART_S))
+    sectors_count = min(parts_count, waves * waves_in_time)
     order = sorted(problem.jobs, key=lambda j: (angle[j.stop.location], j.id))
-    sectors = _sectors(problem, order, parts_count)
+    sectors = _sectors(problem, order, sectors_count)
     fleets = _share_fleet(problem, [len(s) for s in sectors], used=_reserved(problem, sectors))
-    # The first round runs whatever the time limit: it makes the routes the others improve.
-    first = max(MIN_PART_S, budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS))
+    sector_size = math.ceil(len(order) / sectors_count)
+    first = max(MIN_PART_S, budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS, sector_size))
     parts = [
         Part(_sub_problem(problem, s, fleet), None, first, seed + k)
         for k, (s, fleet) in enumerate(zip(sectors, fleets, strict=True))
