@@ -165,6 +165,46 @@ def test_a_child_late_with_a_large_plan_does_not_hang_the_next_round(
     assert done == [plan]
 
 
+@pytest.mark.timeout(60)  # without the wait both sides block for ever
+def test_a_search_aside_waits_for_a_late_plan_before_sending_its_own_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The same hang as the rounds', on the path that takes a child for a search of its own:
+    # the child still owes a plan too large for the pipe from a round that ran late.
+    small, _ = to_problem_data(_delivery_day(6), soften_required=False)
+    plan = pyvrp_search.run_once(small, [MaxIterations(10)], 1, None)
+    large = 8_000_000  # bytes: far more than a pipe's buffer
+    runs: list[int] = []  # each forked child counts its own
+
+    def searching(data: object, stops: object, seed: int, initial: object, *_: object) -> Found:
+        if multiprocessing.parent_process() is None:
+            return plan
+        runs.append(1)
+        if len(runs) == 1:  # the child's first search: late, and a large plan
+            time.sleep(1.5)
+            return Found(b"x" * large, 1, 0.0)  # type: ignore[arg-type]
+        return plan
+
+    monkeypatch.setattr(pyvrp_search, "run_once", searching)
+    # What the problems hold does not matter here, so a plan is costed as it comes.
+    monkeypatch.setattr(pyvrp_search, "found", lambda _, best, n: Found(best, n, 1.0))
+    aside: list[Found | None] = []
+    with Searcher(2) as searcher:
+        first, second = b"a" * large, b"b" * large
+        searcher.search(first, Leg(time.monotonic() + 0.2), seed=1, initial=None)  # type: ignore[arg-type]
+
+        def search_aside() -> None:
+            leg = Leg(time.monotonic() + 10)
+            aside.append(searcher.aside(second, leg, seed=1, initial=None)())  # type: ignore[arg-type]
+
+        thread = threading.Thread(target=search_aside, daemon=True)
+        thread.start()
+        thread.join(timeout=20)
+        assert not thread.is_alive(), "the search aside waited for ever on its child"
+    # The late plan was taken in and dropped; the search aside's own plan came back.
+    assert aside == [Found(plan.best, plan.iterations, 1.0)]
+
+
 def test_every_search_of_a_leg_looks_at_its_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
     """A leg's neighbourhood size reaches the searches of every round, the children's too
     (a round's leg is the caller's with a nearer deadline or fewer iterations)."""
