@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
+from collections.abc import Callable
 from multiprocessing.queues import Queue
 from typing import Any
 
@@ -129,6 +130,23 @@ def test_a_child_that_died_leaves_the_search_to_the_others() -> None:
     assert again.cost <= first.cost
 
 
+#: Bytes: far more than a pipe's buffer.
+LARGE = 8_000_000
+
+
+def _small_plan() -> Found:
+    small, _ = to_problem_data(_delivery_day(6), soften_required=False)
+    return pyvrp_search.run_once(small, [MaxIterations(10)], 1, None)
+
+
+def _ends_in_time(work: Callable[[], None]) -> bool:
+    """Whether ``work``, run on a thread, ends within 20 s (a hang does not)."""
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    thread.join(timeout=20)
+    return not thread.is_alive()
+
+
 @pytest.mark.timeout(60)  # without the fix both sides wait for ever
 def test_a_child_late_with_a_large_plan_does_not_hang_the_next_round(
     monkeypatch: pytest.MonkeyPatch,
@@ -136,31 +154,26 @@ def test_a_child_late_with_a_large_plan_does_not_hang_the_next_round(
     # Regression: a child still searching when its round ended later sent a plan larger
     # than the pipe holds, while the next round sent it a problem larger than the pipe
     # holds; each waited for the other to read (PyVRP on Antwerp1, 6,000 clients, hung).
-    small, _ = to_problem_data(_delivery_day(6), soften_required=False)
-    plan = pyvrp_search.run_once(small, [MaxIterations(10)], 1, None)
-    large = 8_000_000  # bytes: far more than a pipe's buffer
+    plan = _small_plan()
 
     def searching(data: object, stops: object, seed: int, initial: object, *_: object) -> Found:
         if multiprocessing.parent_process() is not None:  # a child: late, and a large plan
             time.sleep(1.5)
-            return Found(b"x" * large, 1, 0.0)  # type: ignore[arg-type]
+            return Found(b"x" * LARGE, 1, 0.0)  # type: ignore[arg-type]
         return plan
 
     monkeypatch.setattr(pyvrp_search, "run_once", searching)
     done: list[Found] = []
     with Searcher(2) as searcher:
         # Problems too large for the pipe (what they hold does not matter here).
-        first, second = b"a" * large, b"b" * large
+        first, second = b"a" * LARGE, b"b" * LARGE
         searcher.search(first, Leg(time.monotonic() + 0.2), seed=1, initial=None)  # type: ignore[arg-type]
 
         def next_search() -> None:
             leg = Leg(time.monotonic() + 0.2)
             done.append(searcher.search(second, leg, seed=1, initial=None))  # type: ignore[arg-type]
 
-        thread = threading.Thread(target=next_search, daemon=True)
-        thread.start()
-        thread.join(timeout=20)
-        assert not thread.is_alive(), "the next round waited for ever on its child"
+        assert _ends_in_time(next_search), "the next round waited for ever on its child"
     # The late child sat the round out: the caller's own plan is the round's.
     assert done == [plan]
 
@@ -171,9 +184,7 @@ def test_a_search_aside_waits_for_a_late_plan_before_sending_its_own_problem(
 ) -> None:
     # The same hang as the rounds', on the path that takes a child for a search of its own:
     # the child still owes a plan too large for the pipe from a round that ran late.
-    small, _ = to_problem_data(_delivery_day(6), soften_required=False)
-    plan = pyvrp_search.run_once(small, [MaxIterations(10)], 1, None)
-    large = 8_000_000  # bytes: far more than a pipe's buffer
+    plan = _small_plan()
     runs: list[int] = []  # each forked child counts its own
 
     def searching(data: object, stops: object, seed: int, initial: object, *_: object) -> Found:
@@ -182,7 +193,7 @@ def test_a_search_aside_waits_for_a_late_plan_before_sending_its_own_problem(
         runs.append(1)
         if len(runs) == 1:  # the child's first search: late, and a large plan
             time.sleep(1.5)
-            return Found(b"x" * large, 1, 0.0)  # type: ignore[arg-type]
+            return Found(b"x" * LARGE, 1, 0.0)  # type: ignore[arg-type]
         return plan
 
     monkeypatch.setattr(pyvrp_search, "run_once", searching)
@@ -190,17 +201,14 @@ def test_a_search_aside_waits_for_a_late_plan_before_sending_its_own_problem(
     monkeypatch.setattr(pyvrp_search, "found", lambda _, best, n: Found(best, n, 1.0))
     aside: list[Found | None] = []
     with Searcher(2) as searcher:
-        first, second = b"a" * large, b"b" * large
+        first, second = b"a" * LARGE, b"b" * LARGE
         searcher.search(first, Leg(time.monotonic() + 0.2), seed=1, initial=None)  # type: ignore[arg-type]
 
         def search_aside() -> None:
             leg = Leg(time.monotonic() + 10)
             aside.append(searcher.aside(second, leg, seed=1, initial=None)())  # type: ignore[arg-type]
 
-        thread = threading.Thread(target=search_aside, daemon=True)
-        thread.start()
-        thread.join(timeout=20)
-        assert not thread.is_alive(), "the search aside waited for ever on its child"
+        assert _ends_in_time(search_aside), "the search aside waited for ever on its child"
     # The late plan was taken in and dropped; the search aside's own plan came back.
     assert aside == [Found(plan.best, plan.iterations, 1.0)]
 
