@@ -373,6 +373,44 @@ def test_a_block_a_round_left_without_a_winner_is_looked_at_again() -> None:
     assert SecondRoundPort.CLOSES_S <= at < SecondRoundPort.CLOSES_S + 2 * config.look_every_s
 
 
+class OneDriverBarredPort(RecordingPort):
+    """One block from the morning plan, taken at once, that the first driver to look may
+    not take (its hours, its car, an instant offer while it is far): it lists nothing, the
+    others the block."""
+
+    STARTS_S = 11 * 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.barred: str | None = None
+        self.looked: list[str] = []
+        self.taken: list[str] = []
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day == 0 and at == 6 * 3600 else 0
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        self.looked.append(driver)
+        self.barred = self.barred or driver
+        if driver == self.barred or self.taken:
+            return []
+        return [BlockOffer(1, 1, self.STARTS_S, self.STARTS_S + 7200, 100_000, 10_000)]
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        self.taken.append(driver)
+        return True
+
+
+def test_one_drivers_empty_listing_does_not_hide_the_block_from_the_others() -> None:
+    # Offers are a driver's own: one who may not take the block sees none, which says
+    # nothing of what the others see. Both look, and the one who may takes it.
+    port = OneDriverBarredPort()
+    Simulation(port, _drivers_at_six(2)).run()
+    assert len(set(port.looked)) == 2
+    assert len(port.taken) == 1
+    assert port.taken[0] != port.barred
+
+
 class NextDayRoundPort(RoundPort):
     """Day 0: an evening block, taken at once, whose check-in is at 07:00 the next morning.
     Day 1: a block in a round that closes at 09:00 (`RoundPort.tick`), which the driver,
@@ -428,5 +466,57 @@ def test_a_driver_online_again_while_a_block_is_ahead_keeps_the_round_it_wins() 
     config = _drivers_at_six(1)
     port = NextDayRoundPort()
     Simulation(port, config).run()
+    assert port.winner is not None
+    assert port.blocks_checked_in == [1, 2]
+
+
+class RoundRightAfterABlockPort(NextDayRoundPort):
+    """Block 1 from the morning plan, taken at once, at 09:00 (its route empty: it ends as
+    the driver checks in). At 08:00 a round puts block 2 on offer (a new generation); it
+    closes at 09:30 and goes to the driver interested."""
+
+    FIRST_STARTS_S = 9 * 3600.0
+    REOPENS_S = 8 * 3600.0
+    CLOSES_S = 9.5 * 3600.0
+    SECOND_STARTS_S = 14 * 3600.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reopened = False
+        self.interest_at: float | None = None
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day == 0 and at == 6 * 3600 else 0
+
+    def tick(self, at: float) -> Ticked:
+        if at >= self.REOPENS_S and not self.reopened:
+            self.reopened = True
+            return Ticked(reopened=True)
+        return super().tick(at)
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        if not self.taken:
+            return super().offers(driver, at, lat, lng)  # block 1
+        if self.reopened and self.interested is None:
+            second = self.SECOND_STARTS_S
+            return [BlockOffer(2, 2, second, second + 3600, 100_000, 10_000)]
+        return []
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        if offer.block_id == 2:
+            self.interest_at = at
+        return super().accept(driver, offer, at)
+
+
+def test_interest_stated_the_moment_a_block_ends_is_kept_until_the_round_closes() -> None:
+    # The driver's block ends and, in the same instant, it states interest in a round: it
+    # waits for the close and drives the block it wins (it took "worked since the last
+    # interest" for "nothing pending" and never looked again; the block was never driven).
+    port = RoundRightAfterABlockPort()
+    Simulation(port, _drivers_at_six(1)).run()
+    first = RoundRightAfterABlockPort.FIRST_STARTS_S
+    assert port.interest_at is not None
+    assert port.interest_at >= first - 300
+    assert port.interest_at <= first
     assert port.winner is not None
     assert port.blocks_checked_in == [1, 2]

@@ -123,8 +123,9 @@ class Simulation:
         self.counter_choice: dict[str, bool] = {}  # parcel code → collects at the counter
         self.claimed: set[int] = set()  # blocks a driver process is working
         self.registered: set[str] = set()
-        # Blocks on offer per station as the world last heard (a plan published them, a driver
-        # took one): drivers open the app's offers only when there is something to take.
+        # Whether blocks were put on offer at a station (a plan published them, a forfeit gave
+        # one back): before that, its drivers have nothing to open the app's offers for. One
+        # driver's empty listing does not clear it: offers are each driver's own.
         self.on_offer: Counter[str] = Counter()
         # Each plan (or forfeit) that put blocks on offer is a new generation: a driver who
         # looked at this one and took nothing waits for the next instead of asking again.
@@ -330,10 +331,11 @@ class Simulation:
                     ]
                 if not mine and (
                     self._now() - self.holding[key] > 2 * HOUR_S
-                    or self.worked.get(key, -1.0) >= self.holding[key]
+                    or self.worked.get(key, -1.0) > self.holding[key]
                 ):
                     # A round it showed interest in went to others, or its block is done and
-                    # nothing more was won since: it stops looking at its held blocks.
+                    # nothing more was won since: it stops looking at its held blocks. (Interest
+                    # stated the moment a block ended is after it: the round is still ahead.)
                     del self.holding[key]
             if mine:
                 block = min(mine, key=lambda h: h.starts_s)
@@ -349,9 +351,9 @@ class Simulation:
                 yield self.env.timeout(config.look_every_s)
                 continue
             self.seen[key] = self.generation
+            # An empty listing is this driver's own (its hours, its car, an instant offer
+            # while it is far): the others of the station still look at this generation.
             offers = self.port.offers(key, self._now(), home.lat, home.lng)
-            if not offers:
-                self.on_offer[home.code] = 0
             best = max(
                 offers,
                 key=lambda o: o.pay_cents / max(o.ends_s - o.starts_s, 1.0),
