@@ -37,6 +37,22 @@ def test_relative_paths_resolve_under_the_benchmarks_folder(
         locate(Path("nowhere.txt"))
 
 
+def test_a_configs_file_elsewhere_names_instances_in_the_benchmarks_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The project's own configs (held-out checks) live in `benchmarks/`, the data beside it.
+    monkeypatch.setenv("DOORSTEP_BENCHMARKS_DIR", str(TINY_INSTANCES))
+    entry = {"instance": "ortec/tiny-n12.txt", "instance_seed": 3, "static": False, "epoch_tlim": 2}
+    (tmp_path / "configs.json").write_text(json.dumps([entry]))
+    (config,) = read_dynamic_configs(tmp_path / "configs.json")
+    assert config.instance == TINY_INSTANCES / "ortec" / "tiny-n12.txt"
+    assert read_ortec(config.instance).num_customers == 12
+    entry["instance"] = "ortec/nowhere.txt"
+    (tmp_path / "configs.json").write_text(json.dumps([entry]))
+    with pytest.raises(ConfigsError, match=r"entry 0: .*nowhere\.txt not found"):
+        read_dynamic_configs(tmp_path / "configs.json")
+
+
 @pytest.mark.benchmark_data
 def test_qualification_configs_have_ten_dynamic_entries(ortec_dir: Path) -> None:
     configs = read_dynamic_configs(ortec_dir / "qualification" / "configs.json")

@@ -41,7 +41,8 @@ def locate(path: Path) -> Path:
 def read_dynamic_configs(path: Path) -> list[DynamicConfig]:
     """The dynamic entries (`"static": false`) of a competition `configs.json`, in file order.
 
-    Instance names are resolved next to the configs file.
+    Instance names are resolved next to the configs file, else in the benchmarks folder
+    (the project's own configs name the published instances so).
     """
     file = locate(path)
     try:
@@ -57,11 +58,24 @@ def read_dynamic_configs(path: Path) -> list[DynamicConfig]:
                 continue
             configs.append(
                 DynamicConfig(
-                    instance=file.parent / str(entry["instance"]),
+                    instance=_instance(file, index, str(entry["instance"])),
                     seed=int(entry["instance_seed"]),
                     epoch_time_limit=float(entry["epoch_tlim"]),
                 )
             )
+        except ConfigsError:
+            raise
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigsError(f"{file}: entry {index} is missing or has a bad {exc}") from exc
     return configs
+
+
+def _instance(configs: Path, index: int, name: str) -> Path:
+    """An entry's instance: beside the configs file, else in the benchmarks folder."""
+    beside = configs.parent / name
+    if beside.exists() or beside.with_name(beside.name + ".gz").exists():
+        return beside
+    try:
+        return locate(Path(name))
+    except FileNotFoundError as exc:
+        raise ConfigsError(f"{configs}: entry {index}: {exc.args[0]}") from exc
