@@ -485,8 +485,7 @@ class RoundRightAfterABlockPort(NextDayRoundPort):
         self.reopened = False
         self.interest_at: float | None = None
 
-    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
-        return 1 if day == 0 and at == 6 * 3600 else 0
+    plan = RoundPort.plan  # the morning plan of day 0 only (not the next day's too)
 
     def tick(self, at: float) -> Ticked:
         if at >= self.REOPENS_S and not self.reopened:

@@ -30,12 +30,14 @@ def benchmarks_dir() -> Path:
     return Path(configured) if configured else _PROJECT_ROOT.parent / "shared" / "benchmarks"
 
 
-def locate(path: Path) -> Path:
-    """`path` as given if it exists (or its `.gz`), else relative to the benchmarks folder."""
-    for candidate in (path, benchmarks_dir() / path):
+def locate(path: Path, beside: Path | None = None) -> Path:
+    """`path` as given (or in the folder ``beside``) if it exists (or its `.gz`), else
+    relative to the benchmarks folder."""
+    first = path if beside is None else beside / path
+    for candidate in (first, benchmarks_dir() / path):
         if candidate.exists() or candidate.with_name(candidate.name + ".gz").exists():
             return candidate
-    raise FileNotFoundError(f"{path} not found (also looked in {benchmarks_dir()})")
+    raise FileNotFoundError(f"{first} not found (also looked in {benchmarks_dir()})")
 
 
 def read_dynamic_configs(path: Path) -> list[DynamicConfig]:
@@ -56,26 +58,14 @@ def read_dynamic_configs(path: Path) -> list[DynamicConfig]:
         try:
             if entry["static"]:
                 continue
-            configs.append(
-                DynamicConfig(
-                    instance=_instance(file, index, str(entry["instance"])),
-                    seed=int(entry["instance_seed"]),
-                    epoch_time_limit=float(entry["epoch_tlim"]),
-                )
-            )
-        except ConfigsError:
-            raise
+            name = Path(str(entry["instance"]))
+            seed = int(entry["instance_seed"])
+            epoch_time_limit = float(entry["epoch_tlim"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigsError(f"{file}: entry {index} is missing or has a bad {exc}") from exc
+        try:
+            instance = locate(name, beside=file.parent)
+        except FileNotFoundError as exc:
+            raise ConfigsError(f"{file}: entry {index}: {exc.args[0]}") from exc
+        configs.append(DynamicConfig(instance, seed, epoch_time_limit))
     return configs
-
-
-def _instance(configs: Path, index: int, name: str) -> Path:
-    """An entry's instance: beside the configs file, else in the benchmarks folder."""
-    beside = configs.parent / name
-    if beside.exists() or beside.with_name(beside.name + ".gz").exists():
-        return beside
-    try:
-        return locate(Path(name))
-    except FileNotFoundError as exc:
-        raise ConfigsError(f"{configs}: entry {index}: {exc.args[0]}") from exc

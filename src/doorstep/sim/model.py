@@ -123,12 +123,10 @@ class Simulation:
         self.counter_choice: dict[str, bool] = {}  # parcel code → collects at the counter
         self.claimed: set[int] = set()  # blocks a driver process is working
         self.registered: set[str] = set()
-        # Whether blocks were put on offer at a station (a plan published them, a forfeit gave
-        # one back): before that, its drivers have nothing to open the app's offers for. One
-        # driver's empty listing does not clear it: offers are each driver's own.
-        self.on_offer: Counter[str] = Counter()
         # Each plan (or forfeit) that put blocks on offer is a new generation: a driver who
         # looked at this one and took nothing waits for the next instead of asking again.
+        # Before the first (generation 0) there is nothing to open the app's offers for. One
+        # driver's empty listing says nothing of the others': offers are each driver's own.
         self.generation = 0
         self.seen: dict[str, int] = {}
         self.on_shift: set[str] = set()  # drivers with a process looking or working
@@ -291,8 +289,6 @@ class Simulation:
         """Blocks were put on offer (a plan, a round left without a winner): a new generation,
         which every driver looks at once."""
         self.generation += 1
-        for station in self.network.of_kind("station"):
-            self.on_offer[station.code] = max(self.on_offer[station.code], 1)
 
     # Drivers -------------------------------------------------------------------------------
 
@@ -347,7 +343,7 @@ class Simulation:
             if self._now() >= leaves and key not in self.holding:
                 self.on_shift.discard(key)
                 return  # a driver who stated interest waits for the round's close
-            if not self.on_offer[home.code] or self.seen.get(key, -1) == self.generation:
+            if self.generation == 0 or self.seen.get(key, -1) == self.generation:
                 yield self.env.timeout(config.look_every_s)
                 continue
             self.seen[key] = self.generation
@@ -383,7 +379,6 @@ class Simulation:
             yield self._until(now + rng.random() * (block.starts_s - FORFEIT_BEFORE_S - now))
             if self.port.forfeit(key, block.block_id, self._now()):
                 self.log.forfeits += 1
-                self.on_offer[home.code] += 1
                 self.generation += 1
                 self.claimed.discard(block.block_id)
                 return
