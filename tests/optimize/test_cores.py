@@ -11,6 +11,7 @@ from multiprocessing.queues import Queue
 from typing import Any
 
 import pytest
+import pyvrp
 from pyvrp.stop import MaxIterations
 
 from doorstep.optimize import Problem, solve
@@ -20,7 +21,10 @@ from doorstep.optimize.engines.pyvrp_search import (
     Found,
     Leg,
     Searcher,
+    Trajectory,
     default_workers,
+    found,
+    run_once,
     solve_params,
 )
 from doorstep.optimize.instances import read_instance
@@ -139,6 +143,23 @@ def _small_plan() -> Found:
     return pyvrp_search.run_once(small, [MaxIterations(10)], 1, None)
 
 
+def _searching_as(monkeypatch: pytest.MonkeyPatch, searching: Callable[..., Found]) -> None:
+    """Every search runs ``searching(data, stops, seed, initial)``: one alone (`run_once`)
+    and one going on over rounds (`_go_on`'s trajectory) alike."""
+
+    class Faked:
+        def __init__(self, data: object, seed: int, initial: object) -> None:
+            self.data, self.seed, self.initial = data, seed, initial
+
+        def run(self, stops: object) -> Found:
+            return searching(self.data, stops, self.seed, self.initial)
+
+    monkeypatch.setattr(pyvrp_search, "run_once", searching)
+    monkeypatch.setattr(
+        pyvrp_search, "_go_on", lambda _, data, seed, initial, *__: Faked(data, seed, initial)
+    )
+
+
 def _ends_in_time(work: Callable[[], None]) -> bool:
     """Whether ``work``, run on a thread, ends within 20 s (a hang does not)."""
     thread = threading.Thread(target=work, daemon=True)
@@ -162,7 +183,7 @@ def test_a_child_late_with_a_large_plan_does_not_hang_the_next_round(
             return Found(b"x" * LARGE, 1, 0.0)  # type: ignore[arg-type]
         return plan
 
-    monkeypatch.setattr(pyvrp_search, "run_once", searching)
+    _searching_as(monkeypatch, searching)
     done: list[Found] = []
     with Searcher(2) as searcher:
         # Problems too large for the pipe (what they hold does not matter here).
@@ -196,7 +217,7 @@ def test_a_search_aside_waits_for_a_late_plan_before_sending_its_own_problem(
             return Found(b"x" * LARGE, 1, 0.0)  # type: ignore[arg-type]
         return plan
 
-    monkeypatch.setattr(pyvrp_search, "run_once", searching)
+    _searching_as(monkeypatch, searching)
     # What the problems hold does not matter here, so a plan is costed as it comes.
     monkeypatch.setattr(pyvrp_search, "found", lambda _, best, n: Found(best, n, 1.0))
     aside: list[Found | None] = []
@@ -214,25 +235,62 @@ def test_a_search_aside_waits_for_a_late_plan_before_sending_its_own_problem(
 
 
 def test_every_search_of_a_leg_looks_at_its_neighbours(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A leg's neighbourhood size reaches the searches of every round, the children's too
-    (a round's leg is the caller's with a nearer deadline or fewer iterations)."""
+    """A leg's neighbourhood size reaches the searches of every round, the children's too,
+    and each worker goes on with the one search it started in the first round."""
     data, _ = to_problem_data(_delivery_day(12), soften_required=False)
     seen = multiprocessing.get_context("fork").SimpleQueue()
-    real = pyvrp_search.run_once
+    real_start, real_run = Trajectory.__init__, Trajectory.run
 
-    def recording(*args: Any) -> Found:
-        seen.put(args[5] if len(args) > 5 else None)  # children are forked: they share it
-        return real(*args)
+    def starting(self: Trajectory, *args: Any) -> None:
+        seen.put(("start", args[-1].neighbourhood.num_neighbours))  # forked: they share it
+        real_start(self, *args)
 
-    monkeypatch.setattr(pyvrp_search, "run_once", recording)
+    def running(self: Trajectory, stops: Any) -> Found:
+        seen.put(("run", None))
+        return real_run(self, stops)
+
+    monkeypatch.setattr(Trajectory, "__init__", starting)
+    monkeypatch.setattr(Trajectory, "run", running)
     with Searcher(2) as searcher:
         leg = Leg(time.monotonic() + 30, iterations=2_000, neighbours=7)
         searcher.search(data, leg, seed=1, initial=None)
-    sizes = []
+    events = []
     while not seen.empty():
-        sizes.append(seen.get())
-    # 2,000 iterations make 4 rounds of 500, each searched by both workers.
-    assert sizes == [7] * 8
+        events.append(seen.get())
+    # 2,000 iterations make 4 rounds of 500: two searches started, each run in every round.
+    assert sorted(e for e in events if e[0] == "start") == [("start", 7)] * 2
+    assert [e for e in events if e[0] == "run"] == [("run", None)] * 8
+
+
+def test_a_search_run_in_rounds_is_one_pyvrp_solve() -> None:
+    """A trajectory that keeps the best plan searches as one ``pyvrp.solve`` would: the
+    rounds no longer restart PyVRP (penalties, late-acceptance history) at each one."""
+    data, _ = to_problem_data(_delivery_day(30), soften_required=False)
+    whole = run_once(data, [MaxIterations(400)], 3, None)
+    trajectory = Trajectory(data, 3, None, solve_params(data))
+    first = trajectory.run([MaxIterations(150)])
+    second = trajectory.run([MaxIterations(250)])
+    assert first.iterations + second.iterations == whole.iterations == 400
+    assert _visits(second.best) == _visits(whole.best)
+    assert second.cost == whole.cost
+
+
+def test_a_search_moves_only_to_a_plan_better_than_its_own_best() -> None:
+    data, _ = to_problem_data(_delivery_day(40), soften_required=False)
+    trajectory = Trajectory(data, 3, None, solve_params(data))  # one local search so far
+    started = trajectory.best
+    worse = pyvrp.Solution.make_random(data, pyvrp.RandomNumberGenerator(seed=1))
+    better = run_once(data, [MaxIterations(1_000)], 5, None)
+    assert found(data, worse, 0).cost > found(data, started, 0).cost > better.cost
+    trajectory.adopt(worse)
+    assert trajectory.best is started
+    trajectory.adopt(better.best)
+    assert trajectory.best is better.best
+    assert trajectory.current is better.best
+
+
+def _visits(plan: Any) -> list[list[int]]:
+    return [[a.idx for a in route.schedule()] for route in plan.routes()]
 
 
 def test_the_neighbourhood_is_pyvrps_unless_a_size_is_given() -> None:
