@@ -2,8 +2,9 @@
 
 PyVRP 0.14 is an iterated local search: one current solution, one best.  On ``workers``
 cores we run that many searches with different seeds in rounds; after each round every
-search starts the next one from the best plan any of them found (a shared pool of one),
-so the cores pool their progress instead of racing to the same local optimum.
+search goes on (`Trajectory`) from the best plan any of them found if it beats its own (a
+shared pool of one), so the cores pool their progress instead of racing to the same local
+optimum.
 
 The first search runs in this process, the others in child processes started once per
 :class:`Searcher` (forked where the platform has it: they inherit the loaded modules).
@@ -236,8 +237,7 @@ class Trajectory:
 
     ``pyvrp.solve`` from a round's best plan starts afresh: its penalties back at their
     start, its late-acceptance history empty (so it accepts only what beats that best).
-    Restarted every round, the searches were greedier than one search left alone, and on
-    Gehring & Homberger R1_2_5 both seeds ended 0.05 % above PyVRP alone. A trajectory
+    Restarted every round, the searches were greedier than one search left alone. A trajectory
     keeps its penalties, history and current plan from round to round; it moves to a plan
     from elsewhere only when that plan beats its own best. It builds the same components
     as ``pyvrp.solve`` with the same seed, and its loop is PyVRP's own
