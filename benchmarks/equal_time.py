@@ -211,7 +211,9 @@ def _choose(suite: str, per_suite: int, names: set[str] | None) -> list[Path]:
     folder, prefixes = SUITES[suite]
     paths = find_instances(benchmarks_dir() / folder)
     if names:
-        return [p for p in paths if p.name.split(".")[0] in names]
+        # Only the suite's own families: gh-r1 and gh-rc2 share a folder, and each took
+        # the other's named instances too (every one ran twice).
+        return [p for p in paths if p.name.split(".")[0] in names and p.name.startswith(prefixes)]
     # Round-robin over the families, so a short run still sees each of them.
     by_prefix = [[p for p in paths if p.name.startswith(prefix)] for prefix in prefixes]
     for group, prefix in zip(by_prefix, prefixes, strict=True):
@@ -250,7 +252,13 @@ def main() -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     doorstep = f"doorstep-{args.cores}"
     solvers = ["pyvrp-1", doorstep] + ([f"{doorstep}-indep"] if args.independent else [])
+    unknown = sorted(set(suites) - set(SUITES))
+    if unknown:
+        parser.error(f"--suites: no suite {', '.join(unknown)} (there are {', '.join(SUITES)})")
     plan = [(suite, path) for suite in suites for path in _choose(suite, args.per_suite, names)]
+    missing = sorted((names or set()) - {path.name.split(".")[0] for _, path in plan})
+    if missing:
+        parser.error(f"--instances: {', '.join(missing)} not in the suites {', '.join(suites)}")
     console.print(
         f"{len(plan)} instances x {len(seeds)} seeds x {len(solvers)} solvers x "
         f"{args.time_limit:g} s (about "
