@@ -7,10 +7,13 @@ after it. With ``CI=true`` an unreachable PostgreSQL fails the run instead of sk
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import NoReturn
 
 import pytest
@@ -39,6 +42,19 @@ def benchmark_data_missing(message: str) -> NoReturn:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(f"{message} (CI must run with ../shared beside the repository)")
     pytest.skip(message)
+
+
+def benchmark_script(file_name: str) -> ModuleType:
+    """A script of ``benchmarks/``, loaded from its file (the folder is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        f"benchmark_{Path(file_name).stem}", REPO_ROOT / "benchmarks" / file_name
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # a script's dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
 
 
 def require_benchmark_data(folder: Path, *sets: str) -> Path:

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "plan_day.py"
+from tests.conftest import benchmark_script
 
 
 def _script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("plan_day_benchmark", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return benchmark_script("plan_day.py")
 
 
 def test_a_short_day_compares_doorstep_with_every_baseline(
