@@ -286,8 +286,8 @@ class Simulation:
         return blocks
 
     def _on_offer_again(self) -> None:
-        """Blocks were put on offer (a plan, a round left without a winner): a new generation,
-        which every driver looks at once."""
+        """Blocks were put on offer (a plan, a round left without a winner, a forfeit): a new
+        generation, which every driver looks at once."""
         self.generation += 1
 
     # Drivers -------------------------------------------------------------------------------
@@ -379,7 +379,7 @@ class Simulation:
             yield self._until(now + rng.random() * (block.starts_s - FORFEIT_BEFORE_S - now))
             if self.port.forfeit(key, block.block_id, self._now()):
                 self.log.forfeits += 1
-                self.generation += 1
+                self._on_offer_again()
                 self.claimed.discard(block.block_id)
                 return
         draw = rng.random()

@@ -427,7 +427,7 @@ class Searcher:
         best: Found | None = None
         total = 0
         self._number += 1
-        series = _Series(self._number, leg.iterations, leg.neighbours)
+        series = _Series(self._number, (leg.iterations, leg.neighbours))
         for number in range(rounds):
             if number and time.monotonic() >= leg.deadline:
                 break
@@ -500,7 +500,7 @@ class Searcher:
             whole, resume = None, False
             if series is not None:
                 # A child goes on with its own search only if it holds this series' one.
-                whole, resume = series.whole(), self._holds.get(conn) == series.tag
+                whole, resume = series.whole, self._holds.get(conn) == series.tag
                 self._holds[conn] = series.tag
             try:
                 conn.send((tag, fresh, leg, _seed(seed, number, w), initial, whole, resume))
@@ -521,8 +521,9 @@ class Searcher:
                 leg.neighbours,
             )
         else:
-            whole = series.whole()
-            series.mine = _go_on(series.mine, data, _seed(seed, number, 0), initial, whole, True)
+            series.mine = _go_on(
+                series.mine, data, _seed(seed, number, 0), initial, series.whole, True
+            )
             mine = series.mine.run([*leg.criteria(), *flag])
         if leg.first_feasible and mine.is_feasible():
             self._event.set()
@@ -579,12 +580,8 @@ class _Series:
     do not pickle), and this process's own search (worker 0's) once started."""
 
     tag: int
-    iterations: int | None
-    neighbours: int | None
+    whole: tuple[int | None, int | None]  # (iterations, neighbours)
     mine: Trajectory | None = None
-
-    def whole(self) -> tuple[int | None, int | None]:
-        return self.iterations, self.neighbours
 
 
 def _go_on(
