@@ -81,6 +81,22 @@ def test_scenario_settings_fit_the_budget() -> None:
     assert settings.scenarios_per_iteration(1.0) == 3  # floor
 
 
+def test_thresholds_move_together_each_round_and_stop_where_they_meet() -> None:
+    # The competition entry's schedule: "go" 0.45, 0.35, 0.25 and "wait" 0.05, 0.15, 0.25.
+    settings = ScenarioSettings(
+        dispatch_threshold=0.45, postpone_threshold=0.05, threshold_step=0.1
+    )
+    assert [settings.thresholds(i) for i in range(4)] == [
+        (0.45, 0.05),
+        (0.35, 0.15),
+        (0.25, 0.25),
+        (0.25, 0.25),
+    ]
+    assert ScenarioSettings().thresholds(2) == (0.5, 0.25)  # no step: the same every round
+    with pytest.raises(ValueError, match=r"threshold_step = -0\.1: between 0 and 1"):
+        ScenarioSettings(threshold_step=-0.1)
+
+
 def test_consensus_sampling_is_seeded(tiny_instance: OrtecInstance) -> None:
     # Same seed → same sampled futures (the search itself is bounded by time, not by seed).
     model = OrtecDemandModel(tiny_instance)

@@ -41,6 +41,20 @@ MAX_HISTORY = 400
 LOOKAHEAD_EPOCHS = 3
 
 
+def planner_scenarios(max_iterations: int | None) -> ScenarioSettings:
+    """The scenario settings the planner and the twin were measured with (docs/twin.md).
+
+    The benchmark's defaults moved to many short solves one epoch ahead; a planner search is
+    bounded by iterations, not seconds, so short solves would only multiply its searches.
+    """
+    return ScenarioSettings(
+        target_solve_seconds=2.0,
+        max_scenarios=10,
+        epochs_ahead=LOOKAHEAD_EPOCHS,
+        max_iterations=max_iterations,
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class PastOrder:
     """A same-day parcel of an earlier day (or earlier today), times in seconds of its day."""
@@ -180,7 +194,7 @@ def decide_same_day(
         return SameDayDecision(frozenset(), frozenset(), frozenset(), "none")
     policy: GreedyPolicy | ScenarioPolicy = GreedyPolicy(max_iterations=max_iterations)
     if epoch.demand is not None:
-        policy = ScenarioPolicy(epoch.demand, ScenarioSettings(max_iterations=max_iterations))
+        policy = ScenarioPolicy(epoch.demand, planner_scenarios(max_iterations))
     routes = policy.decide(epoch.problem, time_limit=time_limit_s, seed=seed)
     sent = {row for route in routes for row in route}
     ids = [p.id for p in epoch.candidates]
