@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -17,6 +20,7 @@ from doorstep.dynamic_dispatch.policies import (
 )
 from doorstep.dynamic_dispatch.problem import EpochProblem
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
+from doorstep.optimize import solve as core_solve
 from doorstep.optimize.instances import OrtecInstance
 
 FAST = ScenarioSettings(iterations=2, min_scenarios=2, max_scenarios=2, target_solve_seconds=0.1)
@@ -95,6 +99,27 @@ def test_thresholds_move_together_each_round_and_stop_where_they_meet() -> None:
     assert ScenarioSettings().thresholds(2) == (0.5, 0.25)  # no step: the same every round
     with pytest.raises(ValueError, match=r"threshold_step = -0\.1: between 0 and 1"):
         ScenarioSettings(threshold_step=-0.1)
+
+
+def test_scenario_searches_use_the_neighbourhood_asked_for(
+    tiny_instance: OrtecInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[int | None] = []
+
+    def recording_solve(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["neighbours"])
+        return core_solve(*args, **kwargs)
+
+    monkeypatch.setattr("doorstep.dynamic_dispatch.routing.solve", recording_solve)
+    model = OrtecDemandModel(tiny_instance, draws_per_epoch=20)
+    env = _second_epoch(tiny_instance)
+    policy = ScenarioPolicy(model, replace(FAST, scenario_neighbours=5))
+    env.dispatch(policy.decide(env.observe(), time_limit=0.8, seed=1))
+    # Two rounds of two scenarios search narrowly; routing what goes keeps the core's default.
+    assert asked.count(5) == 4
+    assert set(asked) <= {5, None}
+    with pytest.raises(ValueError, match=r"scenario_neighbours = 0: at least 1 or None"):
+        ScenarioSettings(scenario_neighbours=0)
 
 
 def test_consensus_sampling_is_seeded(tiny_instance: OrtecInstance) -> None:

@@ -125,6 +125,8 @@ class ScenarioSettings:
     # use the whole budget as a safety net and stops at its iterations: the same seed then
     # decides the same however loaded the machine is (the simulator's twin needs that).
     max_iterations: int | None = None
+    # Nearest stops each move of a scenario's search looks at (the core's default when None).
+    scenario_neighbours: int | None = None
 
     def __post_init__(self) -> None:
         rules = {
@@ -142,6 +144,10 @@ class ScenarioSettings:
             "scenario_time_share": (0 < self.scenario_time_share < 1, "between 0 and 1"),
             "max_iterations": (
                 self.max_iterations is None or self.max_iterations >= 1,
+                "at least 1 or None",
+            ),
+            "scenario_neighbours": (
+                self.scenario_neighbours is None or self.scenario_neighbours >= 1,
                 "at least 1 or None",
             ),
         }
@@ -243,6 +249,7 @@ class ScenarioPolicy:
                     time_limit=search_time,
                     seed=seed + 1000 * iteration + scenario,
                     max_iterations=settings.max_iterations,
+                    neighbours=settings.scenario_neighbours,
                 )
                 overhead = max(time.monotonic() - started - search_time, 0.0)
                 solves_left -= 1

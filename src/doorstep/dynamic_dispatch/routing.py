@@ -87,6 +87,7 @@ def route_jobs(
     verify: bool = False,
     workers: int = 1,
     max_iterations: int | None = None,
+    neighbours: int | None = None,
 ) -> RoutingPlan:
     """Serve the jobs with the fewest driving seconds found within `time_limit`, on `workers`
     cores (one by default: the policies run inside the planner, the server and the twin, where
@@ -99,7 +100,8 @@ def route_jobs(
 
     `initial` warm-starts the search (jobs are matched by key). With `verify`, the plan must pass
     the core's independent checker. A job the engine could not place alone gets its own route,
-    which the environment guarantees is feasible for every open request.
+    which the environment guarantees is feasible for every open request. ``neighbours`` sizes
+    the search's granular neighbourhood (the core's default when ``None``).
     """
     n = jobs.num_jobs
     if n == 0:
@@ -154,6 +156,7 @@ def route_jobs(
         initial=initial.solution if initial is not None else None,
         workers=workers,
         max_iterations=max_iterations,
+        neighbours=neighbours,
     )
     if verify:
         report = check(problem, solution)
