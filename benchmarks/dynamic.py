@@ -10,6 +10,11 @@ and writes a CSV to benchmarks/results/.
     .venv/bin/python benchmarks/dynamic.py --epoch-time-limit 5 --limit 3   # a short run
     .venv/bin/python benchmarks/dynamic.py --policies scenario --only e46f81b5 \
         --scenario dispatch_threshold=0.35                                  # try a setting
+    .venv/bin/python benchmarks/dynamic.py --policies greedy,scenario --hindsight 120
+
+``--hindsight S`` adds the day in hindsight (every request known up front, none served before it
+is revealed; `doorstep.dynamic_dispatch.hindsight`), routed in S seconds: what greedy leaves
+to win, and how much of it ours found (the share of the gap column).
 
 With ``--jobs 2`` two instances run at once, one per core; the three policies of an instance
 still run one after another in the same process. Each finished run is written to the CSV at
@@ -31,6 +36,7 @@ from rich.console import Console
 from rich.table import Table
 
 from doorstep.dynamic_dispatch.benchmark_files import DynamicConfig, read_dynamic_configs
+from doorstep.dynamic_dispatch.hindsight import hindsight_cost
 from doorstep.dynamic_dispatch.ortec_instance import read_ortec_instance
 from doorstep.dynamic_dispatch.policies import ScenarioSettings
 from doorstep.dynamic_dispatch.runner import (
@@ -42,7 +48,7 @@ from doorstep.dynamic_dispatch.runner import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
-BASELINE, OURS = "greedy", "scenario"
+BASELINE, OURS, HINDSIGHT = "greedy", "scenario", "hindsight"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="only the first N instances")
     parser.add_argument("--only", default=None, help="comma-separated instance name fragments")
     parser.add_argument("--jobs", type=int, default=1, help="instances run at once (one per core)")
+    parser.add_argument(
+        "--hindsight",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="also route each day in hindsight, every request known, for SECONDS",
+    )
     parser.add_argument(
         "--scenario",
         action="append",
@@ -72,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [p for p in policies if p not in POLICY_NAMES]
     if unknown:
         parser.error(f"unknown policies {unknown}; choose from {POLICY_NAMES}")
+    if args.hindsight is not None and args.hindsight <= 0:
+        parser.error(f"--hindsight {args.hindsight:g}: give the seconds, more than 0")
     configs = read_dynamic_configs(args.configs)
     if args.only:
         fragments = args.only.split(",")
@@ -89,34 +104,63 @@ def main(argv: list[str] | None = None) -> int:
         writer.writerow(
             ["instance", "seed", "policy", "epoch_time_limit", "requests", "total_cost", "seconds"]
         )
-        for run in _runs(configs, policies, args.epoch_time_limit, args.jobs, settings):
+        runs = _runs(configs, policies, args.epoch_time_limit, args.jobs, settings, args.hindsight)
+        for run in runs:
             name, seed, policy, total_cost, seconds = run[0], run[1], run[2], run[5], run[6]
             costs.setdefault(str(name), {})[str(policy)] = int(total_cost)
             writer.writerow(run)
             handle.flush()
             console.print(f"{name} seed {seed} {policy}: {int(total_cost):,} ({seconds} s)")
 
-    table = Table(title=f"ORTEC dynamic, {args.epoch_time_limit:g} s per epoch")
-    table.add_column("instance", no_wrap=True)
-    for name in policies:
-        table.add_column(name, justify="right")
-    compare = BASELINE in policies and OURS in policies
-    if compare:
-        table.add_column(f"{OURS} ÷ {BASELINE}", justify="right")
-    ratios: list[float] = []
-    for instance_name, row in costs.items():
-        cells = [f"{row[name]:,}" for name in policies]
-        if compare:
-            ratio = row[OURS] / row[BASELINE]
-            ratios.append(ratio)
-            cells.append(f"{ratio:.3f}")
-        table.add_row(instance_name.removeprefix("ORTEC-VRPTW-ASYM-"), *cells)
-    table.add_section()
-    means = [f"{sum(r[name] for r in costs.values()) / len(costs):,.0f}" for name in policies]
-    table.add_row("mean", *means, *([f"{sum(ratios) / len(ratios):.3f}"] if compare else []))
-    Console().print(table)
+    columns = [*policies, *([HINDSIGHT] if args.hindsight is not None else [])]
+    # Wide enough for every column when the table goes to a log rather than a terminal.
+    Console(width=None if sys.stdout.isatty() else 160).print(
+        _table(costs, columns, args.epoch_time_limit)
+    )
     print(f"CSV: {csv_path}", file=sys.stderr)
     return 0
+
+
+def _table(costs: dict[str, dict[str, int]], columns: list[str], epoch_time_limit: float) -> Table:
+    """Costs per instance and their means; with greedy, ours and hindsight, how they compare."""
+    table = Table(title=f"ORTEC dynamic, {epoch_time_limit:g} s per epoch")
+    table.add_column("instance", no_wrap=True)
+    for name in columns:
+        table.add_column(name, justify="right")
+    ratio_columns = [
+        (label, ratio)
+        for label, needs, ratio in (
+            (f"{OURS} ÷ {BASELINE}", (OURS, BASELINE), _ours_to_greedy),
+            (f"{HINDSIGHT} ÷ {BASELINE}", (HINDSIGHT, BASELINE), _hindsight_to_greedy),
+            ("gap found", (OURS, BASELINE, HINDSIGHT), _gap_found),
+        )
+        if all(name in columns for name in needs)
+    ]
+    for label, _ in ratio_columns:
+        table.add_column(label, justify="right")
+    for instance_name, row in costs.items():
+        cells = [f"{row[name]:,}" for name in columns]
+        cells += [f"{ratio(row):.3f}" for _, ratio in ratio_columns]
+        table.add_row(instance_name.removeprefix("ORTEC-VRPTW-ASYM-"), *cells)
+    table.add_section()
+    rows = list(costs.values())
+    means = [f"{sum(r[name] for r in rows) / len(rows):,.0f}" for name in columns]
+    mean_ratios = [f"{sum(ratio(r) for r in rows) / len(rows):.3f}" for _, ratio in ratio_columns]
+    table.add_row("mean", *means, *mean_ratios)
+    return table
+
+
+def _ours_to_greedy(row: dict[str, int]) -> float:
+    return row[OURS] / row[BASELINE]
+
+
+def _hindsight_to_greedy(row: dict[str, int]) -> float:
+    return row[HINDSIGHT] / row[BASELINE]
+
+
+def _gap_found(row: dict[str, int]) -> float:
+    """The share of what greedy leaves to win (down to hindsight) that ours won."""
+    return (row[BASELINE] - row[OURS]) / (row[BASELINE] - row[HINDSIGHT])
 
 
 Row = list[str | int | float]
@@ -128,15 +172,16 @@ def _runs(
     epoch_time_limit: float,
     jobs: int,
     settings: ScenarioSettings,
+    hindsight: float | None,
 ) -> Iterator[Row]:
     """CSV rows as the runs finish: in order with one job, as they come with several."""
     if jobs <= 1:
         for config in configs:
-            yield from _instance_rows(config, policies, epoch_time_limit, settings)
+            yield from _instance_rows(config, policies, epoch_time_limit, settings, hindsight)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         futures = [
-            pool.submit(_instance_rows, config, policies, epoch_time_limit, settings)
+            pool.submit(_instance_rows, config, policies, epoch_time_limit, settings, hindsight)
             for config in configs
         ]
         for future in as_completed(futures):
@@ -148,6 +193,7 @@ def _instance_rows(
     policies: list[str],
     epoch_time_limit: float,
     settings: ScenarioSettings,
+    hindsight: float | None,
 ) -> list[Row]:
     instance = read_ortec_instance(config.instance)
     rows: list[Row] = []
@@ -168,6 +214,22 @@ def _instance_rows(
                 epoch_time_limit,
                 result.requests,
                 result.total_cost,
+                f"{seconds:.1f}",
+            ]
+        )
+    if hindsight is not None:
+        started = time.monotonic()
+        day = hindsight_cost(instance, seed=config.seed, time_limit=hindsight)
+        seconds = time.monotonic() - started
+        # Its time limit is for the whole day, not per epoch.
+        rows.append(
+            [
+                instance.name,
+                config.seed,
+                HINDSIGHT,
+                hindsight,
+                day.requests,
+                day.total_cost,
                 f"{seconds:.1f}",
             ]
         )

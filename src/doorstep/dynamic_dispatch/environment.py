@@ -34,7 +34,7 @@ def epoch_range(instance: OrtecInstance) -> range:
 
 
 @dataclass(frozen=True, eq=False)
-class _Requests:
+class Requests:
     """Every request generated so far; index = request id (0 is the depot)."""
 
     locations: IntArray
@@ -71,7 +71,7 @@ class OrtecDynamicEnvironment:
     epochs: range = field(init=False)
     outcomes: list[EpochOutcome] = field(init=False, default_factory=list)
     _rng: np.random.Generator = field(init=False, repr=False)
-    _requests: _Requests = field(init=False, repr=False)
+    _requests: Requests = field(init=False, repr=False)
     _dispatched: BoolArray = field(init=False, repr=False)
     _current: int = field(init=False, repr=False)
     _observed: EpochProblem | None = field(init=False, default=None, repr=False)
@@ -83,7 +83,7 @@ class OrtecDynamicEnvironment:
         self.epochs = epoch_range(self.instance)
         self._rng = np.random.default_rng(self.seed)  # created once per run, as in the rules
         depot = self.instance
-        self._requests = _Requests(
+        self._requests = Requests(
             locations=np.zeros(1, dtype=np.int64),
             time_windows=depot.time_windows[:1].copy(),
             service_times=depot.service_times[:1].copy(),
@@ -104,6 +104,11 @@ class OrtecDynamicEnvironment:
     @property
     def requests_generated(self) -> int:
         return int(self._requests.locations.shape[0]) - 1
+
+    @property
+    def requests(self) -> Requests:
+        """Every request revealed so far (absolute times), dispatched or not."""
+        return self._requests
 
     @property
     def total_cost(self) -> int:
@@ -162,7 +167,7 @@ class OrtecDynamicEnvironment:
 
         old = self._requests
         count = int(keep.sum())
-        self._requests = _Requests(
+        self._requests = Requests(
             locations=np.concatenate([old.locations, location[keep]]),
             time_windows=np.concatenate([old.time_windows, windows[keep]]),
             service_times=np.concatenate([old.service_times, service[keep]]),
