@@ -16,9 +16,11 @@ from doorstep.dynamic_dispatch.policies import (
     ScenarioPolicy,
     ScenarioSettings,
     _can_start_later,
+    _Consensus,
     _needed_now,
 )
 from doorstep.dynamic_dispatch.problem import EpochProblem
+from doorstep.dynamic_dispatch.routing import RoutingJobs, route_jobs
 from doorstep.dynamic_dispatch.scenarios import OrtecDemandModel
 from doorstep.optimize import solve as core_solve
 from doorstep.optimize.instances import OrtecInstance
@@ -85,6 +87,20 @@ def test_scenario_settings_fit_the_budget() -> None:
     assert settings.scenarios_per_iteration(1.0) == 3  # floor
 
 
+def test_scenario_rounds_take_their_share_of_the_epoch_within_the_cap() -> None:
+    defaults = ScenarioSettings()
+    assert defaults.scenario_budget(15.0) == pytest.approx(9.0)  # 60 % of the epoch
+    assert defaults.scenario_budget(60.0) == pytest.approx(36.0)
+    assert defaults.scenarios_per_iteration(36.0) == 20  # of 0.6 s
+    capped = ScenarioSettings(max_scenario_seconds=9.0)
+    assert capped.scenario_budget(10.0) == pytest.approx(6.0)  # the share is below the cap
+    # A long epoch: 12 solves of 0.25 s a round, as at 15 s; the other 51 s route what goes.
+    assert capped.scenario_budget(60.0) == pytest.approx(9.0)
+    assert capped.scenarios_per_iteration(capped.scenario_budget(60.0)) == 12
+    with pytest.raises(ValueError, match=r"max_scenario_seconds = 0\.0: more than 0 or None"):
+        ScenarioSettings(max_scenario_seconds=0.0)
+
+
 def test_thresholds_move_together_each_round_and_stop_where_they_meet() -> None:
     # The competition entry's schedule: "go" 0.45, 0.35, 0.25 and "wait" 0.05, 0.15, 0.25.
     settings = ScenarioSettings(
@@ -147,6 +163,52 @@ def _tiny_problem() -> EpochProblem:
         must_dispatch=np.array([False, True, False, False]),
         durations=np.full((4, 4), 10, dtype=np.int64) - 10 * np.eye(4, dtype=np.int64),
     )
+
+
+def test_undecided_requests_ride_in_the_final_routing_worth_their_votes(
+    tiny_instance: OrtecInstance,
+) -> None:
+    problem = _tiny_problem()  # the mean driving time between its four places is 7.5 s
+    consensus = _Consensus(
+        dispatch=np.array([False, False, True, False]),
+        postpone=np.zeros(4, dtype=np.bool_),
+        share_now=np.array([0.0, 1.0, 0.8, 0.4]),
+        last_plan=None,
+    )
+    policy = ScenarioPolicy(OrtecDemandModel(tiny_instance), replace(FAST, undecided_prize=2.0))
+    # Request 1 must go, 2 was fixed to go: both required; 3 is undecided, worth 2 × 7.5 × 0.4.
+    assert policy._with_undecided(problem, consensus, [1, 2]) == ([1, 2, 3], [-1, -1, 6])
+    with pytest.raises(ValueError, match=r"undecided_prize = -1\.0: at least 0 or None"):
+        ScenarioSettings(undecided_prize=-1.0)
+
+
+def test_a_scenario_policy_with_prizes_still_dispatches_what_must_go(
+    tiny_instance: OrtecInstance, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    final: list[RoutingJobs] = []
+
+    def recording_route_jobs(jobs: RoutingJobs, **kwargs: Any) -> Any:
+        if kwargs.get("verify"):  # only the final routing is checked
+            final.append(jobs)
+        return route_jobs(jobs, **kwargs)
+
+    monkeypatch.setattr("doorstep.dynamic_dispatch.policies.route_jobs", recording_route_jobs)
+    env = _second_epoch(tiny_instance)
+    problem = env.observe()
+    policy = ScenarioPolicy(
+        OrtecDemandModel(tiny_instance, draws_per_epoch=20), replace(FAST, undecided_prize=1.0)
+    )
+    routes = policy.decide(problem, time_limit=0.8, seed=1)
+    served = [rid for route in routes for rid in route]
+    assert len(served) == len(set(served))
+    assert set(problem.must_dispatch_ids()) <= set(served)
+    env.dispatch(routes)  # the environment accepts the plan
+    # The final routing carried prizes, and every must-dispatch request was required in it.
+    (jobs,) = final
+    assert jobs.prizes is not None
+    prize_of = dict(zip(jobs.keys[1:].tolist(), jobs.prizes[1:].tolist(), strict=True))
+    assert all(prize_of[rid] == -1 for rid in problem.must_dispatch_ids())
+    assert set(served) <= set(prize_of)
 
 
 def test_a_route_leaves_now_only_when_it_has_to() -> None:

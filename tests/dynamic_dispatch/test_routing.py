@@ -67,6 +67,17 @@ def test_warm_start_from_a_plan_with_other_jobs() -> None:
     assert sorted(job for route in plan.routes for job in route) == [1, 2]
 
 
+def test_an_optional_job_rides_only_where_its_prize_pays_for_the_detour() -> None:
+    # Jobs 1 and 2 must go; going on to 3 costs 200 s more, and on from 3 to 4 another 200 s.
+    base = _jobs([0, 0, 0, 0])
+    prized = RoutingJobs(**{**base.__dict__, "prizes": np.array([-1, -1, -1, 500, 150])})
+    plan = route_jobs(prized, time_limit=0.2, seed=1, verify=True)
+    # Job 3 is worth its detour; job 4 is not, and it is left out, not sent alone.
+    assert sorted(job for route in plan.routes for job in route) == [1, 2, 3]
+    assert plan.solution is not None
+    assert [u.job_id for u in plan.solution.unassigned] == ["r14"]
+
+
 def test_no_jobs_no_routes() -> None:
     empty = _jobs([])
     assert route_jobs(empty, time_limit=0.1, seed=1).routes == []

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from doorstep.dynamic_dispatch.problem import BoolArray, EpochProblem, IntArray
+from doorstep.dynamic_dispatch.problem import BoolArray, EpochProblem, FloatArray, IntArray
 from doorstep.dynamic_dispatch.routing import RoutingJobs, RoutingPlan, route_jobs
 from doorstep.dynamic_dispatch.scenarios import DemandModel, scenario_jobs
 
@@ -34,9 +34,16 @@ class DispatchPolicy(Protocol):
     def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes: ...
 
 
-def jobs_for_rows(problem: EpochProblem, rows: Sequence[int]) -> RoutingJobs:
-    """The routing jobs for the given problem rows (job i+1 = rows[i]); all releasable now."""
+def jobs_for_rows(
+    problem: EpochProblem, rows: Sequence[int], prizes: Sequence[int] | None = None
+) -> RoutingJobs:
+    """The routing jobs for the given problem rows (job i+1 = rows[i]); all releasable now.
+
+    `prizes` (one per row; -1 = required) makes the rows with a prize optional.
+    """
     selected = np.array([0, *rows], dtype=np.int64)
+    if prizes is not None and len(prizes) != len(rows):
+        raise ValueError(f"{len(prizes)} prizes for {len(rows)} rows")
     return RoutingJobs(
         keys=problem.request_ids[selected],
         locations=problem.locations[selected],
@@ -46,6 +53,7 @@ def jobs_for_rows(problem: EpochProblem, rows: Sequence[int]) -> RoutingJobs:
         release_times=np.zeros(selected.shape[0], dtype=np.int64),
         capacity=problem.capacity,
         durations=problem.durations,
+        prizes=None if prizes is None else np.array([-1, *prizes], dtype=np.int64),
     )
 
 
@@ -57,16 +65,18 @@ def route_rows(
     seed: int,
     initial: RoutingPlan | None = None,
     max_iterations: int | None = None,
+    prizes: Sequence[int] | None = None,
 ) -> RequestRoutes:
     """Route the given problem rows now and answer in request ids.
 
     Every plan passes the optimization core's checker before it is returned. `initial` is any
     earlier plan whose jobs carry request ids (for example a scenario's), used as a warm start.
+    Rows with a prize (see `jobs_for_rows`) are left out when serving them costs more.
     """
     if not rows:
         return []
     plan = route_jobs(
-        jobs_for_rows(problem, rows),
+        jobs_for_rows(problem, rows, prizes),
         time_limit=time_limit,
         seed=seed,
         initial=initial,
@@ -118,6 +128,10 @@ class ScenarioSettings:
     # rounds decide on fewer votes, and with bars that meet every request is decided by the end.
     threshold_step: float = 0.0
     scenario_time_share: float = 0.6  # of the epoch's time; the rest routes what goes
+    # At most this many seconds for the scenario rounds, whatever their share (None: no cap).
+    # At 60 s per epoch, a cap of 9 s (12 solves of 0.25 s a round, as at 15 s, and 51 s to
+    # route what goes) was level with the share alone on the mean (docs/dispatch.md).
+    max_scenario_seconds: float | None = None
     # A scenario route of current requests only leaves now if it carries a request that must
     # (or was fixed to) go, or could not leave an epoch later; otherwise it counts as waiting.
     leave_only_when_needed: bool = True
@@ -127,6 +141,10 @@ class ScenarioSettings:
     max_iterations: int | None = None
     # Nearest stops each move of a scenario's search looks at (the core's default when None).
     scenario_neighbours: int | None = None
+    # Requests still undecided after the last round: None, they wait; a number, the final
+    # routing may take them, each worth this × the epoch's mean driving time between its places
+    # × its share of "sent now" votes, so a request rides along where it fits cheaply.
+    undecided_prize: float | None = None
 
     def __post_init__(self) -> None:
         rules = {
@@ -142,6 +160,10 @@ class ScenarioSettings:
             ),
             "threshold_step": (0 <= self.threshold_step <= 1, "between 0 and 1"),
             "scenario_time_share": (0 < self.scenario_time_share < 1, "between 0 and 1"),
+            "max_scenario_seconds": (
+                self.max_scenario_seconds is None or self.max_scenario_seconds > 0,
+                "more than 0 or None",
+            ),
             "max_iterations": (
                 self.max_iterations is None or self.max_iterations >= 1,
                 "at least 1 or None",
@@ -149,6 +171,10 @@ class ScenarioSettings:
             "scenario_neighbours": (
                 self.scenario_neighbours is None or self.scenario_neighbours >= 1,
                 "at least 1 or None",
+            ),
+            "undecided_prize": (
+                self.undecided_prize is None or self.undecided_prize >= 0,
+                "at least 0 or None",
             ),
         }
         wrong = [
@@ -168,6 +194,13 @@ class ScenarioSettings:
         wait = round(min(self.postpone_threshold + moved, middle), 9)
         return go, wait
 
+    def scenario_budget(self, epoch_time_limit: float) -> float:
+        """Seconds for the scenario rounds: their share of the epoch, within the cap if any."""
+        share = epoch_time_limit * self.scenario_time_share
+        if self.max_scenario_seconds is None:
+            return share
+        return min(share, self.max_scenario_seconds)
+
     def scenarios_per_iteration(self, budget: float) -> int:
         fitting = int(budget / (self.iterations * self.target_solve_seconds))
         return max(self.min_scenarios, min(self.max_scenarios, fitting))
@@ -177,6 +210,7 @@ class ScenarioSettings:
 class _Consensus:
     dispatch: BoolArray  # per problem row
     postpone: BoolArray
+    share_now: FloatArray  # per problem row: the last round's share of scenarios sending it now
     last_plan: RoutingPlan | None  # the last scenario's plan, to warm-start the final routing
 
 
@@ -207,10 +241,13 @@ class ScenarioPolicy:
                 problem, time_limit=time_limit, seed=seed
             )
 
-        consensus = self._consensus(problem, time_limit * self.settings.scenario_time_share, seed)
+        consensus = self._consensus(problem, self.settings.scenario_budget(time_limit), seed)
         go = consensus.dispatch | problem.must_dispatch
         go[0] = False
         rows = [int(r) for r in np.flatnonzero(go)]
+        prizes: list[int] | None = None
+        if self.settings.undecided_prize is not None:
+            rows, prizes = self._with_undecided(problem, consensus, rows)
         remaining = max(time_limit - (time.monotonic() - started), 0.1)
         if self.settings.max_iterations is not None:
             remaining = time_limit  # a safety net: the iterations bound the search
@@ -221,7 +258,21 @@ class ScenarioPolicy:
             seed=seed,
             initial=consensus.last_plan,
             max_iterations=self.settings.max_iterations,
+            prizes=prizes,
         )
+
+    def _with_undecided(
+        self, problem: EpochProblem, consensus: _Consensus, going: list[int]
+    ) -> tuple[list[int], list[int]]:
+        """The rows that go (required) and the undecided ones, each with its prize."""
+        assert self.settings.undecided_prize is not None
+        undecided = ~(consensus.dispatch | consensus.postpone | problem.must_dispatch)
+        undecided[0] = False
+        extra = [int(r) for r in np.flatnonzero(undecided)]
+        places = problem.locations
+        mean_drive = float(problem.durations[np.ix_(places, places)].mean())
+        worth = self.settings.undecided_prize * mean_drive * consensus.share_now
+        return going + extra, [-1] * len(going) + [round(worth[r]) for r in extra]
 
     def _consensus(self, problem: EpochProblem, budget: float, seed: int) -> _Consensus:
         settings = self.settings
@@ -234,6 +285,7 @@ class ScenarioPolicy:
         solves_left = settings.iterations * per_round
         overhead = 0.0  # building and checking a scenario costs time beyond the search itself
         last_plan: RoutingPlan | None = None
+        share_now = np.zeros(rows, dtype=np.float64)
         for iteration in range(settings.iterations):
             sent_now = np.zeros(rows, dtype=np.int64)
             for scenario in range(per_round):
@@ -267,7 +319,7 @@ class ScenarioPolicy:
                 # Whatever is still undecided goes with the majority of the last round.
                 dispatch |= undecided & ~dispatch & ~postpone & (share_now >= 0.5)
         dispatch[0] = False
-        return _Consensus(dispatch, postpone, last_plan)
+        return _Consensus(dispatch, postpone, share_now, last_plan)
 
 
 def _sent_now(routes: list[list[int]], postponed: BoolArray) -> IntArray:

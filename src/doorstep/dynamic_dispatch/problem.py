@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
+FloatArray = npt.NDArray[np.float64]
 
 Route = Sequence[int]
 """Request ids in visiting order; the depot (id 0) is implicit at both ends."""

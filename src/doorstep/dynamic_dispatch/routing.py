@@ -42,6 +42,9 @@ class RoutingJobs:
     durations: IntArray  # (L, L)
     # Jobs already decided to go: only routes leaving at the earliest release may hold them.
     leave_first: BoolArray | None = None  # (n+1,)
+    # What serving a job is worth, in driving seconds: a job with a prize of 0 or more may be
+    # left out when serving it costs more; -1 (or no array) means it must be served.
+    prizes: IntArray | None = None  # (n+1,)
 
     @property
     def num_jobs(self) -> int:
@@ -99,8 +102,9 @@ def route_jobs(
     decisions, was reached on a loaded machine, and the same seed then planned another day.)
 
     `initial` warm-starts the search (jobs are matched by key). With `verify`, the plan must pass
-    the core's independent checker. A job the engine could not place alone gets its own route,
-    which the environment guarantees is feasible for every open request. ``neighbours`` sizes
+    the core's independent checker. A required job the engine could not place alone gets its own
+    route, which the environment guarantees is feasible for every open request; an optional job
+    (one with a prize) the search left out is in no route. ``neighbours`` sizes
     the search's granular neighbourhood (the core's default when ``None``).
     """
     n = jobs.num_jobs
@@ -143,6 +147,7 @@ def route_jobs(
             demand=(int(jobs.demands[job]),),
             service=int(jobs.service_times[job]),
             time_windows=[(int(jobs.time_windows[job, 0]), int(jobs.time_windows[job, 1]))],
+            prize=_prize(jobs, job),
             required_features=required,
         )
     problem = builder.build()
@@ -165,8 +170,17 @@ def route_jobs(
 
     job_of = {_job_id(int(jobs.keys[job])): job for job in range(1, n + 1)}
     routes = [[job_of[job_id] for job_id in route.job_ids()] for route in solution.routes]
-    routes += [[job_of[u.job_id]] for u in solution.unassigned]
+    routes += [
+        [job_of[u.job_id]] for u in solution.unassigned if _prize(jobs, job_of[u.job_id]) is None
+    ]
     return RoutingPlan(routes, solution)
+
+
+def _prize(jobs: RoutingJobs, job: int) -> int | None:
+    """The job's prize for the core, or None when it must be served."""
+    if jobs.prizes is None or jobs.prizes[job] < 0:
+        return None
+    return int(jobs.prizes[job])
 
 
 def restrict(plan: RoutingPlan, keep: Sequence[int]) -> list[list[int]]:
