@@ -14,7 +14,8 @@ and writes a CSV to benchmarks/results/.
 
 ``--hindsight S`` adds the day in hindsight (every request known up front, none served before it
 is revealed; `doorstep.dynamic_dispatch.hindsight`), routed in S seconds: what greedy leaves
-to win, and how much of it ours found (the share of the gap column).
+to win, and how much of it ours found (the share of the gap column). Its CSV rows give the
+hindsight seconds, for the whole day, in the `epoch_time_limit` column.
 
 With ``--jobs 2`` two instances run at once, one per core; the three policies of an instance
 still run one after another in the same process. Each finished run is written to the CSV at
@@ -159,8 +160,10 @@ def _hindsight_to_greedy(row: dict[str, int]) -> float:
 
 
 def _gap_found(row: dict[str, int]) -> float:
-    """The share of what greedy leaves to win (down to hindsight) that ours won."""
-    return (row[BASELINE] - row[OURS]) / (row[BASELINE] - row[HINDSIGHT])
+    """The share of what greedy leaves to win (down to hindsight) that ours won; NaN when
+    hindsight found nothing cheaper than greedy, so there was no gap to win."""
+    gap = row[BASELINE] - row[HINDSIGHT]
+    return (row[BASELINE] - row[OURS]) / gap if gap > 0 else float("nan")
 
 
 Row = list[str | int | float]
