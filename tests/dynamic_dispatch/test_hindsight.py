@@ -7,21 +7,23 @@ import numpy as np
 from doorstep.dynamic_dispatch.environment import EPOCH_LENGTH
 from doorstep.dynamic_dispatch.hindsight import hindsight_cost, hindsight_jobs, route_cost
 from doorstep.dynamic_dispatch.routing import RoutingJobs, route_jobs
-from doorstep.dynamic_dispatch.runner import benchmark_policy, run_policy
+from doorstep.dynamic_dispatch.runner import RunResult, benchmark_policy, run_policy
 from doorstep.optimize.instances import OrtecInstance
+
+SEED, DRAWS = 11, 15
+
+
+def _greedy_day(instance: OrtecInstance) -> RunResult:
+    """The day every test here looks at in hindsight, played greedily."""
+    greedy = benchmark_policy("greedy", instance)
+    return run_policy(instance, greedy, seed=SEED, epoch_time_limit=0.2, draws_per_epoch=DRAWS)
 
 
 def test_hindsight_holds_the_requests_of_the_run_released_at_their_epochs(
     tiny_instance: OrtecInstance,
 ) -> None:
-    run = run_policy(
-        tiny_instance,
-        benchmark_policy("greedy", tiny_instance),
-        seed=11,
-        epoch_time_limit=0.1,
-        draws_per_epoch=15,
-    )
-    jobs = hindsight_jobs(tiny_instance, 11, draws_per_epoch=15)
+    run = _greedy_day(tiny_instance)
+    jobs = hindsight_jobs(tiny_instance, SEED, draws_per_epoch=DRAWS)
     assert jobs.num_jobs == run.requests
     # Released in epoch order, at the plan start of each request's epoch (the first at 0).
     releases = jobs.release_times[1:]
@@ -35,8 +37,8 @@ def test_hindsight_holds_the_requests_of_the_run_released_at_their_epochs(
 def test_no_route_leaves_before_its_requests_are_known_and_the_cost_adds_up(
     tiny_instance: OrtecInstance,
 ) -> None:
-    jobs = hindsight_jobs(tiny_instance, 11, draws_per_epoch=15)
-    plan = route_jobs(jobs, time_limit=0.5, seed=11, verify=True)
+    jobs = hindsight_jobs(tiny_instance, SEED, draws_per_epoch=DRAWS)
+    plan = route_jobs(jobs, time_limit=0.5, seed=SEED, verify=True)
     assert plan.solution is not None
     for route in plan.solution.routes:
         latest = max(int(jobs.release_times[int(job_id[1:])]) for job_id in route.job_ids())
@@ -50,14 +52,8 @@ def test_hindsight_is_cheaper_than_dispatching_each_epoch_greedily(
     tiny_instance: OrtecInstance,
 ) -> None:
     # Greedy's routes are one plan hindsight could choose; knowing the day, it finds a cheaper one.
-    greedy = run_policy(
-        tiny_instance,
-        benchmark_policy("greedy", tiny_instance),
-        seed=11,
-        epoch_time_limit=0.2,
-        draws_per_epoch=15,
-    )
-    result = hindsight_cost(tiny_instance, seed=11, time_limit=1.0, draws_per_epoch=15)
+    greedy = _greedy_day(tiny_instance)
+    result = hindsight_cost(tiny_instance, seed=SEED, time_limit=1.0, draws_per_epoch=DRAWS)
     assert result.requests == greedy.requests
     assert 0 < result.total_cost < greedy.total_cost
 
