@@ -11,13 +11,12 @@ dispatched), so the hindsight day is the very day every policy met.
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 
 import numpy as np
 
 from doorstep.dynamic_dispatch.environment import DRAWS_PER_EPOCH, OrtecDynamicEnvironment
-from doorstep.dynamic_dispatch.problem import IntArray
+from doorstep.dynamic_dispatch.problem import IntArray, round_trip_seconds
 from doorstep.dynamic_dispatch.routing import RoutingJobs, route_jobs
 from doorstep.optimize.instances import OrtecInstance
 
@@ -27,7 +26,6 @@ class HindsightResult:
     instance: str
     seed: int
     requests: int
-    routes: int
     total_cost: int  # driving seconds, as the environment costs a dispatch
 
 
@@ -73,13 +71,11 @@ def hindsight_cost(
         instance=instance.name,
         seed=seed,
         requests=jobs.num_jobs,
-        routes=len(plan.routes),
         total_cost=sum(route_cost(jobs, route) for route in plan.routes),
     )
 
 
 def route_cost(jobs: RoutingJobs, route: list[int]) -> int:
     """Driving seconds from the depot through the route's jobs and back."""
-    places = [int(jobs.locations[0]), *(int(jobs.locations[job]) for job in route)]
-    places.append(places[0])
-    return sum(int(jobs.durations[a, b]) for a, b in itertools.pairwise(places))
+    places = [int(jobs.locations[job]) for job in route]
+    return round_trip_seconds(jobs.durations, int(jobs.locations[0]), places)

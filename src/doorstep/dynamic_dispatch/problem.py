@@ -6,6 +6,7 @@ them from the orders in the database. Policies only ever see an :class:`EpochPro
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -60,6 +61,14 @@ class EpochProblem:
 
     def open_ids(self) -> list[int]:
         return [int(r) for r in self.request_ids[1:]]
+
+
+def round_trip_seconds(durations: IntArray, depot: int, places: Sequence[int]) -> int:
+    """Driving seconds from `depot` through `places` in order and back (no waiting)."""
+    if not places:
+        return 0
+    stops = [depot, *places, depot]
+    return sum(int(durations[a, b]) for a, b in itertools.pairwise(stops))
 
 
 def cannot_wait(

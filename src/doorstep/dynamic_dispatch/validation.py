@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 
-from doorstep.dynamic_dispatch.problem import EpochProblem, Route
+from doorstep.dynamic_dispatch.problem import EpochProblem, Route, round_trip_seconds
 
 
 class InvalidDispatch(ValueError):
@@ -44,12 +43,8 @@ class DepotClosed(InvalidDispatch):
 
 def route_duration(problem: EpochProblem, rows: Sequence[int]) -> int:
     """Driving time of one route given as problem rows: depot → rows → depot (no waiting)."""
-    if not rows:
-        return 0
-    depot = int(problem.locations[0])
-    locations = [depot, *(int(problem.locations[r]) for r in rows), depot]
-    matrix = problem.durations
-    return sum(int(matrix[a, b]) for a, b in itertools.pairwise(locations))
+    places = [int(problem.locations[r]) for r in rows]
+    return round_trip_seconds(problem.durations, int(problem.locations[0]), places)
 
 
 def _check_route(problem: EpochProblem, index: int, rows: Sequence[int]) -> None:
