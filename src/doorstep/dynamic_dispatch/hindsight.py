@@ -22,6 +22,14 @@ from doorstep.optimize.instances import OrtecInstance
 
 
 @dataclass(frozen=True)
+class HindsightPlan:
+    """The day's requests as one routing problem, and the routes found for it (job = request id)."""
+
+    jobs: RoutingJobs
+    routes: list[list[int]]
+
+
+@dataclass(frozen=True)
 class HindsightResult:
     instance: str
     seed: int
@@ -57,6 +65,19 @@ def hindsight_jobs(
     )
 
 
+def hindsight_plan(
+    instance: OrtecInstance,
+    *,
+    seed: int,
+    time_limit: float,
+    draws_per_epoch: int = DRAWS_PER_EPOCH,
+) -> HindsightPlan:
+    """Route the whole day in hindsight within `time_limit` s on one core (checked plan)."""
+    jobs = hindsight_jobs(instance, seed, draws_per_epoch=draws_per_epoch)
+    plan = route_jobs(jobs, time_limit=time_limit, seed=seed, verify=True)
+    return HindsightPlan(jobs=jobs, routes=plan.routes)
+
+
 def hindsight_cost(
     instance: OrtecInstance,
     *,
@@ -64,14 +85,15 @@ def hindsight_cost(
     time_limit: float,
     draws_per_epoch: int = DRAWS_PER_EPOCH,
 ) -> HindsightResult:
-    """Route the whole day in hindsight within `time_limit` s on one core (checked plan)."""
-    jobs = hindsight_jobs(instance, seed, draws_per_epoch=draws_per_epoch)
-    plan = route_jobs(jobs, time_limit=time_limit, seed=seed, verify=True)
+    """The cost of the day routed in hindsight (`hindsight_plan`)."""
+    plan = hindsight_plan(
+        instance, seed=seed, time_limit=time_limit, draws_per_epoch=draws_per_epoch
+    )
     return HindsightResult(
         instance=instance.name,
         seed=seed,
-        requests=jobs.num_jobs,
-        total_cost=sum(route_cost(jobs, route) for route in plan.routes),
+        requests=plan.jobs.num_jobs,
+        total_cost=sum(route_cost(plan.jobs, route) for route in plan.routes),
     )
 
 
