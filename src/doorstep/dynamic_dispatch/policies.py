@@ -7,17 +7,12 @@ them the same way, once per epoch, on an :class:`EpochProblem` built from their 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
 
-from doorstep.dynamic_dispatch.dispatch_model import (
-    ORTEC_DISPATCH_MODEL,
-    DispatchModel,
-    request_features,
-)
 from doorstep.dynamic_dispatch.problem import BoolArray, EpochProblem, FloatArray, IntArray
 from doorstep.dynamic_dispatch.routing import RoutingJobs, RoutingPlan, route_jobs
 from doorstep.dynamic_dispatch.scenarios import DemandModel, scenario_jobs
@@ -150,10 +145,6 @@ class ScenarioSettings:
     # routing may take them, each worth this × the epoch's mean driving time between its places
     # × its share of "sent now" votes, so a request rides along where it fits cheaply.
     undecided_prize: float | None = None
-    # None: the bars above decide. A number: every request that may wait goes when the learned
-    # model (dispatch_model.py: the last round's votes and the request's window, fitted on days
-    # in hindsight) puts its chance of leaving now in hindsight at least this high.
-    learned_cutoff: float | None = None
 
     def __post_init__(self) -> None:
         rules = {
@@ -182,13 +173,8 @@ class ScenarioSettings:
                 "at least 1 or None",
             ),
             "undecided_prize": (
-                self.undecided_prize is None
-                or (self.undecided_prize >= 0 and self.learned_cutoff is None),
-                "at least 0 or None, and None where learned_cutoff decides",
-            ),
-            "learned_cutoff": (
-                self.learned_cutoff is None or 0 < self.learned_cutoff < 1,
-                "between 0 and 1 or None",
+                self.undecided_prize is None or self.undecided_prize >= 0,
+                "at least 0 or None",
             ),
         }
         wrong = [
@@ -244,11 +230,6 @@ class ScenarioPolicy:
     demand: DemandModel
     settings: ScenarioSettings = field(default_factory=ScenarioSettings)
     name: str = "scenario"
-    # Called with each epoch's problem and the last round's share of scenarios sending each row
-    # now, before the decision (to learn from the votes: benchmarks/dispatch_model.py).
-    on_votes: Callable[[EpochProblem, FloatArray], None] | None = None
-    # The model `ScenarioSettings.learned_cutoff` decides with (fitted on the ORTEC days).
-    model: DispatchModel = ORTEC_DISPATCH_MODEL
 
     def decide(self, problem: EpochProblem, *, time_limit: float, seed: int) -> RequestRoutes:
         started = time.monotonic()
@@ -261,12 +242,7 @@ class ScenarioPolicy:
             )
 
         consensus = self._consensus(problem, self.settings.scenario_budget(time_limit), seed)
-        if self.on_votes is not None:
-            self.on_votes(problem, consensus.share_now)
         go = consensus.dispatch | problem.must_dispatch
-        if self.settings.learned_cutoff is not None:
-            chance = self.model.probability(request_features(problem, consensus.share_now))
-            go = problem.must_dispatch | (chance >= self.settings.learned_cutoff)
         go[0] = False
         rows = [int(r) for r in np.flatnonzero(go)]
         prizes: list[int] | None = None
