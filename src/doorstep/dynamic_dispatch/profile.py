@@ -1,9 +1,9 @@
 """When requests leave: how many epochs each waited, and what each epoch's routes cost.
 
 A policy's run and the day in hindsight hold the same requests (ids are the environment's), so
-their profiles set side by side show where a policy's timing parts from the best plan known:
-hindsight holding more requests back early in the day and sending fuller, cheaper routes late
-says a policy sends too much too early, whatever its total says.
+their profiles set side by side show where a policy's timing parts from the best plan known,
+which a total cost does not. Hindsight's timing rests on knowing who comes later: holding back
+what it holds back is not by itself a better policy (docs/dispatch.md, the learned "go now").
 
 A hindsight route leaves, at the earliest, at the plan start of the latest epoch among its
 requests, and that epoch is the one it is counted in: its waits are the fewest it could have.
@@ -36,6 +36,8 @@ class EpochLoad:
 
 @dataclass(frozen=True)
 class DispatchProfile:
+    """How long a day's requests waited before they left, and what left in each epoch."""
+
     waits: tuple[int, ...]  # waits[k]: requests that left k epochs after they were revealed
     epochs: tuple[EpochLoad, ...]  # every epoch from the first to the last that sent a route
 
