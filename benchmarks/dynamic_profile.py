@@ -128,10 +128,8 @@ def _table(
     for epoch in range(epochs):
         table.add_column(f"epoch {epoch}", justify="right")
     for policy, profile in profiles.items():
-        shares = [
-            profile.share_waiting(wait) - profile.share_waiting(wait + 1)
-            for wait in range(LONGEST_WAIT_COLUMN)
-        ] + [profile.share_waiting(LONGEST_WAIT_COLUMN)]
+        shares = [profile.share_waited(wait) for wait in range(LONGEST_WAIT_COLUMN)]
+        shares.append(profile.share_waiting(LONGEST_WAIT_COLUMN))
         loads = [
             f"{load.requests} / {load.cost_per_request:,.0f}" if load.requests else "–"
             for load in profile.epochs

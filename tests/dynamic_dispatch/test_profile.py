@@ -37,6 +37,9 @@ def test_a_profile_counts_each_request_by_the_epochs_it_waited() -> None:
     )
     assert (profile.requests, profile.cost) == (5, 800)
     assert profile.share_waiting(1) == pytest.approx(2 / 5)
+    assert profile.share_waited(0) == pytest.approx(3 / 5)
+    assert profile.share_waited(2) == 0
+    assert profile.share_waited(9) == 0  # longer than any wait
     assert profile.epochs[3].cost_per_request == 150
 
 

@@ -49,6 +49,11 @@ class DispatchProfile:
     def cost(self) -> int:
         return sum(load.cost for load in self.epochs)
 
+    def share_waited(self, epochs: int) -> float:
+        """The share of requests that left exactly `epochs` epochs after they were revealed."""
+        count = self.waits[epochs] if epochs < len(self.waits) else 0
+        return count / self.requests if self.requests else 0.0
+
     def share_waiting(self, at_least: int) -> float:
         """The share of requests that left `at_least` epochs or more after they were revealed."""
         return sum(self.waits[at_least:]) / self.requests if self.requests else 0.0

@@ -173,7 +173,9 @@ def plan_all_own_drivers(
     goes; no partner stores, no carriers.
 
     It gets the same drivers; what they cannot carry stays unassigned. Doorstep routes this
-    very problem before its channel moves, so at equal search effort it never costs more.
+    very problem before its channel moves, but the moves are judged on estimates (a store's
+    share of a drop, door returns not yet placed), so at equal search effort it can cost
+    a little more: seed 2 of the Chandler day, +$27.39 (docs/planning.md).
     """
     return _plan(
         day,
