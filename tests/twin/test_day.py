@@ -179,6 +179,8 @@ def test_partner_parcels_go_through_the_partner_services(
         connection,
         tmp_path,
         seed=3,
+        # 40 shoppers: on 30 the cheapest plan sends only three parcels through the stores.
+        orders=40,
         near_partner_share=0.6,
         counter_pickup_share=0.4,
         partner_failure_rate=0.3,
@@ -214,6 +216,8 @@ def test_uncollected_counter_parcels_ride_back_after_their_days(
         connection,
         tmp_path,
         seed=3,
+        # 40 shoppers: on 30 the cheapest plan sends only three parcels through the stores.
+        orders=40,
         near_partner_share=0.6,
         counter_pickup_share=0.5,
         counter_collect_per_day=0.0,

@@ -13,10 +13,15 @@
    shorter length, hand on a run of stops (a far cluster) or a single stop, when other
    channels cost less than the pay saved.
 5. Hand everything left to partner stores (within capacity) and carriers; report the rest.
+   This is done for the routes with the moves and without them, and the plan that leaves
+   fewer packages out, then costs less, is the plan: the moves judge each stop on estimates
+   (a store's share of a drop before the morning run is routed, door returns not yet
+   placed), so together they can cost more than they save.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 import multiprocessing
 import time
@@ -173,9 +178,9 @@ def plan_all_own_drivers(
     goes; no partner stores, no carriers.
 
     It gets the same drivers; what they cannot carry stays unassigned. Doorstep routes this
-    very problem before its channel moves, but the moves are judged on estimates (a store's
-    share of a drop, door returns not yet placed), so at equal search effort it can cost
-    a little more: seed 2 of the Chandler day, +$27.39 (docs/planning.md).
+    very problem before its channel moves and keeps the plan without them when they cost
+    more, so at equal search effort it never costs more, unless this plan leaves packages
+    out that doorstep hands to partner stores or carriers.
     """
     return _plan(
         day,
@@ -245,10 +250,42 @@ def _plan(
     prizes = alternative if channel_prizes else {}
     routed = _route(day, routable, prizes, time_limit_s, seed, max_iterations, workers, steps, run)
     steps.phase("improving", advance=1)
-    if not own_channels_only:
-        routed = improve(day, routed, alternative)
+    options = [routed] if own_channels_only else [improve(day, routed, alternative), routed]
     steps.phase("finishing", advance=1)
+    channels = _Channels(packages, candidates, partner_price, carrier, drops, kept)
+    plans = [
+        _allocated(day, option, copy.deepcopy(alloc), channels, seed=seed, started=started)
+        for option in options
+    ]
+    # On a tie the moves' plan (the first) stays.
+    plan = min(plans, key=lambda p: (len(p.unassigned), p.totals.cost_cents))
+    steps.phase("done", advance=1)
+    return plan
 
+
+@dataclass(frozen=True)
+class _Channels:
+    """What the wave's packages may go by besides a block, priced before routing."""
+
+    packages: list[Package]
+    candidates: dict[str, list[str]]  # package → partner stores that may take it
+    partner_price: dict[str, Option]
+    carrier: dict[str, Option]
+    drops: dict[str, int]
+    kept: dict[str, int]  # counter pickups already on each store's batch
+
+
+def _allocated(
+    day: DayInput,
+    routed: list[Routed],
+    alloc: Allocation,
+    channels: _Channels,
+    *,
+    seed: int,
+    started: float,
+) -> DayPlan:
+    """The day's plan with these routes as its blocks, the rest handed to partner stores and
+    carriers (step 5); ``alloc`` holds what was placed before routing and is filled in."""
     blocks: list[Block] = []
     marginal: dict[str, int] = {}
     left_out: dict[str, CoreReason] = {}
@@ -269,17 +306,20 @@ def _plan(
         for pid in b.packages():
             alloc.to_block(pid, b.id)
 
-    rest = [p for p in packages if p.id not in alloc.placed]
+    partner_price, carrier = channels.partner_price, channels.carrier
+    rest = [p for p in channels.packages if p.id not in alloc.placed]
     # Ties keep the wave's order (the parcels' order in the database): a tie broken by the id,
     # a tracking code and so a random secret, gave the same wave other batches and staff
     # routes from one database to the next (the twin's same seed, other KPIs).
     rest.sort(key=lambda p: -_saving(partner_price.get(p.id), carrier.get(p.id)))
     capacity = {
-        s.id: s.capacity_left - kept.get(s.id, 0) for s in day.partner_stores if s.open_today
+        s.id: s.capacity_left - channels.kept.get(s.id, 0)
+        for s in day.partner_stores
+        if s.open_today
     }
     for p in rest:
         store = next(
-            (s for s in candidates.get(p.id, []) if capacity.get(s, 0) > 0),
+            (s for s in channels.candidates.get(p.id, []) if capacity.get(s, 0) > 0),
             None,
         )
         price = partner_price.get(p.id)
@@ -292,12 +332,10 @@ def _plan(
             alloc.to_carrier(p.id, offer)
         else:
             alloc.unassign(p.id, _reason(day, p, left_out.get(p.id)))
-    _drop_thin_batches(day, alloc, carrier, drops)
-    plan = _finish(
+    _drop_thin_batches(day, alloc, carrier, channels.drops)
+    return _finish(
         day, tuple(blocks), alloc, marginal, partner_price, carrier, seed=seed, started=started
     )
-    steps.phase("done", advance=1)
-    return plan
 
 
 def _to_counters(day: DayInput, alloc: Allocation) -> dict[str, int]:
