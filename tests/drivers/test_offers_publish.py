@@ -233,3 +233,50 @@ def test_publishing_keeps_clear_of_the_slots_other_blocks_hold(session: Session)
     publish_plan(session, plan.id, now=PLANNED_AT, policy=POLICY)
     assert new.arrival_closes_at == new.arrival_opens_at + POLICY.slot  # type: ignore[operator]
     assert new.arrival_opens_at == ten - 2 * POLICY.slot
+
+
+def test_a_block_starting_before_a_round_could_close_goes_first_come(session: Session) -> None:
+    """Regression: the day's last plan (15:15) published blocks starting at 15:45 in rounds of
+    30 minutes; no round closed before they started, and nobody could take them."""
+    from datetime import timedelta
+
+    from doorstep.drivers.publish import publish_plan
+    from doorstep.models import Plan, PlanStatus
+    from tests.drivers.offer_factory import make_block, network
+
+    station = network(session)
+    plan = Plan(
+        station_id=station.id,
+        service_date=DAY,
+        status=PlanStatus.CURRENT,
+        seed=1,
+        runtime_s=0.0,
+        input_fingerprint="x",
+        totals={},
+        unassigned=[],
+        decisions=[],
+    )
+    session.add(plan)
+    session.flush()
+    soon = make_block(session, station, PLANNED_AT + timedelta(minutes=30), plan_id=plan.id)
+    later = make_block(session, station, PLANNED_AT + timedelta(hours=2), plan_id=plan.id)
+    publish_plan(session, plan.id, now=PLANNED_AT, policy=POLICY)
+    # The soon block's slot opens at 07:25, before the round would close at 07:30.
+    assert (soon.offer_mode, soon.round_closes_at) == (OfferMode.FIRST_COME, None)
+    assert later.offer_mode is OfferMode.ROUNDS
+    assert later.round_closes_at == PLANNED_AT + POLICY.round_length
+    events = select(BlockEvent.block_id, BlockEvent.data).where(
+        BlockEvent.block_id.in_((soon.id, later.id))
+    )
+    modes: dict[int, Any] = {row.block_id: row.data for row in session.execute(events)}
+    assert modes[soon.id]["mode"] == "first_come"
+    assert modes[later.id]["mode"] == "rounds"
+    # Any driver who lists it now takes it at once.
+    ada = make_driver(session, "Ada")
+    [view] = [
+        v
+        for v in offers.list_offers(session, ada, now=PLANNED_AT, policy=POLICY)
+        if v.block_id == soon.id
+    ]
+    taken = offers.accept_offer(session, ada, view.id, now=PLANNED_AT, policy=POLICY)
+    assert taken.status is OfferStatus.ACCEPTED

@@ -245,6 +245,18 @@ def test_nobody_wins_two_overlapping_blocks_and_the_left_over_block_rolls_over(
     assert (taken.status_code, taken.json()["status"]) == (200, "accepted")
 
 
+def test_a_block_with_no_time_for_another_round_goes_first_come(
+    session: Session, station: Node
+) -> None:
+    # Its arrival slot opens at 07:55: a second round would close at 08:00, too late.
+    soon = _round_block(session, station, 8)
+    later = _round_block(session, station, 12)
+    closed = _close(session)
+    assert (closed.next_round, closed.first_come) == (1, 1)
+    assert (soon.offer_mode, soon.round_closes_at) == (OfferMode.FIRST_COME, None)
+    assert (later.offer_mode, later.offer_round) == (OfferMode.ROUNDS, 2)
+
+
 def test_a_declined_interest_is_left_out_of_the_close(session: Session, station: Node) -> None:
     ada = make_driver(session, "Ada")
     block = _round_block(session, station, 10)

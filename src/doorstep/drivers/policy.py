@@ -5,7 +5,7 @@ as one value the services take (built from `Settings`, or given by a test or the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from doorstep.models import OfferMode
 from doorstep.settings import Settings
@@ -51,6 +51,11 @@ class OfferPolicy:
     @property
     def round_length(self) -> timedelta:
         return timedelta(minutes=self.round_minutes)
+
+    def round_ends_in_time(self, now: datetime, arrival_opens_at: datetime) -> bool:
+        """Whether a round started ``now`` closes by the block's arrival slot: a winner
+        known later could not be at the start in time, so such a block goes first come."""
+        return now + self.round_length <= arrival_opens_at
 
     @property
     def slot(self) -> timedelta:

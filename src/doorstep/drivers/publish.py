@@ -2,7 +2,8 @@
 replaces them.
 
 Publishing gives every block of the plan its offer mode (the network's, or ``instant`` for a
-wave planned at a same-day dispatch moment), its first round and when it closes, an arrival
+wave planned at a same-day dispatch moment; first come for a block whose arrival slot opens
+before a round could close), its first round and when it closes, an arrival
 slot at its start place (`drivers.slots`) and the first event of its history (None → open).
 No offer row is written here: a driver's offers are made when the driver lists them.
 
@@ -48,11 +49,14 @@ def publish_plan(
         taken=_slots_taken(session, blocks, plan_id),
     )
     for block in blocks:
-        block.offer_mode = mode
+        slot = slots[block.id]
+        rounds = mode is OfferMode.ROUNDS and policy.round_ends_in_time(now, slot.opens_at)
+        # A block starting too soon for a round (a late re-plan's) goes first come at once.
+        block.offer_mode = OfferMode.FIRST_COME if mode is OfferMode.ROUNDS and not rounds else mode
         block.offer_round = 1
-        block.round_closes_at = now + policy.round_length if mode is OfferMode.ROUNDS else None
-        block.arrival_opens_at = slots[block.id].opens_at
-        block.arrival_closes_at = slots[block.id].closes_at
+        block.round_closes_at = now + policy.round_length if rounds else None
+        block.arrival_opens_at = slot.opens_at
+        block.arrival_closes_at = slot.closes_at
     record_block_events(
         session,
         blocks,
@@ -61,7 +65,7 @@ def publish_plan(
         actor=ACTOR,
         at=now,
         reason="published",
-        data={b.id: {"plan_id": plan_id, "mode": mode.value} for b in blocks},
+        data={b.id: {"plan_id": plan_id, "mode": b.offer_mode.value} for b in blocks},
     )
     session.flush()
     return blocks

@@ -10,7 +10,8 @@ stored on every interested offer, so each driver sees why.
 
 A block nobody could get (no interest, or nobody eligible) moves to the next round, its
 interested drivers still interested; they compete again at the next close with those who
-joined since. After the last round (`OfferPolicy.rounds`) such a block goes first come. The
+joined since. After the last round (`OfferPolicy.rounds`), or when another round would close
+after the block's arrival slot opens, such a block goes first come. The
 same pass expires offers past their time (instant offers after their few minutes).
 
 The interested drivers' rows are locked (in id order) before their held blocks are read, the
@@ -129,8 +130,15 @@ def close_due_rounds(session: Session, *, now: datetime, policy: OfferPolicy) ->
         },
     )
     unallocated = [b for b in blocks if b.id not in winners]
-    more = [b.id for b in unallocated if b.offer_round < policy.rounds]
-    last = [b.id for b in unallocated if b.offer_round >= policy.rounds]
+    # Another round only while one is left and it would close before the arrival slot.
+    more = [
+        b.id
+        for b in unallocated
+        if b.offer_round < policy.rounds
+        and policy.round_ends_in_time(now, b.arrival_opens_at or b.starts_at)
+    ]
+    going_on = set(more)
+    last = [b.id for b in unallocated if b.id not in going_on]
     _next_round(session, more, now=now, policy=policy)
     _first_come(session, last)
     session.flush()
