@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import re
+from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -390,6 +391,15 @@ class Settings(BaseSettings):
         le=24 * 30,
         description="A parcel handed to a carrier with no tracking news for this long (hours) "
         "opens a carrier_silent exception",
+    )
+
+    # The same-day dispatch moments (`doorstep plan --at HH:MM`): the day's last one, at which
+    # nothing is held for a later moment.
+    planning_last_dispatch: time | None = Field(
+        default=None,
+        description="The stations' last same-day dispatch moment of the day (HH:MM, the "
+        "station's clock): at it, or at a moment whose next one would come after it, every "
+        "same-day parcel goes; unset, moments are assumed every hour until the promises end",
     )
 
     # Multi-trip blocks: a station driver comes back to the station to load the next trip.

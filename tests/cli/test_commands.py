@@ -36,13 +36,21 @@ def test_demo_day_through_the_cli(own_database: Path, tmp_path: Path) -> None:
     # A same-day dispatch moment: the demo's orders are placed in the morning, before it.
     at = runner.invoke(
         app,
-        ["plan", "--date", "2026-11-24", "--station", "DCH1", "--at", "14:00", "--time-limit", "2"],
+        [
+            *("plan", "--date", "2026-11-24", "--station", "DCH1"),
+            *("--at", "14:00", "--last-dispatch", "14:00", "--time-limit", "2"),
+        ],
     )
     assert at.exit_code == 0, at.output
     assert "Plan for 2026-11-24" in at.output
     bad = runner.invoke(app, ["plan", "--date", "2026-11-24", "--at", "2pm"])
     assert bad.exit_code == 2
     assert "--at must be a clock time HH:MM, not '2pm'" in bad.output
+    last = runner.invoke(
+        app, ["plan", "--date", "2026-11-24", "--at", "14:00", "--last-dispatch", "two"]
+    )
+    assert last.exit_code == 2
+    assert "--last-dispatch must be a clock time HH:MM, not 'two'" in last.output
 
 
 def test_merchant_creation_prints_its_keys_once(own_database: Path) -> None:

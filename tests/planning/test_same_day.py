@@ -70,6 +70,38 @@ def test_the_last_wave_sends_everything() -> None:
     assert decision.held == frozenset()
 
 
+def test_at_the_days_last_dispatch_moment_nothing_is_held() -> None:
+    """Held at the last moment, a parcel waited for a moment that never came: the day's
+    full plan took it with blocks that started too soon for a driver (docs/planning.md)."""
+    day = small_day(_open_orders())
+    hourly = decide_same_day(day, at_s=11 * HOUR, history=_history(), time_limit_s=3.0)
+    assert hourly.held  # with a moment every hour until 21:00, the wide windows wait
+    last = decide_same_day(
+        day, at_s=11 * HOUR, history=_history(), time_limit_s=3.0, last_at_s=11 * HOUR
+    )
+    assert last.held == frozenset()
+    assert last.going == {p.id for p in day.packages}
+    # A moment whose next one (an hour on) would come after the last is the last as well.
+    epoch = same_day_epoch(day, at_s=11 * HOUR, history=_history(), last_at_s=11 * HOUR + 1800)
+    assert epoch is not None
+    assert epoch.problem.is_last_epoch
+    before = same_day_epoch(day, at_s=11 * HOUR, history=_history(), last_at_s=12 * HOUR)
+    assert before is not None
+    assert not before.problem.is_last_epoch
+
+
+def test_no_order_is_sampled_for_a_moment_after_the_last() -> None:
+    history = _history(days=2.0, per_hour=10)
+    day = small_day(_open_orders())
+    epoch = same_day_epoch(day, at_s=11 * HOUR, history=history, last_at_s=12 * HOUR)
+    assert epoch is not None
+    assert epoch.demand is not None
+    sample = epoch.demand.sample(np.random.default_rng(1), epoch.problem, 3)
+    assert sample.count > 0
+    # Orders placed by 12:00 are sent at 12:00; those placed later by no moment of today's.
+    assert set(np.unique(sample.release_times)) == {HOUR}
+
+
 def test_only_same_day_station_parcels_are_candidates() -> None:
     next_day = package("nd", 33.30, -111.84, promise=Promise.NEXT_DAY)
     from_the_mall = package("mall", 33.30, -111.84, origin="MCFC-BOOKS")

@@ -396,6 +396,31 @@ def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(
     assert not noon & (placed | held)
 
 
+def test_the_days_last_dispatch_moment_holds_nothing(session: Session) -> None:
+    import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
+    for hour, batch_seed in ((10, 11), (12, 12), (14, 13), (16, 14)):
+        seed_demo_day(session, orders=25, order_time=local(hour, day=23), seed=batch_seed)
+    seed_demo_day(session, orders=40, order_time=local(9), seed=21)
+    # The same wave and history as above: with a moment every hour, 11:00 holds parcels.
+    hourly = _plan(session, dispatch_at=time(11, 0), dispatch_time_limit_s=3)
+    held = {h["package"] for h in hourly.plan.held or []}
+    assert held
+    # Told that 11:00 is the day's last moment, the planner sends them all.
+    run = _plan(
+        session,
+        force=True,
+        dispatch_at=time(11, 0),
+        dispatch_time_limit_s=3,
+        last_dispatch=time(11, 0),
+    )
+    assert run.result is not None
+    assert run.plan.held == []
+    placed = {pid for b in run.result.blocks for pid in b.packages()}
+    placed |= {pid for m in run.result.manifests for pid in m.packages}
+    placed |= {c.package for c in run.result.carrier}
+    assert held <= placed
+
+
 def test_a_replan_leaves_the_shipment_a_label_run_claimed_meanwhile(
     committed_engine: Engine,
 ) -> None:

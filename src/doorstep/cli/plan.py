@@ -69,9 +69,11 @@ def plan_stations(
     max_iterations: int | None = None,
     workers: int = 2,
     scheduler: str | None = None,
+    last_dispatch: time | None = None,
 ) -> list[dict[str, Any]]:
     """Plan each station's wave in its own transaction; write its page when it changed.
-    ``progress_to``: the console that shows a progress bar (None: none).
+    ``progress_to``: the console that shows a progress bar (None: none). ``last_dispatch``:
+    the day's last dispatch moment (`Settings.planning_last_dispatch`).
 
     More than one station (or a ``scheduler`` address) goes to a Dask cluster: the waves'
     solves run on ``workers`` local worker processes, or on the scheduler's workers."""
@@ -99,6 +101,7 @@ def plan_stations(
             travel=travel,
             offers=offers,
             morning_run=morning_run,
+            last_dispatch=last_dispatch,
         )
     results: list[dict[str, Any]] = []
     for code in codes:
@@ -119,6 +122,7 @@ def plan_stations(
                 travel=travel,
                 offers=offers,
                 morning_run=morning_run,
+                last_dispatch=last_dispatch,
             )
             results.append(row(run))
     return results
@@ -295,6 +299,13 @@ def plan_command(
             "then, and hold back the same-day parcels better sent with a later wave"
         ),
     ] = None,
+    last_dispatch: Annotated[
+        str | None,
+        typer.Option(
+            help="The day's last dispatch moment HH:MM (station time): at it nothing is held "
+            "(default: the setting DOORSTEP_PLANNING_LAST_DISPATCH)"
+        ),
+    ] = None,
     max_iterations: Annotated[
         int | None,
         typer.Option(
@@ -331,6 +342,11 @@ def plan_command(
     except ValueError:
         errors.print(f"[red]--at must be a clock time HH:MM, not '{at}'[/]")
         raise typer.Exit(2) from None
+    try:
+        last = _time.fromisoformat(last_dispatch) if last_dispatch else None
+    except ValueError:
+        errors.print(f"[red]--last-dispatch must be a clock time HH:MM, not '{last_dispatch}'[/]")
+        raise typer.Exit(2) from None
     pages = settings.data_dir / "plans"
     pages.mkdir(parents=True, exist_ok=True)
     try:
@@ -357,6 +373,7 @@ def plan_command(
                 max_iterations=max_iterations,
                 workers=workers or settings.dask_workers,
                 scheduler=scheduler or settings.dask_scheduler,
+                last_dispatch=last or settings.planning_last_dispatch,
             )
     except DomainError as exc:
         errors.print(f"[red]{exc.detail}[/]")

@@ -161,6 +161,7 @@ def twin_settings(
         counter_days=settings.store_counter_days,
         wrong_codes_per_hour=settings.store_wrong_codes_per_hour,
         public_url=settings.public_url,
+        last_dispatch=settings.planning_last_dispatch,
     )
     # The twin's own driver counts, with the settings' trips per block and door hours.
     drivers = replace(

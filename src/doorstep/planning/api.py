@@ -42,6 +42,7 @@ async def create_plan(body: PlanRequest, session: DbSession, request: Request, n
         morning_run=request.app.state.settings.morning_run,
         trips=Trips.from_settings(request.app.state.settings),
         doors=DoorCollection.from_settings(request.app.state.settings),
+        last_dispatch=request.app.state.settings.planning_last_dispatch,
     )
     view = await run_in_threadpool(
         plan_views.plan_view, session, run.plan, new_plan=run.result is not None

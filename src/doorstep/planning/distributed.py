@@ -74,6 +74,7 @@ def plan_waves(
     dispatch_time_limit_s: float = 10.0,
     costs: CostModel | None = None,
     dispatch_max_iterations: int | None = None,
+    last_dispatch: time | None = None,
 ) -> list[T]:
     """Plan the stations ``codes``: read every wave, make each station's same-day decision
     at a dispatch moment (``dispatch_at``), solve the changed waves, with ``solved(code)``
@@ -99,6 +100,7 @@ def plan_waves(
                 dispatch_time_limit_s=dispatch_time_limit_s,
                 costs=costs,
                 dispatch_max_iterations=dispatch_max_iterations,
+                last_dispatch=last_dispatch,
             )
     with ExitStack() as opened:
         client: Client | None = None

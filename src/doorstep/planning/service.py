@@ -73,10 +73,11 @@ def plan_requested(
     morning_run: str = "block",
     trips: Trips = Trips(),
     doors: DoorCollection = DoorCollection(),
+    last_dispatch: time | None = None,
 ) -> PlanRun:
     """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form);
     ``morning_run`` is `Settings.morning_run`, ``trips`` `Trips.from_settings`, ``doors``
-    `DoorCollection.from_settings`."""
+    `DoorCollection.from_settings`, ``last_dispatch`` `Settings.last_dispatch`."""
     return plan_wave(
         session,
         body.station,
@@ -90,6 +91,7 @@ def plan_requested(
         offers=offers,
         now=now,
         morning_run=morning_run,
+        last_dispatch=last_dispatch,
     )
 
 
@@ -113,11 +115,14 @@ def plan_wave(
     now: datetime | None = None,
     morning_run: str = "block",
     costs: CostModel | None = None,
+    last_dispatch: time | None = None,
 ) -> PlanRun:
     """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
     only orders placed by then are planned, and the dynamic-dispatch policy holds back the
     same-day parcels better sent with a later wave (`planning.core.same_day`). A ``time`` is
-    the station's local clock on the service date.
+    the station's local clock on the service date. ``last_dispatch`` is the station's last
+    dispatch moment of the day (`Settings.planning_last_dispatch`): at it, or when the next
+    moment would come after it, nothing is held.
 
     The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
@@ -142,6 +147,7 @@ def plan_wave(
         travel=travel,
         now=now,
         costs=costs,
+        last_dispatch=last_dispatch,
     )
     task = WaveSolve(
         station=station_code,
@@ -221,6 +227,7 @@ def prepare_wave(
     now: datetime | None = None,
     costs: CostModel | None = None,
     dispatch_max_iterations: int | None = None,
+    last_dispatch: time | None = None,
 ) -> PreparedWave:
     """Read the wave (and, at a dispatch moment, decide what is held for a later wave).
     Writes nothing: a caller may prepare every station, solve them elsewhere, and store each
@@ -242,6 +249,7 @@ def prepare_wave(
         now=now,
         costs=costs,
         dispatch_max_iterations=dispatch_max_iterations,
+        last_dispatch=last_dispatch,
     )
     decision = decide(read.decision) if read.decision is not None else None
     return finish_wave(session, read, decision, force=force)
@@ -258,6 +266,7 @@ class DecisionTask:
     time_limit_s: float
     seed: int
     max_iterations: int | None
+    last_at_s: int | None = None  # the day's last dispatch moment, if the station has one
 
 
 @dataclass(frozen=True)
@@ -287,9 +296,11 @@ def read_wave(
     now: datetime | None = None,
     costs: CostModel | None = None,
     dispatch_max_iterations: int | None = None,
+    last_dispatch: time | None = None,
 ) -> WaveRead:
     """The wave from the database and, at a dispatch moment, what the decision needs (the
-    orders placed so far, for the scenarios of the ones to come)."""
+    orders placed so far, for the scenarios of the ones to come; ``last_dispatch``, the
+    station's last moment of the day, on its local clock)."""
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
@@ -313,6 +324,7 @@ def read_wave(
             time_limit_s=dispatch_time_limit_s,
             seed=seed,
             max_iterations=dispatch_max_iterations,
+            last_at_s=None if last_dispatch is None else seconds_of_day(last_dispatch),
         )
     return WaveRead(wave, service_date, seed, now, dispatch_at is not None, task)
 
@@ -327,6 +339,7 @@ def decide(task: DecisionTask) -> SameDayDecision:
         time_limit_s=task.time_limit_s,
         seed=task.seed,
         max_iterations=task.max_iterations,
+        last_at_s=task.last_at_s,
     )
 
 

@@ -120,6 +120,9 @@ class TwinSettings:
     # planner's default of 10 s per decision would make a day's six dispatch moments the
     # twin's biggest cost).
     dispatch_time_limit_s: float = DISPATCH_TIME_LIMIT_S
+    # The day's last dispatch moment (`DOORSTEP_PLANNING_LAST_DISPATCH`); None: the world's
+    # last dispatch hour (`SimConfig.dispatch_hours`), set by `twin.service.simulate_day`.
+    last_dispatch: time | None = None
     drivers: DriverPlan = field(default_factory=lambda: DriverPlan(30, 6))
     offers: OfferPolicy = field(default_factory=OfferPolicy)
     travel: TravelModel = field(default_factory=TravelModel)
@@ -341,6 +344,7 @@ class TwinNetwork:
                     dispatch_max_iterations=self.settings.dispatch_max_iterations,
                     dispatch_at=self.now if dispatch else None,
                     dispatch_time_limit_s=self.settings.dispatch_time_limit_s,
+                    last_dispatch=self.settings.last_dispatch,
                     travel=self.settings.travel,
                     offers=self.settings.offers,
                     now=self.now,

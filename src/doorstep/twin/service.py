@@ -7,8 +7,9 @@ import gc
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from datetime import time as dt_time
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,10 @@ def simulate_day(
         photo = (Path(__file__).parent / "delivery_photo.jpg").read_bytes()
         photos.put(PHOTO_KEY, photo, "image/jpeg")
     started, cpu = time.perf_counter(), time.process_time()
+    if settings.last_dispatch is None and config.dispatch_hours:
+        # The twin calls the dispatch moments, so the network knows its last one, as an
+        # operator's schedule tells the planner (`DOORSTEP_PLANNING_LAST_DISPATCH`).
+        settings = replace(settings, last_dispatch=clock_of(max(config.dispatch_hours)))
     port = TwinNetwork(sessions, settings)
     try:
         with fewer_collections():
@@ -204,3 +209,9 @@ def fewer_collections() -> Iterator[None]:
 
 #: The phase of the station plans' solves on the cluster's workers (CPU only).
 WORKERS = "planning: solves on the cluster's workers"
+
+
+def clock_of(hour: float) -> dt_time:
+    """An hour of the day (``14.5``) as a clock time (14:30)."""
+    minutes = round(hour * 60)
+    return dt_time(minutes // 60, minutes % 60)

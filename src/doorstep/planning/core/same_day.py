@@ -114,9 +114,19 @@ class SameDayEpoch:
 
 
 def same_day_epoch(
-    day: DayInput, *, at_s: int, history: OrderHistory, epoch_s: int = HOUR
+    day: DayInput,
+    *,
+    at_s: int,
+    history: OrderHistory,
+    epoch_s: int = HOUR,
+    last_at_s: int | None = None,
 ) -> SameDayEpoch | None:
-    """The wave's same-day station parcels as an epoch problem, or None when there are none."""
+    """The wave's same-day station parcels as an epoch problem, or None when there are none.
+
+    ``last_at_s``: the day's last same-day dispatch moment, if the station has one. A moment
+    whose next one would come after it is the last: everything goes, for no later moment
+    would send what it held (blocks of the day's full plan, published minutes before they
+    start, found no driver on the twin's day: docs/planning.md)."""
     station = day.site(day.station)
     if station is None:
         raise ValueError(f"the day has no site for its station {day.station}")
@@ -148,9 +158,10 @@ def same_day_epoch(
         next_plan_start=at_s + epoch_s,
         depot_closes=closes,
     )
+    no_later_moment = last_at_s is not None and at_s + epoch_s > last_at_s
     problem = EpochProblem(
         epoch=at_s // epoch_s,
-        is_last_epoch=at_s + epoch_s >= max(p.window[1] for p in candidates),
+        is_last_epoch=no_later_moment or at_s + epoch_s >= max(p.window[1] for p in candidates),
         plan_start=at_s,
         epoch_length=epoch_s,
         capacity=max(s.capacity_cm3 for s in day.drivers),
@@ -162,13 +173,18 @@ def same_day_epoch(
         must_dispatch=must,
         durations=durations,
     )
+    # Orders placed after the last moment are sent by no moment of today's.
+    sent_by = closes if last_at_s is None else min(closes, last_at_s)
     expected = sum(
         history.rate_per_hour(at_s + k * epoch_s, at_s + (k + 1) * epoch_s) * epoch_s / HOUR
         for k in range(LOOKAHEAD_EPOCHS)
+        if at_s + (k + 1) * epoch_s <= sent_by
     )
     # With nothing to expect (no history, or none at these hours) holding back only waits.
     demand = (
-        HistoryDemandModel(history, pool_offset=n + 1, pool=pool, depot_closes=closes)
+        HistoryDemandModel(
+            history, pool_offset=n + 1, pool=pool, depot_closes=closes, last_release_s=sent_by
+        )
         if pool and expected >= 1.0
         else None
     )
@@ -184,12 +200,14 @@ def decide_same_day(
     time_limit_s: float = 10.0,
     seed: int = 1,
     max_iterations: int | None = None,
+    last_at_s: int | None = None,
 ) -> SameDayDecision:
     """Split the wave's same-day station parcels into those that go now and those held.
 
     ``max_iterations`` bounds each routing search (``time_limit_s`` then only as a safety
-    net): the same seed decides the same whatever the machine's load."""
-    epoch = same_day_epoch(day, at_s=at_s, history=history, epoch_s=epoch_s)
+    net): the same seed decides the same whatever the machine's load. ``last_at_s``: the
+    day's last dispatch moment (`same_day_epoch`); at it nothing is held."""
+    epoch = same_day_epoch(day, at_s=at_s, history=history, epoch_s=epoch_s, last_at_s=last_at_s)
     if epoch is None:
         return SameDayDecision(frozenset(), frozenset(), frozenset(), "none")
     policy: GreedyPolicy | ScenarioPolicy = GreedyPolicy(max_iterations=max_iterations)
@@ -227,6 +245,8 @@ class HistoryDemandModel:
     pool_offset: int  # place index of pool[0] in the problem's durations
     pool: tuple[PastOrder, ...]
     depot_closes: int
+    # No order is drawn for a moment after this one (the day's last dispatch moment).
+    last_release_s: int | None = None
 
     def sample(
         self, rng: np.random.Generator, problem: EpochProblem, epochs_ahead: int
@@ -237,6 +257,8 @@ class HistoryDemandModel:
             end = start + problem.epoch_length
             if start >= self.depot_closes:
                 break
+            if self.last_release_s is not None and end > self.last_release_s:
+                break  # placed after the last moment: no moment of today's sends it
             rate = self.history.rate_per_hour(start, end) * problem.epoch_length / HOUR
             same_hours = self.history.like(self.pool, start, end)
             if not same_hours or rate <= 0:

@@ -137,6 +137,7 @@ def _plan(
         morning_run=settings.morning_run,
         trips=Trips.from_settings(settings),
         doors=DoorCollection.from_settings(settings),
+        last_dispatch=settings.planning_last_dispatch,
     )
     audit.record(
         session,
