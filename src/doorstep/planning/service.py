@@ -77,7 +77,7 @@ def plan_requested(
 ) -> PlanRun:
     """`plan_wave` for what an operator asked (``POST /v1/plans`` and the console's form);
     ``morning_run`` is `Settings.morning_run`, ``trips`` `Trips.from_settings`, ``doors``
-    `DoorCollection.from_settings`, ``last_dispatch`` `Settings.last_dispatch`."""
+    `DoorCollection.from_settings`, ``last_dispatch`` `Settings.planning_last_dispatch`."""
     return plan_wave(
         session,
         body.station,

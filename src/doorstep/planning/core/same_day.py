@@ -174,16 +174,15 @@ def same_day_epoch(
         durations=durations,
     )
     # Orders placed after the last moment are sent by no moment of today's.
-    sent_by = closes if last_at_s is None else min(closes, last_at_s)
     expected = sum(
         history.rate_per_hour(at_s + k * epoch_s, at_s + (k + 1) * epoch_s) * epoch_s / HOUR
         for k in range(LOOKAHEAD_EPOCHS)
-        if at_s + (k + 1) * epoch_s <= sent_by
+        if last_at_s is None or at_s + (k + 1) * epoch_s <= last_at_s
     )
     # With nothing to expect (no history, or none at these hours) holding back only waits.
     demand = (
         HistoryDemandModel(
-            history, pool_offset=n + 1, pool=pool, depot_closes=closes, last_release_s=sent_by
+            history, pool_offset=n + 1, pool=pool, depot_closes=closes, last_release_s=last_at_s
         )
         if pool and expected >= 1.0
         else None
