@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
@@ -26,6 +27,7 @@ from doorstep.models import (
     Package,
     PackageEvent,
     PartnerManifest,
+    Plan,
     Route,
     Stop,
     StopKind,
@@ -113,6 +115,19 @@ def test_every_package_ends_in_exactly_one_terminal_state(
     # Every late package says why; every package is judged or cancelled.
     assert all(o.reason for o in k.outcomes if o.on_time is False)
     assert len(k.outcomes) == k.packages
+    # The twin calls the dispatch moments (10:00 and 12:00), so the network knows its last
+    # one, and at it no same-day parcel is held for a moment that would never come.
+    assert run.settings.last_dispatch == time(12, 0)
+    noon = datetime.combine(DAY, time(12), tzinfo=ZoneInfo(run.settings.timezone))
+    with sessions() as session:
+        at_noon = session.scalars(
+            select(Plan).where(
+                Plan.created_at >= noon - timedelta(seconds=1),
+                Plan.created_at <= noon + timedelta(seconds=1),
+            )
+        ).all()
+        assert at_noon
+        assert all(not plan.held for plan in at_noon)
 
 
 def test_a_multi_trip_block_loads_its_next_trip_at_the_station(
