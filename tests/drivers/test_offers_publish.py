@@ -22,6 +22,8 @@ from doorstep.models import (
     OfferMode,
     OfferStatus,
     Package,
+    Plan,
+    PlanStatus,
     Route,
     Stop,
     StopPackage,
@@ -66,6 +68,24 @@ def _block_packages(session: Session, block: Block) -> list[Package]:
         .where(Route.block_id == block.id)
     )
     return list(session.scalars(select(Package).where(Package.id.in_(on_block))))
+
+
+def _stored_plan(session: Session, station: Node) -> Plan:
+    """An empty current plan of the station, for blocks made by hand to belong to."""
+    plan = Plan(
+        station_id=station.id,
+        service_date=DAY,
+        status=PlanStatus.CURRENT,
+        seed=1,
+        runtime_s=0.0,
+        input_fingerprint="x",
+        totals={},
+        unassigned=[],
+        decisions=[],
+    )
+    session.add(plan)
+    session.flush()
+    return plan
 
 
 def _on_one_route_each(session: Session) -> bool:
@@ -209,26 +229,13 @@ def test_a_replan_leaves_the_block_a_driver_takes_while_it_runs(committed_engine
 
 def test_publishing_keeps_clear_of_the_slots_other_blocks_hold(session: Session) -> None:
     from doorstep.drivers.publish import publish_plan
-    from doorstep.models import Plan, PlanStatus
     from tests.drivers.offer_factory import make_block, network
 
     station = network(session)
     ten = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
     for _ in range(4):  # a driver holds each: the 09:55 slot is full
         make_block(session, station, ten, status=BlockStatus.ACCEPTED)
-    plan = Plan(
-        station_id=station.id,
-        service_date=DAY,
-        status=PlanStatus.CURRENT,
-        seed=1,
-        runtime_s=0.0,
-        input_fingerprint="x",
-        totals={},
-        unassigned=[],
-        decisions=[],
-    )
-    session.add(plan)
-    session.flush()
+    plan = _stored_plan(session, station)
     new = make_block(session, station, ten, plan_id=plan.id, arrival_opens_at=None)
     publish_plan(session, plan.id, now=PLANNED_AT, policy=POLICY)
     assert new.arrival_closes_at == new.arrival_opens_at + POLICY.slot  # type: ignore[operator]
@@ -241,23 +248,10 @@ def test_a_block_starting_before_a_round_could_close_goes_first_come(session: Se
     from datetime import timedelta
 
     from doorstep.drivers.publish import publish_plan
-    from doorstep.models import Plan, PlanStatus
     from tests.drivers.offer_factory import make_block, network
 
     station = network(session)
-    plan = Plan(
-        station_id=station.id,
-        service_date=DAY,
-        status=PlanStatus.CURRENT,
-        seed=1,
-        runtime_s=0.0,
-        input_fingerprint="x",
-        totals={},
-        unassigned=[],
-        decisions=[],
-    )
-    session.add(plan)
-    session.flush()
+    plan = _stored_plan(session, station)
     soon = make_block(session, station, PLANNED_AT + timedelta(minutes=30), plan_id=plan.id)
     later = make_block(session, station, PLANNED_AT + timedelta(hours=2), plan_id=plan.id)
     publish_plan(session, plan.id, now=PLANNED_AT, policy=POLICY)

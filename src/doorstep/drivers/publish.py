@@ -50,11 +50,13 @@ def publish_plan(
     )
     for block in blocks:
         slot = slots[block.id]
-        rounds = mode is OfferMode.ROUNDS and policy.round_ends_in_time(now, slot.opens_at)
-        # A block starting too soon for a round (a late re-plan's) goes first come at once.
-        block.offer_mode = OfferMode.FIRST_COME if mode is OfferMode.ROUNDS and not rounds else mode
+        block.offer_mode = mode
+        if mode is OfferMode.ROUNDS and not policy.round_ends_in_time(now, slot.opens_at):
+            # A block starting too soon for a round (a late re-plan's) goes first come at once.
+            block.offer_mode = OfferMode.FIRST_COME
         block.offer_round = 1
-        block.round_closes_at = now + policy.round_length if rounds else None
+        in_rounds = block.offer_mode is OfferMode.ROUNDS
+        block.round_closes_at = now + policy.round_length if in_rounds else None
         block.arrival_opens_at = slot.opens_at
         block.arrival_closes_at = slot.closes_at
     record_block_events(

@@ -162,7 +162,7 @@ def simulate_day(
     if settings.last_dispatch is None and config.dispatch_hours:
         # The twin calls the dispatch moments, so the network knows its last one, as an
         # operator's schedule tells the planner (`DOORSTEP_PLANNING_LAST_DISPATCH`).
-        settings = replace(settings, last_dispatch=clock_of(max(config.dispatch_hours)))
+        settings = replace(settings, last_dispatch=_clock_of(max(config.dispatch_hours)))
     port = TwinNetwork(sessions, settings)
     try:
         with fewer_collections():
@@ -211,7 +211,7 @@ def fewer_collections() -> Iterator[None]:
 WORKERS = "planning: solves on the cluster's workers"
 
 
-def clock_of(hour: float) -> dt_time:
+def _clock_of(hour: float) -> dt_time:
     """An hour of the day (``14.5``) as a clock time (14:30)."""
     minutes = round(hour * 60)
     return dt_time(minutes // 60, minutes % 60)
