@@ -31,7 +31,7 @@ from doorstep.models import (
 from doorstep.network.service import import_network_file
 from doorstep.orders.lifecycle import PackageState
 from doorstep.planning.loading import DriverPlan
-from doorstep.planning.service import PlanRun, plan_wave
+from doorstep.planning.service import DispatchMoment, PlanRun, plan_wave
 from tests.conftest import EXAMPLES
 from tests.drivers.offer_factory import POLICY, make_driver
 from tests.shop import local
@@ -130,7 +130,7 @@ def test_a_stored_plan_puts_its_blocks_on_offer(session: Session) -> None:
 
 def test_a_wave_planned_at_a_dispatch_moment_offers_its_blocks_instantly(session: Session) -> None:
     _day(session, orders=40)
-    _plan(session, dispatch_at=time(8, 0), dispatch_time_limit_s=2)
+    _plan(session, moment=DispatchMoment(time(8, 0), time_limit_s=2))
     blocks = session.scalars(select(Block)).all()
     assert blocks
     assert {(b.offer_mode, b.round_closes_at) for b in blocks} == {(OfferMode.INSTANT, None)}

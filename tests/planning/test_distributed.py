@@ -22,6 +22,7 @@ from doorstep.models import CarrierShipment, Node, Package, Plan, Route, Stop, S
 from doorstep.network.service import import_network_file
 from doorstep.planning.distributed import plan_waves
 from doorstep.planning.loading import DriverPlan
+from doorstep.planning.service import DispatchMoment
 from tests.conftest import EXAMPLES
 from tests.shop import local
 
@@ -171,11 +172,7 @@ def test_a_dispatch_moment_decides_on_the_cluster_as_it_does_here(
     with unit_of_work(session_factory) as session:
         import_network_file(session, EXAMPLES / "chandler-az" / "network.geojson")
         seed_demo_day(session, orders=80, order_time=local(9), console_password=None)
-    moment: dict[str, Any] = {
-        "dispatch_at": local(10),
-        "now": local(10),
-        "dispatch_max_iterations": 20,
-    }
+    moment = DispatchMoment(local(10), max_iterations=20)
 
     def plan(cluster: Any) -> list[dict[str, Any]]:
         plan_ids = plan_waves(
@@ -187,7 +184,8 @@ def test_a_dispatch_moment_decides_on_the_cluster_as_it_does_here(
             drivers=DriverPlan(6, 2),
             force=True,
             **EFFORT,
-            **moment,
+            moment=moment,
+            now=local(10),
         )
         with unit_of_work(session_factory) as session:
             return [_stored_plan(session, plan_id) for plan_id in plan_ids]

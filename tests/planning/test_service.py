@@ -38,7 +38,7 @@ from doorstep.planning import plan_views
 from doorstep.planning.core import CostModel
 from doorstep.planning.loading import DriverPlan, without_claimed
 from doorstep.planning.schemas import ManifestOut
-from doorstep.planning.service import plan_wave, prepare_wave
+from doorstep.planning.service import DispatchMoment, PlanRun, plan_wave, prepare_wave
 from doorstep.web.plan_page import HEIGHT, MARGIN, WIDTH, render_plan_page
 from tests.conftest import EXAMPLES
 from tests.shop import local
@@ -47,9 +47,13 @@ DAY = date(2026, 11, 24)
 NO_DRIVERS = DriverPlan(0, 0)
 
 
-def _plan(  # type: ignore[no-untyped-def]
-    session: Session, force: bool = False, drivers: DriverPlan = DriverPlan(8, 2), **dispatch: Any
-):
+def _plan(
+    session: Session,
+    force: bool = False,
+    drivers: DriverPlan = DriverPlan(8, 2),
+    moment: DispatchMoment | None = None,
+    now: datetime | None = None,
+) -> PlanRun:
     return plan_wave(
         session,
         "DCH1",
@@ -60,7 +64,8 @@ def _plan(  # type: ignore[no-untyped-def]
         max_iterations=200,
         workers=1,
         force=force,
-        **dispatch,
+        moment=moment,
+        now=now,
     )
 
 
@@ -375,7 +380,7 @@ def test_a_wave_planned_at_a_dispatch_moment_holds_same_day_parcels_for_later(
     seed_demo_day(session, orders=40, order_time=local(9), seed=21)
     later = seed_demo_day(session, orders=10, order_time=local(12), seed=22)
     assert later.orders
-    run = _plan(session, dispatch_at=time(11, 0), dispatch_time_limit_s=3)
+    run = _plan(session, moment=DispatchMoment(time(11, 0), time_limit_s=3))
     assert run.result is not None
     held = {h["package"] for h in run.plan.held or []}
     assert held
@@ -402,16 +407,12 @@ def test_the_days_last_dispatch_moment_holds_nothing(session: Session) -> None:
         seed_demo_day(session, orders=25, order_time=local(hour, day=23), seed=batch_seed)
     seed_demo_day(session, orders=40, order_time=local(9), seed=21)
     # The same wave and history as above: with a moment every hour, 11:00 holds parcels.
-    hourly = _plan(session, dispatch_at=time(11, 0), dispatch_time_limit_s=3)
+    hourly = _plan(session, moment=DispatchMoment(time(11, 0), time_limit_s=3))
     held = {h["package"] for h in hourly.plan.held or []}
     assert held
     # Told that 11:00 is the day's last moment, the planner sends them all.
     run = _plan(
-        session,
-        force=True,
-        dispatch_at=time(11, 0),
-        dispatch_time_limit_s=3,
-        last_dispatch=time(11, 0),
+        session, force=True, moment=DispatchMoment(time(11, 0), time_limit_s=3, last=time(11, 0))
     )
     assert run.result is not None
     assert run.plan.held == []

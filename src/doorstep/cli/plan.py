@@ -32,7 +32,7 @@ from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.planning.core import PlanProgress
 from doorstep.planning.loading import DriverPlan, Trips
-from doorstep.planning.service import PlanRun, plan_wave, station_codes
+from doorstep.planning.service import DispatchMoment, PlanRun, plan_wave, station_codes
 from doorstep.settings import get_settings
 from doorstep.tracking.returns import DoorCollection
 from doorstep.web.plan_page import render_plan_page
@@ -79,6 +79,7 @@ def plan_stations(
     solves run on ``workers`` local worker processes, or on the scheduler's workers."""
     with unit_of_work(factory) as session:
         codes = stations or station_codes(session)
+    moment = None if dispatch_at is None else DispatchMoment(dispatch_at, last=last_dispatch)
 
     def row(run: PlanRun) -> dict[str, Any]:
         return _stored(run, day, pages)
@@ -97,11 +98,10 @@ def plan_stations(
             seed=seed,
             max_iterations=max_iterations,
             force=force,
-            dispatch_at=dispatch_at,
+            moment=moment,
             travel=travel,
             offers=offers,
             morning_run=morning_run,
-            last_dispatch=last_dispatch,
         )
     results: list[dict[str, Any]] = []
     for code in codes:
@@ -118,11 +118,10 @@ def plan_stations(
                 workers=workers,
                 force=force,
                 progress=show,
-                dispatch_at=dispatch_at,
+                moment=moment,
                 travel=travel,
                 offers=offers,
                 morning_run=morning_run,
-                last_dispatch=last_dispatch,
             )
             results.append(row(run))
     return results

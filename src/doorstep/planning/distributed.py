@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager, ExitStack
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,6 +25,7 @@ from doorstep.planning.core.model import CostModel
 from doorstep.planning.core.same_day import SameDayDecision
 from doorstep.planning.loading import DriverPlan
 from doorstep.planning.service import (
+    DispatchMoment,
     PlanRun,
     PreparedWave,
     WaveRead,
@@ -65,19 +66,16 @@ def plan_waves(
     seed: int = 1,
     max_iterations: int | None = None,
     force: bool = False,
-    dispatch_at: datetime | time | None = None,
+    moment: DispatchMoment | None = None,
     travel: TravelModel | None = None,
     offers: OfferPolicy | None = None,
     now: datetime | None = None,
     solved: Callable[[str], None] | None = None,
     morning_run: str = "block",
-    dispatch_time_limit_s: float = 10.0,
     costs: CostModel | None = None,
-    dispatch_max_iterations: int | None = None,
-    last_dispatch: time | None = None,
 ) -> list[T]:
     """Plan the stations ``codes``: read every wave, make each station's same-day decision
-    at a dispatch moment (``dispatch_at``), solve the changed waves, with ``solved(code)``
+    at a dispatch ``moment``, solve the changed waves, with ``solved(code)``
     as each one ends; then store each plan in its own transaction and return
     ``stored(run)`` (called inside it) per station. The decisions and the solves run on a
     client of ``cluster()``, opened once, at the first of them (after every wave was read:
@@ -94,13 +92,10 @@ def plan_waves(
                 service_date,
                 drivers=drivers,
                 seed=seed,
-                dispatch_at=dispatch_at,
+                moment=moment,
                 travel=travel,
                 now=now,
-                dispatch_time_limit_s=dispatch_time_limit_s,
                 costs=costs,
-                dispatch_max_iterations=dispatch_max_iterations,
-                last_dispatch=last_dispatch,
             )
     with ExitStack() as opened:
         client: Client | None = None

@@ -45,6 +45,25 @@ from doorstep.tracking.returns import DoorCollection
 
 
 @dataclass(frozen=True)
+class DispatchMoment:
+    """A same-day dispatch moment, and how its decision runs.
+
+    ``at`` is the moment (a ``time`` is the station's local clock on the service date): only
+    orders placed by then are planned, and the dynamic-dispatch policy holds back the
+    same-day parcels better sent with a later wave (`planning.core.same_day`). Moments come
+    every ``epoch_s``; ``last`` is the station's last of the day
+    (`Settings.planning_last_dispatch`): at it, or when the next moment would come after it,
+    nothing is held. The decision's routing searches share ``time_limit_s``, each bounded by
+    ``max_iterations`` where given (the same seed then decides the same on any machine)."""
+
+    at: datetime | time
+    epoch_s: int = HOUR
+    time_limit_s: float = 10.0
+    max_iterations: int | None = None
+    last: time | None = None
+
+
+@dataclass(frozen=True)
 class PlanRun:
     plan: Plan
     wave: Wave
@@ -86,12 +105,11 @@ def plan_requested(
         time_limit_s=body.time_limit_s,
         seed=body.seed,
         force=body.force,
-        dispatch_at=body.at,
+        moment=None if body.at is None else DispatchMoment(body.at, last=last_dispatch),
         travel=travel,
         offers=offers,
         now=now,
         morning_run=morning_run,
-        last_dispatch=last_dispatch,
     )
 
 
@@ -107,22 +125,15 @@ def plan_wave(
     workers: int = 2,
     force: bool = False,
     progress: Callable[[PlanProgress], None] | None = None,
-    dispatch_at: datetime | time | None = None,
-    epoch_s: int = HOUR,
-    dispatch_time_limit_s: float = 10.0,
+    moment: DispatchMoment | None = None,
     travel: TravelModel | None = None,
     offers: OfferPolicy | None = None,
     now: datetime | None = None,
     morning_run: str = "block",
     costs: CostModel | None = None,
-    last_dispatch: time | None = None,
 ) -> PlanRun:
-    """Plan the wave. With ``dispatch_at`` (a same-day dispatch moment, every ``epoch_s``):
-    only orders placed by then are planned, and the dynamic-dispatch policy holds back the
-    same-day parcels better sent with a later wave (`planning.core.same_day`). A ``time`` is
-    the station's local clock on the service date. ``last_dispatch`` is the station's last
-    dispatch moment of the day (`Settings.planning_last_dispatch`): at it, or when the next
-    moment would come after it, nothing is held.
+    """Plan the wave. At a same-day dispatch ``moment`` (`DispatchMoment`) only the orders
+    placed by then are planned, less the same-day parcels the policy holds for a later wave.
 
     The stored blocks go on offer at once (`drivers.publish`, by ``offers``: the network's
     offer mode, or instant offers for a wave planned at a dispatch moment); ``now`` is when
@@ -141,13 +152,10 @@ def plan_wave(
         drivers=drivers,
         seed=seed,
         force=force,
-        dispatch_at=dispatch_at,
-        epoch_s=epoch_s,
-        dispatch_time_limit_s=dispatch_time_limit_s,
+        moment=moment,
         travel=travel,
         now=now,
         costs=costs,
-        last_dispatch=last_dispatch,
     )
     task = WaveSolve(
         station=station_code,
@@ -220,19 +228,14 @@ def prepare_wave(
     drivers: DriverPlan = DriverPlan(),
     seed: int = 1,
     force: bool = False,
-    dispatch_at: datetime | time | None = None,
-    epoch_s: int = HOUR,
-    dispatch_time_limit_s: float = 10.0,
+    moment: DispatchMoment | None = None,
     travel: TravelModel | None = None,
     now: datetime | None = None,
     costs: CostModel | None = None,
-    dispatch_max_iterations: int | None = None,
-    last_dispatch: time | None = None,
 ) -> PreparedWave:
-    """Read the wave (and, at a dispatch moment, decide what is held for a later wave).
+    """Read the wave (and, at a dispatch ``moment``, decide what is held for a later wave).
     Writes nothing: a caller may prepare every station, solve them elsewhere, and store each
-    in a transaction of its own. ``dispatch_max_iterations`` bounds each routing search of
-    the decision (`planning.core.same_day.decide_same_day`).
+    in a transaction of its own.
 
     The three steps are `read_wave`, `decide` (pure: what a worker of a cluster runs at a
     dispatch moment) and `finish_wave`; this runs them in turn."""
@@ -242,14 +245,10 @@ def prepare_wave(
         service_date,
         drivers=drivers,
         seed=seed,
-        dispatch_at=dispatch_at,
-        epoch_s=epoch_s,
-        dispatch_time_limit_s=dispatch_time_limit_s,
+        moment=moment,
         travel=travel,
         now=now,
         costs=costs,
-        dispatch_max_iterations=dispatch_max_iterations,
-        last_dispatch=last_dispatch,
     )
     decision = decide(read.decision) if read.decision is not None else None
     return finish_wave(session, read, decision, force=force)
@@ -289,18 +288,14 @@ def read_wave(
     *,
     drivers: DriverPlan = DriverPlan(),
     seed: int = 1,
-    dispatch_at: datetime | time | None = None,
-    epoch_s: int = HOUR,
-    dispatch_time_limit_s: float = 10.0,
+    moment: DispatchMoment | None = None,
     travel: TravelModel | None = None,
     now: datetime | None = None,
     costs: CostModel | None = None,
-    dispatch_max_iterations: int | None = None,
-    last_dispatch: time | None = None,
 ) -> WaveRead:
-    """The wave from the database and, at a dispatch moment, what the decision needs (the
-    orders placed so far, for the scenarios of the ones to come; ``last_dispatch``, the
-    station's last moment of the day, on its local clock)."""
+    """The wave from the database and, at a dispatch ``moment``, what the decision needs
+    (the orders placed so far, for the scenarios of the ones to come)."""
+    dispatch_at = None if moment is None else moment.at
     if isinstance(dispatch_at, time):
         dispatch_at = station_moment(session, station_code, service_date, dispatch_at)
     now = now or dispatch_at or utcnow()
@@ -315,16 +310,16 @@ def read_wave(
     )
     wave = _from_now(wave, now)
     task = None
-    if dispatch_at is not None:
+    if moment is not None and dispatch_at is not None:
         task = DecisionTask(
             day=wave.day,
             at_s=_seconds_of_day(dispatch_at, wave),
             history=load_order_history(session, wave, dispatch_at),
-            epoch_s=epoch_s,
-            time_limit_s=dispatch_time_limit_s,
+            epoch_s=moment.epoch_s,
+            time_limit_s=moment.time_limit_s,
             seed=seed,
-            max_iterations=dispatch_max_iterations,
-            last_at_s=None if last_dispatch is None else seconds_of_day(last_dispatch),
+            max_iterations=moment.max_iterations,
+            last_at_s=None if moment.last is None else seconds_of_day(moment.last),
         )
     return WaveRead(wave, service_date, seed, now, dispatch_at is not None, task)
 

@@ -52,7 +52,7 @@ from doorstep.planning.core.routing import PlanningBug
 from doorstep.planning.distributed import plan_waves
 from doorstep.planning.loading import DriverPlan, load_wave
 from doorstep.planning.persist import release_previous
-from doorstep.planning.service import PlanRun, station_codes
+from doorstep.planning.service import DispatchMoment, PlanRun, station_codes
 from doorstep.promise.network import NetworkSnapshot, load_snapshot
 from doorstep.promise.rules import PromisePolicy
 from doorstep.shipments import handover, labels, tracking
@@ -341,10 +341,7 @@ class TwinNetwork:
                     time_limit_s=limit,
                     seed=self.settings.seed,
                     max_iterations=self.settings.max_iterations,
-                    dispatch_max_iterations=self.settings.dispatch_max_iterations,
-                    dispatch_at=self.now if dispatch else None,
-                    dispatch_time_limit_s=self.settings.dispatch_time_limit_s,
-                    last_dispatch=self.settings.last_dispatch,
+                    moment=self._dispatch_moment() if dispatch else None,
                     travel=self.settings.travel,
                     offers=self.settings.offers,
                     now=self.now,
@@ -358,6 +355,16 @@ class TwinNetwork:
                 return 0
         self.plans_checked += sum(routed for routed, _ in runs)
         return sum(blocks for _, blocks in runs)
+
+    def _dispatch_moment(self) -> DispatchMoment:
+        """Now as a same-day dispatch moment, its decision run as the settings say."""
+        settings = self.settings
+        return DispatchMoment(
+            self.now,
+            time_limit_s=settings.dispatch_time_limit_s,
+            max_iterations=settings.dispatch_max_iterations,
+            last=settings.last_dispatch,
+        )
 
     @contextmanager
     def _cluster(self) -> Iterator[Client]:
