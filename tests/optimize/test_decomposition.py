@@ -20,6 +20,7 @@ from doorstep.optimize.decomposition import (
     MIN_PART_S,
     PART_SIZE,
     ROUTES_PER_PART,
+    SEARCH_SHARE,
     Part,
     _across_borders,
     _barycentre_angle,
@@ -318,11 +319,11 @@ def test_a_short_time_limit_cuts_round_0_into_fewer_larger_sectors_and_holds() -
 
 
 def test_the_parts_that_still_fit_in_the_time_left_are_counted_per_worker() -> None:
-    assert parts_in_time(10 * MIN_PART_S / 0.9, workers=2) == 20
-    assert parts_in_time(3.4 * MIN_PART_S / 0.9, workers=2) == 6
-    assert parts_in_time(0.9 * MIN_PART_S / 0.9, workers=2) == 0
+    assert parts_in_time(10 * MIN_PART_S / SEARCH_SHARE, workers=2) == 20
+    assert parts_in_time(3.4 * MIN_PART_S / SEARCH_SHARE, workers=2) == 6
+    assert parts_in_time(0.9 * MIN_PART_S / SEARCH_SHARE, workers=2) == 0
     assert parts_in_time(-1.0, workers=2) == 0
-    assert parts_in_time(2 * MIN_PART_S / 0.9, workers=0) == 2
+    assert parts_in_time(2 * MIN_PART_S / SEARCH_SHARE, workers=0) == 2
 
 
 def test_time_too_short_for_a_whole_round_still_searches_the_parts_that_fit() -> None:

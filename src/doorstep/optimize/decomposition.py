@@ -53,6 +53,9 @@ SECONDS_PER_100_STOPS = 0.5
 FIRST_ROUND_SECONDS_PER_100_STOPS = 0.5
 #: Fewer seconds than this for a part of a round is not worth the round.
 MIN_PART_S = 0.5
+#: The share of the time left that a round's searches may take (the rest builds the parts
+#: and puts the routes together).
+SEARCH_SHARE = 0.9
 #: The share of a short time limit that round 0's searches may take (their starts, built
 #: from scratch before the search's clock, and the cluster's round trips take the rest).
 FIRST_ROUND_SHARE = 0.7
@@ -125,10 +128,9 @@ def part_count(stops: int, part_size: int, workers: int) -> int:
 
 
 def parts_in_time(left_s: float, workers: int) -> int:
-    """How many parts still get `MIN_PART_S` each in ``left_s`` seconds on ``workers``
-    (a tenth kept for building the parts and putting the routes together, as a round's
-    budget keeps)."""
-    return max(1, workers) * math.floor(0.9 * max(0.0, left_s) / MIN_PART_S)
+    """How many parts still get `MIN_PART_S` each in `SEARCH_SHARE` of ``left_s`` seconds
+    on ``workers``."""
+    return max(1, workers) * math.floor(SEARCH_SHARE * max(0.0, left_s) / MIN_PART_S)
 
 
 def fewest_routes(problem: Problem, jobs: Sequence[Job]) -> int:
@@ -181,7 +183,7 @@ def solve_decomposed(
         left = time_limit - (time.perf_counter() - started)
         per_part = max(MIN_PART_S, per_100_stops * (size or part_size) / 100)
         rounds_of_parts = math.ceil(parts / waves)
-        return min(per_part, 0.9 * left / rounds_of_parts)
+        return min(per_part, SEARCH_SHARE * left / rounds_of_parts)
 
     # Round 0: sectors of stops by angle, each solved from scratch. It makes the routes the
     # others improve, so it runs even where the time is short; then it has fewer, larger
@@ -226,8 +228,9 @@ def solve_decomposed(
         ]
         _keep_for_left_out(problem, used, left)
         fleets = _share_fleet(problem, counts, used=used)
+        whole_round = budget(len(groups))
         chosen = list(range(len(groups)))
-        if budget(len(groups)) < MIN_PART_S:
+        if whole_round < MIN_PART_S:
             # Too little time left for every part: a last round of as many as still get
             # `MIN_PART_S` each, picked at random; the others keep their routes. (Stopping
             # here left up to 9 s of a 60 s limit unused on 10,000 stops in 34 parts.)
@@ -237,7 +240,7 @@ def solve_decomposed(
                 break  # too little time left for a part that could improve anything
             pick = np.random.default_rng(seed + round_no).permutation(len(groups))[:fitting]
             chosen = sorted(int(k) for k in pick)
-        seconds = budget(len(groups)) if len(chosen) == len(groups) else MIN_PART_S
+        seconds = whole_round if len(chosen) == len(groups) else MIN_PART_S
         round_started = time.perf_counter()
         parts = []
         for k in chosen:
