@@ -46,6 +46,9 @@ SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
     "gh-rc2": ("gehring_homberger/GH200", ("RC2_2_",)),
     "lilim": ("li_lim/pdp_100", ("lr1", "lrc2", "lc1", "lr2", "lrc1", "lc2")),
     "ortec": ("ortec/train_sample", ("ORTEC",)),
+    # The organisers' qualification and test instances, each also run as a static problem.
+    "ortec-qualification": ("ortec/qualification", ("ORTEC",)),
+    "ortec-test": ("ortec/test", ("ORTEC",)),
     "solomon": ("solomon", ("R1", "RC2", "RC1", "R2", "C1", "C2")),
 }
 console = Console(width=200)

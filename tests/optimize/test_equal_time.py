@@ -17,3 +17,16 @@ def test_a_named_instance_runs_only_in_the_suite_of_its_family(benchmarks: Path)
     names = {"R1_2_1", "RC2_2_1"}
     assert [p.name.split(".")[0] for p in choose("gh-r1", 1, names)] == ["R1_2_1"]
     assert [p.name.split(".")[0] for p in choose("gh-rc2", 1, names)] == ["RC2_2_1"]
+
+
+@pytest.mark.benchmark_data
+def test_every_ortec_folder_is_a_suite_of_its_own(benchmarks: Path) -> None:
+    choose = benchmark_script("equal_time.py")._choose
+    assert len(choose("ortec-qualification", 100, None)) == 10  # compressed (.txt.gz)
+    assert [p.name for p in choose("ortec-test", 100, None)] == [
+        "ORTEC-VRPTW-ASYM-0bdff870-d1-n458-k35.txt"
+    ]
+    named = {"ORTEC-VRPTW-ASYM-e46f81b5-d1-n286-k25"}
+    assert [p.name for p in choose("ortec-qualification", 1, named)] == [
+        "ORTEC-VRPTW-ASYM-e46f81b5-d1-n286-k25.txt.gz"
+    ]
