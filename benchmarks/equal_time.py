@@ -11,7 +11,8 @@ most doorstep's wall time ran past its limit. Load averages are printed before a
 suite: on a shared machine doorstep's cores are not free, and the tables say so.
 
     .venv/bin/python benchmarks/equal_time.py --time-limit 10 --per-suite 2 --seeds 1,2,3
-    # the long quiet run (about 5 suites x 10 instances x 5 seeds x 2 x 60 s = 17 h):
+    # the long quiet run (56 instances: 10 a suite, ORTEC's 5 train and 1 test; x 5 seeds
+    # x 2 solvers x 60 s = about 9.3 h):
     nohup .venv/bin/python benchmarks/equal_time.py --time-limit 60 --per-suite 10 \\
         --seeds 1,2,3,4,5 > benchmarks/results/equal_time.out 2>&1 &
     .venv/bin/python benchmarks/equal_time.py --suites gh-r1 --instances R1_2_1,R1_2_5
