@@ -176,11 +176,14 @@ def solve_decomposed(
     # Stops no vehicle of the fleet can take (too heavy, too far, ...), with the reason.
     cannot = impossible_tasks(problem)
 
+    def time_left() -> float:
+        return time_limit - (time.perf_counter() - started)
+
     def budget(parts: int, per_100_stops: float = SECONDS_PER_100_STOPS, size: int = 0) -> float:
         """Seconds per part (of ``size`` stops, a round's part by default) so that the
         round's parts, ``waves`` at a time, fit in the time left (less a tenth for building
         the parts and putting the routes together)."""
-        left = time_limit - (time.perf_counter() - started)
+        left = time_left()
         per_part = max(MIN_PART_S, per_100_stops * (size or part_size) / 100)
         rounds_of_parts = math.ceil(parts / waves)
         return min(per_part, SEARCH_SHARE * left / rounds_of_parts)
@@ -234,8 +237,7 @@ def solve_decomposed(
             # Too little time left for every part: a last round of as many as still get
             # `MIN_PART_S` each, picked at random; the others keep their routes. (Stopping
             # here left up to 9 s of a 60 s limit unused on 10,000 stops in 34 parts.)
-            left_s = time_limit - (time.perf_counter() - started) - overhead
-            fitting = parts_in_time(left_s, waves)
+            fitting = parts_in_time(time_left() - overhead, waves)
             if fitting < 1:
                 break  # too little time left for a part that could improve anything
             pick = np.random.default_rng(seed + round_no).permutation(len(groups))[:fitting]
