@@ -11,8 +11,8 @@ most doorstep's wall time ran past its limit. Load averages are printed before a
 suite: on a shared machine doorstep's cores are not free, and the tables say so.
 
     .venv/bin/python benchmarks/equal_time.py --time-limit 10 --per-suite 2 --seeds 1,2,3
-    # the long quiet run (56 instances: 10 a suite, ORTEC's 5 train and 1 test; x 5 seeds
-    # x 2 solvers x 60 s = about 9.3 h):
+    # the long quiet run (96 instances: 10 a suite, ORTEC's 5 train and 1 test; x 5 seeds
+    # x 2 solvers x 60 s = about 16 h):
     nohup .venv/bin/python benchmarks/equal_time.py --time-limit 60 --per-suite 10 \\
         --seeds 1,2,3,4,5 > benchmarks/results/equal_time.out 2>&1 &
     .venv/bin/python benchmarks/equal_time.py --suites gh-r1 --instances R1_2_1,R1_2_5
@@ -43,8 +43,13 @@ from doorstep.optimize.suite import benchmarks_dir, best_known, find_instances, 
 
 #: Suites: folder under the benchmark root, and the file-name prefixes of the subset.
 SUITES: dict[str, tuple[str, tuple[str, ...]]] = {
+    # Gehring & Homberger 200, one suite a family (the routing-quality check names R1 and RC2).
     "gh-r1": ("gehring_homberger/GH200", ("R1_2_",)),
     "gh-rc2": ("gehring_homberger/GH200", ("RC2_2_",)),
+    "gh-c1": ("gehring_homberger/GH200", ("C1_2_",)),
+    "gh-c2": ("gehring_homberger/GH200", ("C2_2_",)),
+    "gh-r2": ("gehring_homberger/GH200", ("R2_2_",)),
+    "gh-rc1": ("gehring_homberger/GH200", ("RC1_2_",)),
     "lilim": ("li_lim/pdp_100", ("lr1", "lrc2", "lc1", "lr2", "lrc1", "lc2")),
     "ortec": ("ortec/train_sample", ("ORTEC",)),
     # The organisers' qualification and test instances, each also run as a static problem.

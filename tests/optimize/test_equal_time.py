@@ -30,3 +30,14 @@ def test_every_ortec_folder_is_a_suite_of_its_own(benchmarks: Path) -> None:
     assert [p.name for p in choose("ortec-qualification", 1, named)] == [
         "ORTEC-VRPTW-ASYM-e46f81b5-d1-n286-k25.txt.gz"
     ]
+
+
+@pytest.mark.benchmark_data
+def test_every_gehring_homberger_family_is_a_suite_of_ten(benchmarks: Path) -> None:
+    choose = benchmark_script("equal_time.py")._choose
+    families = {"gh-c1": "C1_2_", "gh-c2": "C2_2_", "gh-r1": "R1_2_", "gh-r2": "R2_2_"}
+    families |= {"gh-rc1": "RC1_2_", "gh-rc2": "RC2_2_"}
+    for suite, prefix in families.items():
+        chosen = [p.name for p in choose(suite, 100, None)]
+        assert len(chosen) == 10, suite
+        assert all(name.startswith(prefix) for name in chosen), (suite, chosen)
