@@ -175,7 +175,8 @@ def run_instance(
 ) -> InstanceResult:
     """Solve one instance file (`solve_instance`) and check the result (a top-level
     function, so worker processes can run it)."""
-    instance = read_instance(path)
+    # Solved in parts, only the parts' matrices are needed: none of the whole is built.
+    instance = read_instance(path, in_parts=workers is not None)
     started = time.perf_counter()
     solution = solve_instance(
         instance, engine, time_limit, seed, workers=workers, run=run, cores=cores

@@ -19,8 +19,10 @@ def is_instance_file(path: Path) -> bool:
     return path.is_file() and path.name.endswith(INSTANCE_SUFFIXES) and "bks" not in path.name
 
 
-def read_instance(path: str | Path) -> BenchmarkInstance:
-    """Read any supported instance, telling the formats apart by their first line."""
+def read_instance(path: str | Path, *, in_parts: bool = False) -> BenchmarkInstance:
+    """Read any supported instance, telling the formats apart by their first line. For a
+    caller that solves it ``in_parts`` (decomposition), a CVRP file's matrix is computed as
+    read at any size (`read_vrplib`)."""
     p = Path(path)
     if not p.is_file():
         raise InstanceFormatError(str(p), None, "no such file")
@@ -28,7 +30,7 @@ def read_instance(path: str | Path) -> BenchmarkInstance:
     if first is None:
         raise InstanceFormatError(str(p), None, "empty file")
     if ":" in first:
-        return read_vrplib(p)
+        return read_vrplib(p, matrix_as_read=in_parts)
     return read_lilim(p)
 
 
