@@ -27,9 +27,8 @@ IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
 
 #: Rows of a dense matrix computed at a time (`euclidean_by_rows`): blocks of a few tens of
-#: MB. Computed whole, the matrix went through three temporaries its own size: reading a
-#: 10,000-stop file peaked at 2.4 GB, by blocks at 1.6 GB (the matrix and the builder's
-#: copy of it).
+#: MB. Computed whole, the matrix peaked at three times its own size: reading a 10,000-stop
+#: file peaked at 2.4 GB, by blocks at 1.6 GB (the matrix and the builder's copy of it).
 ROWS_PER_BLOCK = 256
 
 
