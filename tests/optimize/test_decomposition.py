@@ -28,10 +28,12 @@ from doorstep.optimize.decomposition import (
     _sectors,
     _sub_problem,
     fewest_routes,
+    in_turn,
     part_count,
     part_size_for,
     parts_in_time,
     solve_decomposed,
+    solve_part,
 )
 from doorstep.optimize.instances import read_instance
 from doorstep.optimize.instances.vrptw import rounded_matrix
@@ -313,6 +315,44 @@ def test_a_short_time_limit_cuts_round_0_into_fewer_larger_sectors_and_holds() -
     solution = solve_decomposed(problem, coords, time_limit=2, seed=1, part_size=100)
     wall = time.perf_counter() - started
     assert wall <= 2 + 1, wall
+    report = check(problem, solution)
+    assert report.feasible, report.violations[:3]
+    assert report.complete
+
+
+def test_a_part_searches_no_longer_than_its_round_has_left() -> None:
+    coords, demand = _city(150)
+    problem = _problem(coords, demand)
+    started = time.perf_counter()
+    solution = solve_part(Part(problem, None, 30.0, seed=1, ends_by=time.time() + 0.5))
+    assert time.perf_counter() - started < 2.0
+    assert check(problem, solution).complete
+    # One that starts after its round has ended still brings back a plan.
+    started = time.perf_counter()
+    late = solve_part(Part(problem, None, 30.0, seed=1, ends_by=time.time() - 5))
+    assert time.perf_counter() - started < 1.5
+    assert check(problem, late).feasible
+
+
+def test_parts_behind_one_that_ran_over_end_with_their_round() -> None:
+    # Regression: each part had its whole time wherever it started, so one part that ran
+    # over on a loaded machine pushed every later one on its worker past the limit
+    # (1,600 stops at 2 s ran 3.0 s in CI, SQLite and PostgreSQL suites side by side).
+    coords, demand = _city(1_600, seed=7)
+    problem = _problem(coords, demand, capacity=30)
+
+    def first_part_late(
+        function: Callable[[Part], Solution], parts: Sequence[Part]
+    ) -> list[Solution]:
+        time.sleep(2.0)  # the first part starts two seconds behind its round
+        return in_turn(function, parts)
+
+    started = time.perf_counter()
+    solution = solve_decomposed(
+        problem, coords, time_limit=4, seed=1, part_size=100, run=first_part_late
+    )
+    wall = time.perf_counter() - started
+    assert wall <= 4 + 1, wall
     report = check(problem, solution)
     assert report.feasible, report.violations[:3]
     assert report.complete
