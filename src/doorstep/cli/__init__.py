@@ -1,70 +1,78 @@
-"""The ``doorstep`` command line: one module per command group, assembled here."""
+"""The ``doorstep`` command line: one module per command group, each imported only when its
+command runs (`doorstep.cli.lazy`)."""
 
 from __future__ import annotations
 
-import inspect
+from typing import ClassVar
 
 import typer
 
-from doorstep.cli import (
-    bench,
-    carrier,
-    config,
-    db,
-    demo,
-    drivers,
-    dynamic_dispatch,
-    jobs,
-    merchants,
-    network,
-    partners,
-    plan,
-    simulate,
-    users,
-    worker,
-)
-from doorstep.cli.serve import serve
-
-app = typer.Typer(
-    help="doorstep: run a local same-day / two-day delivery network.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-app.add_typer(db.app, name="db")
-app.add_typer(config.app, name="config")
-app.add_typer(merchants.app, name="merchants")
-app.add_typer(demo.app, name="demo")
-app.add_typer(carrier.app, name="carrier")
-app.add_typer(network.app, name="network")
-app.add_typer(drivers.app, name="drivers")
-app.add_typer(partners.app, name="partners")
-app.add_typer(jobs.app, name="jobs")
-app.add_typer(users.app, name="users")
-app.command("plan")(plan.plan_command)
-app.command("simulate")(simulate.simulate_command)
-app.command("worker")(worker.worker)
-app.command("serve")(serve)
-# `doorstep bench` holds the optimizer's static benchmarks and the dynamic dispatch benchmark.
-bench.app.command("dynamic")(dynamic_dispatch.dynamic)
-app.add_typer(
-    bench.app,
-    name="bench",
-    help="Benchmarks: the route optimizer on public instances, dynamic dispatch on ORTEC.",
-)
+from doorstep.cli.lazy import LazyCommand, LazyGroup
 
 
-def _one_line_summaries(group: typer.Typer) -> None:
-    """Give each command the first sentence of its docstring, on one line, for the command
-    lists: in its rich mode Typer keeps a docstring's line breaks there, so a summary broke
-    mid-sentence where the source wrapped it. ``--help`` of the command shows it all."""
-    for command in group.registered_commands:
-        doc = command.help or inspect.getdoc(command.callback) or ""
-        paragraph = " ".join(doc.split("\n\n")[0].split())
-        first, stop, _ = paragraph.partition(". ")
-        command.short_help = command.short_help or first + stop.strip()
-    for sub in group.registered_groups:
-        if sub.typer_instance is not None:
-            _one_line_summaries(sub.typer_instance)
+class Commands(LazyGroup):
+    """Every command of ``doorstep``, in the order ``--help`` lists them."""
+
+    lazy: ClassVar[dict[str, LazyCommand]] = {
+        "plan": LazyCommand(
+            "doorstep.cli.plan",
+            "plan_command",
+            "Plan the day's waves: the cheapest channel per package, routes cut into blocks, "
+            "partner manifests, carrier shipments.",
+        ),
+        "simulate": LazyCommand(
+            "doorstep.cli.simulate",
+            "simulate_command",
+            "Simulate a day of the network through doorstep's own services: shoppers at the "
+            "checkouts, the planner at each cut-off and dispatch moment, drivers taking blocks "
+            "and driving them, partner stores, the carrier.",
+        ),
+        "worker": LazyCommand(
+            "doorstep.cli.worker",
+            "worker",
+            "Run background work: deliver outbox events to merchants' webhook endpoints "
+            "(signed, with retries), run queued and periodic jobs (retention among them).",
+        ),
+        "serve": LazyCommand(
+            "doorstep.cli.serve",
+            "serve",
+            "Serve the HTTP API (OpenAPI at /openapi.json, docs at /docs).",
+        ),
+        "db": LazyCommand("doorstep.cli.db", "app", "The database schema."),
+        "config": LazyCommand("doorstep.cli.config", "app", "The settings doorstep runs with."),
+        "merchants": LazyCommand(
+            "doorstep.cli.merchants", "app", "Merchant accounts and their keys."
+        ),
+        "demo": LazyCommand("doorstep.cli.demo", "app", "A demo day on the example network."),
+        "carrier": LazyCommand(
+            "doorstep.cli.carrier",
+            "app",
+            "The carrier fallback: labels, handover at the counter, tracking.",
+        ),
+        "network": LazyCommand(
+            "doorstep.cli.network", "app", "Stations, stores, partner stores, service areas."
+        ),
+        "drivers": LazyCommand("doorstep.cli.drivers", "app", "Gig drivers: onboarding, status."),
+        "partners": LazyCommand(
+            "doorstep.cli.partners",
+            "app",
+            "Partner stores: staff, the morning drop, counter locks.",
+        ),
+        "jobs": LazyCommand("doorstep.cli.jobs", "app", "The job queue: list, retry, prune."),
+        "users": LazyCommand(
+            "doorstep.cli.users", "app", "Operator accounts: roles, passwords, API tokens."
+        ),
+        "bench": LazyCommand(
+            "doorstep.cli.bench",
+            "app",
+            "Benchmarks: the route optimizer on public instances, dynamic dispatch on ORTEC.",
+        ),
+    }
 
 
-_one_line_summaries(app)
+app = typer.Typer(cls=Commands, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def doorstep() -> None:
+    """doorstep: run a local same-day / two-day delivery network."""

@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from doorstep.cli.dynamic_dispatch import dynamic
 from doorstep.optimize.engines import ENGINES
 from doorstep.optimize.engines.pyvrp_search import default_workers
 from doorstep.optimize.errors import InstanceFormatError, ProblemError, UnsupportedFeatureError
@@ -30,7 +31,10 @@ from doorstep.optimize.suite import (
     write_csv,
 )
 
-app = typer.Typer(help="Benchmark the route optimizer.", no_args_is_help=True)
+app = typer.Typer(
+    help="Benchmarks: the route optimizer on public instances, dynamic dispatch on ORTEC.",
+    no_args_is_help=True,
+)
 # Wide output when logging to a file, so the side-by-side table stays readable.
 console = Console(width=None if sys.stdout.isatty() else 200)
 
@@ -212,6 +216,9 @@ def suite_command(
         console.print(f"[red]failed:[/red] {failure}")
     console.print(f"CSV: {out}")
 
+
+# The dynamic dispatch benchmark sits beside the static ones.
+app.command("dynamic")(dynamic)
 
 if __name__ == "__main__":
     app()
