@@ -25,6 +25,7 @@ from doorstep.optimize.decomposition import (
     _across_borders,
     _barycentre_angle,
     _cells,
+    _ending_by,
     _sectors,
     _sub_problem,
     fewest_routes,
@@ -332,6 +333,22 @@ def test_a_part_searches_no_longer_than_its_round_has_left() -> None:
     late = solve_part(Part(problem, None, 30.0, seed=1, ends_by=time.time() - 5))
     assert time.perf_counter() - started < 1.5
     assert check(problem, late).feasible
+
+
+def test_a_round_ends_after_one_part_time_per_wave_or_sooner_when_the_limit_is_near() -> None:
+    problem = _problem(*_city(20))
+    parts = [Part(problem, None, 1.5, seed=k) for k in range(5)]
+    now = time.time()
+
+    def round_end(latest: float) -> float:
+        (ends_by,) = {p.ends_by for p in _ending_by(parts, 1.5, waves=2, latest=latest)}
+        assert ends_by is not None
+        return ends_by - now
+
+    assert 4.5 <= round_end(60.0) < 4.5 + 0.5  # three waves of 1.5 s
+    # Putting the plan together has to fit after the searches: they end sooner.
+    assert 2.0 <= round_end(2.0) < 2.0 + 0.5
+    assert round_end(-1.0) < 0.5
 
 
 def test_parts_behind_one_that_ran_over_end_with_their_round() -> None:
