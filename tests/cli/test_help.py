@@ -62,7 +62,7 @@ def test_a_summary_that_wrapped_in_the_source_reads_as_one_line() -> None:
 
 
 def test_the_list_of_commands_imports_none_of_them() -> None:
-    # Importing every command module took about five seconds before `doorstep --help`
+    # Importing every command module took about four seconds before `doorstep --help`
     # printed a line; a command imports its own module only.
     script = (
         "import json, sys\n"

@@ -1,7 +1,7 @@
 """Commands whose modules are imported only when they run.
 
-Imported together, the command modules (the twin, the carrier, the web models, Dask) took
-about five seconds before any command started, `doorstep --help` included. A `LazyGroup`
+Imported together, the command modules (the twin, the carrier, the web models) took
+about four seconds before any command started, `doorstep --help` included. A `LazyGroup`
 knows each command by its module and a one-line summary: the list in `doorstep --help` is
 drawn from the summaries, and a command's module is imported when that command (or its own
 ``--help``) runs. `tests/cli/test_help.py` holds each summary to its command's own.
