@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -34,17 +36,25 @@ class LazyCommand:
     def load(self, name: str) -> TyperCommand | TyperGroup:
         """The command itself, its module imported."""
         target = self.target()
-        group = target if isinstance(target, typer.Typer) else _single(name, target)
-        one_line_summaries(group)
+        command: TyperCommand | TyperGroup
         if isinstance(target, typer.Typer):
-            command: TyperCommand | TyperGroup = typer.main.get_group(group)
+            one_line_summaries(target)
+            command = typer.main.get_group(target)
         else:
-            only = group.registered_commands[0]
+            single = typer.Typer()
+            single.command(name)(target)
+            one_line_summaries(single)
             command = typer.main.get_command_from_info(
-                only, pretty_exceptions_short=True, rich_markup_mode=group.rich_markup_mode
+                single.registered_commands[0],
+                pretty_exceptions_short=True,
+                rich_markup_mode=single.rich_markup_mode,
             )  # type: ignore[assignment]  # Typer types it as the base command
         command.name = name
         return command
+
+
+class _Placeholder(TyperCommand):
+    """A lazy command before its module is imported: its name and summary alone."""
 
 
 class LazyGroup(TyperGroup):
@@ -57,40 +67,34 @@ class LazyGroup(TyperGroup):
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
         self._listing = False
-        self._loaded: set[str] = set()
         for name, entry in self.lazy.items():
             self.commands.setdefault(
-                name, TyperCommand(name=name, help=entry.summary, short_help=entry.summary)
+                name, _Placeholder(name=name, help=entry.summary, short_help=entry.summary)
             )
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        entry = self.lazy.get(cmd_name)
-        if entry is not None and not self._listing and cmd_name not in self._loaded:
-            self.commands[cmd_name] = entry.load(cmd_name)
-            self._loaded.add(cmd_name)
+        if not self._listing and isinstance(self.commands.get(cmd_name), _Placeholder):
+            self.commands[cmd_name] = self.lazy[cmd_name].load(cmd_name)
         return super().get_command(ctx, cmd_name)
 
-    def format_help(self, ctx: Any, formatter: Any) -> None:
-        # Only each command's line in the list is wanted: no import.
+    @contextmanager
+    def _names_only(self) -> Iterator[None]:
+        """Within it, a lazy command is its placeholder: its module is not imported."""
         self._listing = True
         try:
-            super().format_help(ctx, formatter)
+            yield
         finally:
             self._listing = False
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        # Only each command's line in the list is wanted.
+        with self._names_only():
+            super().format_help(ctx, formatter)
 
     def shell_complete(self, ctx: Any, incomplete: str) -> Any:
         # Completing a command's name needs its name and summary alone.
-        self._listing = True
-        try:
+        with self._names_only():
             return super().shell_complete(ctx, incomplete)
-        finally:
-            self._listing = False
-
-
-def _single(name: str, function: Any) -> typer.Typer:
-    single = typer.Typer()
-    single.command(name)(function)
-    return single
 
 
 def one_line_summaries(group: typer.Typer) -> None:

@@ -35,7 +35,7 @@ from doorstep.optimize.engines.base import EnginePlan, PlannedRoute
 from doorstep.optimize.feasibility import impossible_tasks
 from doorstep.optimize.problem import Job, Problem, Step, VehicleType
 from doorstep.optimize.solution import Route, Solution, UnassignedReason
-from doorstep.optimize.solve import assemble, solve
+from doorstep.optimize.solve import MIN_SEARCH_S, assemble, solve
 
 #: Stops per sub-problem: small enough for the search to converge in a few seconds.
 PART_SIZE = 300
@@ -56,9 +56,6 @@ MIN_PART_S = 0.5
 #: The share of the time left that a round's searches may take (the rest builds the parts
 #: and puts the routes together).
 SEARCH_SHARE = 0.9
-#: A part that starts after its round should have ended still gets this long: a warm-started
-#: one returns its start, one from scratch builds a first plan.
-MIN_LATE_PART_S = 0.05
 #: The share of a short time limit that round 0's searches may take (their starts, built
 #: from scratch before the search's clock, and the cluster's round trips take the rest).
 FIRST_ROUND_SHARE = 0.7
@@ -94,7 +91,9 @@ def solve_part(part: Part) -> Solution:
     its time limit or until its round ends, whichever comes first."""
     seconds = part.time_limit
     if part.ends_by is not None:
-        seconds = min(seconds, max(MIN_LATE_PART_S, part.ends_by - time.time()))
+        # One that starts after its round ended still gets the shortest search: a
+        # warm-started part returns its start, one from scratch builds a first plan.
+        seconds = min(seconds, max(MIN_SEARCH_S, part.ends_by - time.time()))
     return solve(
         part.problem,
         engine="pyvrp",
