@@ -307,7 +307,7 @@ def test_stops_no_vehicle_can_carry_are_reported_with_their_reason() -> None:
     assert len(solution.unassigned) == 120
 
 
-def test_a_short_time_limit_cuts_round_0_into_fewer_larger_sectors_and_holds() -> None:
+def test_a_short_time_limit_is_shared_among_round_0s_sectors_and_holds() -> None:
     # Regression: round 0 gave each of its sectors half a second whatever the time limit,
     # so 16 sectors on one worker took 8 s of a 2 s limit (10,000 stops at 5 s: 8.6 s).
     coords, demand = _city(1_600, seed=7)
@@ -319,6 +319,25 @@ def test_a_short_time_limit_cuts_round_0_into_fewer_larger_sectors_and_holds() -
     report = check(problem, solution)
     assert report.feasible, report.violations[:3]
     assert report.complete
+
+
+def test_round_0_keeps_the_parts_size_at_a_short_time_limit() -> None:
+    # Regression: a short limit cut round 0 into fewer, larger sectors, and building a first
+    # plan takes longer per stop the larger its sector: one sector of 3,000 stops at 1 s
+    # took 2.4 s, as many sectors as parts 1.0 s (the 10,000-stop city at 1 s: 11.4 s).
+    coords, demand = _city(3_000, seed=7)
+    problem = _problem(coords, demand, capacity=30)
+    first_round: list[int] = []
+
+    def recording(function: Callable[[Part], Solution], parts: Sequence[Part]) -> list[Solution]:
+        if not first_round:
+            first_round.extend(len(part.problem.jobs) for part in parts)
+        return in_turn(function, parts)
+
+    solution = solve_decomposed(problem, coords, time_limit=1, seed=1, part_size=300, run=recording)
+    assert len(first_round) == part_count(3_000, 300, workers=1)
+    assert max(first_round) <= 2 * 300, first_round
+    assert check(problem, solution).complete
 
 
 def test_a_part_searches_no_longer_than_its_round_has_left() -> None:

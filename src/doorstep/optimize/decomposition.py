@@ -56,9 +56,6 @@ MIN_PART_S = 0.5
 #: The share of the time left that a round's searches may take (the rest builds the parts
 #: and puts the routes together).
 SEARCH_SHARE = 0.9
-#: The share of a short time limit that round 0's searches may take (their starts, built
-#: from scratch before the search's clock, and the cluster's round trips take the rest).
-FIRST_ROUND_SHARE = 0.7
 #: Nearest stops each move of a part's search looks at (PyVRP's default is 50): a part is
 #: searched for a few seconds only, and a narrower neighbourhood spends them better. At
 #: 60 s on 2 workers, with 20 Antwerp1 ended +0.95 % above the best-known on seeds 1 and
@@ -199,15 +196,15 @@ def solve_decomposed(
         return min(per_part, SEARCH_SHARE * left / rounds_of_parts)
 
     # Round 0: sectors of stops by angle, each solved from scratch. It makes the routes the
-    # others improve, so it runs even where the time is short; then it has fewer, larger
-    # sectors, as many waves of them as get `MIN_PART_S` each in the time limit.
-    waves_in_time = max(1, math.floor(FIRST_ROUND_SHARE * time_limit / MIN_PART_S))
-    sectors_count = min(parts_count, waves * waves_in_time)
+    # others improve, so it runs even where the time is short: its sectors then share what
+    # time there is (`solve_part` gives a late one `MIN_SEARCH_S`). They keep the parts'
+    # size whatever the limit: building a first plan takes longer per stop the larger the
+    # sector, so fewer, larger sectors made a short call longer, not shorter (the generated
+    # 10,000-stop city at 1 s, in two sectors: 11.4 s; at 2 s, in four: 5.7 to 6.4 s).
     order = sorted(problem.jobs, key=lambda j: (angle[j.stop.location], j.id))
-    sectors = _sectors(problem, order, sectors_count)
+    sectors = _sectors(problem, order, parts_count)
     fleets = _share_fleet(problem, [len(s) for s in sectors], used=_reserved(problem, sectors))
-    sector_size = math.ceil(len(order) / sectors_count)
-    first = max(MIN_PART_S, budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS, sector_size))
+    first = budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS)
     parts = [
         Part(_sub_problem(problem, s, fleet), None, first, seed + k)
         for k, (s, fleet) in enumerate(zip(sectors, fleets, strict=True))
