@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
@@ -12,11 +13,19 @@ from contextlib import nullcontext
 from datetime import UTC, date, datetime
 from typing import Any
 
-from distributed import Client, get_task_stream
+import pytest
+from distributed import Client, LocalCluster, get_task_stream
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from doorstep.cluster import open_client, runner_here, runner_on, worker_pids
+from doorstep.cluster import (
+    ClusterUnavailable,
+    open_client,
+    pool,
+    runner_here,
+    runner_on,
+    worker_pids,
+)
 from doorstep.db import unit_of_work
 from doorstep.demo.seed import seed_demo_day
 from doorstep.models import CarrierShipment, Node, Package, Plan, Route, Stop, StopPackage
@@ -159,6 +168,53 @@ def test_local_workers_have_the_optimizer_imported_before_the_first_task() -> No
     with open_client(workers=2) as client:
         loaded = client.run(_imported, "doorstep.optimize.decomposition")
     assert list(loaded.values()) == [True, True]
+
+
+def test_an_existing_clusters_workers_have_the_optimizer_imported_before_the_first_task() -> None:
+    # Regression: only the local cluster's workers imported it; an existing scheduler's
+    # (started without --preload) imported it inside a solve's first parts.
+    bare = LocalCluster(  # type: ignore[no-untyped-call]  # Dask's, unannotated
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with open_client(bare.scheduler_address) as client:
+            loaded = client.run(_imported, "doorstep.optimize.decomposition")
+            assert list(loaded.values()) == [True, True]
+            # A worker that joins later imports it too.
+            bare.scale(3)  # type: ignore[no-untyped-call]
+            client.wait_for_workers(3, timeout=30)
+            later = client.run(_imported, "doorstep.optimize.decomposition")
+        assert list(later.values()) == [True, True, True]
+    finally:
+        bare.close()
+
+
+def test_an_existing_cluster_whose_workers_lack_doorstep_is_refused_with_its_address(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pool, "PRELOAD", ("doorstep_not_installed_here",))
+    bare = LocalCluster(  # type: ignore[no-untyped-call]  # Dask's, unannotated
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        scheduler_port=0,
+        dashboard_address=None,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        with pytest.raises(ClusterUnavailable) as refused, open_client(bare.scheduler_address):
+            pass
+    finally:
+        bare.close()
+    assert bare.scheduler_address in str(refused.value)
+    assert "doorstep_not_installed_here" in str(refused.value)
 
 
 def _size(task: bytes) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import uuid
@@ -10,7 +11,8 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 import dask
-from distributed import Client, LocalCluster, as_completed, get_worker, worker_client
+from distributed import Client, LocalCluster, Worker, as_completed, get_worker, worker_client
+from distributed.diagnostics.plugin import WorkerPlugin
 
 from doorstep.errors import DomainError
 
@@ -26,6 +28,20 @@ LARGE_TASK_SETTING = "distributed.admin.large-graph-warning-threshold"
 #: the optimizer inside their time limit (10,000 stops at 3 s: the first part ran 0.98 s of
 #: its 0.63 s).
 PRELOAD = ("doorstep.optimize.decomposition",)
+
+
+class Preload(WorkerPlugin):
+    """``modules`` (`PRELOAD`) imported on an existing cluster's workers, those there now and
+    those that join later, as the local cluster's own workers import them as they start."""
+
+    name = "doorstep-preload"
+
+    def __init__(self, modules: Sequence[str]) -> None:
+        self.modules = tuple(modules)
+
+    def setup(self, worker: Worker) -> None:
+        for module in self.modules:
+            importlib.import_module(module)
 
 
 class ClusterUnavailable(DomainError):
@@ -53,6 +69,15 @@ def open_client(
                 f"no Dask scheduler answers at {scheduler}: {exc}", scheduler=scheduler
             ) from exc
         try:
+            try:
+                client.register_plugin(Preload(PRELOAD))
+            except ImportError as exc:
+                # Its tasks could not run there either: say so now, not at the first task.
+                raise ClusterUnavailable(
+                    f"the workers at {scheduler} cannot import doorstep ({exc}): install "
+                    "the same doorstep on them",
+                    scheduler=scheduler,
+                ) from exc
             yield client
         finally:
             client.close()
