@@ -170,11 +170,10 @@ def test_local_workers_have_the_optimizer_imported_before_the_first_task() -> No
     assert list(loaded.values()) == [True, True]
 
 
-def test_an_existing_clusters_workers_have_the_optimizer_imported_before_the_first_task() -> None:
-    # Regression: only the local cluster's workers imported it; an existing scheduler's
-    # (started without --preload) imported it inside a solve's first parts.
-    bare = LocalCluster(  # type: ignore[no-untyped-call]  # Dask's, unannotated
-        n_workers=2,
+def _existing_cluster(workers: int) -> LocalCluster:
+    """A cluster doorstep did not start (no preload): what ``--scheduler`` connects to."""
+    return LocalCluster(  # type: ignore[no-untyped-call]  # Dask's, unannotated
+        n_workers=workers,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
@@ -182,6 +181,12 @@ def test_an_existing_clusters_workers_have_the_optimizer_imported_before_the_fir
         dashboard_address=None,
         silence_logs=logging.ERROR,
     )
+
+
+def test_an_existing_clusters_workers_have_the_optimizer_imported_before_the_first_task() -> None:
+    # Regression: only the local cluster's workers imported it; an existing scheduler's
+    # (started without --preload) imported it inside a solve's first parts.
+    bare = _existing_cluster(workers=2)
     try:
         with open_client(bare.scheduler_address) as client:
             loaded = client.run(_imported, "doorstep.optimize.decomposition")
@@ -199,15 +204,7 @@ def test_an_existing_cluster_whose_workers_lack_doorstep_is_refused_with_its_add
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(pool, "PRELOAD", ("doorstep_not_installed_here",))
-    bare = LocalCluster(  # type: ignore[no-untyped-call]  # Dask's, unannotated
-        n_workers=1,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        scheduler_port=0,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    bare = _existing_cluster(workers=1)
     try:
         with pytest.raises(ClusterUnavailable) as refused, open_client(bare.scheduler_address):
             pass
