@@ -275,6 +275,38 @@ def test_a_search_run_in_rounds_is_one_pyvrp_solve() -> None:
     assert second.cost == whole.cost
 
 
+@pytest.mark.parametrize("instance", ["tiny-x12", "delivery day"])
+def test_one_search_is_one_pyvrp_solve(instance: str) -> None:
+    # run_once builds what pyvrp.solve builds, with the neighbourhood computed its own way
+    # where only the distance sets it (the CVRP file): the same plan, move for move.
+    if instance == "delivery day":
+        problem = _delivery_day(30)
+    else:
+        problem = read_instance(TINY[instance]).problem
+    data, _ = to_problem_data(problem, soften_required=False)
+    ours = run_once(data, [MaxIterations(300)], 3, None)
+    params = solve_params(data)
+    theirs = pyvrp.solve(data, MaxIterations(300), seed=3, collect_stats=False, params=params)
+    assert _visits(ours.best) == _visits(theirs.best)
+
+
+def test_a_child_born_with_one_problem_searches_the_next_it_is_sent() -> None:
+    # A forked child holds the problem it was started for; a later one is sent to it.
+    first, _ = to_problem_data(_delivery_day(12), soften_required=False)
+    second, _ = to_problem_data(_delivery_day(20), soften_required=False)
+
+    def leg() -> Leg:
+        return Leg(time.monotonic() + 30, iterations=1_000)
+
+    with Searcher(2) as searcher:
+        searcher.search(first, leg(), seed=1, initial=None)
+        after = searcher.search(second, leg(), seed=1, initial=None)
+    with Searcher(2) as searcher:
+        alone = searcher.search(second, leg(), seed=1, initial=None)
+    assert _visits(after.best) == _visits(alone.best)
+    assert after.cost == alone.cost
+
+
 def test_a_search_moves_only_to_a_plan_better_than_its_own_best() -> None:
     data, _ = to_problem_data(_delivery_day(40), soften_required=False)
     trajectory = Trajectory(data, 3, None, solve_params(data))  # one local search so far

@@ -34,11 +34,14 @@ from types import TracebackType
 
 import pyvrp
 from pyvrp.exceptions import PenaltyBoundWarning
+from pyvrp.IteratedLocalSearch import IteratedLocalSearch
 from pyvrp.PenaltyManager import PenaltyManager, PenaltyParams
 from pyvrp.RingBuffer import RingBuffer
-from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager, compute_neighbours
+from pyvrp.search import LocalSearch, NeighbourhoodParams, PerturbationManager
 from pyvrp.solve import SolveParams
 from pyvrp.stop import FirstFeasible, MaxIterations, MultipleCriteria, StoppingCriterion
+
+from doorstep.optimize.engines.pyvrp_neighbours import neighbours_of
 
 #: Workers when the caller names none: the machine's cores, but no more than this.
 MAX_DEFAULT_WORKERS = 4
@@ -217,18 +220,34 @@ def run_once(
 ) -> Found:
     """One ``pyvrp.solve``; ``iterations``: the most it may run, if bounded;
     ``neighbours``: the granular neighbourhood's size, if not PyVRP's."""
+    params = solve_params(data, iterations, neighbours)
     with warnings.catch_warnings():
         # Infeasible problems are expected and handled by the caller; PyVRP's hint is noise.
         warnings.simplefilter("ignore", PenaltyBoundWarning)
-        result = pyvrp.solve(
-            data,
-            MultipleCriteria(stops),
-            seed=seed,
-            collect_stats=False,
-            params=solve_params(data, iterations, neighbours),
-            initial_solution=initial,
+        search, penalties, start = _search_from(data, seed, initial, params)
+        result = IteratedLocalSearch(data, penalties, search, start, params.ils).run(
+            MultipleCriteria(stops), collect_stats=False
         )
     return found(data, result.best, int(result.num_iterations))
+
+
+def _search_from(
+    data: pyvrp.ProblemData, seed: int, initial: pyvrp.Solution | None, params: SolveParams
+) -> tuple[LocalSearch, PenaltyManager, pyvrp.Solution]:
+    """What ``pyvrp.solve`` builds before its loop, in the same order from the same seed:
+    the local search, the penalties and the start (``initial``, or a random plan searched
+    through). Its neighbourhood comes from `neighbours_of`, the same as PyVRP's, sooner."""
+    rng = pyvrp.RandomNumberGenerator(seed=seed)
+    neighbours = neighbours_of(data, params.neighbourhood)
+    search = LocalSearch(data, rng, neighbours, PerturbationManager(params.perturbation))
+    for operator in params.operators:
+        if operator.supports(data):
+            search.add_operator(operator(data))
+    penalties = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
+    if initial is None:
+        random = pyvrp.Solution.make_random(data, rng)
+        initial = search(random, penalties.max_cost_evaluator(), exhaustive=True)
+    return search, penalties, initial
 
 
 class Trajectory:
@@ -253,21 +272,10 @@ class Trajectory:
         params: SolveParams,
     ) -> None:
         self.data = data
-        rng = pyvrp.RandomNumberGenerator(seed=seed)
-        neighbours = compute_neighbours(data, params.neighbourhood)
-        self._search = LocalSearch(data, rng, neighbours, PerturbationManager(params.perturbation))
-        for operator in params.operators:
-            if operator.supports(data):
-                self._search.add_operator(operator(data))
-        self._penalties = PenaltyManager(params.penalty.midpoint_penalties(data), params.penalty)
         self._ils = params.ils
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", PenaltyBoundWarning)
-            if initial is None:
-                random = pyvrp.Solution.make_random(data, rng)
-                initial = self._search(
-                    random, self._penalties.max_cost_evaluator(), exhaustive=True
-                )
+            self._search, self._penalties, initial = _search_from(data, seed, initial, params)
         self._initial = initial
         self.best = self.current = initial
         self._history: RingBuffer[pyvrp.Solution] = RingBuffer(self._ils.history_length)
@@ -320,9 +328,9 @@ class Trajectory:
         return found(self.data, best, iterations)
 
 
-def _child(conn: Connection, event: Event) -> None:
-    """A child's loop: run each leg it is sent until told to stop (``None``)."""
-    data: pyvrp.ProblemData | None = None
+def _child(conn: Connection, event: Event, data: pyvrp.ProblemData | None = None) -> None:
+    """A child's loop: run each leg it is sent until told to stop (``None``), on the
+    problem it was last sent (or born with)."""
     kept: Trajectory | None = None
     while True:
         message = conn.recv()
@@ -371,23 +379,25 @@ class Searcher:
     ) -> None:
         self.close()
 
-    def _start(self) -> None:
-        """Start the children on first use (a search that one core finishes needs none)."""
+    def _start(self, data: pyvrp.ProblemData) -> None:
+        """Start the children on first use (a search that one core finishes needs none).
+        A forked child is born holding ``data``: sent through the pipe, a 6,000-stop
+        problem took 7 s to pickle and unpickle, longer than its whole search at 1 s."""
         if self._children or self.workers == 1:
             return
+        forked = "fork" in multiprocessing.get_all_start_methods()
         context = (
-            multiprocessing.get_context("fork")
-            if "fork" in multiprocessing.get_all_start_methods()
-            else multiprocessing.get_context("spawn")
+            multiprocessing.get_context("fork") if forked else multiprocessing.get_context("spawn")
         )
+        held = data if forked else None
         self._event = context.Event()
         for _ in range(self.workers - 1):
             mine, theirs = context.Pipe()
-            process = context.Process(target=_child, args=(theirs, self._event), daemon=True)
+            process = context.Process(target=_child, args=(theirs, self._event, held), daemon=True)
             process.start()
             theirs.close()
             self._children.append((process, mine))
-            self._sent_data.append(None)
+            self._sent_data.append(held)
 
     def close(self) -> None:
         self._children += self._aside
@@ -414,7 +424,7 @@ class Searcher:
         """The best plan of ``workers`` searches of ``leg`` (see the module docstring)."""
         if self.workers - len(self._aside) == 1:
             return run_once(data, leg.criteria(), seed, initial, leg.iterations, leg.neighbours)
-        self._start()
+        self._start(data)
         if leg.first_feasible:
             # The fleet is what is sought: one round, and whoever finds a plan stops all.
             return self._round(data, leg, seed, 0, initial)
@@ -456,9 +466,9 @@ class Searcher:
         same problem); the returned function waits for its plan (``None`` if it is late).
         Needs two workers or more: the rounds keep the others."""
         assert self.workers - len(self._aside) > 1
-        self._start()
+        self._start(data)
         process, conn = self._children.pop()
-        self._sent_data.pop()
+        held = self._sent_data.pop()
         self._aside.append((process, conn))
         self._number += 1
         tag = self._number
@@ -466,7 +476,7 @@ class Searcher:
             # This search needs this child: wait for the late plan it is still sending.
             with contextlib.suppress(EOFError, OSError):
                 conn.poll(None)
-        conn.send((tag, data, leg, seed, initial, None, False))
+        conn.send((tag, None if held is data else data, leg, seed, initial, None, False))
         self._owed[conn] = tag
 
         def result() -> Found | None:
