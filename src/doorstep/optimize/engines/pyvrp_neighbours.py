@@ -4,12 +4,12 @@
 
     neighbours = neighbours_of(data, NeighbourhoodParams(num_neighbours=20))
 
-PyVRP 0.14 sorts each client's whole row of proximities: its ``compute_neighbours`` took
+PyVRP 0.14's ``compute_neighbours`` grows faster than the square of the clients: it took
 1.0 s on 3,000 clients, 1.9 s on 4,000 and 5.0 s on 6,000, the largest part of a whole
 solve's start on the Belgium XXL instances, before any search. Where no time window, prize,
 shipment, group, profile or duration cost enters the proximity (the CVRP files), it is the
-distance, and the neighbours are each client's nearest others by distance, ties to the
-lower index: the same lists, in the same order, as PyVRP's
+distance, and (with one depot, no reloads) the neighbours are each client's nearest others
+by distance, ties to the lower index: the same lists, in the same order, as PyVRP's
 (`tests/optimize/test_pyvrp_neighbours.py`), found by a partial sort of each row. Any other
 problem gets PyVRP's own.
 """
@@ -37,8 +37,10 @@ def _distance_only(data: pyvrp.ProblemData) -> npt.NDArray[np.int64] | None:
     """The clients' distance matrix where it alone sets the proximity, else ``None``."""
     if data.num_profiles != 1 or data.num_groups or data.num_shipments or data.num_clients < 2:
         return None
+    if data.num_depots != 1:
+        return None  # where a depot may be a reload, PyVRP may list it among the neighbours
     vehicle_types = data.vehicle_types()
-    if any(vt.unit_duration_cost for vt in vehicle_types):
+    if any(vt.unit_duration_cost or vt.reload_depots for vt in vehicle_types):
         return None
     if len({vt.unit_distance_cost for vt in vehicle_types}) != 1:
         return None
