@@ -340,6 +340,18 @@ def test_round_0_keeps_the_parts_size_at_a_short_time_limit() -> None:
     assert check(problem, solution).complete
 
 
+def test_forty_late_sectors_on_one_worker_keep_a_one_second_limit() -> None:
+    # Regression: each sector past its round's end still searched 0.05 s (`MIN_SEARCH_S`),
+    # so 40 of them on one worker took 2.4 s of a 1 s limit; now 1.1 s.
+    coords, demand = _city(4_000, seed=7)
+    problem = _problem(coords, demand, capacity=30)
+    started = time.perf_counter()
+    solution = solve_decomposed(problem, coords, time_limit=1, seed=1, part_size=100)
+    wall = time.perf_counter() - started
+    assert wall <= 1 + 1, wall
+    assert check(problem, solution).complete
+
+
 def test_a_part_searches_no_longer_than_its_round_has_left() -> None:
     coords, demand = _city(150)
     problem = _problem(coords, demand)
