@@ -186,12 +186,11 @@ def solve_decomposed(
     def time_left() -> float:
         return time_limit - (time.perf_counter() - started)
 
-    def budget(parts: int, per_100_stops: float = SECONDS_PER_100_STOPS, size: int = 0) -> float:
-        """Seconds per part (of ``size`` stops, a round's part by default) so that the
-        round's parts, ``waves`` at a time, fit in the time left (less a tenth for building
-        the parts and putting the routes together)."""
+    def budget(parts: int, per_100_stops: float = SECONDS_PER_100_STOPS) -> float:
+        """Seconds per part of a round so that its parts, ``waves`` at a time, fit in the
+        time left (less a tenth for building the parts and putting the routes together)."""
         left = time_left()
-        per_part = max(MIN_PART_S, per_100_stops * (size or part_size) / 100)
+        per_part = max(MIN_PART_S, per_100_stops * part_size / 100)
         rounds_of_parts = math.ceil(parts / waves)
         return min(per_part, SEARCH_SHARE * left / rounds_of_parts)
 

@@ -382,7 +382,7 @@ def to_problem_data(
         last = number == len(profiles) - 1
         dist = distances if last else distances.copy()
         dur = dist if durations is distances else durations if last else durations.copy()
-        for matrix in {id(dist): dist, id(dur): dur}.values():
+        for matrix in (dist,) if dur is dist else (dist, dur):
             matrix[:, forbidden] = FORBIDDEN_ARC
             np.fill_diagonal(matrix, 0)
         distance_matrices.append(dist)
