@@ -3,8 +3,10 @@ as the dense matrix would, and a large CVRP file is solved by decomposition with
 
 from __future__ import annotations
 
+import json
 import pickle
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from doorstep.cli.bench import app
-from doorstep.optimize import ProblemBuilder, ProblemError, check
-from doorstep.optimize.decomposition import _sub_problem, solve_decomposed
-from doorstep.optimize.instances import read_instance, vrptw
+from doorstep.optimize import ProblemBuilder, ProblemError, check, suite
+from doorstep.optimize.decomposition import Part, _sub_problem, solve_decomposed, solve_part
+from doorstep.optimize.instances import BenchmarkInstance, Convention, read_instance, vrptw
 from doorstep.optimize.instances.vrptw import dimacs_matrix, rounded_matrix
 from doorstep.optimize.lazy_matrix import ROWS_PER_BLOCK, RoundedEuclidean
-from doorstep.optimize.suite import run_instance
+from doorstep.optimize.suite import in_parts_by_default, run_instance
 from tests.optimize.test_decomposition import _city, _problem, _write_vrp
 
 
@@ -146,3 +148,50 @@ def test_a_file_solved_in_parts_is_read_without_its_dense_matrix(tmp_path: Path)
     assert result.feasible
     assert result.complete
     assert result.engine == "pyvrp+decomposition"
+
+
+def test_a_large_file_given_no_workers_is_solved_in_parts_in_this_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The size is lowered so that a test-sized file is "large". Solved whole, a 1 s call on
+    # Antwerp1's 6,000 stops ran 4 s: its start alone outlasts a short limit.
+    monkeypatch.setattr(suite, "WHOLE_AT_MOST", 600)
+    large = tmp_path / "city700.vrp"
+    _write_vrp(large, *_city(700, seed=5))
+    result = CliRunner().invoke(app, ["solve", str(large), "--time-limit", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    solved = json.loads(result.output)
+    assert solved["engine"] == "pyvrp+decomposition"
+    assert solved["feasible"]
+    assert solved["complete"]
+    # At or below the size, or with another engine, the engine alone solves it whole.
+    small = tmp_path / "city240.vrp"
+    _write_vrp(small, *_city(240, seed=4))
+    assert run_instance(str(small), "pyvrp", 1, seed=2).engine == "pyvrp"
+    assert run_instance(str(large), "vroom", 1, seed=2).engine == "vroom"
+
+
+def test_only_what_the_parts_model_holds_is_solved_in_parts_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(suite, "WHOLE_AT_MOST", 10)
+    coords, demand = _city(40, seed=4)
+    cvrp = BenchmarkInstance(
+        "city", "city.vrp", _problem(coords, demand), Convention.ROUNDED, 1, None, positions=coords
+    )
+    assert in_parts_by_default(cvrp, "pyvrp")
+    assert not in_parts_by_default(cvrp, "vroom")
+    assert not in_parts_by_default(replace(cvrp, positions=None), "pyvrp")
+    # A fleet with a fixed cost ranks vehicles first, which the parts do not minimise.
+    fixed = replace(
+        cvrp.problem,
+        vehicle_types=tuple(replace(vt, fixed_cost=10**9) for vt in cvrp.problem.vehicle_types),
+    )
+    assert not in_parts_by_default(replace(cvrp, problem=fixed), "pyvrp")
+
+
+@pytest.mark.parametrize("cores", [1, 2])
+def test_a_parts_search_runs_on_the_cores_it_is_given(cores: int) -> None:
+    coords, demand = _city(60, seed=4)
+    part = Part(_problem(coords, demand), None, 0.3, 1, cores=cores)
+    assert solve_part(part).stats["workers"] == cores

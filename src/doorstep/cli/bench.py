@@ -62,7 +62,8 @@ def solve_command(
         int | None,
         typer.Option(
             help="Solve sub-problems of a large instance on N workers at once (a local "
-            "Dask cluster for N > 1; default: the engine alone on the whole instance)",
+            "Dask cluster for N > 1; default: the engine alone on the whole instance, or "
+            "PyVRP's sub-problems one at a time above 1,000 stops)",
             min=1,
         ),
     ] = None,

@@ -77,6 +77,9 @@ class Part:
     #: cluster's machines share): a part that starts late, behind one that ran over on the
     #: same worker, gets only what is left of its round. ``None``: its whole time limit.
     ends_by: float | None = None
+    #: Cores its search runs on (`solve`'s ``workers``); ``None``: the process's default,
+    #: one on a cluster's worker, the machine's cores in this process.
+    cores: int | None = None
 
 
 #: Solves every part of a round (in order): ``run(solve_part, parts)``.
@@ -98,6 +101,7 @@ def solve_part(part: Part) -> Solution:
         seed=part.seed,
         initial=part.initial,
         neighbours=PART_NEIGHBOURS,
+        workers=part.cores,
     )
 
 
@@ -164,11 +168,13 @@ def solve_decomposed(
     workers: int = 1,
     run: Runner = in_turn,
     part_size: int | None = None,
+    cores: int | None = None,
 ) -> Solution:
     """Solve ``problem`` by rounds of sub-problems of about ``part_size`` stops (by default
     `part_size_for` the problem) until ``time_limit`` seconds have passed. ``coords`` (one
     x, y row per location) place the stops around the depot; ``workers`` is how many parts
-    ``run`` solves at once (it sizes a round so that the last one ends by the time limit)."""
+    ``run`` solves at once (it sizes a round so that the last one ends by the time limit);
+    ``cores``: how many each part's search runs on (`Part.cores`)."""
     started = time.perf_counter()
     waves = max(1, workers)
     parts_count = part_count(len(problem.jobs), part_size or part_size_for(problem), waves)
@@ -176,7 +182,7 @@ def solve_decomposed(
     part_size = math.ceil(len(problem.jobs) / parts_count)
     if not decomposable(problem) or parts_count < 2 or problem.num_vehicles < 2 * parts_count:
         # A fleet this small cannot be shared out to the parts without starving some.
-        return solve(problem, engine="pyvrp", time_limit=time_limit, seed=seed)
+        return solve(problem, engine="pyvrp", time_limit=time_limit, seed=seed, workers=cores)
     depot = problem.vehicle_types[0].start
     angle = np.arctan2(coords[:, 1] - coords[depot, 1], coords[:, 0] - coords[depot, 0])
     jobs = {job.id: job for job in problem.jobs}
@@ -205,7 +211,7 @@ def solve_decomposed(
     fleets = _share_fleet(problem, [len(s) for s in sectors], used=_reserved(problem, sectors))
     first = budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS)
     parts = [
-        Part(_sub_problem(problem, s, fleet), None, first, seed + k)
+        Part(_sub_problem(problem, s, fleet), None, first, seed + k, cores=cores)
         for k, (s, fleet) in enumerate(zip(sectors, fleets, strict=True))
     ]
     routes: list[PlannedRoute] = []
@@ -261,7 +267,7 @@ def solve_decomposed(
             members = [jobs[job_id] for route in group for job_id, _ in route.visits] + left[k]
             sub = _sub_problem(problem, members, fleets[k])
             warm = _assembled(sub, _renumbered(problem, sub, group), seed, time.perf_counter())
-            parts.append(Part(sub, warm, seconds, seed + 1000 * round_no + k))
+            parts.append(Part(sub, warm, seconds, seed + 1000 * round_no + k, cores=cores))
         kept = list(groups)
         results = run(solve_part, _ending_by(parts, seconds, waves, time_left() - assembling))
         for k, part, result in zip(chosen, parts, results, strict=True):

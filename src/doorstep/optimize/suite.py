@@ -14,15 +14,16 @@ import pyvrp
 from pyvrp.stop import MaxRuntime
 
 from doorstep.optimize.checker import check
-from doorstep.optimize.decomposition import Runner, in_turn, solve_decomposed
+from doorstep.optimize.decomposition import Runner, decomposable, in_turn, solve_decomposed
 from doorstep.optimize.engines.base import EnginePlan
-from doorstep.optimize.engines.pyvrp_engine import _routes, to_problem_data
+from doorstep.optimize.engines.pyvrp_engine import _routes, to_problem_data, vehicles_first
 from doorstep.optimize.errors import ProblemError
 from doorstep.optimize.instances import (
     BenchmarkInstance,
     Convention,
     is_instance_file,
     read_instance,
+    vrptw,
     write_solution,
 )
 from doorstep.optimize.lazy_matrix import RoundedEuclidean
@@ -120,6 +121,28 @@ def gap(
     return 100.0 * (distance - bks.distance) / bks.distance
 
 
+#: Stops above which PyVRP solves an instance in parts unless told how (`in_parts_by_default`).
+WHOLE_AT_MOST = 1_000
+
+
+def in_parts_by_default(instance: BenchmarkInstance, engine: str) -> bool:
+    """Whether PyVRP, given no ``workers``, solves ``instance`` in parts in this process.
+
+    Above `WHOLE_AT_MOST` stops the parts were better at every limit measured, and a whole
+    solve could not keep a short one: its start alone (PyVRP's data, neighbourhood and a
+    first local search from a random plan) took 2 s on Leuven2's 4,000 stops and 4 s on
+    Antwerp1's 6,000, so a 1 s call ran 2 to 4 s (docs/optimize.md). Only where the parts'
+    model holds (`decomposable`) and the objective does not rank vehicles first: the parts
+    do not minimise the fleet."""
+    return (
+        engine == "pyvrp"
+        and instance.positions is not None
+        and len(instance.problem.jobs) > WHOLE_AT_MOST
+        and decomposable(instance.problem)
+        and not vehicles_first(instance.problem)
+    )
+
+
 def solve_instance(
     instance: BenchmarkInstance,
     engine: str,
@@ -132,13 +155,22 @@ def solve_instance(
 ) -> Solution:
     """The engine on the whole instance, its search on ``cores`` cores (`solve`); with
     ``workers``, PyVRP on sub-problems, ``workers`` at a time by ``run``
-    (`optimize.decomposition`), when the instance gives its stops' positions."""
-    if isinstance(instance.problem.distances, RoundedEuclidean) and workers is None:
-        locations = len(instance.problem.locations)
+    (`optimize.decomposition`), when the instance gives its stops' positions. Given no
+    ``workers``, a large instance is still solved in parts, one at a time in this process
+    on ``cores`` cores (`in_parts_by_default`)."""
+    positions = instance.positions
+    if workers is None and positions is not None and in_parts_by_default(instance, engine):
+        return solve_decomposed(
+            instance.problem, positions, time_limit=time_limit, seed=seed, cores=cores
+        )
+    locations = len(instance.problem.locations)
+    lazy = isinstance(instance.problem.distances, RoundedEuclidean)
+    if lazy and workers is None and locations > vrptw.DENSE_LIMIT:
         raise ProblemError(
             "distances",
             f"{locations:,} locations are too many to solve whole (its dense matrix would take "
-            f"{locations**2 * 8 / 1e9:.1f} GB): solve it in parts with --workers N",
+            f"{locations**2 * 8 / 1e9:.1f} GB): solve it in parts, with --engine pyvrp "
+            "or --workers N",
         )
     if workers is not None and instance.positions is not None:
         return solve_decomposed(
@@ -148,6 +180,7 @@ def solve_instance(
             seed=seed,
             workers=workers,
             run=run,
+            cores=cores,
         )
     return solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed, workers=cores)
 
@@ -175,8 +208,9 @@ def run_instance(
 ) -> InstanceResult:
     """Solve one instance file (`solve_instance`) and check the result (a top-level
     function, so worker processes can run it)."""
-    # Solved in parts, only the parts' matrices are needed: none of the whole is built.
-    instance = read_instance(path, in_parts=workers is not None)
+    # Solved in parts, only the parts' matrices are needed: none of the whole is built (a
+    # CVRP file PyVRP solves whole builds its dense matrix as the search starts).
+    instance = read_instance(path, in_parts=workers is not None or engine == "pyvrp")
     started = time.perf_counter()
     solution = solve_instance(
         instance, engine, time_limit, seed, workers=workers, run=run, cores=cores
