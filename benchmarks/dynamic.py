@@ -17,6 +17,10 @@ is revealed; `doorstep.dynamic_dispatch.hindsight`), routed in S seconds: what g
 to win, and how much of it ours found (the share of the gap column). Its CSV rows give the
 hindsight seconds, for the whole day, in the `epoch_time_limit` column.
 
+Every epoch's decision is a call with the epoch's time limit: the table's last column is the
+slowest epoch of the instance's policies, and a line under it says whether every epoch of
+every run kept its limit plus one second.
+
 With ``--jobs 2`` two instances run at once, one per core; the three policies of an instance
 still run one after another in the same process. Each finished run is written to the CSV at
 once, so a run that is cut short keeps what it measured.
@@ -100,30 +104,58 @@ def main(argv: list[str] | None = None) -> int:
     csv_path = RESULTS / f"dynamic-{args.epoch_time_limit:g}s-{stamp}.csv"
     console = Console(stderr=True)
     costs: dict[str, dict[str, int]] = {}
+    slowest: dict[str, float] = {}
     with csv_path.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["instance", "seed", "policy", "epoch_time_limit", "requests", "total_cost", "seconds"]
+            [
+                "instance",
+                "seed",
+                "policy",
+                "epoch_time_limit",
+                "requests",
+                "total_cost",
+                "seconds",
+                "slowest_epoch_s",
+            ]
         )
         runs = _runs(configs, policies, args.epoch_time_limit, args.jobs, settings, args.hindsight)
         for run in runs:
             name, seed, policy, total_cost, seconds = run[0], run[1], run[2], run[5], run[6]
             costs.setdefault(str(name), {})[str(policy)] = int(total_cost)
+            if policy != HINDSIGHT:
+                epoch = float(run[7])
+                slowest[str(name)] = max(slowest.get(str(name), 0.0), epoch)
             writer.writerow(run)
             handle.flush()
-            console.print(f"{name} seed {seed} {policy}: {int(total_cost):,} ({seconds} s)")
+            console.print(
+                f"{name} seed {seed} {policy}: {int(total_cost):,} ({seconds} s, "
+                f"slowest epoch {run[7]} s)"
+            )
 
     columns = [*policies, *([HINDSIGHT] if args.hindsight is not None else [])]
     # Wide enough for every column when the table goes to a log rather than a terminal.
-    Console(width=None if sys.stdout.isatty() else 160).print(
-        _table(costs, columns, args.epoch_time_limit)
-    )
+    out = Console(width=None if sys.stdout.isatty() else 160)
+    out.print(_table(costs, slowest, columns, args.epoch_time_limit))
+    if slowest:
+        most = max(slowest.values())
+        kept = "yes" if most <= args.epoch_time_limit + 1 else "NO"
+        out.print(
+            f"every epoch within its limit + 1 s: {kept} (the slowest took {most:.2f} s "
+            f"of {args.epoch_time_limit:g} s)"
+        )
     print(f"CSV: {csv_path}", file=sys.stderr)
     return 0
 
 
-def _table(costs: dict[str, dict[str, int]], columns: list[str], epoch_time_limit: float) -> Table:
-    """Costs per instance and their means; with greedy, ours and hindsight, how they compare."""
+def _table(
+    costs: dict[str, dict[str, int]],
+    slowest: dict[str, float],
+    columns: list[str],
+    epoch_time_limit: float,
+) -> Table:
+    """Costs per instance and their means; with greedy, ours and hindsight, how they compare;
+    and the slowest epoch of each instance's policies."""
     table = Table(title=f"ORTEC dynamic, {epoch_time_limit:g} s per epoch")
     table.add_column("instance", no_wrap=True)
     for name in columns:
@@ -139,15 +171,18 @@ def _table(costs: dict[str, dict[str, int]], columns: list[str], epoch_time_limi
     ]
     for label, _ in ratio_columns:
         table.add_column(label, justify="right")
+    table.add_column("slowest epoch s", justify="right")
     for instance_name, row in costs.items():
         cells = [f"{row[name]:,}" for name in columns]
         cells += [f"{ratio(row):.3f}" for _, ratio in ratio_columns]
+        epoch = slowest.get(instance_name)
+        cells.append("-" if epoch is None else f"{epoch:.2f}")
         table.add_row(instance_name.removeprefix("ORTEC-VRPTW-ASYM-"), *cells)
     table.add_section()
     rows = list(costs.values())
     means = [f"{sum(r[name] for r in rows) / len(rows):,.0f}" for name in columns]
     mean_ratios = [f"{sum(ratio(r) for r in rows) / len(rows):.3f}" for _, ratio in ratio_columns]
-    table.add_row("mean", *means, *mean_ratios)
+    table.add_row("mean", *means, *mean_ratios, "")
     return table
 
 
@@ -218,6 +253,7 @@ def _instance_rows(
                 result.requests,
                 result.total_cost,
                 f"{seconds:.1f}",
+                f"{max(epoch.seconds for epoch in result.epochs):.2f}",
             ]
         )
     if hindsight is not None:
@@ -234,6 +270,7 @@ def _instance_rows(
                 day.requests,
                 day.total_cost,
                 f"{seconds:.1f}",
+                "",
             ]
         )
     return rows
