@@ -169,6 +169,10 @@ def test_a_large_file_given_no_workers_is_solved_in_parts_in_this_process(
     _write_vrp(small, *_city(240, seed=4))
     assert run_instance(str(small), "pyvrp", 1, seed=2).engine == "pyvrp"
     assert run_instance(str(large), "vroom", 1, seed=2).engine == "vroom"
+    assert run_instance(str(large), "pyvrp", 1, seed=2, whole=True).engine == "pyvrp"
+    both = CliRunner().invoke(app, ["solve", str(large), "--whole", "--workers", "2"])
+    assert both.exit_code == 2
+    assert "--whole solves the instance whole" in both.output
 
 
 def test_only_what_the_parts_model_holds_is_solved_in_parts_by_default(

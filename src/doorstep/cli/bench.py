@@ -75,10 +75,18 @@ def solve_command(
         int | None,
         typer.Option(help="Cores the search runs on (default: the machine's, capped)", min=1),
     ] = None,
+    whole: Annotated[
+        bool,
+        typer.Option("--whole", help="The engine on the whole instance even above 1,000 stops"),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Solve one instance and check the result with the independent checker."""
     _engines(engine)
+    if whole and (workers is not None or scheduler):
+        raise typer.BadParameter(
+            "--whole solves the instance whole: leave out --workers and --scheduler"
+        )
     out = str(solution_out) if solution_out else None
     try:
         if scheduler or (workers or 1) > 1:
@@ -93,8 +101,9 @@ def solve_command(
                 )  # fmt: skip
         else:
             result = run_instance(
-                str(instance), engine, time_limit, seed, out, workers=workers, cores=cores
-            )
+                str(instance), engine, time_limit, seed, out, workers=workers, cores=cores,
+                whole=whole,
+            )  # fmt: skip
     except (InstanceFormatError, ProblemError, UnsupportedFeatureError) as error:
         console.print(f"[red]error:[/red] {error}")
         raise typer.Exit(code=2) from error

@@ -152,14 +152,16 @@ def solve_instance(
     workers: int | None = None,
     run: Runner = in_turn,
     cores: int | None = None,
+    whole: bool = False,
 ) -> Solution:
     """The engine on the whole instance, its search on ``cores`` cores (`solve`); with
     ``workers``, PyVRP on sub-problems, ``workers`` at a time by ``run``
     (`optimize.decomposition`), when the instance gives its stops' positions. Given no
     ``workers``, a large instance is still solved in parts, one at a time in this process
-    on ``cores`` cores (`in_parts_by_default`)."""
+    on ``cores`` cores (`in_parts_by_default`), unless ``whole``."""
     positions = instance.positions
-    if workers is None and positions is not None and in_parts_by_default(instance, engine):
+    by_default = workers is None and not whole and in_parts_by_default(instance, engine)
+    if by_default and positions is not None:
         return solve_decomposed(
             instance.problem, positions, time_limit=time_limit, seed=seed, cores=cores
         )
@@ -205,6 +207,7 @@ def run_instance(
     workers: int | None = None,
     run: Runner = in_turn,
     cores: int | None = None,
+    whole: bool = False,
 ) -> InstanceResult:
     """Solve one instance file (`solve_instance`) and check the result (a top-level
     function, so worker processes can run it)."""
@@ -213,7 +216,7 @@ def run_instance(
     instance = read_instance(path, in_parts=workers is not None or engine == "pyvrp")
     started = time.perf_counter()
     solution = solve_instance(
-        instance, engine, time_limit, seed, workers=workers, run=run, cores=cores
+        instance, engine, time_limit, seed, workers=workers, run=run, cores=cores, whole=whole
     )
     wall = time.perf_counter() - started
     report = check(instance.problem, solution)
