@@ -171,8 +171,8 @@ def solve_instance(
         raise ProblemError(
             "distances",
             f"{locations:,} locations are too many to solve whole (its dense matrix would take "
-            f"{locations**2 * 8 / 1e9:.1f} GB): solve it in parts, with --engine pyvrp "
-            "or --workers N",
+            f"{locations**2 * 8 / 1e9:.1f} GB): solve it in parts (--workers N, or PyVRP "
+            "without --whole)",
         )
     if workers is not None and instance.positions is not None:
         return solve_decomposed(
