@@ -160,29 +160,25 @@ def solve_instance(
     ``workers``, a large instance is still solved in parts, one at a time in this process
     on ``cores`` cores (`in_parts_by_default`), unless ``whole``."""
     positions = instance.positions
-    by_default = workers is None and not whole and in_parts_by_default(instance, engine)
-    if by_default and positions is not None:
+    asked = workers is not None or (not whole and in_parts_by_default(instance, engine))
+    if asked and positions is not None:
         return solve_decomposed(
-            instance.problem, positions, time_limit=time_limit, seed=seed, cores=cores
+            instance.problem,
+            positions,
+            time_limit=time_limit,
+            seed=seed,
+            workers=workers or 1,
+            run=run,
+            cores=cores,
         )
     locations = len(instance.problem.locations)
     lazy = isinstance(instance.problem.distances, RoundedEuclidean)
-    if lazy and workers is None and locations > vrptw.DENSE_LIMIT:
+    if lazy and locations > vrptw.DENSE_LIMIT:
         raise ProblemError(
             "distances",
             f"{locations:,} locations are too many to solve whole (its dense matrix would take "
             f"{locations**2 * 8 / 1e9:.1f} GB): solve it in parts (--workers N, or PyVRP "
             "without --whole)",
-        )
-    if workers is not None and instance.positions is not None:
-        return solve_decomposed(
-            instance.problem,
-            instance.positions,
-            time_limit=time_limit,
-            seed=seed,
-            workers=workers,
-            run=run,
-            cores=cores,
         )
     return solve(instance.problem, engine=engine, time_limit=time_limit, seed=seed, workers=cores)
 
