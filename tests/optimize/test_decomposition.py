@@ -321,6 +321,18 @@ def test_a_short_time_limit_is_shared_among_round_0s_sectors_and_holds() -> None
     assert report.complete
 
 
+def test_a_limit_spent_before_round_0_still_gives_a_complete_plan() -> None:
+    # Regression: when finding the stops no vehicle can take outlasted the limit (30,000
+    # stops at 1 s on a loaded machine), round 0's sectors were given a negative time and
+    # the call failed with "time_limit: must be positive" instead of returning a plan.
+    coords, demand = _city(400, seed=7)
+    problem = _problem(coords, demand, capacity=30)
+    solution = solve_decomposed(problem, coords, time_limit=1e-6, seed=1, part_size=100)
+    report = check(problem, solution)
+    assert report.feasible, report.violations[:3]
+    assert report.complete
+
+
 def test_a_part_that_starts_after_its_round_ended_searches_next_to_nothing() -> None:
     # Regression: a late part still searched 0.05 s (`MIN_SEARCH_S`), so 40 late sectors on
     # one worker took 2.4 s of a 1 s limit (now 1.1 s). Counted in this process's CPU time,

@@ -209,7 +209,10 @@ def solve_decomposed(
     order = sorted(problem.jobs, key=lambda j: (angle[j.stop.location], j.id))
     sectors = _sectors(problem, order, parts_count)
     fleets = _share_fleet(problem, [len(s) for s in sectors], used=_reserved(problem, sectors))
-    first = budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS)
+    # Never less than the shortest search, even where the time is already spent (finding
+    # the stops no vehicle can take outlasted a 1 s limit on 30,000 stops): a first plan
+    # is owed whatever the limit, and no search takes a time of zero or less.
+    first = max(MIN_SEARCH_S, budget(len(sectors), FIRST_ROUND_SECONDS_PER_100_STOPS))
     parts = [
         Part(_sub_problem(problem, s, fleet), None, first, seed + k, cores=cores)
         for k, (s, fleet) in enumerate(zip(sectors, fleets, strict=True))
