@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from doorstep.cli.bench import app
+from doorstep.optimize.instances import read_instance
+from doorstep.optimize.suite import InstanceResult, best_known, gap, summarise
 from tests.conftest import TINY_INSTANCES
 
 from .conftest import TINY
@@ -70,3 +73,23 @@ def test_unknown_engine_is_refused() -> None:
         app, ["suite", str(TINY_INSTANCES / "solomon"), "--engines", "pyvrp,ortools"]
     )
     assert result.exit_code != 0
+
+
+def test_a_plan_that_leaves_stops_out_has_no_gap_to_the_best_known() -> None:
+    # Regression: VROOM ended at its time limit without a plan read as -100 % (distance 0
+    # against the best-known), and the suite's mean gap took it in.
+    path = TINY["tiny-c12"]
+    instance = read_instance(str(path))
+    bks = best_known(path)
+    assert bks is not None
+    assert gap(instance, 3, 0.0, bks, complete=False) is None
+    assert gap(instance, bks.vehicles or 3, bks.distance, bks, complete=True) == 0.0
+    # Nor do its vehicles and distance join the engine's means.
+    done = InstanceResult(
+        "a", "vroom", "rounded", 3, 300.0, 300, True, True, 0, 1.0, 1.0, 1.0, 1, None, 3, 290.0,
+        3.4,
+    )  # fmt: skip
+    empty = replace(done, instance="b", vehicles=0, distance=0.0, complete=False, gap_pct=None)
+    means = summarise([done, empty], "vroom")
+    assert (means.mean_vehicles, means.mean_distance, means.complete) == (3.0, 300.0, 1)
+    assert summarise([empty], "vroom").mean_distance is None

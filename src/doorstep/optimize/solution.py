@@ -17,6 +17,7 @@ class UnassignedReason(StrEnum):
     DISTANCE_LIMIT = "distance_limit"  # out and back exceeds every vehicle's max distance
     NOT_WORTH_SERVING = "not_worth_serving"  # optional job whose prize is below its cost
     NO_FEASIBLE_ROUTE = "no_feasible_route"  # fits alone, but not with the rest of the plan
+    NO_PLAN_IN_TIME = "no_plan_in_time"  # the engine found no plan within the time limit
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from doorstep.optimize.costs import UNITS_PER_CENT, route_cost_units, units_to_cents
 from doorstep.optimize.engines import ENGINES, Engine
-from doorstep.optimize.engines.base import EnginePlan
+from doorstep.optimize.engines.base import CUT_AT_TIME_LIMIT, EnginePlan
 from doorstep.optimize.engines.pyvrp_search import default_workers
 from doorstep.optimize.errors import ProblemError, UnsupportedFeatureError
 from doorstep.optimize.feasibility import impossible_tasks
@@ -143,7 +143,9 @@ def assemble(
         if task_id in served:
             continue
         reason = impossible.get(task_id)
-        if reason is None:
+        if reason is None and plan.stats.get(CUT_AT_TIME_LIMIT):
+            reason = UnassignedReason.NO_PLAN_IN_TIME
+        elif reason is None:
             reason = (
                 UnassignedReason.NO_FEASIBLE_ROUTE
                 if task.required

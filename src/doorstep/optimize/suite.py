@@ -112,9 +112,15 @@ def best_known(path: Path) -> BestKnown | None:
 
 
 def gap(
-    instance: BenchmarkInstance, vehicles: int, distance: float, bks: BestKnown | None
+    instance: BenchmarkInstance,
+    vehicles: int,
+    distance: float,
+    bks: BestKnown | None,
+    complete: bool = True,
 ) -> float | None:
-    if bks is None:
+    """Per cent above the best-known; None where there is none to compare with, or the plan
+    leaves stops out (it would read as shorter than the best-known: an empty one, -100 %)."""
+    if bks is None or not complete:
         return None
     if instance.convention is Convention.VEHICLES_THEN_DISTANCE and vehicles != bks.vehicles:
         return None
@@ -237,7 +243,7 @@ def run_instance(
         cores=cores,
         bks_vehicles=bks.vehicles if bks else None,
         bks_distance=bks.distance if bks else None,
-        gap_pct=gap(instance, solution.num_vehicles, distance, bks),
+        gap_pct=gap(instance, solution.num_vehicles, distance, bks, report.complete),
     )
 
 
@@ -256,8 +262,9 @@ class EngineSummary:
     instances: int
     feasible: int
     complete: int
-    mean_vehicles: float
-    mean_distance: float
+    #: Over the complete plans only (an empty one would pull the means down); None: none.
+    mean_vehicles: float | None
+    mean_distance: float | None
     mean_gap_pct: float | None
     gap_count: int  # instances that have a gap (Li & Lim: equal vehicles)
     vehicles_equal_bks: int
@@ -269,13 +276,14 @@ class EngineSummary:
 def summarise(results: Sequence[InstanceResult], engine: str) -> EngineSummary:
     mine = [r for r in results if r.engine == engine]
     gaps = [r.gap_pct for r in mine if r.gap_pct is not None]
+    whole = [r for r in mine if r.complete]
     return EngineSummary(
         engine=engine,
         instances=len(mine),
         feasible=sum(r.feasible for r in mine),
         complete=sum(r.complete for r in mine),
-        mean_vehicles=statistics.fmean(r.vehicles for r in mine) if mine else 0.0,
-        mean_distance=statistics.fmean(r.distance for r in mine) if mine else 0.0,
+        mean_vehicles=statistics.fmean(r.vehicles for r in whole) if whole else None,
+        mean_distance=statistics.fmean(r.distance for r in whole) if whole else None,
         mean_gap_pct=statistics.fmean(gaps) if gaps else None,
         gap_count=len(gaps),
         vehicles_equal_bks=sum(r.vehicles == r.bks_vehicles for r in mine),

@@ -21,6 +21,11 @@ class PlannedRoute:
     visits: tuple[tuple[str, Step], ...]
 
 
+#: `EnginePlan.stats` key of a search ended at its time limit before it had any plan: what
+#: the plan leaves out is then ``no_plan_in_time``, not infeasible.
+CUT_AT_TIME_LIMIT = "cut_at_time_limit"
+
+
 @dataclass(frozen=True)
 class EnginePlan:
     routes: tuple[PlannedRoute, ...]
