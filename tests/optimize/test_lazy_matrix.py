@@ -15,10 +15,20 @@ from typer.testing import CliRunner
 
 from doorstep.cli.bench import app
 from doorstep.optimize import ProblemBuilder, ProblemError, check, suite
-from doorstep.optimize.decomposition import Part, _sub_problem, solve_decomposed, solve_part
+from doorstep.optimize.decomposition import (
+    Part,
+    _planned,
+    _sub_problem,
+    solve_decomposed,
+    solve_part,
+)
+from doorstep.optimize.engines.base import EnginePlan
+from doorstep.optimize.feasibility import impossible_tasks
 from doorstep.optimize.instances import BenchmarkInstance, Convention, read_instance, vrptw
 from doorstep.optimize.instances.vrptw import dimacs_matrix, rounded_matrix
 from doorstep.optimize.lazy_matrix import ROWS_PER_BLOCK, RoundedEuclidean
+from doorstep.optimize.solution import UnassignedReason
+from doorstep.optimize.solve import assemble, solve
 from doorstep.optimize.suite import in_parts_by_default, run_instance
 from tests.optimize.test_decomposition import _city, _problem, _write_vrp
 
@@ -199,3 +209,21 @@ def test_a_parts_search_runs_on_the_cores_it_is_given(cores: int) -> None:
     coords, demand = _city(60, seed=4)
     part = Part(_problem(coords, demand), None, 0.3, 1, cores=cores)
     assert solve_part(part).stats["workers"] == cores
+
+
+def test_routes_and_impossible_stops_are_the_same_on_a_computed_and_a_dense_matrix() -> None:
+    # Both read the arcs they need at once (a route's legs, a vehicle start's row): the same
+    # plan put together and checked on either matrix comes out the same.
+    coords, demand = _city(300, seed=3)
+    demand[7] = 99  # heavier than any van: impossible on both
+    dense = _problem(coords, demand, capacity=30)
+    computed = RoundedEuclidean(coords)
+    lazy = replace(dense, distances=computed, durations=computed)
+    solution = solve(dense, time_limit=0.5, seed=1)
+    plan = EnginePlan(routes=tuple(_planned(dense, solution)))
+    assert (
+        impossible_tasks(lazy)
+        == impossible_tasks(dense)
+        == {"7": UnassignedReason.EXCEEDS_CAPACITY}
+    )
+    assert assemble(lazy, plan, {}, "x", 0.0, 1).routes == solution.routes

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 
 from doorstep.optimize.costs import route_cost_units, units_to_cents
 from doorstep.optimize.problem import (
@@ -77,25 +80,30 @@ def _stop(
     return stop_of(tasks[job_id], step)
 
 
-def _forward(
-    problem: Problem,
-    vt: VehicleType,
-    tasks: Mapping[str, Task],
-    visits: Sequence[tuple[str, Step]],
-    depart: int,
-) -> tuple[list[_Timed], int]:
-    """Times of every visit and of the arrival at the end, leaving the start at ``depart``."""
+def legs(matrix: Any, path: Sequence[int]) -> list[int]:
+    """The entries of ``matrix`` along ``path`` (one per leg), read at once: a matrix
+    computed as it is read (`optimize.lazy_matrix`) took 5 µs an arc read one by one, and
+    putting a 30,000-stop plan together read each arc three times (1.0 s; now 0.35 s)."""
+    if len(path) < 2:
+        return []
+    index = np.asarray(path, dtype=np.intp)
+    read: list[int] = np.asarray(matrix[index[:-1], index[1:]], dtype=np.int64).tolist()
+    return read
+
+
+def _forward(stops: Sequence[Stop], times: Sequence[int], depart: int) -> tuple[list[_Timed], int]:
+    """Times of every stop and of the arrival at the end, leaving the start at ``depart``;
+    ``times`` are the legs' driving times, from the start (and to the end, if there is
+    one: then one more than the stops)."""
     timed: list[_Timed] = []
-    t, here = depart, vt.start
-    for visit in visits:
-        stop = _stop(problem, vt, tasks, visit)
-        arrival = t + int(problem.durations[here, stop.location])
+    t = depart
+    for stop, drive in zip(stops, times, strict=False):
+        arrival = t + drive
         window = next((w for w in stop.windows() if w.end >= arrival), None)
         service_start = max(arrival, window.start) if window else arrival
         t = service_start + stop.service
         timed.append(_Timed(arrival, service_start, t, window))
-        here = stop.location
-    end = t if vt.end is None else t + int(problem.durations[here, vt.end])
+    end = t + times[len(stops)] if len(times) > len(stops) else t
     return timed, end
 
 
@@ -118,39 +126,41 @@ def build_route(
 ) -> Route:
     vt = problem.vehicle_types[vehicle_type]
     visits = without_idle_reloads(visits)
+    stops = [_stop(problem, vt, tasks, visit) for visit in visits]
+    path = [vt.start, *(stop.location for stop in stops)]
+    if vt.end is not None:
+        path.append(vt.end)
+    times = legs(problem.durations, path)
+    lengths = times if problem.distances is problem.durations else legs(problem.distances, path)
     depart = earliest_departure(problem, vt)
-    timed, _ = _forward(problem, vt, tasks, visits, depart)
+    timed, _ = _forward(stops, times, depart)
     depart += _departure_delay(timed, latest_departure(problem, vt) - depart)
-    timed, end = _forward(problem, vt, tasks, visits, depart)
+    timed, end = _forward(stops, times, depart)
 
     trips = _trip_jobs(visits)
     load = start_load(tasks, trips[0], len(problem.dimensions))
     first_load = load
     out: list[Visit] = []
-    distance, here, trip = 0, vt.start, 0
-    for (job_id, step), times in zip(visits, timed, strict=True):
-        stop = _stop(problem, vt, tasks, (job_id, step))
+    trip = 0
+    for (job_id, step), stop, times_at in zip(visits, stops, timed, strict=True):
         if step is Step.RELOAD:
             trip += 1
             load = start_load(tasks, trips[trip], len(problem.dimensions))
         else:
             change = load_change(tasks[job_id], step)
             load = tuple(a + b for a, b in zip(load, change, strict=True))
-        distance += int(problem.distances[here, stop.location])
-        here = stop.location
         out.append(
             Visit(
                 job_id,
                 step,
                 stop.location,
-                times.arrival,
-                times.service_start,
-                times.departure,
+                times_at.arrival,
+                times_at.service_start,
+                times_at.departure,
                 load,
             )
         )
-    if vt.end is not None:
-        distance += int(problem.distances[here, vt.end])
+    distance = sum(lengths)
     duration = end - depart
     return Route(
         vehicle_type=vt.id,
