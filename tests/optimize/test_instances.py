@@ -255,6 +255,39 @@ def test_malformed_vrplib_reports_the_line(
     assert f"bad.vrp:{line}" in str(info.value)
 
 
+DEPOT_ONLY = """NAME : empty
+TYPE : CVRP
+DIMENSION : 1
+CAPACITY : 10
+EDGE_WEIGHT_TYPE : EUC_2D
+NODE_COORD_SECTION
+1 0 0
+DEMAND_SECTION
+1 0
+DEPOT_SECTION
+1
+-1
+EOF
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (DEPOT_ONLY, "DIMENSION 1: no customers, only the depot"),
+        (CVRP_OK.replace("CAPACITY : 10", "CAPACITY : 10\nVEHICLES : 0"), "VEHICLES 0: "),
+    ],
+)
+def test_a_file_with_nothing_to_route_or_nobody_to_route_it_says_so(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    # Regression: both failed with "vehicle_types.count: must be >= 1", which names
+    # neither the file nor what in it was wrong.
+    with pytest.raises(InstanceFormatError, match=message) as info:
+        read_instance(_write(tmp_path, "odd.vrp", text))
+    assert "odd.vrp" in str(info.value)
+
+
 LILIM_OK = """2\t10\t1
 0\t0\t0\t0\t0\t100\t0\t0\t0
 1\t1\t0\t5\t0\t100\t1\t0\t2

@@ -52,6 +52,10 @@ def read_vrplib(path: str | Path, *, matrix_as_read: bool = False) -> BenchmarkI
     demand = file.table("demand", 1, n)[:, 0]
     capacity = file.integer("capacity")
     vehicles = file.integer("vehicles", n - 1)
+    if n < 2:
+        raise InstanceFormatError(file.path, None, f"DIMENSION {n}: no customers, only the depot")
+    if vehicles < 1:
+        raise InstanceFormatError(file.path, None, f"VEHICLES {vehicles}: must be at least 1")
     b = ProblemBuilder(dimensions=("demand",), name=name)
 
     if "time_window" not in file.data:
