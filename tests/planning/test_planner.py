@@ -473,3 +473,29 @@ def test_channel_moves_that_cost_more_than_they_save_are_not_kept(
     assert guarded.totals == without_moves.totals
     assert [b.packages() for b in guarded.blocks] == [b.packages() for b in without_moves.blocks]
     assert sorted(places(guarded)) == sorted(p.id for p in day.packages)
+
+
+def test_neighbouring_territories_routed_again_as_one_make_the_day_cheaper(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each territory gets a whole number of drivers before it is routed: five drivers for
+    # four territories of 12 stops, in cars of 10 parcels, leave three territories one car
+    # short. Routed again in pairs, their drivers pooled and from their own routes, a pair's
+    # stops go to whichever cars pass by (here $343.77 against $401.17).
+    monkeypatch.setattr(planner, "STOPS_PER_TERRITORY", 12)
+    packages = city_packages(48)
+    day = small_day(packages, drivers=5)
+    day = replace(day, drivers=tuple(replace(s, capacity_cm3=60_000) for s in day.drivers))
+    repaired = plan(day)
+    kept_apart: list[int] = []
+
+    def apart(*args: object) -> object:
+        kept_apart.append(1)
+        return args[2]  # the territories' own routes
+
+    monkeypatch.setattr(planner, "_repair_borders", apart)
+    unrepaired = plan(day)
+    assert kept_apart
+    assert sorted(places(repaired)) == sorted(p.id for p in packages)
+    assert not repaired.unassigned
+    assert repaired.totals.cost_cents < unrepaired.totals.cost_cents

@@ -63,6 +63,9 @@ class TerritoryTask:
     seed: int
     max_iterations: int | None
     any_car_picks_up: bool = False  # the sweep: store stock may go with any spare car
+    #: Routes the search starts from, each a vehicle type id and its visits (two
+    #: neighbouring territories' routes, routed again as one).
+    initial: tuple[tuple[str, tuple[tuple[str, Step], ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -203,8 +206,16 @@ def solve_territory(task: TerritoryTask) -> TerritoryResult:
         seed=task.seed,
         max_iterations=task.max_iterations,
         workers=1,
+        initial=_start(problem, task) if task.initial else None,
     )
     return TerritoryResult(task.name, problem, verified(problem, solution))
+
+
+def _start(problem: Problem, task: TerritoryTask) -> Solution:
+    """``task.initial`` as a plan of ``problem`` (its vehicle types by id)."""
+    index = {vt.id: n for n, vt in enumerate(problem.vehicle_types)}
+    planned = tuple(PlannedRoute(index[vt], visits) for vt, visits in task.initial)
+    return assemble(problem, EnginePlan(planned), {}, "start", 0.0, task.seed)
 
 
 def without(problem: Problem, solution: Solution, removed: set[str]) -> Solution:
