@@ -505,15 +505,16 @@ def _route(
     repair_s = time_limit_s * (1 - SWEEP_SHARE) * REPAIR_SHARE
     repaired = _repair_borders(day, tasks, routed, workers, run, repair_s, seed)
     steps.phase("sweep")
-    share = time_limit_s * SWEEP_SHARE / 2
     # The light routes' merge pools the part-full cars of every territory, where the pairs
     # see two territories only: on a day of light routes the pairs' longer routes left the
     # merge less to pool (48 stops in four territories: $95.78 against $73.68). So both go
-    # through the merge and the sweep, and the cheaper is kept.
+    # through the merge and the sweep, and the cheaper is kept; they share the time.
+    options = [routed] if repaired is routed else [routed, repaired]
+    share = time_limit_s * SWEEP_SHARE / 2 / len(options)
     prize_of = {g.id: p for t in tasks for g, p in zip(t.groups, t.prizes, strict=True)}
     prize_of |= dict(zip((g.id for g in waiting), _prizes(waiting, alternative), strict=True))
     best: tuple[int, list[Routed]] | None = None
-    for option in [routed] if repaired is routed else [routed, repaired]:
+    for option in options:
         merged = _merge_light_routes(day, option, share, seed, max_iterations)
         sweep = _sweep(day, merged, waiting, alternative, share, seed, max_iterations)
         final = merged if sweep is None else [*merged, sweep]
