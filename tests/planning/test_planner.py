@@ -394,17 +394,24 @@ def test_at_equal_search_effort_doorstep_never_costs_more_than_driving_everythin
     assert next(d for d in ours.decisions if d.package == "cg").channel is Channel.CARRIER
 
 
+def _small_cars_in_territories_of_12(
+    monkeypatch: pytest.MonkeyPatch, drivers: int
+) -> tuple[list[Package], DayInput]:
+    """48 city stops, territories of 12 stops, ``drivers`` cars that hold 10 parcels each."""
+    monkeypatch.setattr(planner, "STOPS_PER_TERRITORY", 12)
+    packages = city_packages(48)
+    day = small_day(packages, drivers=drivers)
+    small_cars = tuple(replace(s, capacity_cm3=60_000) for s in day.drivers)
+    return packages, replace(day, drivers=small_cars)
+
+
 def test_part_full_cars_of_neighbouring_territories_merge_into_fewer_blocks(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # 48 city stops cut into territories of 12, cars that hold 10 parcels: every territory
     # fills one car and ends with a part-full one paying a whole minimum block. Routed
     # together, the part-full cars' stops need fewer blocks.
-    monkeypatch.setattr(planner, "STOPS_PER_TERRITORY", 12)
-    packages = city_packages(48)
-    day = small_day(packages, drivers=12)
-    small_cars = tuple(replace(s, capacity_cm3=60_000) for s in day.drivers)
-    day = replace(day, drivers=small_cars)
+    packages, day = _small_cars_in_territories_of_12(monkeypatch, drivers=12)
     merged = plan(day)
     monkeypatch.setattr(planner, "LIGHT_ROUTE_SHARE", 0.0)  # no route counts as light
     unmerged = plan(day)
@@ -482,10 +489,7 @@ def test_neighbouring_territories_routed_again_as_one_make_the_day_cheaper(
     # four territories of 12 stops, in cars of 10 parcels, leave three territories one car
     # short. Routed again in pairs, their drivers pooled and from their own routes, a pair's
     # stops go to whichever cars pass by (here $343.77 against $401.17).
-    monkeypatch.setattr(planner, "STOPS_PER_TERRITORY", 12)
-    packages = city_packages(48)
-    day = small_day(packages, drivers=5)
-    day = replace(day, drivers=tuple(replace(s, capacity_cm3=60_000) for s in day.drivers))
+    packages, day = _small_cars_in_territories_of_12(monkeypatch, drivers=5)
     repaired = plan(day)
     kept_apart: list[int] = []
 
