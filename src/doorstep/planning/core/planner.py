@@ -566,8 +566,7 @@ def _repair_borders(
     for (a, b), task, result in zip(pairs, paired, results, strict=True):
         prizes = dict(zip((g.id for g in task.groups), task.prizes, strict=True))
         again = Routed(result, {g.id: g for g in task.groups})
-        before = _cost(day, routed[a], prizes) + _cost(day, routed[b], prizes)
-        if _cost(day, again, prizes) < before:
+        if _day_cost(day, [again], prizes) < _day_cost(day, [routed[a], routed[b]], prizes):
             instead[a] = again
             gone.add(b)
     if not instead:
@@ -603,14 +602,6 @@ def _paired(
             for route in routes
         ),
     )
-
-
-def _cost(day: DayInput, routed: Routed, prizes: dict[str, int]) -> int:
-    """What a territory's plan costs the day: its blocks' pay and, for every stop it
-    leaves out, that stop's prize (its cheapest other channel, or a broken promise)."""
-    solution = routed.result.solution
-    pay = sum(route_pay(day, route)[1] for route in solution.routes)
-    return pay + sum(prizes[u.job_id] for u in solution.unassigned)
 
 
 def _solve_all(
