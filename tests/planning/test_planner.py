@@ -495,7 +495,7 @@ def test_neighbouring_territories_routed_again_as_one_make_the_day_cheaper(
 
     def apart(*args: object) -> object:
         kept_apart.append(1)
-        return args[2]  # the territories' own routes
+        return []  # no plan but the territories' own routes
 
     monkeypatch.setattr(planner, "_repair_borders", apart)
     unrepaired = plan(day)
@@ -503,3 +503,29 @@ def test_neighbouring_territories_routed_again_as_one_make_the_day_cheaper(
     assert sorted(places(repaired)) == sorted(p.id for p in packages)
     assert not repaired.unassigned
     assert repaired.totals.cost_cents < unrepaired.totals.cost_cents
+
+
+def test_the_borders_the_first_pairs_leave_are_routed_again_as_pairs_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Four territories are paired 1+2 and 3+4 first; the border between 2 and 3 is still
+    # one that cars do not cross. The second round routes 2+3 again as one, from their
+    # shares of the first round's plan and with the drivers those routes use (here $286.51
+    # against $343.77 after the first round alone); the first round's other halves keep
+    # their routes as they were.
+    packages, day = _small_cars_in_territories_of_12(monkeypatch, drivers=5)
+    both = plan(day)
+    second: list[int] = []
+
+    def first_only(
+        day: DayInput, tasks: list[object], units: list[tuple[object, object]], *rest: object
+    ) -> object:
+        second.append(len(tasks))
+        return [r for _, r in units]
+
+    monkeypatch.setattr(planner, "_second_pairs", first_only)
+    first = plan(day)
+    assert second == [4]
+    assert sorted(places(both)) == sorted(p.id for p in packages)
+    assert not both.unassigned
+    assert both.totals.cost_cents < first.totals.cost_cents

@@ -25,6 +25,7 @@ import copy
 import math
 import multiprocessing
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, replace
@@ -32,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from doorstep.geo import haversine_matrix
-from doorstep.optimize import Problem, Route
+from doorstep.optimize import Problem, Route, Step
 from doorstep.optimize import UnassignedReason as CoreReason
 from doorstep.planning.core.allocate import Allocation, decisions, totals
 from doorstep.planning.core.decompose import Supplies, sectors, split_supply
@@ -62,6 +63,7 @@ from doorstep.planning.core.routing import (
     Routed,
     TerritoryResult,
     TerritoryTask,
+    as_given,
     marginal_costs,
     route_pay,
     route_to_block,
@@ -507,9 +509,11 @@ def _route(
     steps.phase("sweep")
     # The light routes' merge pools the part-full cars of every territory, where the pairs
     # see two territories only: on a day of light routes the pairs' longer routes left the
-    # merge less to pool (48 stops in four territories: $95.78 against $73.68). So both go
-    # through the merge and the sweep, and the cheaper is kept; they share the time.
-    options = [routed] if repaired is routed else [routed, repaired]
+    # merge less to pool (48 stops in four territories: $95.78 against $73.68; and on the
+    # Chandler day's seed 4 the first round's plan merged to $4,355.57, the second's to
+    # $4,386.28). So the plan before the pairs and after each of their rounds go through
+    # the merge and the sweep, and the cheapest is kept; they share the time.
+    options = [routed, *repaired]
     share = time_limit_s * SWEEP_SHARE / 2 / len(options)
     prize_of = {g.id: p for t in tasks for g, p in zip(t.groups, t.prizes, strict=True)}
     prize_of |= dict(zip((g.id for g in waiting), _prizes(waiting, alternative), strict=True))
@@ -527,7 +531,11 @@ def _route(
 
 def _day_cost(day: DayInput, routed: list[Routed], prizes: dict[str, int]) -> int:
     """The blocks' pay and the prize of every stop no route serves."""
-    routes = [route for r in routed for route in r.result.solution.routes]
+    return _cost_of(day, [route for r in routed for route in r.result.solution.routes], prizes)
+
+
+def _cost_of(day: DayInput, routes: Sequence[Route], prizes: dict[str, int]) -> int:
+    """``routes``' pay and the prize of every stop of ``prizes`` they do not serve."""
     served = {job for route in routes for job in route.job_ids()}
     pay = sum(route_pay(day, route)[1] for route in routes)
     return pay + sum(prize for job, prize in prizes.items() if job not in served)
@@ -541,37 +549,191 @@ def _repair_borders(
     run: Runner | None,
     time_limit_s: float,
     seed: int,
-) -> list[Routed]:
-    """Route each pair of neighbouring territories (first and second, third and fourth,
-    ...) again as one, their drivers pooled, starting from their own routes; keep the pair's
-    routes where the day then costs less.
+) -> list[list[Routed]]:
+    """Route neighbouring territories again in pairs, in two rounds: first and second,
+    third and fourth, ... with their drivers pooled (`_first_pairs`); then second and
+    third, fourth and fifth, ... across the borders the first round left
+    (`_second_pairs`). Each pair starts from its own routes, and its routes are kept where
+    the day then costs less. The plan after each round that changed it, in turn.
 
     Each territory gets a whole number of drivers before routing, and a driver more or
     less in one moves the day by about $150 (docs/planning.md); stops near a border go to
     whichever territory's cars pass by."""
+    rounds = 2 if len(tasks) >= 3 else 1
+    units = _first_pairs(day, tasks, routed, workers, run, time_limit_s / rounds, seed)
+    first = [r for _, r in units]
+    plans = [first] if _changed(routed, first) else []
+    if rounds == 2:
+        second = _second_pairs(day, tasks, units, workers, run, time_limit_s / rounds, seed)
+        plans += [second] if _changed(first, second) else []
+    return plans
+
+
+def _changed(before: list[Routed], after: list[Routed]) -> bool:
+    """Whether a round replaced any piece of the plan (by identity: a piece holds arrays)."""
+    return len(before) != len(after) or any(a is not b for a, b in zip(before, after, strict=True))
+
+
+#: A piece of the day's plan and the territories (by index) whose stops it routes.
+_Unit = tuple[tuple[int, ...], Routed]
+
+
+def _first_pairs(
+    day: DayInput,
+    tasks: list[TerritoryTask],
+    routed: list[Routed],
+    workers: int,
+    run: Runner | None,
+    time_limit_s: float,
+    seed: int,
+) -> list[_Unit]:
+    """Territories 1+2, 3+4, ... routed again as one each, their drivers pooled; the
+    plan's pieces, each a pair's routes where they cost less, else a territory's own."""
+    units: list[_Unit] = [((n,), r) for n, r in enumerate(routed)]
     pairs = [(k, k + 1) for k in range(0, len(tasks) - 1, 2)]
     if not pairs:
-        return routed
+        return units
     seconds = time_limit_s / math.ceil(len(pairs) / max(1, workers))
     paired = [
         _paired(tasks[a], tasks[b], routed[a], routed[b], seconds, seed + 30_000 + a)
         for a, b in pairs
     ]
-    if run is not None:
-        results = run(solve_territory, paired)
-    else:
-        results = _solve_all(paired, workers, lambda: None)
-    instead: dict[int, Routed] = {}  # a pair's routes in place of its first territory's
-    gone: set[int] = set()  # ... and of its second
+    results = _solve_pairs(paired, workers, run)
     for (a, b), task, result in zip(pairs, paired, results, strict=True):
         prizes = dict(zip((g.id for g in task.groups), task.prizes, strict=True))
         again = Routed(result, {g.id: g for g in task.groups})
         if _day_cost(day, [again], prizes) < _day_cost(day, [routed[a], routed[b]], prizes):
-            instead[a] = again
-            gone.add(b)
-    if not instead:
-        return routed  # the same list: nothing to plan twice
-    return [instead.get(n, r) for n, r in enumerate(routed) if n not in gone]
+            units[a] = ((a, b), again)
+            units[b] = ((), again)  # placeholder: the pair stands at its first territory
+    return [unit for unit in units if unit[0]]
+
+
+@dataclass(frozen=True)
+class _Share:
+    """One territory's share of a plan: the routes that serve mostly its stops, and its
+    stops no route serves."""
+
+    routes: tuple[Route, ...]
+    left: tuple[str, ...]
+
+
+def _second_pairs(
+    day: DayInput,
+    tasks: list[TerritoryTask],
+    units: list[_Unit],
+    workers: int,
+    run: Runner | None,
+    time_limit_s: float,
+    seed: int,
+) -> list[Routed]:
+    """Territories 2+3, 4+5, ... routed again as one each, from their shares of the first
+    round's plan (a pair's route belongs to the territory of most of its stops) with the
+    drivers those routes use; kept where they cost less. A first-round pair cut in two
+    by this round keeps its other territory's share as routed, without a search.
+
+    The territories are angular sectors around the station, the first and the last on
+    either side of its widest empty wedge: they are not paired."""
+    shares = _shares(tasks, units)
+    pairs = [
+        (k, k + 1) for k in range(1, len(tasks) - 1, 2) if shares[k].routes or shares[k + 1].routes
+    ]
+    if not pairs:
+        return [r for _, r in units]
+    seconds = time_limit_s / math.ceil(len(pairs) / max(1, workers))
+    paired = [
+        _share_task(
+            day,
+            tasks,
+            [shares[b], shares[c]],
+            name=f"{tasks[b].name}+{tasks[c].name.rsplit('-', 1)[-1]}",
+            time_limit_s=seconds,
+            seed=seed + 40_000 + b,
+        )
+        for b, c in pairs
+    ]
+    results = _solve_pairs(paired, workers, run)
+    pieces: list[tuple[int, Routed]] = []
+    taken: set[int] = set()
+    for (b, c), task, result in zip(pairs, paired, results, strict=True):
+        prizes = dict(zip((g.id for g in task.groups), task.prizes, strict=True))
+        before = _cost_of(day, shares[b].routes + shares[c].routes, prizes)
+        if _cost_of(day, result.solution.routes, prizes) < before:
+            pieces.append((b, Routed(result, {g.id: g for g in task.groups})))
+            taken |= {b, c}
+    if not taken:
+        return [r for _, r in units]
+    for territories, r in units:
+        if not taken & set(territories):
+            pieces.append((territories[0], r))
+            continue
+        for n in territories:
+            if n not in taken and (shares[n].routes or shares[n].left):
+                task = _share_task(
+                    day, tasks, [shares[n]], name=tasks[n].name, time_limit_s=0.0, seed=seed
+                )
+                pieces.append((n, Routed(as_given(task), {g.id: g for g in task.groups})))
+    # In the territories' order, as the first round leaves them.
+    return [r for _, r in sorted(pieces, key=lambda piece: piece[0])]
+
+
+def _shares(tasks: list[TerritoryTask], units: list[_Unit]) -> list[_Share]:
+    """Each territory's share of the plan's pieces (a route with as many stops in two
+    territories goes to the first)."""
+    home = {g.id: n for n, task in enumerate(tasks) for g in task.groups}
+    routes: list[list[Route]] = [[] for _ in tasks]
+    left: list[dict[str, None]] = [{} for _ in tasks]
+    for _, r in units:
+        for route in r.result.solution.routes:
+            stops = Counter(home[job] for job in route.job_ids())
+            routes[min(stops, key=lambda n: (-stops[n], n))].append(route)
+        for u in r.result.solution.unassigned:
+            left[home[u.job_id]][u.job_id] = None
+    return [_Share(tuple(r), tuple(j)) for r, j in zip(routes, left, strict=True)]
+
+
+def _share_task(
+    day: DayInput,
+    tasks: list[TerritoryTask],
+    shares: Sequence[_Share],
+    *,
+    name: str,
+    time_limit_s: float,
+    seed: int,
+) -> TerritoryTask:
+    """``shares``' stops as one territory, started from their routes, with the drivers
+    those routes use."""
+    group_of = {g.id: g for task in tasks for g in task.groups}
+    prize_of = {g.id: p for task in tasks for g, p in zip(task.groups, task.prizes, strict=True)}
+    routes = [route for share in shares for route in share.routes]
+    jobs = [job for route in routes for job in route.job_ids()]
+    jobs += [job for share in shares for job in share.left]
+    used = Counter(supply_index(route.vehicle_type) for route in routes)
+    return replace(
+        tasks[0],
+        name=name,
+        groups=tuple(group_of[job] for job in jobs),
+        prizes=tuple(prize_of[job] for job in jobs),
+        supplies=tuple((n, replace(day.drivers[n], count=k)) for n, k in sorted(used.items())),
+        time_limit_s=time_limit_s,
+        seed=seed,
+        initial=_as_start(routes),
+    )
+
+
+def _as_start(routes: Sequence[Route]) -> tuple[tuple[str, tuple[tuple[str, Step], ...]], ...]:
+    """``routes`` as a search's start (`TerritoryTask.initial`)."""
+    return tuple(
+        (route.vehicle_type, tuple((v.job_id, v.step) for v in route.visits)) for route in routes
+    )
+
+
+def _solve_pairs(
+    paired: list[TerritoryTask], workers: int, run: Runner | None
+) -> list[TerritoryResult]:
+    """The pairs' results, on the caller's runner or the planner's own workers."""
+    if run is not None:
+        return run(solve_territory, paired)
+    return _solve_all(paired, workers, lambda: None)
 
 
 def _paired(
@@ -597,10 +759,7 @@ def _paired(
         supplies=tuple(sorted(counts.items())),
         time_limit_s=time_limit_s,
         seed=seed,
-        initial=tuple(
-            (route.vehicle_type, tuple((v.job_id, v.step) for v in route.visits))
-            for route in routes
-        ),
+        initial=_as_start(routes),
     )
 
 
