@@ -511,8 +511,7 @@ def test_the_borders_the_first_pairs_leave_are_routed_again_as_pairs_too(
     # Four territories are paired 1+2 and 3+4 first; the border between 2 and 3 is still
     # one that cars do not cross. The second round routes 2+3 again as one, from their
     # shares of the first round's plan and with the drivers those routes use (here $286.51
-    # against $343.77 after the first round alone); the first round's other halves keep
-    # their routes as they were.
+    # against $343.77 after the first round alone).
     packages, day = _small_cars_in_territories_of_12(monkeypatch, drivers=5)
     both = plan(day)
     second: list[int] = []
