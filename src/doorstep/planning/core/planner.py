@@ -33,7 +33,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from doorstep.geo import haversine_matrix
-from doorstep.optimize import Problem, Route, Step
+from doorstep.optimize import Problem, Route
 from doorstep.optimize import UnassignedReason as CoreReason
 from doorstep.planning.core.allocate import Allocation, decisions, totals
 from doorstep.planning.core.decompose import Supplies, sectors, split_supply
@@ -517,7 +517,7 @@ def _route(
     # the merge and the sweep, and the cheapest is kept; they share the time.
     options = [routed, *repaired]
     share = time_limit_s * SWEEP_SHARE / 2 / len(options)
-    prize_of = {g.id: p for t in tasks for g, p in zip(t.groups, t.prizes, strict=True)}
+    prize_of = _Stops.of(tasks).prize
     prize_of |= dict(zip((g.id for g in waiting), _prizes(waiting, alternative), strict=True))
     best: tuple[int, list[Routed]] | None = None
     for option in options:
@@ -591,23 +591,28 @@ def _first_pairs(
 ) -> list[_Unit]:
     """Territories 1+2, 3+4, ... routed again as one each, their drivers pooled; the
     plan's pieces, each a pair's routes where they cost less, else a territory's own."""
-    units: list[_Unit] = [((n,), r) for n, r in enumerate(routed)]
     pairs = [(k, k + 1) for k in range(0, len(tasks) - 1, 2)]
     if not pairs:
-        return units
+        return [((n,), r) for n, r in enumerate(routed)]
     seconds = time_limit_s / math.ceil(len(pairs) / max(1, workers))
     paired = [
         _paired(tasks[a], tasks[b], routed[a], routed[b], seconds, seed + 30_000 + a)
         for a, b in pairs
     ]
     results = _solve_pairs(paired, workers, run)
+    kept: dict[int, Routed] = {}  # a pair kept, at its first territory
     for (a, b), task, result in zip(pairs, paired, results, strict=True):
         prizes = dict(zip((g.id for g in task.groups), task.prizes, strict=True))
         again = Routed(result, {g.id: g for g in task.groups})
         if _day_cost(day, [again], prizes) < _day_cost(day, [routed[a], routed[b]], prizes):
-            units[a] = ((a, b), again)
-            units[b] = ((), again)  # placeholder: the pair stands at its first territory
-    return [unit for unit in units if unit[0]]
+            kept[a] = again
+    units: list[_Unit] = []
+    for n, r in enumerate(routed):
+        if n in kept:
+            units.append(((n, n + 1), kept[n]))
+        elif n - 1 not in kept:
+            units.append(((n,), r))
+    return units
 
 
 @dataclass(frozen=True)
@@ -636,6 +641,7 @@ def _second_pairs(
     The territories are angular sectors around the station, the first and the last on
     either side of its widest empty wedge: they are not paired."""
     shares = _shares(tasks, units)
+    stops = _Stops.of(tasks)
     pairs = [
         (k, k + 1) for k in range(1, len(tasks) - 1, 2) if shares[k].routes or shares[k + 1].routes
     ]
@@ -645,7 +651,8 @@ def _second_pairs(
     paired = [
         _share_task(
             day,
-            tasks,
+            tasks[b],
+            stops,
             [shares[b], shares[c]],
             name=f"{tasks[b].name}+{tasks[c].name.rsplit('-', 1)[-1]}",
             time_limit_s=seconds,
@@ -671,7 +678,13 @@ def _second_pairs(
         for n in territories:
             if n not in taken and (shares[n].routes or shares[n].left):
                 task = _share_task(
-                    day, tasks, [shares[n]], name=tasks[n].name, time_limit_s=0.0, seed=seed
+                    day,
+                    tasks[n],
+                    stops,
+                    [shares[n]],
+                    name=tasks[n].name,
+                    time_limit_s=0.0,
+                    seed=seed,
                 )
                 pieces.append((n, Routed(as_given(task), {g.id: g for g in task.groups})))
     # In the territories' order, as the first round leaves them.
@@ -693,9 +706,25 @@ def _shares(tasks: list[TerritoryTask], units: list[_Unit]) -> list[_Share]:
     return [_Share(tuple(r), tuple(j)) for r, j in zip(routes, left, strict=True)]
 
 
+@dataclass(frozen=True)
+class _Stops:
+    """Every territory's stop groups and their prizes, by stop."""
+
+    group: dict[str, StopGroup]
+    prize: dict[str, int]
+
+    @classmethod
+    def of(cls, tasks: Sequence[TerritoryTask]) -> _Stops:
+        return cls(
+            {g.id: g for task in tasks for g in task.groups},
+            {g.id: p for task in tasks for g, p in zip(task.groups, task.prizes, strict=True)},
+        )
+
+
 def _share_task(
     day: DayInput,
-    tasks: list[TerritoryTask],
+    base: TerritoryTask,
+    stops: _Stops,
     shares: Sequence[_Share],
     *,
     name: str,
@@ -704,28 +733,46 @@ def _share_task(
 ) -> TerritoryTask:
     """``shares``' stops as one territory, started from their routes, with the drivers
     those routes use."""
-    group_of = {g.id: g for task in tasks for g in task.groups}
-    prize_of = {g.id: p for task in tasks for g, p in zip(task.groups, task.prizes, strict=True)}
     routes = [route for share in shares for route in share.routes]
     jobs = [job for route in routes for job in route.job_ids()]
     jobs += [job for share in shares for job in share.left]
     used = Counter(supply_index(route.vehicle_type) for route in routes)
-    return replace(
-        tasks[0],
+    return _joined(
+        base,
         name=name,
-        groups=tuple(group_of[job] for job in jobs),
-        prizes=tuple(prize_of[job] for job in jobs),
+        groups=tuple(stops.group[job] for job in jobs),
+        prizes=tuple(stops.prize[job] for job in jobs),
         supplies=tuple((n, replace(day.drivers[n], count=k)) for n, k in sorted(used.items())),
+        routes=routes,
         time_limit_s=time_limit_s,
         seed=seed,
-        initial=_as_start(routes),
     )
 
 
-def _as_start(routes: Sequence[Route]) -> tuple[tuple[str, tuple[tuple[str, Step], ...]], ...]:
-    """``routes`` as a search's start (`TerritoryTask.initial`)."""
-    return tuple(
-        (route.vehicle_type, tuple((v.job_id, v.step) for v in route.visits)) for route in routes
+def _joined(
+    base: TerritoryTask,
+    *,
+    name: str,
+    groups: tuple[StopGroup, ...],
+    prizes: tuple[int, ...],
+    supplies: Supplies,
+    routes: Sequence[Route],
+    time_limit_s: float,
+    seed: int,
+) -> TerritoryTask:
+    """A territory of ``groups`` with ``supplies``, its search started from ``routes``."""
+    return replace(
+        base,
+        name=name,
+        groups=groups,
+        prizes=prizes,
+        supplies=supplies,
+        time_limit_s=time_limit_s,
+        seed=seed,
+        initial=tuple(
+            (route.vehicle_type, tuple((v.job_id, v.step) for v in route.visits))
+            for route in routes
+        ),
     )
 
 
@@ -752,16 +799,15 @@ def _paired(
     for index, supply in (*a.supplies, *b.supplies):
         held = counts.get(index)
         counts[index] = supply if held is None else replace(held, count=held.count + supply.count)
-    routes = [*routed_a.result.solution.routes, *routed_b.result.solution.routes]
-    return replace(
+    return _joined(
         a,
         name=f"{a.name}+{b.name.rsplit('-', 1)[-1]}",
         groups=a.groups + b.groups,
         prizes=a.prizes + b.prizes,
         supplies=tuple(sorted(counts.items())),
+        routes=[*routed_a.result.solution.routes, *routed_b.result.solution.routes],
         time_limit_s=time_limit_s,
         seed=seed,
-        initial=_as_start(routes),
     )
 
 
