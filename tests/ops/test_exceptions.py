@@ -10,9 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers import held, offers
 from doorstep.drivers.road import checkin
 from doorstep.models import (
     AuditEntry,
+    Block,
+    BlockEvent,
     BlockStatus,
     CarrierShipment,
     Channel,
@@ -29,7 +32,7 @@ from doorstep.models import (
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 from tests.drivers.conftest import _road
-from tests.drivers.road import Road, plan_day
+from tests.drivers.road import OFFERS, Road, hand_over, new_driver, plan_day
 from tests.ops.conftest import bearer
 
 
@@ -100,6 +103,50 @@ def test_a_dispatcher_re_offers_a_no_shows_block(
     assert entry.before["status"] == "open"
     assert entry.after is not None
     assert entry.after["status"] == "resolved"
+
+
+def test_a_no_shows_block_offered_again_starts_late_enough_for_another_driver_to_take_it(
+    road: Road, tokens: dict[OperatorRole, str]
+) -> None:
+    """A no-show is flagged half an hour after the block's slot: offered again as it was,
+    it would start in the past, and no driver's listing shows such a block."""
+    exception = _no_show(road)
+    flagged = road.block.starts_at + timedelta(minutes=31)
+    planned = (road.block.starts_at, road.block.ends_at)
+    done = road.client.post(
+        f"/v1/ops/exceptions/{exception.id}/actions",
+        json={"action": "reoffer"},
+        headers=bearer(tokens[OperatorRole.DISPATCHER]),
+    )
+    assert done.status_code == 200, done.text
+    block = road.session.get_one(Block, road.block.id, populate_existing=True)
+    assert block.arrival_opens_at == flagged + held.RESCUE_LEAD
+    moved_by = block.starts_at - planned[0]
+    assert moved_by > timedelta(0)
+    assert block.ends_at - planned[1] == moved_by  # the same work and pay, later
+    moved = road.session.scalars(
+        select(BlockEvent).where(BlockEvent.block_id == block.id).order_by(BlockEvent.id.desc())
+    ).first()
+    assert moved is not None
+    assert moved.reason == "taken_back"
+    assert moved.data["moved_by_s"] == moved_by.total_seconds()
+
+    other, _ = new_driver(road.session, "bo@example.com")
+    listed = offers.list_offers(road.session, other, now=flagged, policy=OFFERS)
+    assert block.id in [view.block_id for view in listed]
+    hand_over(road.session, block, other, at=flagged)
+    assert block.status is BlockStatus.ACCEPTED
+    # The second driver does not come either: a no-show of theirs, flagged in its turn.
+    assert block.arrival_closes_at is not None
+    again = block.arrival_closes_at + timedelta(minutes=31)
+    assert checkin.flag_no_shows(road.session, again) == 1
+    assert checkin.flag_no_shows(road.session, again + timedelta(minutes=5)) == 0
+    flagged_drivers = road.session.scalars(
+        select(OpsException.driver_id)
+        .where(OpsException.kind == ExceptionKind.NO_CHECK_IN)
+        .order_by(OpsException.id)
+    ).all()
+    assert flagged_drivers == [road.driver.id, other.id]
 
 
 def test_a_missing_parcel_goes_by_carrier_and_the_shopper_is_told(

@@ -6,12 +6,19 @@ round), otherwise a new round; an instant block stays instant, its offers with a
 minutes. The driver's offer becomes ``forfeited`` (standing counts it, unless the day is an
 excused absence) and is not offered to them again; the offers withdrawn when the driver took
 the block are offered again.
+
+The operator takes back a no-show's block (`take_back_block`) half an hour or more after its
+arrival slot: offered again as it was, it would start in the past, where no listing shows a
+block. So a block whose slot opens within `RESCUE_LEAD` of the take-back moves later by what
+it takes to open `RESCUE_LEAD` from now, its end with it: the same work and pay, for a
+driver who can reach the start in that time. (Its stops have no ETA before a check-in, which
+times them from the driver's arrival.)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -117,6 +124,11 @@ def forfeit_block(
     )
 
 
+# How soon a block taken back from a no-show may ask its new driver to arrive: time to see
+# the offer and drive to the station.
+RESCUE_LEAD = timedelta(minutes=30)
+
+
 class BlockNotTakenBack(DomainError):
     status = 409
     code = "block_not_taken_back"
@@ -126,7 +138,8 @@ def take_back_block(
     session: Session, block_id: int, *, actor: str, now: datetime, policy: OfferPolicy
 ) -> Block:
     """The operator takes a block from a driver who has not checked in (a no-show) and puts it
-    on offer again, as a forfeit would (no cut-off: the operator decides)."""
+    on offer again, as a forfeit would (no cut-off: the operator decides), later if its slot
+    is too near or past (`rescue_delay`)."""
     block = session.get(Block, block_id, populate_existing=True)
     if block is None:
         raise BlockNotFound(f"no block {block_id}", field="block_id", block_id=block_id)
@@ -138,11 +151,26 @@ def take_back_block(
             block_id=block_id,
             status=block.status.value,
         )
+    moved = rescue_delay(block, now)
     _give_back(
-        session, block, block.driver_id, actor=actor, reason="taken_back", now=now, policy=policy
+        session,
+        block,
+        block.driver_id,
+        actor=actor,
+        reason="taken_back",
+        now=now,
+        policy=policy,
+        moved=moved,
     )
     session.refresh(block)
     return block
+
+
+def rescue_delay(block: Block, now: datetime) -> timedelta:
+    """How much later a block taken back at ``now`` must start for its arrival slot (or its
+    start) to open `RESCUE_LEAD` from now; nothing when it already does."""
+    opens = block.arrival_opens_at or block.starts_at
+    return max(now + RESCUE_LEAD - opens, timedelta(0))
 
 
 def _give_back(
@@ -154,9 +182,13 @@ def _give_back(
     reason: str,
     now: datetime,
     policy: OfferPolicy,
+    moved: timedelta = timedelta(0),
 ) -> None:
-    """The driver's block goes on offer again: status, its event and the offers, at once."""
-    reopened = _reopened(block, now, policy)
+    """The driver's block goes on offer again, ``moved`` later: status, its event and the
+    offers, at once."""
+    times = _times(block, moved)
+    starts_at = times["starts_at"]
+    reopened = _reopened(block, starts_at, now, policy)
     changed = session.execute(
         update(Block)
         .where(
@@ -169,6 +201,7 @@ def _give_back(
             driver_id=None,
             accepted_at=None,
             version=Block.version + 1,
+            **times,
             **reopened,
         )
         .execution_options(synchronize_session=False)
@@ -188,20 +221,33 @@ def _give_back(
         actor=actor,
         at=now,
         reason=reason,
-        data={"mode": reopened["offer_mode"].value},
+        data={"mode": reopened["offer_mode"].value}
+        | ({"moved_by_s": moved.total_seconds()} if moved else {}),
     )
     session.flush()
     instant_until = None
     if reopened["offer_mode"] is OfferMode.INSTANT:
-        instant_until = min(now + policy.instant_expiry, block.starts_at)
+        instant_until = min(now + policy.instant_expiry, starts_at)
     _reoffer(session, block.id, driver_id, now=now, instant_until=instant_until)
 
 
-def _reopened(block: Block, now: datetime, policy: OfferPolicy) -> dict[str, Any]:
-    """How the given-back block goes on offer again."""
+def _times(block: Block, moved: timedelta) -> dict[str, Any]:
+    """The block's start, end and arrival slot, ``moved`` later."""
+    return {
+        "starts_at": block.starts_at + moved,
+        "ends_at": block.ends_at + moved,
+        "arrival_opens_at": block.arrival_opens_at and block.arrival_opens_at + moved,
+        "arrival_closes_at": block.arrival_closes_at and block.arrival_closes_at + moved,
+    }
+
+
+def _reopened(
+    block: Block, starts_at: datetime, now: datetime, policy: OfferPolicy
+) -> dict[str, Any]:
+    """How the given-back block, starting at ``starts_at``, goes on offer again."""
     if block.offer_mode is OfferMode.INSTANT:
         return {"offer_mode": OfferMode.INSTANT, "round_closes_at": None}
-    if block.starts_at - now <= FIRST_COME_WITHIN:
+    if starts_at - now <= FIRST_COME_WITHIN:
         return {"offer_mode": OfferMode.FIRST_COME, "round_closes_at": None}
     return {
         "offer_mode": OfferMode.ROUNDS,

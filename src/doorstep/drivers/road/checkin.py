@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import transition_block
@@ -26,7 +26,6 @@ from doorstep.drivers.road.load import (
     held_block,
     inside_geofence,
     load_block,
-    not_yet_flagged,
     note_position,
     position,
 )
@@ -113,7 +112,8 @@ def check_in(
 
 def flag_no_shows(session: Session, now: datetime) -> int:
     """Open a ``no_check_in`` exception for every accepted block whose driver has not checked
-    in by `NO_SHOW_AFTER` past the end of the arrival slot (once per block); return how many.
+    in by `NO_SHOW_AFTER` past the end of the arrival slot (once per block and driver); return
+    how many.
     The block stays the driver's: a driver who turns up after all checks in late."""
     missing = list(
         session.scalars(
@@ -121,7 +121,13 @@ def flag_no_shows(session: Session, now: datetime) -> int:
                 Block.status == BlockStatus.ACCEPTED,
                 Block.checked_in_at.is_(None),
                 func.coalesce(Block.arrival_closes_at, Block.starts_at) < now - NO_SHOW_AFTER,
-                not_yet_flagged(ExceptionKind.NO_CHECK_IN),
+                # Once per driver who held it: a no-show's block taken again by another
+                # driver who does not come either is flagged again.
+                ~exists().where(
+                    OpsException.block_id == Block.id,
+                    OpsException.kind == ExceptionKind.NO_CHECK_IN,
+                    OpsException.driver_id == Block.driver_id,
+                ),
             )
         )
     )
