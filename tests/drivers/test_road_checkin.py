@@ -6,11 +6,28 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from doorstep.drivers import held
 from doorstep.drivers.blocks import history
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import checkin
-from doorstep.models import BlockStatus, ExceptionKind, ExceptionStatus, OpsException, StopKind
+from doorstep.models import (
+    Block,
+    BlockStatus,
+    ExceptionKind,
+    ExceptionStatus,
+    OfferMode,
+    OpsException,
+    Package,
+    Route,
+    Stop,
+    StopKind,
+    StopPackage,
+)
+from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.service import cancel_order
-from tests.drivers.road import Road, new_driver
+from doorstep.planning.loading import DriverPlan, load_wave
+from doorstep.planning.persist import release_previous
+from tests.drivers.road import DAY, Road, new_driver
 from tests.shop import local
 
 
@@ -145,3 +162,45 @@ def test_a_driver_who_has_not_checked_in_half_an_hour_after_the_slot_is_flagged(
     road.session.expire_all()
     assert flagged.status is ExceptionStatus.RESOLVED
     assert flagged.resolution == checkin.CHECKED_IN_LATE
+
+
+def test_a_held_block_nobody_started_by_its_end_goes_back_for_a_plan_to_release(
+    road: Road,
+) -> None:
+    # Nobody re-offered the no-show's block: held, it would keep its parcels for good.
+    block = road.block
+    policy = OfferPolicy(mode=OfferMode.FIRST_COME)
+    assert held.give_back_unstarted(road.session, block.ends_at, policy=policy) == 0
+    after = block.ends_at + timedelta(minutes=1)
+    assert held.give_back_unstarted(road.session, after, policy=policy) == 1
+    assert held.give_back_unstarted(road.session, after, policy=policy) == 0
+    road.session.refresh(block)
+    assert block.status is BlockStatus.OPEN
+    assert block.driver_id is None
+    last = history(road.session, block.id)[-1]
+    assert (last.from_status, last.to_status) == (BlockStatus.ACCEPTED, BlockStatus.OPEN)
+    assert last.reason == held.NEVER_STARTED
+    assert last.driver_id == road.driver.id
+    parcels = set(
+        road.session.scalars(
+            select(StopPackage.package_id)
+            .join(Stop, Stop.id == StopPackage.stop_id)
+            .join(Route, Route.id == Stop.route_id)
+            .where(Route.block_id == block.id)
+        )
+    )
+    assert parcels
+    # The next plan of its wave (here the end of the day's release) frees them.
+    wave = load_wave(road.session, "DCH1", DAY, DriverPlan(8, 2))
+    release_previous(road.session, wave, now=after)
+    status = road.session.scalar(select(Block.status).where(Block.id == block.id))
+    assert status is BlockStatus.CANCELLED
+    states = road.session.scalars(select(Package.state).where(Package.id.in_(parcels))).all()
+    assert PackageState.ASSIGNED not in states
+
+
+def test_a_started_block_is_never_given_back_at_its_end(road: Road) -> None:
+    assert road.check_in(local(10, 50)).status_code == 200
+    later = road.block.ends_at + timedelta(hours=1)
+    policy = OfferPolicy(mode=OfferMode.FIRST_COME)
+    assert held.give_back_unstarted(road.session, later, policy=policy) == 0

@@ -204,7 +204,8 @@ def test_the_station_scans_back_what_a_driver_brought(
 
 def test_the_worker_looks_for_late_returns(settings: Settings) -> None:
     registry = build_registry(settings, cast(DeliveryWorker, _NoLane()))
-    assert {background.LATE_RETURNS, background.NO_SHOWS} <= {p.name for p in registry.periodic}
+    periodic = {p.name for p in registry.periodic}
+    assert {background.LATE_RETURNS, background.NO_SHOWS, background.UNSTARTED} <= periodic
     assert returns.REMINDER_JOB in registry.handlers
 
 

@@ -54,8 +54,9 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     notifications.register(registry, settings)
     milestones.register(registry, settings)
     delays.register(registry)
-    rounds.register(registry, OfferPolicy.from_settings(settings))
-    road.register(registry)
+    offers = OfferPolicy.from_settings(settings)
+    rounds.register(registry, offers)
+    road.register(registry, offers)
     partners_background.register(registry)
     ops_detectors.register(registry, settings)
     return registry

@@ -173,6 +173,40 @@ def rescue_delay(block: Block, now: datetime) -> timedelta:
     return max(now + RESCUE_LEAD - opens, timedelta(0))
 
 
+#: The reason of a block given back because its end passed with nobody checked in.
+NEVER_STARTED = "never_started"
+
+
+def give_back_unstarted(session: Session, now: datetime, *, policy: OfferPolicy) -> int:
+    """Every block still held, nobody checked in, whose end has passed goes back to open (a
+    periodic job); return how many. Held, it kept its parcels for good unless an operator
+    acted; open, the next plan of its wave (or the end of the day) releases them."""
+    ended = session.scalars(
+        select(Block).where(
+            Block.status == BlockStatus.ACCEPTED,
+            Block.checked_in_at.is_(None),
+            Block.ends_at < now,
+        )
+    ).all()
+    given = 0
+    for block in ended:
+        assert block.driver_id is not None
+        try:
+            _give_back(
+                session,
+                block,
+                block.driver_id,
+                actor="system",
+                reason=NEVER_STARTED,
+                now=now,
+                policy=policy,
+            )
+        except BlockNotForfeitable:
+            continue  # checked in at this very moment: late, not gone
+        given += 1
+    return given
+
+
 def _give_back(
     session: Session,
     block: Block,
