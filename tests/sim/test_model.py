@@ -52,6 +52,9 @@ class RecordingPort:
     def tick(self, at: float) -> Ticked:
         return Ticked()
 
+    def reoffer_no_shows(self, flagged_by: float, at: float) -> tuple[int, ...]:
+        return ()
+
     def place_order(self, request: OrderRequest, at: float) -> Placed:
         self.orders.append((at, request))
         return Placed(f"o{request.number}", request.speeds[0], (request.speeds[0],), ())
@@ -519,3 +522,96 @@ def test_interest_stated_the_moment_a_block_ends_is_kept_until_the_round_closes(
     assert port.interest_at <= first
     assert port.winner is not None
     assert port.blocks_checked_in == [1, 2]
+
+
+class NoShowPort(RecordingPort):
+    """One block, taken at once by the first driver to look, who turns up only after the
+    no-show flag (half an hour after its 11:00 slot). The dispatcher re-offers it, 40
+    minutes later, to everyone but that driver (the real offers forfeit theirs)."""
+
+    STARTS_S = 11 * 3600.0
+    MOVED_S = 12 * 3600.0 + 10 * 60
+    FLAGGED_S = STARTS_S + 1800
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.holder: str | None = None
+        self.no_show: str | None = None
+        self.reoffered_at: float | None = None
+        self.checked_in: list[tuple[str, float]] = []
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day == 0 and at == 6 * 3600 else 0
+
+    def _starts(self) -> float:
+        return self.MOVED_S if self.reoffered_at is not None else self.STARTS_S
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        if self.holder is not None or driver == self.no_show:
+            return []
+        starts = self._starts()
+        return [BlockOffer(1, 1, starts, starts + 7200, 100_000, 10_000)]
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        self.holder = driver
+        return True
+
+    def held(self, driver: str, at: float) -> list[HeldBlock]:
+        if driver != self.holder:
+            return []
+        starts = self._starts()
+        return [HeldBlock(1, starts, starts + 7200, starts, 100_000)]
+
+    def reoffer_no_shows(self, flagged_by: float, at: float) -> tuple[int, ...]:
+        if self.reoffered_at is None and self.holder is not None and flagged_by >= self.FLAGGED_S:
+            self.reoffered_at = at
+            self.no_show, self.holder = self.holder, None
+            return (1,)
+        return ()
+
+    def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
+        assert driver == self.holder, f"{driver} checks in a block it does not hold"
+        self.checked_in.append((driver, at))
+        return RouteView(block_id, 33.30, -111.90, (), ())
+
+
+def test_a_no_shows_block_is_re_offered_and_the_late_driver_finds_it_gone() -> None:
+    config = replace(
+        _drivers_at_six(2), no_show_rate=1.0, no_show_never_share=0.0, online_s=8 * 3600
+    )
+    port = NoShowPort()
+    log = Simulation(port, config).run()
+    assert port.reoffered_at == NoShowPort.FLAGGED_S + config.reoffer_no_shows_after_s
+    assert log.no_show_blocks_reoffered == 1
+    assert log.turned_away == 1  # the first holder came after the re-offer: nothing to drive
+    [(driver, _)] = port.checked_in  # the other driver took it again, and drove it
+    assert driver != port.no_show
+
+
+def test_a_block_whose_driver_never_comes_is_driven_by_another() -> None:
+    config = replace(
+        _drivers_at_six(2), no_show_rate=1.0, no_show_never_share=1.0, online_s=8 * 3600
+    )
+    port = NoShowPort()
+    log = Simulation(port, config).run()
+    assert log.no_show_blocks_reoffered == 1
+    assert log.turned_away == 0
+    assert port.checked_in == []  # the second driver never came either: no more re-offers
+    assert port.holder is not None
+    assert port.holder != port.no_show
+
+
+def test_without_a_dispatcher_the_no_show_drives_its_block_late() -> None:
+    config = replace(
+        _drivers_at_six(2),
+        no_show_rate=1.0,
+        no_show_never_share=0.0,
+        reoffer_no_shows_after_s=-1,
+    )
+    port = NoShowPort()
+    log = Simulation(port, config).run()
+    assert port.reoffered_at is None
+    assert log.turned_away == 0
+    [(driver, at)] = port.checked_in
+    assert driver == port.holder
+    assert at > NoShowPort.FLAGGED_S

@@ -14,9 +14,13 @@ from sqlalchemy import Connection, select
 from sqlalchemy.orm import sessionmaker
 
 from doorstep.db import unit_of_work
+from doorstep.drivers.held import RESCUE_LEAD
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.models import (
+    AuditEntry,
     BackToStation,
+    Block,
+    BlockEvent,
     CounterParcel,
     DeliveryProof,
     ManifestItem,
@@ -295,3 +299,36 @@ def _partner_ends(connection: Connection, run: TwinRun) -> Counter[PackageState]
                 assert back.reason == "uncollected"
                 assert back.collected_at is not None
     return ends
+
+
+def test_the_dispatcher_re_offers_a_no_shows_block_and_another_driver_drives_it(
+    connection: Connection, tmp_path: Path
+) -> None:
+    # Half the drivers never come: each block of theirs is flagged, re-offered through the
+    # console's action and taken by someone else, and every parcel still ends somewhere.
+    run = small_day(connection, tmp_path, no_show_rate=0.5, no_show_never_share=1.0)
+    drivers = run.kpis.drivers
+    assert drivers["no_shows"] >= 1
+    assert drivers["no_show_blocks_reoffered"] >= 1
+    assert run.kpis.unresolved == 0
+    assert run.kpis.invariants["ok"], run.kpis.invariants
+    sessions = sessionmaker(bind=connection)
+    with sessions() as session:
+        taken_back = session.scalars(
+            select(BlockEvent).where(BlockEvent.reason == "taken_back").order_by(BlockEvent.id)
+        ).all()
+        assert len(taken_back) == drivers["no_show_blocks_reoffered"]
+        audited = session.scalars(
+            select(AuditEntry.actor).where(AuditEntry.action == "exceptions.reoffer")
+        ).all()
+        assert set(audited) == {"twin dispatcher"}
+        last = {event.block_id: event for event in taken_back}  # a block may go twice
+        driven_by_another = 0
+        for event in last.values():
+            block = session.get_one(Block, event.block_id)
+            # Taken back well after its slot: it opens half an hour after the take-back.
+            assert block.arrival_opens_at == event.occurred_at + RESCUE_LEAD
+            if block.checked_in_at is not None:
+                assert block.driver_id != event.driver_id
+                driven_by_another += 1
+        assert driven_by_another, "no re-offered block was driven by another driver"

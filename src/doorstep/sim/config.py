@@ -65,7 +65,10 @@ class SimConfig:
     forfeit_rate: float = 0.02
     late_rate: float = 0.1
     late_mean_s: int = 12 * 60
-    no_show_rate: float = 0.02  # turn up only after the no-show flag, very late
+    no_show_rate: float = 0.02  # not there when the no-show flag comes
+    no_show_never_share: float = 0.5  # of those, never come; the others very late
+    # The dispatcher re-offers a no-show's block this long after it is flagged (negative: never).
+    reoffer_no_shows_after_s: int = 10 * 60
     drive_noise: float = 0.15  # sigma of the lognormal factor on each leg's planned time
     circuity: float = 1.3  # road metres per straight-line metre (miles driven)
     speed_kmh: float = 40.0  # when a leg has no planned time

@@ -85,6 +85,8 @@ class SimLog:
     forfeits: int = 0
     late_check_ins: int = 0
     no_shows: int = 0
+    no_show_blocks_reoffered: int = 0
+    turned_away: int = 0  # drivers who came so late their block had gone to another
     counter_collected: int = 0
     counter_expired: int = 0
     carrier_handed: int = 0
@@ -166,6 +168,7 @@ class Simulation:
                 self.news.update(ticked.winners)
                 if ticked.reopened:
                     self._on_offer_again()
+                self._reoffer_no_shows()
             yield self.env.timeout(self.config.tick_s)
 
     # Shoppers ------------------------------------------------------------------------------
@@ -285,6 +288,18 @@ class Simulation:
             self._on_offer_again()
         return blocks
 
+    def _reoffer_no_shows(self) -> None:
+        """The dispatcher on duty: a no-show's block goes back on offer, for drivers still
+        looking; the driver who had it, turning up after all, finds it gone."""
+        after = self.config.reoffer_no_shows_after_s
+        if after < 0:
+            return
+        blocks = self.port.reoffer_no_shows(self._now() - after, self._now())
+        if blocks:
+            self.log.no_show_blocks_reoffered += len(blocks)
+            self.claimed.difference_update(blocks)
+            self._on_offer_again()
+
     def _on_offer_again(self) -> None:
         """Blocks were put on offer (a plan, a round left without a winner, a forfeit): a new
         generation, which every driver looks at once."""
@@ -385,12 +400,21 @@ class Simulation:
         draw = rng.random()
         arrive = block.slot_closes_s - rng.random() * 300
         if draw < config.no_show_rate:
-            arrive = block.slot_closes_s + NO_SHOW_AFTER_S + 600 + rng.random() * 1800
             self.log.no_shows += 1
+            if rng.random() < config.no_show_never_share:
+                # Never comes: the block waits for the dispatcher (`_reoffer_no_shows`).
+                yield self._until(max(block.ends_s, self._now()))
+                return
+            arrive = block.slot_closes_s + NO_SHOW_AFTER_S + 600 + rng.random() * 1800
         elif draw < config.no_show_rate + config.late_rate:
             arrive = block.slot_closes_s + rng.expovariate(1 / config.late_mean_s)
             self.log.late_check_ins += 1
         yield self._until(max(arrive, self._now()))
+        if self._now() > block.slot_closes_s + NO_SHOW_AFTER_S and block.block_id not in {
+            h.block_id for h in self.port.held(key, self._now())
+        }:
+            self.log.turned_away += 1  # flagged a no-show, and the block offered again
+            return
         trip = Trip(block.block_id, key, block.starts_s, block.slot_closes_s, block.pay_cents)
         trip.checked_in_s = self._now()
         route = self.port.check_in(key, block.block_id, self._now())

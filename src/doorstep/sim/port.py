@@ -180,6 +180,11 @@ class Network(Protocol):
         """The periodic jobs at ``at``: rounds closing, no-shows and late returns flagged."""
         ...
 
+    def reoffer_no_shows(self, flagged_by: float, at: float) -> tuple[int, ...]:
+        """The dispatcher re-offers the block of every no-show flagged by ``flagged_by`` and
+        still open, as the console does; the blocks on offer again."""
+        ...
+
     def place_order(self, request: OrderRequest, at: float) -> Placed: ...
 
     def plan(self, day: int, at: float, *, dispatch: bool) -> int:

@@ -254,6 +254,8 @@ def _drivers(kpis: DayKpis, log: SimLog, port: TwinNetwork) -> None:
         ),
         "late_check_ins": log.late_check_ins,
         "no_shows": log.no_shows,
+        "no_show_blocks_reoffered": log.no_show_blocks_reoffered,
+        "turned_away": log.turned_away,
         "forfeits": log.forfeits,
     }
     staff = sum(r.metres for r in log.staff_runs)

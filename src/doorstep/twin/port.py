@@ -34,12 +34,16 @@ from doorstep.models import (
     Block,
     CounterParcel,
     Driver,
+    ExceptionKind,
     Node,
     PartnerStaff,
     PartnerStore,
     Stop,
     StopKind,
 )
+from doorstep.ops import exceptions
+from doorstep.ops.audit import Actor
+from doorstep.ops.exceptions import Act
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.schemas import OrderIn
 from doorstep.orders.service import place_order
@@ -87,6 +91,8 @@ CAR = VehicleIn(description="Own car", cargo_litres=1500, payload_kg=350)
 #: it when given the blob store): a shopper's tracking page then shows a picture that says
 #: it is simulated, not a broken image.
 PHOTO_KEY = "twin/delivery-photo.jpg"
+#: Who acts on the console's exceptions in the twin (the audit log's actor).
+DISPATCHER = Actor("twin dispatcher")
 #: The solver's effort in the twin (see `TwinSettings`).
 MAX_ITERATIONS = 10
 DISPATCH_MAX_ITERATIONS = 20
@@ -264,11 +270,33 @@ class TwinNetwork:
         with self._tx(at, "periodic jobs") as session:
             closed = rounds.close_due_rounds(session, now=self.now, policy=self.settings.offers)
             checkin.flag_no_shows(session, self.now)
+            held.give_back_unstarted(session, self.now, policy=self.settings.offers)
             returns.flag_late_returns(session, self.now)
         return Ticked(
             winners=tuple(self.driver_keys[i] for i in closed.winners if i in self.driver_keys),
             reopened=closed.next_round + closed.first_come > 0,
         )
+
+    def reoffer_no_shows(self, flagged_by: float, at: float) -> tuple[int, ...]:
+        """The console's "re-offer the block" on every open no-show flagged by ``flagged_by``
+        whose block nobody has checked in yet."""
+        with self._tx(at, "operator") as session:
+            flagged = exceptions.list_exceptions(session, kind=ExceptionKind.NO_CHECK_IN)
+            blocks = []
+            for row in flagged:
+                if row.opened_at > self.moment(flagged_by) or Act.REOFFER not in row.actions:
+                    continue
+                exceptions.act(
+                    session,
+                    row.id,
+                    Act.REOFFER,
+                    by=DISPATCHER,
+                    now=self.now,
+                    offers=self.settings.offers,
+                )
+                assert row.block_id is not None
+                blocks.append(row.block_id)
+            return tuple(blocks)
 
     # Shoppers --------------------------------------------------------------------------------
 
