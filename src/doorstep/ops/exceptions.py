@@ -251,10 +251,14 @@ def act(
     note = note.strip()
     if action is Act.REOFFER:
         assert block is not None
+        planned_start = block.starts_at
         reopened = held.take_back_block(
             session, block.id, actor=f"operator {by.label}", now=now, policy=offers
         )
         done = f"block {block.id} offered again ({reopened.offer_mode})"
+        if reopened.starts_at > planned_start:
+            later = int((reopened.starts_at - planned_start).total_seconds() // 60)
+            done += f", {later} min later than planned"
     elif action is Act.CARRIER:
         assert package is not None
         done = _send_by_carrier(session, package, service, by=by, now=now)
