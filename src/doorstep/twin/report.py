@@ -57,6 +57,14 @@ def render(run: TwinRun) -> str:
             f"gross {_usd(k.drivers.get('pay_per_hour_cents', 0))}, "
             f"utilisation {k.drivers.get('utilisation', 0):.0%}",
         ),
+        (
+            "Blocks driven",
+            f"{k.drivers.get('blocks_driven', 0):,}",
+            f"{k.drivers.get('no_shows', 0)} no-shows "
+            f"({k.drivers.get('no_show_blocks_reoffered', 0)} re-offered), "
+            f"{k.drivers.get('forfeits', 0)} given back, "
+            f"{k.drivers.get('late_check_ins', 0)} late check-ins",
+        ),
         ("Carrier share", f"{k.carrier_share:.1%}", f"{k.by_channel.get('carrier', 0)} packages"),
         (
             "Miles",
@@ -366,7 +374,7 @@ body{font:15px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;
 background:#f8fafc}
 header{background:#0f172a;color:#fff;padding:18px 28px}header h1{margin:0 0 4px;font-size:22px}
 header p{margin:0;color:#cbd5e1}main{padding:20px 28px;max-width:1100px}
-.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(240px,1fr));gap:12px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(200px,1fr));gap:12px}
 .card{background:#fff;border:1px solid #e2e8f0;border-radius:8px;padding:12px 14px}
 .card h3{margin:0;font-size:13px;color:#475569;font-weight:600;text-transform:uppercase}
 .card b{display:block;font-size:26px;margin:4px 0}.card small{color:#475569}
