@@ -11,8 +11,9 @@ import pytest
 from typer.testing import CliRunner
 
 from doorstep.cli import app
-from doorstep.cli.simulate import twin_settings
+from doorstep.cli.simulate import _with_world, twin_settings
 from doorstep.settings import get_settings
+from doorstep.sim import SimConfig
 
 ARGS = ["simulate", "--orders", "25", "--seed", "1", "--date", "2026-11-24", "--json"]
 FAST = ["--time-limit", "0.3"]
@@ -163,3 +164,18 @@ def test_the_twin_plans_with_the_settings_trips_and_door_hours(
     finally:
         get_settings.cache_clear()
     assert drivers.trips.max_reloads == 0
+
+
+def test_set_changes_the_world_of_a_comparison_and_says_what_it_cannot_set() -> None:
+    runner = CliRunner()
+    alone = runner.invoke(app, ["simulate", "--set", "no_show_rate=0.15"])
+    assert alone.exit_code == 2
+    assert "use it with --compare" in alone.output
+    for wrong, said in (("no_such=1", "'no_such'"), ("no_show_rate=many", "'many'")):
+        answer = runner.invoke(
+            app, ["simulate", "--set", wrong, "--compare", "reoffer_no_shows_after_s=-1"]
+        )
+        assert answer.exit_code == 2
+        assert said in answer.output
+    config = _with_world(_with_world(SimConfig(), "no_show_rate=0.15"), " seed = 4 ")
+    assert (config.no_show_rate, config.seed) == (0.15, 4)
