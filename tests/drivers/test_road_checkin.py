@@ -155,6 +155,11 @@ def test_a_driver_who_has_not_checked_in_half_an_hour_after_the_slot_is_flagged(
         select(OpsException).where(OpsException.kind == ExceptionKind.NO_CHECK_IN)
     ).one()
     assert (flagged.block_id, flagged.driver_id) == (road.block.id, road.driver.id)
+    # On the station's wall clock (Chandler keeps MST all year), not in UTC.
+    closes = road.block.arrival_closes_at or starts
+    assert flagged.detail.endswith(
+        f"the slot closed at {closes - timedelta(hours=7):%a %d %b %H:%M} MST"
+    )
     # Turning up after all: a late check-in, not a no-show.
     late = road.check_in(starts + timedelta(minutes=50)).json()
     assert late["on_time"] is False

@@ -131,7 +131,9 @@ def test_a_no_shows_block_offered_again_starts_late_enough_for_another_driver_to
     assert moved.reason == "taken_back"
     assert moved.data["moved_by_s"] == moved_by.total_seconds()
     later = int(moved_by.total_seconds() // 60)
-    assert done.json()["resolution"].endswith(f", {later} min later than planned")
+    assert done.json()["resolution"] == (
+        f"block {block.id} offered again first come, {later} min later than planned"
+    )
 
     other, _ = new_driver(road.session, "bo@example.com")
     listed = offers.list_offers(road.session, other, now=flagged, policy=OFFERS)

@@ -39,6 +39,7 @@ from doorstep.models import (
     ExceptionStatus,
     MessageChannel,
     Node,
+    OfferMode,
     OpsException,
     Order,
     Package,
@@ -255,7 +256,7 @@ def act(
         reopened = held.take_back_block(
             session, block.id, actor=f"operator {by.label}", now=now, policy=offers
         )
-        done = f"block {block.id} offered again ({reopened.offer_mode})"
+        done = f"block {block.id} offered again {_AS_OFFERED[reopened.offer_mode]}"
         if reopened.starts_at > planned_start:
             later = int((reopened.starts_at - planned_start).total_seconds() // 60)
             done += f", {later} min later than planned"
@@ -289,6 +290,14 @@ def act(
         after=_picture(exception),
     )
     return get_exception(session, exception.id)
+
+
+#: How a re-offered block is on offer, in the resolution's words.
+_AS_OFFERED = {
+    OfferMode.FIRST_COME: "first come",
+    OfferMode.ROUNDS: "in a new round",
+    OfferMode.INSTANT: "as an instant offer",
+}
 
 
 def _message(text: str) -> str:

@@ -28,6 +28,7 @@ from doorstep.drivers.road.load import (
     load_block,
     note_position,
     position,
+    wall_clock,
 )
 from doorstep.drivers.road_schemas import CheckInIn, CheckInOut
 from doorstep.errors import DomainError
@@ -38,6 +39,7 @@ from doorstep.models import (
     Driver,
     ExceptionKind,
     ExceptionStatus,
+    Node,
     OpsException,
 )
 
@@ -140,7 +142,7 @@ def flag_no_shows(session: Session, now: datetime) -> int:
                 driver_id=block.driver_id,
                 node_id=block.start_node_id,
                 detail=f"block {block.id}'s driver has not checked in; the slot closed at "
-                f"{closes.isoformat()}",
+                f"{wall_clock(closes, session.get_one(Node, block.start_node_id))}",
                 data={"slot_closed_at": closes.isoformat()},
                 opened_at=now,
                 opened_by="system",

@@ -92,6 +92,11 @@ class Position:
         return round(haversine_m(self.lat, self.lng, lat, lng))
 
 
+def wall_clock(at: datetime, node: Node) -> str:
+    """``at`` on the node's wall clock, for an operator's eyes: "Wed 09 Dec 11:00 MST"."""
+    return f"{at.astimezone(ZoneInfo(node.timezone)):%a %d %b %H:%M %Z}"
+
+
 def position(lat: float | None, lng: float | None, accuracy_m: float | None = None) -> Position:
     """The phone's fix, or `PositionRequired` (the app sends none without a GPS fix)."""
     if lat is None or lng is None:

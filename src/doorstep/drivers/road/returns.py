@@ -36,6 +36,7 @@ from doorstep.drivers.road.load import (
     position,
     seconds_of_day,
     station_of,
+    wall_clock,
 )
 from doorstep.drivers.road_schemas import (
     ReturnPlanIn,
@@ -458,7 +459,7 @@ def flag_late_returns(session: Session, now: datetime) -> int:
                 driver_id=block.driver_id,
                 node_id=station.id,
                 detail=f"block {block.id}'s parcels were due back at {station.code} by "
-                f"{block.return_due_at.isoformat()}",
+                f"{wall_clock(block.return_due_at, station)}",
                 data={"return_due_at": block.return_due_at.isoformat()},
                 opened_at=now,
                 opened_by="system",
