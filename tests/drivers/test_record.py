@@ -6,10 +6,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from doorstep.drivers import fairness
+import pytest
+from sqlalchemy import select
+
+from doorstep.drivers import fairness, held, offers
+from doorstep.drivers.offers import OfferTakenBack
 from doorstep.drivers.road import checkin
-from doorstep.models import AvailabilityException
-from tests.drivers.road import Road, delivery_stops
+from doorstep.models import AvailabilityException, Offer, OfferStatus
+from tests.drivers.road import OFFERS, Road, delivery_stops
 from tests.shop import local
 
 
@@ -92,4 +96,24 @@ def test_a_no_show_counts_unless_the_day_was_an_excused_absence(road: Road) -> N
     [no_show] = body["events"]
     assert (no_show["points"], no_show["counted"], no_show["excused"]) == (0, False, True)
     assert body["standing"] == 70
+    _same_counts_as_the_rounds(road, body)
+
+
+def test_a_no_shows_block_taken_back_is_one_no_show_not_a_forfeit_too(road: Road) -> None:
+    flagged_at = road.block.starts_at + timedelta(hours=1)
+    checkin.flag_no_shows(road.session, flagged_at)
+    held.take_back_block(
+        road.session, road.block.id, actor="operator", now=flagged_at, policy=OFFERS
+    )
+    road.session.flush()
+    offer = road.session.scalars(
+        select(Offer).where(Offer.block_id == road.block.id, Offer.driver_id == road.driver.id)
+    ).one()
+    assert offer.status is OfferStatus.TAKEN_BACK
+    with pytest.raises(OfferTakenBack):
+        offers.accept_offer(road.session, road.driver, offer.id, now=flagged_at, policy=OFFERS)
+    road.set_clock(local(14))
+    body = _standing(road)
+    assert [e["kind"] for e in body["events"]] == ["no_show"]  # it gave nothing back
+    assert body["counts"]["forfeits"] == 0
     _same_counts_as_the_rounds(road, body)

@@ -161,6 +161,7 @@ def take_back_block(
         now=now,
         policy=policy,
         moved=moved,
+        holder=OfferStatus.TAKEN_BACK,
     )
     session.refresh(block)
     return block
@@ -200,6 +201,7 @@ def give_back_unstarted(session: Session, now: datetime, *, policy: OfferPolicy)
                 reason=NEVER_STARTED,
                 now=now,
                 policy=policy,
+                holder=OfferStatus.TAKEN_BACK,
             )
         except BlockNotForfeitable:
             continue  # checked in at this very moment: late, not gone
@@ -217,9 +219,11 @@ def _give_back(
     now: datetime,
     policy: OfferPolicy,
     moved: timedelta = timedelta(0),
+    holder: OfferStatus = OfferStatus.FORFEITED,
 ) -> None:
     """The driver's block goes on offer again, ``moved`` later: status, its event and the
-    offers, at once."""
+    offers, at once; the driver's own offer ends ``holder`` (forfeited when they gave it
+    back, taken back when it was taken from them)."""
     times = _times(block, moved)
     starts_at = times["starts_at"]
     reopened = _reopened(block, starts_at, now, policy)
@@ -262,7 +266,7 @@ def _give_back(
     instant_until = None
     if reopened["offer_mode"] is OfferMode.INSTANT:
         instant_until = min(now + policy.instant_expiry, starts_at)
-    _reoffer(session, block.id, driver_id, now=now, instant_until=instant_until)
+    _reoffer(session, block.id, driver_id, now=now, instant_until=instant_until, holder=holder)
 
 
 def _times(block: Block, moved: timedelta) -> dict[str, Any]:
@@ -297,13 +301,15 @@ def _reoffer(
     *,
     now: datetime,
     instant_until: datetime | None,
+    holder: OfferStatus,
 ) -> None:
-    """The forfeiting driver's offer is forfeited; the others withdrawn when the block was
-    taken (or expired, for an instant block: until ``instant_until`` now) are offered again."""
+    """The driver's offer ends ``holder`` (never offered to them again); the others withdrawn
+    when the block was taken (or expired, for an instant block: until ``instant_until`` now)
+    are offered again."""
     session.execute(
         update(Offer)
         .where(Offer.block_id == block_id, Offer.driver_id == driver_id)
-        .values(status=OfferStatus.FORFEITED, responded_at=now)
+        .values(status=holder, responded_at=now)
         .execution_options(synchronize_session=False)
     )
     again: dict[str, Any] = {"status": OfferStatus.OFFERED, "responded_at": None, "round": None}

@@ -64,6 +64,11 @@ class OfferForfeited(DomainError):
     code = "offer_forfeited"
 
 
+class OfferTakenBack(DomainError):
+    status = 409
+    code = "offer_taken_back"
+
+
 class OfferAlreadyAccepted(DomainError):
     status = 409
     code = "offer_already_accepted"
@@ -405,6 +410,10 @@ def _check_offer(offer: Offer, block: Block, now: datetime) -> None:
     context = {"field": "offer_id", "offer_id": offer.id, "block_id": block.id}
     if offer.status is OfferStatus.FORFEITED:
         raise OfferForfeited("you gave this block back: it is not offered to you again", **context)
+    if offer.status is OfferStatus.TAKEN_BACK:
+        raise OfferTakenBack(
+            "this block was taken back from you: it is not offered to you again", **context
+        )
     if block.status is BlockStatus.CANCELLED:
         raise OfferWithdrawn("this block was re-planned: it is no longer offered", **context)
     if block.status is not BlockStatus.OPEN or offer.status is OfferStatus.WITHDRAWN:

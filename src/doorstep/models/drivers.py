@@ -44,6 +44,9 @@ class OfferStatus(StrEnum):
     EXPIRED = "expired"  # an instant offer nobody took in time
     WITHDRAWN = "withdrawn"  # another driver got the block, or it was re-planned
     FORFEITED = "forfeited"  # accepted, then given back before the start
+    # Held, then taken from the driver: by the operator (a no-show) or at the block's end with
+    # nobody checked in. Not a forfeit (the driver gave nothing back), not offered again.
+    TAKEN_BACK = "taken_back"
 
 
 class OfferMode(StrEnum):
