@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -28,7 +29,7 @@ from doorstep.planning.core import (
     planner,
 )
 from doorstep.planning.core.pricing import in_areas
-from doorstep.planning.core.routing import verified
+from doorstep.planning.core.routing import TerritoryTask, verified
 from tests.planning.factory import (
     CHANDLER,
     MARICOPA,
@@ -517,14 +518,56 @@ def test_the_borders_the_first_pairs_leave_are_routed_again_as_pairs_too(
     second: list[int] = []
 
     def first_only(
-        day: DayInput, tasks: list[object], units: list[tuple[object, object]], *rest: object
+        day: DayInput,
+        tasks: list[object],
+        units: list[tuple[object, object]],
+        *rest: object,
+        spare: bool,
     ) -> object:
         second.append(len(tasks))
         return [r for _, r in units]
 
     monkeypatch.setattr(planner, "_second_pairs", first_only)
     first = plan(day)
-    assert second == [4]
+    assert second == [4, 4]  # without the plan's spare drivers and with them
     assert sorted(places(both)) == sorted(p.id for p in packages)
     assert not both.unassigned
     assert both.totals.cost_cents < first.totals.cost_cents
+
+
+def test_spare_drivers_are_dealt_to_the_second_round_pairs_none_twice() -> None:
+    # The pairs of a round search at once: a spare driver counted by two of them could end
+    # up on two routes. Dealt in turn, each pair gets a whole number and all are dealt.
+    station, store = DriverSupply("S", 1), DriverSupply("T", 7, pay_premium_pct=30)
+    dealt = planner._shared_out(((4, station), (5, store)), 3)
+    counts = [{n: s.count for n, s in part} for part in dealt]
+    assert counts == [{4: 1, 5: 2}, {5: 3}, {5: 2}]
+    assert all(s.pay_premium_pct == 30 for part in dealt for n, s in part if n == 5)
+    assert planner._shared_out((), 2) == [(), ()]
+
+
+def test_the_second_round_runs_again_with_the_plans_spare_drivers_dealt_to_its_pairs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Twelve cars for four territories of 12 stops leave spare cars after the first round:
+    # the second round runs once with the drivers its shares' routes use, and once with the
+    # spare ones dealt to its pairs as well, never more than the plan leaves unused.
+    packages, day = _small_cars_in_territories_of_12(monkeypatch, drivers=12)
+    searched: list[list[TerritoryTask]] = []
+    solve_pairs = planner._solve_pairs
+
+    def watched(paired: list[TerritoryTask], *rest: Any) -> Any:
+        searched.append(paired)
+        return solve_pairs(paired, *rest)
+
+    monkeypatch.setattr(planner, "_solve_pairs", watched)
+    result = plan(day)
+    _, without, with_spare = searched  # the first round, then the second twice
+    assert [t.name for t in without] == [t.name for t in with_spare]
+
+    def drivers(tasks: list[TerritoryTask]) -> int:
+        return sum(s.count for t in tasks for _, s in t.supplies)
+
+    total = sum(s.count for s in day.drivers)
+    assert drivers(without) < drivers(with_spare) <= total
+    assert sorted(places(result)) == sorted(p.id for p in packages)

@@ -566,8 +566,15 @@ def _repair_borders(
     first = [r for _, r in units]
     plans = [first] if _changed(routed, first) else []
     if rounds == 2:
-        second = _second_pairs(day, tasks, units, workers, run, time_limit_s / rounds, seed)
-        plans += [second] if _changed(first, second) else []
+        # Twice: with the drivers the shares' routes use, and with the plan's spare ones
+        # dealt to the pairs too. A spare driver a pair takes is one the sweep then lacks
+        # for the stops nobody routed: on the Chandler day the spares lowered four seeds'
+        # cost and raised the fifth's (docs/planning.md), so both plans go on.
+        for spare in (False, True):
+            second = _second_pairs(
+                day, tasks, units, workers, run, time_limit_s / rounds / 2, seed, spare=spare
+            )
+            plans += [second] if _changed(first, second) else []
     return plans
 
 
@@ -632,10 +639,13 @@ def _second_pairs(
     run: Runner | None,
     time_limit_s: float,
     seed: int,
+    *,
+    spare: bool,
 ) -> list[Routed]:
     """Territories 2+3, 4+5, ... routed again as one each, from their shares of the first
     round's plan (a pair's route belongs to the territory of most of its stops) with the
-    drivers those routes use; kept where they cost less. A first-round pair cut in two
+    drivers those routes use (and, with ``spare``, the plan's unused drivers dealt out to
+    the pairs); kept where they cost less. A first-round pair cut in two
     by this round keeps its other territory's share as routed, without a search.
 
     The territories are angular sectors around the station, the first and the last on
@@ -648,6 +658,12 @@ def _second_pairs(
     if not pairs:
         return [r for _, r in units]
     seconds = time_limit_s / math.ceil(len(pairs) / max(1, workers))
+    # The drivers no route of the plan uses, shared out so that no two pairs (which search
+    # at once) count on the same one.
+    unused = _spare_drivers(day, [r for _, r in units]) if spare else ()
+    if spare and not unused:
+        return [r for _, r in units]  # the same search as without spares
+    extras = _shared_out(unused, len(pairs))
     paired = [
         _share_task(
             day,
@@ -657,8 +673,9 @@ def _second_pairs(
             name=f"{tasks[b].name}+{tasks[c].name.rsplit('-', 1)[-1]}",
             time_limit_s=seconds,
             seed=seed + 40_000 + b,
+            extra=extra,
         )
-        for b, c in pairs
+        for (b, c), extra in zip(pairs, extras, strict=True)
     ]
     results = _solve_pairs(paired, workers, run)
     pieces: list[tuple[int, Routed]] = []
@@ -730,13 +747,15 @@ def _share_task(
     name: str,
     time_limit_s: float,
     seed: int,
+    extra: Supplies = (),
 ) -> TerritoryTask:
     """``shares``' stops as one territory, started from their routes, with the drivers
-    those routes use."""
+    those routes use and ``extra`` ones."""
     routes = [route for share in shares for route in share.routes]
     jobs = [job for route in routes for job in route.job_ids()]
     jobs += [job for share in shares for job in share.left]
     used = Counter(supply_index(route.vehicle_type) for route in routes)
+    used.update({n: supply.count for n, supply in extra})
     return _joined(
         base,
         name=name,
@@ -946,6 +965,22 @@ def _light(day: DayInput, problem: Problem, route: Route) -> bool:
         max(load[d] for load in loads) <= LIGHT_ROUTE_SHARE * capacity[d]
         for d in range(len(capacity))
     )
+
+
+def _shared_out(spare: Supplies, parts: int) -> list[Supplies]:
+    """``spare``'s drivers dealt to ``parts`` in turn, supply by supply: each part gets a
+    whole number of drivers and none is dealt twice."""
+    dealt: list[list[tuple[int, DriverSupply]]] = [[] for _ in range(parts)]
+    turn = 0
+    for n, supply in spare:
+        counts = [0] * parts
+        for _ in range(supply.count):
+            counts[turn % parts] += 1
+            turn += 1
+        for part, count in enumerate(counts):
+            if count:
+                dealt[part].append((n, replace(supply, count=count)))
+    return [tuple(part) for part in dealt]
 
 
 def _spare_drivers(day: DayInput, routed: list[Routed]) -> Supplies:
