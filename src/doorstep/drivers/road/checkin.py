@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import transition_block
@@ -26,6 +26,7 @@ from doorstep.drivers.road.load import (
     held_block,
     inside_geofence,
     load_block,
+    not_yet_flagged,
     note_position,
     position,
     wall_clock,
@@ -125,11 +126,7 @@ def flag_no_shows(session: Session, now: datetime) -> int:
                 func.coalesce(Block.arrival_closes_at, Block.starts_at) < now - NO_SHOW_AFTER,
                 # Once per driver who held it: a no-show's block taken again by another
                 # driver who does not come either is flagged again.
-                ~exists().where(
-                    OpsException.block_id == Block.id,
-                    OpsException.kind == ExceptionKind.NO_CHECK_IN,
-                    OpsException.driver_id == Block.driver_id,
-                ),
+                not_yet_flagged(ExceptionKind.NO_CHECK_IN, per_driver=True),
             )
         )
     )

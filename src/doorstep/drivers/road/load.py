@@ -334,9 +334,13 @@ def orders_of(session: Session, load: BlockLoad, parcels: list[Package]) -> None
         )
 
 
-def not_yet_flagged(kind: ExceptionKind) -> ColumnElement[bool]:
-    """Blocks without an operator exception of ``kind`` yet (a periodic check opens one once)."""
-    return ~exists().where(OpsException.block_id == Block.id, OpsException.kind == kind)
+def not_yet_flagged(kind: ExceptionKind, *, per_driver: bool = False) -> ColumnElement[bool]:
+    """Blocks without an operator exception of ``kind`` yet (a periodic check opens one once;
+    ``per_driver``: once for each driver who holds the block)."""
+    flagged = exists().where(OpsException.block_id == Block.id, OpsException.kind == kind)
+    if per_driver:
+        flagged = flagged.where(OpsException.driver_id == Block.driver_id)
+    return ~flagged
 
 
 def block_of_package(session: Session, package: Package) -> Block | None:
