@@ -28,6 +28,8 @@ from doorstep.models import (
     Package,
     PackageEvent,
     Plan,
+    Route,
+    Stop,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
@@ -113,6 +115,11 @@ def test_a_no_shows_block_offered_again_starts_late_enough_for_another_driver_to
     exception = _no_show(road)
     flagged = road.block.starts_at + timedelta(minutes=31)
     planned = (road.block.starts_at, road.block.ends_at)
+    route = road.session.scalars(select(Route).where(Route.block_id == road.block.id)).one()
+    route_times = (route.planned_start_at, route.planned_end_at)
+    stops = road.session.scalars(select(Stop).where(Stop.route_id == route.id)).all()
+    arrivals = {stop.id: stop.planned_arrival_at for stop in stops}
+    assert any(arrivals.values())
     done = road.client.post(
         f"/v1/ops/exceptions/{exception.id}/actions",
         json={"action": "reoffer"},
@@ -130,6 +137,16 @@ def test_a_no_shows_block_offered_again_starts_late_enough_for_another_driver_to
     assert moved is not None
     assert moved.reason == "taken_back"
     assert moved.data["moved_by_s"] == moved_by.total_seconds()
+    # The route's planned times move with it: the new driver's stop list and the live map
+    # (which times a stop by its plan until a check-in) show when the stops are now due.
+    road.session.refresh(route)
+    assert (route.planned_start_at, route.planned_end_at) == tuple(
+        at + moved_by for at in route_times
+    )
+    for stop in stops:
+        road.session.refresh(stop)
+        was = arrivals[stop.id]
+        assert stop.planned_arrival_at == (was and was + moved_by)
     later = int(moved_by.total_seconds() // 60)
     assert done.json()["resolution"] == (
         f"block {block.id} offered again first come, {later} min later than planned"

@@ -11,8 +11,9 @@ The operator takes back a no-show's block (`take_back_block`) half an hour or mo
 arrival slot: offered again as it was, it would start in the past, where no listing shows a
 block. So a block whose slot opens within `RESCUE_LEAD` of the take-back moves later by what
 it takes to open `RESCUE_LEAD` from now, its end with it: the same work and pay, for a
-driver who can reach the start in that time. (Its stops have no ETA before a check-in, which
-times them from the driver's arrival.)
+driver who can reach the start in that time. Its route's planned times and its stops' planned
+arrivals move as much (a stop has no ETA before a check-in, which times it from the driver's
+arrival).
 """
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ from doorstep.drivers.eligibility import HELD
 from doorstep.drivers.offers import BlockTerms, terms
 from doorstep.drivers.policy import FIRST_COME_WITHIN, OfferPolicy
 from doorstep.errors import DomainError, NotFound
-from doorstep.models import Block, BlockStatus, Driver, Node, Offer, OfferMode, OfferStatus
+from doorstep.models import (
+    Block,
+    BlockStatus,
+    Driver,
+    Node,
+    Offer,
+    OfferMode,
+    OfferStatus,
+    Route,
+    Stop,
+)
 
 
 class BlockNotFound(NotFound):
@@ -262,6 +273,8 @@ def _give_back(
         data={"mode": reopened["offer_mode"].value}
         | ({"moved_by_s": moved.total_seconds()} if moved else {}),
     )
+    if moved:
+        _move_route(session, block.id, moved)
     session.flush()
     instant_until = None
     if reopened["offer_mode"] is OfferMode.INSTANT:
@@ -277,6 +290,21 @@ def _times(block: Block, moved: timedelta) -> dict[str, Any]:
         "arrival_opens_at": block.arrival_opens_at and block.arrival_opens_at + moved,
         "arrival_closes_at": block.arrival_closes_at and block.arrival_closes_at + moved,
     }
+
+
+def _move_route(session: Session, block_id: int, moved: timedelta) -> None:
+    """The block's route and its stops' planned times, ``moved`` later with the block: the new
+    driver's stop list and the live map (which times a stop by its plan until a check-in
+    gives it an ETA) then say when the stops are due now, not when the no-show should have
+    come."""
+    route = session.scalars(select(Route).where(Route.block_id == block_id)).one_or_none()
+    if route is None:  # no route planned for it yet
+        return
+    route.planned_start_at += moved
+    route.planned_end_at += moved
+    for stop in session.scalars(select(Stop).where(Stop.route_id == route.id)):
+        if stop.planned_arrival_at is not None:
+            stop.planned_arrival_at += moved
 
 
 def _reopened(
