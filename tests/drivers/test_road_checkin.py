@@ -15,7 +15,9 @@ from doorstep.models import (
     BlockStatus,
     ExceptionKind,
     ExceptionStatus,
+    Offer,
     OfferMode,
+    OfferStatus,
     OpsException,
     Package,
     Route,
@@ -175,6 +177,18 @@ def test_a_held_block_nobody_started_by_its_end_goes_back_for_a_plan_to_release(
     # Nobody re-offered the no-show's block: held, it would keep its parcels for good.
     block = road.block
     policy = OfferPolicy(mode=OfferMode.FIRST_COME)
+    # Another driver's offer, withdrawn when the no-show took the block.
+    other, _ = new_driver(road.session, "bo@example.com")
+    withdrawn = Offer(
+        block_id=block.id,
+        driver_id=other.id,
+        status=OfferStatus.WITHDRAWN,
+        offered_at=block.starts_at - timedelta(hours=20),
+        expires_at=block.starts_at,
+        responded_at=block.starts_at - timedelta(hours=19),
+    )
+    road.session.add(withdrawn)
+    road.session.commit()
     assert held.give_back_unstarted(road.session, block.ends_at, policy=policy) == 0
     after = block.ends_at + timedelta(minutes=1)
     assert held.give_back_unstarted(road.session, after, policy=policy) == 1
@@ -186,6 +200,9 @@ def test_a_held_block_nobody_started_by_its_end_goes_back_for_a_plan_to_release(
     assert (last.from_status, last.to_status) == (BlockStatus.ACCEPTED, BlockStatus.OPEN)
     assert last.reason == held.NEVER_STARTED
     assert last.driver_id == road.driver.id
+    # The block has ended: nobody can take it, so no withdrawn offer comes back to life.
+    road.session.refresh(withdrawn)
+    assert withdrawn.status is OfferStatus.WITHDRAWN
     parcels = set(
         road.session.scalars(
             select(StopPackage.package_id)

@@ -213,6 +213,7 @@ def give_back_unstarted(session: Session, now: datetime, *, policy: OfferPolicy)
                 now=now,
                 policy=policy,
                 holder=OfferStatus.TAKEN_BACK,
+                revive=False,  # it has ended: nobody could take it now
             )
         except BlockNotForfeitable:
             continue  # checked in at this very moment: late, not gone
@@ -231,10 +232,12 @@ def _give_back(
     policy: OfferPolicy,
     moved: timedelta = timedelta(0),
     holder: OfferStatus = OfferStatus.FORFEITED,
+    revive: bool = True,
 ) -> None:
     """The driver's block goes on offer again, ``moved`` later: status, its event and the
     offers, at once; the driver's own offer ends ``holder`` (forfeited when they gave it
-    back, taken back when it was taken from them)."""
+    back, taken back when it was taken from them), and the other drivers' withdrawn offers
+    are offered again unless ``revive`` is off."""
     times = _times(block, moved)
     starts_at = times["starts_at"]
     reopened = _reopened(block, starts_at, now, policy)
@@ -279,7 +282,15 @@ def _give_back(
     instant_until = None
     if reopened["offer_mode"] is OfferMode.INSTANT:
         instant_until = min(now + policy.instant_expiry, starts_at)
-    _reoffer(session, block.id, driver_id, now=now, instant_until=instant_until, holder=holder)
+    _reoffer(
+        session,
+        block.id,
+        driver_id,
+        now=now,
+        instant_until=instant_until,
+        holder=holder,
+        revive=revive,
+    )
 
 
 def _times(block: Block, moved: timedelta) -> dict[str, Any]:
@@ -330,16 +341,19 @@ def _reoffer(
     now: datetime,
     instant_until: datetime | None,
     holder: OfferStatus,
+    revive: bool = True,
 ) -> None:
     """The driver's offer ends ``holder`` (never offered to them again); the others withdrawn
     when the block was taken (or expired, for an instant block: until ``instant_until`` now)
-    are offered again."""
+    are offered again if ``revive``."""
     session.execute(
         update(Offer)
         .where(Offer.block_id == block_id, Offer.driver_id == driver_id)
         .values(status=holder, responded_at=now)
         .execution_options(synchronize_session=False)
     )
+    if not revive:
+        return
     again: dict[str, Any] = {"status": OfferStatus.OFFERED, "responded_at": None, "round": None}
     if instant_until is not None:
         again["expires_at"] = instant_until
