@@ -10,6 +10,7 @@ from doorstep.drivers import held
 from doorstep.drivers.blocks import history
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import checkin
+from doorstep.drivers.road.load import driver_clock
 from doorstep.models import (
     Block,
     BlockStatus,
@@ -88,6 +89,15 @@ def test_check_in_is_refused_far_away_without_a_fix_too_early_or_for_others(road
     early = road.check_in(local(8))
     assert early.status_code == 409
     assert early.json()["error"] == "too_early_to_check_in"
+    # In the driver's words and on the station's clock, not a UTC timestamp.
+    opens = (road.block.arrival_opens_at or road.block.starts_at) - checkin.EARLIEST
+    assert early.json()["context"]["opens_at"] == opens.isoformat()
+    wait = int((opens - local(8)).total_seconds() // 60)
+    hours, minutes = divmod(wait, 60)
+    expected = f"in {hours} h {minutes} min" if minutes else f"in {hours} h"
+    assert early.json()["detail"].startswith("check-in opens at ")
+    assert early.json()["detail"].endswith(f" am, {expected}")
+    assert "+00:00" not in early.json()["detail"]
     _, other_token = new_driver(road.session, "bo@example.com")
     road.set_clock(local(10, 50))
     theirs = road.client.post(
@@ -226,3 +236,9 @@ def test_a_started_block_is_never_given_back_at_its_end(road: Road) -> None:
     later = road.block.ends_at + timedelta(hours=1)
     policy = OfferPolicy(mode=OfferMode.FIRST_COME)
     assert held.give_back_unstarted(road.session, later, policy=policy) == 0
+
+
+def test_a_time_on_another_day_is_written_with_its_day_not_a_wait(road: Road) -> None:
+    tomorrow = local(9, 5) + timedelta(days=1)
+    assert driver_clock(tomorrow, road.start, local(20)) == f"{tomorrow:%a %d %b}, 9:05 am"
+    assert driver_clock(local(21, 30), road.start, local(20)) == "9:30 pm, in 1 h 30 min"

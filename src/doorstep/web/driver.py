@@ -24,6 +24,7 @@ from doorstep.db import unit_of_work
 from doorstep.drivers import accounts, held, offers
 from doorstep.drivers.api.deps import SESSION_COOKIE
 from doorstep.drivers.policy import OfferPolicy
+from doorstep.drivers.road.load import wait_in_words
 from doorstep.drivers.schemas import SignUpIn
 from doorstep.errors import DomainError
 from doorstep.models import Driver, NodeKind
@@ -100,15 +101,7 @@ class Clock:
 
     def until(self, moment: datetime | None) -> str:
         """``in 25 min``, ``in 3 h 10 min``, or ``now`` once past."""
-        if moment is None:
-            return "—"
-        minutes = int((moment - self.now).total_seconds() // 60)
-        if minutes <= 0:
-            return "now"
-        if minutes < 60:
-            return f"in {minutes} min"
-        hours, rest = divmod(minutes, 60)
-        return f"in {hours} h {rest} min" if rest else f"in {hours} h"
+        return wait_in_words(moment, self.now) if moment else "—"
 
 
 def clock_for(session: Session, driver: Driver, now: datetime) -> Clock:

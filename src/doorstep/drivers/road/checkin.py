@@ -23,6 +23,7 @@ from doorstep.drivers.road.load import (
     BlockLoad,
     actor,
     check_in_event,
+    driver_clock,
     held_block,
     inside_geofence,
     load_block,
@@ -82,8 +83,9 @@ def check_in(
         )
     opens = block.arrival_opens_at or block.starts_at
     if now < opens - EARLIEST:
+        start = session.get_one(Node, block.start_node_id)
         raise TooEarlyToCheckIn(
-            f"check-in opens at {(opens - EARLIEST).isoformat()}",
+            f"check-in opens at {driver_clock(opens - EARLIEST, start, now)}",
             opens_at=(opens - EARLIEST).isoformat(),
         )
     where = position(body.lat, body.lng, body.accuracy_m)

@@ -97,6 +97,29 @@ def wall_clock(at: datetime, node: Node) -> str:
     return f"{at.astimezone(ZoneInfo(node.timezone)):%a %d %b %H:%M %Z}"
 
 
+def wait_in_words(moment: datetime, now: datetime) -> str:
+    """``in 25 min``, ``in 3 h 10 min``, or ``now`` once past: a wait for a driver's eyes."""
+    minutes = int((moment - now).total_seconds() // 60)
+    if minutes <= 0:
+        return "now"
+    if minutes < 60:
+        return f"in {minutes} min"
+    hours, rest = divmod(minutes, 60)
+    return f"in {hours} h {rest} min" if rest else f"in {hours} h"
+
+
+def driver_clock(at: datetime, node: Node, now: datetime) -> str:
+    """``at`` on the node's wall clock as the driver app writes it, with how long until then:
+    "10:45 am, in 25 min"; on another day than ``now``'s, the day instead of the wait:
+    "Wed 09 Dec, 10:45 am"."""
+    local = at.astimezone(ZoneInfo(node.timezone))
+    hour = local.strftime("%I").lstrip("0")
+    time = f"{hour}:{local:%M} {local.strftime('%p').lower()}"
+    if local.date() != now.astimezone(local.tzinfo).date():
+        return f"{local:%a %d %b}, {time}"
+    return f"{time}, {wait_in_words(at, now)}"
+
+
 def position(lat: float | None, lng: float | None, accuracy_m: float | None = None) -> Position:
     """The phone's fix, or `PositionRequired` (the app sends none without a GPS fix)."""
     if lat is None or lng is None:
