@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -10,7 +10,9 @@ from rich.table import Table
 from doorstep.cli.common import console, database
 from doorstep.db import session_factory, unit_of_work
 from doorstep.models import utcnow
-from doorstep.twin.service import DemoFaces, demo_faces
+
+if TYPE_CHECKING:
+    from doorstep.twin.service import DemoFaces
 
 app = typer.Typer(help="A demo day on the example network.", no_args_is_help=True)
 
@@ -84,6 +86,7 @@ def demo_day(
     from doorstep.migrate import upgrade
     from doorstep.settings import get_settings
     from doorstep.sim import SimConfig
+    from doorstep.twin.service import demo_faces
 
     settings = get_settings()
     configure_logging(level="WARNING", json=settings.log_json)
