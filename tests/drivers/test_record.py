@@ -117,3 +117,29 @@ def test_a_no_shows_block_taken_back_is_one_no_show_not_a_forfeit_too(road: Road
     assert [e["kind"] for e in body["events"]] == ["no_show"]  # it gave nothing back
     assert body["counts"]["forfeits"] == 0
     _same_counts_as_the_rounds(road, body)
+
+
+def test_a_no_show_falls_on_its_slots_day_after_the_block_moved_past_midnight(
+    road: Road,
+) -> None:
+    """A late block taken back from a no-show moves later for another driver; moved past
+    midnight, its start is on the next day, and the no-show's excused day must still count."""
+    flagged_at = road.block.starts_at + timedelta(hours=1)
+    checkin.flag_no_shows(road.session, flagged_at)
+    held.take_back_block(
+        road.session, road.block.id, actor="operator", now=flagged_at, policy=OFFERS
+    )
+    road.block.starts_at += timedelta(hours=16)  # as a 23:00 block moved would be
+    road.block.ends_at += timedelta(hours=16)
+    road.session.add(
+        AvailabilityException(
+            driver_id=road.driver.id, day=local(9).date(), available=False, excused=True
+        )
+    )
+    road.session.flush()
+    road.set_clock(local(14) + timedelta(days=1))
+    body = _standing(road)
+    [no_show] = body["events"]
+    assert (no_show["kind"], no_show["excused"], no_show["points"]) == ("no_show", True, 0)
+    _same_counts_as_the_rounds(road, body)
+    assert body["counts"]["no_shows"] == 0

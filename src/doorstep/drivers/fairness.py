@@ -21,6 +21,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, case, distinct, func, select
@@ -147,9 +148,9 @@ def standing_counts(
             )
         )
     ] + [
-        ("no_shows", d, starts_at.astimezone(ZoneInfo(zone)).date())
-        for d, starts_at, zone in session.execute(
-            select(OpsException.driver_id, Block.starts_at, Node.timezone)
+        ("no_shows", d, no_show_day(data, starts_at, zone))
+        for d, data, starts_at, zone in session.execute(
+            select(OpsException.driver_id, OpsException.data, Block.starts_at, Node.timezone)
             .join(Block, Block.id == OpsException.block_id)
             .join(Node, Node.id == func.coalesce(Block.station_id, Block.start_node_id))
             .where(no_show_of(ids), OpsException.opened_at >= since)
@@ -211,6 +212,15 @@ def no_show_of(driver_ids: Iterable[int]) -> ColumnElement[bool]:
         & OpsException.driver_id.in_(sorted(set(driver_ids)))
         & (func.coalesce(OpsException.resolution, "") != CHECKED_IN_LATE)
     )
+
+
+def no_show_day(data: dict[str, Any] | None, starts_at: datetime, zone: str) -> date:
+    """The local day a no-show falls on: its slot's, as the flag recorded it. The block's start
+    is no longer the planned one once the block was taken back and moved for another driver
+    (`held.take_back_block`), and a late block moved past midnight would fall on the next day."""
+    closed = (data or {}).get("slot_closed_at")
+    at = datetime.fromisoformat(closed) if isinstance(closed, str) else starts_at
+    return at.astimezone(ZoneInfo(zone)).date()
 
 
 def excused_days(

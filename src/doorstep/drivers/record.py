@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers import standing as rules
-from doorstep.drivers.fairness import excused_days, no_show_of
+from doorstep.drivers.fairness import excused_days, no_show_day, no_show_of
 from doorstep.drivers.road_schemas import StandingEventOut, StandingOut, TierOut
 from doorstep.models import (
     Block,
@@ -160,7 +160,7 @@ def _forfeits(session: Session, driver: Driver, since: datetime) -> list[_Event]
 
 def _no_shows(session: Session, driver: Driver, since: datetime) -> list[_Event]:
     rows = session.execute(
-        select(OpsException.opened_at, Block.id, Block.starts_at, Node.timezone)
+        select(OpsException.opened_at, OpsException.data, Block.id, Block.starts_at, Node.timezone)
         .join(Block, Block.id == OpsException.block_id)
         .join(Node, Node.id == func.coalesce(Block.station_id, Block.start_node_id))
         .where(no_show_of([driver.id]), OpsException.opened_at >= since)
@@ -171,9 +171,9 @@ def _no_shows(session: Session, driver: Driver, since: datetime) -> list[_Event]
             "no_show",
             block_id,
             f"did not check in for block {block_id}",
-            starts_at.astimezone(ZoneInfo(zone)).date(),
+            no_show_day(data, starts_at, zone),
         )
-        for opened_at, block_id, starts_at, zone in rows
+        for opened_at, data, block_id, starts_at, zone in rows
     ]
 
 
