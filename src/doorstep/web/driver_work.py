@@ -53,6 +53,7 @@ IN_THE_CAR = (
     PackageState.PICKED_UP,
 )
 TO_DELIVER = (PackageState.OUT_FOR_DELIVERY, PackageState.PICKED_UP)
+ON_THE_ROAD = (BlockStatus.IN_PROGRESS, BlockStatus.RETURNING)
 DONE = (StopStatus.COMPLETED, StopStatus.FAILED, StopStatus.SKIPPED)
 
 
@@ -225,6 +226,13 @@ def stop_page(
         return RedirectResponse(f"/driver/blocks/{block_id}", status_code=303)
     later = [s for s in itinerary.stops if s.sequence > stop.sequence and s.status not in DONE]
     after = f"/driver/blocks/{block_id}" + (f"/stops/{later[0].id}" if later else "")
+    # A door that failed in this block may be tried again while its parcels are in the car.
+    again = stop.status is StopStatus.FAILED and itinerary.status in ON_THE_ROAD
+    to_deliver = [
+        p
+        for p in stop.parcels
+        if p.state in ((PackageState.DELIVERY_ATTEMPTED,) if again else TO_DELIVER)
+    ]
     return render(
         "stop.html",
         driver,
@@ -234,7 +242,8 @@ def stop_page(
         number=[s.id for s in itinerary.stops].index(stop.id) + 1,
         after=after,
         reasons=REASONS,
-        to_deliver=[p for p in stop.parcels if p.state in TO_DELIVER],
+        to_deliver=to_deliver,
+        again=again and bool(to_deliver),
         going_back=run.going_back_at(session, driver, block_id, stop.id)
         if stop.kind is StopKind.DROP_OFF
         else [],

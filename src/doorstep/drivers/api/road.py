@@ -19,6 +19,7 @@ from doorstep.api.uploads import Blobs, Photo, Travel, read_upload
 from doorstep.drivers import accounts, proof
 from doorstep.drivers.api.deps import CurrentDriver, driver_token
 from doorstep.drivers.road import (
+    again,
     checkin,
     deliveries,
     door,
@@ -181,9 +182,11 @@ _DOOR_ERRORS = (
 @router.post(
     "/{block_id}/stops/{stop_id}/deliver",
     summary="Deliver at a door with its proof (a form: fields and the photo and signature "
-    "files); the same client_event_id is accepted once",
+    "files); the same client_event_id is accepted once. A door that failed earlier in the "
+    "block may be tried again, on the road or on the way back",
     responses=error_responses(
         *_DOOR_ERRORS,
+        again.ShopperChoseCounter,
         deliveries.FarFromAddress,
         proof.ProofRequired,
         proof.ProofSkipNotConfirmed,

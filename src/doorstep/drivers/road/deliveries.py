@@ -29,6 +29,12 @@ from doorstep.drivers.proof import (
     check_pin,
     pin_refusal,
 )
+from doorstep.drivers.road.again import (
+    after_another_try,
+    attempted_here,
+    is_another_try,
+    send_out_again,
+)
 from doorstep.drivers.road.door import (
     Door,
     at_the_door,
@@ -83,8 +89,15 @@ def deliver(
     earlier = replay(session, driver, body.client_event_id, stop_id, ProofOutcome.DELIVERED)
     if earlier:
         return _delivery_out(session, block, earlier, replayed=True)
-    load, door = at_the_door(session, driver, block, stop_id, body, now, photo_key, "deliver")
-    parcels = to_hand_over(load, door.stop, body.codes)
+    load, door = at_the_door(
+        session, driver, block, stop_id, body, now, photo_key, "deliver", returning_too=True
+    )
+    again = is_another_try(door.stop)
+    parcels = (
+        attempted_here(session, load, door.stop, body.codes)
+        if again
+        else to_hand_over(load, door.stop, body.codes)
+    )
     policy = parcels_policy(load, parcels, merchant_policies(session, load))
     given = {
         kind
@@ -113,6 +126,8 @@ def deliver(
         if refusal is not None:
             return refusal
         pin_checked = True
+    if again:
+        send_out_again(session, driver, door, parcels, now)
     depart_loaded(session, driver, load, now=now)
     proofs = []
     for package in parcels:
@@ -146,6 +161,8 @@ def deliver(
                 )
             )
     leave_the_door(session, door, load, travel)
+    if again:
+        after_another_try(session, driver, load, parcels, now)
     return _delivery_out(session, block, proofs, replayed=False, parcels=parcels, skipped=skipped)
 
 

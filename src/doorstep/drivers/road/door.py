@@ -31,6 +31,7 @@ from doorstep.errors import DomainError
 from doorstep.geo import TravelModel
 from doorstep.models import (
     Block,
+    BlockStatus,
     DeliveryProof,
     Driver,
     ExceptionKind,
@@ -134,8 +135,13 @@ def at_the_door(
     now: datetime,
     photo_key: str | None,
     doing: str,
+    *,
+    returning_too: bool = False,
 ) -> tuple[BlockLoad, Door]:
-    require_in_progress(block, doing)
+    """The door as the driver stands at it; on the road only, or heading back too
+    (``returning_too``: a door tried again on the way back)."""
+    if not (returning_too and block.status is BlockStatus.RETURNING):
+        require_in_progress(block, doing)
     load = load_block(session, block, orders=False)
     stop = _door(load, stop_id)
     orders_of(session, load, load.live.get(stop.id, []))

@@ -121,6 +121,13 @@ def finish_if_done(
     )
 
 
+def complete_if_empty(session: Session, driver: Driver, load: BlockLoad, *, now: datetime) -> None:
+    """A block heading back completes once nothing is left in the car to bring back (its
+    last parcels delivered on another try at their doors)."""
+    if load.block.status is BlockStatus.RETURNING and not in_the_car(session, load):
+        _complete(session, load.block, actor(driver), now)
+
+
 def _complete(session: Session, block: Block, who: str, now: datetime) -> None:
     block.completed_at = now
     transition_block(
