@@ -18,7 +18,7 @@ from doorstep.models import (
     PackageEvent,
     StopStatus,
 )
-from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.lifecycle import TRIED_AGAIN, PackageState
 from tests.drivers.road import Road, delivery_stops
 from tests.shop import local
 
@@ -67,7 +67,7 @@ def test_a_door_nobody_answered_is_delivered_on_a_later_try_in_the_block(
             PackageEvent.to_state == PackageState.OUT_FOR_DELIVERY,
         )
     ).all()
-    assert again.TRIED_AGAIN in reasons
+    assert TRIED_AGAIN in reasons
     failed = road.session.scalars(
         select(OpsException).where(OpsException.kind == ExceptionKind.FAILED_DELIVERY)
     ).all()

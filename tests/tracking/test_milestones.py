@@ -90,6 +90,32 @@ def test_an_attempt_says_what_happens_next(loaded: Road) -> None:
     assert "try again" in message.body_text
 
 
+def test_a_door_tried_again_says_delivered_not_out_for_delivery_once_more(loaded: Road) -> None:
+    road, session = loaded, loaded.session
+    first = delivery_stops(session, road.block)[0]
+    parcels = parcels_at(session, first)
+    _reachable(session, parcels)
+    _start_reading_here(session)
+    road.attempt(first, now=local(11, 10))
+    _follow(session)
+
+    def sent(template: str) -> int:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Message)
+                .where(Message.package_id == parcels[0].id, Message.template == template)
+            )
+            or 0
+        )
+
+    out_before = sent("out_for_delivery")
+    road.deliver(first, now=local(11, 40), client_event_id="again")
+    _follow(session, now_minute=41)
+    assert sent("out_for_delivery") == out_before
+    assert sent("delivered") == 2  # e-mail and SMS
+
+
 def test_a_slipped_promise_is_delayed_once_with_its_new_date(loaded: Road) -> None:
     road, session = loaded, loaded.session
     first = delivery_stops(session, road.block)[0]

@@ -77,6 +77,10 @@ TRANSITIONS: dict[PackageState, frozenset[PackageState]] = {
     S.LOST: frozenset(),
 }
 
+#: The reason of a parcel's move from ``delivery_attempted`` back to ``out_for_delivery``: its
+#: door tried again the same day, in the same block (`drivers.road.again`).
+TRIED_AGAIN = "tried_again"
+
 TERMINAL_STATES = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
 INITIAL_STATE = S.CREATED
 

@@ -33,11 +33,9 @@ from doorstep.models import (
     Stop,
     StopStatus,
 )
-from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.lifecycle import TRIED_AGAIN, PackageState
 from doorstep.orders.transitions import transition_package
 
-#: The reason on a parcel's move back to ``out_for_delivery`` for another try.
-TRIED_AGAIN = "tried_again"
 #: The resolution of the failed-delivery exception a later try in the block delivered.
 DELIVERED_ON_ANOTHER_TRY = "delivered on another try"
 
