@@ -615,3 +615,73 @@ def test_without_a_dispatcher_the_no_show_drives_its_block_late() -> None:
     [(driver, at)] = port.checked_in
     assert driver == port.holder
     assert at > NoShowPort.FLAGGED_S
+
+
+class DoorsPort(NoShowPort):
+    """The no-show port's one block, with three doors near the station; records what happens
+    at each door and whether the driver drove parcels back."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.doors: list[tuple[str, int, float]] = []
+        self.returned = 0
+
+    def check_in(self, driver: str, block_id: int, at: float) -> RouteView:
+        super().check_in(driver, block_id, at)
+        stops = tuple(
+            StopView(n, "delivery", 33.30 + 0.005 * n, -111.90, None, 60, (f"p{n}",))
+            for n in (1, 2, 3)
+        )
+        return RouteView(block_id, 33.30, -111.90, ("p1", "p2", "p3"), stops)
+
+    def deliver(self, driver: str, block_id: int, stop: StopView, at: float) -> None:
+        self.doors.append(("delivered", stop.stop_id, at))
+
+    def attempt(self, driver: str, block_id: int, stop: StopView, reason: str, at: float) -> None:
+        self.doors.append((reason, stop.stop_id, at))
+
+    def return_parcels(self, driver: str, block_id: int, at: float) -> Returned:
+        self.returned += 1
+        return Returned()
+
+
+def _every_door_unanswered(*, home_again_share: float = 0.4, within_m: float = 5000) -> SimConfig:
+    return replace(
+        _drivers_at_six(1),
+        failures=(("recipient_unavailable", 1.0),),
+        home_again_share=home_again_share,
+        try_again_within_m=within_m,
+    )
+
+
+def test_a_door_nobody_answered_is_tried_again_after_the_last_stop() -> None:
+    port = DoorsPort()
+    log = Simulation(port, _every_door_unanswered(home_again_share=1.0)).run()
+    outcomes = [(what, stop) for what, stop, _ in port.doors]
+    assert outcomes == [
+        ("recipient_unavailable", 1),
+        ("recipient_unavailable", 2),
+        ("recipient_unavailable", 3),
+        ("delivered", 1),
+        ("delivered", 2),
+        ("delivered", 3),
+    ]
+    times = [at for _, _, at in port.doors]
+    assert times == sorted(times)
+    assert (log.tried_again, log.delivered_on_another_try) == (3, 3)
+    assert port.returned == 0  # nothing left in the car: no drive back
+
+
+def test_nobody_in_the_second_time_either_and_the_parcels_go_back() -> None:
+    port = DoorsPort()
+    log = Simulation(port, _every_door_unanswered(home_again_share=0.0)).run()
+    assert [what for what, _, _ in port.doors] == ["recipient_unavailable"] * 3
+    assert (log.tried_again, log.delivered_on_another_try) == (3, 0)
+    assert port.returned == 1
+
+
+def test_a_door_too_far_from_the_last_stop_is_not_tried_again() -> None:
+    port = DoorsPort()
+    log = Simulation(port, _every_door_unanswered(within_m=0.0)).run()
+    assert log.tried_again == 0
+    assert port.returned == 1

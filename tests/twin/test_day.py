@@ -332,3 +332,34 @@ def test_the_dispatcher_re_offers_a_no_shows_block_and_another_driver_drives_it(
                 assert block.driver_id != event.driver_id
                 driven_by_another += 1
         assert driven_by_another, "no re-offered block was driven by another driver"
+
+
+def test_doors_nobody_answered_are_tried_again_through_the_drivers_service(
+    connection: Connection, tmp_path: Path
+) -> None:
+    # Nobody answers one door in four; passed again after the last stop, everyone is in.
+    run = small_day(
+        connection,
+        tmp_path,
+        failures=(("recipient_unavailable", 0.25),),
+        home_again_share=1.0,
+        try_again_within_m=50_000.0,
+    )
+    drivers = run.kpis.drivers
+    assert drivers["doors_tried_again"] >= 1
+    assert drivers["delivered_on_another_try"] == drivers["doors_tried_again"]
+    assert run.kpis.unresolved == 0
+    assert run.kpis.invariants["ok"], run.kpis.invariants
+    with sessionmaker(bind=connection)() as session:
+        again = session.scalars(
+            select(PackageEvent).where(PackageEvent.reason == "tried_again")
+        ).all()
+        assert again
+        for event in again:
+            package = session.get_one(Package, event.package_id)
+            assert package.state is PackageState.DELIVERED
+            assert package.delivery_attempts == 1
+        # Each door tried again completed its stop.
+        stops = {int(event.data["stop_id"]) for event in again}
+        statuses = session.scalars(select(Stop.status).where(Stop.id.in_(stops))).all()
+        assert set(statuses) == {StopStatus.COMPLETED}

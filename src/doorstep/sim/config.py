@@ -74,6 +74,11 @@ class SimConfig:
     speed_kmh: float = 40.0  # when a leg has no planned time
     service_s: int = 90
     failures: tuple[tuple[str, float], ...] = FAILURES
+    # A door nobody answered is tried again after the last stop when it is at most this far
+    # (straight line) from where the driver is then (0: never), and someone is in then with
+    # this chance (shoppers out for the morning are often back by the afternoon).
+    try_again_within_m: float = 5_000.0
+    home_again_share: float = 0.4
     # Partner stores.
     middle_mile_hour: float = 10.5  # the batch is dropped then when the plan has no run there
     scan_in_within_s: int = 20 * 60  # the clerk scans a batch in within this of the drop

@@ -40,6 +40,11 @@ Process = Generator[simpy.Event, Any, None]
 FORFEIT_BEFORE_S = 45 * 60
 #: A driver who does not turn up is flagged this long after the slot closes.
 NO_SHOW_AFTER_S = 30 * 60
+#: Doors worth passing again before heading back: nobody was in (a closed gate, an unsafe
+#: place or a wrong address will be the same an hour later).
+TRIED_AGAIN_REASONS = frozenset({"recipient_unavailable"})
+#: Ringing again at a door already found.
+RING_AGAIN_S = 60
 
 
 @dataclass
@@ -87,6 +92,8 @@ class SimLog:
     no_shows: int = 0
     no_show_blocks_reoffered: int = 0
     turned_away: int = 0  # drivers who came so late their block had gone to another
+    tried_again: int = 0  # doors nobody answered, passed again after the last stop
+    delivered_on_another_try: int = 0
     counter_collected: int = 0
     counter_expired: int = 0
     carrier_handed: int = 0
@@ -121,6 +128,7 @@ class Simulation:
         self.door_rng = random.Random(f"{seed}:doors")
         self.partner_rng = random.Random(f"{seed}:partners")
         self.carrier_rng = random.Random(f"{seed}:carrier")
+        self.again_rng = random.Random(f"{seed}:again")
         self.network: NetworkView = port.network()
         self.counter_choice: dict[str, bool] = {}  # parcel code → collects at the counter
         self.claimed: set[int] = set()  # blocks a driver process is working
@@ -437,6 +445,7 @@ class Simulation:
         failures = [reason for reason, _ in config.failures]
         weights = [rate for _, rate in config.failures]
         fail_rate = sum(weights)
+        unanswered: list[StopView] = []
         for stop in route.stops:
             yield from self._leg(trip, where, stop, planned_from)
             where = (stop.lat, stop.lng)
@@ -457,8 +466,24 @@ class Simulation:
                 self.port.attempt(key, route.block_id, stop, reason, self._now())
                 trip.failed += 1
                 self.log.count("failed doors", self._now())
+                if reason in TRIED_AGAIN_REASONS:
+                    unanswered.append(stop)
             else:
                 self.port.deliver(key, route.block_id, stop, self._now())
+                self.log.count("delivered", self._now(), len(stop.parcels))
+        for stop in unanswered if config.try_again_within_m > 0 else []:
+            if haversine_m(where[0], where[1], stop.lat, stop.lng) > config.try_again_within_m:
+                continue
+            # Its own draws: trying again leaves the other doors' outcomes as they were.
+            yield from self._leg(trip, where, stop, None, self.again_rng)
+            where = (stop.lat, stop.lng)
+            trip.busy_s += RING_AGAIN_S
+            yield self.env.timeout(RING_AGAIN_S)
+            self.log.tried_again += 1
+            if self.again_rng.random() < config.home_again_share:
+                self.port.deliver(key, route.block_id, stop, self._now())
+                trip.failed -= 1
+                self.log.delivered_on_another_try += 1
                 self.log.count("delivered", self._now(), len(stop.parcels))
         if trip.failed:
             back = StopView(0, "station", route.start_lat, route.start_lng, None, 0, ())
@@ -471,8 +496,10 @@ class Simulation:
         where: tuple[float, float],
         stop: StopView,
         planned_from: float | None,
+        rng: random.Random | None = None,
     ) -> Process:
-        config, rng = self.config, self.door_rng
+        """Drive to ``stop``; its time's noise drawn from ``rng`` (the doors' by default)."""
+        config, rng = self.config, rng or self.door_rng
         metres = haversine_m(where[0], where[1], stop.lat, stop.lng) * config.circuity
         planned = None
         if planned_from is not None and stop.planned_s is not None:

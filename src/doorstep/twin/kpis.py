@@ -256,6 +256,8 @@ def _drivers(kpis: DayKpis, log: SimLog, port: TwinNetwork) -> None:
         "no_shows": log.no_shows,
         "no_show_blocks_reoffered": log.no_show_blocks_reoffered,
         "turned_away": log.turned_away,
+        "doors_tried_again": log.tried_again,
+        "delivered_on_another_try": log.delivered_on_another_try,
         "forfeits": log.forfeits,
     }
     staff = sum(r.metres for r in log.staff_runs)

@@ -63,7 +63,9 @@ def render(run: TwinRun) -> str:
             f"{k.drivers.get('no_shows', 0)} no-shows "
             f"({k.drivers.get('no_show_blocks_reoffered', 0)} re-offered), "
             f"{k.drivers.get('forfeits', 0)} given back, "
-            f"{k.drivers.get('late_check_ins', 0)} late check-ins",
+            f"{k.drivers.get('late_check_ins', 0)} late check-ins; "
+            f"{k.drivers.get('delivered_on_another_try', 0)} of "
+            f"{k.drivers.get('doors_tried_again', 0)} doors tried again delivered",
         ),
         ("Carrier share", f"{k.carrier_share:.1%}", f"{k.by_channel.get('carrier', 0)} packages"),
         (
