@@ -297,7 +297,8 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
     expect(page.get_by_role("heading", name=re.compile("back to DCH1"))).to_be_visible()
     _shot(page, "12-returning")
     # On the way back the failed door may be tried again (not this time: nobody is in).
-    page.goto(f"{url}/driver/blocks/{app.block_id}/stops/{stop_id}")
+    page.get_by_role("link", name=re.compile(r"Passing by\? Try .* door again")).click()
+    page.wait_for_url(f"{url}/driver/blocks/{app.block_id}/stops/{stop_id}")
     expect(page.get_by_role("heading", name="Try the door again")).to_be_visible()
     expect(page.get_by_text("Unable to deliver")).to_have_count(0)
     _shot(page, "12-try-again")

@@ -8,7 +8,7 @@ made in a dead spot goes through the service worker's queue like any other call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -87,6 +87,8 @@ class Road:
     done: int  # doors done
     to_return: list[Back]  # parcels in the car once every stop is done
     partner_run: bool = False  # the morning run to the partner stores
+    # Failed doors whose parcels are still in the car: (stop, recipients) to try again.
+    again: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,13 @@ def _road(itinerary: ItineraryOut) -> Road:
         done=sum(1 for s in doors if s.status in DONE),
         to_return=back,
         partner_run=partner_run,
+        again=[
+            (s.id, ", ".join(s.recipients))
+            for s in itinerary.stops
+            if s.kind is StopKind.DELIVERY
+            and s.status is StopStatus.FAILED
+            and any(p.state is PackageState.DELIVERY_ATTEMPTED for p in s.parcels)
+        ],
     )
 
 
