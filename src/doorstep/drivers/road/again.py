@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 
 from doorstep.drivers.road.door import Door, PackageNotOnStop, StopAlreadyDone
 from doorstep.drivers.road.load import BlockLoad, actor
-from doorstep.drivers.road.returns import complete_if_empty
+from doorstep.drivers.road.returns import complete_if_all_back
 from doorstep.errors import DomainError
 from doorstep.models import (
-    BlockStatus,
     CounterChoice,
     Driver,
     ExceptionKind,
@@ -132,5 +131,4 @@ def after_another_try(
         )
         .execution_options(synchronize_session=False)
     )
-    if load.block.status is BlockStatus.RETURNING:
-        complete_if_empty(session, driver, load, now=now)
+    complete_if_all_back(session, load, actor(driver), now)

@@ -121,13 +121,6 @@ def finish_if_done(
     )
 
 
-def complete_if_empty(session: Session, driver: Driver, load: BlockLoad, *, now: datetime) -> None:
-    """A block heading back completes once nothing is left in the car to bring back (its
-    last parcels delivered on another try at their doors)."""
-    if load.block.status is BlockStatus.RETURNING and not in_the_car(session, load):
-        _complete(session, load.block, actor(driver), now)
-
-
 def _complete(session: Session, block: Block, who: str, now: datetime) -> None:
     block.completed_at = now
     transition_block(
@@ -405,6 +398,8 @@ def back_at_station(
 
 
 def complete_if_all_back(session: Session, load: BlockLoad, who: str, now: datetime) -> None:
+    """A block heading back completes once nothing is left in the car: every parcel scanned
+    back at the station, or delivered on another try at its door (`road.again`)."""
     if load.block.status is BlockStatus.RETURNING and not in_the_car(session, load):
         _complete(session, load.block, who, now)
 
