@@ -78,6 +78,21 @@ def test_a_block_on_the_road_leaves_its_events_in_the_standing(road: Road) -> No
     _same_counts_as_the_rounds(road, body)
 
 
+def test_a_door_delivered_on_another_try_is_not_a_failed_door(road: Road) -> None:
+    road.check_in()
+    road.scan_all()
+    first, *rest = delivery_stops(road.session, road.block)
+    road.attempt(first, now=local(11, 10))
+    road.deliver(first, now=local(11, 40), client_event_id="again")
+    for stop in rest:
+        road.deliver(stop)
+    road.set_clock(local(14))
+    body = _standing(road)
+    assert [e["kind"] for e in body["events"]] == ["completed", "on_time_check_in"]
+    assert body["counts"]["failed_attempts"] == 0
+    _same_counts_as_the_rounds(road, body)
+
+
 def test_a_no_show_counts_unless_the_day_was_an_excused_absence(road: Road) -> None:
     checkin.flag_no_shows(road.session, road.block.starts_at + timedelta(hours=1))
     road.set_clock(local(14))

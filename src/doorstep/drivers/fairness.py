@@ -162,7 +162,19 @@ def standing_counts(
         for name, driver_id, day in absences:
             if driver_id is not None and (driver_id, day) not in excused:
                 counts[driver_id][name] = counts[driver_id].get(name, 0) + 1
-    # Doors: one count per action at a door (its client event id), however many parcels.
+    # Doors: one count per action at a door (its client event id), however many parcels; a
+    # door the driver delivered on another try in the block is not a failed one.
+    later = aliased(DeliveryProof)
+    delivered_later = (
+        select(later.id)
+        .where(
+            later.stop_id == DeliveryProof.stop_id,
+            later.block_id == DeliveryProof.block_id,
+            later.driver_id == DeliveryProof.driver_id,
+            later.outcome == ProofOutcome.DELIVERED,
+        )
+        .exists()
+    )
     for driver_id, failed, flagged in session.execute(
         select(
             DeliveryProof.driver_id,
@@ -170,7 +182,7 @@ def standing_counts(
                 distinct(
                     case(
                         (
-                            DeliveryProof.outcome == ProofOutcome.ATTEMPTED,
+                            (DeliveryProof.outcome == ProofOutcome.ATTEMPTED) & ~delivered_later,
                             DeliveryProof.client_event_id,
                         )
                     )

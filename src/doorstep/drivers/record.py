@@ -190,9 +190,18 @@ def _doors(session: Session, driver: Driver, since: datetime, now: datetime) -> 
         .order_by(DeliveryProof.id)
     ):
         doors[proof.client_event_id].append(proof)
+    # A door delivered on another try in the block is not a failed one.
+    delivered = {
+        (p.block_id, p.stop_id)
+        for proofs in doors.values()
+        for p in proofs
+        if p.outcome is ProofOutcome.DELIVERED
+    }
     found = []
     for proofs in doors.values():
         first = proofs[0]
+        if first.outcome is ProofOutcome.ATTEMPTED and (first.block_id, first.stop_id) in delivered:
+            continue
         if first.outcome is ProofOutcome.ATTEMPTED:
             found.append(
                 _Event(
