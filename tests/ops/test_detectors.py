@@ -9,6 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers.road.load import wall_clock
 from doorstep.jobs import Registry
 from doorstep.models import (
     Block,
@@ -71,6 +72,11 @@ def test_a_stop_whose_eta_passes_its_promise_opens_one_exception(
     assert late.driver_id == road.driver.id
     assert late.data["stop_id"] == stop.id
     assert late.package_id is not None
+    # The promise on the station's clock, as a dispatcher reads it (it said "... UTC").
+    assert late.detail.endswith(
+        f"({wall_clock(stop.window_end or parcel.promised_by, road.start)})"
+    )
+    assert "UTC" not in late.detail
     session.commit()
 
     # The exceptions page and API offer its actions: message the driver or the shopper.
@@ -123,6 +129,7 @@ def test_a_driver_near_the_start_keeps_the_block_quiet_and_a_far_one_does_not(
         e for e in _open(session, ExceptionKind.UNCLAIMED_BLOCK) if e.block_id == road.block.id
     ]
     assert "not near" in mine.detail
+    assert mine.detail.endswith(f"it starts at {wall_clock(start, node)}")
     # The block is the driver's and nobody checked in: it can be re-offered from here.
     session.flush()
     [row] = [r for r in ops_exceptions.list_exceptions(session) if r.id == mine.id]

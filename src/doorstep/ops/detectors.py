@@ -25,6 +25,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from doorstep.carriers.manual import CARRIER_NAME as COUNTER_CARRIER
+from doorstep.drivers.road.load import wall_clock
 from doorstep.geo.haversine import haversine_m
 from doorstep.jobs import Registry
 from doorstep.models import (
@@ -146,7 +147,7 @@ def late_stops(session: Session, now: datetime) -> int:
                 node_id=block.start_node_id,
                 package_id=parcels.get(stop.id),
                 detail=f"stop {stop.sequence} of block {block.id} will miss its promise "
-                f"({stop.deadline:%H:%M} UTC)",
+                f"({wall_clock(stop.deadline, session.get_one(Node, block.start_node_id))})",
                 data={"stop_id": stop.id, "deadline": stop.deadline.isoformat()},
                 opened_at=now,
                 opened_by=SYSTEM,
@@ -250,7 +251,7 @@ def unclaimed_blocks(session: Session, now: datetime, thresholds: Thresholds) ->
                 block_id=block.id,
                 driver_id=block.driver_id,
                 node_id=start.id,
-                detail=f"{detail}; it starts at {block.starts_at:%H:%M} UTC",
+                detail=f"{detail}; it starts at {wall_clock(block.starts_at, start)}",
                 data={"starts_at": block.starts_at.isoformat(), "status": block.status.value},
                 opened_at=now,
                 opened_by=SYSTEM,
