@@ -685,3 +685,34 @@ def test_a_door_too_far_from_the_last_stop_is_not_tried_again() -> None:
     log = Simulation(port, _every_door_unanswered(within_m=0.0)).run()
     assert log.tried_again == 0
     assert port.returned == 1
+
+
+class TodayOrTomorrowPort(RecordingPort):
+    """Two blocks on offer from the morning plan: one this afternoon, first come, and one
+    tomorrow that pays more an hour. Records which one each driver takes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.taken: list[tuple[str, int]] = []
+
+    def plan(self, day: int, at: float, *, dispatch: bool) -> int:
+        return 1 if day == 0 and at == 6 * 3600 else 0
+
+    def offers(self, driver: str, at: float, lat: float, lng: float) -> list[BlockOffer]:
+        today = 8 * 3600.0
+        tomorrow = DAY_S + 10 * 3600.0
+        return [
+            BlockOffer(1, 1, today, today + 7200, 5_000, 1_000),
+            BlockOffer(2, 2, tomorrow, tomorrow + 7200, 6_000, 1_000),
+        ]
+
+    def accept(self, driver: str, offer: BlockOffer, at: float) -> bool:
+        self.taken.append((driver, offer.block_id))
+        return False  # nobody gets it: each driver chooses once per look, and we count
+
+
+def test_a_driver_online_for_work_takes_todays_block_before_a_better_paid_one_tomorrow() -> None:
+    port = TodayOrTomorrowPort()
+    Simulation(port, _drivers_at_six(3)).run()
+    assert port.taken
+    assert {block for _, block in port.taken} == {1}

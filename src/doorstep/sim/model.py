@@ -373,8 +373,12 @@ class Simulation:
             # An empty listing is this driver's own (its hours, its car, an instant offer
             # while it is far): the others of the station still look at this generation.
             offers = self.port.offers(key, self._now(), home.lat, home.lng)
+            # Online for work now: a block starting while it is still online comes first,
+            # however well a later day's pays (stating interest in tomorrow's round instead
+            # left today's same-day blocks to nobody).
+            soon = [o for o in offers if o.starts_s <= leaves]
             best = max(
-                offers,
+                soon or offers,
                 key=lambda o: o.pay_cents / max(o.ends_s - o.starts_s, 1.0),
                 default=None,
             )
