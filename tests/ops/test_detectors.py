@@ -117,6 +117,12 @@ def test_a_driver_near_the_start_keeps_the_block_quiet_and_a_far_one_does_not(
     road = _road(session, client, "station")  # the block is taken, not checked in
     start, node = road.block.starts_at, road.start
     before = start - timedelta(minutes=20)
+    # Nothing recent from the driver (yesterday's position, far away): nothing against them
+    # (an hour before, most drivers have sent no position yet; the no-show flag is for them).
+    road.driver.last_lat, road.driver.last_lng = node.lat + 0.5, node.lng
+    road.driver.last_seen_at = before - timedelta(hours=20)
+    detect(session, before - timedelta(minutes=5), THRESHOLDS)
+    assert road.block.id not in {e.block_id for e in _open(session, ExceptionKind.UNCLAIMED_BLOCK)}
     # Every other open block of the plan: someone (this driver) is near their start too.
     road.driver.last_lat, road.driver.last_lng = node.lat + 0.01, node.lng
     road.driver.last_seen_at = before - timedelta(minutes=5)

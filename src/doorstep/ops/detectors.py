@@ -202,8 +202,8 @@ def _not_yet_flagged(kind: ExceptionKind) -> Any:
 
 def unclaimed_blocks(session: Session, now: datetime, thresholds: Thresholds) -> int:
     """A block starting within the lead time with no driver near its start: on offer and no
-    active driver's last (recent) position within reach, or taken by a driver who is not near
-    it and has not checked in."""
+    active driver's last (recent) position within reach, or taken by a driver whose recent
+    position is far from it and who has not checked in."""
     blocks = session.execute(
         select(Block, Node)
         .join(Node, Node.id == Block.start_node_id)
@@ -242,7 +242,9 @@ def unclaimed_blocks(session: Session, now: datetime, thresholds: Thresholds) ->
             detail = f"block {block.id} from {start.code} is still on offer and no driver is near"
         else:
             assert block.driver_id is not None
-            if near(block.driver_id):
+            # Only a recent position far from the start says a driver will not make it: an
+            # hour before, most drivers have sent none today (the no-show flag is for them).
+            if block.driver_id not in where or near(block.driver_id):
                 continue
             detail = f"block {block.id}'s driver is not near {start.code} and has not checked in"
         session.add(
