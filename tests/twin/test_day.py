@@ -23,10 +23,12 @@ from doorstep.models import (
     BlockEvent,
     CounterParcel,
     DeliveryProof,
+    ExceptionKind,
     ManifestItem,
     Node,
     NodeKind,
     OfferMode,
+    OpsException,
     Order,
     Package,
     PackageEvent,
@@ -332,6 +334,16 @@ def test_the_dispatcher_re_offers_a_no_shows_block_and_another_driver_drives_it(
                 assert block.driver_id != event.driver_id
                 driven_by_another += 1
         assert driven_by_another, "no re-offered block was driven by another driver"
+        # The console's own checks ran too: a no-show's block, with no driver near its start
+        # within the hour before it, is an unclaimed block for the operator.
+        unclaimed = set(
+            session.scalars(
+                select(OpsException.block_id).where(
+                    OpsException.kind == ExceptionKind.UNCLAIMED_BLOCK
+                )
+            )
+        )
+        assert unclaimed & set(last), "no unclaimed-block exception for a no-show's block"
 
 
 def test_doors_nobody_answered_are_tried_again_through_the_drivers_service(

@@ -41,7 +41,7 @@ from doorstep.models import (
     Stop,
     StopKind,
 )
-from doorstep.ops import exceptions
+from doorstep.ops import detectors, exceptions
 from doorstep.ops.audit import Actor
 from doorstep.ops.exceptions import Act
 from doorstep.orders.lifecycle import PackageState
@@ -272,6 +272,9 @@ class TwinNetwork:
             checkin.flag_no_shows(session, self.now)
             held.give_back_unstarted(session, self.now, policy=self.settings.offers)
             returns.flag_late_returns(session, self.now)
+            # The console's checks, as `doorstep worker` runs them: the day's operator sees
+            # its late stops and unclaimed blocks.
+            detectors.detect(session, self.now, detectors.Thresholds())
         return Ticked(
             winners=tuple(self.driver_keys[i] for i in closed.winners if i in self.driver_keys),
             reopened=closed.next_round + closed.first_come > 0,
