@@ -301,6 +301,7 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
     page.wait_for_url(f"{url}/driver/blocks/{app.block_id}/stops/{stop_id}")
     expect(page.get_by_role("heading", name="Try the door again")).to_be_visible()
     expect(page.get_by_text("Unable to deliver")).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"ETA \d"))).to_have_count(0)  # done: no ETA left
     _shot(page, "12-try-again")
     page.goto(f"{url}/driver/blocks/{app.block_id}")
 
