@@ -8,7 +8,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from doorstep.models import Message, MessageChannel, Order, OutboxCursor, OutboxEvent, Package
+from doorstep.models import (
+    Message,
+    MessageChannel,
+    Order,
+    OutboxCursor,
+    OutboxEvent,
+    Package,
+    Stop,
+)
 from doorstep.notifications import milestones
 from doorstep.notifications.milestones import Milestone
 from doorstep.orders.lifecycle import PackageState
@@ -77,14 +85,20 @@ def test_a_door_sends_delivered_to_its_shopper_and_arriving_to_the_next(loaded: 
     assert session.scalar(select(func.count()).select_from(Message)) == count
 
 
-def test_an_attempt_says_what_happens_next(loaded: Road) -> None:
-    road, session = loaded, loaded.session
-    first = delivery_stops(session, road.block)[0]
-    parcels = parcels_at(session, first)
-    _reachable(session, parcels)
-    _start_reading_here(session)
+def _first_door_attempted(road: Road) -> tuple[Stop, list[Package]]:
+    """The first door's shoppers reachable, its attempt at 11:10 and its messages sent."""
+    first = delivery_stops(road.session, road.block)[0]
+    parcels = parcels_at(road.session, first)
+    _reachable(road.session, parcels)
+    _start_reading_here(road.session)
     road.attempt(first, now=local(11, 10))
-    _follow(session)
+    _follow(road.session)
+    return first, parcels
+
+
+def test_an_attempt_says_what_happens_next(loaded: Road) -> None:
+    session = loaded.session
+    _, parcels = _first_door_attempted(loaded)
     message = _messages(session, parcels[0])[("attempted", "email")]
     assert "nobody was there to take it" in message.body_text
     assert "try again" in message.body_text
@@ -92,12 +106,7 @@ def test_an_attempt_says_what_happens_next(loaded: Road) -> None:
 
 def test_a_door_tried_again_says_delivered_not_out_for_delivery_once_more(loaded: Road) -> None:
     road, session = loaded, loaded.session
-    first = delivery_stops(session, road.block)[0]
-    parcels = parcels_at(session, first)
-    _reachable(session, parcels)
-    _start_reading_here(session)
-    road.attempt(first, now=local(11, 10))
-    _follow(session)
+    first, parcels = _first_door_attempted(road)
 
     def sent(template: str) -> int:
         return (

@@ -14,18 +14,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.road.door import Door, PackageNotOnStop, StopAlreadyDone
-from doorstep.drivers.road.load import BlockLoad, actor
+from doorstep.drivers.road.load import BlockLoad, actor, resolve_open
 from doorstep.drivers.road.returns import complete_if_all_back
 from doorstep.errors import DomainError
 from doorstep.models import (
     CounterChoice,
     Driver,
     ExceptionKind,
-    ExceptionStatus,
     Node,
     OpsException,
     Package,
@@ -116,19 +115,12 @@ def after_another_try(
 ) -> None:
     """The failed-delivery exceptions of the parcels delivered are resolved; a block heading
     back with nothing left in the car completes."""
-    session.execute(
-        update(OpsException)
-        .where(
-            OpsException.package_id.in_([p.id for p in parcels]),
-            OpsException.kind == ExceptionKind.FAILED_DELIVERY,
-            OpsException.status == ExceptionStatus.OPEN,
-        )
-        .values(
-            status=ExceptionStatus.RESOLVED,
-            resolved_at=now,
-            resolved_by=actor(driver),
-            resolution=DELIVERED_ON_ANOTHER_TRY,
-        )
-        .execution_options(synchronize_session=False)
+    resolve_open(
+        session,
+        ExceptionKind.FAILED_DELIVERY,
+        OpsException.package_id.in_([p.id for p in parcels]),
+        driver=driver,
+        resolution=DELIVERED_ON_ANOTHER_TRY,
+        now=now,
     )
     complete_if_all_back(session, load, actor(driver), now)

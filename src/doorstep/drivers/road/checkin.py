@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from doorstep.drivers.blocks import transition_block
@@ -30,6 +30,7 @@ from doorstep.drivers.road.load import (
     not_yet_flagged,
     note_position,
     position,
+    resolve_open,
     wall_clock,
 )
 from doorstep.drivers.road_schemas import CheckInIn, CheckInOut
@@ -40,7 +41,6 @@ from doorstep.models import (
     BlockStatus,
     Driver,
     ExceptionKind,
-    ExceptionStatus,
     Node,
     OpsException,
 )
@@ -153,19 +153,13 @@ def flag_no_shows(session: Session, now: datetime) -> int:
 
 def _late_after_all(session: Session, block: Block, driver: Driver, now: datetime) -> None:
     """A driver who turns up after the no-show exception: late, not absent."""
-    session.execute(
-        update(OpsException)
-        .where(
-            OpsException.block_id == block.id,
-            OpsException.kind == ExceptionKind.NO_CHECK_IN,
-            OpsException.status == ExceptionStatus.OPEN,
-        )
-        .values(
-            status=ExceptionStatus.RESOLVED,
-            resolved_at=now,
-            resolved_by=actor(driver),
-            resolution=CHECKED_IN_LATE,
-        )
+    resolve_open(
+        session,
+        ExceptionKind.NO_CHECK_IN,
+        OpsException.block_id == block.id,
+        driver=driver,
+        resolution=CHECKED_IN_LATE,
+        now=now,
     )
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, delete, exists, select
+from sqlalchemy import ColumnElement, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.errors import DomainError, InvalidInput, NotFound
@@ -24,6 +24,7 @@ from doorstep.models import (
     Channel,
     Driver,
     ExceptionKind,
+    ExceptionStatus,
     Node,
     OpsException,
     Order,
@@ -95,6 +96,30 @@ class Position:
 def wall_clock(at: datetime, node: Node) -> str:
     """``at`` on the node's wall clock, for an operator's eyes: "Wed 09 Dec 11:00 MST"."""
     return f"{at.astimezone(ZoneInfo(node.timezone)):%a %d %b %H:%M %Z}"
+
+
+def resolve_open(
+    session: Session,
+    kind: ExceptionKind,
+    subject: ColumnElement[bool],
+    *,
+    driver: Driver,
+    resolution: str,
+    now: datetime,
+) -> None:
+    """The open exceptions of ``kind`` about ``subject`` resolved by what the driver did
+    (turned up late after all, delivered on another try)."""
+    session.execute(
+        update(OpsException)
+        .where(subject, OpsException.kind == kind, OpsException.status == ExceptionStatus.OPEN)
+        .values(
+            status=ExceptionStatus.RESOLVED,
+            resolved_at=now,
+            resolved_by=actor(driver),
+            resolution=resolution,
+        )
+        .execution_options(synchronize_session=False)
+    )
 
 
 def wait_in_words(moment: datetime, now: datetime) -> str:
