@@ -267,6 +267,26 @@ class Settings(BaseSettings):
         ge=0,
         description="A driver may give a block back until this long before it starts",
     )
+    offer_boost_percent: int = Field(
+        default=20,
+        ge=0,
+        le=100,
+        description="A block nobody has taken as its start nears has its pay raised once by "
+        "this much (percent); 0 never raises it",
+    )
+    offer_boost_lead_minutes: int = Field(
+        default=90,
+        ge=1,
+        le=24 * 60,
+        description="A block still on offer this close to its start (minutes) has its pay raised",
+    )
+    offer_boost_after_minutes: int = Field(
+        default=10,
+        ge=0,
+        le=24 * 60,
+        description="A block has its pay raised only once it has been on offer this long "
+        "(minutes) at its planned pay",
+    )
     # On the road
     checkin_radius_m: int = Field(
         default=300,

@@ -25,14 +25,16 @@ from sqlalchemy.orm import Session, sessionmaker
 from doorstep.api.app import create_app
 from doorstep.db import unit_of_work
 from doorstep.demo.seed import seed_demo_day
-from doorstep.drivers import accounts
+from doorstep.drivers import accounts, boost
 from doorstep.drivers.api.deps import SESSION_COOKIE
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import checkin, scans
 from doorstep.drivers.road.load import load_block
 from doorstep.drivers.road_schemas import CheckInIn, ScanIn
 from doorstep.geo import TravelModel
 from doorstep.models import (
     Block,
+    BlockStatus,
     DeliveryProof,
     Merchant,
     Node,
@@ -223,8 +225,23 @@ def _drive(page: Any, context: Any, app: Live, expect: Any) -> None:
     expect(page.get_by_role("heading", name="Hi Rosa")).to_be_visible()
     _shot(page, "03-today")
 
-    # The offer: pay per hour and miles before accepting.
+    # The offer: pay per hour and miles before accepting. Another block nobody took had its
+    # pay raised: its card says so, with the pay it was raised from.
+    with unit_of_work(app.sessions) as session:
+        other = session.scalars(
+            select(Block.id)
+            .where(Block.status == BlockStatus.OPEN, Block.id != app.block_id)
+            .order_by(Block.starts_at, Block.id)
+        ).first()
+        assert other is not None
+        raised = boost.raise_pay(
+            session, other, 25, actor="operator test", now=local(8), policy=OfferPolicy()
+        )
     page.goto(f"{url}/driver/offers")
+    boosted = page.locator(f"[data-block='{other}']")
+    expect(boosted).to_contain_text("Pay raised")
+    expect(boosted.locator("s")).to_have_text(f"${raised.from_cents / 100:,.2f}")
+    boosted.screenshot(path=str(SHOTS / "04-offer-pay-raised.png"))
     card = page.locator(f"[data-block='{app.block_id}']")
     expect(card).to_contain_text("Per hour")
     expect(card).to_contain_text(" mi")

@@ -31,10 +31,11 @@ from doorstep.models import (
     Route,
     Stop,
 )
+from doorstep.ops import detectors
 from doorstep.orders.lifecycle import PackageState
 from doorstep.orders.transitions import transition_package
 from tests.drivers.conftest import _road
-from tests.drivers.road import OFFERS, Road, hand_over, new_driver, plan_day
+from tests.drivers.road import OFFERS, Road, block_starting_at, hand_over, new_driver, plan_day
 from tests.ops.conftest import bearer
 
 
@@ -274,3 +275,49 @@ def test_an_exception_on_a_planned_block_links_to_re_planning_its_wave(
     assert f'<option value="{station}" selected>' in form.text
     assert f'value="{plan.service_date}"' in form.text
     assert 'name="force" value="1" checked' in form.text
+
+
+def test_a_dispatcher_raises_the_pay_of_a_block_nobody_took(
+    session: Session, client: TestClient, tokens: dict[OperatorRole, str]
+) -> None:
+    plan_day(session)
+    block = block_starting_at(session, "station")
+    before = block.starts_at - timedelta(minutes=30)
+    assert detectors.detect(session, before, detectors.Thresholds())["unclaimed_block"] >= 1
+    session.commit()
+    [flagged] = [
+        e
+        for e in session.scalars(select(OpsException)).all()
+        if e.kind is ExceptionKind.UNCLAIMED_BLOCK and e.block_id == block.id
+    ]
+    planned = block.pay_cents
+    client.app.state.clock = lambda: before  # type: ignore[attr-defined]
+    dispatcher = bearer(tokens[OperatorRole.DISPATCHER])
+    url = f"/v1/ops/exceptions/{flagged.id}/actions"
+    listed = client.get(f"/v1/ops/exceptions/{flagged.id}", headers=dispatcher).json()
+    assert "raise_pay" in listed["actions"]
+    assert "reoffer" not in listed["actions"]  # nobody holds it
+    refused = client.post(url, json={"action": "raise_pay", "percent": 300}, headers=dispatcher)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["context"]["field"] == "percent"
+    session.expire_all()
+    assert session.get_one(Block, block.id).pay_cents == planned  # nothing kept of it
+
+    done = client.post(url, json={"action": "raise_pay", "percent": 50}, headers=dispatcher)
+    assert done.status_code == 200, done.text
+    raised = round(planned * 1.5)
+    assert done.json()["resolution"] == (
+        f"block {block.id}'s pay raised to ${raised / 100:.2f} from ${planned / 100:.2f}"
+    )
+    session.expire_all()
+    block = session.get_one(Block, block.id)
+    assert (block.pay_cents, block.pay_raised_from_cents) == (raised, planned)
+    [event] = session.scalars(
+        select(BlockEvent).where(BlockEvent.block_id == block.id, BlockEvent.reason == "pay_raised")
+    ).all()
+    assert event.actor == "operator dispatcher@ops.example.com"
+    entry = session.scalars(
+        select(AuditEntry).where(AuditEntry.action == "exceptions.raise_pay")
+    ).one()
+    assert entry.after is not None
+    assert entry.after["status"] == "resolved"

@@ -98,8 +98,9 @@ def simulate_command(
         str | None,
         typer.Option(
             help="KEY=VALUE: run each seed with and without this change, and compare. KEY is "
-            "a SimConfig field or offer_mode, same_day_cutoff, max_attempts, time_limit_s, "
-            "add_partner_store (LAT,LNG[,RADIUS_MILES]), driver_pay_per_hour_cents"
+            "a SimConfig field or offer_mode, offer_boost_percent, same_day_cutoff, "
+            "max_attempts, time_limit_s, add_partner_store (LAT,LNG[,RADIUS_MILES]), "
+            "driver_pay_per_hour_cents"
         ),
     ] = None,
     seeds: Annotated[int, typer.Option(help="Seeds a comparison runs", min=2)] = 5,
@@ -387,6 +388,8 @@ def apply_change(
         from doorstep.models import OfferMode
 
         return config, replace(twin, offers=replace(twin.offers, mode=OfferMode(value)))
+    if key == "offer_boost_percent":
+        return config, replace(twin, offers=replace(twin.offers, boost_percent=int(value)))
     if key == "time_limit_s":
         return config, replace(twin, time_limit_s=float(value))
     if key == "max_attempts":

@@ -13,7 +13,7 @@ from rich.console import Console
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import create_db_engine, session_factory
-from doorstep.drivers import rounds
+from doorstep.drivers import boost, rounds
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import background as road
 from doorstep.jobs import ClaimedJob, Registry, Runner, RunReport, retention
@@ -56,6 +56,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     delays.register(registry)
     offers = OfferPolicy.from_settings(settings)
     rounds.register(registry, offers)
+    boost.register(registry, offers)
     road.register(registry, offers)
     partners_background.register(registry)
     ops_detectors.register(registry, settings)

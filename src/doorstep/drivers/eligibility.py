@@ -69,6 +69,7 @@ class BlockRow:
     starts_at: datetime
     ends_at: datetime
     pay_cents: int
+    pay_raised_from_cents: int | None
     estimated_distance_m: int
     stop_count: int
     package_count: int

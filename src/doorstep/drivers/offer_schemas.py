@@ -49,6 +49,11 @@ class BlockTermsOut(BaseModel):
         description="The estimated miles at the network's cost per mile of a car"
     )
     net_pay_per_hour_cents: int = Field(description="Pay less the vehicle cost, per hour")
+    pay_raised_from_cents: int | None = Field(
+        default=None,
+        description="What the block paid before its pay was raised (nobody had taken it as "
+        "its start neared); null if never raised",
+    )
 
 
 class OfferOut(BlockTermsOut):

@@ -108,6 +108,7 @@ class BlockTerms:
     estimated_miles: float
     vehicle_cost_cents: int  # the miles at the network's cost per mile
     net_pay_per_hour_cents: int  # pay less the vehicle cost, per hour
+    pay_raised_from_cents: int | None  # its pay before a raise (`drivers.boost`); None if none
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ def terms(block: Block | BlockRow, start: Node, policy: OfferPolicy) -> dict[str
         "estimated_miles": round(miles, 1),
         "vehicle_cost_cents": vehicle_cost,
         "net_pay_per_hour_cents": round((block.pay_cents - vehicle_cost) / hours),
+        "pay_raised_from_cents": block.pay_raised_from_cents,
     }
 
 

@@ -33,6 +33,11 @@ class OfferPolicy:
     instant_km: float = 15.0
     instant_minutes: int = 10
     forfeit_cutoff_minutes: int = 45
+    # A block nobody has taken, on offer this long and starting this soon, pays this much
+    # more (`drivers.boost`); 0 never raises it.
+    boost_percent: int = 20
+    boost_lead_minutes: int = 90
+    boost_after_minutes: int = 10
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OfferPolicy:
@@ -46,6 +51,9 @@ class OfferPolicy:
             instant_km=settings.instant_offer_km,
             instant_minutes=settings.instant_offer_minutes,
             forfeit_cutoff_minutes=settings.forfeit_cutoff_minutes,
+            boost_percent=settings.offer_boost_percent,
+            boost_lead_minutes=settings.offer_boost_lead_minutes,
+            boost_after_minutes=settings.offer_boost_after_minutes,
         )
 
     @property
@@ -68,3 +76,11 @@ class OfferPolicy:
     @property
     def forfeit_cutoff(self) -> timedelta:
         return timedelta(minutes=self.forfeit_cutoff_minutes)
+
+    @property
+    def boost_lead(self) -> timedelta:
+        return timedelta(minutes=self.boost_lead_minutes)
+
+    @property
+    def boost_after(self) -> timedelta:
+        return timedelta(minutes=self.boost_after_minutes)

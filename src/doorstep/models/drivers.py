@@ -160,6 +160,8 @@ class Block(Timestamped, Base):
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     pay_cents: Mapped[int]
+    # What it paid before its pay was first raised (`drivers.boost`); None if never raised.
+    pay_raised_from_cents: Mapped[int | None]
     estimated_distance_m: Mapped[int] = mapped_column(default=0)
     stop_count: Mapped[int] = mapped_column(default=0)
     package_count: Mapped[int] = mapped_column(default=0)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from doorstep.api.deps import DbSession, NotAuthenticated, Now, RowId
 from doorstep.api.errors import error_responses
 from doorstep.api.operators import operator_may
+from doorstep.drivers import boost
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.errors import InvalidInput
 from doorstep.models import ExceptionKind, ExceptionStatus
@@ -187,11 +188,14 @@ def get_exception(exception_id: RowId, session: DbSession, _: ExceptionsReader) 
 
 @router.post(
     "/exceptions/{exception_id}/actions",
-    summary="Act on an exception (re-offer, carrier, contact, resolve); it is resolved",
+    summary="Act on an exception (re-offer, raise the pay, carrier, contact, resolve); it is "
+    "resolved",
     responses=error_responses(
         ops_exceptions.ExceptionNotFound,
         ops_exceptions.ExceptionAlreadyResolved,
         ops_exceptions.ActionNotApplicable,
+        boost.BlockNotOnOffer,
+        boost.PayAtMost,
         InvalidInput,
     ),
 )
@@ -212,6 +216,7 @@ def act_on_exception(
         note=body.note,
         message=body.message,
         service=body.service,
+        percent=body.percent,
         offers=OfferPolicy.from_settings(request.app.state.settings),
     )
     return ExceptionOut.model_validate(row)

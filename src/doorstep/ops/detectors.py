@@ -240,6 +240,11 @@ def unclaimed_blocks(session: Session, now: datetime, thresholds: Thresholds) ->
             if any(near(driver_id) for driver_id in where):
                 continue
             detail = f"block {block.id} from {start.code} is still on offer and no driver is near"
+            if block.pay_raised_from_cents is not None:
+                detail += (
+                    f" (its pay already raised to ${block.pay_cents / 100:.2f} "
+                    f"from ${block.pay_raised_from_cents / 100:.2f})"
+                )
         else:
             assert block.driver_id is not None
             # Only a recent position far from the start says a driver will not make it: an

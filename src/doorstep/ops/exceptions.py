@@ -5,6 +5,8 @@ door, late returns, …). Here an operator lists them and acts:
 
 - **re-offer the block** (a no-show): the block is taken from its driver and offered again,
   through the drivers' own give-back (`drivers.held.take_back_block`);
+- **raise the pay** (a block nobody has taken): by the share the operator chooses, through
+  the drivers' own boost (`drivers.boost.raise_pay`); drivers who turned it down see it again;
 - **send the parcel by carrier**: a carrier shipment is planned for it (the counter's manual
   carrier, the service's list rate) and the package moves to ``assigned`` through the package
   state machine, with its event; ``doorstep carrier labels`` then buys the label;
@@ -26,7 +28,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
-from doorstep.drivers import held
+from doorstep.drivers import boost, held
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.errors import DomainError, InvalidInput, NotFound
 from doorstep.models import (
@@ -70,6 +72,7 @@ class ActionNotApplicable(DomainError):
 
 class Act(StrEnum):
     REOFFER = "reoffer"
+    RAISE_PAY = "raise_pay"
     CARRIER = "carrier"
     CONTACT_DRIVER = "contact_driver"
     CONTACT_SHOPPER = "contact_shopper"
@@ -116,6 +119,8 @@ def actions_for(
     acts: list[Act] = []
     if block is not None and block.status.value == "accepted" and block.checked_in_at is None:
         acts.append(Act.REOFFER)
+    if block is not None and block.status.value == "open":
+        acts.append(Act.RAISE_PAY)
     if package is not None and package.state in _CARRIER_FROM:
         acts.append(Act.CARRIER)
     if exception.driver_id is not None:
@@ -231,6 +236,7 @@ def act(
     note: str = "",
     message: str = "",
     service: str = "next_day",
+    percent: int = 25,
     offers: OfferPolicy,
 ) -> ExceptionRow:
     """Take ``action`` on an open exception; it is resolved with what was done."""
@@ -260,6 +266,12 @@ def act(
         if reopened.starts_at > planned_start:
             later = int((reopened.starts_at - planned_start).total_seconds() // 60)
             done += f", {later} min later than planned"
+    elif action is Act.RAISE_PAY:
+        assert block is not None
+        raised = boost.raise_pay(
+            session, block.id, percent, actor=f"operator {by.label}", now=now, policy=offers
+        )
+        done = _raised_in_words(raised)
     elif action is Act.CARRIER:
         assert package is not None
         done = _send_by_carrier(session, package, service, by=by, now=now)
@@ -298,6 +310,18 @@ _AS_OFFERED = {
     OfferMode.ROUNDS: "in a new round",
     OfferMode.INSTANT: "as an instant offer",
 }
+
+
+def _raised_in_words(raised: boost.Raised) -> str:
+    done = (
+        f"block {raised.block_id}'s pay raised to ${raised.to_cents / 100:.2f} "
+        f"from ${raised.from_cents / 100:.2f}"
+    )
+    if raised.planned_cents != raised.from_cents:
+        done += f" (planned at ${raised.planned_cents / 100:.2f})"
+    if raised.offered_again:
+        done += f", offered again to {raised.offered_again} who had turned it down"
+    return done
 
 
 def _message(text: str) -> str:

@@ -124,10 +124,15 @@ class ExceptionOut(BaseModel):
 class ExceptionActionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["reoffer", "carrier", "contact_driver", "contact_shopper", "resolve"]
+    action: Literal[
+        "reoffer", "raise_pay", "carrier", "contact_driver", "contact_shopper", "resolve"
+    ]
     note: str = Field(default="", max_length=400, description="How it was resolved (resolve)")
     message: str = Field(default="", max_length=600, description="What to send (contact_*)")
     service: str = Field(default="next_day", max_length=50, description="Carrier service")
+    percent: int = Field(
+        default=25, description="How much more the block pays, in percent (raise_pay: 5 to 100)"
+    )
 
 
 class DayNumbersOut(BaseModel):

@@ -24,7 +24,8 @@ class Ticked:
     # and looks at its held blocks then).
     winners: tuple[str, ...] = ()
     # A round closed with a block nobody won: it is on offer again (a next round or first
-    # come), and drivers who looked at the first round and were not shown it look again.
+    # come), and drivers who looked at the first round and were not shown it look again. Or
+    # a block nobody took had its pay raised: new terms, which drivers look at again.
     reopened: bool = False
 
 

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from doorstep.db import unit_of_work
-from doorstep.drivers import accounts, held, offers, rounds
+from doorstep.drivers import accounts, boost, held, offers, rounds
 from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road import attempts, checkin, deliveries, returns, scans
 from doorstep.drivers.road.load import load_block, package_by_code
@@ -269,6 +269,7 @@ class TwinNetwork:
     def tick(self, at: float) -> Ticked:
         with self._tx(at, "periodic jobs") as session:
             closed = rounds.close_due_rounds(session, now=self.now, policy=self.settings.offers)
+            boosted = boost.boost_unclaimed(session, self.now, policy=self.settings.offers)
             checkin.flag_no_shows(session, self.now)
             held.give_back_unstarted(session, self.now, policy=self.settings.offers)
             returns.flag_late_returns(session, self.now)
@@ -277,7 +278,8 @@ class TwinNetwork:
             detectors.detect(session, self.now, detectors.Thresholds())
         return Ticked(
             winners=tuple(self.driver_keys[i] for i in closed.winners if i in self.driver_keys),
-            reopened=closed.next_round + closed.first_come > 0,
+            # A raised pay is new terms: drivers look at the listing again.
+            reopened=closed.next_round + closed.first_come + boosted > 0,
         )
 
     def reoffer_no_shows(self, flagged_by: float, at: float) -> tuple[int, ...]:

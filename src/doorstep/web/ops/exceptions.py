@@ -24,6 +24,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 LABELS = {
     ops_exceptions.Act.REOFFER: "Re-offer the block",
+    ops_exceptions.Act.RAISE_PAY: "Raise the pay",
     ops_exceptions.Act.CARRIER: "Send by carrier",
     ops_exceptions.Act.CONTACT_DRIVER: "Message the driver",
     ops_exceptions.Act.CONTACT_SHOPPER: "Message the shopper",
@@ -69,6 +70,7 @@ def act(
     note: Annotated[str, Form(max_length=400)] = "",
     message: Annotated[str, Form(max_length=600)] = "",
     service: Annotated[str, Form(max_length=50)] = "next_day",
+    percent: Annotated[int, Form()] = 25,
 ) -> Response:
     operator = page_operator(request, session, settings, Action.EXCEPTIONS_ACT)
     if isinstance(operator, Response):
@@ -85,6 +87,7 @@ def act(
                 note=note,
                 message=message,
                 service=service,
+                percent=percent,
                 offers=OfferPolicy.from_settings(settings),
             )
     except ValueError:
