@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from doorstep.api.app import create_app
 from doorstep.demo.seed import seed_demo_day
-from doorstep.models import NodeKind
+from doorstep.models import Block, ExceptionKind, NodeKind, OpsException
 from doorstep.network import repository
 from doorstep.network.service import import_network_file
+from doorstep.ops import detectors
 from doorstep.settings import Settings
 from tests.conftest import EXAMPLES
+from tests.drivers.road import block_starting_at, plan_day
 from tests.ops.conftest import browser_dispatcher, make_dispatcher
 from tests.shop import local
 from tests.web.browser import CHROMIUM, serving
@@ -96,3 +99,44 @@ def test_a_dispatcher_edits_a_partner_store_then_plans_a_wave(
         expect(page.locator("h1")).to_contain_text("DCH1 · 2026-11-24")
         page.screenshot(path=str(SHOTS / "ops-plan-planned.png"), full_page=True)
         browser.close()
+
+
+def test_a_dispatcher_raises_the_pay_of_a_block_nobody_took(
+    settings: Settings, committed_engine: Engine
+) -> None:
+    """The unclaimed-block exception's "Raise the pay": the share chosen in the row, the
+    block's new pay in the notice, and the block paying it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with Session(committed_engine) as session:
+        plan_day(session)
+        make_dispatcher(session)
+        block = block_starting_at(session, "station")
+        block_id, planned, now = block.id, block.pay_cents, block.starts_at - timedelta(minutes=30)
+        detectors.detect(session, now, detectors.Thresholds())
+        session.commit()
+        [exception_id] = session.scalars(
+            select(OpsException.id).where(
+                OpsException.kind == ExceptionKind.UNCLAIMED_BLOCK,
+                OpsException.block_id == block_id,
+            )
+        ).all()
+    app = create_app(settings, engine=committed_engine)
+    app.state.clock = lambda: now
+    with serving(app) as base, sync_playwright() as playwright:
+        browser, page = browser_dispatcher(playwright, base)
+        page.goto(f"{base}/ops/exceptions")
+        row = page.locator(f"#exception-{exception_id}")
+        expect(row).to_contain_text(f"still on offer (${planned / 100:,.2f}) and no driver is near")
+        row.locator("select[name=percent]").select_option("50")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "ops-exceptions-raise-pay.png"), full_page=True)
+        row.get_by_role("button", name="Raise the pay").click()
+        raised = round(planned * 1.5)
+        expect(page.locator(".notice")).to_contain_text(
+            f"block {block_id}'s pay raised to ${raised / 100:,.2f} from ${planned / 100:,.2f}"
+        )
+        page.screenshot(path=str(SHOTS / "ops-exceptions-raised.png"), full_page=True)
+        browser.close()
+    with Session(committed_engine) as session:
+        assert session.get_one(Block, block_id).pay_cents == raised

@@ -9,6 +9,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from doorstep.drivers import boost
+from doorstep.drivers.policy import OfferPolicy
 from doorstep.drivers.road.load import wall_clock
 from doorstep.jobs import Registry
 from doorstep.models import (
@@ -103,10 +105,16 @@ def test_a_block_with_no_driver_near_its_start(session: Session, client: TestCli
     before = start - timedelta(minutes=30)
     # Nobody has sent a position: an open block with no driver anywhere near.
     assert detect(session, start - timedelta(hours=3), far)[ExceptionKind.UNCLAIMED_BLOCK] == 0
+    planned = block.pay_cents
+    boost.raise_pay(session, block.id, 20, actor="system", now=before, policy=OfferPolicy())
     opened = detect(session, before, far)[ExceptionKind.UNCLAIMED_BLOCK]
     assert opened >= 1
-    flagged = {e.block_id for e in _open(session, ExceptionKind.UNCLAIMED_BLOCK)}
-    assert block.id in flagged
+    [flagged] = [e for e in _open(session, ExceptionKind.UNCLAIMED_BLOCK) if e.block_id == block.id]
+    # Its pay, and that it was raised already: the operator's "raise the pay" starts there.
+    assert flagged.detail.startswith(
+        f"block {block.id} from DCH1 is still on offer (${round(planned * 1.2) / 100:.2f}, "
+        f"raised from ${planned / 100:.2f}) and no driver is near"
+    )
     assert detect(session, before, far)[ExceptionKind.UNCLAIMED_BLOCK] == 0  # once per block
 
 

@@ -239,12 +239,13 @@ def unclaimed_blocks(session: Session, now: datetime, thresholds: Thresholds) ->
         if block.status is BlockStatus.OPEN:
             if any(near(driver_id) for driver_id in where):
                 continue
-            detail = f"block {block.id} from {start.code} is still on offer and no driver is near"
+            pay = f"${block.pay_cents / 100:.2f}"
             if block.pay_raised_from_cents is not None:
-                detail += (
-                    f" (its pay already raised to ${block.pay_cents / 100:.2f} "
-                    f"from ${block.pay_raised_from_cents / 100:.2f})"
-                )
+                pay += f", raised from ${block.pay_raised_from_cents / 100:.2f}"
+            detail = (
+                f"block {block.id} from {start.code} is still on offer ({pay}) and no driver "
+                "is near"
+            )
         else:
             assert block.driver_id is not None
             # Only a recent position far from the start says a driver will not make it: an
