@@ -22,6 +22,7 @@ from doorstep.models import DeliveryStatus, JobStatus
 from doorstep.notifications import milestones
 from doorstep.notifications import worker as notifications
 from doorstep.ops import detectors as ops_detectors
+from doorstep.ops import settled as ops_settled
 from doorstep.partners import background as partners_background
 from doorstep.settings import Settings, get_settings
 from doorstep.tracking import delays
@@ -60,6 +61,7 @@ def build_registry(settings: Settings, deliveries: DeliveryWorker) -> Registry:
     road.register(registry, offers)
     partners_background.register(registry)
     ops_detectors.register(registry, settings)
+    ops_settled.register(registry)
     return registry
 
 

@@ -41,7 +41,7 @@ from doorstep.models import (
     Stop,
     StopKind,
 )
-from doorstep.ops import detectors, exceptions
+from doorstep.ops import detectors, exceptions, settled
 from doorstep.ops.audit import Actor
 from doorstep.ops.exceptions import Act
 from doorstep.orders.lifecycle import PackageState
@@ -276,6 +276,7 @@ class TwinNetwork:
             # The console's checks, as `doorstep worker` runs them: the day's operator sees
             # its late stops and unclaimed blocks.
             detectors.detect(session, self.now, detectors.Thresholds())
+            settled.settle(session, self.now)
         return Ticked(
             winners=tuple(self.driver_keys[i] for i in closed.winners if i in self.driver_keys),
             # A raised pay is new terms: drivers look at the listing again.
