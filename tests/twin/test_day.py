@@ -24,6 +24,7 @@ from doorstep.models import (
     CounterParcel,
     DeliveryProof,
     ExceptionKind,
+    ExceptionStatus,
     ManifestItem,
     Node,
     NodeKind,
@@ -31,6 +32,7 @@ from doorstep.models import (
     OpsException,
     Order,
     Package,
+    PackageDelay,
     PackageEvent,
     PartnerManifest,
     Plan,
@@ -40,6 +42,7 @@ from doorstep.models import (
     StopPackage,
     StopStatus,
 )
+from doorstep.ops import settled
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
 from doorstep.planning.loading import DriverPlan, Trips
 from doorstep.sim import SimConfig
@@ -375,3 +378,44 @@ def test_doors_nobody_answered_are_tried_again_through_the_drivers_service(
         stops = {int(event.data["stop_id"]) for event in again}
         statuses = session.scalars(select(Stop.status).where(Stop.id.in_(stops))).all()
         assert set(statuses) == {StopStatus.COMPLETED}
+
+
+def test_picky_drivers_leave_blocks_that_pay_more_as_their_start_nears(
+    connection: Connection, tmp_path: Path
+) -> None:
+    # Half the drivers want $40 an hour: a block at its planned pay waits, the worker's boost
+    # raises it through the drivers' service, and drivers take blocks at the raised pay.
+    run = small_day(connection, tmp_path, accept_pay_per_hour_cents=4000)
+    assert run.kpis.unresolved == 0
+    assert run.kpis.invariants["ok"], run.kpis.invariants
+    sessions = sessionmaker(bind=connection)
+    with sessions() as session:
+        raises = session.scalars(select(BlockEvent).where(BlockEvent.reason == "pay_raised")).all()
+        assert raises
+        assert {event.actor for event in raises} == {"system"}
+        raised = {event.block_id for event in raises}
+        driven = session.scalars(
+            select(Block).where(Block.id.in_(raised), Block.checked_in_at.is_not(None))
+        ).all()
+        assert driven, "no block was driven at its raised pay"
+        for block in driven:
+            assert block.pay_raised_from_cents is not None
+            assert block.pay_cents == round(block.pay_raised_from_cents * 1.2)
+        # Parcels past their promise and still on their way were marked delayed, as the
+        # worker marks them (the tracking page's "now expected"); never one kept on time.
+        delayed = set(session.scalars(select(Package.tracking_code).join(PackageDelay)))
+        late = {o.code for o in run.kpis.outcomes if o.on_time is False}
+        assert late, "a day of picky drivers had no late parcel"
+        assert delayed
+        assert delayed <= late
+        # What a parcel's arrival settles was resolved by the system: none left open.
+        still_open = session.scalars(
+            select(OpsException)
+            .join(Package, Package.id == OpsException.package_id)
+            .where(
+                OpsException.status == ExceptionStatus.OPEN,
+                OpsException.kind.in_(settled.SETTLED_BY_ARRIVAL),
+                Package.state.in_(settled.ARRIVED),
+            )
+        ).all()
+        assert still_open == []

@@ -77,6 +77,7 @@ from doorstep.sim.port import (
     StopView,
     Ticked,
 )
+from doorstep.tracking import delays
 from doorstep.twin import partner_adapter, repository
 from doorstep.twin.carrier import TwinCarrier
 from doorstep.twin.partner_adapter import MIDDLE_MILE
@@ -277,6 +278,9 @@ class TwinNetwork:
             # its late stops and unclaimed blocks.
             detectors.detect(session, self.now, detectors.Thresholds())
             settled.settle(session, self.now)
+            # Promises that slipped, as the worker marks them: the tracking page and the
+            # merchant's webhook (the outbox) hear of a parcel now expected later.
+            delays.find_slipped(session, self.now)
         return Ticked(
             winners=tuple(self.driver_keys[i] for i in closed.winners if i in self.driver_keys),
             # A raised pay is new terms: drivers look at the listing again.
@@ -434,6 +438,9 @@ class TwinNetwork:
             for package in waiting:
                 package.service_date = service_date + timedelta(days=1)
                 self.carried_over.add(package.tracking_code)
+            # The ticks stop at night and on days without drivers; the last deliveries (a
+            # store's, the carrier's) still settle their exceptions before the day is read.
+            settled.settle(session, self.now)
             return len(waiting)
 
     # Drivers ---------------------------------------------------------------------------------
