@@ -85,6 +85,36 @@ def test_a_door_sends_delivered_to_its_shopper_and_arriving_to_the_next(loaded: 
     assert session.scalar(select(func.count()).select_from(Message)) == count
 
 
+def test_the_first_door_hears_arriving_as_the_car_leaves(loaded: Road) -> None:
+    """No door before it will be done to say the driver is next: leaving says it."""
+    road, session = loaded, loaded.session
+    first, second, *_ = delivery_stops(session, road.block)
+    here, next_door = parcels_at(session, first), parcels_at(session, second)
+    _reachable(session, here + next_door)
+    _start_reading_here(session)
+    left = road.post("/depart", {})
+    assert left.status_code == 200, left.text
+    session.expire_all()  # the API moved the parcels on: read them again
+    assert _follow(session, now_minute=1) > 0
+    first_door = _messages(session, here[0])
+    assert {("out_for_delivery", "sms"), ("arriving", "sms")} <= set(first_door)
+    text = first_door[("arriving", "sms")].body_text
+    assert "nearly there" in text or "1 stop away" in text
+    assert ("arriving", "sms") not in _messages(session, next_door[0])
+    # Its door done, the next one hears it; the first does not hear it twice.
+    road.deliver(first, now=local(11, 10))
+    _follow(session)
+    assert ("arriving", "sms") in _messages(session, next_door[0])
+    assert (
+        session.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.package_id == here[0].id, Message.template == "arriving")
+        )
+        == 1
+    )
+
+
 def _first_door_attempted(road: Road) -> tuple[Stop, list[Package]]:
     """The first door's shoppers reachable, its attempt at 11:10 and its messages sent."""
     first = delivery_stops(road.session, road.block)[0]

@@ -229,6 +229,7 @@ class Mailer:
                 {"eta_window": self._window(facts, tz) or "today"},
                 f"out_for_delivery:{event.id}",
             )
+            self._arriving_first(facts, tz)
         elif kind == "delivered":
             context: dict[str, Any] = {"delivered_at": wording.clock(event.created_at, tz)}
             if data.get("photo_key"):
@@ -253,6 +254,32 @@ class Mailer:
             if data.get("reason"):
                 context["reason"] = data["reason"]
             self.send(facts, Milestone.DELAYED, context, f"delayed:{data.get('new_date')}")
+
+    def _arriving_first(self, facts: Facts, tz: ZoneInfo) -> None:
+        """The route's first door hears "arriving" as the car leaves: no door before it will
+        be done to tell it that the driver is next (`_arriving_after`)."""
+        stop = facts.stop
+        window = self._window(facts, tz)
+        if stop is None or window is None:
+            return
+        door_before = self.session.scalar(
+            select(Stop.id)
+            .where(
+                Stop.route_id == stop.route_id,
+                Stop.sequence < stop.sequence,
+                Stop.kind == StopKind.DELIVERY,
+                Stop.status.in_((StopStatus.PENDING, StopStatus.ARRIVED)),
+            )
+            .limit(1)
+        )
+        if door_before is not None:
+            return
+        self.send(
+            facts,
+            Milestone.ARRIVING,
+            {"eta_window": window, "stops_away": facts.stops_ahead},
+            f"arriving:{stop.id}",
+        )
 
     def _arriving_after(self, stop_id: object) -> None:
         """The parcels of the route's next door still to do hear that the driver is one stop
