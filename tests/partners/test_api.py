@@ -7,7 +7,7 @@ import re
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.models import (
@@ -16,8 +16,10 @@ from doorstep.models import (
     ExceptionKind,
     Message,
     OpsException,
+    Order,
     OutboxEvent,
     PackageEvent,
+    StopPackage,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import counter
@@ -216,6 +218,54 @@ def test_staff_route_delivers_with_photo_and_fails_one_to_the_counter(
     assert [w["code"] for w in waiting] == [order[2]]
     statuses = [s["status"] for s in store.get("/route").json()["stops"]]
     assert statuses == ["delivered", "delivered", "at_counter"]
+
+
+def test_a_store_delivered_parcels_instructions_change_until_the_staff_take_it(
+    store: Store, session: Session
+) -> None:
+    """The staff route reads the instructions when it delivers: at the store, a parcel's
+    shopper can still change them; once it is held at the counter no one takes it to a door.
+    A shared door shows every order's."""
+    first, second, *_ = scanned_in(store)
+    package, neighbour = store.package(first), store.package(second)
+    assert package.state is PackageState.AT_PARTNER_STORE
+    page = store.client.get(f"/track/{package.tracking_token}")
+    assert f'action="/track/{package.tracking_token}/instructions"' in page.text
+    saved = store.client.post(
+        f"/track/{package.tracking_token}/instructions",
+        data={"instructions": "Gate code 4321"},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    # The neighbour's parcel joins the same door, with its own instructions.
+    session.execute(
+        update(StopPackage)
+        .where(
+            StopPackage.package_id == neighbour.id,
+            StopPackage.stop_id == store.stop_of(second).id,
+        )
+        .values(stop_id=store.stop_of(first).id)
+    )
+    session.execute(
+        update(Order)
+        .where(Order.id == neighbour.order_id)
+        .values(delivery_instructions="Ring twice")
+    )
+    session.flush()
+    [shared] = [
+        s for s in store.get("/route").json()["stops"] if s["stop_id"] == store.stop_of(first).id
+    ]
+    assert shared["instructions"] == "Gate code 4321 · Ring twice"
+
+    failed = door(store, first, "attempt", reason="no_one_home")
+    assert failed.json()["outcome"] == "at_counter"  # type: ignore[attr-defined]
+    held_back = store.client.post(
+        f"/track/{package.tracking_token}/instructions", data={"instructions": "Back door"}
+    )
+    assert held_back.status_code == 409
+    assert 'data-error="instructions_locked"' in held_back.text
+    session.expire_all()
+    assert session.get_one(Order, package.order_id).delivery_instructions == "Gate code 4321"
 
 
 def test_counter_hands_over_by_code_and_the_shopper_was_told_it(

@@ -112,7 +112,15 @@ def route(session: Session, staff: Staff, *, now: datetime, travel: TravelModel)
                 sequence=door.stop.sequence,
                 address=door.stop.address or first.full_address,
                 recipient=", ".join(recipients),
-                instructions=first.delivery_instructions,
+                # Every order's at a shared door (a gate code may be on the second one).
+                instructions=" · ".join(
+                    dict.fromkeys(
+                        text
+                        for p in door.parcels
+                        if (text := orders[p.order_id].delivery_instructions)
+                    )
+                )
+                or None,
                 lat=door.stop.lat,
                 lng=door.stop.lng,
                 eta_at=etas.get(door.stop.id),

@@ -169,6 +169,18 @@ def load_facts(session: Session, package_ids: Collection[int]) -> dict[int, Fact
     return facts
 
 
+def held_at_a_counter(session: Session, package_ids: Collection[int]) -> set[int]:
+    """Those of ``package_ids`` a partner store holds (or held) at its counter for the
+    shopper to collect."""
+    if not package_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(CounterParcel.package_id).where(CounterParcel.package_id.in_(package_ids))
+        )
+    )
+
+
 def _stops(session: Session, facts: dict[int, Facts]) -> None:
     for package_id, stop in session.execute(
         select(StopPackage.package_id, Stop)

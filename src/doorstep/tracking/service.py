@@ -24,6 +24,7 @@ from doorstep.tracking.repository import (
     Facts,
     TrackingNotFound,
     find_package,
+    held_at_a_counter,
     load_facts,
     packages_of_order,
 )
@@ -184,7 +185,8 @@ def build_view(
         destination=order.full_address,
         instructions=order.delivery_instructions,
         # No driver comes to the door of a parcel collected at a counter.
-        instructions_editable=state in wording.INSTRUCTIONS_OPEN and facts.chosen is None,
+        instructions_editable=wording.instructions_open(state, at_counter=facts.counter is not None)
+        and facts.chosen is None,
         counter=counter_pickup_of(facts, secret_key=secret_key),
         counter_offers=list(offers),
         return_request=returns.return_out(facts.returned) if facts.returned else None,
@@ -278,11 +280,19 @@ def _step(label: str, detail: str | None, at: datetime, tz: ZoneInfo) -> Timelin
 
 def update_instructions(session: Session, token: str, text: str, *, now: datetime) -> Order:
     """Change the order's delivery instructions, while none of its parcels is out for
-    delivery yet (the driver's stop list reads them); after that, `InstructionsLocked`."""
+    delivery yet (the driver's stop list reads them) or held at a counter, and while a
+    partner store's staff route still has them to deliver; after that, `InstructionsLocked`."""
     package = session.get_one(Package, find_package(session, token))
     order = session.get_one(Order, package.order_id)
     packages = packages_of_order(session, order.id)
-    late = sorted({p.state.value for p in packages if p.state not in wording.INSTRUCTIONS_OPEN})
+    at_counter = held_at_a_counter(session, [p.id for p in packages])
+    late = sorted(
+        {
+            p.state.value
+            for p in packages
+            if not wording.instructions_open(p.state, at_counter=p.id in at_counter)
+        }
+    )
     if late:
         raise InstructionsLocked(
             "the parcel is already on its way to the door: the driver has the instructions "

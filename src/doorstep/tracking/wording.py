@@ -60,6 +60,14 @@ ONCE = frozenset({S.CREATED, S.READY_FOR_PICKUP, S.ASSIGNED, S.PICKED_UP})
 INSTRUCTIONS_OPEN = frozenset({S.CREATED, S.READY_FOR_PICKUP, S.ASSIGNED, S.PICKED_UP})
 
 
+def instructions_open(state: PackageState, *, at_counter: bool) -> bool:
+    """Whether a change of the delivery instructions still reaches whoever takes the parcel
+    to the door: the driver's stop list before the doors begin, or a partner store's staff
+    route (it reads them when it delivers) for a parcel at the store that is not held at its
+    counter for the shopper to collect."""
+    return state in INSTRUCTIONS_OPEN or (state is S.AT_PARTNER_STORE and not at_counter)
+
+
 def attempt_reason(reason: str | None) -> str:
     return ATTEMPT_REASONS.get(reason or "", "the driver could not deliver it")
 
