@@ -18,12 +18,16 @@ from doorstep.models import (
     OpsException,
     Order,
     OutboxEvent,
+    Package,
+    PackageDelay,
     PackageEvent,
     StopPackage,
 )
 from doorstep.orders.lifecycle import PackageState
 from doorstep.partners import counter
+from doorstep.tracking import delays
 from tests.partners.store import Store, at, door, held, open_store, scanned_in
+from tests.shop import PHOENIX
 
 SECRET = "test-secret-key"  # conftest's settings use the default development key
 
@@ -266,6 +270,61 @@ def test_a_store_delivered_parcels_instructions_change_until_the_staff_take_it(
     assert 'data-error="instructions_locked"' in held_back.text
     session.expire_all()
     assert session.get_one(Order, package.order_id).delivery_instructions == "Gate code 4321"
+
+
+def test_doors_the_staff_did_not_get_to_stay_on_the_next_days_route(
+    store: Store, session: Session
+) -> None:
+    """A parcel scanned in and not delivered on its day is still at the store: the next
+    morning's route starts with its door (no plan takes it off the shelf); a delivered door
+    and one kept at the counter do not come back."""
+    delivered, at_counter, *left = scanned_in(store)
+    assert door(store, delivered, "deliver").status_code == 200  # type: ignore[attr-defined]
+    kept = door(store, at_counter, "attempt", reason="no_one_home")
+    assert kept.json()["outcome"] == "at_counter"  # type: ignore[attr-defined]
+
+    next_morning = at(9) + timedelta(days=1)
+    # Their shoppers hear of the new date (the counter's was told where to collect).
+    assert delays.find_slipped(session, next_morning) == len(left)
+    told = set(session.scalars(select(Package.tracking_code).join(PackageDelay)))
+    assert told == set(left)
+    [expected] = set(session.scalars(select(PackageDelay.new_date)))
+    assert expected == next_morning.astimezone(PHOENIX).date()
+    store.set_clock(next_morning)
+    route = store.get("/route")
+    assert route.status_code == 200, route.text
+    stops = route.json()["stops"]
+    listed = [p["code"] for s in stops for p in s["parcels"]]
+    assert sorted(listed) == sorted(left)
+    assert {s["status"] for s in stops} == {"to_deliver"}
+    assert stops[0]["eta_at"] is not None
+    done = door(store, listed[0], "deliver")
+    assert done.status_code == 200, done.text  # type: ignore[attr-defined]
+    assert store.package(listed[0]).state is PackageState.DELIVERED
+    # Done, an earlier day's door leaves the list (today's stay, marked delivered).
+    after = [p["code"] for s in store.get("/route").json()["stops"] for p in s["parcels"]]
+    assert after == listed[1:]
+
+
+def test_a_staff_delivery_far_from_the_address_needs_confirming_and_tells_the_operator(
+    store: Store, session: Session
+) -> None:
+    code = scanned_in(store)[0]
+    stop = store.stop_of(code)
+    away = {"lat": str(stop.lat + 0.01), "lng": str(stop.lng)}  # about 1.1 km north
+    refused = door(store, code, "deliver", **away)
+    assert refused.status_code == 409, refused.text  # type: ignore[attr-defined]
+    assert refused.json()["context"]["field"] == "confirm_far"  # type: ignore[attr-defined]
+    confirmed = door(store, code, "deliver", **away, confirm_far="true")
+    assert confirmed.status_code == 200, confirmed.text  # type: ignore[attr-defined]
+    [flagged] = session.scalars(
+        select(OpsException).where(OpsException.kind == ExceptionKind.FAR_FROM_ADDRESS)
+    ).all()
+    assert flagged.package_id == store.package(code).id
+    assert flagged.node_id == store.node.id
+    assert flagged.opened_by.startswith(f"store:{store.node.id}/staff:")
+    assert f"(confirmed by {store.node.code}'s staff)" in flagged.detail
+    assert 1000 < flagged.data["distance_m"] < 1300
 
 
 def test_counter_hands_over_by_code_and_the_shopper_was_told_it(

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from doorstep.db import unit_of_work
@@ -34,8 +34,10 @@ from doorstep.models import (
     Channel,
     CounterParcel,
     DeliveryProof,
+    ExceptionKind,
     ManifestItem,
     Merchant,
+    OpsException,
     Order,
     Package,
     ProofOutcome,
@@ -194,6 +196,25 @@ def deliver(
             | ({"flagged": True} if proof.flagged else {}),
             at=now,
         )
+        if far:
+            # As a driver's far delivery is: the operator looks at where it was left.
+            session.add(
+                OpsException(
+                    kind=ExceptionKind.FAR_FROM_ADDRESS,
+                    package_id=package.id,
+                    node_id=staff.node.id,
+                    detail=f"{package.tracking_code} delivered {distance} m from its address "
+                    f"(confirmed by {staff.node.code}'s staff)",
+                    data={
+                        "code": package.tracking_code,
+                        "stop_id": door.stop.id,
+                        "distance_m": distance,
+                        "proof_id": proof.id,
+                    },
+                    opened_at=now,
+                    opened_by=staff.actor,
+                )
+            )
     return _leave(session, door, StopStatus.COMPLETED, proofs, now)
 
 
@@ -287,29 +308,41 @@ def from_the_phone(
 
 
 def _doors(session: Session, staff: Staff, now: datetime) -> tuple[list[_Door], dict[int, Order]]:
-    """Today's stops of the store's route with the parcels scanned in there, in order."""
+    """Today's stops of the store's route with the parcels scanned in there, in order, after
+    the doors of earlier days' routes whose parcels are still at the store to deliver."""
     day = store_today(staff.node, now)
     # A plan made after the drop keeps the dropped parcels' stops on the earlier route and
     # routes what it adds anew: the day's route is all of them, the earlier first.
-    route_ids = list(
-        session.scalars(
-            select(Route.id).where(
+    routes: dict[int, date] = dict(
+        session.execute(
+            select(Route.id, Route.service_date).where(
                 Route.channel == Channel.PARTNER_STORE,
                 Route.start_node_id == staff.node.id,
-                Route.service_date == day,
+                Route.service_date <= day,
                 Route.block_id.is_(None),
             )
-        )
+        ).all()
     )
-    if not route_ids:
+    if not routes:
         return [], {}
+    today = [route_id for route_id, served in routes.items() if served == day]
+    earlier = {route_id for route_id, served in routes.items() if served < day}
     rows = session.execute(
         select(Stop, Package, Order)
         .join(StopPackage, StopPackage.stop_id == Stop.id)
         .join(Package, Package.id == StopPackage.package_id)
         .join(Order, Order.id == Package.order_id)
         .join(ManifestItem, ManifestItem.package_id == Package.id)
-        .where(Stop.route_id.in_(route_ids), ManifestItem.outcome == SCANNED)
+        .where(
+            ManifestItem.outcome == SCANNED,
+            or_(
+                Stop.route_id.in_(today),
+                # A door the staff did not get to on its day (the store closed, time ran
+                # out) stays theirs: no plan takes a parcel back from a store's shelf, and
+                # it would wait there, on no screen, with its shopper told nothing.
+                and_(Stop.route_id.in_(earlier), Package.state == PackageState.AT_PARTNER_STORE),
+            ),
+        )
         .order_by(Stop.route_id, Stop.sequence, Package.tracking_code)
     ).all()
     held = set(
@@ -324,7 +357,10 @@ def _doors(session: Session, staff: Staff, now: datetime) -> tuple[list[_Door], 
     for stop, package, order in rows:
         by_stop.setdefault(stop.id, (stop, []))[1].append(package)
         orders[order.id] = order
-    return [_Door(stop, parcels, held) for stop, parcels in by_stop.values()], orders
+    doors = [_Door(stop, parcels, held) for stop, parcels in by_stop.values()]
+    # An earlier day's door shows only while it has a parcel to deliver (not one kept at
+    # the counter for its shopper).
+    return [d for d in doors if d.to_deliver or d.stop.route_id not in earlier], orders
 
 
 def _door(

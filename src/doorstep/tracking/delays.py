@@ -9,20 +9,24 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import exists, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from doorstep.jobs import Registry
-from doorstep.models import Node, Order, OutboxEvent, Package, PackageDelay
+from doorstep.models import CounterParcel, Node, Order, OutboxEvent, Package, PackageDelay
 from doorstep.orders.lifecycle import TERMINAL_STATES, PackageState
 from doorstep.tracking import wording
 
 PERIODIC_NAME = "tracking.delays"
 EVERY = timedelta(minutes=5)
-# Still coming today: out with a driver, or the van to the store.
-ON_THE_WAY = frozenset({PackageState.PICKED_UP, PackageState.OUT_FOR_DELIVERY})
-# Waiting for the shopper or with a carrier whose own tracking speaks for it.
-NOT_OURS = frozenset({PackageState.AT_PARTNER_STORE, PackageState.HANDED_TO_CARRIER})
+# Still coming today: out with a driver, the van to the store, or at a partner store whose
+# staff route has it (an earlier day's door stays on today's route until it is done).
+ON_THE_WAY = frozenset(
+    {PackageState.PICKED_UP, PackageState.OUT_FOR_DELIVERY, PackageState.AT_PARTNER_STORE}
+)
+# With a carrier whose own tracking speaks for it. (A parcel held at a counter waits for its
+# shopper, who was told where: not delayed either, see `find_slipped`.)
+NOT_OURS = frozenset({PackageState.HANDED_TO_CARRIER})
 
 
 def mark_delayed(
@@ -88,6 +92,7 @@ def find_slipped(session: Session, now: datetime, *, batch: int = 500) -> int:
         .where(
             Package.promised_by < now,
             Package.state.not_in(TERMINAL_STATES | NOT_OURS),
+            ~exists().where(CounterParcel.package_id == Package.id),
             # Time zones aside (checked below): no date yet, or one that has passed.
             or_(latest.c.new_date.is_(None), latest.c.new_date <= now.date()),
         )
