@@ -166,6 +166,7 @@ ACCESS: dict[str, Access] = {
     "POST /v1/store/manifest/unexpected": S,
     "POST /v1/store/manifest/{outcome}": S,
     "GET /v1/store/route": S,
+    "POST /v1/store/route/start": S,
     "POST /v1/store/route/stops/{stop_id}/deliver": S,
     "POST /v1/store/route/stops/{stop_id}/attempt": S,
     "GET /v1/store/counter": S,

@@ -4,10 +4,11 @@ counter, the statement; and the bad input each refuses with nothing written."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from doorstep.models import (
@@ -23,8 +24,10 @@ from doorstep.models import (
     PackageEvent,
     StopPackage,
 )
-from doorstep.orders.lifecycle import PackageState
+from doorstep.notifications import milestones
+from doorstep.orders.lifecycle import STRAIGHT_TO_THE_DOOR, PackageState
 from doorstep.partners import counter
+from doorstep.settings import Settings
 from doorstep.tracking import delays
 from tests.partners.store import Store, at, door, held, open_store, scanned_in
 from tests.shop import PHOENIX
@@ -34,6 +37,12 @@ SECRET = "test-secret-key"  # conftest's settings use the default development ke
 
 def _count(session: Session, model: type) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """Tracking pages rendered afresh, with no outbox reader on the test's connection."""
+    return settings.model_copy(update={"tracking_page_cache_seconds": 0})
 
 
 def test_sign_in_by_a_code_from_the_outbox(store: Store, session: Session) -> None:
@@ -279,6 +288,7 @@ def test_doors_the_staff_did_not_get_to_stay_on_the_next_days_route(
     morning's route starts with its door (no plan takes it off the shelf); a delivered door
     and one kept at the counter do not come back."""
     delivered, at_counter, *left = scanned_in(store)
+    assert store.post("/route/start").status_code == 200  # out for delivery overnight
     assert door(store, delivered, "deliver").status_code == 200  # type: ignore[attr-defined]
     kept = door(store, at_counter, "attempt", reason="no_one_home")
     assert kept.json()["outcome"] == "at_counter"  # type: ignore[attr-defined]
@@ -325,6 +335,73 @@ def test_a_staff_delivery_far_from_the_address_needs_confirming_and_tells_the_op
     assert flagged.opened_by.startswith(f"store:{store.node.id}/staff:")
     assert f"(confirmed by {store.node.code}'s staff)" in flagged.detail
     assert 1000 < flagged.data["distance_m"] < 1300
+
+
+def _milestones(session: Session, code: str) -> dict[str, str]:
+    """The milestone messages a parcel's shopper got, by template (their text)."""
+    package = session.scalars(select(Package).where(Package.tracking_code == code)).one()
+    return {
+        f"{m.template}:{m.channel.value}": m.body_text
+        for m in session.scalars(select(Message).where(Message.package_id == package.id))
+    }
+
+
+def _follow(session: Session, when: datetime) -> None:
+    milestones.follow_outbox(session, when, public_url="https://track.example", max_attempts=3)
+
+
+def test_staff_who_set_off_tell_their_shoppers_when_and_the_first_door_that_it_is_next(
+    store: Store, session: Session
+) -> None:
+    codes = scanned_in(store)
+    session.execute(update(Order).values(recipient_phone="+14805550100"))
+    _follow(session, at(9))  # what scanning in said is read: only what follows counts
+    session.execute(delete(Message))
+    route = store.get("/route").json()
+    assert route["started"] is False
+    first, second, *_ = [s["parcels"][0]["code"] for s in route["stops"]]
+
+    started = store.post("/route/start")
+    assert started.status_code == 200, started.text
+    assert started.json()["started"] is True
+    assert {store.package(c).state for c in codes} == {PackageState.OUT_FOR_DELIVERY}
+    assert store.stop_of(first).eta_at is not None
+    _follow(session, at(8, 1))
+    told = _milestones(session, first)
+    window = r"\d{1,2}:\d{2}-\d{1,2}:\d{2} [ap]m"
+    assert re.search(f"out for delivery, arriving {window}", told["out_for_delivery:sms"])
+    assert re.search(f"nearly there, arriving {window}", told["arriving:sms"])
+    assert "arriving:sms" not in _milestones(session, second)
+    page = store.client.get(f"/track/{store.package(second).tracking_token}").text
+    assert "Arriving between" in page
+    assert "1 stop away" in page
+
+    # At the door: no second "out for delivery"; the next door hears it is next.
+    assert door(store, first, "deliver").status_code == 200  # type: ignore[attr-defined]
+    _follow(session, at(10, 1))
+    assert "arriving:sms" in _milestones(session, second)
+    outs = session.scalar(
+        select(func.count()).select_from(Message).where(Message.template == "out_for_delivery")
+    )
+    assert outs == 2 * len(codes)  # e-mail and SMS, once each
+
+
+def test_a_door_the_staff_did_not_set_off_for_says_delivered_alone(
+    store: Store, session: Session
+) -> None:
+    code = scanned_in(store)[0]
+    _follow(session, at(9))
+    session.execute(delete(Message))
+    assert door(store, code, "deliver").status_code == 200  # type: ignore[attr-defined]
+    _follow(session, at(10, 1))
+    assert set(_milestones(session, code)) == {"delivered:email"}
+    [moved] = session.scalars(
+        select(PackageEvent.reason).where(
+            PackageEvent.package_id == store.package(code).id,
+            PackageEvent.to_state == PackageState.OUT_FOR_DELIVERY,
+        )
+    ).all()
+    assert moved == STRAIGHT_TO_THE_DOOR
 
 
 def test_counter_hands_over_by_code_and_the_shopper_was_told_it(

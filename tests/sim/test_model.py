@@ -111,6 +111,9 @@ class RecordingPort:
     def counter_hold(self, store: str, code: str, at: float) -> None:
         self.partner.append(("hold", code, at))
 
+    def partner_set_off(self, store: str, at: float) -> None:
+        self.partner.append(("set_off", (), at))
+
     def partner_deliver(self, store: str, code: str, at: float) -> None:
         self.partner.append(("deliver", code, at))
 

@@ -154,6 +154,10 @@ class Clerk:
         page.wait_for_url("**/store/route")
         expect(page.get_by_role("heading", name="3 to deliver of 3")).to_be_visible()
         self.shot("5-route")
+        # Setting off tells the shoppers when (and the first door that it is next).
+        page.get_by_role("button", name="Leaving now: tell the shoppers").click()
+        expect(page.locator(".summary .badge")).to_have_text("On the way")
+        self.shot("5-route-on-the-way", full_page=False)
         cards = page.locator(".stop-card")
         order = [cards.nth(i).locator(".scanned").first.inner_text() for i in range(3)]
         for index, code in enumerate(order):

@@ -49,7 +49,7 @@ from doorstep.models import (
 )
 from doorstep.notifications import service
 from doorstep.notifications.service import Related
-from doorstep.orders.lifecycle import TRIED_AGAIN
+from doorstep.orders.lifecycle import STRAIGHT_TO_THE_DOOR, TRIED_AGAIN
 from doorstep.orders.views import tracking_url
 from doorstep.settings import Settings
 from doorstep.tracking import wording
@@ -221,8 +221,12 @@ class Mailer:
                 {"promise": f"by {promise}", "order_ref": facts.order.public_id},
                 "confirmed",
             )
-        elif kind == "out_for_delivery" and event.payload.get("reason") != TRIED_AGAIN:
-            # (A door tried again is delivered in the same moment: "delivered" says it.)
+        elif kind == "out_for_delivery" and event.payload.get("reason") not in (
+            TRIED_AGAIN,
+            STRAIGHT_TO_THE_DOOR,
+        ):
+            # (A door tried again, or a store's parcel taken out at its door, is delivered in
+            # the same moment: "delivered" says it.)
             self.send(
                 facts,
                 Milestone.OUT_FOR_DELIVERY,

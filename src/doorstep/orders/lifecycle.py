@@ -80,6 +80,10 @@ TRANSITIONS: dict[PackageState, frozenset[PackageState]] = {
 #: The reason of a parcel's move from ``delivery_attempted`` back to ``out_for_delivery``: its
 #: door tried again the same day, in the same block (`drivers.road.again`).
 TRIED_AGAIN = "tried_again"
+#: The reason of a partner store's parcel going out for delivery at its door, in the same
+#: moment as it is delivered or attempted there (its staff did not start their route first):
+#: "delivered" or "attempted" says it, not an "out for delivery" a second before.
+STRAIGHT_TO_THE_DOOR = "straight_to_the_door"
 
 TERMINAL_STATES = frozenset(state for state, targets in TRANSITIONS.items() if not targets)
 INITIAL_STATE = S.CREATED

@@ -240,6 +240,15 @@ def get_route(staff: CurrentStaff, session: DbSession, now: Now, travel: Travel)
     return staff_route.route(session, staff, now=now, travel=travel)
 
 
+@router.post(
+    "/route/start",
+    summary="Set off: the parcels still to deliver go out for delivery (their shoppers are "
+    "told, with an ETA); again later sends the rest and times the doors anew",
+)
+def start_route(staff: CurrentStaff, session: DbSession, now: Now, travel: Travel) -> RouteOut:
+    return staff_route.start(session, staff, now=now, travel=travel)
+
+
 _DOOR_ERRORS = (
     load.StopNotFound,
     load.PositionRequired,

@@ -204,6 +204,10 @@ class RouteOut(BaseModel):
     stops: list[RouteStop]
     distance_m: int
     duration_s: int
+    started: bool = Field(
+        description="The staff started the route (POST /v1/store/route/start): the parcels "
+        "still to deliver are out for delivery, their shoppers told, with an ETA"
+    )
 
 
 class StaffDoorIn(_In):

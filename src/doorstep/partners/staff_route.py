@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -46,7 +46,7 @@ from doorstep.models import (
     StopPackage,
     StopStatus,
 )
-from doorstep.orders.lifecycle import PackageState
+from doorstep.orders.lifecycle import STRAIGHT_TO_THE_DOOR, PackageState
 from doorstep.orders.transitions import transition_package
 from doorstep.partners import accounts, counter
 from doorstep.partners.accounts import Staff
@@ -64,6 +64,8 @@ from doorstep.storage.service import BlobStore
 
 T = TypeVar("T")
 ON_THE_WAY = frozenset({PackageState.AT_PARTNER_STORE, PackageState.OUT_FOR_DELIVERY})
+#: The reason of the parcels' move out for delivery when the staff start their route.
+STAFF_ROUTE_STARTED = "staff_route"
 
 
 class _Door:
@@ -75,27 +77,56 @@ class _Door:
         self.to_deliver = [p for p in parcels if p.state in ON_THE_WAY and p.id not in held]
 
 
+class _Timed(NamedTuple):
+    etas: dict[int, datetime]  # by stop id, the doors still ahead
+    distance_m: int  # the whole tour, from the store and back
+    duration_s: int
+
+
+def _timed(doors: list[_Door], staff: Staff, now: datetime, travel: TravelModel) -> _Timed:
+    """ETAs now, from the store, through the doors still ahead in order; the tour's length."""
+    if not doors:
+        return _Timed({}, 0, 0)
+    points = [(staff.node.lat, staff.node.lng), *((d.stop.lat, d.stop.lng) for d in doors)]
+    matrix = travel.matrix(points, depart_s=seconds_of_day(now, staff.node))
+    legs = [*list(range(len(points))), 0]
+    distance = int(sum(matrix.distances[a, b] for a, b in itertools.pairwise(legs)))
+    duration = int(sum(matrix.durations[a, b] for a, b in itertools.pairwise(legs)))
+    etas: dict[int, datetime] = {}
+    clock, previous = now, 0
+    for here, door in enumerate(doors, start=1):
+        if not door.to_deliver:
+            continue
+        clock += timedelta(seconds=int(matrix.durations[previous, here]))
+        etas[door.stop.id] = clock
+        clock += timedelta(seconds=door.stop.service_s)
+        previous = here
+    return _Timed(etas, distance, duration)
+
+
+def start(session: Session, staff: Staff, *, now: datetime, travel: TravelModel) -> RouteOut:
+    """The staff set off: every parcel still to deliver goes out for delivery (its shopper
+    hears it, with a time window, and the first door that it is next), and each door ahead
+    keeps its ETA from now, which the tracking page and the "arriving" messages read. Again
+    later (more parcels scanned in, a break): the rest go out and the ETAs are timed anew."""
+    doors, _ = _doors(session, staff, now)
+    timed = _timed(doors, staff, now, travel)
+    for door in doors:
+        if door.stop.id in timed.etas:
+            door.stop.eta_at = timed.etas[door.stop.id]
+    session.flush()  # the ETAs first: the events' readers find them
+    for door in doors:
+        for package in door.to_deliver:
+            _leave_store(session, staff, package, now, reason=STAFF_ROUTE_STARTED)
+    session.flush()
+    return route(session, staff, now=now, travel=travel)
+
+
 def route(session: Session, staff: Staff, *, now: datetime, travel: TravelModel) -> RouteOut:
     day = store_today(staff.node, now)
     doors, orders = _doors(session, staff, now)
-    ahead = [d for d in doors if d.to_deliver]
-    etas: dict[int, datetime] = {}
-    distance = duration = 0
-    if doors:
-        points = [(staff.node.lat, staff.node.lng), *((d.stop.lat, d.stop.lng) for d in doors)]
-        matrix = travel.matrix(points, depart_s=seconds_of_day(now, staff.node))
-        legs = [*list(range(len(points))), 0]
-        distance = int(sum(matrix.distances[a, b] for a, b in itertools.pairwise(legs)))
-        duration = int(sum(matrix.durations[a, b] for a, b in itertools.pairwise(legs)))
-        # ETAs now, from the store, through the doors still ahead in order.
-        index = {id(d): i for i, d in enumerate(doors, start=1)}
-        clock, previous = now, 0
-        for door in ahead:
-            here = index[id(door)]
-            clock += timedelta(seconds=int(matrix.durations[previous, here]))
-            etas[door.stop.id] = clock
-            clock += timedelta(seconds=door.stop.service_s)
-            previous = here
+    timed = _timed(doors, staff, now, travel)
+    etas, distance, duration = timed.etas, timed.distance_m, timed.duration_s
     policies = _policies(session, orders)
     stops = []
     for door in doors:
@@ -139,6 +170,7 @@ def route(session: Session, staff: Staff, *, now: datetime, travel: TravelModel)
         stops=stops,
         distance_m=distance,
         duration_s=duration,
+        started=any(p.state is PackageState.OUT_FOR_DELIVERY for d in doors for p in d.to_deliver),
     )
 
 
@@ -340,7 +372,7 @@ def _doors(session: Session, staff: Staff, now: datetime) -> tuple[list[_Door], 
                 # A door the staff did not get to on its day (the store closed, time ran
                 # out) stays theirs: no plan takes a parcel back from a store's shelf, and
                 # it would wait there, on no screen, with its shopper told nothing.
-                and_(Stop.route_id.in_(earlier), Package.state == PackageState.AT_PARTNER_STORE),
+                and_(Stop.route_id.in_(earlier), Package.state.in_(ON_THE_WAY)),
             ),
         )
         .order_by(Stop.route_id, Stop.sequence, Package.tracking_code)
@@ -384,14 +416,24 @@ def _leave(
     return _out(session, proofs, replayed=False)
 
 
-def _leave_store(session: Session, staff: Staff, package: Package, now: datetime) -> None:
+def _leave_store(
+    session: Session,
+    staff: Staff,
+    package: Package,
+    now: datetime,
+    *,
+    reason: str = STRAIGHT_TO_THE_DOOR,
+) -> None:
+    """The parcel leaves the store's shelf for its door: when the route starts, or at the
+    door itself if the staff did not start it (then "delivered" tells the shopper, not an
+    "out for delivery" in the same second)."""
     if package.state is PackageState.AT_PARTNER_STORE:
         transition_package(
             session,
             package,
             PackageState.OUT_FOR_DELIVERY,
             actor=staff.actor,
-            reason="staff_route",
+            reason=reason,
             data={"store": staff.node.code},
             at=now,
         )

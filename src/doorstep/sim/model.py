@@ -551,6 +551,8 @@ class Simulation:
                 self.env.process(self._counter(store.code, code, day))
         opens = day * DAY_S + store.opens_s
         yield self._until(max(self._now() + 600, opens))
+        if any(not self.counter_choice.get(code, False) for code in codes):
+            self.port.partner_set_off(store.code, self._now())
         run = StaffRun(store.code, day, len(codes))
         where = (store.lat, store.lng)
         run.path.append(where)

@@ -235,6 +235,9 @@ class Network(Protocol):
     def counter_hold(self, store: str, code: str, at: float) -> None:
         """A shopper who chose the counter: the parcel waits there, the shopper gets the code."""
 
+    def partner_set_off(self, store: str, at: float) -> None:
+        """The store's staff leave on their route: its shoppers are told when."""
+
     def partner_deliver(self, store: str, code: str, at: float) -> None: ...
 
     def partner_keep_at_counter(self, store: str, code: str, reason: str, at: float) -> None: ...

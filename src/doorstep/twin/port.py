@@ -740,6 +740,12 @@ class TwinNetwork:
                 public_url=self.settings.public_url,
             )
 
+    def partner_set_off(self, store: str, at: float) -> None:
+        with self._tx(at, "partner stores") as session:
+            staff_route.start(
+                session, self._staff(session, store), now=self.now, travel=self.settings.travel
+            )
+
     def partner_deliver(self, store: str, code: str, at: float) -> None:
         with self._tx(at, "partner stores") as session:
             clerk = self._staff(session, store)

@@ -192,6 +192,16 @@
         else toast(problem(result), "bad");
       });
     });
+    const setOff = document.querySelector("[data-start-route]");
+    if (setOff) {
+      setOff.addEventListener("click", async function () {
+        setOff.disabled = true;
+        const result = await api("POST", "/v1/store/route/start");
+        setOff.disabled = false;
+        if (result.ok) reloadWith("On the way: the shoppers have their times");
+        else toast(problem(result), "bad");
+      });
+    }
     const handover = document.querySelector("form[data-handover]");
     if (handover) {
       handover.addEventListener("submit", async function (event) {
