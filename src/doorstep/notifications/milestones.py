@@ -32,7 +32,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from doorstep.jobs import Registry
@@ -268,22 +268,11 @@ class Mailer:
             return
         door_before = self.session.scalar(
             select(Stop.id)
-            .where(
-                Stop.route_id == stop.route_id,
-                Stop.sequence < stop.sequence,
-                Stop.kind == StopKind.DELIVERY,
-                Stop.status.in_((StopStatus.PENDING, StopStatus.ARRIVED)),
-            )
+            .where(*_doors_to_do(stop.route_id), Stop.sequence < stop.sequence)
             .limit(1)
         )
-        if door_before is not None:
-            return
-        self.send(
-            facts,
-            Milestone.ARRIVING,
-            {"eta_window": window, "stops_away": facts.stops_ahead},
-            f"arriving:{stop.id}",
-        )
+        if door_before is None:
+            self._arriving(facts, window, stop.id)
 
     def _arriving_after(self, stop_id: object) -> None:
         """The parcels of the route's next door still to do hear that the driver is one stop
@@ -295,12 +284,7 @@ class Mailer:
             return
         following = self.session.scalars(
             select(Stop)
-            .where(
-                Stop.route_id == done.route_id,
-                Stop.sequence > done.sequence,
-                Stop.kind == StopKind.DELIVERY,
-                Stop.status.in_((StopStatus.PENDING, StopStatus.ARRIVED)),
-            )
+            .where(*_doors_to_do(done.route_id), Stop.sequence > done.sequence)
             .order_by(Stop.sequence)
             .limit(1)
         ).first()
@@ -312,14 +296,16 @@ class Mailer:
         for facts in load_facts(self.session, ids).values():
             tz = wording.zone(facts.node.timezone if facts.node else None)
             window = self._window(facts, tz)
-            if window is None:
-                continue
-            self.send(
-                facts,
-                Milestone.ARRIVING,
-                {"eta_window": window, "stops_away": facts.stops_ahead},
-                f"arriving:{following.id}",
-            )
+            if window is not None:
+                self._arriving(facts, window, following.id)
+
+    def _arriving(self, facts: Facts, window: str, stop_id: int) -> None:
+        self.send(
+            facts,
+            Milestone.ARRIVING,
+            {"eta_window": window, "stops_away": facts.stops_ahead},
+            f"arriving:{stop_id}",
+        )
 
     def _return_event(self, event: OutboxEvent, facts: Facts, returned: Return) -> None:
         data: dict[str, Any] = event.payload.get("return") or {}
@@ -461,4 +447,13 @@ def register(registry: Registry, settings: Settings) -> None:
         lambda session, now: follow_outbox(
             session, now, public_url=public_url, max_attempts=max_attempts
         ),
+    )
+
+
+def _doors_to_do(route_id: int) -> tuple[ColumnElement[bool], ...]:
+    """The route's delivery stops not done yet (a limit of one reads the first)."""
+    return (
+        Stop.route_id == route_id,
+        Stop.kind == StopKind.DELIVERY,
+        Stop.status.in_((StopStatus.PENDING, StopStatus.ARRIVED)),
     )
