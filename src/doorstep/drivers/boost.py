@@ -131,10 +131,15 @@ def boost_unclaimed(session: Session, now: datetime, *, policy: OfferPolicy) -> 
         )
         .order_by(Block.starts_at, Block.id)
     ).all()
+    raised = 0
     for block in due:
-        raised = round(block.pay_cents * (100 + policy.boost_percent) / 100)
-        _raise(session, block, raised, actor="system", now=now, policy=policy)
-    return len(due)
+        to_cents = round(block.pay_cents * (100 + policy.boost_percent) / 100)
+        try:
+            _raise(session, block, to_cents, actor="system", now=now, policy=policy)
+        except BlockNotOnOffer:
+            continue  # taken a moment ago: nothing was changed, the others still go
+        raised += 1
+    return raised
 
 
 def register(registry: Registry, policy: OfferPolicy) -> None:
