@@ -205,8 +205,9 @@ class RouteOut(BaseModel):
     distance_m: int
     duration_s: int
     started: bool = Field(
-        description="The staff started the route (POST /v1/store/route/start): the parcels "
-        "still to deliver are out for delivery, their shoppers told, with an ETA"
+        description="The staff set off (POST /v1/store/route/start): every parcel still to "
+        "deliver is out for delivery, its shopper told, with an ETA; false again when a parcel "
+        "scanned in since waits to be sent"
     )
 
 

@@ -127,6 +127,7 @@ def route(session: Session, staff: Staff, *, now: datetime, travel: TravelModel)
     doors, orders = _doors(session, staff, now)
     timed = _timed(doors, staff, now, travel)
     etas, distance, duration = timed.etas, timed.distance_m, timed.duration_s
+    todo = [p for d in doors for p in d.to_deliver]
     policies = _policies(session, orders)
     stops = []
     for door in doors:
@@ -170,7 +171,9 @@ def route(session: Session, staff: Staff, *, now: datetime, travel: TravelModel)
         stops=stops,
         distance_m=distance,
         duration_s=duration,
-        started=any(p.state is PackageState.OUT_FOR_DELIVERY for d in doors for p in d.to_deliver),
+        # Every parcel still to deliver is out (one scanned in since, or carried over from a
+        # day not set off, asks to set off again).
+        started=bool(todo) and all(p.state is PackageState.OUT_FOR_DELIVERY for p in todo),
     )
 
 
